@@ -1,0 +1,46 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Release-speed settings shared by the numeric modules. No -Ounchecked: bounds checks stay on.
+let numericSettings: [SwiftSetting] = [
+    .unsafeFlags(["-enforce-exclusivity=unchecked"]),
+]
+
+let package = Package(
+    name: "swift-pretrain",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "pretrain", targets: ["pretrain"]),
+        .library(name: "Tensors", targets: ["Tensors"]),
+        .library(name: "Layers", targets: ["Layers"]),
+        .library(name: "Optimizers", targets: ["Optimizers"]),
+        .library(name: "SafeTensors", targets: ["SafeTensors"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // oneDNN (libdnnl-dev ships no pkg-config file, so a module map names the library).
+        .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
+        // CPU feature detection, MXCSR (flush-to-zero) for every compute thread, OpenBLAS loading.
+        .target(name: "CSupport", path: "Sources/CSupport",
+                linkerSettings: [.linkedLibrary("gomp"), .linkedLibrary("dl")]),
+        .target(name: "SafeTensors", path: "Sources/SafeTensors"),
+        .target(name: "Tensors", dependencies: ["CDNNL", "CSupport"], path: "Sources/Tensors",
+                swiftSettings: numericSettings),
+        .target(name: "Layers", dependencies: ["Tensors", "SafeTensors"], path: "Sources/Layers",
+                swiftSettings: numericSettings),
+        .target(name: "Optimizers", dependencies: ["Tensors", "Layers"], path: "Sources/Optimizers",
+                swiftSettings: numericSettings),
+        .executableTarget(name: "pretrain",
+                          dependencies: ["Tensors", "Layers", "Optimizers", "SafeTensors",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          path: "Sources/pretrain", swiftSettings: numericSettings),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "SafeTensors"], path: "Tests/TensorsTests",
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"], path: "Tests/SafeTensorsTests"),
+        .testTarget(name: "LayersTests", dependencies: ["Tensors", "Layers", "Optimizers", "SafeTensors"],
+                    path: "Tests/LayersTests", resources: [.copy("Fixtures")]),
+    ],
+    swiftLanguageModes: [.v5]
+)

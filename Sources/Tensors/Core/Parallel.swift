@@ -1,0 +1,56 @@
+import CSupport
+import Foundation
+import Dispatch
+
+/// Thread settings of the engine: one place decides how many threads kernels and oneDNN use.
+public enum Runtime {
+    nonisolated(unsafe) public private(set) static var threads: Int = defaultThreads()
+    nonisolated(unsafe) private static var configured = false
+
+    static func defaultThreads() -> Int {
+        if let text = getenvString("PRETRAIN_THREADS"), let value = Int(text), value > 0 { return value }
+        return max(1, System.activeProcessorCount)
+    }
+
+    /// Sets the thread count and flushes denormals in every compute thread (ours and oneDNN's).
+    public static func configure(threads: Int? = nil) {
+        if let threads { self.threads = max(1, threads) }
+        sp_openmp_set_threads(Int32(self.threads))
+        sp_flush_denormals_in_openmp_pool(Int32(self.threads))
+        configured = true
+    }
+
+    @inline(__always) static func ensureConfigured() { if !configured { configure() } }
+
+    /// True when the calling thread flushes denormals to zero.
+    public static var flushesDenormals: Bool { sp_flush_denormals_enabled() != 0 }
+}
+
+enum System {
+    /// Cores this process may run on (its affinity mask), not all cores of the machine.
+    static var activeProcessorCount: Int { Int(sp_available_cpus()) }
+}
+
+func getenvString(_ name: String) -> String? {
+    guard let value = getenv(name) else { return nil }
+    return String(cString: value)
+}
+
+/// Splits `0..<count` into at most `Runtime.threads` contiguous chunks of at least `grain` items and runs
+/// them concurrently. Each worker flushes denormals first (the MXCSR is per thread).
+@inline(__always)
+public func parallelFor(_ count: Int, grain: Int = 1, _ body: (Range<Int>) -> Void) {
+    guard count > 0 else { return }
+    let chunks = min(Runtime.threads, max(1, count / max(grain, 1)))
+    if chunks <= 1 {
+        body(0..<count)
+        return
+    }
+    Runtime.ensureConfigured()
+    DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+        sp_set_flush_denormals()
+        let start = count * chunk / chunks
+        let end = count * (chunk + 1) / chunks
+        body(start..<end)
+    }
+}

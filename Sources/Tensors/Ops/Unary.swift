@@ -1,0 +1,77 @@
+import Foundation
+
+/// Elementwise functions. Each kind has its value and its derivative (from x and y) side by side.
+public enum UnaryKind {
+    case exp, log, sqrt, tanh, sigmoid, relu, geluTanh, geluErf, silu
+}
+
+public func exp(_ x: Tensor) -> Tensor { unary(.exp, x) }
+public func log(_ x: Tensor) -> Tensor { unary(.log, x) }
+public func sqrt(_ x: Tensor) -> Tensor { unary(.sqrt, x) }
+public func tanh(_ x: Tensor) -> Tensor { unary(.tanh, x) }
+public func sigmoid(_ x: Tensor) -> Tensor { unary(.sigmoid, x) }
+public func relu(_ x: Tensor) -> Tensor { unary(.relu, x) }
+public func silu(_ x: Tensor) -> Tensor { unary(.silu, x) }
+
+public enum GELUApproximation { case none, tanh }
+/// GELU: exact (erf) form, or the tanh approximation of GPT-2 ("gelu_new").
+public func gelu(_ x: Tensor, approximate: GELUApproximation = .none) -> Tensor {
+    unary(approximate == .tanh ? .geluTanh : .geluErf, x)
+}
+
+private let sqrtTwoOverPi: Float = 0.797_884_560_802_865_4
+private let invSqrtTwo: Float = 0.707_106_781_186_547_5
+private let invSqrtTwoPi: Float = 0.398_942_280_401_432_7
+
+@inline(__always)
+func unaryValue(_ kind: UnaryKind, _ x: Float) -> Float {
+    switch kind {
+    case .exp: return Foundation.exp(x)
+    case .log: return Foundation.log(x)
+    case .sqrt: return x.squareRoot()
+    case .tanh: return Foundation.tanh(x)
+    case .sigmoid: return 1 / (1 + Foundation.exp(-x))
+    case .relu: return x > 0 ? x : 0
+    case .geluTanh: return 0.5 * x * (1 + Foundation.tanh(sqrtTwoOverPi * (x + 0.044715 * x * x * x)))
+    case .geluErf: return 0.5 * x * (1 + erf(x * invSqrtTwo))
+    case .silu: return x / (1 + Foundation.exp(-x))
+    }
+}
+
+/// dy/dx given x and y = f(x).
+@inline(__always)
+func unaryDerivative(_ kind: UnaryKind, _ x: Float, _ y: Float) -> Float {
+    switch kind {
+    case .exp: return y
+    case .log: return 1 / x
+    case .sqrt: return 0.5 / y
+    case .tanh: return 1 - y * y
+    case .sigmoid: return y * (1 - y)
+    case .relu: return x > 0 ? 1 : 0
+    case .geluTanh:
+        let inner = sqrtTwoOverPi * (x + 0.044715 * x * x * x)
+        let t = Foundation.tanh(inner)
+        return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * sqrtTwoOverPi * (1 + 3 * 0.044715 * x * x)
+    case .geluErf:
+        return 0.5 * (1 + erf(x * invSqrtTwo)) + x * invSqrtTwoPi * Foundation.exp(-0.5 * x * x)
+    case .silu:
+        let s = 1 / (1 + Foundation.exp(-x))
+        return s * (1 + x * (1 - s))
+    }
+}
+
+public func unary(_ kind: UnaryKind, _ x: Tensor) -> Tensor {
+    let out = Tensor(uninitialized: x.shape)
+    let px = x.data, py = out.data
+    parallelFor(x.count, grain: 1 << 14) { range in
+        for i in range { py[i] = unaryValue(kind, px[i]) }
+    }
+    guard Autograd.needsGradient(x) else { return out }
+    Autograd.record(out) {
+        let g = out.grad!.data, dx = x.gradData()
+        parallelFor(x.count, grain: 1 << 14) { range in
+            for i in range { dx[i] += g[i] * unaryDerivative(kind, px[i], py[i]) }
+        }
+    }
+    return out
+}

@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct Pretrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pretrain",
+        abstract: "Pre-train, continue and evaluate Transformer models for speech and text on a CPU.",
+        subcommands: [SysInfo.self, Bench.self])
+}

@@ -1,0 +1,60 @@
+import ArgumentParser
+import CSupport
+import Foundation
+import Tensors
+
+/// `pretrain sysinfo`: the CPU, the matrix backend and what it measures here.
+struct SysInfo: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "sysinfo", abstract: "Show CPU features, the matrix backend, threads and measured matmul GFLOP/s.")
+
+    @Option(help: "Threads for kernels and the matrix backend (default: all available cores).")
+    var threads: Int?
+
+    @Option(help: "Square matrix size for the GEMM measurement.")
+    var size: Int = 1024
+
+    func run() throws {
+        Runtime.configure(threads: threads)
+        var features = [CChar](repeating: 0, count: 512)
+        sp_cpu_features(&features, features.count)
+        let backend = Matmul.backend
+        print("cpu:        \(cpuModelName())")
+        print("features:   \(String(cString: features))")
+        print("backend:    \(backend.name)")
+        print("isa:        \(backend.isa)")
+        print("threads:    \(Runtime.threads)")
+        print("ftz/daz:    \(Runtime.flushesDenormals ? "on" : "off")")
+        let gflops = measureGEMM(backend: backend, size: size)
+        print(String(format: "matmul f32: %.1f GFLOP/s at %d³", gflops, size))
+        if sp_cpu_has("avx512bf16") == 0 && sp_cpu_has("amx_bf16") == 0 {
+            print("matmul bf16: not measured (this CPU has no native bf16: no AVX512-BF16 or AMX)")
+        }
+    }
+}
+
+func cpuModelName() -> String {
+    guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "unknown" }
+    for line in text.split(separator: "\n") where line.hasPrefix("model name") {
+        if let colon = line.firstIndex(of: ":") { return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces) }
+    }
+    return "unknown"
+}
+
+/// Best-of-several GFLOP/s of an n×n×n f32 GEMM after warm-up.
+func measureGEMM(backend: MatmulBackend, size n: Int, repeats: Int = 10) -> Double {
+    let a = Tensor.uniform([n, n], low: -1, high: 1)
+    let b = Tensor.uniform([n, n], low: -1, high: 1)
+    let c = Tensor(zeros: [n, n])
+    func once() {
+        backend.gemm(transA: false, transB: false, m: n, n: n, k: n, alpha: 1, a: a.data, lda: n,
+                     b: b.data, ldb: n, beta: 0, c: c.data, ldc: n)
+    }
+    once(); once()
+    var best = Double.infinity
+    for _ in 0..<repeats {
+        let start = DispatchTime.now().uptimeNanoseconds
+        once()
+        best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+    return 2 * Double(n) * Double(n) * Double(n) / best / 1e9
+}
