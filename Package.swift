@@ -37,10 +37,10 @@ let package = Package(
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/pretrain", swiftSettings: numericSettings),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "SafeTensors"], path: "Tests/TensorsTests",
-                    resources: [.copy("Fixtures")]),
+                    exclude: ["Fixtures"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"], path: "Tests/SafeTensorsTests"),
         .testTarget(name: "LayersTests", dependencies: ["Tensors", "Layers", "Optimizers", "SafeTensors"],
-                    path: "Tests/LayersTests", resources: [.copy("Fixtures")]),
+                    path: "Tests/LayersTests", exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5]
 )
