@@ -1,0 +1,38 @@
+# swift-pretrain: `make demo` runs the default job, `make test` the test suite. Both install what is missing.
+SHELL := /bin/bash
+APT_PACKAGES := libdnnl-dev libopenblas-dev pkg-config
+SWIFT ?= swift
+RELEASE := $(SWIFT) build -c release
+
+.PHONY: deps build test demo bench fixtures clean
+
+# Debian/Ubuntu packages the build links against; apt-get runs only when one is missing.
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+	@command -v $(SWIFT) >/dev/null || { echo "Swift 6 toolchain not found on PATH (https://swift.org/install)"; exit 1; }
+
+build: deps
+	$(RELEASE) --product pretrain
+
+# Numerical tests run in release: debug builds are too slow for the kernels.
+test: deps
+	$(SWIFT) build -c release --build-tests
+	$(SWIFT) test -c release --skip-build
+
+demo: build
+	.build/release/pretrain sysinfo
+	.build/release/pretrain bench
+
+# Regenerates the PyTorch reference fixtures (needs Python with torch and safetensors).
+fixtures:
+	python3 -m pip install -q torch safetensors
+	python3 scripts/make_fixtures.py
+	python3 scripts/make_optimizer_fixtures.py
+
+clean:
+	rm -rf .build
