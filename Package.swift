@@ -25,8 +25,10 @@ let package = Package(
         // CPU feature detection, MXCSR (flush-to-zero) for every compute thread, OpenBLAS loading.
         .target(name: "CSupport", path: "Sources/CSupport",
                 linkerSettings: [.linkedLibrary("gomp"), .linkedLibrary("dl")]),
+        // oneDNN matmul primitives (created per shape, cached by the Swift backend).
+        .target(name: "CDNNLMatmul", path: "Sources/CDNNLMatmul", linkerSettings: [.linkedLibrary("dnnl")]),
         .target(name: "SafeTensors", path: "Sources/SafeTensors"),
-        .target(name: "Tensors", dependencies: ["CDNNL", "CSupport"], path: "Sources/Tensors",
+        .target(name: "Tensors", dependencies: ["CDNNL", "CDNNLMatmul", "CSupport"], path: "Sources/Tensors",
                 swiftSettings: numericSettings),
         .target(name: "Layers", dependencies: ["Tensors", "SafeTensors"], path: "Sources/Layers",
                 swiftSettings: numericSettings),

@@ -1,0 +1,120 @@
+#include "CDNNLMatmul.h"
+#include <oneapi/dnnl/dnnl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct sp_matmul {
+    dnnl_primitive_t primitive;
+    dnnl_primitive_desc_t descriptor;
+    dnnl_memory_t a, b, c;
+    const char *implementation;
+};
+
+static dnnl_engine_t engine = NULL;
+static dnnl_stream_t stream = NULL;
+
+static int ensure_engine(void) {
+    if (engine) return 0;
+    if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success) return -1;
+    if (dnnl_stream_create(&stream, engine, dnnl_stream_default_flags) != dnnl_success) return -1;
+    return 0;
+}
+
+/// Describes a (batch, rows, cols) operand stored row-major with leading dimension ld, or its transpose.
+static dnnl_status_t describe(dnnl_memory_desc_t *md, int64_t batch, int64_t rows, int64_t cols, int transposed,
+                              int64_t ld, int64_t stride, dnnl_data_type_t type) {
+    dnnl_dims_t dims = {batch, rows, cols};
+    // Logical (rows, cols); a transposed operand is stored (cols, rows), so its row step is 1.
+    dnnl_dims_t strides = {stride, transposed ? 1 : ld, transposed ? ld : 1};
+    if (batch == 1 || stride == 0) strides[0] = stride == 0 && batch > 1 ? 0 : rows * cols;
+    return dnnl_memory_desc_init_by_strides(md, 3, dims, type, strides);
+}
+
+sp_matmul *sp_matmul_create(int64_t batch, int64_t m, int64_t n, int64_t k, int trans_a, int trans_b,
+                            int64_t lda, int64_t ldb, int64_t ldc, int64_t stride_a, int64_t stride_b,
+                            int64_t stride_c, float alpha, float beta, int dtype, char *error, int error_capacity) {
+    dnnl_status_t status = dnnl_success;
+    const char *step = "engine";
+    sp_matmul *result = NULL;
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_post_ops_t post_ops = NULL;
+    if (ensure_engine() != 0) goto fail;
+    dnnl_data_type_t type = dtype == SP_BF16 ? dnnl_bf16 : dnnl_f32;
+    dnnl_memory_desc_t a_md, b_md, c_md;
+    step = "memory descriptors";
+    if ((status = describe(&a_md, batch, m, k, trans_a, lda, stride_a, type)) != dnnl_success) goto fail;
+    if ((status = describe(&b_md, stride_b == 0 ? 1 : batch, k, n, trans_b, ldb, stride_b, type)) != dnnl_success) goto fail;
+    if ((status = describe(&c_md, batch, m, n, 0, ldc, stride_c, dnnl_f32)) != dnnl_success) goto fail;
+    dnnl_matmul_desc_t desc;
+    step = "matmul descriptor";
+    if ((status = dnnl_matmul_desc_init(&desc, &a_md, &b_md, NULL, &c_md)) != dnnl_success) goto fail;
+    step = "attributes";
+    if ((status = dnnl_primitive_attr_create(&attr)) != dnnl_success) goto fail;
+    if (alpha != 1.0f && (status = dnnl_primitive_attr_set_output_scales(attr, 1, 0, &alpha)) != dnnl_success) goto fail;
+    if (beta != 0.0f) {
+        if ((status = dnnl_post_ops_create(&post_ops)) != dnnl_success) goto fail;
+        if ((status = dnnl_post_ops_append_sum(post_ops, beta)) != dnnl_success) goto fail;
+        if ((status = dnnl_primitive_attr_set_post_ops(attr, post_ops)) != dnnl_success) goto fail;
+    }
+    result = calloc(1, sizeof(sp_matmul));
+    step = "primitive descriptor";
+    if ((status = dnnl_primitive_desc_create(&result->descriptor, &desc, attr, engine, NULL)) != dnnl_success) goto fail;
+    step = "primitive";
+    if ((status = dnnl_primitive_create(&result->primitive, result->descriptor)) != dnnl_success) goto fail;
+    step = "memory objects";
+    if ((status = dnnl_memory_create(&result->a, &a_md, engine, DNNL_MEMORY_NONE)) != dnnl_success) goto fail;
+    if ((status = dnnl_memory_create(&result->b, &b_md, engine, DNNL_MEMORY_NONE)) != dnnl_success) goto fail;
+    if ((status = dnnl_memory_create(&result->c, &c_md, engine, DNNL_MEMORY_NONE)) != dnnl_success) goto fail;
+    const char *name = NULL;
+    dnnl_primitive_desc_query(result->descriptor, dnnl_query_impl_info_str, 0, &name);
+    result->implementation = name ? name : "unknown";
+    if (post_ops) dnnl_post_ops_destroy(post_ops);
+    dnnl_primitive_attr_destroy(attr);
+    return result;
+fail:
+    if (error && error_capacity > 0)
+        snprintf(error, (size_t)error_capacity, "oneDNN matmul %s failed with status %d", step, (int)status);
+    if (post_ops) dnnl_post_ops_destroy(post_ops);
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    sp_matmul_destroy(result);
+    return NULL;
+}
+
+int sp_matmul_execute(sp_matmul *matmul, const void *a, const void *b, float *c) {
+    dnnl_memory_set_data_handle(matmul->a, (void *)a);
+    dnnl_memory_set_data_handle(matmul->b, (void *)b);
+    dnnl_memory_set_data_handle(matmul->c, c);
+    dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, matmul->a}, {DNNL_ARG_WEIGHTS, matmul->b}, {DNNL_ARG_DST, matmul->c}};
+    if (dnnl_primitive_execute(matmul->primitive, stream, 3, args) != dnnl_success) return -1;
+    return dnnl_stream_wait(stream) == dnnl_success ? 0 : -1;
+}
+
+const char *sp_matmul_implementation(const sp_matmul *matmul) { return matmul->implementation; }
+
+void sp_matmul_destroy(sp_matmul *matmul) {
+    if (!matmul) return;
+    if (matmul->a) dnnl_memory_destroy(matmul->a);
+    if (matmul->b) dnnl_memory_destroy(matmul->b);
+    if (matmul->c) dnnl_memory_destroy(matmul->c);
+    if (matmul->primitive) dnnl_primitive_destroy(matmul->primitive);
+    if (matmul->descriptor) dnnl_primitive_desc_destroy(matmul->descriptor);
+    free(matmul);
+}
+
+void sp_f32_to_bf16(const float *source, uint16_t *destination, int64_t count) {
+    for (int64_t i = 0; i < count; i++) {
+        uint32_t bits;
+        memcpy(&bits, &source[i], 4);
+        if ((bits & 0x7fffffff) > 0x7f800000) { destination[i] = (uint16_t)((bits >> 16) | 0x40); continue; }
+        bits += 0x7fff + ((bits >> 16) & 1);
+        destination[i] = (uint16_t)(bits >> 16);
+    }
+}
+
+void sp_bf16_to_f32(const uint16_t *source, float *destination, int64_t count) {
+    for (int64_t i = 0; i < count; i++) {
+        uint32_t bits = (uint32_t)source[i] << 16;
+        memcpy(&destination[i], &bits, 4);
+    }
+}

@@ -1,0 +1,26 @@
+#ifndef SWIFT_PRETRAIN_DNNL_MATMUL_H
+#define SWIFT_PRETRAIN_DNNL_MATMUL_H
+#include <stdint.h>
+
+/// A oneDNN matmul primitive for one shape: C[b] = alpha · op(A[b]) · op(B[b]) + beta · C[b], row-major,
+/// b < batch, with element strides between batch entries (stride 0 broadcasts). Created once, executed often.
+typedef struct sp_matmul sp_matmul;
+
+enum sp_dtype { SP_F32 = 0, SP_BF16 = 1 };
+
+/// Returns NULL (and fills `error`, if given) when oneDNN cannot build the primitive.
+/// `dtype` is the type of A and B (C is always f32); bf16 operands are uint16 bit patterns.
+sp_matmul *sp_matmul_create(int64_t batch, int64_t m, int64_t n, int64_t k, int trans_a, int trans_b,
+                            int64_t lda, int64_t ldb, int64_t ldc, int64_t stride_a, int64_t stride_b,
+                            int64_t stride_c, float alpha, float beta, int dtype, char *error, int error_capacity);
+/// Runs the primitive on these buffers; returns 0 on success.
+int sp_matmul_execute(sp_matmul *matmul, const void *a, const void *b, float *c);
+/// The implementation oneDNN chose ("gemm:jit", "brg:avx512_core_amx", ...).
+const char *sp_matmul_implementation(const sp_matmul *matmul);
+void sp_matmul_destroy(sp_matmul *matmul);
+
+/// Converts f32 to bf16 (round to nearest even) and back, in parallel-friendly plain loops.
+void sp_f32_to_bf16(const float *source, uint16_t *destination, int64_t count);
+void sp_bf16_to_f32(const uint16_t *source, float *destination, int64_t count);
+
+#endif

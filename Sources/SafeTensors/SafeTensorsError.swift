@@ -1,0 +1,12 @@
+import Foundation
+
+/// A malformed or unreadable safetensors file, or a request it cannot satisfy.
+/// The message names the file (when known), the tensor and what is wrong.
+public struct SafeTensorsError: Error, CustomStringConvertible, LocalizedError {
+    public let message: String
+
+    public init(_ message: String) { self.message = message }
+
+    public var description: String { message }
+    public var errorDescription: String? { message }
+}

@@ -1,0 +1,247 @@
+import Foundation
+
+/// Losses reduced to a scalar mean, with torch.nn.functional semantics.
+///
+/// The cross-entropy kernels fuse log-softmax and the loss: one sweep over each row of logits, saving only
+/// the row's log-normaliser (max + log Σ exp), (N) floats. The backward pass rebuilds softmax from it, so no
+/// (N, C) log-probability tensor is kept between the passes.
+
+/// Cross-entropy of class logits against integer targets, as F.cross_entropy with reduction "mean".
+/// logits: (..., C), targets: (...) (or flat (N)) → scalar.
+///
+/// Rows whose target is `ignoreIndex` add nothing and are not counted. With label smoothing ε
+/// (Szegedy et al. 2016, §7) a row's loss is (1 − ε)·(−log p_target) + ε·mean_c(−log p_c).
+/// When every target is ignored the result is 0 with a zero gradient, where torch returns nan: a batch of
+/// pure padding should not poison a running mean of the loss.
+public func crossEntropy(_ logits: Tensor, targets: IntTensor, ignoreIndex: Int = -100,
+                         labelSmoothing: Float = 0) -> Tensor {
+    let (n, c) = classRows(logits, "crossEntropy")
+    precondition(targets.shape == Array(logits.shape.dropLast()) || targets.shape == [n],
+                 "crossEntropy: targets \(targets.shape) do not match logits \(logits.shape)")
+    precondition(labelSmoothing >= 0 && labelSmoothing <= 1, "crossEntropy: label smoothing \(labelSmoothing) outside [0, 1]")
+    let logNormalizer = Tensor(uninitialized: [n]), rowLoss = Tensor(uninitialized: [n])
+    targets.values.withUnsafeBufferPointer { targetIDs in
+        crossEntropyForward(logits: logits.data, targets: targetIDs.baseAddress!, ignoreIndex: ignoreIndex,
+                            labelSmoothing: labelSmoothing, logNormalizer: logNormalizer.data, loss: rowLoss.data,
+                            n: n, c: c)
+    }
+    let counted = targets.values.reduce(0) { $0 + (Int($1) == ignoreIndex ? 0 : 1) }
+    let out = Tensor(scalar: counted == 0 ? 0 : Float(sequentialSum(rowLoss.data, n) / Double(counted)))
+    guard counted > 0, Autograd.needsGradient(logits) else { return out }
+    Autograd.record(out) {
+        let scale = out.grad!.item / Float(counted)
+        targets.values.withUnsafeBufferPointer { targetIDs in
+            crossEntropyBackward(logits: logits.data, targets: targetIDs.baseAddress!, ignoreIndex: ignoreIndex,
+                                 labelSmoothing: labelSmoothing, logNormalizer: logNormalizer.data,
+                                 dlogits: logits.gradData(), scale: scale, n: n, c: c)
+        }
+    }
+    return out
+}
+
+/// Cross-entropy against target distributions, as F.cross_entropy with probability targets:
+/// mean over rows of −Σ_c p_c · log softmax(x)_c. logits, probabilities: (..., C) → scalar.
+/// Both arguments get gradients when they require them (distillation detaches the teacher; nothing here assumes it).
+public func crossEntropy(_ logits: Tensor, probabilities: Tensor) -> Tensor {
+    let (n, c) = classRows(logits, "crossEntropy")
+    precondition(probabilities.shape == logits.shape,
+                 "crossEntropy: probabilities \(probabilities.shape) do not match logits \(logits.shape)")
+    let logNormalizer = Tensor(uninitialized: [n]), rowLoss = Tensor(uninitialized: [n])
+    softCrossEntropyForward(logits: logits.data, probabilities: probabilities.data,
+                            logNormalizer: logNormalizer.data, loss: rowLoss.data, n: n, c: c)
+    let out = Tensor(scalar: n == 0 ? 0 : Float(sequentialSum(rowLoss.data, n) / Double(n)))
+    guard n > 0, Autograd.needsGradient(logits, probabilities) else { return out }
+    Autograd.record(out) {
+        softCrossEntropyBackward(logits: logits.data, probabilities: probabilities.data,
+                                 logNormalizer: logNormalizer.data,
+                                 dlogits: logits.requiresGrad ? logits.gradData() : nil,
+                                 dprobabilities: probabilities.requiresGrad ? probabilities.gradData() : nil,
+                                 scale: out.grad!.item / Float(n), n: n, c: c)
+    }
+    return out
+}
+
+/// Mean squared error, as F.mse_loss: mean((x − target)²). x, target: same shape → scalar.
+public func mseLoss(_ x: Tensor, _ target: Tensor) -> Tensor {
+    precondition(x.shape == target.shape, "mseLoss: shapes \(x.shape) and \(target.shape) differ")
+    let px = x.data, pt = target.data
+    let total = blockedSum(x.count) { range in
+        var sum = 0.0
+        for i in range {
+            let d = Double(px[i] - pt[i])
+            sum += d * d
+        }
+        return sum
+    }
+    let out = Tensor(scalar: Float(total / Double(x.count)))
+    guard Autograd.needsGradient(x, target) else { return out }
+    Autograd.record(out) {
+        mseLossBackward(x: px, target: pt, dx: x.requiresGrad ? x.gradData() : nil,
+                        dtarget: target.requiresGrad ? target.gradData() : nil,
+                        scale: 2 * out.grad!.item / Float(x.count), count: x.count)
+    }
+    return out
+}
+
+/// Mean absolute error, as F.l1_loss: mean(|x − target|). x, target: same shape → scalar.
+/// The gradient at x == target is 0, as torch's sign.
+public func l1Loss(_ x: Tensor, _ target: Tensor) -> Tensor {
+    precondition(x.shape == target.shape, "l1Loss: shapes \(x.shape) and \(target.shape) differ")
+    let px = x.data, pt = target.data
+    let total = blockedSum(x.count) { range in
+        var sum = 0.0
+        for i in range { sum += Double(abs(px[i] - pt[i])) }
+        return sum
+    }
+    let out = Tensor(scalar: Float(total / Double(x.count)))
+    guard Autograd.needsGradient(x, target) else { return out }
+    Autograd.record(out) {
+        l1LossBackward(x: px, target: pt, dx: x.requiresGrad ? x.gradData() : nil,
+                       dtarget: target.requiresGrad ? target.gradData() : nil,
+                       scale: out.grad!.item / Float(x.count), count: x.count)
+    }
+    return out
+}
+
+// MARK: - Kernels
+
+/// logits: (N, C), targets: (N) → logNormalizer: (N) = max + log Σ exp, loss: (N) per-row loss (0 when ignored).
+func crossEntropyForward(logits: UnsafePointer<Float>, targets: UnsafePointer<Int32>, ignoreIndex: Int,
+                         labelSmoothing: Float, logNormalizer: UnsafeMutablePointer<Float>,
+                         loss: UnsafeMutablePointer<Float>, n: Int, c: Int) {
+    parallelFor(n, grain: max(1, (1 << 14) / c)) { rows in
+        for row in rows {
+            let xs = logits + row * c
+            var maximum = -Float.infinity, sum: Float = 0
+            for j in 0..<c { maximum = max(maximum, xs[j]) }
+            for j in 0..<c { sum += Foundation.exp(xs[j] - maximum) }
+            let lse = maximum + Foundation.log(sum)
+            logNormalizer[row] = lse
+            let target = Int(targets[row])
+            if target == ignoreIndex { loss[row] = 0; continue }
+            precondition(target >= 0 && target < c, "crossEntropy: target \(target) in row \(row) outside 0..<\(c)")
+            var value = (1 - labelSmoothing) * (lse - xs[target])
+            if labelSmoothing > 0 {
+                // mean_c(−log p_c) = lse − mean_c(x_c)
+                var logitSum: Float = 0
+                for j in 0..<c { logitSum += xs[j] }
+                value += labelSmoothing * (lse - logitSum / Float(c))
+            }
+            loss[row] = value
+        }
+    }
+}
+
+/// dlogits: (N, C) += scale · (softmax − (1 − ε)·onehot(target) − ε/C) on counted rows.
+func crossEntropyBackward(logits: UnsafePointer<Float>, targets: UnsafePointer<Int32>, ignoreIndex: Int,
+                          labelSmoothing: Float, logNormalizer: UnsafePointer<Float>,
+                          dlogits: UnsafeMutablePointer<Float>, scale: Float, n: Int, c: Int) {
+    let uniform = labelSmoothing / Float(c)
+    parallelFor(n, grain: max(1, (1 << 14) / c)) { rows in
+        for row in rows {
+            let target = Int(targets[row])
+            if target == ignoreIndex { continue }
+            let xs = logits + row * c, dxs = dlogits + row * c
+            let lse = logNormalizer[row]
+            for j in 0..<c { dxs[j] += scale * (Foundation.exp(xs[j] - lse) - uniform) }
+            dxs[target] -= scale * (1 - labelSmoothing)
+        }
+    }
+}
+
+/// logits, probabilities: (N, C) → logNormalizer: (N), loss: (N) = Σ_c p_c · (lse − x_c).
+func softCrossEntropyForward(logits: UnsafePointer<Float>, probabilities: UnsafePointer<Float>,
+                             logNormalizer: UnsafeMutablePointer<Float>, loss: UnsafeMutablePointer<Float>,
+                             n: Int, c: Int) {
+    parallelFor(n, grain: max(1, (1 << 14) / c)) { rows in
+        for row in rows {
+            let xs = logits + row * c, ps = probabilities + row * c
+            var maximum = -Float.infinity, sum: Float = 0
+            for j in 0..<c { maximum = max(maximum, xs[j]) }
+            for j in 0..<c { sum += Foundation.exp(xs[j] - maximum) }
+            let lse = maximum + Foundation.log(sum)
+            logNormalizer[row] = lse
+            var value: Float = 0
+            for j in 0..<c { value += ps[j] * (lse - xs[j]) }
+            loss[row] = value
+        }
+    }
+}
+
+/// dlogits += scale · (softmax · Σ_c p_c − p); dprobabilities += scale · (lse − x) (= −scale · log p).
+/// Σ p is not assumed to be 1.
+func softCrossEntropyBackward(logits: UnsafePointer<Float>, probabilities: UnsafePointer<Float>,
+                              logNormalizer: UnsafePointer<Float>, dlogits: UnsafeMutablePointer<Float>?,
+                              dprobabilities: UnsafeMutablePointer<Float>?, scale: Float, n: Int, c: Int) {
+    parallelFor(n, grain: max(1, (1 << 14) / c)) { rows in
+        for row in rows {
+            let xs = logits + row * c, ps = probabilities + row * c
+            let lse = logNormalizer[row]
+            if let dlogits {
+                let dxs = dlogits + row * c
+                var mass: Float = 0
+                for j in 0..<c { mass += ps[j] }
+                for j in 0..<c { dxs[j] += scale * (Foundation.exp(xs[j] - lse) * mass - ps[j]) }
+            }
+            if let dprobabilities {
+                let dps = dprobabilities + row * c
+                for j in 0..<c { dps[j] += scale * (lse - xs[j]) }
+            }
+        }
+    }
+}
+
+/// x, target: (count) → dx += scale·(x − target), dtarget −= scale·(x − target). For mse, scale = 2·g/count.
+func mseLossBackward(x: UnsafePointer<Float>, target: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
+                     dtarget: UnsafeMutablePointer<Float>?, scale: Float, count: Int) {
+    parallelFor(count, grain: 1 << 15) { range in
+        if let dx { for i in range { dx[i] += scale * (x[i] - target[i]) } }
+        if let dtarget { for i in range { dtarget[i] -= scale * (x[i] - target[i]) } }
+    }
+}
+
+/// x, target: (count) → dx += scale·sign(x − target), dtarget −= the same; sign(0) = 0. For l1, scale = g/count.
+func l1LossBackward(x: UnsafePointer<Float>, target: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
+                    dtarget: UnsafeMutablePointer<Float>?, scale: Float, count: Int) {
+    parallelFor(count, grain: 1 << 15) { range in
+        for i in range {
+            let d = x[i] - target[i]
+            let g: Float = d > 0 ? scale : (d < 0 ? -scale : 0)
+            if let dx { dx[i] += g }
+            if let dtarget { dtarget[i] -= g }
+        }
+    }
+}
+
+// MARK: - Helpers
+
+/// (N, C): rows and classes of class-score tensors (..., C).
+private func classRows(_ logits: Tensor, _ op: String) -> (n: Int, c: Int) {
+    precondition(logits.rank >= 1 && logits.size(-1) > 0, "\(op): logits \(logits.shape) need a non-empty class axis")
+    let c = logits.size(-1)
+    return (logits.count / c, c)
+}
+
+/// Σ values in index order, in Double.
+private func sequentialSum(_ values: UnsafePointer<Float>, _ count: Int) -> Double {
+    var total = 0.0
+    for i in 0..<count { total += Double(values[i]) }
+    return total
+}
+
+/// Σ over 0..<count of `partial(range)`, computed in parallel over fixed blocks of elements and added in
+/// block order, so the result does not depend on the thread count.
+private func blockedSum(_ count: Int, _ partial: (Range<Int>) -> Double) -> Double {
+    let blockSize = 1 << 14
+    let blocks = (count + blockSize - 1) / blockSize
+    return withUnsafeTemporaryAllocation(of: Double.self, capacity: max(blocks, 1)) { sums in
+        parallelFor(blocks, grain: 2) { range in
+            for block in range {
+                sums[block] = partial(block * blockSize ..< min(count, (block + 1) * blockSize))
+            }
+        }
+        var total = 0.0
+        for block in 0..<blocks { total += sums[block] }
+        return total
+    }
+}

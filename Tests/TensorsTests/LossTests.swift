@@ -1,0 +1,95 @@
+import Tensors
+import XCTest
+
+/// Cross-entropy, MSE and L1 against PyTorch (fixtures: scripts/make_fixtures.py). Scalar losses of order 1
+/// summing at most 66 float32 terms, gradients of order 1/N: tolerances 1e-5 absolute + 1e-4 relative.
+final class LossTests: XCTestCase {
+    func testCrossEntropyWithIgnoredTargetMatchesTorch() throws {
+        try checkAgainstTorch("cross_entropy") { fixture, inputs in
+            crossEntropy(inputs["logits"]!, targets: try fixture.indices("targets"),
+                         ignoreIndex: fixture.int("ignore_index")!)
+        }
+    }
+
+    func testCrossEntropyWithLabelSmoothingMatchesTorch() throws {
+        try checkAgainstTorch("cross_entropy_smooth") { fixture, inputs in
+            crossEntropy(inputs["logits"]!, targets: try fixture.indices("targets"),
+                         ignoreIndex: fixture.int("ignore_index")!, labelSmoothing: fixture.float("label_smoothing")!)
+        }
+    }
+
+    func testSoftTargetCrossEntropyMatchesTorch() throws {
+        try checkAgainstTorch("cross_entropy_soft") { fixture, inputs in
+            crossEntropy(inputs["logits"]!, probabilities: try fixture.tensor("const.targets"))
+        }
+    }
+
+    func testMSEMatchesTorch() throws {
+        try checkAgainstTorch("mse") { fixture, inputs in mseLoss(inputs["x"]!, try fixture.tensor("const.target")) }
+    }
+
+    func testL1MatchesTorch() throws {
+        try checkAgainstTorch("l1") { fixture, inputs in l1Loss(inputs["x"]!, try fixture.tensor("const.target")) }
+    }
+
+    /// torch returns nan here; we return 0 and leave the logits' gradient at zero.
+    func testCrossEntropyWithEveryTargetIgnoredIsZero() {
+        let logits = Tensor([1, 2, 3, 4, 5, 6], shape: [2, 3], requiresGrad: true)
+        let loss = crossEntropy(logits, targets: IntTensor([-100, -100] as [Int], shape: [2]))
+        XCTAssertEqual(loss.item, 0)
+        if loss.requiresGrad { loss.backward() }
+        XCTAssertEqual(logits.grad?.scalars ?? [Float](repeating: 0, count: 6), [Float](repeating: 0, count: 6))
+    }
+
+    func testCrossEntropyFlattensLeadingAxes() {
+        var generator = RandomGenerator(seed: 1)
+        let logits = Tensor.normal([2, 3, 5], generator: &generator)
+        let targets: [Int] = [0, 4, -100, 2, 2, 1]
+        let batched = crossEntropy(logits, targets: IntTensor(targets, shape: [2, 3]))
+        let flat = crossEntropy(Tensor(logits.scalars, shape: [6, 5]), targets: IntTensor(targets, shape: [6]))
+        XCTAssertEqual(batched.item, flat.item)
+    }
+
+    func testCrossEntropyIsFiniteForLargeLogits() {
+        let logits = Tensor([1000, 0, -1000, 5000], shape: [2, 2])
+        let loss = crossEntropy(logits, targets: IntTensor([1, 0] as [Int], shape: [2]))
+        XCTAssertEqual(loss.item, (1000 + 5000) / 2, accuracy: 1e-3)
+    }
+
+    func testL1GradientAtZeroDifferenceIsZero() {
+        let x = Tensor([1, 2, 3], shape: [3], requiresGrad: true)
+        let target = Tensor([1, 0, 5], shape: [3], requiresGrad: true)
+        l1Loss(x, target).backward()
+        XCTAssertEqual(x.grad!.scalars, [0, 1.0 / 3, -1.0 / 3])
+        XCTAssertEqual(target.grad!.scalars, [0, -1.0 / 3, 1.0 / 3])
+    }
+
+    func testCrossEntropyGradientsMatchFiniteDifferences() {
+        var generator = RandomGenerator(seed: 2)
+        let logits = Tensor.normal([4, 6], generator: &generator)
+        let targets = IntTensor([3, -100, 0, 5] as [Int], shape: [4])
+        XCTAssertLessThan(maxGradientError(inputs: [logits]) { crossEntropy($0[0], targets: targets) }, 1e-2)
+        XCTAssertLessThan(maxGradientError(inputs: [logits]) {
+            crossEntropy($0[0], targets: targets, labelSmoothing: 0.2)
+        }, 1e-2)
+    }
+
+    func testSoftTargetCrossEntropyGradientsMatchFiniteDifferences() {
+        var generator = RandomGenerator(seed: 3)
+        let logits = Tensor.normal([4, 6], generator: &generator)
+        let probabilities = softmax(Tensor.normal([4, 6], generator: &generator))
+        XCTAssertLessThan(maxGradientError(inputs: [logits, probabilities]) {
+            crossEntropy($0[0], probabilities: $0[1])
+        }, 1e-2)
+    }
+
+    func testRegressionLossGradientsMatchFiniteDifferences() {
+        var generator = RandomGenerator(seed: 4)
+        let x = Tensor.normal([3, 5], generator: &generator)
+        let target = Tensor.normal([3, 5], generator: &generator)
+        XCTAssertLessThan(maxGradientError(inputs: [x, target]) { mseLoss($0[0], $0[1]) }, 1e-2)
+        // |x − target| > step everywhere, so the finite differences never straddle the kink.
+        for i in 0..<x.count where abs(x.data[i] - target.data[i]) < 0.1 { target.data[i] += 0.5 }
+        XCTAssertLessThan(maxGradientError(inputs: [x, target]) { l1Loss($0[0], $0[1]) }, 1e-2)
+    }
+}
