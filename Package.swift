@@ -1,9 +1,24 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+import Foundation
+
+/// Code generation for the CPU that builds (a source build runs where it is built): AVX2+FMA or AVX-512
+/// when /proc/cpuinfo shows them, so that the Swift kernels vectorise with 256/512-bit registers.
+/// PRETRAIN_TARGET_CPU overrides it (e.g. `x86-64` for a binary that runs on any x86-64).
+func targetCPU() -> String? {
+    if let chosen = ProcessInfo.processInfo.environment["PRETRAIN_TARGET_CPU"] { return chosen.isEmpty ? nil : chosen }
+    guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+          let flagsLine = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return nil }
+    let flags = Set(flagsLine.split(separator: " ").map(String.init))
+    if ["avx512f", "avx512bw", "avx512vl", "avx512dq"].allSatisfy(flags.contains) { return "skylake-avx512" }
+    if ["avx2", "fma", "f16c", "bmi2"].allSatisfy(flags.contains) { return "haswell" }
+    return nil
+}
+
 // Release-speed settings shared by the numeric modules. No -Ounchecked: bounds checks stay on.
 let numericSettings: [SwiftSetting] = [
-    .unsafeFlags(["-enforce-exclusivity=unchecked"]),
+    .unsafeFlags(["-enforce-exclusivity=unchecked"] + (targetCPU().map { ["-target-cpu", $0] } ?? [])),
 ]
 
 let package = Package(
@@ -40,7 +55,8 @@ let package = Package(
                           path: "Sources/pretrain", swiftSettings: numericSettings),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "SafeTensors"], path: "Tests/TensorsTests",
                     exclude: ["Fixtures"]),
-        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"], path: "Tests/SafeTensorsTests"),
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"], path: "Tests/SafeTensorsTests",
+                    exclude: ["Fixtures"]),
         .testTarget(name: "LayersTests", dependencies: ["Tensors", "Layers", "Optimizers", "SafeTensors"],
                     path: "Tests/LayersTests", exclude: ["Fixtures"]),
     ],

@@ -3,7 +3,8 @@
 The file is the interop fixture for Tests/SafeTensorsTests/PythonInteropTests.swift: tensors of dtype
 F32, F16, BF16, I64 and I32 (a scalar and an empty tensor among them) plus a `__metadata__` dict,
 written by `safetensors.torch.save_file`. Every value is exact in its dtype, so the Swift test compares
-with `==`. The Swift test hard-codes the same values: change both together.
+with `==`. The Swift test hard-codes the same values: change both together. Regenerating may reorder
+the metadata keys in the header (the reference writer keeps them in a hash map); the content is the same.
 
 Run from the repository root (needs `pip install torch safetensors`):
 

@@ -22,7 +22,12 @@ struct HeaderScanner {
     }
 
     mutating func skipWhitespace() {
-        while position < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[position]) { position += 1 }
+        while position < bytes.count {
+            switch bytes[position] {
+            case 0x20, 0x09, 0x0A, 0x0D: position += 1  // space, tab, newline, carriage return
+            default: return
+            }
+        }
     }
 
     /// The next non-whitespace byte, not consumed.
@@ -142,8 +147,11 @@ struct HeaderScanner {
     }
 
     private func isNumberByte(_ byte: UInt8) -> Bool {
-        (byte >= 0x30 && byte <= 0x39) || [UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."),
-                                           UInt8(ascii: "e"), UInt8(ascii: "E")].contains(byte)
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."),
+             UInt8(ascii: "e"), UInt8(ascii: "E"): return true
+        default: return false
+        }
     }
 
     private mutating func readEscape(into utf8: inout [UInt8]) throws {

@@ -26,6 +26,14 @@ struct SysInfo: ParsableCommand {
         print("ftz/daz:    \(Runtime.flushesDenormals ? "on" : "off")")
         let gflops = measureGEMM(backend: backend, size: size)
         print(String(format: "matmul f32: %.1f GFLOP/s at %d³", gflops, size))
+        if let onednn = backend as? OneDNNBackend {
+            let primitive = measureGEMM(size: size) { a, b, c in
+                onednn.primitiveGemm(transA: false, transB: false, m: size, n: size, k: size, alpha: 1, a: a, lda: size,
+                                     b: b, ldb: size, beta: 0, c: c, ldc: size)
+            }
+            print(String(format: "matmul f32 (primitive %@): %.1f GFLOP/s at %d³",
+                         onednn.implementation(m: size, n: size, k: size), primitive, size))
+        }
         if sp_cpu_has("avx512bf16") == 0 && sp_cpu_has("amx_bf16") == 0 {
             print("matmul bf16: not measured (this CPU has no native bf16: no AVX512-BF16 or AMX)")
         }
@@ -42,13 +50,17 @@ func cpuModelName() -> String {
 
 /// Best-of-several GFLOP/s of an n×n×n f32 GEMM after warm-up.
 func measureGEMM(backend: MatmulBackend, size n: Int, repeats: Int = 10) -> Double {
+    measureGEMM(size: n, repeats: repeats) { a, b, c in
+        backend.gemm(transA: false, transB: false, m: n, n: n, k: n, alpha: 1, a: a, lda: n, b: b, ldb: n, beta: 0, c: c, ldc: n)
+    }
+}
+
+func measureGEMM(size n: Int, repeats: Int = 10,
+                 _ multiply: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void) -> Double {
     let a = Tensor.uniform([n, n], low: -1, high: 1)
     let b = Tensor.uniform([n, n], low: -1, high: 1)
     let c = Tensor(zeros: [n, n])
-    func once() {
-        backend.gemm(transA: false, transB: false, m: n, n: n, k: n, alpha: 1, a: a.data, lda: n,
-                     b: b.data, ldb: n, beta: 0, c: c.data, ldc: n)
-    }
+    func once() { multiply(a.data, b.data, c.data) }
     once(); once()
     var best = Double.infinity
     for _ in 0..<repeats {

@@ -1,4 +1,4 @@
-@testable import Tensors
+import Tensors
 import XCTest
 
 /// Fused scaled-dot-product attention against PyTorch (scripts/make_fixtures.py), against the slow reference

@@ -74,12 +74,13 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 
-    func testStridedConv1dMatchesDirectConvolution() {
+    /// Padding wider than the kernel: the first and last outputs see only zeros.
+    func testStridedWidelyPaddedConv1dMatchesDirectConvolution() {
         var generator = RandomGenerator(seed: 8)
         let x = Tensor.normal([2, 16, 203], generator: &generator)
         let weight = Tensor.normal([24, 16, 3], std: 0.2, generator: &generator)
-        checkAgainstDirect(x, weight, nil, stride: (1, 2), padding: (0, 1), groups: 1) { x, weight, _ in
-            conv1d(x, weight: weight, stride: 2, padding: 1)
+        checkAgainstDirect(x, weight, nil, stride: (1, 2), padding: (0, 4), groups: 1) { x, weight, _ in
+            conv1d(x, weight: weight, stride: 2, padding: 4)
         }
     }
 
@@ -88,8 +89,9 @@ final class ConvolutionTests: XCTestCase {
         let x = Tensor.normal([2, 3, 17, 23], generator: &generator)
         let weight = Tensor.normal([8, 3, 4, 5], std: 0.2, generator: &generator)
         let bias = Tensor.normal([8], generator: &generator)
-        checkAgainstDirect(x, weight, bias, stride: (2, 3), padding: (3, 1), groups: 1) { x, weight, bias in
-            conv2d(x, weight: weight, bias: bias, stride: (2, 3), padding: (3, 1))
+        // Padding 4 over a 4-tall kernel: the first output row sees only zeros.
+        checkAgainstDirect(x, weight, bias, stride: (2, 3), padding: (4, 1), groups: 1) { x, weight, bias in
+            conv2d(x, weight: weight, bias: bias, stride: (2, 3), padding: (4, 1))
         }
     }
 

@@ -50,10 +50,27 @@ final class LossTests: XCTestCase {
         XCTAssertEqual(batched.item, flat.item)
     }
 
+    /// Enough rows to split over threads: the fused loss equals the mean of the picked log-softmax entries.
+    func testFusedCrossEntropyEqualsMeanNegativeLogSoftmax() {
+        var generator = RandomGenerator(seed: 5)
+        let (n, c) = (600, 100)
+        let logits = Tensor.normal([n, c], std: 2, generator: &generator)
+        let targets = (0..<n).map { $0 % 7 == 0 ? -100 : generator.nextInt(below: c) }
+        let logProbabilities = logSoftmax(logits)
+        var total = 0.0, counted = 0
+        for (row, target) in targets.enumerated() where target != -100 {
+            total -= Double(logProbabilities.data[row * c + target])
+            counted += 1
+        }
+        let loss = crossEntropy(logits, targets: IntTensor(targets, shape: [n]))
+        XCTAssertEqual(Double(loss.item), total / Double(counted), accuracy: 1e-5)
+    }
+
     func testCrossEntropyIsFiniteForLargeLogits() {
         let logits = Tensor([1000, 0, -1000, 5000], shape: [2, 2])
         let loss = crossEntropy(logits, targets: IntTensor([1, 0] as [Int], shape: [2]))
-        XCTAssertEqual(loss.item, (1000 + 5000) / 2, accuracy: 1e-3)
+        // Row losses: 1000 − 0 = 1000 and 5000 − (−1000) = 6000.
+        XCTAssertEqual(loss.item, (1000 + 6000) / 2, accuracy: 1e-3)
     }
 
     func testL1GradientAtZeroDifferenceIsZero() {

@@ -1,7 +1,11 @@
 import CDNNL
 
-/// oneDNN's f32 GEMM (JIT kernels for the best ISA the CPU has), threaded by oneDNN's OpenMP pool.
+/// oneDNN: JIT kernels for the best ISA the CPU has, threaded by oneDNN's OpenMP pool.
+/// Batched products run as one matmul primitive per shape (cached); 2-D products call `dnnl_sgemm`, which is
+/// thread-safe and as fast as the primitive for f32 (see `pretrain sysinfo`).
 public final class OneDNNBackend: MatmulBackend {
+    let primitives = OneDNNPrimitiveCache()
+
     public init() {}
 
     public var name: String {
@@ -34,5 +38,38 @@ public final class OneDNNBackend: MatmulBackend {
         let status = dnnl_sgemm(transA ? 84 : 78, transB ? 84 : 78, Int64(m), Int64(n), Int64(k), alpha,
                                 a, Int64(lda), b, Int64(ldb), beta, c, Int64(ldc))
         precondition(status == dnnl_success, "dnnl_sgemm failed (status \(status.rawValue)) for m=\(m) n=\(n) k=\(k)")
+    }
+
+    public func batchedGemm(transA: Bool, transB: Bool, batch: Int, m: Int, n: Int, k: Int, alpha: Float,
+                            a: UnsafePointer<Float>, lda: Int, strideA: Int,
+                            b: UnsafePointer<Float>, ldb: Int, strideB: Int,
+                            beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, strideC: Int) {
+        if m == 0 || n == 0 || batch == 0 { return }
+        if batch == 1 {
+            gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                 beta: beta, c: c, ldc: ldc)
+            return
+        }
+        let shape = OneDNNPrimitiveCache.Shape(batch: batch, m: m, n: n, k: k, transA: transA, transB: transB,
+                                               lda: lda, ldb: ldb, ldc: ldc, strideA: strideA, strideB: strideB,
+                                               strideC: strideC, alpha: alpha, beta: beta, bf16: false)
+        primitives.execute(shape, a: a, b: b, c: c)
+    }
+
+    /// The same product through a cached matmul primitive (used by sysinfo and the tests).
+    public func primitiveGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                              a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                              beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        let shape = OneDNNPrimitiveCache.Shape(batch: 1, m: m, n: n, k: k, transA: transA, transB: transB,
+                                               lda: lda, ldb: ldb, ldc: ldc, strideA: m * k, strideB: k * n,
+                                               strideC: m * n, alpha: alpha, beta: beta, bf16: false)
+        primitives.execute(shape, a: a, b: b, c: c)
+    }
+
+    /// Name of the kernel oneDNN picks for an f32 product of this size ("gemm:jit", "brg:avx512_core", ...).
+    public func implementation(m: Int, n: Int, k: Int) -> String {
+        primitives.implementation(OneDNNPrimitiveCache.Shape(batch: 1, m: m, n: n, k: k, transA: false, transB: false,
+                                                             lda: k, ldb: n, ldc: n, strideA: m * k, strideB: k * n,
+                                                             strideC: m * n, alpha: 1, beta: 0, bf16: false))
     }
 }

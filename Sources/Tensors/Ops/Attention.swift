@@ -262,7 +262,7 @@ func attentionBackward(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: Unsa
 }
 
 // MEASURE: switch between the GEMM backend and hand-written loops for the tile products.
-nonisolated(unsafe) var attentionTilesUseGEMM = true
+nonisolated(unsafe) public var attentionTilesUseGEMM = true
 
 @inline(__always)
 func tileGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
@@ -319,8 +319,8 @@ func tileGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
 
 /// Slow reference: materialises the (Tq, Tk) scores and softmax in Double, with the textbook backward
 /// (dS = P ∘ (dP − rowsum(P ∘ dP))). Same arguments and masking rules as `scaledDotProductAttention`;
-/// used by the tests to cross-check the fused kernels.
-func attentionReference(query: Tensor, key: Tensor, value: Tensor, causal: Bool,
+/// used by the tests to cross-check the fused kernels (public because release-built tests cannot use @testable).
+public func attentionReference(query: Tensor, key: Tensor, value: Tensor, causal: Bool,
                         keyPadding: IntTensor? = nil, scale: Float? = nil) -> Tensor {
     let shape = AttentionShape(query: query, key: key, value: value, causal: causal, keyPadding: keyPadding,
                                scale: scale)

@@ -43,10 +43,10 @@ func convolution<G: ConvolutionGeometry>(_ x: Tensor, weight: Tensor, bias: Tens
                                        outChannels: outChannels, groups: groups)
     let columns = Tensor(uninitialized: [lowering.itemsPerChunk * lowering.itemColumns])
     for first in stride(from: 0, to: batch, by: lowering.itemsPerChunk) {
-        let items = min(lowering.itemsPerChunk, batch - first)
-        lowering.unfold(x.data, items: first..<(first + items), into: columns.data)
-        lowering.multiplyWeights(weight.data, columns: columns.data, items: first..<(first + items),
-                                 accumulate: bias != nil, into: out.data)
+        let items = first..<min(first + lowering.itemsPerChunk, batch)
+        lowering.unfold(x.data, items: items, into: columns.data)
+        lowering.multiplyWeights(weight.data, columns: columns.data, items: items, accumulate: bias != nil,
+                                 into: out.data)
     }
     let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
     guard Autograd.needsGradient(inputs) else { return out }

@@ -58,15 +58,9 @@ func layerNormForward(x: UnsafePointer<Float>, weight: UnsafePointer<Float>?, bi
     parallelFor(n, grain: max(1, (1 << 14) / max(c, 1))) { rows in
         for row in rows {
             let xs = x + row * c, ys = y + row * c
-            var sum = 0.0
-            for i in 0..<c { sum += Double(xs[i]) }
-            let m = sum / Double(c)
-            var squares = 0.0
-            for i in 0..<c {
-                let d = Double(xs[i]) - m
-                squares += d * d
-            }
-            let r = 1 / (squares / Double(c) + Double(eps)).squareRoot()
+            let m = doubleSumOfPowers(xs, c, center: 0, squared: false) / Double(c)
+            let variance = doubleSumOfPowers(xs, c, center: m, squared: true) / Double(c)
+            let r = 1 / (variance + Double(eps)).squareRoot()
             let mf = Float(m), rf = Float(r)
             mean[row] = mf
             rstd[row] = rf
@@ -127,9 +121,8 @@ func rmsNormForward(x: UnsafePointer<Float>, weight: UnsafePointer<Float>?, y: U
     parallelFor(n, grain: max(1, (1 << 14) / max(c, 1))) { rows in
         for row in rows {
             let xs = x + row * c, ys = y + row * c
-            var squares = 0.0
-            for i in 0..<c { squares += Double(xs[i]) * Double(xs[i]) }
-            let r = Float(1 / (squares / Double(c) + Double(eps)).squareRoot())
+            let meanSquare = doubleSumOfPowers(xs, c, center: 0, squared: true) / Double(c)
+            let r = Float(1 / (meanSquare + Double(eps)).squareRoot())
             rstd[row] = r
             if let weight {
                 for i in 0..<c { ys[i] = xs[i] * r * weight[i] }
@@ -168,6 +161,30 @@ func rmsNormBackward(dy: UnsafePointer<Float>, x: UnsafePointer<Float>, weight: 
         }
     }
     if let dweight { partials.sum(columns: 0..<c, into: dweight) }
+}
+
+/// Σ (x − center) or, `squared`, Σ (x − center)² over `count` floats, in Double. Four independent partial
+/// sums: one chain waits on every add's latency (that made the whole forward 2× slower at (8192, 768)).
+@inline(__always)
+private func doubleSumOfPowers(_ x: UnsafePointer<Float>, _ count: Int, center: Double, squared: Bool) -> Double {
+    @inline(__always) func term(_ i: Int) -> Double {
+        let d = Double(x[i]) - center
+        return squared ? d * d : d
+    }
+    var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+    var i = 0
+    while i + 4 <= count {
+        s0 += term(i)
+        s1 += term(i + 1)
+        s2 += term(i + 2)
+        s3 += term(i + 3)
+        i += 4
+    }
+    while i < count {
+        s0 += term(i)
+        i += 1
+    }
+    return (s0 + s1) + (s2 + s3)
 }
 
 /// dy·weight[i], or dy when there is no weight.

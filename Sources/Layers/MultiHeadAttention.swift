@@ -1,0 +1,91 @@
+import Tensors
+
+/// Multi-head self-attention (Vaswani et al. 2017, §3.2.2) with the projection layouts of the three
+/// checkpoint families it loads:
+///
+/// | layout   | input projections (keys)                             | output key     | bias |
+/// |----------|------------------------------------------------------|----------------|------|
+/// | `.gpt2`  | `c_attn` (3C, C): rows [0,C) q, [C,2C) k, [2C,3C) v  | `c_proj`       | yes  |
+/// | `.llama` | `q_proj`, `k_proj`, `v_proj`                         | `o_proj`       | no   |
+/// | `.bert`  | `self.query`, `self.key`, `self.value`               | `output.dense` | yes  |
+///
+/// Head h uses dims [h·D, (h+1)·D) of each of q, k, v (D = C / heads). x: (B, T, C) → (B, T, C).
+public final class MultiHeadAttention: Module {
+    public enum Layout { case gpt2, llama, bert }
+
+    public let layout: Layout
+    public let heads: Int
+    public let headDimension: Int
+    /// Each query attends only to keys at its position or before.
+    public let causal: Bool
+    /// When set, rotary position embedding (Su et al. 2021) with this base rotates q and k.
+    public let ropeBase: Float?
+
+    /// `.gpt2` only: q, k and v from one matrix.
+    @Key public var fusedProjection: Linear?
+    /// `.llama` and `.bert`: separate projections.
+    @Key public var queryProjection: Linear?
+    @Key public var keyProjection: Linear?
+    @Key public var valueProjection: Linear?
+    @Key public var outputProjection: Linear
+
+    public init(dModel: Int, heads: Int, layout: Layout, causal: Bool, ropeBase: Float? = nil,
+                generator: inout RandomGenerator) {
+        precondition(dModel % heads == 0, "dModel \(dModel) is not divisible by \(heads) heads")
+        self.layout = layout
+        self.heads = heads
+        headDimension = dModel / heads
+        self.causal = causal
+        self.ropeBase = ropeBase
+        let bias = layout != .llama
+        func projection(_ outFeatures: Int) -> Linear { Linear(dModel, outFeatures, bias: bias, generator: &generator) }
+        switch layout {
+        case .gpt2:
+            _fusedProjection = Key(wrappedValue: projection(3 * dModel), "c_attn")
+            _queryProjection = Key(wrappedValue: nil, "q")
+            _keyProjection = Key(wrappedValue: nil, "k")
+            _valueProjection = Key(wrappedValue: nil, "v")
+            _outputProjection = Key(wrappedValue: projection(dModel), "c_proj")
+        case .llama, .bert:
+            let keys = layout == .llama ? ["q_proj", "k_proj", "v_proj", "o_proj"]
+                                        : ["self.query", "self.key", "self.value", "output.dense"]
+            _fusedProjection = Key(wrappedValue: nil, "qkv")
+            _queryProjection = Key(wrappedValue: projection(dModel), keys[0])
+            _keyProjection = Key(wrappedValue: projection(dModel), keys[1])
+            _valueProjection = Key(wrappedValue: projection(dModel), keys[2])
+            _outputProjection = Key(wrappedValue: projection(dModel), keys[3])
+        }
+        super.init()
+    }
+
+    /// x: (B, T, C), keyPadding: (B, T) with 1 = padded key (never attended) → (B, T, C).
+    /// `positionOffset` is the position of x's first token (rotary embedding only).
+    public func callAsFunction(_ x: Tensor, keyPadding: IntTensor? = nil, positionOffset: Int = 0) -> Tensor {
+        precondition(x.rank == 3, "attention input must be (B, T, C), got \(x.shape)")
+        var q: Tensor, k: Tensor, v: Tensor
+        if let fusedProjection {
+            let c = heads * headDimension
+            let qkv = split(fusedProjection(x), sizes: [c, c, c], axis: -1)
+            (q, k, v) = (qkv[0], qkv[1], qkv[2])
+        } else {
+            (q, k, v) = (queryProjection!(x), keyProjection!(x), valueProjection!(x))
+        }
+        (q, k, v) = (splitHeads(q), splitHeads(k), splitHeads(v))
+        if let ropeBase {
+            q = rotaryEmbedding(q, base: ropeBase, positionOffset: positionOffset)
+            k = rotaryEmbedding(k, base: ropeBase, positionOffset: positionOffset)
+        }
+        let attended = scaledDotProductAttention(query: q, key: k, value: v, causal: causal, keyPadding: keyPadding)
+        return outputProjection(mergeHeads(attended))
+    }
+
+    /// (B, T, H·D) → (B, H, T, D)
+    func splitHeads(_ x: Tensor) -> Tensor {
+        x.reshaped([x.size(0), x.size(1), heads, headDimension]).permuted([0, 2, 1, 3])
+    }
+
+    /// (B, H, T, D) → (B, T, H·D)
+    func mergeHeads(_ x: Tensor) -> Tensor {
+        x.permuted([0, 2, 1, 3]).reshaped([x.size(0), x.size(2), heads * headDimension])
+    }
+}

@@ -1,0 +1,46 @@
+import CDNNLMatmul
+import Foundation
+
+/// oneDNN matmul primitives, created once per shape and reused (creating one costs far more than running it).
+final class OneDNNPrimitiveCache: @unchecked Sendable {
+    struct Shape: Hashable {
+        var batch, m, n, k: Int
+        var transA, transB: Bool
+        var lda, ldb, ldc, strideA, strideB, strideC: Int
+        var alpha, beta: Float
+        var bf16: Bool
+    }
+
+    private var primitives: [Shape: OpaquePointer] = [:]
+    private let lock = NSLock()
+
+    /// Runs C = alpha·op(A)·op(B) + beta·C for `shape`. oneDNN's stream is not thread-safe: calls are serialised
+    /// (the primitive itself runs on all of oneDNN's threads).
+    func execute(_ shape: Shape, a: UnsafeRawPointer, b: UnsafeRawPointer, c: UnsafeMutablePointer<Float>) {
+        lock.lock()
+        defer { lock.unlock() }
+        let primitive = primitives[shape] ?? create(shape)
+        let status = sp_matmul_execute(primitive, a, b, c)
+        precondition(status == 0, "oneDNN matmul failed to execute for \(shape)")
+    }
+
+    func implementation(_ shape: Shape) -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        return String(cString: sp_matmul_implementation(primitives[shape] ?? create(shape)))
+    }
+
+    private func create(_ shape: Shape) -> OpaquePointer {
+        var error = [CChar](repeating: 0, count: 256)
+        guard let primitive = sp_matmul_create(
+            Int64(shape.batch), Int64(shape.m), Int64(shape.n), Int64(shape.k), shape.transA ? 1 : 0, shape.transB ? 1 : 0,
+            Int64(shape.lda), Int64(shape.ldb), Int64(shape.ldc), Int64(shape.strideA), Int64(shape.strideB),
+            Int64(shape.strideC), shape.alpha, shape.beta, shape.bf16 ? Int32(SP_BF16.rawValue) : Int32(SP_F32.rawValue),
+            &error, Int32(error.count))
+        else { fatalError("\(String(cString: error)) for \(shape)") }
+        primitives[shape] = primitive
+        return primitive
+    }
+
+    var count: Int { lock.lock(); defer { lock.unlock() }; return primitives.count }
+}
