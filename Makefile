@@ -33,6 +33,7 @@ fixtures:
 	python3 -m pip install -q torch safetensors
 	python3 scripts/make_fixtures.py
 	python3 scripts/make_optimizer_fixtures.py
+	python3 scripts/make_safetensors_fixture.py
 
 clean:
 	rm -rf .build
