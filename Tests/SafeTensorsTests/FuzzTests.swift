@@ -1,5 +1,5 @@
 import XCTest
-@testable import SafeTensors
+import SafeTensors
 
 /// Mutates valid files with a fixed seed. Each result must either parse, with every tensor readable
 /// and of the size its shape says, or throw SafeTensorsError; any crash or other error fails the test.

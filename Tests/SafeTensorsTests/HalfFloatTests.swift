@@ -1,5 +1,5 @@
 import XCTest
-@testable import SafeTensors
+import SafeTensors
 
 final class HalfFloatTests: XCTestCase {
     func testF16KnownValues() {

@@ -1,5 +1,5 @@
 import XCTest
-@testable import SafeTensors
+import SafeTensors
 
 /// Reads a file written by the reference implementation (`safetensors.torch.save_file`).
 /// Fixture and values come from scripts/make_safetensors_fixture.py; every value is exact in its dtype.

@@ -1,5 +1,5 @@
 import XCTest
-@testable import SafeTensors
+import SafeTensors
 
 /// Reading files built byte by byte, so expected values do not depend on our writer.
 final class ReaderTests: XCTestCase {

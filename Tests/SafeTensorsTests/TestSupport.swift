@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import SafeTensors
+import SafeTensors
 
 /// SplitMix64 (Steele et al. 2014): a tiny seeded generator so the fuzz test is reproducible.
 struct SplitMix64: RandomNumberGenerator {

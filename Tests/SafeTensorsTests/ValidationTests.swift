@@ -1,5 +1,5 @@
 import XCTest
-@testable import SafeTensors
+import SafeTensors
 
 /// One malformed file per case; each must throw a SafeTensorsError naming the file, tensor and fault.
 final class ValidationTests: XCTestCase {

@@ -1,5 +1,5 @@
 import XCTest
-@testable import SafeTensors
+import SafeTensors
 
 final class WriterTests: XCTestCase {
     private var directory: URL!

@@ -95,7 +95,7 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 
-    func testBatchLoweredInChunksMatchesOneChunk() {
+    func testBatchLoweredInChunksMatchesDirectConvolution() {
         var generator = RandomGenerator(seed: 10)
         let x = Tensor.normal([5, 4, 30], generator: &generator)
         let weight = Tensor.normal([6, 2, 5], std: 0.3, generator: &generator)
