@@ -11,8 +11,8 @@ import Foundation
 ///
 /// Rows whose target is `ignoreIndex` add nothing and are not counted. With label smoothing ε
 /// (Szegedy et al. 2016, §7) a row's loss is (1 − ε)·(−log p_target) + ε·mean_c(−log p_c).
-/// When every target is ignored the result is 0 with a zero gradient, where torch returns nan: a batch of
-/// pure padding should not poison a running mean of the loss.
+/// When every target is ignored the result is 0 and backward adds nothing, where torch returns nan: a batch
+/// of pure padding should not poison a running mean of the loss.
 public func crossEntropy(_ logits: Tensor, targets: IntTensor, ignoreIndex: Int = -100,
                          labelSmoothing: Float = 0) -> Tensor {
     let (n, c) = classRows(logits, "crossEntropy")
@@ -21,14 +21,17 @@ public func crossEntropy(_ logits: Tensor, targets: IntTensor, ignoreIndex: Int 
     precondition(labelSmoothing >= 0 && labelSmoothing <= 1, "crossEntropy: label smoothing \(labelSmoothing) outside [0, 1]")
     let logNormalizer = Tensor(uninitialized: [n]), rowLoss = Tensor(uninitialized: [n])
     targets.values.withUnsafeBufferPointer { targetIDs in
+        guard n > 0 else { return }
         crossEntropyForward(logits: logits.data, targets: targetIDs.baseAddress!, ignoreIndex: ignoreIndex,
                             labelSmoothing: labelSmoothing, logNormalizer: logNormalizer.data, loss: rowLoss.data,
                             n: n, c: c)
     }
     let counted = targets.values.reduce(0) { $0 + (Int($1) == ignoreIndex ? 0 : 1) }
     let out = Tensor(scalar: counted == 0 ? 0 : Float(sequentialSum(rowLoss.data, n) / Double(counted)))
-    guard counted > 0, Autograd.needsGradient(logits) else { return out }
+    guard Autograd.needsGradient(logits) else { return out }
+    // Recorded even when nothing is counted, so a training step on pure padding can still call backward.
     Autograd.record(out) {
+        guard counted > 0 else { return }
         let scale = out.grad!.item / Float(counted)
         targets.values.withUnsafeBufferPointer { targetIDs in
             crossEntropyBackward(logits: logits.data, targets: targetIDs.baseAddress!, ignoreIndex: ignoreIndex,
@@ -50,8 +53,9 @@ public func crossEntropy(_ logits: Tensor, probabilities: Tensor) -> Tensor {
     softCrossEntropyForward(logits: logits.data, probabilities: probabilities.data,
                             logNormalizer: logNormalizer.data, loss: rowLoss.data, n: n, c: c)
     let out = Tensor(scalar: n == 0 ? 0 : Float(sequentialSum(rowLoss.data, n) / Double(n)))
-    guard n > 0, Autograd.needsGradient(logits, probabilities) else { return out }
+    guard Autograd.needsGradient(logits, probabilities) else { return out }
     Autograd.record(out) {
+        guard n > 0 else { return }
         softCrossEntropyBackward(logits: logits.data, probabilities: probabilities.data,
                                  logNormalizer: logNormalizer.data,
                                  dlogits: logits.requiresGrad ? logits.gradData() : nil,
