@@ -71,7 +71,10 @@ public final class GPTModel: Module {
 
     /// The audited weight-name map: where each part lives in the Hugging Face checkpoint of the flavour.
     public struct WeightNames {
-        public let tokenEmbedding, positionEmbedding, blocks, finalNorm, lmHead: String
+        public let tokenEmbedding: String
+        /// nil: the flavour has no learned positions.
+        public let positionEmbedding: String?
+        public let blocks, finalNorm, lmHead: String
 
         public static func of(_ flavor: GPTConfig.Flavor) -> WeightNames {
             switch flavor {
@@ -79,13 +82,14 @@ public final class GPTModel: Module {
                 return WeightNames(tokenEmbedding: "transformer.wte", positionEmbedding: "transformer.wpe",
                                    blocks: "transformer.h", finalNorm: "transformer.ln_f", lmHead: "lm_head")
             case .llama:
-                return WeightNames(tokenEmbedding: "model.embed_tokens", positionEmbedding: "(none)",
+                return WeightNames(tokenEmbedding: "model.embed_tokens", positionEmbedding: nil,
                                    blocks: "model.layers", finalNorm: "model.norm", lmHead: "lm_head")
             }
         }
     }
 
     /// Builds the model and initialises it as GPT-2 does (`Initializer.gpt2`), drawing from `generator`.
+    /// (The layers' own PyTorch-default draws are overwritten, as in nanoGPT; a seed still fixes the result.)
     public init(_ config: GPTConfig, generator: inout RandomGenerator) {
         precondition(config.dModel % config.heads == 0, "dModel \(config.dModel) is not divisible by \(config.heads) heads")
         self.config = config
@@ -96,14 +100,14 @@ public final class GPTModel: Module {
         switch config.flavor {
         case .gpt2:
             _positionEmbedding = Key(wrappedValue: Embedding(config.contextLength, c, generator: &generator),
-                                     names.positionEmbedding)
+                                     names.positionEmbedding!)
             for _ in 0..<config.layers {
                 blocks.append(GPT2Block(dModel: c, heads: config.heads, mlpHidden: config.feedForwardWidth, eps: eps,
                                         dropout: config.dropout, generator: &generator))
             }
             _finalNorm = Key(wrappedValue: LayerNorm(c, eps: eps), names.finalNorm)
         case .llama:
-            _positionEmbedding = Key(wrappedValue: nil, names.positionEmbedding)
+            _positionEmbedding = Key(wrappedValue: nil, "")
             for _ in 0..<config.layers {
                 blocks.append(LlamaBlock(dModel: c, heads: config.heads, mlpHidden: config.feedForwardWidth, eps: eps,
                                          ropeBase: config.ropeBase, dropout: config.dropout, generator: &generator))

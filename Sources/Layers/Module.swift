@@ -4,8 +4,9 @@ import Tensors
 ///
 /// Parameters are found by reflection: stored properties of type `Tensor` are parameters, `Module`
 /// properties are children, `[Module]` arrays are numbered children (`h.0`, `h.1`, …). The dotted path
-/// of property names is the parameter's name; `@Key("c_attn")` renames a property so that names follow
-/// Hugging Face checkpoints one-to-one. Tensors that are not parameters (caches) are kept out of stored
+/// of property names is the parameter's name; `@Key` renames a property so that names follow Hugging Face
+/// checkpoints one-to-one (declare `@Key var attention: Linear`, then in `init`:
+/// `_attention = Key(wrappedValue: Linear(...), "c_attn")`). Tensors that are not parameters (caches) are kept out of stored
 /// `Tensor` properties (or marked with `@Buffer`).
 open class Module {
     /// Training mode (dropout active). Set recursively with `train(_:)`.
@@ -95,7 +96,7 @@ protocol KeyedProperty {
 
 protocol BufferMarker {}
 
-/// Stores a property under a checkpoint key different from its Swift name: `@Key("c_attn") var attention`.
+/// Stores a property under a checkpoint key different from its Swift name (see `Module`).
 @propertyWrapper
 public struct Key<Value>: KeyedProperty {
     public var wrappedValue: Value

@@ -39,6 +39,7 @@ public final class MultiHeadAttention: Module {
         self.ropeBase = ropeBase
         let bias = layout != .llama
         func projection(_ outFeatures: Int) -> Linear { Linear(dModel, outFeatures, bias: bias, generator: &generator) }
+        // Absent slots stay nil and are never named; their keys are placeholders.
         switch layout {
         case .gpt2:
             _fusedProjection = Key(wrappedValue: projection(3 * dModel), "c_attn")

@@ -6,7 +6,7 @@ import XCTest
 /// Ten AdamW steps of a tiny GPT-2 (vocab 64, context 16, 2 layers, d 32, 4 heads, tied head) against the
 /// same trajectory in PyTorch (fixture tiny_gpt_adamw; the rules are in its metadata): loss at every step
 /// within 1e-4 relative, step-0 gradients within atol 1e-5 / rtol 1e-3, pre-clip gradient norm within 1e-4
-/// relative, final parameters within atol 1e-4.
+/// relative, final parameters within atol 1e-4 (matrices 1e-5).
 final class TinyGPTAdamWTests: XCTestCase {
     func testTenStepsFollowTorch() throws {
         let fixture = try LayerFixture("tiny_gpt_adamw")
@@ -41,7 +41,11 @@ final class TinyGPTAdamWTests: XCTestCase {
         let final = try fixture.tensors(prefix: "final.")
         XCTAssertEqual(Set(final.keys), Set(model.namedParameters().map { $0.name }))
         for (name, parameter) in model.namedParameters() {
-            assertClose(parameter, final[name]!, atol: 1e-4, rtol: 0, "final \(name)")
+            // Matrices are also held to 1e-5 (measured error < 1e-6), so that a missing decay (−lr·wd·p per
+            // step, ≈ 1e-5 after ten steps) cannot hide in the 1e-4 band; biases get 1e-4 because attention
+            // is invariant to the key bias, whose zero-mean rounding-noise gradient Adam normalises to steps
+            // of order lr.
+            assertClose(parameter, final[name]!, atol: parameter.rank >= 2 ? 1e-5 : 1e-4, rtol: 0, "final \(name)")
         }
     }
 }
