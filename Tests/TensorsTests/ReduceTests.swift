@@ -77,9 +77,18 @@ final class ReduceTests: XCTestCase {
                                          0, 1])
     }
 
+    /// As torch: a NaN anywhere in the run is the maximum, and the gradient goes to the first NaN.
     func testMaxPropagatesNaN() {
-        let x = Tensor([1, .nan, 3], shape: [3])
-        XCTAssertTrue(max(x, axis: 0).item.isNaN)
+        var values = (0..<20).map { Float($0) }
+        values[11] = .nan
+        values[15] = .nan
+        let row = Tensor(values, shape: [20], requiresGrad: true)
+        let y = max(row, axis: 0)
+        XCTAssertTrue(y.item.isNaN)
+        y.backward()
+        XCTAssertEqual(row.grad!.scalars.firstIndex(of: 1), 11)
+        let columns = Tensor([1, 2, .nan, 4, 5, 6], shape: [3, 2])
+        XCTAssertEqual(max(columns, axis: 0).scalars.map(\.isNaN), [true, false])
     }
 
     /// A million values of 0.1: a sequential Float sum would be off by ~1%.

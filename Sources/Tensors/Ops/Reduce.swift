@@ -2,8 +2,9 @@
 ///
 /// Axis reductions view x as (outer, reduced, inner) so the inner loop runs over contiguous memory.
 /// Accumulation: contiguous runs are summed in Float SIMD lanes within blocks of 1024 elements and the
-/// blocks in Double (`blockedSum`); strided columns accumulate in Double. Every output element is
-/// computed by one thread in a fixed order, so results do not depend on the thread count.
+/// blocks in Double (`blockedSum`); columns (inner > 1) add 64 rows at a time in Float and fold those
+/// partial sums into Double. Every output element is computed by one thread in a fixed order, so results
+/// do not depend on the thread count.
 
 /// Sum of all elements → shape [].
 public func sum(_ x: Tensor) -> Tensor { reduceAll(x, scale: 1) }
@@ -224,24 +225,63 @@ func sumForward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
         }
         return
     }
-    let block = 256
+    // Column blocks of up to 1024: 64 rows at a time are added in Float, then folded into Double.
+    let block = 1024, rowBlock = 64
     forEachReductionTile(outer: outer, reduced: reduced, inner: inner) { o, columns in
-        withUnsafeTemporaryAllocation(of: Double.self, capacity: block) { scratch in
-            let acc = scratch.baseAddress!
-            var j0 = columns.lowerBound
-            while j0 < columns.upperBound {
-                let width = min(block, columns.upperBound - j0)
-                acc.update(repeating: 0, count: width)
-                for r in 0..<reduced {
-                    let row = x + (o * reduced + r) * inner + j0
-                    for j in 0..<width { acc[j] += Double(row[j]) }
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: block) { partialBuffer in
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: block) { totalBuffer in
+                let partial = partialBuffer.baseAddress!, total = totalBuffer.baseAddress!
+                var j0 = columns.lowerBound
+                while j0 < columns.upperBound {
+                    let width = min(block, columns.upperBound - j0)
+                    total.update(repeating: 0, count: width)
+                    var r0 = 0
+                    while r0 < reduced {
+                        let r1 = min(r0 + rowBlock, reduced)
+                        partial.update(repeating: 0, count: width)
+                        for r in r0..<r1 {
+                            let row = x + (o * reduced + r) * inner + j0
+                            for j in 0..<width { partial[j] += row[j] }
+                        }
+                        for j in 0..<width { total[j] += Double(partial[j]) }
+                        r0 = r1
+                    }
+                    let target = y + o * inner + j0
+                    for j in 0..<width { target[j] = Float(total[j] * scale) }
+                    j0 += width
                 }
-                let target = y + o * inner + j0
-                for j in 0..<width { target[j] = Float(acc[j] * scale) }
-                j0 += width
             }
         }
     }
+}
+
+/// Index of the first maximum of n ≥ 1 contiguous floats; a NaN counts as the maximum.
+/// A vector pass finds the maximum and whether any NaN occurs; a NaN-free row then scans for the first
+/// element equal to the maximum, a row with a NaN takes the exact scalar scan.
+@inline(__always)
+func firstMaximum(_ p: UnsafePointer<Float>, _ n: Int) -> Int {
+    let raw = UnsafeRawPointer(p)
+    var lanes = SIMD8<Float>(repeating: -.infinity)
+    var sawNaN = SIMDMask<SIMD8<Int32>>(repeating: false)
+    var i = 0
+    while i + 8 <= n {
+        let v = raw.loadUnaligned(fromByteOffset: i * MemoryLayout<Float>.stride, as: SIMD8<Float>.self)
+        lanes.replace(with: v, where: v .> lanes)  // pointwiseMax is not lowered to vector max
+        sawNaN .|= v .!= v
+        i += 8
+    }
+    var best = lanes.max(), hasNaN = any(sawNaN)
+    while i < n {
+        best = Swift.max(best, p[i])
+        hasNaN = hasNaN || p[i].isNaN
+        i += 1
+    }
+    if !hasNaN {
+        for r in 0..<n where p[r] == best { return r }
+    }
+    var index = 0
+    for r in 1..<n where p[r] > p[index] || (p[r].isNaN && !p[index].isNaN) { index = r }
+    return index
 }
 
 /// x: (outer, reduced, inner) → y: (outer, inner) maxima; argmax: (outer, inner), the first r of each maximum.
@@ -250,12 +290,8 @@ func maxForward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, arg
     if inner == 1 {
         parallelFor(outer, grain: max(1, (1 << 15) / reduced)) { rows in
             for o in rows {
-                let row = x + o * reduced
-                var best = row[0], index = 0
-                for r in 1..<reduced where row[r] > best || (row[r].isNaN && !best.isNaN) {
-                    best = row[r]; index = r
-                }
-                y[o] = best
+                let index = firstMaximum(x + o * reduced, reduced)
+                y[o] = x[o * reduced + index]
                 argmax[o] = Int32(index)
             }
         }
@@ -266,9 +302,12 @@ func maxForward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, arg
         let first = x + o * reduced * inner
         for j in columns { best[j] = first[j]; index[j] = 0 }
         for r in 1..<reduced {
-            let row = first + r * inner
-            for j in columns where row[j] > best[j] || (row[j].isNaN && !best[j].isNaN) {
-                best[j] = row[j]; index[j] = Int32(r)
+            let row = first + r * inner, rank = Int32(r)
+            for j in columns {
+                let v = row[j], b = best[j]
+                let takes = v > b || (v.isNaN && !b.isNaN)
+                best[j] = takes ? v : b
+                index[j] = takes ? rank : index[j]
             }
         }
     }
