@@ -60,17 +60,72 @@ func unaryDerivative(_ kind: UnaryKind, _ x: Float, _ y: Float) -> Float {
     }
 }
 
+/// Vector form of `unaryValue` for the kinds with a fast path (nil: use the scalar one).
+@inline(__always)
+func unaryVectorValue(_ kind: UnaryKind, _ x: FloatVector) -> FloatVector? {
+    switch kind {
+    case .exp: return fastExp(x)
+    case .tanh: return fastTanh(x)
+    case .sigmoid: return 1 / (1 + fastExp(-x))
+    case .relu: return x.replacing(with: 0, where: x .<= 0)
+    case .geluTanh:
+        let cube: FloatVector = x * x * x
+        let inner: FloatVector = sqrtTwoOverPi * (x + 0.044715 * cube)
+        return 0.5 * x * (1 + fastTanh(inner))
+    case .silu: return x / (1 + fastExp(-x))
+    case .log, .sqrt, .geluErf: return nil
+    }
+}
+
+/// Vector form of `unaryDerivative` (nil: use the scalar one).
+@inline(__always)
+func unaryVectorDerivative(_ kind: UnaryKind, _ x: FloatVector, _ y: FloatVector) -> FloatVector? {
+    switch kind {
+    case .exp: return y
+    case .tanh: return 1 - y * y
+    case .sigmoid: return y * (1 - y)
+    case .relu: return FloatVector(repeating: 0).replacing(with: 1, where: x .> 0)
+    case .geluTanh:
+        let square: FloatVector = x * x
+        let inner: FloatVector = sqrtTwoOverPi * (x + 0.044715 * square * x)
+        let t = fastTanh(inner)
+        let slope: FloatVector = sqrtTwoOverPi * (1 + 3 * 0.044715 * square)
+        let half: FloatVector = 0.5 * (1 + t)
+        return half + 0.5 * x * (1 - t * t) * slope
+    case .silu:
+        let s = 1 / (1 + fastExp(-x))
+        return s * (1 + x * (1 - s))
+    case .log, .sqrt, .geluErf: return nil
+    }
+}
+
 public func unary(_ kind: UnaryKind, _ x: Tensor) -> Tensor {
     let out = Tensor(uninitialized: x.shape)
     let px = x.data, py = out.data
+    let vectorised = unaryVectorValue(kind, FloatVector()) != nil
     parallelFor(x.count, grain: 1 << 14) { range in
-        for i in range { py[i] = unaryValue(kind, px[i]) }
+        guard vectorised else {
+            for i in range { py[i] = unaryValue(kind, px[i]) }
+            return
+        }
+        forEachVector(range.count) { offset, lanes in
+            let at = range.lowerBound + offset
+            (py + at).storeVector(unaryVectorValue(kind, (px + at).loadVector(lanes))!, lanes)
+        }
     }
     guard Autograd.needsGradient(x) else { return out }
     Autograd.record(out) {
         let g = out.grad!.data, dx = x.gradData()
         parallelFor(x.count, grain: 1 << 14) { range in
-            for i in range { dx[i] += g[i] * unaryDerivative(kind, px[i], py[i]) }
+            guard vectorised else {
+                for i in range { dx[i] += g[i] * unaryDerivative(kind, px[i], py[i]) }
+                return
+            }
+            forEachVector(range.count) { offset, lanes in
+                let at = range.lowerBound + offset
+                let derivative = unaryVectorDerivative(kind, (px + at).loadVector(lanes), (py + at).loadVector(lanes))!
+                (dx + at).storeVector((dx + at).loadVector(lanes) + (g + at).loadVector(lanes) * derivative, lanes)
+            }
         }
     }
     return out

@@ -1,0 +1,50 @@
+import Foundation
+import Tensors
+import XCTest
+
+/// The vector exp and tanh against libm, elementwise over their useful range.
+final class FastMathTests: XCTestCase {
+    func sweep(from low: Float, to high: Float, count: Int = 200_000) -> [Float] {
+        (0..<count).map { low + (high - low) * Float($0) / Float(count - 1) }
+    }
+
+    func worstRelativeError(_ inputs: [Float], vector: (FloatVector) -> FloatVector, scalar: (Float) -> Float) -> Float {
+        var worst: Float = 0
+        for start in stride(from: 0, to: inputs.count - 7, by: 8) {
+            let result = vector(FloatVector(inputs[start..<start + 8]))
+            for lane in 0..<8 {
+                let expected = scalar(inputs[start + lane])
+                worst = max(worst, abs(result[lane] - expected) / max(abs(expected), Float.leastNormalMagnitude))
+            }
+        }
+        return worst
+    }
+
+    func testExpIsWithinFourUlpOfLibm() {
+        // 4 ulp of Float = 4 · 2⁻²³ ≈ 4.8e-7 relative.
+        let error = worstRelativeError(sweep(from: -87, to: 88), vector: fastExp, scalar: Foundation.exp)
+        XCTAssertLessThan(error, 4.8e-7)
+    }
+
+    func testTanhIsWithinFourUlpOfLibmIncludingNearZero() {
+        let error = worstRelativeError(sweep(from: -10, to: 10) + sweep(from: -1e-3, to: 1e-3),
+                                       vector: fastTanh, scalar: Foundation.tanh)
+        XCTAssertLessThan(error, 4.8e-7)
+    }
+
+    func testSaturationAndNaN() {
+        let result = fastExp(FloatVector(-1000, -88, 0, 1, 89, 1000, .nan, -.infinity))
+        XCTAssertEqual(result[0], 0, accuracy: 1e-37)
+        XCTAssertEqual(result[2], 1)
+        XCTAssertEqual(result[3], Float(M_E), accuracy: 1e-6)
+        XCTAssertTrue(result[4].isFinite && result[4] > 1e38)
+        XCTAssertTrue(result[6].isNaN)
+        XCTAssertEqual(result[7], 0, accuracy: 1e-37)
+        let t = fastTanh(FloatVector(-50, 50, 0, .nan, 1e-30, -1e-30, 3, -3))
+        XCTAssertEqual(t[0], -1)
+        XCTAssertEqual(t[1], 1)
+        XCTAssertEqual(t[2], 0)
+        XCTAssertTrue(t[3].isNaN)
+        XCTAssertEqual(t[4], 1e-30)
+    }
+}
