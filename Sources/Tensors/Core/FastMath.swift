@@ -67,3 +67,30 @@ extension UnsafeMutablePointer where Pointee == Float {
         for lane in 0..<lanes { self[lane] = v[lane] }
     }
 }
+
+extension UnsafePointer where Pointee == Float {
+    /// Loads `lanes` (≤ 8) floats starting here; missing lanes are `fill`.
+    @inline(__always)
+    public func loadVector(_ lanes: Int = 8, fill: Float = 0) -> FloatVector {
+        UnsafeMutablePointer(mutating: self).loadVector(lanes, fill: fill)
+    }
+}
+
+/// Largest of `count` floats (−∞ for none).
+@inline(__always)
+public func vectorMax(_ p: UnsafePointer<Float>, _ count: Int) -> Float {
+    var best = FloatVector(repeating: -.infinity)
+    forEachVector(count) { offset, lanes in best = pointwiseMax(best, (p + offset).loadVector(lanes, fill: -.infinity)) }
+    return best.max()
+}
+
+/// Σ exp(p[j] − shift) over `count` floats, eight partial sums at a time.
+@inline(__always)
+public func vectorSumExp(_ p: UnsafePointer<Float>, _ count: Int, shift: Float) -> Float {
+    var total = FloatVector()
+    forEachVector(count) { offset, lanes in
+        let e = fastExp((p + offset).loadVector(lanes, fill: -.infinity) - shift)
+        total += e  // padded lanes hold exp(−∞) = 0
+    }
+    return total.sum()
+}

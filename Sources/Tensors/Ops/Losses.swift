@@ -116,10 +116,8 @@ func crossEntropyForward(logits: UnsafePointer<Float>, targets: UnsafePointer<In
     parallelFor(n, grain: max(1, (1 << 14) / c)) { rows in
         for row in rows {
             let xs = logits + row * c
-            var maximum = -Float.infinity, sum: Float = 0
-            for j in 0..<c { maximum = max(maximum, xs[j]) }
-            for j in 0..<c { sum += Foundation.exp(xs[j] - maximum) }
-            let lse = maximum + Foundation.log(sum)
+            let maximum = vectorMax(xs, c)
+            let lse = maximum + Foundation.log(vectorSumExp(xs, c, shift: maximum))
             logNormalizer[row] = lse
             let target = Int(targets[row])
             if target == ignoreIndex { loss[row] = 0; continue }
@@ -147,7 +145,10 @@ func crossEntropyBackward(logits: UnsafePointer<Float>, targets: UnsafePointer<I
             if target == ignoreIndex { continue }
             let xs = logits + row * c, dxs = dlogits + row * c
             let lse = logNormalizer[row]
-            for j in 0..<c { dxs[j] += scale * (Foundation.exp(xs[j] - lse) - uniform) }
+            forEachVector(c) { j, lanes in
+                let probability = fastExp((xs + j).loadVector(lanes) - lse)
+                (dxs + j).storeVector((dxs + j).loadVector(lanes) + scale * (probability - uniform), lanes)
+            }
             dxs[target] -= scale * (1 - labelSmoothing)
         }
     }
@@ -160,10 +161,8 @@ func softCrossEntropyForward(logits: UnsafePointer<Float>, probabilities: Unsafe
     parallelFor(n, grain: max(1, (1 << 14) / c)) { rows in
         for row in rows {
             let xs = logits + row * c, ps = probabilities + row * c
-            var maximum = -Float.infinity, sum: Float = 0
-            for j in 0..<c { maximum = max(maximum, xs[j]) }
-            for j in 0..<c { sum += Foundation.exp(xs[j] - maximum) }
-            let lse = maximum + Foundation.log(sum)
+            let maximum = vectorMax(xs, c)
+            let lse = maximum + Foundation.log(vectorSumExp(xs, c, shift: maximum))
             logNormalizer[row] = lse
             var value: Float = 0
             for j in 0..<c { value += ps[j] * (lse - xs[j]) }
