@@ -73,8 +73,13 @@ sp_matmul *sp_matmul_create(int64_t batch, int64_t m, int64_t n, int64_t k, int 
     dnnl_primitive_attr_destroy(attr);
     return result;
 fail:
-    if (error && error_capacity > 0)
-        snprintf(error, (size_t)error_capacity, "oneDNN matmul %s failed with status %d", step, (int)status);
+    if (error && error_capacity > 0) {
+        const char *reason = status == dnnl_unimplemented ? "no kernel for this CPU and data type"
+                           : status == dnnl_out_of_memory ? "out of memory"
+                           : status == dnnl_invalid_arguments ? "invalid arguments" : "error";
+        snprintf(error, (size_t)error_capacity, "oneDNN %s matmul %s failed: %s (status %d)",
+                 dtype == SP_BF16 ? "bf16" : "f32", step, reason, (int)status);
+    }
     if (post_ops) dnnl_post_ops_destroy(post_ops);
     if (attr) dnnl_primitive_attr_destroy(attr);
     sp_matmul_destroy(result);

@@ -34,8 +34,20 @@ struct SysInfo: ParsableCommand {
             print(String(format: "matmul f32 (primitive %@): %.1f GFLOP/s at %d³",
                          onednn.implementation(m: size, n: size, k: size), primitive, size))
         }
-        if sp_cpu_has("avx512bf16") == 0 && sp_cpu_has("amx_bf16") == 0 {
-            print("matmul bf16: not measured (this CPU has no native bf16: no AVX512-BF16 or AMX)")
+        guard let onednn = backend as? OneDNNBackend else { return }
+        let nativeBF16 = sp_cpu_has("avx512bf16") != 0 || sp_cpu_has("amx_bf16") != 0
+        switch onednn.bf16Implementation(m: size, n: size, k: size) {
+        case .failure(let error):
+            print("matmul bf16: unavailable (\(error))")
+        case .success(let implementation) where nativeBF16:
+            let a = [UInt16](repeating: 0x3F80, count: size * size), b = [UInt16](repeating: 0x3F00, count: size * size)
+            let bf16 = measureGEMM(size: size) { _, _, c in
+                try? onednn.gemmBF16(transA: false, transB: false, m: size, n: size, k: size, a: a, lda: size,
+                                     b: b, ldb: size, c: c, ldc: size)
+            }
+            print(String(format: "matmul bf16 (%@): %.1f GFLOP/s at %d³", implementation, bf16, size))
+        case .success(let implementation):
+            print("matmul bf16: not measured (oneDNN offers \(implementation), but this CPU has no native bf16: no AVX512-BF16 or AMX)")
         }
     }
 }

@@ -72,4 +72,23 @@ public final class OneDNNBackend: MatmulBackend {
                                                              lda: k, ldb: n, ldc: n, strideA: m * k, strideB: k * n,
                                                              strideC: m * n, alpha: 1, beta: 0, bf16: false))
     }
+
+    /// C (f32) = op(A) · op(B) with A and B in bf16 (uint16 bit patterns), through a cached primitive; AMX or
+    /// AVX512-BF16 kernels where the CPU has them. Throws when oneDNN has no bf16 kernel for this CPU.
+    public func gemmBF16(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+                         a: UnsafePointer<UInt16>, lda: Int, b: UnsafePointer<UInt16>, ldb: Int,
+                         c: UnsafeMutablePointer<Float>, ldc: Int) throws {
+        let shape = OneDNNPrimitiveCache.Shape(batch: 1, m: m, n: n, k: k, transA: transA, transB: transB,
+                                               lda: lda, ldb: ldb, ldc: ldc, strideA: m * k, strideB: k * n,
+                                               strideC: m * n, alpha: 1, beta: 0, bf16: true)
+        if case .failure(let error) = primitives.prepare(shape) { throw error }
+        primitives.execute(shape, a: a, b: b, c: c)
+    }
+
+    /// The bf16 kernel oneDNN would use for an m×n×k product, or why there is none.
+    public func bf16Implementation(m: Int, n: Int, k: Int) -> Result<String, BackendError> {
+        primitives.prepare(OneDNNPrimitiveCache.Shape(batch: 1, m: m, n: n, k: k, transA: false, transB: false,
+                                                      lda: k, ldb: n, ldc: n, strideA: m * k, strideB: k * n,
+                                                      strideC: m * n, alpha: 1, beta: 0, bf16: true))
+    }
 }

@@ -30,16 +30,30 @@ final class OneDNNPrimitiveCache: @unchecked Sendable {
         return String(cString: sp_matmul_implementation(primitives[shape] ?? create(shape)))
     }
 
+    /// Builds (and caches) the primitive, or returns oneDNN's reason why it cannot.
+    func prepare(_ shape: Shape) -> Result<String, BackendError> {
+        lock.lock()
+        defer { lock.unlock() }
+        if let primitive = primitives[shape] { return .success(String(cString: sp_matmul_implementation(primitive))) }
+        var error = [CChar](repeating: 0, count: 256)
+        guard let primitive = build(shape, error: &error) else { return .failure(.unavailable(String(cString: error))) }
+        primitives[shape] = primitive
+        return .success(String(cString: sp_matmul_implementation(primitive)))
+    }
+
     private func create(_ shape: Shape) -> OpaquePointer {
         var error = [CChar](repeating: 0, count: 256)
-        guard let primitive = sp_matmul_create(
+        guard let primitive = build(shape, error: &error) else { fatalError("\(String(cString: error)) for \(shape)") }
+        primitives[shape] = primitive
+        return primitive
+    }
+
+    private func build(_ shape: Shape, error: inout [CChar]) -> OpaquePointer? {
+        sp_matmul_create(
             Int64(shape.batch), Int64(shape.m), Int64(shape.n), Int64(shape.k), shape.transA ? 1 : 0, shape.transB ? 1 : 0,
             Int64(shape.lda), Int64(shape.ldb), Int64(shape.ldc), Int64(shape.strideA), Int64(shape.strideB),
             Int64(shape.strideC), shape.alpha, shape.beta, shape.bf16 ? Int32(SP_BF16.rawValue) : Int32(SP_F32.rawValue),
             &error, Int32(error.count))
-        else { fatalError("\(String(cString: error)) for \(shape)") }
-        primitives[shape] = primitive
-        return primitive
     }
 
     var count: Int { lock.lock(); defer { lock.unlock() }; return primitives.count }

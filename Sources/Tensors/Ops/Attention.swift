@@ -84,104 +84,119 @@ func withOptionalPointer<R>(_ array: [Float]?, _ body: (UnsafePointer<Float>?) -
     return array.withUnsafeBufferPointer { body($0.baseAddress!) }
 }
 
-/// scores (rows, cols; row stride `AttentionBlock.keys`) = scale · Q[i0 ..< i0+rows] · K[j0 ..< j0+cols]ᵀ,
-/// with masked entries (padded keys, causal future) set to −∞.
+/// scores (rows, cols; row stride `AttentionBlock.keys`) = scale · Q[i0 ..< i0+rows] · Kᵀ[:, j0 ..< j0+cols],
+/// with masked entries (padded keys, causal future) and the padding up to a multiple of 8 columns set to −∞,
+/// so that `attentionExp` over whole SIMD8 lanes yields exact zeros there.
+/// keyT: (D, Tk), the head's keys transposed (row stride Tk).
 @inline(__always)
-func attentionScoreTile(q: UnsafePointer<Float>, k: UnsafePointer<Float>, keyBias: UnsafePointer<Float>?,
+func attentionScoreTile(q: UnsafePointer<Float>, keyT: UnsafePointer<Float>, keyBias: UnsafePointer<Float>?,
                         scores: UnsafeMutablePointer<Float>, i0: Int, rows: Int, j0: Int, cols: Int,
                         shape: AttentionShape) {
     let ld = AttentionBlock.keys, d = shape.headDim
-    tileGemm(transA: false, transB: true, m: rows, n: cols, k: d, alpha: shape.scale,
-             a: q + i0 * d, lda: d, b: k + j0 * d, ldb: d, beta: 0, c: scores, ldc: ld)
-    if let keyBias {
-        let bias = keyBias + j0
-        for r in 0..<rows {
-            let s = scores + r * ld
+    attentionTileProduct(m: rows, n: cols, k: d, alpha: shape.scale, a: q + i0 * d, aRow: d, aDepth: 1,
+                         b: keyT + j0, ldb: shape.keyLength, c: scores, ldc: ld, accumulate: false)
+    let paddedCols = (cols + 7) & ~7
+    for r in 0..<rows {
+        let s = scores + r * ld
+        if let keyBias {
+            let bias = keyBias + j0
             for c in 0..<cols { s[c] += bias[c] }
         }
-    }
-    if shape.causal {
-        for r in 0..<rows {
-            let visible = max(0, shape.keyEnd(query: i0 + r) - j0)
-            if visible >= cols { continue }
-            let s = scores + r * ld
-            for c in visible..<cols { s[c] = -.infinity }
-        }
+        let visible = shape.causal ? min(cols, max(0, shape.keyEnd(query: i0 + r) - j0)) : cols
+        for c in visible..<paddedCols { s[c] = -.infinity }
     }
 }
 
 /// Forward pass. q: (B, H, Tq, D), k: (B, H, Tk, D), v: (B, H, Tk, Dv), keyBias: (B, Tk) or nil
 /// → out: (B, H, Tq, Dv), logSumExp: (B, H, Tq) (+∞ for rows that see no key).
 ///
-/// One work item is one block of query rows of one (batch, head): it streams over the key blocks it may see,
-/// keeping the running row max m and row sum ℓ of exp(s − m), and accumulates the unnormalised output in
-/// `out` itself, rescaled by exp(m_old − m_new) whenever the max grows.
+/// One work item is one (batch, head); it transposes that head's keys once, then runs each block of query rows
+/// over the key blocks it may see, keeping the running row max m and row sum ℓ of exp(s − m), and accumulates
+/// the unnormalised output in `out` itself, rescaled by exp(m_old − m_new) whenever the max grows.
 func attentionForward(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
                       keyBias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>,
                       logSumExp: UnsafeMutablePointer<Float>, shape: AttentionShape) {
     let tq = shape.queryLength, tk = shape.keyLength, d = shape.headDim, dv = shape.valueDim
     let blockRows = AttentionBlock.queries, blockCols = AttentionBlock.keys
     let queryBlocks = (tq + blockRows - 1) / blockRows
-    parallelFor(shape.batch * shape.heads * queryBlocks) { items in
+    parallelFor(shape.batch * shape.heads) { pairs in
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * blockCols)
+        let keyT = UnsafeMutablePointer<Float>.allocate(capacity: d * tk)
         let rowMax = UnsafeMutablePointer<Float>.allocate(capacity: blockRows)
         let rowSum = UnsafeMutablePointer<Float>.allocate(capacity: blockRows)
-        defer { scores.deallocate(); rowMax.deallocate(); rowSum.deallocate() }
-        for item in items {
-            let pair = item / queryBlocks
-            let i0 = (item % queryBlocks) * blockRows, rows = min(blockRows, tq - i0)
+        defer { scores.deallocate(); keyT.deallocate(); rowMax.deallocate(); rowSum.deallocate() }
+        for pair in pairs {
             let qHead = q + pair * tq * d, kHead = k + pair * tk * d, vHead = v + pair * tk * dv
-            let outBlock = out + (pair * tq + i0) * dv
             let bias = keyBias.map { $0 + (pair / shape.heads) * tk }
-            outBlock.update(repeating: 0, count: rows * dv)
-            rowMax.update(repeating: -.infinity, count: rows)
-            rowSum.update(repeating: 0, count: rows)
-            let keyEnd = shape.keyEnd(query: i0 + rows - 1)
-            for j0 in stride(from: 0, to: keyEnd, by: blockCols) {
-                let cols = min(blockCols, keyEnd - j0)
-                attentionScoreTile(q: qHead, k: kHead, keyBias: bias, scores: scores,
-                                   i0: i0, rows: rows, j0: j0, cols: cols, shape: shape)
-                for r in 0..<rows {
-                    let s = scores + r * blockCols
-                    var newMax = rowMax[r]
-                    for c in 0..<cols { newMax = max(newMax, s[c]) }
-                    if newMax == -.infinity {
-                        // Nothing visible to this row yet: the tile adds nothing.
-                        s.update(repeating: 0, count: cols)
-                        continue
+            attentionTranspose(kHead, rows: tk, cols: d, into: keyT, ld: tk)
+            for block in 0..<queryBlocks {
+                let i0 = block * blockRows, rows = min(blockRows, tq - i0)
+                let outBlock = out + (pair * tq + i0) * dv
+                outBlock.update(repeating: 0, count: rows * dv)
+                rowMax.update(repeating: -.infinity, count: rows)
+                rowSum.update(repeating: 0, count: rows)
+                let keyEnd = shape.keyEnd(query: i0 + rows - 1)
+                for j0 in stride(from: 0, to: keyEnd, by: blockCols) {
+                    let cols = min(blockCols, keyEnd - j0)
+                    attentionScoreTile(q: qHead, keyT: keyT, keyBias: bias, scores: scores,
+                                       i0: i0, rows: rows, j0: j0, cols: cols, shape: shape)
+                    for r in 0..<rows {
+                        attentionOnlineSoftmaxRow(scores + r * blockCols, cols: cols, rowMax: &rowMax[r],
+                                                  rowSum: &rowSum[r], out: outBlock + r * dv, dv: dv)
                     }
-                    var sum: Float = 0
-                    for c in 0..<cols {
-                        let p = Foundation.exp(s[c] - newMax)
-                        s[c] = p
-                        sum += p
-                    }
-                    let correction = Foundation.exp(rowMax[r] - newMax)
-                    rowSum[r] = rowSum[r] * correction + sum
-                    rowMax[r] = newMax
-                    if correction != 1 {
-                        let o = outBlock + r * dv
-                        for e in 0..<dv { o[e] *= correction }
-                    }
+                    // out_blk += P · V_blk
+                    attentionTileProduct(m: rows, n: dv, k: cols, alpha: 1, a: scores, aRow: blockCols, aDepth: 1,
+                                         b: vHead + j0 * dv, ldb: dv, c: outBlock, ldc: dv, accumulate: true)
                 }
-                // out_blk += P · V_blk
-                tileGemm(transA: false, transB: false, m: rows, n: dv, k: cols, alpha: 1,
-                         a: scores, lda: blockCols, b: vHead + j0 * dv, ldb: dv, beta: 1, c: outBlock, ldc: dv)
-            }
-            let lse = logSumExp + pair * tq + i0
-            for r in 0..<rows {
-                let o = outBlock + r * dv
-                if rowSum[r] == 0 {
-                    // Every key masked: output zeros; lse = +∞ makes the recomputed probabilities 0 in backward.
-                    o.update(repeating: 0, count: dv)
-                    lse[r] = .infinity
-                } else {
-                    let inverse = 1 / rowSum[r]
-                    for e in 0..<dv { o[e] *= inverse }
-                    lse[r] = rowMax[r] + Foundation.log(rowSum[r])
+                let lse = logSumExp + pair * tq + i0
+                for r in 0..<rows {
+                    let o = outBlock + r * dv
+                    if rowSum[r] == 0 {
+                        // Every key masked: output zeros; lse = +∞ makes the recomputed probabilities 0 in backward.
+                        o.update(repeating: 0, count: dv)
+                        lse[r] = .infinity
+                    } else {
+                        let inverse = 1 / rowSum[r]
+                        for e in 0..<dv { o[e] *= inverse }
+                        lse[r] = rowMax[r] + Foundation.log(rowSum[r])
+                    }
                 }
             }
         }
+    }
+}
+
+/// One row of a score tile (cols entries, −∞ up to the next multiple of 8) → its unnormalised probabilities
+/// exp(s − m_new) in place; updates the running max m and sum ℓ and rescales the row's output accumulator
+/// `out` (dv entries) by exp(m_old − m_new).
+@inline(__always)
+func attentionOnlineSoftmaxRow(_ row: UnsafeMutablePointer<Float>, cols: Int, rowMax: inout Float, rowSum: inout Float,
+                               out: UnsafeMutablePointer<Float>, dv: Int) {
+    let s = UnsafeMutableRawPointer(row), lanes = (cols + 7) / 8
+    var lanesMax = SIMD8<Float>(repeating: -.infinity)
+    for lane in 0..<lanes {
+        // `replace(with:where:)` compiles to compare-and-blend; the stdlib's pointwiseMax is a scalar lane loop.
+        let x = s.loadUnaligned(fromByteOffset: lane * 32, as: SIMD8<Float>.self)
+        lanesMax.replace(with: x, where: x .> lanesMax)
+    }
+    let newMax = max(rowMax, lanesMax.max())
+    if newMax == -.infinity {
+        // Nothing visible to this row yet: the tile adds nothing.
+        row.update(repeating: 0, count: cols)
+        return
+    }
+    let shift = SIMD8<Float>(repeating: newMax)
+    var lanesSum = SIMD8<Float>()
+    for lane in 0..<lanes {
+        let p = exponential(s.loadUnaligned(fromByteOffset: lane * 32, as: SIMD8<Float>.self) - shift)
+        s.storeBytes(of: p, toByteOffset: lane * 32, as: SIMD8<Float>.self)
+        lanesSum += p
+    }
+    let correction = Foundation.exp(rowMax - newMax)
+    rowSum = rowSum * correction + lanesSum.sum()
+    rowMax = newMax
+    if correction != 1 {
+        for e in 0..<dv { out[e] *= correction }
     }
 }
 
@@ -203,11 +218,15 @@ func attentionBackward(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: Unsa
     parallelFor(shape.batch * shape.heads) { pairs in
         let probs = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * blockCols)
         let dProbs = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * blockCols)
+        let keyT = UnsafeMutablePointer<Float>.allocate(capacity: d * tk)
+        let valueT = UnsafeMutablePointer<Float>.allocate(capacity: dValue * tk)
         let delta = UnsafeMutablePointer<Float>.allocate(capacity: blockRows)
-        defer { probs.deallocate(); dProbs.deallocate(); delta.deallocate() }
+        defer { probs.deallocate(); dProbs.deallocate(); keyT.deallocate(); valueT.deallocate(); delta.deallocate() }
         for pair in pairs {
             let qHead = q + pair * tq * d, kHead = k + pair * tk * d, vHead = v + pair * tk * dValue
             let bias = keyBias.map { $0 + (pair / shape.heads) * tk }
+            attentionTranspose(kHead, rows: tk, cols: d, into: keyT, ld: tk)
+            if needsScoreGradient { attentionTranspose(vHead, rows: tk, cols: dValue, into: valueT, ld: tk) }
             for block in 0..<queryBlocks {
                 let i0 = block * blockRows, rows = min(blockRows, tq - i0)
                 let dOutBlock = dOut + (pair * tq + i0) * dValue
@@ -221,39 +240,42 @@ func attentionBackward(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: Unsa
                 }
                 let keyEnd = shape.keyEnd(query: i0 + rows - 1)
                 for j0 in stride(from: 0, to: keyEnd, by: blockCols) {
-                    let cols = min(blockCols, keyEnd - j0)
-                    attentionScoreTile(q: qHead, k: kHead, keyBias: bias, scores: probs,
+                    let cols = min(blockCols, keyEnd - j0), lanes = (cols + 7) / 8
+                    attentionScoreTile(q: qHead, keyT: keyT, keyBias: bias, scores: probs,
                                        i0: i0, rows: rows, j0: j0, cols: cols, shape: shape)
                     for r in 0..<rows {
-                        let p = probs + r * blockCols, rowLSE = lse[r]
-                        for c in 0..<cols { p[c] = Foundation.exp(p[c] - rowLSE) }
+                        let p = UnsafeMutableRawPointer(probs + r * blockCols)
+                        let shift = SIMD8<Float>(repeating: lse[r])
+                        for lane in 0..<lanes {
+                            let s = p.loadUnaligned(fromByteOffset: lane * 32, as: SIMD8<Float>.self)
+                            p.storeBytes(of: exponential(s - shift), toByteOffset: lane * 32, as: SIMD8<Float>.self)
+                        }
                     }
                     if let dv {
                         // dV_blk += Pᵀ dO_blk
-                        tileGemm(transA: true, transB: false, m: cols, n: dValue, k: rows, alpha: 1,
-                                 a: probs, lda: blockCols, b: dOutBlock, ldb: dValue,
-                                 beta: 1, c: dv + (pair * tk + j0) * dValue, ldc: dValue)
+                        attentionTileProduct(m: cols, n: dValue, k: rows, alpha: 1, a: probs, aRow: 1, aDepth: blockCols,
+                                             b: dOutBlock, ldb: dValue, c: dv + (pair * tk + j0) * dValue, ldc: dValue,
+                                             accumulate: true)
                     }
                     guard needsScoreGradient else { continue }
                     // dP = dO_blk V_blkᵀ, then dS = P ∘ (dP − δ) in place.
-                    tileGemm(transA: false, transB: true, m: rows, n: cols, k: dValue, alpha: 1,
-                             a: dOutBlock, lda: dValue, b: vHead + j0 * dValue, ldb: dValue,
-                             beta: 0, c: dProbs, ldc: blockCols)
+                    attentionTileProduct(m: rows, n: cols, k: dValue, alpha: 1, a: dOutBlock, aRow: dValue, aDepth: 1,
+                                         b: valueT + j0, ldb: tk, c: dProbs, ldc: blockCols, accumulate: false)
                     for r in 0..<rows {
                         let p = probs + r * blockCols, ds = dProbs + r * blockCols, rowDelta = delta[r]
                         for c in 0..<cols { ds[c] = p[c] * (ds[c] - rowDelta) }
                     }
                     if let dq {
                         // dQ_blk += scale · dS K_blk
-                        tileGemm(transA: false, transB: false, m: rows, n: d, k: cols, alpha: shape.scale,
-                                 a: dProbs, lda: blockCols, b: kHead + j0 * d, ldb: d,
-                                 beta: 1, c: dq + (pair * tq + i0) * d, ldc: d)
+                        attentionTileProduct(m: rows, n: d, k: cols, alpha: shape.scale, a: dProbs, aRow: blockCols,
+                                             aDepth: 1, b: kHead + j0 * d, ldb: d, c: dq + (pair * tq + i0) * d, ldc: d,
+                                             accumulate: true)
                     }
                     if let dk {
                         // dK_blk += scale · dSᵀ Q_blk
-                        tileGemm(transA: true, transB: false, m: cols, n: d, k: rows, alpha: shape.scale,
-                                 a: dProbs, lda: blockCols, b: qHead + i0 * d, ldb: d,
-                                 beta: 1, c: dk + (pair * tk + j0) * d, ldc: d)
+                        attentionTileProduct(m: cols, n: d, k: rows, alpha: shape.scale, a: dProbs, aRow: 1,
+                                             aDepth: blockCols, b: qHead + i0 * d, ldb: d,
+                                             c: dk + (pair * tk + j0) * d, ldc: d, accumulate: true)
                     }
                 }
             }
@@ -261,60 +283,158 @@ func attentionBackward(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: Unsa
     }
 }
 
-// MEASURE: switch between the GEMM backend and hand-written loops for the tile products.
-nonisolated(unsafe) public var attentionTilesUseGEMM = true
+/// x: (rows, cols), contiguous → xT: (cols, rows), row stride ld ≥ rows.
+/// Eight source rows at a time, so that every store runs along a row of xT rather than striding down a column.
+func attentionTranspose(_ x: UnsafePointer<Float>, rows: Int, cols: Int, into xT: UnsafeMutablePointer<Float>, ld: Int) {
+    for r0 in stride(from: 0, to: rows, by: 8) {
+        let r1 = min(r0 + 8, rows)
+        for c in 0..<cols {
+            let destination = xT + c * ld
+            var source = x + r0 * cols + c
+            for r in r0..<r1 { destination[r] = source.pointee; source += cols }
+        }
+    }
+}
 
-@inline(__always)
-func tileGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
-              a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-              beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+// MEASURE: switch between the GEMM backend and the register-blocked kernel for the tile products.
+nonisolated(unsafe) public var attentionTilesUseGEMM = false
+
+/// c (m × n, row stride ldc) = alpha · A B, plus c itself when `accumulate`.
+/// A (m × k) is read as a[i · aRow + l · aDepth], so a transposed operand costs nothing (aRow = 1, aDepth = its row
+/// stride); B (k × n) is row-major with row stride ldb.
+///
+/// Tiles are at most 64 × 64 × 64, far below where a library GEMM's packing pays off: a 4 × 16 block of C stays in
+/// eight SIMD8 registers while l runs over k, each step one fused multiply-add per register.
+func attentionTileProduct(m: Int, n: Int, k: Int, alpha: Float,
+                          a: UnsafePointer<Float>, aRow: Int, aDepth: Int,
+                          b: UnsafePointer<Float>, ldb: Int,
+                          c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
     if attentionTilesUseGEMM {
-        Matmul.backend.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-                            a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        let transA = aDepth != 1
+        Matmul.backend.gemm(transA: transA, transB: false, m: m, n: n, k: k, alpha: alpha,
+                            a: a, lda: transA ? aDepth : aRow, b: b, ldb: ldb, beta: accumulate ? 1 : 0, c: c, ldc: ldc)
         return
     }
-    if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
-    switch (transA, transB) {
-    case (false, false):
-        // C[i, :] += α A[i, l] B[l, :]
-        for i in 0..<m {
-            let ci = c + i * ldc
-            for l in 0..<k {
-                let x = alpha * a[i * lda + l], bl = b + l * ldb
-                for j in 0..<n { ci[j] += x * bl[j] }
-            }
-        }
-    case (true, false):
-        // C[i, :] += α A[l, i] B[l, :]
-        for l in 0..<k {
-            let al = a + l * lda, bl = b + l * ldb
-            for i in 0..<m {
-                let x = alpha * al[i], ci = c + i * ldc
-                for j in 0..<n { ci[j] += x * bl[j] }
-            }
-        }
-    case (false, true):
-        // C[i, j] += α A[i, :] · B[j, :] with eight partial sums (SIMD8).
-        for i in 0..<m {
-            let ai = a + i * lda
-            for j in 0..<n {
-                let bj = b + j * ldb
-                var acc = SIMD8<Float>()
-                var l = 0
-                while l + 8 <= k {
-                    let x = UnsafeRawPointer(ai + l).loadUnaligned(as: SIMD8<Float>.self)
-                    let y = UnsafeRawPointer(bj + l).loadUnaligned(as: SIMD8<Float>.self)
-                    acc += x * y
-                    l += 8
-                }
-                var dot = acc.sum()
-                while l < k { dot += ai[l] * bj[l]; l += 1 }
-                c[i * ldc + j] += alpha * dot
-            }
-        }
-    case (true, true):
-        preconditionFailure("unused")
+    typealias V = SIMD8<Float>
+    let scale = V(repeating: alpha)
+    @inline(__always) func load(_ p: UnsafePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
+    @inline(__always) func store(_ value: V, _ p: UnsafeMutablePointer<Float>) {
+        let raw = UnsafeMutableRawPointer(p)
+        raw.storeBytes(of: accumulate ? raw.loadUnaligned(as: V.self).addingProduct(scale, value) : scale * value,
+                       as: V.self)
     }
+    @inline(__always) func store(_ value: Float, _ p: UnsafeMutablePointer<Float>) {
+        p.pointee = accumulate ? p.pointee + alpha * value : alpha * value
+    }
+    var i = 0
+    while i + 4 <= m {
+        let a0 = a + i * aRow, c0 = c + i * ldc
+        var j = 0
+        while j + 16 <= n {
+            var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V(), c30 = V(), c31 = V()
+            var ap = a0, bp = b + j
+            for _ in 0..<k {
+                let b0 = load(bp), b1 = load(bp + 8)
+                let x0 = V(repeating: ap[0]), x1 = V(repeating: ap[aRow])
+                let x2 = V(repeating: ap[2 * aRow]), x3 = V(repeating: ap[3 * aRow])
+                c00 = c00.addingProduct(x0, b0); c01 = c01.addingProduct(x0, b1)
+                c10 = c10.addingProduct(x1, b0); c11 = c11.addingProduct(x1, b1)
+                c20 = c20.addingProduct(x2, b0); c21 = c21.addingProduct(x2, b1)
+                c30 = c30.addingProduct(x3, b0); c31 = c31.addingProduct(x3, b1)
+                ap += aDepth; bp += ldb
+            }
+            let cp = c0 + j
+            store(c00, cp); store(c01, cp + 8)
+            store(c10, cp + ldc); store(c11, cp + ldc + 8)
+            store(c20, cp + 2 * ldc); store(c21, cp + 2 * ldc + 8)
+            store(c30, cp + 3 * ldc); store(c31, cp + 3 * ldc + 8)
+            j += 16
+        }
+        while j + 8 <= n {
+            var c00 = V(), c10 = V(), c20 = V(), c30 = V()
+            var ap = a0, bp = b + j
+            for _ in 0..<k {
+                let b0 = load(bp)
+                c00 = c00.addingProduct(V(repeating: ap[0]), b0)
+                c10 = c10.addingProduct(V(repeating: ap[aRow]), b0)
+                c20 = c20.addingProduct(V(repeating: ap[2 * aRow]), b0)
+                c30 = c30.addingProduct(V(repeating: ap[3 * aRow]), b0)
+                ap += aDepth; bp += ldb
+            }
+            let cp = c0 + j
+            store(c00, cp); store(c10, cp + ldc); store(c20, cp + 2 * ldc); store(c30, cp + 3 * ldc)
+            j += 8
+        }
+        while j < n {
+            var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+            var ap = a0, bp = b + j
+            for _ in 0..<k {
+                let y = bp[0]
+                s0 += ap[0] * y; s1 += ap[aRow] * y; s2 += ap[2 * aRow] * y; s3 += ap[3 * aRow] * y
+                ap += aDepth; bp += ldb
+            }
+            let cp = c0 + j
+            store(s0, cp); store(s1, cp + ldc); store(s2, cp + 2 * ldc); store(s3, cp + 3 * ldc)
+            j += 1
+        }
+        i += 4
+    }
+    while i < m {
+        let a0 = a + i * aRow, c0 = c + i * ldc
+        var j = 0
+        while j + 8 <= n {
+            var c00 = V()
+            var ap = a0, bp = b + j
+            for _ in 0..<k {
+                c00 = c00.addingProduct(V(repeating: ap[0]), load(bp))
+                ap += aDepth; bp += ldb
+            }
+            store(c00, c0 + j)
+            j += 8
+        }
+        while j < n {
+            var s0: Float = 0
+            var ap = a0, bp = b + j
+            for _ in 0..<k {
+                s0 += ap[0] * bp[0]
+                ap += aDepth; bp += ldb
+            }
+            store(s0, c0 + j)
+            j += 1
+        }
+        i += 1
+    }
+}
+
+/// eˣ in each lane, for the softmax of the attention kernels: Foundation.exp costs several nanoseconds a call and
+/// does not vectorise. Cephes `expf`: x = n ln 2 + r with |r| ≤ ln 2 / 2, eʳ from a degree-6 polynomial, 2ⁿ written
+/// straight into the exponent bits. Relative error below 2e-7 for −87.3 ≤ x ≤ 88.3; smaller x (−∞ included)
+/// give 0, larger x saturate at e^88.3 (the kernels pass x ≤ 0, up to rounding).
+public func attentionExp(_ x: SIMD8<Float>) -> SIMD8<Float> { exponential(x) }
+
+/// `attentionExp`, inlined into the kernels (a call would pass the vector in two halves and spill around it).
+@inline(__always)
+func exponential(_ x: SIMD8<Float>) -> SIMD8<Float> {
+    if true { return fastExp(x).replacing(with: 0, where: x .< SIMD8<Float>(repeating: -87.33654)) }
+    typealias V = SIMD8<Float>
+    let lowest = V(repeating: -87.336_54), highest = V(repeating: 88.376_26)
+    // Clamped with compare-and-blend (the stdlib's `clamped` is a scalar lane loop); NaN becomes `highest`.
+    let clamped = x.replacing(with: lowest, where: x .< lowest).replacing(with: highest, where: .!(x .<= highest))
+    // n = round(x / ln 2): adding 1.5 · 2²³ rounds to an integer, which then sits in the low mantissa bits of t.
+    let shifter = V(repeating: 12_582_912)
+    let t = shifter.addingProduct(clamped, V(repeating: 1.442_695_04))
+    let n = t - shifter
+    // r = x − n ln 2, with ln 2 split in two (Cody–Waite) so that the product loses no bits.
+    let r = clamped.addingProduct(n, V(repeating: -0.693_359_375)).addingProduct(n, V(repeating: 2.121_944_4e-4))
+    var p = V(repeating: 1.398_199_95e-3).addingProduct(V(repeating: 1.987_569_15e-4), r)
+    p = V(repeating: 8.333_451_9e-3).addingProduct(p, r)
+    p = V(repeating: 4.166_579_6e-2).addingProduct(p, r)
+    p = V(repeating: 1.666_666_55e-1).addingProduct(p, r)
+    p = V(repeating: 5.000_000_1e-1).addingProduct(p, r)
+    let y = (r + 1).addingProduct(p, r * r)
+    // The low bits of t hold n + 2²²; (n + 127) << 23 is the float 2ⁿ.
+    let exponent = (unsafeBitCast(t, to: SIMD8<UInt32>.self) &- 0x4B40_0000 &+ 127) &<< 23
+    return (y * unsafeBitCast(exponent, to: V.self)).replacing(with: 0, where: x .< lowest)
 }
 
 /// Slow reference: materialises the (Tq, Tk) scores and softmax in Double, with the textbook backward
