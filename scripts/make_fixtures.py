@@ -548,12 +548,23 @@ def bert_layer(p, x, attention_mask, H, eps=1e-12):
     return layer_norm(o + h, p["output.LayerNorm.weight"], p["output.LayerNorm.bias"], eps)
 
 
+def llama_block(p, x, H, eps=1e-5, base=10000.0):
+    """Pre-RMSNorm Llama block (HF LlamaDecoderLayer): rotary q/k, causal attention, SwiGLU MLP, no biases."""
+    rope = rotary_fn(base, 0)
+    h = rms_norm(x, p["input_layernorm.weight"], eps)
+    q, k, v = (split_heads(lin(p, f"self_attn.{n}_proj", h), H) for n in "qkv")
+    a = attention(rope(q), rope(k), v, 1.0 / math.sqrt(q.shape[-1]), causal=True)
+    x = x + lin(p, "self_attn.o_proj", merge_heads(a))
+    h = rms_norm(x, p["post_attention_layernorm.weight"], eps)
+    return x + lin(p, "mlp.down_proj", F.silu(lin(p, "mlp.gate_proj", h)) * lin(p, "mlp.up_proj", h))
+
+
 def random_params(shapes):
     """Non-trivial random params (so every gradient is exercised): weights ~ N(0, 1/fan_in),
     biases ~ N(0, 0.1^2), LayerNorm weights ~ 1 + N(0, 0.1^2)."""
     p = {}
     for name, shape in shapes:
-        if "LayerNorm" in name or name.split(".")[0] in ("ln_1", "ln_2"):
+        if "LayerNorm" in name or "layernorm" in name or name.split(".")[0] in ("ln_1", "ln_2"):
             p[name] = (1.0 + randn(*shape, std=0.1)) if name.endswith("weight") else randn(*shape, std=0.1)
         elif name.endswith("bias"):
             p[name] = randn(*shape, std=0.1)
@@ -634,6 +645,23 @@ def make_bert_block():
             "attention_mask": "1=attend,0=padded key; padded query rows are still computed and compared"}
     save_block(name, meta, params, x, {"attention_mask": mask},
                lambda p, x, attention_mask: bert_layer(p, x, attention_mask, H))
+
+
+def make_llama_block():
+    name, B, T, C, H, FF = "llama_block", 2, 6, 16, 4, 48
+    seed_for(name)
+    params = random_params([
+        ("input_layernorm.weight", (C,)),
+        ("self_attn.q_proj.weight", (C, C)), ("self_attn.k_proj.weight", (C, C)),
+        ("self_attn.v_proj.weight", (C, C)), ("self_attn.o_proj.weight", (C, C)),
+        ("post_attention_layernorm.weight", (C,)),
+        ("mlp.gate_proj.weight", (FF, C)), ("mlp.up_proj.weight", (FF, C)), ("mlp.down_proj.weight", (C, FF)),
+    ])
+    x = randn(B, T, C)
+    meta = {"op": "llama_block", "n_embd": C, "n_head": H, "intermediate_size": FF, "rms_norm_eps": 1e-5,
+            "rope_theta": 10000.0, "rope": "rotate_half", "causal": True, "linear_layout": "out_in",
+            "norm": "pre-rms"}
+    save_block(name, meta, params, x, {}, lambda p, x: llama_block(p, x, H))
 
 
 def make_tiny_gpt_adamw():
@@ -774,6 +802,7 @@ def main():
     os.makedirs(LAYERS_DIR, exist_ok=True)
     make_gpt2_block()
     make_bert_block()
+    make_llama_block()
     make_tiny_gpt_adamw()
     write_manifest(os.path.join(LAYERS_DIR, "manifest.json"), MANIFEST_LAYERS, LAYER_CONVENTIONS)
     print(f"wrote {len(MANIFEST_LAYERS)} layer fixtures to {os.path.relpath(LAYERS_DIR, ROOT)}")

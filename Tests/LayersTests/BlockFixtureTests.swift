@@ -29,4 +29,15 @@ final class BlockFixtureTests: XCTestCase {
         try checkBlockAgainstTorch(fixture, module: layer, x: x, out: layer(x, attentionMask: mask),
                                    atol: 1e-4, rtol: 1e-3)
     }
+
+    func testLlamaBlockMatchesTorch() throws {
+        let fixture = try LayerFixture("llama_block")
+        var generator = RandomGenerator(seed: 1)
+        let block = LlamaBlock(dModel: fixture.int("n_embd")!, heads: fixture.int("n_head")!,
+                               mlpHidden: fixture.int("intermediate_size")!, eps: fixture.float("rms_norm_eps")!,
+                               ropeBase: fixture.float("rope_theta")!, generator: &generator)
+        try block.load(try fixture.tensors(prefix: "param."))
+        let x = try fixture.tensor("in.x", requiresGrad: true)
+        try checkBlockAgainstTorch(fixture, module: block, x: x, out: block(x), atol: 1e-4, rtol: 1e-3)
+    }
 }
