@@ -7,9 +7,14 @@ public typealias FloatVector = SIMD8<Float>
 /// e^x. Saturates to 0 below −87.3 and to ~2.4e38 above 88.38 (no infinities); NaN stays NaN.
 @inline(__always)
 public func fastExp(_ x: FloatVector) -> FloatVector {
-    let clamped = x.clamped(lowerBound: FloatVector(repeating: -87.33654), upperBound: FloatVector(repeating: 88.37626))
+    // Swift's generic SIMD rounding, clamping and Int32 conversions do not lower to single instructions;
+    // compares with blends and the 1.5·2²³ "magic number" addition do.
+    var clamped = x.replacing(with: -87.33654, where: x .< -87.33654)
+    clamped.replace(with: 88.37626, where: clamped .> 88.37626)
     // e^x = 2^n · e^r with n = round(x / ln 2), |r| ≤ ln2 / 2; ln 2 split in two for an exact n·ln2.
-    let n = (clamped * 1.442_695_040_888_963_4).rounded(.toNearestOrEven)
+    // Adding 1.5·2²³ rounds to the nearest integer and leaves it in the low mantissa bits.
+    let shifted = clamped * 1.442_695_040_888_963_4 + 12_582_912
+    let n = shifted - 12_582_912
     let r = clamped - n * 0.693_359_375 + n * 2.121_944_400_546_905_8e-4
     var p = FloatVector(repeating: 1.987_569_150_0e-4)
     p = p * r + 1.398_199_950_7e-3
@@ -18,7 +23,8 @@ public func fastExp(_ x: FloatVector) -> FloatVector {
     p = p * r + 1.666_666_545_9e-1
     p = p * r + 5.000_000_120_1e-1
     let expR = p * r * r + r + 1
-    let exponentBits = (SIMD8<Int32>(n) &+ 127) &<< 23
+    let integer = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
+    let exponentBits = (integer &+ 127) &<< 23
     var result = expR * unsafeBitCast(exponentBits, to: FloatVector.self)
     result.replace(with: x, where: x .!= x)  // NaN in, NaN out
     return result
@@ -80,7 +86,10 @@ extension UnsafePointer where Pointee == Float {
 @inline(__always)
 public func vectorMax(_ p: UnsafePointer<Float>, _ count: Int) -> Float {
     var best = FloatVector(repeating: -.infinity)
-    forEachVector(count) { offset, lanes in best = pointwiseMax(best, (p + offset).loadVector(lanes, fill: -.infinity)) }
+    forEachVector(count) { offset, lanes in
+        let v = (p + offset).loadVector(lanes, fill: -.infinity)
+        best.replace(with: v, where: v .> best)
+    }
     return best.max()
 }
 
