@@ -25,6 +25,28 @@ void sp_flush_denormals_in_openmp_pool(int threads) {
 
 void sp_openmp_set_threads(int threads) { if (threads > 0) omp_set_num_threads(threads); }
 
+extern int omp_get_thread_num(void);
+extern int omp_get_num_threads(void);
+extern int omp_in_parallel(void);
+
+struct parallel_task { void (*body)(void *, long); void *context; long chunks; };
+
+static void run_chunks(void *argument) {
+    struct parallel_task *task = argument;
+    sp_set_flush_denormals();
+    long threads = omp_get_num_threads();
+    for (long chunk = omp_get_thread_num(); chunk < task->chunks; chunk += threads) task->body(task->context, chunk);
+}
+
+void sp_parallel_for(long chunks, int threads, void (*body)(void *context, long chunk), void *context) {
+    struct parallel_task task = {body, context, chunks};
+    if (chunks <= 1 || threads <= 1 || omp_in_parallel()) {
+        for (long chunk = 0; chunk < chunks; chunk++) body(context, chunk);
+        return;
+    }
+    GOMP_parallel(run_chunks, &task, (unsigned)(threads < chunks ? threads : chunks), 0);
+}
+
 int sp_available_cpus(void) {
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof(set), &set) == 0) {

@@ -11,6 +11,11 @@ void sp_flush_denormals_in_openmp_pool(int threads);
 /// Sets the OpenMP pool size (oneDNN's threads).
 void sp_openmp_set_threads(int threads);
 
+/// Runs body(context, chunk) for chunk in [0, chunks) on the OpenMP pool that oneDNN also uses, so kernels
+/// and GEMMs share one set of threads instead of two pools fighting over the cores. Each thread takes chunks
+/// tid, tid + T, ... and flushes denormals first. Inside another parallel region it runs serially.
+void sp_parallel_for(long chunks, int threads, void (*body)(void *context, long chunk), void *context);
+
 /// Cores in this process's affinity mask (what taskset or a container allows).
 int sp_available_cpus(void);
 

@@ -1,6 +1,5 @@
 import CSupport
 import Foundation
-import Dispatch
 
 /// Thread settings of the engine: one place decides how many threads kernels and oneDNN use.
 public enum Runtime {
@@ -37,7 +36,9 @@ func getenvString(_ name: String) -> String? {
 }
 
 /// Splits `0..<count` into at most `Runtime.threads` contiguous chunks of at least `grain` items and runs
-/// them concurrently. Each worker flushes denormals first (the MXCSR is per thread).
+/// them concurrently on the OpenMP pool that oneDNN uses (one pool for GEMMs and kernels: two pools on
+/// two cores would spin against each other). Each worker flushes denormals first (MXCSR is per thread).
+/// Called from inside a chunk, it runs serially.
 @inline(__always)
 public func parallelFor(_ count: Int, grain: Int = 1, _ body: (Range<Int>) -> Void) {
     guard count > 0 else { return }
@@ -47,10 +48,20 @@ public func parallelFor(_ count: Int, grain: Int = 1, _ body: (Range<Int>) -> Vo
         return
     }
     Runtime.ensureConfigured()
-    DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-        sp_set_flush_denormals()
-        let start = count * chunk / chunks
-        let end = count * (chunk + 1) / chunks
-        body(start..<end)
+    withoutActuallyEscaping(body) { body in
+        var task = ChunkedTask(count: count, chunks: chunks, body: body)
+        withUnsafeMutablePointer(to: &task) { pointer in
+            sp_parallel_for(chunks, Int32(chunks), { context, chunk in
+                let task = context!.assumingMemoryBound(to: ChunkedTask.self).pointee
+                let chunk = Int(chunk)
+                task.body(task.count * chunk / task.chunks..<task.count * (chunk + 1) / task.chunks)
+            }, pointer)
+        }
     }
+}
+
+private struct ChunkedTask {
+    let count: Int
+    let chunks: Int
+    let body: (Range<Int>) -> Void
 }
