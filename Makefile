@@ -28,6 +28,10 @@ demo: build
 	.build/release/pretrain sysinfo
 	.build/release/pretrain bench
 
+# Our training step next to PyTorch's, alternating runs (needs Python with torch).
+bench: build
+	python3 bench/compare.py
+
 # Regenerates the PyTorch reference fixtures (needs Python with torch and safetensors).
 fixtures:
 	python3 -m pip install -q torch safetensors
