@@ -1,0 +1,1 @@
+// HFInterop module: see docs/ARCHITECTURE.md.

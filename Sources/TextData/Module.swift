@@ -1,0 +1,1 @@
+// TextData module: see docs/ARCHITECTURE.md.

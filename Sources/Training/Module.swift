@@ -1,0 +1,1 @@
+// Training module: see docs/ARCHITECTURE.md.
