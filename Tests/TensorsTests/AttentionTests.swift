@@ -17,8 +17,8 @@ final class AttentionTests: XCTestCase {
         }
     }
 
-    /// (B, H, Tq, Tk, D, Dv): T = 1, lengths that are not multiples of the 64-row block, several blocks,
-    /// Tq ≠ Tk, and a value width unlike the key width.
+    /// (B, H, Tq, Tk, D, Dv): T = 1, lengths that are not multiples of the blocks (32 queries, 64 keys), several
+    /// blocks, Tq ≠ Tk, head widths that are not multiples of 8 or 16, and a value width unlike the key width.
     static let randomShapes: [(Int, Int, Int, Int, Int, Int)] = [
         (1, 1, 1, 1, 8, 8), (2, 2, 1, 9, 16, 16), (2, 3, 5, 5, 8, 8), (1, 2, 70, 70, 16, 16),
         (2, 1, 130, 130, 12, 12), (1, 2, 33, 97, 8, 8), (1, 1, 100, 40, 8, 24), (1, 2, 65, 65, 32, 8),
