@@ -4,34 +4,35 @@
 /// (tested against it in FastMathTests).
 public typealias FloatVector = SIMD8<Float>
 
-/// e^x. Saturates to 0 below −87.3 and to ~2.4e38 above 88.38 (no infinities); NaN stays NaN.
-@inline(__always)
+/// e^x. Exactly 0 below −87.3, ~2.4e38 above 88.38 (no infinities); NaN stays NaN.
+@_transparent  // @inline(__always) was not honoured across these call sites; exp is the inner loop of several kernels.
 public func fastExp(_ x: FloatVector) -> FloatVector {
     // Swift's generic SIMD rounding, clamping and Int32 conversions do not lower to single instructions;
-    // compares with blends and the 1.5·2²³ "magic number" addition do.
+    // compares with blends and the 1.5·2²³ "magic number" addition do. Swift does not contract a·b + c
+    // into an FMA by itself, so the polynomial uses addingProduct.
     var clamped = x.replacing(with: -87.33654, where: x .< -87.33654)
     clamped.replace(with: 88.37626, where: clamped .> 88.37626)
     // e^x = 2^n · e^r with n = round(x / ln 2), |r| ≤ ln2 / 2; ln 2 split in two for an exact n·ln2.
     // Adding 1.5·2²³ rounds to the nearest integer and leaves it in the low mantissa bits.
-    let shifted = clamped * 1.442_695_040_888_963_4 + 12_582_912
+    let shifted = FloatVector(repeating: 12_582_912).addingProduct(clamped, 1.442_695_040_888_963_4)
     let n = shifted - 12_582_912
-    let r = clamped - n * 0.693_359_375 + n * 2.121_944_400_546_905_8e-4
-    var p = FloatVector(repeating: 1.987_569_150_0e-4)
-    p = p * r + 1.398_199_950_7e-3
-    p = p * r + 8.333_451_907_3e-3
-    p = p * r + 4.166_579_589_4e-2
-    p = p * r + 1.666_666_545_9e-1
-    p = p * r + 5.000_000_120_1e-1
-    let expR = p * r * r + r + 1
+    let r = clamped.addingProduct(n, -0.693_359_375).addingProduct(n, 2.121_944_400_546_905_8e-4)
+    var p = FloatVector(repeating: 1.398_199_950_7e-3).addingProduct(r, 1.987_569_150_0e-4)
+    p = FloatVector(repeating: 8.333_451_907_3e-3).addingProduct(p, r)
+    p = FloatVector(repeating: 4.166_579_589_4e-2).addingProduct(p, r)
+    p = FloatVector(repeating: 1.666_666_545_9e-1).addingProduct(p, r)
+    p = FloatVector(repeating: 5.000_000_120_1e-1).addingProduct(p, r)
+    let expR = (r + 1).addingProduct(p, r * r)
     let integer = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
     let exponentBits = (integer &+ 127) &<< 23
     var result = expR * unsafeBitCast(exponentBits, to: FloatVector.self)
+    result.replace(with: 0, where: x .< -87.33654)  // exp(−∞) = 0 exactly (masked attention scores rely on it)
     result.replace(with: x, where: x .!= x)  // NaN in, NaN out
     return result
 }
 
 /// tanh(x): an odd polynomial for |x| < 0.625 (no cancellation near 0), 1 − 2/(e^{2|x|} + 1) beyond.
-@inline(__always)
+@_transparent
 public func fastTanh(_ x: FloatVector) -> FloatVector {
     let magnitude = unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7fff_ffff, to: FloatVector.self)
     let z = x * x
