@@ -78,7 +78,7 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "TrainingTests",
                     dependencies: ["Tensors", "Layers", "Optimizers", "Objectives", "TextData", "Training"],
-                    path: "Tests/TrainingTests"),
+                    path: "Tests/TrainingTests", exclude: ["Fixtures"]),
         .testTarget(name: "HFInteropTests", dependencies: ["Tensors", "Layers", "TextData", "HFInterop", "SafeTensors"],
                     path: "Tests/HFInteropTests", exclude: ["Fixtures"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"], path: "Tests/SafeTensorsTests",
