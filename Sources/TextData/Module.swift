@@ -1,1 +1,0 @@
-// TextData module: see docs/ARCHITECTURE.md.

@@ -1,0 +1,170 @@
+import Foundation
+
+/// corpus.json, the description `pretrain tokenize` writes beside the shards it made.
+public struct CorpusManifest: Codable, Equatable, Sendable {
+    /// The tokenizer file, relative to the corpus directory ("tokenizer.json").
+    public var tokenizer: String
+    public var vocabSize: Int
+    /// The token that precedes every document.
+    public var eotToken: Int
+    public var trainTokens: Int, valTokens: Int
+    /// UTF-8 bytes of the documents' text (end-of-text tokens excluded), for bits per byte.
+    public var trainBytes: Int, valBytes: Int
+    public var trainDocuments: Int, valDocuments: Int
+    public var files: [CorpusFile]
+    public var skipped: [SkippedFile]
+
+    public init(tokenizer: String, vocabSize: Int, eotToken: Int, trainTokens: Int, valTokens: Int, trainBytes: Int,
+                valBytes: Int, trainDocuments: Int, valDocuments: Int, files: [CorpusFile], skipped: [SkippedFile]) {
+        self.tokenizer = tokenizer
+        self.vocabSize = vocabSize
+        self.eotToken = eotToken
+        self.trainTokens = trainTokens
+        self.valTokens = valTokens
+        self.trainBytes = trainBytes
+        self.valBytes = valBytes
+        self.trainDocuments = trainDocuments
+        self.valDocuments = valDocuments
+        self.files = files
+        self.skipped = skipped
+    }
+
+    /// corpus.json text, keys in the documented order.
+    public func jsonText() -> String {
+        let files = self.files.map {
+            "    {\"file\": \(JSONText.quoted($0.file)), \"train_documents\": \($0.trainDocuments), "
+                + "\"val_documents\": \($0.valDocuments), \"bytes\": \($0.bytes)}"
+        }
+        let skipped = self.skipped.map { "    {\"file\": \(JSONText.quoted($0.file)), \"reason\": \(JSONText.quoted($0.reason))}" }
+        func list(_ lines: [String]) -> String { lines.isEmpty ? "[]" : "[\n" + lines.joined(separator: ",\n") + "\n  ]" }
+        return """
+        {
+          "tokenizer": \(JSONText.quoted(tokenizer)),
+          "vocab_size": \(vocabSize),
+          "eot_token": \(eotToken),
+          "train_tokens": \(trainTokens),
+          "val_tokens": \(valTokens),
+          "train_bytes": \(trainBytes),
+          "val_bytes": \(valBytes),
+          "train_documents": \(trainDocuments),
+          "val_documents": \(valDocuments),
+          "files": \(list(files)),
+          "skipped": \(list(skipped))
+        }
+
+        """
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case tokenizer, vocabSize = "vocab_size", eotToken = "eot_token", trainTokens = "train_tokens",
+             valTokens = "val_tokens", trainBytes = "train_bytes", valBytes = "val_bytes",
+             trainDocuments = "train_documents", valDocuments = "val_documents", files, skipped
+    }
+}
+
+/// An input file that contributed documents.
+public struct CorpusFile: Codable, Equatable, Sendable {
+    public var file: String
+    /// Documents by split (with --val-fraction one file can feed both).
+    public var trainDocuments: Int, valDocuments: Int
+    public var bytes: Int
+
+    public init(file: String, trainDocuments: Int, valDocuments: Int, bytes: Int) {
+        self.file = file
+        self.trainDocuments = trainDocuments
+        self.valDocuments = valDocuments
+        self.bytes = bytes
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case file, trainDocuments = "train_documents", valDocuments = "val_documents", bytes
+    }
+}
+
+/// An input file (or part of one) left out, and why.
+public struct SkippedFile: Codable, Equatable, Sendable {
+    public var file: String
+    public var reason: String
+
+    public init(file: String, reason: String) {
+        self.file = file
+        self.reason = reason
+    }
+}
+
+/// A directory made by `pretrain tokenize`: train_000000.bin, ..., val_000000.bin, ..., corpus.json,
+/// tokenizer.json. Opening it checks that the shards exist and hold the token counts corpus.json states.
+public struct PreparedCorpus {
+    public let directory: URL
+    public let manifest: CorpusManifest
+    public let trainShards: [URL]
+    public let valShards: [URL]
+
+    public var vocabularySize: Int { manifest.vocabSize }
+    public var eotToken: Int { manifest.eotToken }
+    public var trainTokens: Int { manifest.trainTokens }
+    public var valTokens: Int { manifest.valTokens }
+    public var trainBytes: Int { manifest.trainBytes }
+    public var valBytes: Int { manifest.valBytes }
+    public var trainDocuments: Int { manifest.trainDocuments }
+    public var valDocuments: Int { manifest.valDocuments }
+    public var tokenizerURL: URL { directory.appendingPathComponent(manifest.tokenizer) }
+
+    public static let manifestName = "corpus.json"
+
+    public init(directory: URL) throws {
+        self.directory = directory
+        let manifestURL = directory.appendingPathComponent(Self.manifestName)
+        guard let data = try? Data(contentsOf: manifestURL) else {
+            throw CorpusError("\(manifestURL.path): missing or unreadable; is \(directory.path) a directory made by `pretrain tokenize`?")
+        }
+        do { manifest = try JSONDecoder().decode(CorpusManifest.self, from: data) } catch {
+            throw CorpusError("\(manifestURL.path): \(describe(error))")
+        }
+        trainShards = try Self.shards("train", in: directory)
+        valShards = try Self.shards("val", in: directory)
+        guard !trainShards.isEmpty else { throw CorpusError("\(directory.path): no train_*.bin shards") }
+        for (split, shards, stated) in [("train", trainShards, manifest.trainTokens), ("val", valShards, manifest.valTokens)] {
+            let held = try shards.reduce(0) { $0 + (try TokenShard.tokenCount($1)) }
+            guard held == stated else {
+                throw CorpusError("\(manifestURL.path): \(split)_tokens is \(stated) but the \(split) shards hold \(held) tokens")
+            }
+        }
+    }
+
+    /// Shard files named `<split>_NNNNNN.bin`, in order.
+    public static func shards(_ split: String, in directory: URL) throws -> [URL] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        return names.filter { isShardName($0, split: split) }.sorted().map { directory.appendingPathComponent($0) }
+    }
+
+    static func isShardName(_ name: String, split: String) -> Bool {
+        guard name.hasPrefix(split + "_"), name.hasSuffix(".bin") else { return false }
+        let number = name.dropFirst(split.count + 1).dropLast(4)
+        return number.count == 6 && number.allSatisfy(\.isASCII) && number.allSatisfy(\.isNumber)
+    }
+
+    static func shardName(_ split: String, _ index: Int) -> String {
+        let number = String(index)
+        return "\(split)_\(String(repeating: "0", count: max(0, 6 - number.count)))\(number).bin"
+    }
+}
+
+public struct CorpusError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A decoding error as a sentence naming the key.
+func describe(_ error: Error) -> String {
+    guard let error = error as? DecodingError else { return "\(error)" }
+    func path(_ context: DecodingError.Context) -> String {
+        context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+    }
+    switch error {
+    case .keyNotFound(let key, let context): return "missing key \(path(context).isEmpty ? "" : path(context) + ".")\(key.stringValue)"
+    case .typeMismatch(_, let context), .valueNotFound(_, let context): return "\(path(context)): \(context.debugDescription)"
+    case .dataCorrupted(let context): return "\(path(context).isEmpty ? "not valid JSON" : path(context)): \(context.debugDescription)"
+    @unknown default: return "\(error)"
+    }
+}

@@ -1,0 +1,34 @@
+import Foundation
+
+/// Text ⇄ token ids. `encode` adds no special tokens (no [CLS]/[SEP], no end-of-text): the caller decides where
+/// documents and sequences start.
+public protocol Tokenizer: AnyObject {
+    /// One more than the largest id (ids of added tokens included).
+    var vocabularySize: Int { get }
+    func encode(_ text: String) -> [Int]
+    /// The text of the ids; special tokens are written as their content ("<|endoftext|>").
+    func decode(_ ids: [Int]) -> String
+    /// The id of a special token such as "<|endoftext|>", "[MASK]", "[CLS]", "[SEP]", "[PAD]", or nil.
+    func specialTokenID(_ token: String) -> Int?
+}
+
+/// Reads a Hugging Face tokenizer.json and returns the tokenizer its `model.type` names: "BPE" (byte-level, as
+/// GPT-2 and RoBERTa) → `ByteLevelBPETokenizer`, "WordPiece" (BERT) → `WordPieceTokenizer`.
+public func loadTokenizer(_ url: URL) throws -> Tokenizer {
+    let file = try TokenizerFile(contentsOf: url)
+    let type = try file.string("model.type")
+    switch type {
+    case "BPE": return try ByteLevelBPETokenizer(file)
+    case "WordPiece": return try WordPieceTokenizer(file)
+    default: throw file.error("model.type", "unsupported model type \"\(type)\" (expected \"BPE\" or \"WordPiece\")")
+    }
+}
+
+/// A tokenizer file that cannot be used: names the file, the JSON key and what is wrong with it.
+public struct TokenizerFileError: Error, CustomStringConvertible {
+    public var file: String
+    public var key: String
+    public var message: String
+
+    public var description: String { key.isEmpty ? "\(file): \(message)" : "\(file): \(key): \(message)" }
+}

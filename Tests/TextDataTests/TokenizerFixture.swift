@@ -1,0 +1,39 @@
+import Foundation
+import XCTest
+
+/// Files written by scripts/make_tokenizer_fixtures.py with the Python `tokenizers` package.
+enum TokenizerFixture {
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+
+    static func url(_ name: String) -> URL { directory.appendingPathComponent(name) }
+
+    static func sample() throws -> String { try String(contentsOf: url("sample.txt"), encoding: .utf8) }
+
+    /// One test string with Hugging Face's ids for it and, for BPE, its ByteLevel pre-tokenizer pieces.
+    struct Case {
+        var text: String
+        var ids: [Int]
+        var pieces: [String]?
+    }
+
+    static func cases(_ name: String) throws -> [Case] {
+        let data = try Data(contentsOf: url(name))
+        let root = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let cases = try XCTUnwrap(root["cases"] as? [[String: Any]])
+        return try cases.map { entry in
+            Case(text: try XCTUnwrap(entry["text"] as? String), ids: try XCTUnwrap(entry["ids"] as? [Int]),
+                 pieces: entry["pieces"] as? [String])
+        }
+    }
+}
+
+extension XCTestCase {
+    /// A fresh scratch directory under the system temporary directory, removed when the test ends.
+    func makeScratchDirectory(_ name: String = #function) throws -> URL {
+        let url = FileManager.default.temporaryDirectory
+            .appendingPathComponent("TextDataTests-\(name.filter { $0.isLetter || $0.isNumber })-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+        return url
+    }
+}
