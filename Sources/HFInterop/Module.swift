@@ -1,1 +1,0 @@
-// HFInterop module: see docs/ARCHITECTURE.md.

@@ -1,0 +1,202 @@
+import Foundation
+import Tensors
+
+/// Keys and values of every attention layer for the tokens a decoder has seen, so that each new token costs
+/// one position's work instead of a pass over the whole prefix.
+/// Per layer: keys, values (B, H, length, D).
+public final class KVCache {
+    /// Tokens held (the position of the next token).
+    public internal(set) var length = 0
+    var keys: [Tensor?]
+    var values: [Tensor?]
+
+    public init(layers: Int) {
+        keys = Array(repeating: nil, count: layers)
+        values = Array(repeating: nil, count: layers)
+    }
+
+    /// Forgets every token.
+    public func reset() {
+        length = 0
+        for layer in keys.indices { (keys[layer], values[layer]) = (nil, nil) }
+    }
+
+    /// Appends k, v: (B, H, T, D) to layer `layer` and returns everything held for it, (B, H, length + T, D).
+    func append(layer: Int, key: Tensor, value: Tensor) -> (key: Tensor, value: Tensor) {
+        let allKeys = keys[layer].map { concat([$0, key], axis: 2) } ?? key
+        let allValues = values[layer].map { concat([$0, value], axis: 2) } ?? value
+        (keys[layer], values[layer]) = (allKeys, allValues)
+        return (allKeys, allValues)
+    }
+}
+
+extension MultiHeadAttention {
+    /// x: (B, T, C), the T tokens that follow the `cache.length` already cached → (B, T, C). Appends their
+    /// keys and values to layer `layer` of the cache; rotary positions start at `cache.length`, and the causal
+    /// mask aligns the T queries with the last T of the keys (`scaledDotProductAttention` with Tq ≤ Tk).
+    func callAsFunction(_ x: Tensor, cache: KVCache, layer: Int) -> Tensor {
+        precondition(causal, "a KV cache serves causal attention only")
+        var q: Tensor, k: Tensor, v: Tensor
+        if let fusedProjection {
+            let c = heads * headDimension
+            let qkv = split(fusedProjection(x), sizes: [c, c, c], axis: -1)
+            (q, k, v) = (qkv[0], qkv[1], qkv[2])
+        } else {
+            (q, k, v) = (queryProjection!(x), keyProjection!(x), valueProjection!(x))
+        }
+        (q, k, v) = (splitHeads(q), splitHeads(k), splitHeads(v))
+        if let ropeBase {
+            q = rotaryEmbedding(q, base: ropeBase, positionOffset: cache.length)
+            k = rotaryEmbedding(k, base: ropeBase, positionOffset: cache.length)
+        }
+        let (keys, values) = cache.append(layer: layer, key: k, value: v)
+        let attended = scaledDotProductAttention(query: q, key: keys, value: values, causal: true)
+        return outputProjection(mergeHeads(attended))
+    }
+}
+
+/// A decoder block that can continue from a KV cache.
+protocol CachedDecoderBlock {
+    func callAsFunction(_ x: Tensor, cache: KVCache, layer: Int) -> Tensor
+}
+
+extension GPT2Block: CachedDecoderBlock {
+    func callAsFunction(_ x: Tensor, cache: KVCache, layer: Int) -> Tensor {
+        let h = x + residualDropout(attention(attentionNorm(x), cache: cache, layer: layer))
+        return h + residualDropout(mlp(mlpNorm(h)))
+    }
+}
+
+extension LlamaBlock: CachedDecoderBlock {
+    func callAsFunction(_ x: Tensor, cache: KVCache, layer: Int) -> Tensor {
+        let h = x + residualDropout(attention(attentionNorm(x), cache: cache, layer: layer))
+        return h + residualDropout(mlp(mlpNorm(h)))
+    }
+}
+
+extension GPTModel {
+    /// An empty cache for this model.
+    public func makeCache() -> KVCache { KVCache(layers: config.layers) }
+
+    /// tokens: (B, T), the tokens at positions cache.length ..< cache.length + T → logits (B, T, V); the cache
+    /// then holds them too. Equals the last T rows of `forward(tokens:)` over the whole sequence.
+    public func forward(tokens: IntTensor, cache: KVCache) -> Tensor {
+        precondition(tokens.shape.count == 2, "tokens must be (B, T), got \(tokens.shape)")
+        let start = cache.length, length = tokens.shape[1]
+        precondition(start + length <= config.contextLength,
+                     "\(start) cached + \(length) new tokens exceed the context of \(config.contextLength)")
+        var x = tokenEmbedding(tokens)                                                    // (B, T, C)
+        if let positionEmbedding {
+            x = x + slice(positionEmbedding.weight, axis: 0, range: start..<start + length)  // + (T, C)
+        }
+        x = embeddingDropout(x)
+        for (layer, block) in blocks.enumerated() {
+            guard let block = block as? CachedDecoderBlock else {
+                preconditionFailure("\(type(of: block)) cannot decode from a KV cache")
+            }
+            x = block(x, cache: cache, layer: layer)
+        }
+        cache.length += length
+        x = finalNorm(x)
+        return linear(x, weight: lmHead?.weight ?? tokenEmbedding.weight)
+    }
+
+    /// Continues `prompt` by up to `maxTokens` tokens and returns them (the prompt not included).
+    ///
+    /// The prompt is run once to fill a KV cache, then each new token costs one position. Each token is drawn
+    /// from the softmax of the last logits divided by `temperature`, restricted to the `topK` most likely tokens
+    /// and then to the smallest set whose probability reaches `topP` (`TokenSampling`); temperature 0 is greedy
+    /// (argmax). Generation ends early when `stopToken` is drawn (it is not returned).
+    ///
+    /// Context overflow: a prompt longer than the context keeps its last `contextLength` tokens. When the cache
+    /// is full the window slides: the cache is rebuilt from the last contextLength/2 tokens (one recomputation
+    /// per contextLength/2 new tokens rather than one per token), so tokens after the first overflow are
+    /// predicted from at least half a window of context. Runs in evaluation mode without recording gradients.
+    public func generate(prompt: [Int], maxTokens: Int, temperature: Float = 1, topK: Int? = nil,
+                         topP: Float? = nil, generator: inout RandomGenerator, stopToken: Int? = nil) -> [Int] {
+        precondition(!prompt.isEmpty, "generation needs a prompt of at least one token (e.g. end-of-text)")
+        precondition(maxTokens >= 0, "maxTokens must be non-negative, got \(maxTokens)")
+        let wasTraining = isTraining
+        eval()
+        defer { train(wasTraining) }
+        return noGrad {
+            let cache = makeCache()
+            func logitsAfter(_ tokens: [Int]) -> [Float] {
+                let logits = forward(tokens: IntTensor(tokens, shape: [1, tokens.count]), cache: cache)
+                let v = config.vocabSize
+                return Array(UnsafeBufferPointer(start: logits.data + (tokens.count - 1) * v, count: v))
+            }
+            var context = prompt, generated: [Int] = []
+            var logits = logitsAfter(Array(prompt.suffix(config.contextLength)))
+            while generated.count < maxTokens {
+                let next = TokenSampling.sample(logits: logits, temperature: temperature, topK: topK, topP: topP,
+                                                generator: &generator)
+                if next == stopToken { break }
+                generated.append(next)
+                context.append(next)
+                guard generated.count < maxTokens else { break }
+                if cache.length == config.contextLength {
+                    cache.reset()
+                    logits = logitsAfter(Array(context.suffix(max(1, config.contextLength / 2))))
+                } else {
+                    logits = logitsAfter([next])
+                }
+            }
+            return generated
+        }
+    }
+}
+
+/// Turning next-token logits into a token: temperature, top-k (Fan et al. 2018) and nucleus / top-p
+/// (Holtzman et al. 2020) filtering.
+public enum TokenSampling {
+    /// The distribution `sample` draws from: softmax(logits / temperature) over the `topK` largest logits,
+    /// then cut to the smallest prefix (by decreasing probability) whose mass reaches `topP`, renormalised.
+    /// Filtered tokens get probability 0. Ties are broken towards the lower id. temperature must be > 0.
+    public static func distribution(logits: [Float], temperature: Float, topK: Int? = nil,
+                                    topP: Float? = nil) -> [Float] {
+        precondition(temperature > 0, "temperature must be positive here (0 means greedy: use `sample`)")
+        precondition(!logits.isEmpty, "no logits")
+        if let topK { precondition(topK > 0, "topK must be positive, got \(topK)") }
+        if let topP { precondition(topP > 0 && topP <= 1, "topP must be in (0, 1], got \(topP)") }
+        let order = logits.indices.sorted { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }
+        var kept = topK.map { min($0, order.count) } ?? order.count
+        // Softmax over the kept logits, in Double, shifted by the largest.
+        let largest = Double(logits[order[0]])
+        var weights = order.prefix(kept).map { Foundation.exp((Double(logits[$0]) - largest) / Double(temperature)) }
+        var total = weights.reduce(0, +)
+        if let topP {
+            var mass = 0.0
+            for (rank, weight) in weights.enumerated() {
+                mass += weight / total
+                if mass >= Double(topP) { kept = rank + 1; break }
+            }
+            weights = Array(weights.prefix(kept))
+            total = weights.reduce(0, +)
+        }
+        var probabilities = [Float](repeating: 0, count: logits.count)
+        for (rank, weight) in weights.enumerated() { probabilities[order[rank]] = Float(weight / total) }
+        return probabilities
+    }
+
+    /// One token id: the argmax when temperature is 0 (lowest id on ties), otherwise a draw from `distribution`
+    /// using one `generator.nextFloat()`.
+    public static func sample(logits: [Float], temperature: Float, topK: Int? = nil, topP: Float? = nil,
+                              generator: inout RandomGenerator) -> Int {
+        precondition(temperature >= 0, "temperature must be non-negative, got \(temperature)")
+        if temperature == 0 {
+            var best = 0
+            for i in logits.indices where logits[i] > logits[best] { best = i }
+            return best
+        }
+        let probabilities = distribution(logits: logits, temperature: temperature, topK: topK, topP: topP)
+        let u = generator.nextFloat()
+        var cumulative: Float = 0, last = 0
+        for (id, p) in probabilities.enumerated() where p > 0 {
+            cumulative += p
+            last = id
+            if u < cumulative { return id }
+        }
+        return last    // rounding left the cumulative sum just below u
+    }
+}
