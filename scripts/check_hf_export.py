@@ -4,7 +4,7 @@
 Needs torch, safetensors and transformers (`pip install transformers`).
 
 Export (ours -> transformers):
-  1. `HF_FIXTURES_WRITE=1 swift test --filter ExportFixtureWriter` writes Fixtures/export/<family>/ (config.json,
+  1. `HF_FIXTURES_WRITE=1 swift test --filter HuggingFaceExportTests/testTodaysExportEqualsTheCheckedFixture` writes Fixtures/export/<family>/ (config.json,
      model.safetensors) for tiny seeded gpt2, llama and bert models, plus swift_logits.safetensors: the input
      ids (and BERT's attention mask and token types) and our logits. Skip with --skip-swift.
   2. This script loads each directory with GPT2LMHeadModel / LlamaForCausalLM / BertForMaskedLM (strictly:
@@ -43,7 +43,8 @@ EXPORT_CLASSES = {"gpt2": GPT2LMHeadModel, "llama": LlamaForCausalLM, "bert": Be
 
 def run_swift_writer():
     env = dict(os.environ, HF_FIXTURES_WRITE="1")
-    subprocess.run(["swift", "test", "--filter", "ExportFixtureWriter"], cwd=ROOT, env=env, check=True)
+    subprocess.run(["swift", "test", "--filter", "HuggingFaceExportTests/testTodaysExportEqualsTheCheckedFixture"],
+                   cwd=ROOT, env=env, check=False)  # the comparison half may fail until step 2 rewrites the report
 
 
 def forward(model, inputs):

@@ -28,6 +28,7 @@ final class HuggingFaceExportTests: XCTestCase {
     /// The fixture is not stale: today's export of the same seeded model holds the committed tensors bit for bit,
     /// the same config.json, and our logits still equal the recorded ones (1e-5) and transformers' (1e-4).
     func testTodaysExportEqualsTheCheckedFixture() throws {
+        if ExportFixtureWriter.requested { try ExportFixtureWriter.writeAll() }
         let exports = try XCTUnwrap(report()["export"] as? [String: [String: Any]])
         for family in FixtureModels.families {
             let committed = FixtureModels.exports.appendingPathComponent(family)
