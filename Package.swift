@@ -77,7 +77,7 @@ let package = Package(
         .testTarget(name: "TextDataTests", dependencies: ["TextData"], path: "Tests/TextDataTests",
                     exclude: ["Fixtures"]),
         .testTarget(name: "TrainingTests",
-                    dependencies: ["Tensors", "Layers", "Optimizers", "Objectives", "TextData", "Training"],
+                    dependencies: ["Tensors", "Layers", "Optimizers", "Objectives", "TextData", "Training", "SafeTensors"],
                     path: "Tests/TrainingTests", exclude: ["Fixtures"]),
         .testTarget(name: "HFInteropTests", dependencies: ["Tensors", "Layers", "TextData", "HFInterop", "SafeTensors"],
                     path: "Tests/HFInteropTests", exclude: ["Fixtures"]),

@@ -1,1 +1,0 @@
-// Objectives module: see docs/ARCHITECTURE.md.

@@ -1,0 +1,27 @@
+import Layers
+import Tensors
+
+/// What a model learns from a batch of token windows: which positions it predicts, from what, and the loss.
+///
+/// The trainer knows nothing else about an objective: it cuts (B, T+1) windows from the corpus, asks for the
+/// loss, backpropagates it and steps the optimiser. Adding an objective means adding one file here.
+public protocol PretrainingObjective: AnyObject {
+    var model: Module { get }
+    /// tokens: (B, T+1) windows cut from the corpus. Returns the mean loss over predicted positions and how many.
+    /// `generator` supplies any randomness the objective needs (masking); the trainer saves its state in
+    /// checkpoints so that a resumed run draws the same masks.
+    func loss(_ tokens: IntTensor, generator: inout RandomGenerator) -> (loss: Tensor, predicted: Int)
+}
+
+extension IntTensor {
+    /// Columns `range` of a (B, L) tensor → (B, range.count).
+    public func columns(_ range: Range<Int>) -> IntTensor {
+        precondition(shape.count == 2, "columns(_:) needs a (B, L) tensor, got \(shape)")
+        let (rows, width) = (shape[0], shape[1])
+        precondition(range.lowerBound >= 0 && range.upperBound <= width, "columns \(range) outside 0..<\(width)")
+        var result: [Int32] = []
+        result.reserveCapacity(rows * range.count)
+        for row in 0..<rows { result += values[(row * width + range.lowerBound)..<(row * width + range.upperBound)] }
+        return IntTensor(result, shape: [rows, range.count])
+    }
+}

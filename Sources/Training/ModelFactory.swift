@@ -1,0 +1,102 @@
+import Foundation
+import Layers
+import Objectives
+import Tensors
+
+extension ModelSection {
+    /// The decoder configuration (gpt2 / llama flavours).
+    public func gptConfig(vocabularySize: Int) -> GPTConfig {
+        precondition(flavor != .bert, "gptConfig of a bert model section")
+        return GPTConfig(vocabSize: vocabularySize, contextLength: context, layers: layers, dModel: dModel, heads: heads,
+                         flavor: flavor == .llama ? .llama : .gpt2, dropout: dropout, layerNormEps: normEps ?? 1e-5,
+                         ropeBase: ropeBase, mlpHidden: mlpHidden, tieEmbeddings: tieEmbeddings)
+    }
+
+    /// The encoder configuration (bert flavour).
+    public func bertConfig(vocabularySize: Int) -> BertConfig {
+        BertConfig(vocabSize: vocabularySize, hiddenSize: dModel, layers: layers, heads: heads, intermediateSize: mlpHidden,
+                   maxPositions: context, layerNormEps: normEps ?? 1e-12, dropout: dropout)
+    }
+
+    /// A freshly initialised model of this architecture.
+    public func makeModel(vocabularySize: Int, generator: inout RandomGenerator) -> Module {
+        switch flavor {
+        case .gpt2, .llama: return GPTModel(gptConfig(vocabularySize: vocabularySize), generator: &generator)
+        case .bert: return BertForMaskedLM(bertConfig(vocabularySize: vocabularySize), generator: &generator)
+        }
+    }
+}
+
+/// config.json of a checkpoint: the architecture (vocabulary resolved) and the objective it was trained with.
+public struct CheckpointConfig: Codable, Equatable {
+    public var model: ModelSection
+    public var objective: ObjectiveSection
+    /// Bumped when the checkpoint layout changes.
+    public var formatVersion = 1
+
+    public init(model: ModelSection, objective: ObjectiveSection) {
+        self.model = model
+        self.objective = objective
+    }
+
+    enum CodingKeys: String, CodingKey { case model, objective, formatVersion = "format_version" }
+
+    public var vocabularySize: Int { model.vocabSize ?? 0 }
+
+    public static func read(_ url: URL) throws -> CheckpointConfig {
+        do {
+            return try JSONDecoder().decode(CheckpointConfig.self, from: Data(contentsOf: url))
+        } catch let error as RecipeError {
+            throw CheckpointError("\(url.path): \(error.message)")
+        } catch let error as DecodingError {
+            throw CheckpointError("\(url.path): \(describe(error))")
+        } catch {
+            throw CheckpointError("\(url.path): cannot read the checkpoint config: \(error.localizedDescription)")
+        }
+    }
+
+    public func write(to url: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(self).write(to: url)
+    }
+}
+
+/// A model restored from a checkpoint directory.
+public struct LoadedCheckpoint {
+    public let directory: URL
+    public let config: CheckpointConfig
+    public let model: Module
+    /// The checkpoint's tokenizer.json, when it has one.
+    public let tokenizerURL: URL?
+    /// The trainer state (step, tokens seen, ...).
+    public let state: TrainerState?
+
+    /// The model as a decoder, when it is one.
+    public var decoder: GPTModel? { model as? GPTModel }
+    public var encoder: BertForMaskedLM? { model as? BertForMaskedLM }
+}
+
+/// Loads the model of a checkpoint directory or of a run directory's newest complete checkpoint
+/// (`pretrain generate`, `eval`, `export` all start here). The model is in evaluation mode.
+public func loadCheckpoint(_ url: URL) throws -> LoadedCheckpoint {
+    let directory = try Checkpoint.resolve(url)
+    let config = try CheckpointConfig.read(directory.appendingPathComponent(Checkpoint.configFile))
+    guard let vocabulary = config.model.vocabSize, vocabulary >= 2 else {
+        throw CheckpointError("\(directory.path)/\(Checkpoint.configFile): model.vocab_size is missing")
+    }
+    var generator = RandomGenerator(seed: 0)
+    let model = config.model.makeModel(vocabularySize: vocabulary, generator: &generator)
+    let weights = directory.appendingPathComponent(Checkpoint.modelFile)
+    do {
+        try model.load(contentsOf: weights)
+    } catch {
+        throw CheckpointError("\(weights.path): \(error)")
+    }
+    model.eval()
+    let tokenizer = directory.appendingPathComponent(Checkpoint.tokenizerFile)
+    let stateURL = directory.appendingPathComponent(Checkpoint.stateFile)
+    return LoadedCheckpoint(directory: directory, config: config, model: model,
+                            tokenizerURL: FileManager.default.fileExists(atPath: tokenizer.path) ? tokenizer : nil,
+                            state: try? TrainerState.read(stateURL))
+}

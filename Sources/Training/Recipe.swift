@@ -1,0 +1,512 @@
+import Foundation
+import Optimizers
+import Yams
+
+/// A training run, as written in a YAML recipe (see recipes/shakespeare-gpt.yaml for every key, commented).
+///
+/// Every key has a default, so a recipe names only what differs. A key the recipe types do not know is an
+/// error naming it and its path (a typo must not silently fall back to a default). `--set path=value` edits
+/// the YAML tree before decoding, so an override is checked exactly like the file.
+public struct Recipe: Codable, Equatable {
+    public var model = ModelSection()
+    public var objective = ObjectiveSection()
+    public var data = DataSection()
+    public var optim = OptimSection()
+    public var schedule = ScheduleSection()
+    public var train = TrainSection()
+    /// Number format of parameters and activations; only "fp32" for now.
+    public var precision = "fp32"
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case model, objective, data, optim, schedule, train, precision }
+
+    public init(from decoder: Decoder) throws {
+        try rejectUnknownKeys(decoder, CodingKeys.self)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = Recipe()
+        model = try container.decodeIfPresent(ModelSection.self, forKey: .model) ?? defaults.model
+        objective = try container.decodeIfPresent(ObjectiveSection.self, forKey: .objective) ?? defaults.objective
+        data = try container.decodeIfPresent(DataSection.self, forKey: .data) ?? defaults.data
+        optim = try container.decodeIfPresent(OptimSection.self, forKey: .optim) ?? defaults.optim
+        schedule = try container.decodeIfPresent(ScheduleSection.self, forKey: .schedule) ?? defaults.schedule
+        train = try container.decodeIfPresent(TrainSection.self, forKey: .train) ?? defaults.train
+        precision = try container.decodeIfPresent(String.self, forKey: .precision) ?? defaults.precision
+    }
+}
+
+/// `model:` — the architecture. Also written to each checkpoint's config.json (with `vocab_size` resolved).
+public struct ModelSection: Codable, Equatable {
+    public enum Flavor: String, Codable, CaseIterable {
+        /// Decoder: learned positions, LayerNorm, GELU, tied embeddings.
+        case gpt2
+        /// Decoder: rotary positions, RMSNorm, SwiGLU, no biases.
+        case llama
+        /// Encoder with a masked-LM head (BertForMaskedLM).
+        case bert
+    }
+
+    public var flavor = Flavor.gpt2
+    public var layers = 4
+    public var dModel = 192
+    public var heads = 4
+    /// Tokens per training window (T) and the size of the position table.
+    public var context = 256
+    /// nil: the corpus' vocabulary size (corpus.json).
+    public var vocabSize: Int?
+    public var dropout: Float = 0
+    /// Feed-forward width; nil: the flavour's default (4·d_model for gpt2 and bert, ≈ 8/3·d_model for llama).
+    public var mlpHidden: Int?
+    /// Output layer shares the token embedding; nil: the flavour's default (gpt2 and bert tied, llama untied).
+    public var tieEmbeddings: Bool?
+    /// Epsilon of every norm; nil: the flavour's default (1e-5 for gpt2 and llama, 1e-12 for bert).
+    public var normEps: Float?
+    /// Rotary base (llama).
+    public var ropeBase: Float = 10_000
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case flavor, layers, dModel = "d_model", heads, context, vocabSize = "vocab_size", dropout
+        case mlpHidden = "mlp_hidden", tieEmbeddings = "tie_embeddings", normEps = "norm_eps", ropeBase = "rope_base"
+    }
+
+    public init(from decoder: Decoder) throws {
+        try rejectUnknownKeys(decoder, CodingKeys.self)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = ModelSection()
+        flavor = try container.decodeIfPresent(Flavor.self, forKey: .flavor) ?? defaults.flavor
+        layers = try container.decodeIfPresent(Int.self, forKey: .layers) ?? defaults.layers
+        dModel = try container.decodeIfPresent(Int.self, forKey: .dModel) ?? defaults.dModel
+        heads = try container.decodeIfPresent(Int.self, forKey: .heads) ?? defaults.heads
+        context = try container.decodeIfPresent(Int.self, forKey: .context) ?? defaults.context
+        vocabSize = try container.decodeIfPresent(Int.self, forKey: .vocabSize)
+        dropout = try container.decodeIfPresent(Float.self, forKey: .dropout) ?? defaults.dropout
+        mlpHidden = try container.decodeIfPresent(Int.self, forKey: .mlpHidden)
+        tieEmbeddings = try container.decodeIfPresent(Bool.self, forKey: .tieEmbeddings)
+        normEps = try container.decodeIfPresent(Float.self, forKey: .normEps)
+        ropeBase = try container.decodeIfPresent(Float.self, forKey: .ropeBase) ?? defaults.ropeBase
+    }
+}
+
+/// `objective:` — what the model predicts.
+public struct ObjectiveSection: Codable, Equatable {
+    public enum Kind: String, Codable, CaseIterable { case causalLM = "causal_lm", maskedLM = "masked_lm" }
+
+    public var kind = Kind.causalLM
+    /// Masked LM only.
+    public var masking = MaskingSection()
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case kind, masking }
+
+    public init(from decoder: Decoder) throws {
+        try rejectUnknownKeys(decoder, CodingKeys.self)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        kind = try container.decodeIfPresent(Kind.self, forKey: .kind) ?? .causalLM
+        masking = try container.decodeIfPresent(MaskingSection.self, forKey: .masking) ?? MaskingSection()
+    }
+}
+
+/// `objective.masking:` — BERT's masking policy (Devlin et al., 2019, §3.1): `rate` of the tokens are chosen;
+/// of those, `mask_fraction` become [MASK], `random_fraction` a random token, the rest stay as they are.
+public struct MaskingSection: Codable, Equatable {
+    public var rate: Float = 0.15
+    public var maskFraction: Float = 0.8
+    public var randomFraction: Float = 0.1
+    /// Choose whole words (all pieces of a word together).
+    public var wholeWord = false
+    /// Mean span length for span masking (SpanBERT); nil: single tokens.
+    public var spanLength: Int?
+    /// Longest span (span masking).
+    public var maxSpanLength = 10
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case rate, maskFraction = "mask_fraction", randomFraction = "random_fraction", wholeWord = "whole_word"
+        case spanLength = "span_length", maxSpanLength = "max_span_length"
+    }
+
+    public init(from decoder: Decoder) throws {
+        try rejectUnknownKeys(decoder, CodingKeys.self)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = MaskingSection()
+        rate = try container.decodeIfPresent(Float.self, forKey: .rate) ?? defaults.rate
+        maskFraction = try container.decodeIfPresent(Float.self, forKey: .maskFraction) ?? defaults.maskFraction
+        randomFraction = try container.decodeIfPresent(Float.self, forKey: .randomFraction) ?? defaults.randomFraction
+        wholeWord = try container.decodeIfPresent(Bool.self, forKey: .wholeWord) ?? defaults.wholeWord
+        spanLength = try container.decodeIfPresent(Int.self, forKey: .spanLength)
+        maxSpanLength = try container.decodeIfPresent(Int.self, forKey: .maxSpanLength) ?? defaults.maxSpanLength
+    }
+}
+
+/// `data:` — where the tokens come from.
+public struct DataSection: Codable, Equatable {
+    public enum Sampling: String, Codable, CaseIterable {
+        /// Windows at offsets drawn uniformly from all train tokens (seeded).
+        case random
+        /// Consecutive windows in shard order, wrapping around at the end (epochs).
+        case sequential
+    }
+
+    /// A prepared corpus directory (`pretrain tokenize --out`): train and val shards, corpus.json.
+    public var corpus = "data/shakespeare"
+    /// More validation sets by name: prepared corpus directories whose val shards are evaluated too.
+    public var val: [String: String] = [:]
+    public var sampling = Sampling.random
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case corpus, val, sampling }
+
+    public init(from decoder: Decoder) throws {
+        try rejectUnknownKeys(decoder, CodingKeys.self)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = DataSection()
+        corpus = try container.decodeIfPresent(String.self, forKey: .corpus) ?? defaults.corpus
+        val = try container.decodeIfPresent([String: String].self, forKey: .val) ?? defaults.val
+        sampling = try container.decodeIfPresent(Sampling.self, forKey: .sampling) ?? defaults.sampling
+    }
+}
+
+/// `optim:` — AdamW and the batch.
+public struct OptimSection: Codable, Equatable {
+    /// Peak learning rate (the schedule's maximum).
+    public var lr: Float = 1e-3
+    public var betas: [Float] = [0.9, 0.95]
+    public var eps: Float = 1e-8
+    /// Decoupled weight decay of matrices and embeddings (rank ≥ 2); biases and norm gains never decay.
+    public var weightDecay: Float = 0.1
+    /// Maximum global gradient norm; 0 turns clipping off.
+    public var clip: Float = 1
+    /// Windows per micro-batch (B).
+    public var batchSize = 16
+    /// Micro-batches per update: an update sees batch_size · grad_accum windows.
+    public var gradAccum = 1
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case lr, betas, eps, weightDecay = "weight_decay", clip, batchSize = "batch_size", gradAccum = "grad_accum"
+    }
+
+    public init(from decoder: Decoder) throws {
+        try rejectUnknownKeys(decoder, CodingKeys.self)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = OptimSection()
+        lr = try container.decodeIfPresent(Float.self, forKey: .lr) ?? defaults.lr
+        betas = try container.decodeIfPresent([Float].self, forKey: .betas) ?? defaults.betas
+        eps = try container.decodeIfPresent(Float.self, forKey: .eps) ?? defaults.eps
+        weightDecay = try container.decodeIfPresent(Float.self, forKey: .weightDecay) ?? defaults.weightDecay
+        clip = try container.decodeIfPresent(Float.self, forKey: .clip) ?? defaults.clip
+        batchSize = try container.decodeIfPresent(Int.self, forKey: .batchSize) ?? defaults.batchSize
+        gradAccum = try container.decodeIfPresent(Int.self, forKey: .gradAccum) ?? defaults.gradAccum
+    }
+}
+
+/// `schedule:` — the learning rate against the step; the peak is `optim.lr`. Which keys apply depends on `kind`:
+/// constant (warmup), cosine (warmup, min_lr, total), wsd (warmup, min_lr, stable, decay), infinite (warmup,
+/// min_lr, constant_lr, cooldown, anneal_start, anneal_steps, anneal_shape).
+public struct ScheduleSection: Codable, Equatable {
+    public enum Kind: String, Codable, CaseIterable { case constant, cosine, wsd, infinite }
+
+    public var kind = Kind.cosine
+    public var warmup = 0
+    public var minLR: Float?
+    /// cosine: the step at which the decay reaches min_lr; nil: train.steps.
+    public var total: Int?
+    /// wsd: steps at the peak after the warmup; nil: whatever train.steps leaves after warmup and decay.
+    public var stable: Int?
+    /// wsd: steps of the final linear decay; nil: 20 % of train.steps.
+    public var decay: Int?
+    /// infinite: the plateau after the cooldown; nil: optim.lr / 4.
+    public var constantLR: Float?
+    /// infinite: steps of the cosine from optim.lr down to constant_lr.
+    public var cooldown: Int?
+    /// infinite: the step at which the anneal to min_lr begins; nil: no anneal (yet).
+    public var annealStart: Int?
+    public var annealSteps: Int?
+    public var annealShape: LearningRateSchedule.AnnealShape?
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case kind, warmup, minLR = "min_lr", total, stable, decay, constantLR = "constant_lr", cooldown
+        case annealStart = "anneal_start", annealSteps = "anneal_steps", annealShape = "anneal_shape"
+    }
+
+    /// The keys each kind reads (besides kind and warmup); any other key that is set is an error.
+    static let keysOfKind: [Kind: Set<CodingKeys>] = [
+        .constant: [],
+        .cosine: [.minLR, .total],
+        .wsd: [.minLR, .stable, .decay],
+        .infinite: [.minLR, .constantLR, .cooldown, .annealStart, .annealSteps, .annealShape],
+    ]
+
+    public init(from decoder: Decoder) throws {
+        try rejectUnknownKeys(decoder, CodingKeys.self)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        kind = try container.decodeIfPresent(Kind.self, forKey: .kind) ?? .cosine
+        warmup = try container.decodeIfPresent(Int.self, forKey: .warmup) ?? 0
+        minLR = try container.decodeIfPresent(Float.self, forKey: .minLR)
+        total = try container.decodeIfPresent(Int.self, forKey: .total)
+        stable = try container.decodeIfPresent(Int.self, forKey: .stable)
+        decay = try container.decodeIfPresent(Int.self, forKey: .decay)
+        constantLR = try container.decodeIfPresent(Float.self, forKey: .constantLR)
+        cooldown = try container.decodeIfPresent(Int.self, forKey: .cooldown)
+        annealStart = try container.decodeIfPresent(Int.self, forKey: .annealStart)
+        annealSteps = try container.decodeIfPresent(Int.self, forKey: .annealSteps)
+        annealShape = try container.decodeIfPresent(LearningRateSchedule.AnnealShape.self, forKey: .annealShape)
+        let allowed = Self.keysOfKind[kind]!.union([.kind, .warmup])
+        for key in container.allKeys where !allowed.contains(key) && (try? container.decodeNil(forKey: key)) == false {
+            throw RecipeError("schedule.\(key.rawValue) does not apply to schedule kind '\(kind.rawValue)' "
+                + "(it reads: \(Self.keysOfKind[kind]!.map(\.rawValue).sorted().joined(separator: ", ")))")
+        }
+    }
+
+    /// The schedule for a run of `steps` updates peaking at `peakLR`.
+    public func resolved(peakLR: Float, steps: Int) throws -> LearningRateSchedule {
+        guard warmup >= 0 else { throw RecipeError("schedule.warmup must be ≥ 0, got \(warmup)") }
+        let floor = minLR ?? 0
+        switch kind {
+        case .constant:
+            return .constant(lr: peakLR, warmup: warmup)
+        case .cosine:
+            return .cosine(maxLR: peakLR, minLR: floor, warmup: warmup, total: total ?? steps)
+        case .wsd:
+            let decaySteps = decay ?? steps / 5
+            let stableSteps = stable ?? max(0, steps - warmup - decaySteps)
+            return .wsd(maxLR: peakLR, minLR: floor, warmup: warmup, stable: stableSteps, decay: decaySteps)
+        case .infinite:
+            return .infinite(maxLR: peakLR, constantLR: constantLR ?? peakLR / 4, minLR: floor, warmup: warmup,
+                             cooldown: cooldown ?? 0, annealStart: annealStart, annealSteps: annealSteps ?? 0,
+                             annealShape: annealShape ?? .linear)
+        }
+    }
+}
+
+/// `train:` — how long, how often to log, evaluate and checkpoint.
+public struct TrainSection: Codable, Equatable {
+    /// Updates to take (the run ends at this step).
+    public var steps = 1000
+    /// Evaluate every this many steps (and at the end); 0: only at the end.
+    public var evalEvery = 100
+    /// Micro-batches of validation windows per periodic evaluation; 0: the whole validation set. The final
+    /// evaluation always reads the whole set.
+    public var evalBatches = 20
+    /// A metrics row (and console line) every this many steps.
+    public var logEvery = 10
+    /// Checkpoint every this many steps (and at the end); 0: only at the end.
+    public var checkpointEvery = 500
+    /// Complete checkpoints kept; older ones are deleted.
+    public var keepLast = 3
+    public var seed: UInt64 = 1337
+    /// Compute threads; nil: every core this process may use.
+    public var threads: Int?
+    /// Training stops after this many consecutive updates skipped for a non-finite loss or gradient.
+    public var maxConsecutiveSkips = 10
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case steps, evalEvery = "eval_every", evalBatches = "eval_batches", logEvery = "log_every"
+        case checkpointEvery = "checkpoint_every", keepLast = "keep_last", seed, threads
+        case maxConsecutiveSkips = "max_consecutive_skips"
+    }
+
+    public init(from decoder: Decoder) throws {
+        try rejectUnknownKeys(decoder, CodingKeys.self)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = TrainSection()
+        steps = try container.decodeIfPresent(Int.self, forKey: .steps) ?? defaults.steps
+        evalEvery = try container.decodeIfPresent(Int.self, forKey: .evalEvery) ?? defaults.evalEvery
+        evalBatches = try container.decodeIfPresent(Int.self, forKey: .evalBatches) ?? defaults.evalBatches
+        logEvery = try container.decodeIfPresent(Int.self, forKey: .logEvery) ?? defaults.logEvery
+        checkpointEvery = try container.decodeIfPresent(Int.self, forKey: .checkpointEvery) ?? defaults.checkpointEvery
+        keepLast = try container.decodeIfPresent(Int.self, forKey: .keepLast) ?? defaults.keepLast
+        seed = try container.decodeIfPresent(UInt64.self, forKey: .seed) ?? defaults.seed
+        threads = try container.decodeIfPresent(Int.self, forKey: .threads)
+        maxConsecutiveSkips = try container.decodeIfPresent(Int.self, forKey: .maxConsecutiveSkips) ?? defaults.maxConsecutiveSkips
+    }
+}
+
+// MARK: - Loading, overrides, validation
+
+public struct RecipeError: Error, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+extension Recipe {
+    /// Parses a recipe, applying `overrides` ("optim.lr=3e-4", "train.steps=200") to the YAML tree first.
+    /// `source` names the text in error messages.
+    public static func parse(_ yaml: String, overrides: [String] = [], source: String = "recipe") throws -> Recipe {
+        var root: Node
+        do {
+            root = try Yams.compose(yaml: yaml) ?? Node.mapping(.init([]))
+        } catch {
+            throw RecipeError("\(source): not valid YAML: \(error)")
+        }
+        if case .scalar(let scalar) = root, scalar.string.isEmpty || scalar.string == "~" || scalar.string == "null" {
+            root = Node.mapping(.init([]))   // an empty file: all defaults
+        }
+        guard root.mapping != nil else { throw RecipeError("\(source): the recipe must be a mapping of sections (model:, optim:, ...)") }
+        for override in overrides {
+            guard let equals = override.firstIndex(of: "="), equals != override.startIndex else {
+                throw RecipeError("--set \(override): expected path=value, e.g. optim.lr=3e-4")
+            }
+            let path = override[..<equals].split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+            guard !path.contains(where: \.isEmpty) else { throw RecipeError("--set \(override): empty key in the path") }
+            root = try setScalar(in: root, path: path[...], value: String(override[override.index(after: equals)...]),
+                                 fullPath: path.joined(separator: "."))
+        }
+        let text: String
+        do { text = try Yams.serialize(node: root) } catch { throw RecipeError("\(source): \(error)") }
+        let recipe: Recipe
+        do {
+            recipe = try YAMLDecoder().decode(Recipe.self, from: text)
+        } catch let error as RecipeError {
+            throw RecipeError("\(source): \(error.message)")
+        } catch let error as DecodingError {
+            throw RecipeError("\(source): \(describe(error))")
+        } catch {
+            throw RecipeError("\(source): \(error)")
+        }
+        try recipe.validate(source: source)
+        return recipe
+    }
+
+    /// Reads and parses a recipe file.
+    public static func load(_ url: URL, overrides: [String] = []) throws -> Recipe {
+        let text: String
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+            throw RecipeError("\(url.path): cannot read the recipe: \(error.localizedDescription)")
+        }
+        return try parse(text, overrides: overrides, source: url.path)
+    }
+
+    /// The resolved recipe as YAML (every key, defaults filled in): what RUN/recipe.yaml holds.
+    public func yaml() throws -> String {
+        try YAMLEncoder().encode(self)
+    }
+
+    /// Checks values that decode but cannot run.
+    public func validate(source: String = "recipe") throws {
+        var problems: [String] = []
+        func require(_ condition: Bool, _ message: @autoclosure () -> String) { if !condition { problems.append(message()) } }
+        require(model.layers >= 1, "model.layers must be ≥ 1, got \(model.layers)")
+        require(model.dModel >= 1 && model.heads >= 1 && model.dModel % model.heads == 0,
+                "model.d_model (\(model.dModel)) must be a positive multiple of model.heads (\(model.heads))")
+        require(model.context >= 1, "model.context must be ≥ 1, got \(model.context)")
+        require(model.vocabSize.map { $0 >= 2 } ?? true, "model.vocab_size must be ≥ 2")
+        require(model.dropout >= 0 && model.dropout < 1, "model.dropout must be in [0, 1), got \(model.dropout)")
+        let decoder = model.flavor != .bert
+        require(decoder == (objective.kind == .causalLM),
+                "objective.kind \(objective.kind.rawValue) does not fit model.flavor \(model.flavor.rawValue) "
+                + "(causal_lm needs gpt2 or llama, masked_lm needs bert)")
+        require(optim.lr > 0, "optim.lr must be > 0, got \(optim.lr)")
+        require(optim.betas.count == 2 && optim.betas.allSatisfy { $0 >= 0 && $0 < 1 },
+                "optim.betas must be two numbers in [0, 1), got \(optim.betas)")
+        require(optim.eps > 0, "optim.eps must be > 0")
+        require(optim.weightDecay >= 0, "optim.weight_decay must be ≥ 0")
+        require(optim.clip >= 0, "optim.clip must be ≥ 0 (0: no clipping)")
+        require(optim.batchSize >= 1, "optim.batch_size must be ≥ 1, got \(optim.batchSize)")
+        require(optim.gradAccum >= 1, "optim.grad_accum must be ≥ 1, got \(optim.gradAccum)")
+        require(train.steps >= 1, "train.steps must be ≥ 1, got \(train.steps)")
+        require(train.evalEvery >= 0 && train.evalBatches >= 0 && train.checkpointEvery >= 0,
+                "train.eval_every, eval_batches and checkpoint_every must be ≥ 0")
+        require(train.logEvery >= 1, "train.log_every must be ≥ 1")
+        require(train.keepLast >= 1, "train.keep_last must be ≥ 1")
+        require(train.threads.map { $0 >= 1 } ?? true, "train.threads must be ≥ 1")
+        require(train.maxConsecutiveSkips >= 1, "train.max_consecutive_skips must be ≥ 1")
+        require(precision == "fp32", "precision '\(precision)' is not supported (only fp32 for now)")
+        if problems.isEmpty { _ = try schedule.resolved(peakLR: optim.lr, steps: train.steps) }
+        guard problems.isEmpty else { throw RecipeError("\(source): " + problems.joined(separator: "; ")) }
+    }
+
+    /// The learning-rate schedule this recipe describes.
+    public func learningRateSchedule() throws -> LearningRateSchedule {
+        try schedule.resolved(peakLR: optim.lr, steps: train.steps)
+    }
+}
+
+/// Replaces (or adds) the scalar at `path`, creating intermediate mappings that the file leaves out.
+private func setScalar(in node: Node, path: ArraySlice<String>, value: String, fullPath: String) throws -> Node {
+    guard let key = path.first else { return Node(value, .implicit, .plain) }
+    guard var mapping = node.mapping else {
+        throw RecipeError("--set \(fullPath)=\(value): '\(key)' is inside a value that is not a section")
+    }
+    let child = mapping[key] ?? Node.mapping(.init([]))
+    if path.count == 1, child.mapping != nil || child.sequence != nil, !child.isEmptyCollection {
+        throw RecipeError("--set \(fullPath)=\(value): \(fullPath) is a section or list, not a single value")
+    }
+    mapping[key] = try setScalar(in: child, path: path.dropFirst(), value: value, fullPath: fullPath)
+    return .mapping(mapping)
+}
+
+private extension Node {
+    var isEmptyCollection: Bool {
+        if let mapping { return mapping.count == 0 }
+        if let sequence { return sequence.count == 0 }
+        return false
+    }
+}
+
+/// The codingPath of a decoder as a dotted recipe path ("optim.lr", "data.val.wiki").
+func recipePath(_ codingPath: [CodingKey]) -> String {
+    codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        .replacingOccurrences(of: ".[", with: "[")
+}
+
+/// A decoding error as one line naming the recipe path.
+func describe(_ error: DecodingError) -> String {
+    switch error {
+    case let .typeMismatch(type, context):
+        return "\(recipePath(context.codingPath)): expected \(readableTypeName(type)) (\(context.debugDescription))"
+    case let .valueNotFound(type, context):
+        return "\(recipePath(context.codingPath)): missing \(readableTypeName(type))"
+    case let .keyNotFound(key, context):
+        return "\(recipePath(context.codingPath + [key])): required key missing"
+    case let .dataCorrupted(context):
+        let path = recipePath(context.codingPath)
+        var detail = context.debugDescription
+        if let underlying = context.underlyingError { detail += ": \(underlying)" }
+        return path.isEmpty ? detail : "\(path): \(detail)"
+    @unknown default:
+        return "\(error)"
+    }
+}
+
+private func readableTypeName(_ type: Any.Type) -> String {
+    switch type {
+    case is Int.Type, is UInt64.Type: return "an integer"
+    case is Float.Type, is Double.Type: return "a number"
+    case is Bool.Type: return "true or false"
+    case is String.Type: return "a string"
+    default: return "\(type)"
+    }
+}
+
+private struct AnyKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init?(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+}
+
+/// Throws when the mapping being decoded has a key that `Keys` does not list, naming its recipe path and the
+/// keys that would be valid there.
+func rejectUnknownKeys<Keys: CodingKey & CaseIterable & RawRepresentable>(_ decoder: Decoder, _: Keys.Type) throws
+where Keys.RawValue == String {
+    let known = Set(Keys.allCases.map(\.rawValue))
+    let present = try decoder.container(keyedBy: AnyKey.self).allKeys.map(\.stringValue)
+    if let unknown = present.first(where: { !known.contains($0) }) {
+        let path = recipePath(decoder.codingPath)
+        let fullPath = path.isEmpty ? unknown : "\(path).\(unknown)"
+        throw RecipeError("unknown key '\(fullPath)' (valid keys\(path.isEmpty ? "" : " of \(path)"): "
+            + "\(Keys.allCases.map(\.rawValue).joined(separator: ", ")))")
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+
+/// The tokens a run trains and evaluates on, in memory.
+public struct TrainingCorpus {
+    /// A held-out token set with what bits per byte needs.
+    public struct ValidationSet {
+        public var name: String
+        public var shards: [[Int32]]
+        /// UTF-8 bytes of text per token (val_bytes / val_tokens of corpus.json); nil when unknown.
+        public var bytesPerToken: Double?
+
+        public init(name: String, shards: [[Int32]], bytesPerToken: Double?) {
+            self.name = name
+            self.shards = shards
+            self.bytesPerToken = bytesPerToken
+        }
+
+        public var tokenCount: Int { shards.reduce(0) { $0 + $1.count } }
+    }
+
+    public var trainShards: [[Int32]]
+    /// The corpus' own validation split (metrics `val_loss`, `val_bpb`).
+    public var validation: ValidationSet
+    /// More validation sets by name (metrics `val_loss/<name>`).
+    public var namedValidation: [ValidationSet]
+    public var vocabularySize: Int
+    /// The corpus' tokenizer.json, copied into every checkpoint.
+    public var tokenizerURL: URL?
+
+    public init(trainShards: [[Int32]], validation: ValidationSet, namedValidation: [ValidationSet] = [],
+                vocabularySize: Int, tokenizerURL: URL? = nil) {
+        self.trainShards = trainShards
+        self.validation = validation
+        self.namedValidation = namedValidation
+        self.vocabularySize = vocabularySize
+        self.tokenizerURL = tokenizerURL
+    }
+
+    public var trainTokenCount: Int { trainShards.reduce(0) { $0 + $1.count } }
+
+    /// The largest token id anywhere (to check it against the model's vocabulary).
+    func largestTokenID() -> Int32 {
+        var largest: Int32 = -1
+        for shard in trainShards + validation.shards + namedValidation.flatMap(\.shards) {
+            for token in shard where token > largest { largest = token }
+        }
+        return largest
+    }
+}

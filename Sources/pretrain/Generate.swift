@@ -1,0 +1,88 @@
+import ArgumentParser
+import Foundation
+import Layers
+import Tensors
+import TextData
+import Training
+
+/// `pretrain generate CKPT --prompt TEXT [--temperature --top-k --top-p --max-tokens --seed]`: continues a prompt
+/// with a decoder checkpoint (KV-cache sampling, `GPTModel.generate`).
+struct Generate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Continue a prompt with a decoder checkpoint (gpt2 or llama): temperature, top-k, top-p sampling.",
+        discussion: """
+            The prompt is encoded with the checkpoint's tokenizer.json and preceded by <|endoftext|> (documents in a \
+            prepared corpus begin with it); generation stops at the next <|endoftext|> or after --max-tokens. Past \
+            the context length the window slides (see GPTModel.generate).
+            """)
+
+    @Argument(help: "A checkpoint directory, or a run directory (its newest complete checkpoint).")
+    var checkpoint: String
+
+    @Option(help: "Text to continue (default: start a new document).")
+    var prompt: String = ""
+
+    @Option(help: "Softmax temperature; 0 picks the most likely token every time.")
+    var temperature: Float = 0.8
+
+    @Option(name: .customLong("top-k"), help: "Sample only among the k most likely tokens.")
+    var topK: Int?
+
+    @Option(name: .customLong("top-p"), help: "Sample only from the smallest set of tokens whose probability reaches p.")
+    var topP: Float?
+
+    @Option(name: .customLong("max-tokens"), help: "Most tokens to generate.")
+    var maxTokens: Int = 200
+
+    @Option(help: "Random seed of the sampling (default: a fresh one each run).")
+    var seed: UInt64?
+
+    @Option(help: "tokenizer.json to use instead of the checkpoint's (or its run directory's).")
+    var tokenizer: String?
+
+    @Option(help: "Compute threads (default: every core this process may use).")
+    var threads: Int?
+
+    func validate() throws {
+        guard temperature >= 0 else { throw ValidationError("--temperature must be ≥ 0") }
+        if let topK, topK < 1 { throw ValidationError("--top-k must be ≥ 1") }
+        if let topP, !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1]") }
+        guard maxTokens >= 0 else { throw ValidationError("--max-tokens must be ≥ 0") }
+    }
+
+    func run() throws {
+        if let threads { Runtime.configure(threads: threads) }
+        let loaded = try loadCheckpoint(URL(fileURLWithPath: checkpoint))
+        guard let decoder = loaded.decoder else {
+            throw TrainingError("\(loaded.directory.path) holds a \(loaded.config.model.flavor) encoder; generate needs a decoder (gpt2 or llama)")
+        }
+        let tokenizerURL = try checkpointTokenizer(loaded, override: tokenizer)
+        let textTokenizer = try loadTokenizer(tokenizerURL)
+        let endOfText = textTokenizer.specialTokenID("<|endoftext|>")
+        let promptIDs = (endOfText.map { [$0] } ?? []) + textTokenizer.encode(prompt)
+        guard !promptIDs.isEmpty else {
+            throw ValidationError("the tokenizer has no <|endoftext|> token to start from: give a non-empty --prompt")
+        }
+        if let outside = promptIDs.first(where: { $0 >= decoder.config.vocabSize }) {
+            throw ValidationError("\(tokenizerURL.path) gives id \(outside), outside the model's vocabulary of \(decoder.config.vocabSize): another tokenizer?")
+        }
+        var generator = RandomGenerator(seed: seed ?? UInt64.random(in: 0...UInt64.max))
+        let generated = decoder.generate(prompt: promptIDs, maxTokens: maxTokens, temperature: temperature, topK: topK,
+                                         topP: topP, generator: &generator, stopToken: endOfText)
+        print(prompt + textTokenizer.decode(generated))
+    }
+}
+
+/// The tokenizer.json of a checkpoint: `override` when given, else the checkpoint's own copy, else the run
+/// directory's (RUN/checkpoints/step_N → RUN/tokenizer.json).
+func checkpointTokenizer(_ loaded: LoadedCheckpoint, override: String?) throws -> URL {
+    if let override { return URL(fileURLWithPath: override) }
+    if let url = loaded.tokenizerURL { return url }
+    let run = loaded.directory.deletingLastPathComponent().deletingLastPathComponent()
+    let candidate = run.appendingPathComponent("tokenizer.json")
+    guard FileManager.default.fileExists(atPath: candidate.path) else {
+        throw ValidationError("\(loaded.directory.path) has no tokenizer.json (nor has \(run.path)); pass --tokenizer")
+    }
+    return candidate
+}

@@ -1,0 +1,182 @@
+import Foundation
+import Training
+import XCTest
+
+/// The `pretrain train` / `pretrain eval` commands as a user runs them, in a subprocess: exact resume after
+/// kill -9, and clear errors (non-zero exit, no trap) for mistakes a user can make.
+final class CommandLineTests: XCTestCase {
+    /// The pretrain executable built beside the test bundle (.build/<config>/pretrain).
+    private func pretrain() throws -> URL {
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        while directory.path != "/" && !directory.lastPathComponent.hasSuffix(".xctest") {
+            let candidate = directory.appendingPathComponent("pretrain")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            directory.deleteLastPathComponent()
+        }
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("pretrain")
+        guard FileManager.default.isExecutableFile(atPath: beside.path) else {
+            throw XCTSkip("pretrain executable not found beside the tests (build it: swift build --build-tests)")
+        }
+        return beside
+    }
+
+    @discardableResult
+    private func launch(_ arguments: [String], in directory: URL) throws -> (process: Process, output: URL) {
+        let process = Process()
+        process.executableURL = try pretrain()
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        let output = directory.appendingPathComponent("output-\(UUID().uuidString.prefix(6)).txt")
+        FileManager.default.createFile(atPath: output.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: output)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        return (process, output)
+    }
+
+    private func runToCompletion(_ arguments: [String], in directory: URL) throws -> (status: Int32, output: String) {
+        let (process, output) = try launch(arguments, in: directory)
+        process.waitUntilExit()
+        return (process.terminationStatus, try String(contentsOf: output, encoding: .utf8))
+    }
+
+    private func writeTinyRecipe(in directory: URL, steps: Int) throws -> URL {
+        let recipe = directory.appendingPathComponent("tiny.yaml")
+        try """
+            model: {layers: 2, d_model: 16, heads: 2, context: 8, dropout: 0.1}
+            data: {corpus: corpus}
+            optim: {lr: 3e-3, batch_size: 4, grad_accum: 2}
+            schedule: {kind: cosine, warmup: 5, min_lr: 3e-4}
+            train: {steps: \(steps), eval_every: 20, eval_batches: 2, log_every: 1, checkpoint_every: 10, keep_last: 3, seed: 5}
+            """.write(to: recipe, atomically: true, encoding: .utf8)
+        return recipe
+    }
+
+    /// A run killed with SIGKILL somewhere after its second checkpoint, then resumed, logs exactly the curve of
+    /// an uninterrupted run (every row after the surviving checkpoint is recomputed and replaced).
+    func testKillNineBetweenCheckpointsThenResumeEqualsAnUninterruptedRun() throws {
+        let root = try temporaryDirectory(self)
+        try TestCorpus.writePrepared(to: root.appendingPathComponent("corpus"))
+        _ = try writeTinyRecipe(in: root, steps: 120)
+
+        let straight = try runToCompletion(["train", "tiny.yaml", "--run-dir", "straight"], in: root)
+        XCTAssertEqual(straight.status, 0, straight.output)
+
+        let (victim, _) = try launch(["train", "tiny.yaml", "--run-dir", "killed"], in: root)
+        let store = CheckpointStore(runDirectory: root.appendingPathComponent("killed"))
+        let deadline = Date().addingTimeInterval(300)
+        while victim.isRunning && (store.completeCheckpoints().last?.step ?? 0) < 20 && Date() < deadline { usleep(2000) }
+        // Let it get a few steps past the checkpoint, so the kill lands between checkpoints with rows to discard.
+        let metricsURL = root.appendingPathComponent("killed/metrics.jsonl")
+        while victim.isRunning, ((try? readMetrics(metricsURL))?.last?.step ?? 0) < 23, Date() < deadline { usleep(1000) }
+        guard victim.isRunning else { throw XCTSkip("the run finished before it could be killed (machine too fast)") }
+        kill(victim.processIdentifier, SIGKILL)
+        victim.waitUntilExit()
+        XCTAssertEqual(victim.terminationReason, .uncaughtSignal)
+        let killedAt = (try readMetrics(metricsURL)).last?.step ?? 0
+        let surviving = try XCTUnwrap(store.completeCheckpoints().last?.step)
+        XCTAssertLessThan(surviving, 120, "killed before the end")
+        print("killed at step \(killedAt); newest complete checkpoint: step \(surviving)")
+
+        let resumed = try runToCompletion(["train", "--resume", "killed"], in: root)
+        XCTAssertEqual(resumed.status, 0, resumed.output)
+        assertSameCurves(try readMetrics(metricsURL), try readMetrics(root.appendingPathComponent("straight/metrics.jsonl")))
+        XCTAssertEqual(store.completeCheckpoints().map(\.step), [100, 110, 120])
+    }
+
+    func testEvalReportsLossPerplexityAndBitsPerByte() throws {
+        let root = try temporaryDirectory(self)
+        try TestCorpus.writePrepared(to: root.appendingPathComponent("corpus"))
+        _ = try writeTinyRecipe(in: root, steps: 10)
+        XCTAssertEqual(try runToCompletion(["train", "tiny.yaml", "--run-dir", "run"], in: root).status, 0)
+        let result = try runToCompletion(["eval", "run", "--data", "corpus", "--json"], in: root)
+        XCTAssertEqual(result.status, 0, result.output)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any], result.output)
+        let loss = try XCTUnwrap(object["loss"] as? Double)
+        XCTAssertEqual(try XCTUnwrap(object["perplexity"] as? Double), exp(loss), accuracy: 1e-9)
+        XCTAssertEqual(try XCTUnwrap(object["bits_per_byte"] as? Double), loss / (4 * log(2)), accuracy: 1e-9)
+        // The final evaluation of training is the same number.
+        let last = try XCTUnwrap(try readMetrics(root.appendingPathComponent("run/metrics.jsonl")).last?.valLoss)
+        XCTAssertEqual(loss, last, accuracy: 1e-6)
+    }
+
+    /// A BERT recipe trains with the masked-LM objective on a corpus whose tokenizer has a [MASK] token.
+    func testAMaskedLanguageModelRecipeTrainsABert() throws {
+        let root = try temporaryDirectory(self)
+        let words = ["the", "king", "queen", "speaks", "to", "a", "fool", "and", "his", "lord", "of", "night", "day", "sweet"]
+        var generator = (0..<10000).map { ($0 * 7919 + 13) % words.count }.makeIterator()
+        for (name, lines) in [("train.txt", 200), ("val.txt", 60)] {
+            let text = (0..<lines).map { _ in (0..<12).map { _ in words[generator.next()!] }.joined(separator: " ") }
+                .joined(separator: ".\n")
+            try text.write(to: root.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
+        let tokenize = try runToCompletion(["tokenize", "--train-vocab", "300", "--special-tokens", "<|endoftext|>,[MASK]",
+                                            "--val-files", "val", "--out", "corpus", "train.txt", "val.txt"], in: root)
+        XCTAssertEqual(tokenize.status, 0, tokenize.output)
+        try """
+            model: {flavor: bert, layers: 1, d_model: 16, heads: 2, context: 16}
+            objective: {kind: masked_lm, masking: {rate: 0.2, whole_word: true}}
+            data: {corpus: corpus}
+            optim: {batch_size: 4}
+            train: {steps: 6, eval_every: 3, log_every: 1, checkpoint_every: 3}
+            """.write(to: root.appendingPathComponent("bert.yaml"), atomically: true, encoding: .utf8)
+        let train = try runToCompletion(["train", "bert.yaml", "--run-dir", "run"], in: root)
+        XCTAssertEqual(train.status, 0, train.output)
+        let rows = try readMetrics(root.appendingPathComponent("run/metrics.jsonl"))
+        XCTAssertEqual(rows.filter(\.isEvaluation).map(\.step), [3, 6])
+        XCTAssertNotNil(rows.last?.valLoss)
+        XCTAssertNil(rows.last?.valBitsPerByte, "bits per byte is a causal-LM number")
+        let config = try CheckpointConfig.read(root.appendingPathComponent("run/checkpoints/step_000006/config.json"))
+        XCTAssertEqual(config.objective.kind, .maskedLM)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: root.appendingPathComponent("run/checkpoints/step_000006/tokenizer.json").path))
+        let eval = try runToCompletion(["eval", "run", "--data", "corpus"], in: root)
+        XCTAssertEqual(eval.status, 0, eval.output)
+    }
+
+    /// Continual pre-training from a Hugging Face directory: export a run, start a new one from the export.
+    func testInitFromAHuggingFaceDirectory() throws {
+        let root = try temporaryDirectory(self)
+        try TestCorpus.writePrepared(to: root.appendingPathComponent("corpus"))
+        _ = try writeTinyRecipe(in: root, steps: 10)
+        XCTAssertEqual(try runToCompletion(["train", "tiny.yaml", "--run-dir", "first"], in: root).status, 0)
+        let export = try runToCompletion(["export", "first", "--format", "hf", "--out", "hf"], in: root)
+        XCTAssertEqual(export.status, 0, export.output)
+
+        let continued = try runToCompletion(["train", "tiny.yaml", "--run-dir", "second", "--init-from", "hf",
+                                             "--set", "train.steps=3"], in: root)
+        XCTAssertEqual(continued.status, 0, continued.output)
+        let state = try TrainerState.read(root.appendingPathComponent("second/checkpoints/step_000003/trainer_state.json"))
+        XCTAssertEqual(state.initializedFrom.map { URL(fileURLWithPath: $0).lastPathComponent }, "hf")
+
+        let wider = try runToCompletion(["train", "tiny.yaml", "--run-dir", "third", "--init-from", "hf",
+                                         "--set", "model.d_model=24"], in: root)
+        XCTAssertNotEqual(wider.status, 0)
+        XCTAssertTrue(wider.output.contains("transformer.wte.weight: checkpoint [64, 16], model [64, 24]"), wider.output)
+    }
+
+    func testUserErrorsExitNonZeroWithAMessage() throws {
+        let root = try temporaryDirectory(self)
+        try TestCorpus.writePrepared(to: root.appendingPathComponent("corpus"))
+        try "optim: {lr: 1e-3, learning_rate: 2}\n".write(to: root.appendingPathComponent("typo.yaml"), atomically: true, encoding: .utf8)
+        try "model: [1, 2\n".write(to: root.appendingPathComponent("broken.yaml"), atomically: true, encoding: .utf8)
+        _ = try writeTinyRecipe(in: root, steps: 5)
+        let cases: [([String], String)] = [
+            (["train", "missing.yaml"], "missing.yaml: cannot read the recipe"),
+            (["train", "typo.yaml"], "unknown key 'optim.learning_rate'"),
+            (["train", "broken.yaml"], "not valid YAML"),
+            (["train", "tiny.yaml", "--set", "model.heads=3"], "must be a positive multiple of model.heads"),
+            (["train", "tiny.yaml", "--set", "data.corpus=nowhere"], "nowhere/corpus.json"),
+            (["train", "--resume", "nowhere"], "not a run directory"),
+            (["train", "tiny.yaml", "--init-from", "nowhere"], "no such checkpoint or run directory"),
+            (["eval", "nowhere", "--data", "corpus"], "no such checkpoint or run directory"),
+        ]
+        for (arguments, expected) in cases {
+            let result = try runToCompletion(arguments, in: root)
+            XCTAssertNotEqual(result.status, 0, "\(arguments)")
+            XCTAssertFalse([SIGILL, SIGTRAP, SIGABRT].contains(result.status), "\(arguments) trapped")
+            XCTAssertTrue(result.output.contains(expected), "\(arguments): \(result.output)")
+        }
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+import Training
+import XCTest
+
+/// Small synthetic corpora for trainer tests: a sparse Markov chain over `vocabularySize` tokens (each token
+/// has three likely successors), so that a tiny model has something to learn within a few dozen steps.
+enum TestCorpus {
+    static func markovTokens(count: Int, vocabularySize: Int, seed: UInt64) -> [Int32] {
+        var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+        func next() -> UInt64 {   // xorshift64*: independent of the engine's generator
+            state ^= state >> 12; state ^= state << 25; state ^= state >> 27
+            return state &* 0x2545_F491_4F6C_DD1D
+        }
+        var tokens: [Int32] = []
+        tokens.reserveCapacity(count)
+        var current = 1
+        for _ in 0..<count {
+            let draw = Int(next() % 10)
+            // 0 is the end-of-text token: documents of a few dozen tokens.
+            if draw == 9 && next() % 4 == 0 { current = 0 } else {
+                let successor = [1, 2, 5][min(draw, 9) % 3]
+                current = 1 + (current * 7 + successor * (draw < 8 ? 1 : 3)) % (vocabularySize - 1)
+            }
+            tokens.append(Int32(current))
+        }
+        return tokens
+    }
+
+    /// An in-memory corpus: `shards` train shards and one val shard. Bits per byte as if 4 bytes per token.
+    static func make(trainTokens: Int = 6000, valTokens: Int = 800, vocabularySize: Int = 64, shards: Int = 2) -> TrainingCorpus {
+        let train = markovTokens(count: trainTokens, vocabularySize: vocabularySize, seed: 1)
+        let size = trainTokens / shards
+        let trainShards = (0..<shards).map { Array(train[($0 * size)..<(($0 + 1) * size)]) }
+        let val = markovTokens(count: valTokens, vocabularySize: vocabularySize, seed: 2)
+        return TrainingCorpus(trainShards: trainShards,
+                              validation: .init(name: "val", shards: [val], bytesPerToken: 4),
+                              vocabularySize: vocabularySize)
+    }
+
+    /// Writes a prepared corpus directory (llm.c shards + corpus.json) as `pretrain tokenize` does.
+    static func writePrepared(to directory: URL, trainTokens: Int = 6000, valTokens: Int = 800,
+                              vocabularySize: Int = 64) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let train = markovTokens(count: trainTokens, vocabularySize: vocabularySize, seed: 1)
+        let val = markovTokens(count: valTokens, vocabularySize: vocabularySize, seed: 2)
+        try writeShard(train, to: directory.appendingPathComponent("train_000000.bin"))
+        try writeShard(val, to: directory.appendingPathComponent("val_000000.bin"))
+        let info: [String: Any] = [
+            "tokenizer": "tokenizer.json", "vocab_size": vocabularySize, "eot_token": 0, "train_tokens": trainTokens, "val_tokens": valTokens,
+            "train_bytes": trainTokens * 4, "val_bytes": valTokens * 4, "train_documents": 1, "val_documents": 1,
+            "files": [String](), "skipped": [[String: String]](),
+        ]
+        try JSONSerialization.data(withJSONObject: info, options: [.prettyPrinted, .sortedKeys])
+            .write(to: directory.appendingPathComponent("corpus.json"))
+    }
+
+    /// llm.c format: 256 little-endian Int32 header (magic 20240520, version 1, count), then UInt16 tokens.
+    static func writeShard(_ tokens: [Int32], to url: URL) throws {
+        var header = [Int32](repeating: 0, count: 256)
+        header[0] = 20_240_520
+        header[1] = 1
+        header[2] = Int32(tokens.count)
+        var data = Data()
+        for value in header { withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) } }
+        for token in tokens { withUnsafeBytes(of: UInt16(token).littleEndian) { data.append(contentsOf: $0) } }
+        try data.write(to: url)
+    }
+}
+
+/// A fresh temporary directory, removed at the end of the test.
+func temporaryDirectory(_ test: XCTestCase, _ name: String = #function) throws -> URL {
+    let url = FileManager.default.temporaryDirectory
+        .appendingPathComponent("training-tests-\(name.filter { $0.isLetter || $0.isNumber })-\(UUID().uuidString.prefix(8))")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    test.addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+    return url
+}
+
+/// A tiny GPT recipe: 2 layers of width 16, context 8, dropout on (so the dropout stream matters), two
+/// micro-batches of 4 windows per update, a metrics row every step.
+func tinyRecipe(steps: Int = 40) -> Recipe {
+    var recipe = Recipe()
+    recipe.model.layers = 2
+    recipe.model.dModel = 16
+    recipe.model.heads = 2
+    recipe.model.context = 8
+    recipe.model.dropout = 0.1
+    recipe.optim.lr = 3e-3
+    recipe.optim.batchSize = 4
+    recipe.optim.gradAccum = 2
+    recipe.schedule.kind = .cosine
+    recipe.schedule.warmup = 5
+    recipe.schedule.minLR = 3e-4
+    recipe.train.steps = steps
+    recipe.train.evalEvery = 10
+    recipe.train.evalBatches = 2
+    recipe.train.logEvery = 1
+    recipe.train.checkpointEvery = 10
+    recipe.train.keepLast = 2
+    recipe.train.seed = 7
+    return recipe
+}
