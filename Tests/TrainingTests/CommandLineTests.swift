@@ -16,7 +16,7 @@ final class CommandLineTests: XCTestCase {
         let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("pretrain")
         guard FileManager.default.isExecutableFile(atPath: beside.path) else {
-            throw XCTSkip("pretrain executable not found beside the tests (build it: swift build --build-tests)")
+            throw CommandLineTestError("pretrain executable not found beside the tests (build it: swift build --build-tests)")
         }
         return beside
     }
@@ -42,10 +42,12 @@ final class CommandLineTests: XCTestCase {
         return (process.terminationStatus, try String(contentsOf: output, encoding: .utf8))
     }
 
-    private func writeTinyRecipe(in directory: URL, steps: Int) throws -> URL {
+    /// `width` sets d_model: the kill test uses a wider model so that a step takes milliseconds even in release,
+    /// leaving time to kill the run between checkpoints.
+    private func writeTinyRecipe(in directory: URL, steps: Int, width: Int = 16) throws -> URL {
         let recipe = directory.appendingPathComponent("tiny.yaml")
         try """
-            model: {layers: 2, d_model: 16, heads: 2, context: 8, dropout: 0.1}
+            model: {layers: 2, d_model: \(width), heads: 2, context: 8, dropout: 0.1}
             data: {corpus: corpus}
             optim: {lr: 3e-3, batch_size: 4, grad_accum: 2}
             schedule: {kind: cosine, warmup: 5, min_lr: 3e-4}
@@ -59,7 +61,7 @@ final class CommandLineTests: XCTestCase {
     func testKillNineBetweenCheckpointsThenResumeEqualsAnUninterruptedRun() throws {
         let root = try temporaryDirectory(self)
         try TestCorpus.writePrepared(to: root.appendingPathComponent("corpus"))
-        _ = try writeTinyRecipe(in: root, steps: 120)
+        _ = try writeTinyRecipe(in: root, steps: 120, width: 256)
 
         let straight = try runToCompletion(["train", "tiny.yaml", "--run-dir", "straight"], in: root)
         XCTAssertEqual(straight.status, 0, straight.output)
@@ -71,7 +73,9 @@ final class CommandLineTests: XCTestCase {
         // Let it get a few steps past the checkpoint, so the kill lands between checkpoints with rows to discard.
         let metricsURL = root.appendingPathComponent("killed/metrics.jsonl")
         while victim.isRunning, ((try? readMetrics(metricsURL))?.last?.step ?? 0) < 23, Date() < deadline { usleep(1000) }
-        guard victim.isRunning else { throw XCTSkip("the run finished before it could be killed (machine too fast)") }
+        guard victim.isRunning else {
+            return XCTFail("the run finished before it could be killed: make its steps slower (a wider model)")
+        }
         kill(victim.processIdentifier, SIGKILL)
         victim.waitUntilExit()
         XCTAssertEqual(victim.terminationReason, .uncaughtSignal)
@@ -179,4 +183,9 @@ final class CommandLineTests: XCTestCase {
             XCTAssertTrue(result.output.contains(expected), "\(arguments): \(result.output)")
         }
     }
+}
+
+struct CommandLineTestError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
