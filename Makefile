@@ -1,6 +1,6 @@
 # swift-pretrain: `make demo` runs the default job, `make test` the test suite. Both install what is missing.
 SHELL := /bin/bash
-APT_PACKAGES := libdnnl-dev libopenblas-dev pkg-config
+APT_PACKAGES := libdnnl-dev libopenblas-dev libopenblas0-openmp pkg-config
 SWIFT ?= swift
 RELEASE := $(SWIFT) build -c release
 

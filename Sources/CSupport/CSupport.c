@@ -103,21 +103,28 @@ typedef void (*cblas_sgemm_fn)(int, int, int, int, int, int, float, const float 
 static cblas_sgemm_fn openblas_sgemm = NULL;
 static char *(*openblas_corename)(void) = NULL;
 static void (*openblas_threads)(int) = NULL;
+static const char *openblas_path = NULL;
 
 int sp_openblas_load(const char *coretype) {
     if (openblas_sgemm) return 0;
     if (coretype && coretype[0]) setenv("OPENBLAS_CORETYPE", coretype, 1);
-    const char *names[] = {"libopenblas.so.0", "libopenblas.so", "libblas.so.3"};
+    // Debian's OpenMP build first (libopenblas0-openmp): it shares the OpenMP pool with oneDNN and our kernels,
+    // where the pthread build's own spinning threads would fight that pool for the cores.
+    const char *names[] = {"/usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so.0",
+                           "/usr/lib/aarch64-linux-gnu/openblas-openmp/libopenblas.so.0",
+                           "libopenblas.so.0", "libopenblas.so", "libblas.so.3"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         void *handle = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
         if (!handle) continue;
         openblas_sgemm = (cblas_sgemm_fn)dlsym(handle, "cblas_sgemm");
         openblas_corename = (char *(*)(void))dlsym(handle, "openblas_get_corename");
         openblas_threads = (void (*)(int))dlsym(handle, "openblas_set_num_threads");
-        if (openblas_sgemm) return 0;
+        if (openblas_sgemm) { openblas_path = names[i]; return 0; }
     }
     return -1;
 }
+
+const char *sp_openblas_library(void) { return openblas_path; }
 
 const char *sp_openblas_corename(void) { return openblas_corename ? openblas_corename() : NULL; }
 

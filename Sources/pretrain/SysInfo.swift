@@ -20,34 +20,37 @@ struct SysInfo: ParsableCommand {
         let backend = Matmul.backend
         print("cpu:        \(cpuModelName())")
         print("features:   \(String(cString: features))")
-        print("backend:    \(backend.name)")
+        print("backend:    \(backend.name) (\(Matmul.choice))")
         print("isa:        \(backend.isa)")
         print("threads:    \(Runtime.threads)")
         print("ftz/daz:    \(Runtime.flushesDenormals ? "on" : "off")")
         let gflops = measureGEMM(backend: backend, size: size)
         print(String(format: "matmul f32: %.1f GFLOP/s at %d³", gflops, size))
-        if let onednn = backend as? OneDNNBackend {
-            let primitive = measureGEMM(size: size) { a, b, c in
-                onednn.primitiveGemm(transA: false, transB: false, m: size, n: size, k: size, alpha: 1, a: a, lda: size,
-                                     b: b, ldb: size, beta: 0, c: c, ldc: size)
-            }
-            print(String(format: "matmul f32 (primitive %@): %.1f GFLOP/s at %d³",
-                         onednn.implementation(m: size, n: size, k: size), primitive, size))
+        // oneDNN is measured even when another backend is active: it carries the bf16 path.
+        let onednn = backend as? OneDNNBackend ?? OneDNNBackend()
+        if !(backend is OneDNNBackend) {
+            print(String(format: "oneDNN f32 (%@, %@): %.1f GFLOP/s at %d³", onednn.name, onednn.isa,
+                         measureGEMM(backend: onednn, size: size), size))
         }
-        guard let onednn = backend as? OneDNNBackend else { return }
+        let primitive = measureGEMM(size: size) { a, b, c in
+            onednn.primitiveGemm(transA: false, transB: false, m: size, n: size, k: size, alpha: 1, a: a, lda: size,
+                                 b: b, ldb: size, beta: 0, c: c, ldc: size)
+        }
+        print(String(format: "oneDNN f32 (primitive %@): %.1f GFLOP/s at %d³",
+                     onednn.implementation(m: size, n: size, k: size), primitive, size))
         let nativeBF16 = sp_cpu_has("avx512bf16") != 0 || sp_cpu_has("amx_bf16") != 0
         switch onednn.bf16Implementation(m: size, n: size, k: size) {
         case .failure(let error):
-            print("matmul bf16: unavailable (\(error))")
+            print("oneDNN bf16: unavailable (\(error))")
         case .success(let implementation) where nativeBF16:
             let a = [UInt16](repeating: 0x3F80, count: size * size), b = [UInt16](repeating: 0x3F00, count: size * size)
             let bf16 = measureGEMM(size: size) { _, _, c in
                 try? onednn.gemmBF16(transA: false, transB: false, m: size, n: size, k: size, a: a, lda: size,
                                      b: b, ldb: size, c: c, ldc: size)
             }
-            print(String(format: "matmul bf16 (%@): %.1f GFLOP/s at %d³", implementation, bf16, size))
+            print(String(format: "oneDNN bf16 (%@): %.1f GFLOP/s at %d³", implementation, bf16, size))
         case .success(let implementation):
-            print("matmul bf16: not measured (oneDNN offers \(implementation), but this CPU has no native bf16: no AVX512-BF16 or AMX)")
+            print("oneDNN bf16: not measured (oneDNN offers \(implementation), but this CPU has no native bf16: no AVX512-BF16 or AMX)")
         }
     }
 }

@@ -26,7 +26,7 @@ final class HuggingFaceExportTests: XCTestCase {
     }
 
     /// The fixture is not stale: today's export of the same seeded model holds the committed tensors bit for bit,
-    /// the same config.json, and our logits still equal the recorded ones (1e-5) and transformers' (1e-4).
+    /// the same config.json, and our logits still equal the recorded ones (5e-5) and transformers' (1e-4).
     func testTodaysExportEqualsTheCheckedFixture() throws {
         if ExportFixtureWriter.requested { try ExportFixtureWriter.writeAll() }
         let exports = try XCTUnwrap(report()["export"] as? [String: [String: Any]])
@@ -52,7 +52,8 @@ final class HuggingFaceExportTests: XCTestCase {
             XCTAssertEqual(inputs.mapValues { $0.values }, FixtureModels.inputs(family).mapValues { $0.values }, family)
             inputs = FixtureModels.inputs(family)
             let logits = FixtureModels.logits(model, inputs).scalars
-            XCTAssertLessThan(FixtureModels.maxAbsDifference(logits, recorded.floats["logits"]!.scalars), 1e-5, family)
+            // 5e-5: the recorded logits may come from another matrix backend (oneDNN vs OpenBLAS sum in other orders).
+            XCTAssertLessThan(FixtureModels.maxAbsDifference(logits, recorded.floats["logits"]!.scalars), 5e-5, family)
             let theirs = try XCTUnwrap(exports[family]?["transformers_logits"] as? [Double], family).map { Float($0) }
             XCTAssertLessThan(FixtureModels.maxAbsDifference(logits, theirs), 1e-4, family)
         }

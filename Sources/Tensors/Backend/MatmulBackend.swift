@@ -1,3 +1,5 @@
+import CSupport
+
 /// The one interface every matrix multiplication goes through.
 ///
 /// Row-major: C = alpha · op(A) · op(B) + beta · C, with op(X) = Xᵀ when the flag is set.
@@ -40,22 +42,45 @@ public enum BackendError: Error, CustomStringConvertible {
     }
 }
 
-/// The active backend. oneDNN by default; `PRETRAIN_BACKEND=openblas` selects the CBLAS fallback.
+/// The active backend, chosen once per process by `PRETRAIN_BACKEND`:
+/// - `onednn`: oneDNN (JIT kernels for the CPU's best ISA; the only one with bf16/AMX kernels);
+/// - `openblas`: OpenBLAS, loaded with the right core type;
+/// - `auto` (default): oneDNN on CPUs with AVX-512, where its kernels are strongest; on AVX2-only CPUs the
+///   OpenMP build of OpenBLAS when it is installed, because it was faster for training steps there
+///   (docs/PERFORMANCE.md: 400 vs 500 ms for the tiny GPT step on a 2-core AMD EPYC), else oneDNN.
 public enum Matmul {
     nonisolated(unsafe) private static var active: MatmulBackend?
+    /// Why the active backend was chosen (shown by `pretrain sysinfo`).
+    nonisolated(unsafe) public private(set) static var choice = ""
 
     public static var backend: MatmulBackend {
         if let active { return active }
         Runtime.ensureConfigured()
-        let chosen: MatmulBackend
-        if getenvString("PRETRAIN_BACKEND")?.lowercased() == "openblas", let blas = try? OpenBLASBackend() {
-            chosen = blas
-        } else {
-            chosen = OneDNNBackend()
-        }
+        let (chosen, reason) = choose(getenvString("PRETRAIN_BACKEND")?.lowercased() ?? "auto")
         active = chosen
+        choice = reason
         return chosen
     }
 
-    public static func use(_ backend: MatmulBackend) { active = backend }
+    static func choose(_ request: String) -> (MatmulBackend, String) {
+        switch request {
+        case "onednn":
+            return (OneDNNBackend(), "PRETRAIN_BACKEND=onednn")
+        case "openblas":
+            do { return (try OpenBLASBackend(), "PRETRAIN_BACKEND=openblas") } catch {
+                return (OneDNNBackend(), "PRETRAIN_BACKEND=openblas, but \(error); using oneDNN")
+            }
+        default:
+            if sp_cpu_has("avx512f") != 0 { return (OneDNNBackend(), "auto: AVX-512 CPU") }
+            if let blas = try? OpenBLASBackend(), blas.usesOpenMP {
+                return (blas, "auto: AVX2 CPU, OpenBLAS OpenMP build installed")
+            }
+            return (OneDNNBackend(), "auto: OpenBLAS OpenMP build not installed (libopenblas0-openmp)")
+        }
+    }
+
+    public static func use(_ backend: MatmulBackend) {
+        active = backend
+        choice = "set by the program"
+    }
 }

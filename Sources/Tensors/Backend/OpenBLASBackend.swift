@@ -22,7 +22,12 @@ public final class OpenBLASBackend: MatmulBackend {
         return "Sandybridge"
     }
 
-    public var name: String { "OpenBLAS" }
+    /// The library loaded: Debian's OpenMP build when installed (libopenblas0-openmp), else the default one.
+    public var library: String { sp_openblas_library().map { String(cString: $0) } ?? "none" }
+    /// True for the OpenMP build, which shares one thread pool with oneDNN and our kernels.
+    public var usesOpenMP: Bool { library.contains("openblas-openmp") }
+
+    public var name: String { usesOpenMP ? "OpenBLAS (OpenMP build)" : "OpenBLAS" }
     public var isa: String { sp_openblas_corename().map { String(cString: $0) } ?? coretype }
 
     public func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
