@@ -16,7 +16,7 @@ func targetCPU() -> String? {
     return nil
 }
 
-// Release-speed settings shared by the numeric modules. No -Ounchecked: bounds checks stay on.
+// Release-speed settings shared by the numeric modules. Bounds checks stay on (no unchecked optimisation).
 let numericSettings: [SwiftSetting] = [
     .unsafeFlags(["-enforce-exclusivity=unchecked"] + (targetCPU().map { ["-target-cpu", $0] } ?? [])),
 ]

@@ -36,19 +36,7 @@ extension MultiHeadAttention {
     /// mask aligns the T queries with the last T of the keys (`scaledDotProductAttention` with Tq ≤ Tk).
     func callAsFunction(_ x: Tensor, cache: KVCache, layer: Int) -> Tensor {
         precondition(causal, "a KV cache serves causal attention only")
-        var q: Tensor, k: Tensor, v: Tensor
-        if let fusedProjection {
-            let c = heads * headDimension
-            let qkv = split(fusedProjection(x), sizes: [c, c, c], axis: -1)
-            (q, k, v) = (qkv[0], qkv[1], qkv[2])
-        } else {
-            (q, k, v) = (queryProjection!(x), keyProjection!(x), valueProjection!(x))
-        }
-        (q, k, v) = (splitHeads(q), splitHeads(k), splitHeads(v))
-        if let ropeBase {
-            q = rotaryEmbedding(q, base: ropeBase, positionOffset: cache.length)
-            k = rotaryEmbedding(k, base: ropeBase, positionOffset: cache.length)
-        }
+        let (q, k, v) = projectedHeads(x, positionOffset: cache.length)
         let (keys, values) = cache.append(layer: layer, key: k, value: v)
         let attended = scaledDotProductAttention(query: q, key: keys, value: values, causal: true)
         return outputProjection(mergeHeads(attended))

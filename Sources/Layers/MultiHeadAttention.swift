@@ -59,10 +59,9 @@ public final class MultiHeadAttention: Module {
         super.init()
     }
 
-    /// x: (B, T, C), keyPadding: (B, T) with 1 = padded key (never attended) → (B, T, C).
-    /// `positionOffset` is the position of x's first token (rotary embedding only).
-    public func callAsFunction(_ x: Tensor, keyPadding: IntTensor? = nil, positionOffset: Int = 0) -> Tensor {
-        precondition(x.rank == 3, "attention input must be (B, T, C), got \(x.shape)")
+    /// x: (B, T, C) → q, k, v: (B, H, T, D), rotated when the layout uses rotary positions (first token at
+    /// `positionOffset`). Shared by the full forward and the KV-cache step.
+    func projectedHeads(_ x: Tensor, positionOffset: Int) -> (q: Tensor, k: Tensor, v: Tensor) {
         var q: Tensor, k: Tensor, v: Tensor
         if let fusedProjection {
             let c = heads * headDimension
@@ -76,6 +75,14 @@ public final class MultiHeadAttention: Module {
             q = rotaryEmbedding(q, base: ropeBase, positionOffset: positionOffset)
             k = rotaryEmbedding(k, base: ropeBase, positionOffset: positionOffset)
         }
+        return (q, k, v)
+    }
+
+    /// x: (B, T, C), keyPadding: (B, T) with 1 = padded key (never attended) → (B, T, C).
+    /// `positionOffset` is the position of x's first token (rotary embedding only).
+    public func callAsFunction(_ x: Tensor, keyPadding: IntTensor? = nil, positionOffset: Int = 0) -> Tensor {
+        precondition(x.rank == 3, "attention input must be (B, T, C), got \(x.shape)")
+        let (q, k, v) = projectedHeads(x, positionOffset: positionOffset)
         let attended = scaledDotProductAttention(query: q, key: k, value: v, causal: causal, keyPadding: keyPadding)
         return outputProjection(mergeHeads(attended))
     }
