@@ -1,5 +1,6 @@
 import Foundation
 import Layers
+import SafeTensors
 import Objectives
 import Tensors
 
@@ -90,6 +91,8 @@ public func loadCheckpoint(_ url: URL) throws -> LoadedCheckpoint {
     let weights = directory.appendingPathComponent(Checkpoint.modelFile)
     do {
         try model.load(contentsOf: weights)
+    } catch let error as SafeTensorsError {
+        throw CheckpointError(error.message)  // already names the file
     } catch {
         throw CheckpointError("\(weights.path): \(error)")
     }
