@@ -105,14 +105,21 @@ static char *(*openblas_corename)(void) = NULL;
 static void (*openblas_threads)(int) = NULL;
 static const char *openblas_path = NULL;
 
+// Debian's OpenMP build first (libopenblas0-openmp): it shares the OpenMP pool with oneDNN and our kernels,
+// where the pthread build's own spinning threads would fight that pool for the cores.
+static const char *openmp_builds[] = {"/usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so.0",
+                                      "/usr/lib/aarch64-linux-gnu/openblas-openmp/libopenblas.so.0"};
+
+int sp_openblas_openmp_installed(void) {
+    for (size_t i = 0; i < sizeof(openmp_builds) / sizeof(openmp_builds[0]); i++)
+        if (access(openmp_builds[i], R_OK) == 0) return 1;
+    return 0;
+}
+
 int sp_openblas_load(const char *coretype) {
     if (openblas_sgemm) return 0;
     if (coretype && coretype[0]) setenv("OPENBLAS_CORETYPE", coretype, 1);
-    // Debian's OpenMP build first (libopenblas0-openmp): it shares the OpenMP pool with oneDNN and our kernels,
-    // where the pthread build's own spinning threads would fight that pool for the cores.
-    const char *names[] = {"/usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so.0",
-                           "/usr/lib/aarch64-linux-gnu/openblas-openmp/libopenblas.so.0",
-                           "libopenblas.so.0", "libopenblas.so", "libblas.so.3"};
+    const char *names[] = {openmp_builds[0], openmp_builds[1], "libopenblas.so.0", "libopenblas.so", "libblas.so.3"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         void *handle = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
         if (!handle) continue;

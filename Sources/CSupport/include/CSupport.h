@@ -27,6 +27,8 @@ int sp_cpu_has(const char *feature);
 /// Loads OpenBLAS at run time with OPENBLAS_CORETYPE set first (it is read when the library loads).
 /// Returns 0 on success, -1 if no OpenBLAS library could be opened.
 int sp_openblas_load(const char *coretype);
+/// 1 when Debian's OpenMP build of OpenBLAS is installed (checked without loading anything).
+int sp_openblas_openmp_installed(void);
 /// The library that was loaded (the OpenMP build's path when that one was found); NULL if none.
 const char *sp_openblas_library(void);
 /// The kernel OpenBLAS chose ("Haswell", "SkylakeX", "Prescott", ...); NULL if not loaded.

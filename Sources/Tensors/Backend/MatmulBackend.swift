@@ -72,7 +72,8 @@ public enum Matmul {
             }
         default:
             if sp_cpu_has("avx512f") != 0 { return (OneDNNBackend(), "auto: AVX-512 CPU") }
-            if let blas = try? OpenBLASBackend(), blas.usesOpenMP {
+            // Checked before loading: a pthread build would start its own idle thread pool for nothing.
+            if sp_openblas_openmp_installed() != 0, let blas = try? OpenBLASBackend(), blas.usesOpenMP {
                 return (blas, "auto: AVX2 CPU, OpenBLAS OpenMP build installed")
             }
             return (OneDNNBackend(), "auto: OpenBLAS OpenMP build not installed (libopenblas0-openmp)")
