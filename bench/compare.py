@@ -1,19 +1,27 @@
-"""Side-by-side benchmark: `pretrain bench` and bench/torch_reference.py on the same configs, alternating runs
-so both see the same machine state; prints medians and the ratio table (markdown).
+"""Side-by-side benchmark: `pretrain bench` and the PyTorch reference scripts on the same configs, alternating
+runs so both see the same machine state; prints medians and the ratio tables (markdown).
 
-Needs torch. Run: python3 bench/compare.py [--rounds 3] [--configs tiny,small] [--modes default,flushed]
-(or `make bench`). Uses .build/release/pretrain (build it first: swift build -c release --product pretrain).
+Needs torch (and tokenizers for the tokenizer row). Run: python3 bench/compare.py [--rounds 3]
+[--configs tiny,small,bert-tiny,bert-small] [--modes default,flushed,bf16] (or `make bench`).
+Uses .build/release/pretrain (build it first: swift build -c release --product pretrain).
+
+fp32: ours against PyTorch fp32 as shipped ("default") and with denormals flushed ("flushed").
+bf16: ours with `--precision bf16` (bf16 operands on AMX/AVX512-BF16, fp32 elsewhere; on a CPU without bf16
+instructions it runs fp32 and says so in its JSON line) against PyTorch bf16 autocast with denormals flushed.
 """
 import argparse
 import json
+import os
 import platform
 import statistics
 import subprocess
 import sys
 
 CONFIGS = {
-    "tiny": dict(layers=4, d_model=256, heads=4, seq=128, batch=16, vocab=4096),
-    "small": dict(layers=6, d_model=512, heads=8, seq=256, batch=8, vocab=8192),
+    "tiny": dict(arch="gpt2", layers=4, d_model=256, heads=4, seq=128, batch=16, vocab=4096),
+    "small": dict(arch="gpt2", layers=6, d_model=512, heads=8, seq=256, batch=8, vocab=8192),
+    "bert-tiny": dict(arch="bert", layers=4, d_model=256, heads=4, seq=128, batch=16, vocab=4096),
+    "bert-small": dict(arch="bert", layers=6, d_model=512, heads=8, seq=256, batch=8, vocab=8192),
 }
 
 
@@ -26,43 +34,108 @@ def run(command):
     return json.loads(out.strip().splitlines()[-1])
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--steps", type=int, default=5)
-    ap.add_argument("--configs", default="tiny,small")
-    ap.add_argument("--modes", default="default,flushed")
-    ap.add_argument("--binary", default=".build/release/pretrain")
-    a = ap.parse_args()
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def step_rows(a):
     modes = a.modes.split(",")
+    fp32_modes = [m for m in modes if m != "bf16"]
     rows = []
     for config in a.configs.split(","):
-        ours, theirs = [], {m: [] for m in modes}
-        for _ in range(a.rounds):
-            ours.append(run([a.binary, "bench", *flags(config), f"--steps={a.steps}"]))
-            for m in modes:
-                theirs[m].append(run([sys.executable, "bench/torch_reference.py", f"--mode={m}",
-                                      *flags(config), f"--steps={a.steps}"]))
-        ms = statistics.median(r["ms_per_step"] for r in ours)
-        rss = max(r["peak_rss_mb"] for r in ours)
-        row = {"config": config, "ours_ms": ms, "ours_rss": rss}
+        ours = {"fp32": [], "bf16": []}
+        theirs = {m: [] for m in modes}
+        for round_index in range(a.rounds):
+            ours["fp32"].append(run([a.binary, "bench", "step", *flags(config), f"--steps={a.steps}"]))
+            for m in fp32_modes:
+                theirs[m].append(run([sys.executable, "bench/torch_reference.py", f"--mode={m}", *flags(config),
+                                      f"--steps={a.steps}"]))
+            if "bf16" in modes and round_index < a.bf16_rounds:
+                ours["bf16"].append(run([a.binary, "bench", "step", *flags(config), "--precision=bf16",
+                                         f"--steps={a.bf16_steps}"]))
+                theirs["bf16"].append(run([sys.executable, "bench/torch_reference.py", "--mode=bf16", *flags(config),
+                                           f"--steps={a.bf16_steps}", "--warmup=1"]))
+        row = {"config": config, "params": ours["fp32"][0]["params"]}
+        for precision, results in ours.items():
+            if results:
+                row[f"ours_{precision}_ms"] = statistics.median(r["ms_per_step"] for r in results)
+                row[f"ours_{precision}_rss"] = max(r["peak_rss_mb"] for r in results)
+                row[f"ours_{precision}_ran"] = results[0]["precision"]
         for m in modes:
             row[f"{m}_ms"] = statistics.median(r["ms_per_step"] for r in theirs[m])
             row[f"{m}_rss"] = max(r["peak_rss_mb"] for r in theirs[m])
         rows.append(row)
         print(json.dumps(row), file=sys.stderr)
-    print(f"machine: {platform.processor() or platform.machine()}, {a.rounds} alternating rounds, "
-          f"median ms per step ({a.steps} timed steps each)\n")
-    header = "| config | swift-pretrain ms | " + " | ".join(f"torch {m} ms | speed-up vs {m}" for m in modes) \
-        + " | our peak RSS MB | torch peak RSS MB |"
-    print(header)
+    return rows, fp32_modes, "bf16" in modes
+
+
+def print_tables(rows, fp32_modes, with_bf16):
+    header = "| config | params | swift-pretrain ms | " + " | ".join(
+        f"torch {m} ms | speed-up vs {m}" for m in fp32_modes) + " | our peak RSS MB | torch peak RSS MB |"
+    print("fp32\n\n" + header)
     print("|" + "---|" * (header.count("|") - 1))
     for r in rows:
-        cells = [r["config"], f"{r['ours_ms']:.0f}"]
-        for m in modes:
-            cells += [f"{r[m + '_ms']:.0f}", f"{r[m + '_ms'] / r['ours_ms']:.2f}×"]
-        cells += [f"{r['ours_rss']:.0f}", f"{max(r[m + '_rss'] for m in modes):.0f}"]
+        cells = [r["config"], f"{r['params'] / 1e6:.2f} M", f"{r['ours_fp32_ms']:.0f}"]
+        for m in fp32_modes:
+            cells += [f"{r[m + '_ms']:.0f}", f"{r[m + '_ms'] / r['ours_fp32_ms']:.2f}×"]
+        cells += [f"{r['ours_fp32_rss']:.0f}", f"{max(r[m + '_rss'] for m in fp32_modes):.0f}"]
         print("| " + " | ".join(cells) + " |")
+    if not with_bf16:
+        return
+    header = ("| config | swift-pretrain --precision bf16 ms (ran as) | torch bf16 autocast + flushed ms | speed-up "
+              "| our peak RSS MB | torch peak RSS MB |")
+    print("\nbf16\n\n" + header)
+    print("|" + "---|" * (header.count("|") - 1))
+    for r in rows:
+        print(f"| {r['config']} | {r['ours_bf16_ms']:.0f} ({r['ours_bf16_ran']}) | {r['bf16_ms']:.0f} | "
+              f"{r['bf16_ms'] / r['ours_bf16_ms']:.2f}× | {r['ours_bf16_rss']:.0f} | {r['bf16_rss']:.0f} |")
+
+
+def tokenizer_row(a):
+    tokenizer = "data/shakespeare-4096/tokenizer.json"
+    if not os.path.exists(tokenizer):
+        subprocess.run([a.binary, "tokenize", "--train-vocab", "4096", "--val-files", "hamlet,tempest",
+                        "--out", "data/shakespeare-4096", "data/shakespeare"], check=True, capture_output=True)
+    ours, theirs = [], []
+    for _ in range(a.rounds):
+        ours.append(run([a.binary, "bench", "tokenizer", f"--tokenizer={tokenizer}", "data/shakespeare"]))
+        theirs.append(run([sys.executable, "bench/tokenizer_reference.py", f"--tokenizer={tokenizer}",
+                           "data/shakespeare"]))
+    mine = statistics.median(r["mb_per_s"] for r in ours)
+    hf = statistics.median(r["mb_per_s"] for r in theirs)
+    same = "same tokens" if ours[0]["tokens"] == theirs[0]["tokens"] else \
+        f"TOKEN COUNTS DIFFER: {ours[0]['tokens']} vs {theirs[0]['tokens']}"
+    print("\ntokenizer (byte-level BPE, vocab 4096, data/shakespeare, encode only, one thread)\n")
+    print("| swift-pretrain MB/s | HF tokenizers MB/s | speed-up | tokens |")
+    print("|---|---|---|---|")
+    print(f"| {mine:.2f} | {hf:.2f} | {mine / hf:.1f}× | {ours[0]['tokens']} ({same}) |")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--configs", default="tiny,small,bert-tiny,bert-small")
+    ap.add_argument("--modes", default="default,flushed,bf16")
+    ap.add_argument("--bf16-rounds", type=int, default=1,
+                    help="rounds of the bf16 pair (PyTorch's bf16 is very slow on CPUs without bf16 instructions)")
+    ap.add_argument("--bf16-steps", type=int, default=2)
+    ap.add_argument("--no-tokenizer", action="store_true")
+    ap.add_argument("--binary", default=".build/release/pretrain")
+    a = ap.parse_args()
+    rows, fp32_modes, with_bf16 = step_rows(a)
+    print(f"machine: {cpu_name()}, {os.cpu_count()} cores; {a.rounds} alternating rounds, median ms per step "
+          f"({a.steps} timed steps each; bf16: {a.bf16_rounds} round(s) of {a.bf16_steps})\n")
+    print_tables(rows, fp32_modes, with_bf16)
+    if not a.no_tokenizer:
+        tokenizer_row(a)
 
 
 if __name__ == "__main__":

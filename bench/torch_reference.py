@@ -1,6 +1,7 @@
-"""PyTorch reference for `pretrain bench`: the same GPT-2-style model, shapes, optimiser and FLOP formula.
+"""PyTorch reference for `pretrain bench`: the same models (GPT-2-style causal LM, BERT masked LM), shapes,
+optimiser and FLOP formula.
 
-Needs torch. Run: python3 bench/torch_reference.py [--mode default|flushed|bf16] [--layers 4 --d-model 256 ...]
+Needs torch. Run: python3 bench/torch_reference.py [--arch gpt2|bert] [--mode default|flushed|bf16] [--layers 4 ...]
 Prints one JSON line like `pretrain bench`: tokens_per_s, ms_per_step (median), gflops, peak_rss_mb.
 Modes: default = fp32 as torch ships; flushed = fp32 with torch.set_flush_denormal(True);
 bf16 = bf16 autocast on top of flushed. Threads: --threads (default: all cores of this process).
@@ -57,12 +58,66 @@ class GPT(nn.Module):
         return F.cross_entropy(logits.float().view(-1, logits.shape[-1]), targets.view(-1))
 
 
+class BertLayer(nn.Module):
+    """Post-LayerNorm encoder layer with exact GELU, as Hugging Face BertLayer."""
+
+    def __init__(self, d, heads):
+        super().__init__()
+        self.heads = heads
+        self.query, self.key, self.value = nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, d)
+        self.attention_output = nn.Linear(d, d)
+        self.attention_norm = nn.LayerNorm(d, eps=1e-12)
+        self.intermediate = nn.Linear(d, 4 * d)
+        self.output = nn.Linear(4 * d, d)
+        self.output_norm = nn.LayerNorm(d, eps=1e-12)
+
+    def forward(self, x):
+        b, t, c = x.shape
+        q, k, v = (z(x).view(b, t, self.heads, c // self.heads).transpose(1, 2)
+                   for z in (self.query, self.key, self.value))
+        y = F.scaled_dot_product_attention(q, k, v)
+        h = self.attention_norm(x + self.attention_output(y.transpose(1, 2).reshape(b, t, c)))
+        return self.output_norm(h + self.output(F.gelu(self.intermediate(h))))
+
+
+class BertMLM(nn.Module):
+    """BertForMaskedLM: word + position + token-type embeddings, layers, transform head, tied decoder + bias.
+    The head runs only on the predicted rows, as `BertForMaskedLM.loss` in swift-pretrain."""
+
+    def __init__(self, vocab, context, layers, d, heads):
+        super().__init__()
+        self.word = nn.Embedding(vocab, d)
+        self.position = nn.Embedding(context, d)
+        self.token_type = nn.Embedding(2, d)
+        self.embedding_norm = nn.LayerNorm(d, eps=1e-12)
+        self.layers = nn.ModuleList(BertLayer(d, heads) for _ in range(layers))
+        self.transform = nn.Linear(d, d)
+        self.transform_norm = nn.LayerNorm(d, eps=1e-12)
+        self.output_bias = nn.Parameter(torch.zeros(vocab))
+        for p in self.parameters():
+            if p.dim() >= 2:
+                nn.init.normal_(p, std=0.02)
+
+    def forward(self, idx, targets):
+        t = idx.shape[1]
+        x = self.word(idx) + self.position.weight[:t] + self.token_type.weight[0]
+        x = self.embedding_norm(x)
+        for layer in self.layers:
+            x = layer(x)
+        rows = (targets != -100).view(-1)
+        h = x.reshape(-1, x.shape[-1])[rows]
+        h = self.transform_norm(F.gelu(self.transform(h)))
+        logits = h @ self.word.weight.t() + self.output_bias
+        return F.cross_entropy(logits.float(), targets.view(-1)[rows])
+
+
 def flops_per_step(params, layers, d, seq, tokens):
     return 6 * params * tokens + 12 * layers * d * seq * tokens
 
 
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--arch", default="gpt2", choices=["gpt2", "bert"])
     ap.add_argument("--mode", default="flushed", choices=["default", "flushed", "bf16"])
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--d-model", type=int, default=256)
@@ -78,7 +133,7 @@ def main():
     torch.manual_seed(0)
     if a.mode != "default":
         torch.set_flush_denormal(True)
-    model = GPT(a.vocab, a.seq, a.layers, a.d_model, a.heads)
+    model = (GPT if a.arch == "gpt2" else BertMLM)(a.vocab, a.seq, a.layers, a.d_model, a.heads)
     decay = [p for p in model.parameters() if p.dim() >= 2]
     other = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": other, "weight_decay": 0.0}],
@@ -86,6 +141,10 @@ def main():
     params = sum(p.numel() for p in model.parameters())
     idx = torch.randint(0, a.vocab, (a.batch, a.seq))
     targets = torch.randint(0, a.vocab, (a.batch, a.seq))
+    if a.arch == "bert":
+        # Every 7th position is predicted (about 15 %), as `pretrain bench --arch bert`.
+        positions = torch.arange(a.batch * a.seq).view(a.batch, a.seq)
+        targets = torch.where(positions % 7 == 0, idx, torch.full_like(idx, -100))
 
     def step():
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.mode == "bf16"):
@@ -106,7 +165,7 @@ def main():
     ms = statistics.median(times) * 1e3
     tokens = a.batch * a.seq
     gflops = flops_per_step(params, a.layers, a.d_model, a.seq, tokens) / (ms / 1e3) / 1e9
-    print(json.dumps({"impl": "pytorch", "mode": a.mode, "torch": torch.__version__, "params": params,
+    print(json.dumps({"impl": "pytorch", "arch": a.arch, "mode": a.mode, "torch": torch.__version__, "params": params,
                       "tokens_per_s": round(tokens / (ms / 1e3), 1), "ms_per_step": round(ms, 2),
                       "gflops": round(gflops, 1), "threads": a.threads,
                       "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))

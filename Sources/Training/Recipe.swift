@@ -1,5 +1,6 @@
 import Foundation
 import Optimizers
+import Tensors
 import Yams
 
 /// A training run, as written in a YAML recipe (see recipes/shakespeare-gpt.yaml for every key, commented).
@@ -14,7 +15,9 @@ public struct Recipe: Codable, Equatable {
     public var optim = OptimSection()
     public var schedule = ScheduleSection()
     public var train = TrainSection()
-    /// Number format of parameters and activations; only "fp32" for now.
+    /// Number format of matrix products: fp32, bf16 (mixed precision: bf16 operands, fp32 weights, optimiser state
+    /// and reductions; falls back to fp32 on CPUs without bf16 instructions) or bf16-emulated (bf16 rounding in
+    /// software, any CPU).
     public var precision = "fp32"
 
     public init() {}
@@ -422,7 +425,8 @@ extension Recipe {
         require(train.keepLast >= 1, "train.keep_last must be ≥ 1")
         require(train.threads.map { $0 >= 1 } ?? true, "train.threads must be ≥ 1")
         require(train.maxConsecutiveSkips >= 1, "train.max_consecutive_skips must be ≥ 1")
-        require(precision == "fp32", "precision '\(precision)' is not supported (only fp32 for now)")
+        require(MatmulPrecision(rawValue: precision) != nil,
+                "precision must be one of \(MatmulPrecision.allCases.map(\.rawValue).joined(separator: ", ")), got '\(precision)'")
         if problems.isEmpty { _ = try schedule.resolved(peakLR: optim.lr, steps: train.steps) }
         guard problems.isEmpty else { throw RecipeError("\(source): " + problems.joined(separator: "; ")) }
     }

@@ -199,6 +199,11 @@ public final class Trainer {
         let elapsedBefore = state.elapsedSeconds
         var lastLog = (time: processStart, tokens: state.tokensSeen)
         var summary = TrainingSummary(step: state.step, finished: state.step >= total)
+        // Products run in the recipe's precision for this run only; a bf16 request on a CPU without bf16
+        // instructions falls back to fp32 and says so.
+        let precision = Matmul.setPrecision(MatmulPrecision(rawValue: recipe.precision) ?? .fp32)
+        defer { Matmul.setPrecision(.fp32) }
+        if precision.precision != .fp32 || recipe.precision != "fp32" { console.message(precision.message) }
         if state.step == 0 {
             console.message(describeStart())
             if validationBatches[0].isEmpty {

@@ -82,6 +82,48 @@ public enum Matmul {
 
     public static func use(_ backend: MatmulBackend) {
         active = backend
+        fp32Backend = nil
+        precision = .fp32
         choice = "set by the program"
+    }
+
+    /// The precision products run in now (after any fallback).
+    nonisolated(unsafe) public private(set) static var precision = MatmulPrecision.fp32
+    nonisolated(unsafe) private static var fp32Backend: MatmulBackend?
+
+    /// Switches every product to `requested` and returns the precision in effect with a line saying why.
+    /// bf16 needs a oneDNN bf16 kernel with native instructions (AMX or AVX512-BF16); without them it falls back to
+    /// fp32 (oneDNN would otherwise run a slow reference kernel). bf16-emulated works everywhere.
+    @discardableResult
+    public static func setPrecision(_ requested: MatmulPrecision) -> (precision: MatmulPrecision, message: String) {
+        let base = fp32Backend ?? backend
+        fp32Backend = base
+        switch requested {
+        case .fp32:
+            active = base
+            precision = .fp32
+            return (.fp32, "precision fp32: \(base.name)")
+        case .bf16Emulated:
+            active = BFloat16Backend(base: base, native: nil)
+            precision = .bf16Emulated
+            return (.bf16Emulated, "precision bf16-emulated: operands rounded to bf16 in software, fp32 GEMM (\(base.name))")
+        case .bf16:
+            let onednn = base as? OneDNNBackend ?? OneDNNBackend()
+            let hasInstructions = sp_cpu_has("avx512bf16") != 0 || sp_cpu_has("amx_bf16") != 0
+            switch onednn.bf16Implementation(m: 64, n: 64, k: 64) {
+            case .success(let kernel) where hasInstructions:
+                active = BFloat16Backend(base: base, native: onednn)
+                precision = .bf16
+                return (.bf16, "precision bf16: oneDNN \(kernel) (\(onednn.isa)), fp32 master weights and reductions")
+            case .success:
+                active = base
+                precision = .fp32
+                return (.fp32, "precision bf16 requested, but this CPU has no AVX512-BF16 or AMX: training in fp32 (\(base.name))")
+            case .failure(let error):
+                active = base
+                precision = .fp32
+                return (.fp32, "precision bf16 requested, but \(error): training in fp32 (\(base.name))")
+            }
+        }
     }
 }

@@ -49,12 +49,16 @@ public enum Autograd {
         } else {
             for i in 0..<root.count { gradient[i] += 1 }
         }
-        let entries = tape
+        var entries = tape
         tape.removeAll(keepingCapacity: true)
-        for entry in entries.reversed() where entry.output.grad != nil {
+        // Each entry is dropped as soon as it has run, and with it the activations it saved and its output's
+        // gradient (only its own backward reads it): peak memory is the activations, not activations plus every
+        // intermediate gradient. Parameters keep their gradients; `retainsGrad` keeps an intermediate's.
+        while let entry = entries.popLast() {
+            guard entry.output.grad != nil else { continue }
             entry.backward()
+            if !entry.output.retainsGrad { entry.output.grad = nil }
         }
-        // Intermediate gradients die with the entries; parameters keep theirs.
     }
 }
 

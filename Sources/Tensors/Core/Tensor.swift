@@ -10,6 +10,9 @@ public final class Tensor {
     public var requiresGrad: Bool
     /// Accumulated gradient, same shape. Allocated zeroed on first use; kept until `zeroGrad()`.
     public var grad: Tensor?
+    /// Keeps the gradient of an op output after backward (as torch's `retain_grad()`); by default an
+    /// intermediate's gradient is freed once its op has propagated it.
+    public var retainsGrad = false
 
     public init(shape: [Int], storage: Storage, offset: Int = 0, requiresGrad: Bool = false) {
         let count = shape.reduce(1, *)
