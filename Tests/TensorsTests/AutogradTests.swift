@@ -91,3 +91,34 @@ final class AutogradTests: XCTestCase {
         XCTAssertEqual(BufferPool.shared.allocations, before)
     }
 }
+
+/// Backward frees what it no longer needs: an intermediate's gradient is gone once its op has propagated it,
+/// unless the tensor asked to keep it (torch's retain_grad).
+final class AutogradMemoryTests: XCTestCase {
+    func testIntermediateGradientsAreFreedUnlessRetained() {
+        let x = Tensor([1, 2, 3], shape: [3], requiresGrad: true)
+        let hidden = x * x
+        let kept = hidden * 2
+        kept.retainsGrad = true
+        sum(kept + hidden).backward()
+        XCTAssertNil(hidden.grad, "an intermediate's gradient is freed after its op ran")
+        XCTAssertEqual(kept.grad?.scalars, [1, 1, 1], "a retained intermediate keeps its gradient")
+        XCTAssertEqual(x.grad!.scalars, [6, 12, 18], "d/dx (2x² + x²) = 6x")
+    }
+
+    func testSavedActivationsAreReleasedDuringBackward() {
+        // The op's saved input is referenced only by the tape once the caller drops it; backward must release it.
+        weak var released: Tensor?
+        let w = Tensor([2], shape: [1], requiresGrad: true)
+        var loss: Tensor?
+        do {
+            let activation = w * 3
+            released = activation
+            loss = sum(activation * activation)
+        }
+        XCTAssertNotNil(released, "the tape keeps the activation alive until backward")
+        loss!.backward()
+        XCTAssertNil(released, "backward dropped the activation")
+        XCTAssertEqual(w.grad!.item, 36, "d/dw (3w)² = 18w")
+    }
+}

@@ -53,7 +53,7 @@ final class RecipeTests: XCTestCase {
     func testValuesThatCannotRunAreRejected() {
         assertRecipeError("model: {d_model: 100, heads: 3}", contains: "model.d_model (100) must be a positive multiple of model.heads (3)")
         assertRecipeError("model: {flavor: bert}", contains: "objective.kind causal_lm does not fit model.flavor bert")
-        assertRecipeError("precision: bf16", contains: "precision 'bf16' is not supported")
+        assertRecipeError("precision: fp16", contains: "precision must be one of fp32, bf16, bf16-emulated, got 'fp16'")
         assertRecipeError("optim: {betas: [0.9]}", contains: "optim.betas must be two numbers")
     }
 

@@ -1,0 +1,83 @@
+import Tensors
+import XCTest
+
+/// bf16 mixed precision: rounding to the nearest bf16 value, products with bf16 operands, and the fallback
+/// when the CPU has no bf16 instructions.
+final class BFloat16Tests: XCTestCase {
+    override func tearDown() { Matmul.setPrecision(.fp32) }
+
+    /// Each value becomes a bf16 value (low 16 bits zero), the nearer of its two bf16 neighbours, ties to even.
+    func testRoundingPicksTheNearestBFloat16TiesToEven() {
+        var generator = RandomGenerator(seed: 5)
+        var values = (0..<1000).map { _ in generator.nextNormal() * 10 }
+        // Exact ties: 1 + 2⁻⁸ lies halfway between 1 and 1 + 2⁻⁷ (rounds down to the even 1.0);
+        // 1 + 3·2⁻⁸ halfway between 1 + 2⁻⁷ and 1 + 2⁻⁶ (rounds up to the even one).
+        values += [1 + 0x1p-8, 1 + 3 * 0x1p-8, -(1 + 0x1p-8), 0, 1, .infinity, -.infinity]
+        var rounded = [Float](repeating: .nan, count: values.count)
+        roundToBFloat16(values, &rounded, count: values.count)
+        for (value, result) in zip(values, rounded) {
+            XCTAssertEqual(result.bitPattern & 0xFFFF, 0, "\(value) → \(result) is not a bf16 value")
+            guard value.isFinite else { XCTAssertEqual(result, value); continue }
+            let below = Float(bitPattern: value.bitPattern & 0xFFFF_0000)
+            let above = Float(bitPattern: (value.bitPattern & 0xFFFF_0000) + 0x1_0000)
+            let nearest = abs(value - below) < abs(above - value) ? below
+                : abs(value - below) > abs(above - value) ? above
+                : ((below.bitPattern >> 16) & 1 == 0 ? below : above)
+            XCTAssertEqual(result, nearest, "\(value)")
+        }
+        XCTAssertEqual(rounded[1000], 1)
+        XCTAssertEqual(rounded[1001], 1 + 0x1p-6)
+        XCTAssertEqual(rounded[1002], -1)
+    }
+
+    /// bf16-emulated products equal fp32 products of rounded operands, in forward and backward, and stay within
+    /// bf16's relative precision of the fp32 ones.
+    func testEmulatedProductsUseRoundedOperandsForwardAndBackward() {
+        var generator = RandomGenerator(seed: 9)
+        let x = Tensor.normal([5, 24], generator: &generator, requiresGrad: true)
+        let w = Tensor.normal([7, 24], generator: &generator, requiresGrad: true)
+        let fp32 = linear(x, weight: w)
+        let roundedX = rounded(x), roundedW = rounded(w)
+        let expected = noGrad { linear(roundedX, weight: roundedW) }
+        Autograd.discardTape()
+
+        let choice = Matmul.setPrecision(.bf16Emulated)
+        XCTAssertEqual(choice.precision, .bf16Emulated)
+        let y = linear(x, weight: w)
+        assertClose(y, expected, atol: 1e-5, rtol: 1e-5, "forward uses rounded operands")
+        assertClose(y, fp32, atol: 0.1, rtol: 2e-2, "bf16 stays near fp32")
+        XCTAssertNotEqual(y.scalars, fp32.scalars, "rounding changed something")
+        // dX = dY · W with dY = ones: the sum of rounded columns of W.
+        sum(y).backward()
+        for column in 0..<24 {
+            let expectedGrad = (0..<7).reduce(Float(0)) { $0 + roundedW.data[$1 * 24 + column] }
+            XCTAssertEqual(x.grad!.data[column], expectedGrad, accuracy: 1e-4, "dX column \(column)")
+        }
+    }
+
+    /// bf16 runs natively where oneDNN has a bf16 kernel and the CPU has AMX or AVX512-BF16; elsewhere it falls
+    /// back to fp32 and says so. Either way products keep working.
+    func testBFloat16RunsNativelyOrFallsBackToFP32WithAMessage() {
+        let choice = Matmul.setPrecision(.bf16)
+        var generator = RandomGenerator(seed: 2)
+        let a = Tensor.normal([16, 32], generator: &generator), b = Tensor.normal([32, 8], generator: &generator)
+        let product = matmul(a, b)
+        if choice.precision == .bf16 {
+            let expected = matmul(rounded(a), rounded(b))
+            assertClose(product, expected, atol: 1e-4, rtol: 1e-4, "native bf16 = fp32 product of rounded operands")
+        } else {
+            XCTAssertEqual(choice.precision, .fp32)
+            XCTAssertTrue(choice.message.contains("training in fp32"), choice.message)
+            Matmul.setPrecision(.fp32)
+            assertClose(product, matmul(a, b), atol: 0, rtol: 0, "the fallback is plain fp32")
+        }
+        XCTAssertEqual(Matmul.setPrecision(.fp32).precision, .fp32)
+        XCTAssertEqual(Matmul.precision, .fp32)
+    }
+
+    private func rounded(_ tensor: Tensor) -> Tensor {
+        let result = Tensor(uninitialized: tensor.shape)
+        roundToBFloat16(tensor.data, result.data, count: tensor.count)
+        return result
+    }
+}
