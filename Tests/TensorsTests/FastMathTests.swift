@@ -32,6 +32,27 @@ final class FastMathTests: XCTestCase {
         XCTAssertLessThan(error, 4.8e-7)
     }
 
+    func testErfcHasSmallRelativeErrorIncludingTheTails() {
+        // Relative error: the rounding of z² inside exp(−z² + …) grows with z (≈ 6e-8·z²).
+        let error = worstRelativeError(sweep(from: -6, to: 6), vector: fastErfc,
+                                       scalar: { Float(Foundation.erfc(Double($0))) })
+        XCTAssertLessThan(error, 4e-6)
+    }
+
+    func testExactGELUMatchesTheErfFormula() {
+        let inputs = sweep(from: -12, to: 12, count: 40_000)
+        let x = Tensor(inputs, shape: [inputs.count], requiresGrad: true)
+        let y = gelu(x, approximate: .none)
+        sum(y).backward()
+        for (index, value) in inputs.enumerated() {
+            let v = Double(value)
+            let cdf = 0.5 * Foundation.erfc(-v / 2.0.squareRoot())
+            XCTAssertEqual(Double(y.data[index]), v * cdf, accuracy: 2e-7 * max(1, abs(v)), "gelu(\(value))")
+            let slope = cdf + v * Foundation.exp(-0.5 * v * v) / (2 * Double.pi).squareRoot()
+            XCTAssertEqual(Double(x.grad!.data[index]), slope, accuracy: 1e-6, "gelu'(\(value))")
+        }
+    }
+
     func testSaturationAndNaN() {
         let result = fastExp(FloatVector(-1000, -88, 0, 1, 89, 1000, .nan, -.infinity))
         XCTAssertEqual(result[0], 0, accuracy: 1e-37)

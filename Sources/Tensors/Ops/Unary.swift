@@ -72,8 +72,9 @@ func unaryVectorValue(_ kind: UnaryKind, _ x: FloatVector) -> FloatVector? {
         let cube: FloatVector = x * x * x
         let inner: FloatVector = sqrtTwoOverPi * (x + 0.044715 * cube)
         return 0.5 * x * (1 + fastTanh(inner))
+    case .geluErf: return 0.5 * x * fastErfc(-invSqrtTwo * x)    // x·Φ(x), Φ(x) = erfc(−x/√2)/2
     case .silu: return x / (1 + fastExp(-x))
-    case .log, .sqrt, .geluErf: return nil
+    case .log, .sqrt: return nil
     }
 }
 
@@ -92,10 +93,14 @@ func unaryVectorDerivative(_ kind: UnaryKind, _ x: FloatVector, _ y: FloatVector
         let slope: FloatVector = sqrtTwoOverPi * (1 + 3 * 0.044715 * square)
         let half: FloatVector = 0.5 * (1 + t)
         return half + 0.5 * x * (1 - t * t) * slope
+    case .geluErf:
+        // Φ(x) + x·φ(x)
+        let density: FloatVector = invSqrtTwoPi * fastExp(-0.5 * x * x)
+        return (0.5 * fastErfc(-invSqrtTwo * x)).addingProduct(x, density)
     case .silu:
         let s = 1 / (1 + fastExp(-x))
         return s * (1 + x * (1 - s))
-    case .log, .sqrt, .geluErf: return nil
+    case .log, .sqrt: return nil
     }
 }
 
