@@ -70,6 +70,20 @@ final class MixtureTests: XCTestCase {
         }
     }
 
+    func testTheExampleRecipeParsesAndMixturesRoundTripThroughRecipeYAML() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("recipes/cpt-example.yaml")
+        let example = try Recipe.load(url, overrides: ["data.replay.fraction=0.05"])
+        XCTAssertEqual(example.data.replay?.fraction, 0.05, "a replay sweep is one --set")
+        XCTAssertEqual(example.schedule.kind, .infinite)
+
+        var recipe = Recipe()
+        recipe.data.mixture = ["a": MixtureSourceSection(corpus: "A", weight: 2, subsetTokens: 100), "b": MixtureSourceSection(corpus: "B")]
+        recipe.data.replay = ReplaySection(corpus: "OLD", fraction: 0.1)
+        recipe.data.phases = [PhaseSection(until: 5, weights: ["a": 1]), PhaseSection(weights: ["b": 1])]
+        XCTAssertEqual(try Recipe.parse(try recipe.yaml()), recipe)
+    }
+
     // MARK: - The batcher
 
     /// Source a holds tokens 1…20, source b tokens 40…59, so each window's first token tells its source.
