@@ -124,15 +124,15 @@ public final class Trainer {
         case .fresh:
             break
         case .resume, .branch:
-            var checkpoint = resumeFrom?.url
-            if case .branch(let source) = start { checkpoint = try Checkpoint.resolve(source) }
-            try Self.loadWeights(model, from: checkpoint!, expected: CheckpointConfig(model: recipe.model, objective: recipe.objective))
-            var restored = try TrainerState.read(checkpoint!.appendingPathComponent(Checkpoint.stateFile))
-            let moments = try loadSafetensors(checkpoint!.appendingPathComponent(Checkpoint.optimizerFile))
+            let checkpoint: URL
+            if case .branch(let source) = start { checkpoint = try Checkpoint.resolve(source) } else { checkpoint = resumeFrom!.url }
+            try Self.loadWeights(model, from: checkpoint, expected: CheckpointConfig(model: recipe.model, objective: recipe.objective))
+            var restored = try TrainerState.read(checkpoint.appendingPathComponent(Checkpoint.stateFile))
+            let moments = try loadSafetensors(checkpoint.appendingPathComponent(Checkpoint.optimizerFile))
             try optimizer.loadState(moments, stepCount: restored.optimizerSteps)
-            try windows.restore(batcher: restored.batcher, mixture: restored.mixture, checkpoint: checkpoint!)
+            try windows.restore(batcher: restored.batcher, mixture: restored.mixture, checkpoint: checkpoint)
             restored.schedule = schedule
-            if case .branch = start { restored.branchedFrom = checkpoint!.path }
+            if case .branch = start { restored.branchedFrom = checkpoint.path }
             state = restored
         case .initFrom(let source):
             let checkpoint = try Checkpoint.resolve(source)

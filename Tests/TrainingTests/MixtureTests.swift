@@ -219,6 +219,18 @@ final class MixtureTests: XCTestCase {
         XCTAssertEqual(last.sourceTokens.values.reduce(0, +), 20 * tokensPerStep)
         XCTAssertGreaterThan(try XCTUnwrap(last.sourceTokens["b"]), 0)
 
+        // TensorBoard gets the same per-source values.
+        let straightDirectory = root.appendingPathComponent("straight")
+        let eventsName = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: straightDirectory.path)
+            .first { $0.hasPrefix("events.out.tfevents.") })
+        let events = try TFRecord.records(in: Array(try Data(contentsOf: straightDirectory.appendingPathComponent(eventsName))))
+            .map { try TensorBoardEvent(decoding: $0) }
+        let tags = Set(events.flatMap { event -> [String] in
+            if case .scalars(let scalars) = event.payload { return scalars.map(\.tag) }
+            return []
+        })
+        XCTAssertTrue(tags.isSuperset(of: ["train/tokens_seen/a", "train/tokens_seen/b", "val/loss/a", "val/loss/b"]), "\(tags.sorted())")
+
         var single = tinyRecipe(steps: 20)
         single.train.steps = 20
         XCTAssertThrowsError(try Trainer(recipe: single, runDirectory: interrupted, corpus: TestCorpus.make(), start: .resume,
