@@ -4,7 +4,7 @@ import Foundation
 ///
 /// Every schedule starts with a linear warmup, lr·(step + 1)/warmup (as llm.c, so the first update is not
 /// wasted at lr 0). Rewarming for continual pre-training (Gupta et al., 2023) is not a schedule of its own: it is
-/// a fresh schedule, with its own warmup, started from an `--init-from` model.
+/// a fresh schedule, with its own warmup up to its own peak, started from an `--init-from` model (any checkpoint).
 public enum LearningRateSchedule: Equatable, Codable {
     /// Warmup, then `lr` for ever.
     case constant(lr: Float, warmup: Int)
@@ -20,6 +20,10 @@ public enum LearningRateSchedule: Equatable, Codable {
     /// resumed with an anneal added (`--resume RUN --set schedule.anneal_start=N`).
     case infinite(maxLR: Float, constantLR: Float, minLR: Float, warmup: Int, cooldown: Int, annealStart: Int?,
                   annealSteps: Int, annealShape: AnnealShape = .linear)
+    /// Repeated cosine (the cyclic baseline of Singh et al., 2025, and of continual pre-training with a new cosine
+    /// per dataset, Ibrahim et al., 2024): cycles of `cycle` steps, each a warmup to `maxLR` followed by half a
+    /// cosine to `minLR` at the cycle's end; the next cycle rewarms.
+    case repeatedCosine(maxLR: Float, minLR: Float, warmup: Int, cycle: Int)
 
     /// How the infinite schedule's anneal goes from `constantLR` to `minLR`.
     public enum AnnealShape: String, Codable, CaseIterable {
@@ -38,6 +42,9 @@ public enum LearningRateSchedule: Equatable, Codable {
             let decayStep = step - warmup - stable
             guard decayStep >= 0 else { return maxLR }
             return Self.linearDecay(from: maxLR, to: minLR, progress: Self.progress(decayStep, over: decay))
+        case let .repeatedCosine(maxLR, minLR, warmup, cycle):
+            let cycleStep = step % max(1, cycle)
+            return Self.cosine(maxLR: maxLR, minLR: minLR, warmup: warmup, total: cycle).learningRate(at: cycleStep)
         case let .infinite(maxLR, constantLR, minLR, warmup, cooldown, annealStart, annealSteps, annealShape):
             if let annealStart, step >= annealStart {
                 let progress = Self.progress(step - annealStart, over: annealSteps)

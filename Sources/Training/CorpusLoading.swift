@@ -2,10 +2,12 @@ import Foundation
 import TextData
 
 extension TrainingCorpus {
-    /// Reads a prepared corpus (`data.corpus`: train and val shards) and the val shards of the named validation
-    /// corpora (`data.val`). Relative paths are taken from the current directory.
+    /// Reads a prepared corpus (`data.corpus`: train and val shards), the val shards of the named validation
+    /// corpora (`data.val`), and, for a mixture or replay, every source's train shards (cut to `subset_tokens`) and
+    /// val shards (named by source). Relative paths are taken from the current directory.
     public static func load(_ data: DataSection) throws -> TrainingCorpus {
-        let corpus = try PreparedCorpus(directory: URL(fileURLWithPath: data.corpus))
+        let mainURL = URL(fileURLWithPath: data.corpus).standardizedFileURL
+        let corpus = try PreparedCorpus(directory: mainURL)
         let validation = try validationSet(name: "val", corpus)
         var named: [ValidationSet] = []
         for (name, path) in data.val.sorted(by: { $0.key < $1.key }) {
@@ -18,16 +20,79 @@ extension TrainingCorpus {
             guard set.tokenCount > 0 else { throw TrainingError("data.val.\(name) (\(path)) has no val tokens") }
             named.append(set)
         }
+
+        // Sources: each directory is read once; a second name for it becomes an alias of the first.
+        var evaluatedDirectory: [URL: String] = [mainURL: "val"]
+        var aliases: [String: String] = [:]
+        var opened: [URL: PreparedCorpus] = [mainURL: corpus]
+        func source(_ path: String, key: String) throws -> PreparedCorpus {
+            let url = URL(fileURLWithPath: path).standardizedFileURL
+            if let known = opened[url] { return known }
+            let other = try PreparedCorpus(directory: url)
+            try checkSameTokenizer(other, as: corpus, key: key, path: path)
+            opened[url] = other
+            return other
+        }
+        for (name, path) in data.sourceValidationCorpora {
+            let url = URL(fileURLWithPath: path).standardizedFileURL
+            let other = try source(path, key: "data source '\(name)'")
+            if let evaluatedAs = evaluatedDirectory[url] {
+                aliases[name] = evaluatedAs
+            } else {
+                named.append(try validationSet(name: name, other))
+                evaluatedDirectory[url] = name
+            }
+        }
+        var sources: [TrainSource] = []
+        let plan = MixturePlan(data)
+        for planned in plan?.sources ?? [] {
+            let prepared = try source(planned.corpus, key: "data source '\(planned.name)'")
+            var shards = try prepared.trainShards.map(TokenShard.read)
+            if let subset = planned.subsetTokens {
+                let available = shards.reduce(0) { $0 + $1.count }
+                guard subset <= available else {
+                    throw TrainingError("data source '\(planned.name)': subset_tokens \(subset) is more than its "
+                        + "\(available) train tokens (\(planned.corpus))")
+                }
+                shards = firstTokens(subset, of: shards)
+            }
+            sources.append(TrainSource(name: planned.name, shards: shards))
+        }
         let tokenizer = corpus.tokenizerURL
-        return TrainingCorpus(trainShards: try corpus.trainShards.map(TokenShard.read),
+        return TrainingCorpus(trainShards: plan == nil ? try corpus.trainShards.map(TokenShard.read) : [],
                               validation: validation, namedValidation: named,
                               vocabularySize: corpus.vocabularySize,
-                              tokenizerURL: FileManager.default.fileExists(atPath: tokenizer.path) ? tokenizer : nil)
+                              tokenizerURL: FileManager.default.fileExists(atPath: tokenizer.path) ? tokenizer : nil,
+                              sources: sources, validationAliases: aliases)
     }
 
     /// The val split of a prepared corpus, with its bytes per token.
     public static func validationSet(name: String, _ corpus: PreparedCorpus) throws -> ValidationSet {
         let bytesPerToken = corpus.valTokens > 0 && corpus.valBytes > 0 ? Double(corpus.valBytes) / Double(corpus.valTokens) : nil
         return ValidationSet(name: name, shards: try corpus.valShards.map(TokenShard.read), bytesPerToken: bytesPerToken)
+    }
+
+    /// The first `count` tokens of the shards, in shard order (a multi-epoch subset).
+    static func firstTokens(_ count: Int, of shards: [[Int32]]) -> [[Int32]] {
+        var left = count
+        var kept: [[Int32]] = []
+        for shard in shards where left > 0 {
+            kept.append(Array(shard.prefix(left)))
+            left -= kept.last!.count
+        }
+        return kept
+    }
+
+    /// A source must share the main corpus' token ids: same vocabulary size and, when both have one, the same
+    /// tokenizer.json (`pretrain tokenize --tokenizer` reuses one for a second corpus).
+    static func checkSameTokenizer(_ other: PreparedCorpus, as main: PreparedCorpus, key: String, path: String) throws {
+        let manager = FileManager.default
+        let differentFiles = manager.fileExists(atPath: other.tokenizerURL.path) && manager.fileExists(atPath: main.tokenizerURL.path)
+            && !manager.contentsEqual(atPath: other.tokenizerURL.path, andPath: main.tokenizerURL.path)
+        guard other.vocabularySize == main.vocabularySize, !differentFiles else {
+            throw TrainingError("\(key) (\(path)) was tokenized with another tokenizer than data.corpus (vocabulary "
+                + "\(other.vocabularySize) vs \(main.vocabularySize)\(differentFiles ? ", different tokenizer.json" : "")); "
+                + "tokenize it with: pretrain tokenize --tokenizer <data.corpus>/tokenizer.json")
+        }
     }
 }

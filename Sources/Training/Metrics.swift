@@ -23,12 +23,15 @@ public struct MetricsRecord: Codable, Equatable {
     public var valLoss: Double?
     public var valPerplexity: Double?
     public var valBitsPerByte: Double?
-    /// Loss on each named validation set (`data.val` of the recipe), keyed by name.
+    /// Loss on each named validation set (`data.val` of the recipe, mixture sources), keyed by name.
     public var namedValidationLosses: [String: Double]
+    /// Training tokens drawn from each mixture source since step 0 (`tokens_seen/<source>`); empty for one corpus.
+    public var sourceTokens: [String: Int]
 
     public init(step: Int, loss: Double? = nil, lr: Double? = nil, gradNorm: Double? = nil, tokensPerSecond: Double? = nil,
                 tokensSeen: Int? = nil, skippedUpdates: Int? = nil, valLoss: Double? = nil, valPerplexity: Double? = nil,
-                valBitsPerByte: Double? = nil, namedValidationLosses: [String: Double] = [:]) {
+                valBitsPerByte: Double? = nil, namedValidationLosses: [String: Double] = [:],
+                sourceTokens: [String: Int] = [:]) {
         self.step = step
         self.loss = loss
         self.lr = lr
@@ -40,12 +43,14 @@ public struct MetricsRecord: Codable, Equatable {
         self.valPerplexity = valPerplexity
         self.valBitsPerByte = valBitsPerByte
         self.namedValidationLosses = namedValidationLosses
+        self.sourceTokens = sourceTokens
     }
 
     /// True on rows written by an evaluation.
     public var isEvaluation: Bool { valLoss != nil || !namedValidationLosses.isEmpty }
 
     static let namedValidationPrefix = "val_loss/"
+    static let sourceTokensPrefix = "tokens_seen/"
 
     private struct Key: CodingKey {
         var stringValue: String
@@ -77,6 +82,10 @@ public struct MetricsRecord: Codable, Equatable {
             let name = String(key.stringValue.dropFirst(Self.namedValidationPrefix.count))
             namedValidationLosses[name] = try container.decode(Double.self, forKey: key)
         }
+        sourceTokens = [:]
+        for key in container.allKeys where key.stringValue.hasPrefix(Self.sourceTokensPrefix) {
+            sourceTokens[String(key.stringValue.dropFirst(Self.sourceTokensPrefix.count))] = try container.decode(Int.self, forKey: key)
+        }
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -93,6 +102,9 @@ public struct MetricsRecord: Codable, Equatable {
         try container.encodeIfPresent(valBitsPerByte, forKey: .valBitsPerByte)
         for (name, value) in namedValidationLosses.sorted(by: { $0.key < $1.key }) {
             try container.encode(value, forKey: Key(Self.namedValidationPrefix + name))
+        }
+        for (name, value) in sourceTokens.sorted(by: { $0.key < $1.key }) {
+            try container.encode(value, forKey: Key(Self.sourceTokensPrefix + name))
         }
     }
 

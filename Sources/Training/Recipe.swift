@@ -154,23 +154,35 @@ public struct DataSection: Codable, Equatable {
         case sequential
     }
 
-    /// A prepared corpus directory (`pretrain tokenize --out`): train and val shards, corpus.json.
+    /// A prepared corpus directory (`pretrain tokenize --out`): train and val shards, corpus.json. It gives the
+    /// tokenizer, the vocabulary and the main validation split (`val_loss`); with `mixture` its train split is used
+    /// only if a source names it. Default with a mixture: the first source's corpus (by name).
     public var corpus = "data/shakespeare"
     /// More validation sets by name: prepared corpus directories whose val shards are evaluated too.
     public var val: [String: String] = [:]
     public var sampling = Sampling.random
+    /// Train on several sources by weight (see MixtureSourceSection); empty: on `corpus` alone.
+    public var mixture: [String: MixtureSourceSection] = [:]
+    /// Replay of an upstream corpus at a fixed fraction of the windows.
+    public var replay: ReplaySection?
+    /// Curriculum: mixture weights by step range, in order.
+    public var phases: [PhaseSection] = []
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case corpus, val, sampling }
+    enum CodingKeys: String, CodingKey, CaseIterable { case corpus, val, sampling, mixture, replay, phases }
 
     public init(from decoder: Decoder) throws {
         try rejectUnknownKeys(decoder, CodingKeys.self)
         let container = try decoder.container(keyedBy: CodingKeys.self)
         let defaults = DataSection()
-        corpus = try container.decodeIfPresent(String.self, forKey: .corpus) ?? defaults.corpus
         val = try container.decodeIfPresent([String: String].self, forKey: .val) ?? defaults.val
         sampling = try container.decodeIfPresent(Sampling.self, forKey: .sampling) ?? defaults.sampling
+        mixture = try container.decodeIfPresent([String: MixtureSourceSection].self, forKey: .mixture) ?? [:]
+        replay = try container.decodeIfPresent(ReplaySection.self, forKey: .replay)
+        phases = try container.decodeIfPresent([PhaseSection].self, forKey: .phases) ?? []
+        corpus = try container.decodeIfPresent(String.self, forKey: .corpus)
+            ?? mixture.sorted(by: { $0.key < $1.key }).first?.value.corpus ?? defaults.corpus
     }
 }
 
@@ -211,9 +223,10 @@ public struct OptimSection: Codable, Equatable {
 
 /// `schedule:` — the learning rate against the step; the peak is `optim.lr`. Which keys apply depends on `kind`:
 /// constant (warmup), cosine (warmup, min_lr, total), wsd (warmup, min_lr, stable, decay), infinite (warmup,
-/// min_lr, constant_lr, cooldown, anneal_start, anneal_steps, anneal_shape).
+/// min_lr, constant_lr, cooldown, anneal_start, anneal_steps, anneal_shape), repeated_cosine (warmup, min_lr,
+/// cycle). With `--init-from`, `warmup` and `optim.lr` are the rewarming: up to that peak over that many steps.
 public struct ScheduleSection: Codable, Equatable {
-    public enum Kind: String, Codable, CaseIterable { case constant, cosine, wsd, infinite }
+    public enum Kind: String, Codable, CaseIterable { case constant, cosine, wsd, infinite, repeatedCosine = "repeated_cosine" }
 
     public var kind = Kind.cosine
     public var warmup = 0
@@ -232,12 +245,14 @@ public struct ScheduleSection: Codable, Equatable {
     public var annealStart: Int?
     public var annealSteps: Int?
     public var annealShape: LearningRateSchedule.AnnealShape?
+    /// repeated_cosine: steps per cycle (each cycle rewarms over `warmup` steps, then decays to min_lr).
+    public var cycle: Int?
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case kind, warmup, minLR = "min_lr", total, stable, decay, constantLR = "constant_lr", cooldown
-        case annealStart = "anneal_start", annealSteps = "anneal_steps", annealShape = "anneal_shape"
+        case annealStart = "anneal_start", annealSteps = "anneal_steps", annealShape = "anneal_shape", cycle
     }
 
     /// The keys each kind reads (besides kind and warmup); any other key that is set is an error.
@@ -246,6 +261,7 @@ public struct ScheduleSection: Codable, Equatable {
         .cosine: [.minLR, .total],
         .wsd: [.minLR, .stable, .decay],
         .infinite: [.minLR, .constantLR, .cooldown, .annealStart, .annealSteps, .annealShape],
+        .repeatedCosine: [.minLR, .cycle],
     ]
 
     public init(from decoder: Decoder) throws {
@@ -262,6 +278,7 @@ public struct ScheduleSection: Codable, Equatable {
         annealStart = try container.decodeIfPresent(Int.self, forKey: .annealStart)
         annealSteps = try container.decodeIfPresent(Int.self, forKey: .annealSteps)
         annealShape = try container.decodeIfPresent(LearningRateSchedule.AnnealShape.self, forKey: .annealShape)
+        cycle = try container.decodeIfPresent(Int.self, forKey: .cycle)
         let allowed = Self.keysOfKind[kind]!.union([.kind, .warmup])
         for key in container.allKeys where !allowed.contains(key) && (try? container.decodeNil(forKey: key)) == false {
             throw RecipeError("schedule.\(key.rawValue) does not apply to schedule kind '\(kind.rawValue)' "
@@ -286,6 +303,12 @@ public struct ScheduleSection: Codable, Equatable {
             return .infinite(maxLR: peakLR, constantLR: constantLR ?? peakLR / 4, minLR: floor, warmup: warmup,
                              cooldown: cooldown ?? 0, annealStart: annealStart, annealSteps: annealSteps ?? 0,
                              annealShape: annealShape ?? .linear)
+        case .repeatedCosine:
+            guard let cycle else { throw RecipeError("schedule.cycle (steps per cosine cycle) is required for repeated_cosine") }
+            guard cycle > warmup else {
+                throw RecipeError("schedule.cycle (\(cycle)) must be longer than schedule.warmup (\(warmup))")
+            }
+            return .repeatedCosine(maxLR: peakLR, minLR: floor, warmup: warmup, cycle: cycle)
         }
     }
 }
@@ -427,6 +450,7 @@ extension Recipe {
         require(train.maxConsecutiveSkips >= 1, "train.max_consecutive_skips must be ≥ 1")
         require(MatmulPrecision(rawValue: precision) != nil,
                 "precision must be one of \(MatmulPrecision.allCases.map(\.rawValue).joined(separator: ", ")), got '\(precision)'")
+        problems += data.mixtureProblems()
         if problems.isEmpty { _ = try schedule.resolved(peakLR: optim.lr, steps: train.steps) }
         guard problems.isEmpty else { throw RecipeError("\(source): " + problems.joined(separator: "; ")) }
     }

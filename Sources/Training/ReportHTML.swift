@@ -11,6 +11,8 @@ public struct RunReport {
     public let recipe: String?
     /// The checkpoint named by RUN/checkpoints/latest.
     public let latestCheckpoint: String?
+    /// The checkpoint the run's weights came from (`--init-from`; not set for an anneal branch, which continues).
+    public let initializedFrom: String?
 
     public struct RunDirectoryError: Error, CustomStringConvertible {
         public let path: String
@@ -31,13 +33,19 @@ public struct RunReport {
         recipe = try? String(contentsOf: runDirectory.appendingPathComponent("recipe.yaml"), encoding: .utf8)
         latestCheckpoint = (try? String(contentsOf: runDirectory.appendingPathComponent("checkpoints/latest"), encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines)
+        let state = latestCheckpoint.flatMap {
+            try? TrainerState.read(runDirectory.appendingPathComponent("checkpoints/\($0)/\(Checkpoint.stateFile)"))
+        }
+        initializedFrom = state?.branchedFrom == nil ? state?.initializedFrom : nil
     }
 
-    public init(runDirectory: URL, metrics: MetricsTable, recipe: String?, latestCheckpoint: String? = nil) {
+    public init(runDirectory: URL, metrics: MetricsTable, recipe: String?, latestCheckpoint: String? = nil,
+                initializedFrom: String? = nil) {
         self.runDirectory = runDirectory
         self.metrics = metrics
         self.recipe = recipe
         self.latestCheckpoint = latestCheckpoint
+        self.initializedFrom = initializedFrom
     }
 
     /// Writes the page (default RUN/report.html) and returns where.
@@ -57,6 +65,7 @@ public struct RunReport {
 
     public var plots: [SVGPlot] {
         var plots: [SVGPlot] = []
+        let switchLines = switches.map { (x: Double($0.step), label: $0.reason) }
         func points(_ name: String) -> [(x: Double, y: Double)] {
             metrics.series(name).map { (Double($0.step), $0.value) }
         }
@@ -69,6 +78,7 @@ public struct RunReport {
             plot.yScale = yScale
             plot.yIncludesZero = includesZero
             plot.id = "plot\(plots.count)"
+            plot.verticalLines = switchLines
             plots.append(plot)
         }
         /// Raw values faint and a smoothed curve over them bold, when the curve is long and noisy.
@@ -244,7 +254,7 @@ public struct RunReport {
         }
         page += "</table>\n<h2>Curves</h2>\n<div class=\"plots\">\n"
         for plot in plots { page += plot.render(standalone: false) }
-        page += "</div>\n<h2>Recipe</h2>\n"
+        page += "</div>\n" + stabilityGapHTML() + "<h2>Recipe</h2>\n"
         if let recipe {
             page += "<pre>\(escape(recipe))</pre>\n"
         } else {

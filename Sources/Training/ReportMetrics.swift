@@ -138,6 +138,7 @@ extension MetricsTable {
             ("skipped_updates", record.skippedUpdates.map(Double.init)), ("val_loss", record.valLoss),
             ("val_ppl", record.valPerplexity), ("val_bpb", record.valBitsPerByte),
         ] + record.namedValidationLosses.map { ("val_loss/" + $0.key, $0.value) }
+          + record.sourceTokens.map { ("tokens_seen/" + $0.key, Double($0.value)) }
         for case let (name, value?) in fields where value.isFinite { row[name] = value }
         return row
     }

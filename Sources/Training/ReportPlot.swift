@@ -52,6 +52,8 @@ public struct SVGPlot {
     public var yIncludesZero = false
     /// Prefix of the element ids (the clip path); must be unique among the plots of one HTML page.
     public var id: String = "plot"
+    /// Dashed vertical lines across the frame with a label at the top (events: a data switch, a phase boundary).
+    public var verticalLines: [(x: Double, label: String)] = []
 
     public init(title: String, xLabel: String, yLabel: String, series: [Series] = []) {
         self.title = title
@@ -121,6 +123,12 @@ public struct SVGPlot {
         svg += "</g>\n"
         svg += "<text x=\"\(f(left + plotWidth / 2))\" y=\"\(f(height - 8))\" text-anchor=\"middle\" fill=\"#222\">\(escape(xLabel))</text>\n"
         svg += "<text transform=\"translate(14 \(f(top + plotHeight / 2))) rotate(-90)\" text-anchor=\"middle\" fill=\"#222\">\(escape(yLabel))</text>\n"
+
+        for line in verticalLines where x.accepts(line.x) && x.fraction(line.x) >= 0 && x.fraction(line.x) <= 1 {
+            svg += "<line x1=\"\(f(px(line.x)))\" y1=\"\(f(top))\" x2=\"\(f(px(line.x)))\" y2=\"\(f(top + plotHeight))\" "
+            svg += "stroke=\"#777\" stroke-width=\"1\" stroke-dasharray=\"4 3\"><title>\(escape(line.label))</title></line>"
+            svg += "<text x=\"\(f(px(line.x) + 3))\" y=\"\(f(top + 11))\" font-size=\"10\" fill=\"#555\">\(escape(line.label))</text>\n"
+        }
 
         // Data.
         let hasData = series.contains { $0.points.contains { x.accepts($0.x) && y.accepts($0.y) } }

@@ -82,15 +82,18 @@ public final class TokenBatcher {
     public func next() -> IntTensor {
         var values = [Int32](repeating: 0, count: batchSize * windowLength)
         values.withUnsafeMutableBufferPointer { out in
-            for row in 0..<batchSize {
-                let (shard, start) = nextWindowStart()
-                shards[shard].withUnsafeBufferPointer { tokens in
-                    (out.baseAddress! + row * windowLength).update(from: tokens.baseAddress! + start, count: windowLength)
-                }
-            }
+            for row in 0..<batchSize { writeNextWindow(to: out.baseAddress! + row * windowLength) }
         }
-        windowsDrawn += batchSize
         return IntTensor(values, shape: [batchSize, windowLength])
+    }
+
+    /// Copies the next window (T+1 tokens) to `destination` (a mixture assembles its batches window by window).
+    func writeNextWindow(to destination: UnsafeMutablePointer<Int32>) {
+        let (shard, start) = nextWindowStart()
+        shards[shard].withUnsafeBufferPointer { tokens in
+            destination.update(from: tokens.baseAddress! + start, count: windowLength)
+        }
+        windowsDrawn += 1
     }
 
     private func nextWindowStart() -> (shard: Int, offset: Int) {

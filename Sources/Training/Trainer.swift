@@ -17,6 +17,9 @@ public enum TrainingStart {
     case initFrom(URL)
     /// Like `initFrom`, with weights read elsewhere (a Hugging Face directory); `source` names them in messages.
     case initFromWeights(source: String, weights: [String: Tensor])
+    /// Everything `resume` restores, from this checkpoint of another run, continued in a new run directory (with
+    /// the recipe's schedule): `pretrain anneal` branches an infinite-schedule run this way without touching it.
+    case branch(from: URL)
 
     var isResume: Bool {
         if case .resume = self { return true }
@@ -54,7 +57,7 @@ public final class Trainer {
     public let model: Module
     public let objective: PretrainingObjective
     public let optimizer: AdamW
-    public let batcher: TokenBatcher
+    public let windows: TrainingWindows
     public let schedule: LearningRateSchedule
     public private(set) var state: TrainerState
     public let console: ConsoleProgress
@@ -69,7 +72,7 @@ public final class Trainer {
     private let trainableParameters: [Tensor]
 
     /// Seeds of the random streams, derived from `train.seed` (SplitMix in RandomGenerator decorrelates them).
-    enum Stream: UInt64 { case initialization = 0, data = 1, objective = 2, dropout = 3 }
+    enum Stream: UInt64 { case initialization = 0, data = 1, objective = 2, dropout = 3, mixture = 4 }
     static func seed(_ base: UInt64, _ stream: Stream) -> UInt64 { base &+ stream.rawValue &* 0x9E37_79B9_7F4A_7C15 }
 
     /// Prepares a run in `runDirectory` (created if needed). `makeObjective` wraps the model in the objective;
@@ -111,25 +114,25 @@ public final class Trainer {
                           learningRate: recipe.optim.lr, beta1: recipe.optim.betas[0], beta2: recipe.optim.betas[1],
                           epsilon: recipe.optim.eps)
         trainableParameters = optimizer.parameters
-        batcher = try TokenBatcher(shards: corpus.trainShards, context: recipe.model.context,
-                                   batchSize: recipe.optim.batchSize, sampling: recipe.data.sampling,
-                                   seed: Self.seed(seed, .data))
+        windows = try Self.makeWindows(recipe: recipe, corpus: corpus, seed: seed)
         schedule = try recipe.learningRateSchedule()
-        state = TrainerState(schedule: schedule, batcher: batcher.state,
+        state = TrainerState(schedule: schedule, batcher: windows.singleState, mixture: windows.mixtureState,
                              objectiveRandom: RandomState(RandomGenerator(seed: Self.seed(seed, .objective))),
                              dropoutRandom: RandomState(RandomGenerator(seed: Self.seed(seed, .dropout))))
 
         switch start {
         case .fresh:
             break
-        case .resume:
-            let checkpoint = resumeFrom!.url
+        case .resume, .branch:
+            let checkpoint: URL
+            if case .branch(let source) = start { checkpoint = try Checkpoint.resolve(source) } else { checkpoint = resumeFrom!.url }
             try Self.loadWeights(model, from: checkpoint, expected: CheckpointConfig(model: recipe.model, objective: recipe.objective))
             var restored = try TrainerState.read(checkpoint.appendingPathComponent(Checkpoint.stateFile))
             let moments = try loadSafetensors(checkpoint.appendingPathComponent(Checkpoint.optimizerFile))
             try optimizer.loadState(moments, stepCount: restored.optimizerSteps)
-            try batcher.restore(restored.batcher)
+            try windows.restore(batcher: restored.batcher, mixture: restored.mixture, checkpoint: checkpoint)
             restored.schedule = schedule
+            if case .branch = start { restored.branchedFrom = checkpoint.path }
             state = restored
         case .initFrom(let source):
             let checkpoint = try Checkpoint.resolve(source)
@@ -152,6 +155,24 @@ public final class Trainer {
             evaluationBatches(shards: $0.shards, context: recipe.model.context, batchSize: recipe.optim.batchSize,
                               limit: evalBatches == 0 ? nil : evalBatches)
         }
+    }
+
+    /// A TokenBatcher over the corpus, or a MixtureBatcher over its sources when the recipe has a mixture.
+    static func makeWindows(recipe: Recipe, corpus: TrainingCorpus, seed: UInt64) throws -> TrainingWindows {
+        let (context, batchSize, sampling) = (recipe.model.context, recipe.optim.batchSize, recipe.data.sampling)
+        guard let plan = MixturePlan(recipe.data) else {
+            guard corpus.sources.isEmpty else {
+                throw TrainingError("the corpus has mixture sources but the recipe has no data.mixture or data.replay")
+            }
+            return .single(try TokenBatcher(shards: corpus.trainShards, context: context, batchSize: batchSize,
+                                            sampling: sampling, seed: Self.seed(seed, .data)))
+        }
+        guard corpus.sources.map(\.name) == plan.sources.map(\.name) else {
+            throw TrainingError("the corpus' sources (\(corpus.sources.map(\.name).joined(separator: ", "))) are not "
+                + "the recipe's (\(plan.sources.map(\.name).joined(separator: ", "))); load it with TrainingCorpus.load(recipe.data)")
+        }
+        return .mixture(try MixtureBatcher(plan: plan, shards: corpus.sources.map(\.shards), context: context,
+                                           batchSize: batchSize, sampling: sampling, seed: Self.seed(seed, .mixture)))
     }
 
     /// Loads model.safetensors of `checkpoint` strictly; on a mismatch the error names the configuration
@@ -213,6 +234,14 @@ public final class Trainer {
         } else if state.step < total {
             console.message("resuming \(runDirectory.path) at step \(state.step) of \(total)")
         }
+        if state.step == 0 && state.initializedFrom != nil && !validationBatches[0].isEmpty {
+            // The loss of the weights as they arrive: the reference for the stability gap and for forgetting.
+            var record = MetricsRecord(step: 0, tokensSeen: 0, skippedUpdates: 0, sourceTokens: windows.tokensBySource)
+            console.message(describe(evaluateValidation(full: false, into: &record), step: 0, full: false))
+            try metrics.append(record)
+            tensorBoard.add(record)
+        }
+        let phaseBoundaries = Set(windows.phaseBoundaries)
 
         while state.step < total {
             let lr = schedule.learningRate(at: state.step)
@@ -225,6 +254,7 @@ public final class Trainer {
             let atEnd = step == total
             let stopping = state.consecutiveSkips >= recipe.train.maxConsecutiveSkips
             let evaluating = atEnd || (recipe.train.evalEvery > 0 && step % recipe.train.evalEvery == 0)
+                || phaseBoundaries.contains(step)
             let logging = evaluating || stopping || step % recipe.train.logEvery == 0
             let stepsThisProcess = Double(step - firstStep)
             let secondsPerStep = now.timeIntervalSince(processStart) / stepsThisProcess
@@ -236,7 +266,7 @@ public final class Trainer {
                     loss: state.intervalMicroBatches > 0 ? state.intervalLossSum / Double(state.intervalMicroBatches) : nil,
                     lr: Double(lr), gradNorm: Double(gradNorm),
                     tokensPerSecond: seconds > 0 ? Double(state.tokensSeen - lastLog.tokens) / seconds : nil,
-                    tokensSeen: state.tokensSeen, skippedUpdates: state.skippedUpdates)
+                    tokensSeen: state.tokensSeen, skippedUpdates: state.skippedUpdates, sourceTokens: windows.tokensBySource)
                 state.intervalLossSum = 0
                 state.intervalMicroBatches = 0
                 lastLog = (now, state.tokensSeen)
@@ -291,7 +321,7 @@ public final class Trainer {
         var lossSum = 0.0
         var finite = true
         for _ in 0..<accumulation {
-            let batch = batcher.next()
+            let batch = windows.next(step: state.step)
             let (loss, _) = objective.loss(batch, generator: &generator)
             let value = loss.item
             lossSum += Double(value)
@@ -342,13 +372,17 @@ public final class Trainer {
                 record.namedValidationLosses[set.name] = evaluation.loss
             }
         }
+        for (alias, name) in corpus.validationAliases {
+            record.namedValidationLosses[alias] = name == "val" ? record.valLoss : record.namedValidationLosses[name]
+        }
         return main ?? Evaluation(loss: .nan, predicted: 0, bitsPerByte: nil)
     }
 
     // MARK: - Checkpoints
 
     private func saveCheckpoint(objectiveRandom: RandomGenerator) throws -> URL {
-        state.batcher = batcher.state
+        state.batcher = windows.singleState
+        state.mixture = windows.mixtureState
         state.objectiveRandom = RandomState(objectiveRandom)
         state.dropoutRandom = RandomState(Random.generator)
         state.optimizerSteps = optimizer.stepCount
@@ -380,7 +414,19 @@ public final class Trainer {
         return "\(m.flavor.rawValue) \(m.layers)×\(m.dModel) (\(m.heads) heads, context \(m.context), vocab \(m.vocabSize ?? 0)): "
             + "\(ConsoleProgress.grouped(Double(model.parameterCount))) parameters; \(recipe.train.steps) steps of "
             + "\(ConsoleProgress.grouped(Double(tokensPerStep))) tokens on \(ConsoleProgress.grouped(Double(corpus.trainTokenCount))) "
-            + "train tokens; \(Runtime.threads) threads; run directory \(runDirectory.path)"
+            + "train tokens\(describeMixture()); \(Runtime.threads) threads; run directory \(runDirectory.path)"
+    }
+
+    /// " (mixture: a 75 % (12.3k tokens), b 25 % (4,096 tokens); phases change at steps 100, 200)".
+    private func describeMixture() -> String {
+        guard case .mixture(let mixture) = windows else { return "" }
+        let weights = mixture.plan.weights(at: 0)
+        let parts = zip(mixture.plan.sources, corpus.sources).enumerated().map { index, pair in
+            "\(pair.0.name) \(Int((100 * weights[index]).rounded())) % (\(ConsoleProgress.grouped(Double(pair.1.tokenCount))) tokens)"
+        }
+        let boundaries = mixture.plan.boundaries
+        return " (mixture: " + parts.joined(separator: ", ")
+            + (boundaries.isEmpty ? "" : "; phases change at steps \(boundaries.map(String.init).joined(separator: ", "))") + ")"
     }
 
     private func statusLine(step: Int, loss: Double, lr: Float, tokensPerSecond: Double?, eta: Double) -> String {
@@ -390,6 +436,12 @@ public final class Trainer {
         if let tokensPerSecond { parts.append("\(ConsoleProgress.grouped(tokensPerSecond)) tok/s") }
         parts.append("ETA \(ConsoleProgress.duration(eta))")
         if state.skippedUpdates > 0 { parts.append("skipped \(state.skippedUpdates)") }
+        let sourceTokens = windows.tokensBySource
+        let drawn = sourceTokens.values.reduce(0, +)
+        if drawn > 0 {
+            parts.append(sourceTokens.sorted { $0.key < $1.key }
+                .map { "\($0.key) \(Int((100 * Double($0.value) / Double(drawn)).rounded()))%" }.joined(separator: " "))
+        }
         return parts.joined(separator: " │ ")
     }
 

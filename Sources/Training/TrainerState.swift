@@ -14,7 +14,9 @@ public struct TrainerState: Codable, Equatable {
     public var skippedUpdates = 0
     public var consecutiveSkips = 0
     public var schedule: LearningRateSchedule
-    public var batcher: BatcherState
+    /// The data position: `batcher` for a single corpus, `mixture` for a mixture of sources.
+    public var batcher: BatcherState?
+    public var mixture: MixtureState?
     /// Stream for the objective (masking).
     public var objectiveRandom: RandomState
     /// `Random.generator`, which dropout draws from.
@@ -26,21 +28,24 @@ public struct TrainerState: Codable, Equatable {
     public var elapsedSeconds = 0.0
     /// The checkpoint the weights were initialised from (`--init-from`), if any.
     public var initializedFrom: String?
+    /// The checkpoint a branch (`pretrain anneal`) continues, if the run is one.
+    public var branchedFrom: String?
 
-    public init(schedule: LearningRateSchedule, batcher: BatcherState, objectiveRandom: RandomState,
-                dropoutRandom: RandomState) {
+    public init(schedule: LearningRateSchedule, batcher: BatcherState?, mixture: MixtureState? = nil,
+                objectiveRandom: RandomState, dropoutRandom: RandomState) {
         self.schedule = schedule
         self.batcher = batcher
+        self.mixture = mixture
         self.objectiveRandom = objectiveRandom
         self.dropoutRandom = dropoutRandom
     }
 
     enum CodingKeys: String, CodingKey {
         case step, optimizerSteps = "optimizer_steps", tokensSeen = "tokens_seen", skippedUpdates = "skipped_updates"
-        case consecutiveSkips = "consecutive_skips", schedule, batcher, objectiveRandom = "objective_random"
+        case consecutiveSkips = "consecutive_skips", schedule, batcher, mixture, objectiveRandom = "objective_random"
         case dropoutRandom = "dropout_random", intervalLossSum = "interval_loss_sum"
         case intervalMicroBatches = "interval_micro_batches", elapsedSeconds = "elapsed_seconds"
-        case initializedFrom = "initialized_from"
+        case initializedFrom = "initialized_from", branchedFrom = "branched_from"
     }
 
     public static func read(_ url: URL) throws -> TrainerState {

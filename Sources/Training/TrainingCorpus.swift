@@ -18,7 +18,26 @@ public struct TrainingCorpus {
         public var tokenCount: Int { shards.reduce(0) { $0 + $1.count } }
     }
 
+    /// A training source of a mixture: its train shards (cut to its subset) under its name.
+    public struct TrainSource {
+        public var name: String
+        public var shards: [[Int32]]
+
+        public init(name: String, shards: [[Int32]]) {
+            self.name = name
+            self.shards = shards
+        }
+
+        public var tokenCount: Int { shards.reduce(0) { $0 + $1.count } }
+    }
+
+    /// The train tokens of a single-corpus run (empty when the run has a mixture).
     public var trainShards: [[Int32]]
+    /// A mixture's sources in `MixturePlan` order; empty for a single-corpus run.
+    public var sources: [TrainSource]
+    /// Validation sets reported under a second name without being evaluated twice: a mixture source whose corpus
+    /// is `data.corpus` (or another source's) has its val loss copied, name → the name it is evaluated under.
+    public var validationAliases: [String: String]
     /// The corpus' own validation split (metrics `val_loss`, `val_bpb`).
     public var validation: ValidationSet
     /// More validation sets by name (metrics `val_loss/<name>`).
@@ -28,20 +47,24 @@ public struct TrainingCorpus {
     public var tokenizerURL: URL?
 
     public init(trainShards: [[Int32]], validation: ValidationSet, namedValidation: [ValidationSet] = [],
-                vocabularySize: Int, tokenizerURL: URL? = nil) {
+                vocabularySize: Int, tokenizerURL: URL? = nil, sources: [TrainSource] = [],
+                validationAliases: [String: String] = [:]) {
         self.trainShards = trainShards
+        self.sources = sources
+        self.validationAliases = validationAliases
         self.validation = validation
         self.namedValidation = namedValidation
         self.vocabularySize = vocabularySize
         self.tokenizerURL = tokenizerURL
     }
 
-    public var trainTokenCount: Int { trainShards.reduce(0) { $0 + $1.count } }
+    /// Train tokens of the corpus, or of every mixture source.
+    public var trainTokenCount: Int { trainShards.reduce(0) { $0 + $1.count } + sources.reduce(0) { $0 + $1.tokenCount } }
 
     /// The largest token id anywhere (to check it against the model's vocabulary).
     func largestTokenID() -> Int32 {
         var largest: Int32 = -1
-        for shard in trainShards + validation.shards + namedValidation.flatMap(\.shards) {
+        for shard in trainShards + sources.flatMap(\.shards) + validation.shards + namedValidation.flatMap(\.shards) {
             for token in shard where token > largest { largest = token }
         }
         return largest

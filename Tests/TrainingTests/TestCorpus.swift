@@ -37,12 +37,13 @@ enum TestCorpus {
                               vocabularySize: vocabularySize)
     }
 
-    /// Writes a prepared corpus directory (llm.c shards + corpus.json) as `pretrain tokenize` does.
+    /// Writes a prepared corpus directory (llm.c shards + corpus.json) as `pretrain tokenize` does; another
+    /// `seed` gives other text (train from `seed`, val from `seed + 1`).
     static func writePrepared(to directory: URL, trainTokens: Int = 6000, valTokens: Int = 800,
-                              vocabularySize: Int = 64) throws {
+                              vocabularySize: Int = 64, seed: UInt64 = 1) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let train = markovTokens(count: trainTokens, vocabularySize: vocabularySize, seed: 1)
-        let val = markovTokens(count: valTokens, vocabularySize: vocabularySize, seed: 2)
+        let train = markovTokens(count: trainTokens, vocabularySize: vocabularySize, seed: seed)
+        let val = markovTokens(count: valTokens, vocabularySize: vocabularySize, seed: seed + 1)
         try writeShard(train, to: directory.appendingPathComponent("train_000000.bin"))
         try writeShard(val, to: directory.appendingPathComponent("val_000000.bin"))
         let info: [String: Any] = [

@@ -128,7 +128,8 @@ final class TrainerTests: XCTestCase {
         }
         try trainer.run()
         let rows = try readMetrics(target.appendingPathComponent("metrics.jsonl"))
-        XCTAssertEqual(try XCTUnwrap(rows.first?.lr), 2e-4, accuracy: 1e-9, "rewarming: the new warmup starts at step 0")
+        XCTAssertEqual(rows.first?.step, 0, "an init-from run evaluates the weights it starts from")
+        XCTAssertEqual(try XCTUnwrap(rows.first { $0.step == 1 }?.lr), 2e-4, accuracy: 1e-9, "rewarming: the new warmup starts at step 0")
     }
 
     func testInitFromAnotherArchitectureNamesTheMismatchedTensors() throws {
