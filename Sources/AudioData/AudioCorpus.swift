@@ -15,6 +15,7 @@ public struct AudioCorpus {
     public struct Skipped {
         public var key: String
         public var reason: String
+        public var error: AudioError { AudioError(reason) }
     }
 
     /// Files in a stable order (sorted by key).

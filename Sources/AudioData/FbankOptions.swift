@@ -50,6 +50,16 @@ public struct FbankOptions: Equatable {
     /// Columns of the output: the mel bins, plus the energy with `useEnergy`.
     public var dimension: Int { numMelBins + (useEnergy ? 1 : 0) }
 
+    /// The options as torchaudio.compliance.kaldi keyword arguments, e.g. for a file's metadata.
+    public var kaldiArguments: String {
+        "sample_frequency=\(sampleRate), frame_length=\(frameLength), frame_shift=\(frameShift), "
+            + "num_mel_bins=\(numMelBins), low_freq=\(lowFrequency), high_freq=\(highFrequency), "
+            + "window_type='\(window.rawValue)', blackman_coeff=\(blackmanCoefficient), snip_edges=\(snipEdges), "
+            + "remove_dc_offset=\(removeDCOffset), preemphasis_coefficient=\(preemphasis), dither=\(dither), "
+            + "use_power=\(usePower), use_log_fbank=\(useLogFbank), use_energy=\(useEnergy), raw_energy=\(rawEnergy), "
+            + "energy_floor=\(energyFloor), round_to_power_of_two=\(roundToPowerOfTwo), input_scale=\(inputScale)"
+    }
+
     /// Frames a signal of `sampleCount` samples gives (0 when it is shorter than one window with snipEdges).
     public func frameCount(sampleCount: Int) -> Int {
         if snipEdges { return sampleCount < windowSize ? 0 : 1 + (sampleCount - windowSize) / windowShift }

@@ -68,6 +68,18 @@ public final class MFCCComputer {
         return FeatureMatrix(frameCount: logMel.frameCount, dimension: ceps, values: values)
     }
 
+    /// Many utterances at once, spread over the threads by utterance.
+    public func compute(batch: [[Float]]) -> [FeatureMatrix] {
+        var results = [FeatureMatrix?](repeating: nil, count: batch.count)
+        results.withUnsafeMutableBufferPointer { out in
+            let slots = out.baseAddress!
+            parallelFor(batch.count) { range in
+                for i in range { slots[i] = compute(batch[i]) }
+            }
+        }
+        return results.map { $0! }
+    }
+
     /// Throws when the waveform's rate is not the rate the options were made for.
     public func compute(_ waveform: Waveform) throws -> FeatureMatrix {
         guard Double(waveform.sampleRate) == options.fbank.sampleRate else {
