@@ -1,6 +1,6 @@
 # swift-pretrain: `make demo` runs the default job, `make test` the test suite. Both install what is missing.
 SHELL := /bin/bash
-APT_PACKAGES := libdnnl-dev libopenblas-dev libopenblas0-openmp pkg-config
+APT_PACKAGES := libdnnl-dev libopenblas-dev libopenblas0-openmp pkg-config libsndfile1-dev libfftw3-dev libsoxr-dev
 SWIFT ?= swift
 RELEASE := $(SWIFT) build -c release
 

@@ -34,6 +34,7 @@ let package = Package(
         .library(name: "Objectives", targets: ["Objectives"]),
         .library(name: "Training", targets: ["Training"]),
         .library(name: "HFInterop", targets: ["HFInterop"]),
+        .library(name: "AudioData", targets: ["AudioData"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -48,6 +49,10 @@ let package = Package(
         // oneDNN matmul primitives (created per shape, cached by the Swift backend).
         .target(name: "CDNNLMatmul", path: "Sources/CDNNLMatmul", linkerSettings: [.linkedLibrary("dnnl")]),
         .target(name: "SafeTensors", path: "Sources/SafeTensors"),
+        // Audio decoding (libsndfile), resampling (libsoxr), single-precision FFT (FFTW), found by pkg-config.
+        .systemLibrary(name: "CSndFile", path: "Sources/CSndFile", pkgConfig: "sndfile", providers: [.apt(["libsndfile1-dev"])]),
+        .systemLibrary(name: "CSoxr", path: "Sources/CSoxr", pkgConfig: "soxr", providers: [.apt(["libsoxr-dev"])]),
+        .systemLibrary(name: "CFFTW3f", path: "Sources/CFFTW3f", pkgConfig: "fftw3f", providers: [.apt(["libfftw3-dev"])]),
         .target(name: "Tensors", dependencies: ["CDNNL", "CDNNLMatmul", "CSupport"], path: "Sources/Tensors",
                 swiftSettings: numericSettings),
         .target(name: "Layers", dependencies: ["Tensors", "SafeTensors"], path: "Sources/Layers",
@@ -67,9 +72,12 @@ let package = Package(
         // Hugging Face directories: config.json + model.safetensors + tokenizer.json, both ways.
         .target(name: "HFInterop", dependencies: ["Tensors", "Layers", "TextData", "SafeTensors"],
                 path: "Sources/HFInterop"),
+        // Speech corpora: decoding, mono mix-down, resampling, Kaldi-compatible fbank/MFCC, normalisation statistics.
+        .target(name: "AudioData", dependencies: ["Tensors", "SafeTensors", "CSndFile", "CSoxr", "CFFTW3f"],
+                path: "Sources/AudioData", swiftSettings: numericSettings),
         .executableTarget(name: "pretrain",
                           dependencies: ["Tensors", "Layers", "Optimizers", "SafeTensors", "TextData", "Objectives",
-                                         "Training", "HFInterop",
+                                         "Training", "HFInterop", "AudioData",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/pretrain", swiftSettings: numericSettings),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "SafeTensors"], path: "Tests/TensorsTests",
@@ -85,6 +93,8 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "LayersTests", dependencies: ["Tensors", "Layers", "Optimizers", "SafeTensors"],
                     path: "Tests/LayersTests", exclude: ["Fixtures"]),
+        .testTarget(name: "AudioDataTests", dependencies: ["AudioData", "SafeTensors"], path: "Tests/AudioDataTests",
+                    exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5]
 )

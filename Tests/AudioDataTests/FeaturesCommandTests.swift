@@ -1,0 +1,57 @@
+import Foundation
+import SafeTensors
+import XCTest
+
+/// `pretrain features` as a user runs it, in a subprocess (the executable built beside the tests).
+final class FeaturesCommandTests: XCTestCase {
+    private var temporary: URL!
+
+    override func setUpWithError() throws {
+        temporary = FileManager.default.temporaryDirectory.appendingPathComponent("features-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: temporary)
+    }
+
+    private func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        // On Linux the test bundle is an executable in .build/<config>/, beside pretrain.
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent().appendingPathComponent("pretrain")
+        let fallback = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent(".build/release/pretrain")
+        let process = Process()
+        process.executableURL = FileManager.default.isExecutableFile(atPath: executable.path) ? executable : fallback
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, output)
+    }
+
+    func testDirectoryWritesOneTensorPerDecodableFileAndCountsTheRest() throws {
+        let input = temporary.appendingPathComponent("in")
+        try FileManager.default.copyItem(at: AudioFixtures.audio, to: input)
+        try Data("junk".utf8).write(to: input.appendingPathComponent("bad.wav"))
+        let out = temporary.appendingPathComponent("fbank.safetensors"), stats = temporary.appendingPathComponent("stats.safetensors")
+        let result = try run(["features", "fbank", input.path, "--out", out.path, "--num-mel-bins", "40", "--stats", stats.path])
+        XCTAssertEqual(result.status, 0, result.output)
+        XCTAssertTrue(result.output.contains("skipped 1 undecodable"), result.output)
+        let file = try SafeTensorsFile(contentsOf: out)
+        XCTAssertEqual(file.names.sorted(), ["chirp16k_int16.wav", "noise8k_int16.wav", "stereo44k_int16.wav", "tone22k_float32.wav"])
+        XCTAssertEqual(try file.info("chirp16k_int16.wav").shape, [148, 40])
+        XCTAssertEqual(try SafeTensorsFile(contentsOf: stats).floats("feature_mean").shape, [40])
+    }
+
+    func testUndecodableSingleFileFailsNamingIt() throws {
+        let bad = temporary.appendingPathComponent("bad.wav")
+        try Data("junk".utf8).write(to: bad)
+        let result = try run(["features", "mfcc", bad.path, "--out", temporary.appendingPathComponent("o.safetensors").path])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.output.contains("\(bad.path): cannot decode audio"), result.output)
+    }
+}
