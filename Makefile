@@ -51,6 +51,7 @@ fixtures:
 	python3 scripts/make_optimizer_fixtures.py
 	python3 scripts/make_safetensors_fixture.py
 	python3 scripts/train_parity.py
+	python3 scripts/make_ctc_fixtures.py
 
 clean:
 	rm -rf .build

@@ -75,9 +75,12 @@ let package = Package(
         // Speech corpora: decoding, mono mix-down, resampling, Kaldi-compatible fbank/MFCC, normalisation statistics.
         .target(name: "AudioData", dependencies: ["Tensors", "SafeTensors", "CSndFile", "CSoxr", "CFFTW3f"],
                 path: "Sources/AudioData", swiftSettings: numericSettings),
+        // SUPERB-style probes of frozen speech representations: layer mixture + linear head, CTC for phonemes.
+        .target(name: "Probes", dependencies: ["Tensors", "Layers", "Optimizers", "AudioData"],
+                path: "Sources/Probes", swiftSettings: numericSettings),
         .executableTarget(name: "pretrain",
                           dependencies: ["Tensors", "Layers", "Optimizers", "SafeTensors", "TextData", "Objectives",
-                                         "Training", "HFInterop", "AudioData",
+                                         "Training", "HFInterop", "AudioData", "Probes",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/pretrain", swiftSettings: numericSettings),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "SafeTensors"], path: "Tests/TensorsTests",
@@ -93,6 +96,7 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "LayersTests", dependencies: ["Tensors", "Layers", "Optimizers", "SafeTensors"],
                     path: "Tests/LayersTests", exclude: ["Fixtures"]),
+        .testTarget(name: "ProbesTests", dependencies: ["Probes", "AudioData", "Tensors"], path: "Tests/ProbesTests"),
         .testTarget(name: "AudioDataTests", dependencies: ["AudioData", "SafeTensors"], path: "Tests/AudioDataTests",
                     exclude: ["Fixtures"]),
     ],

@@ -1,0 +1,108 @@
+import AudioData
+import Foundation
+import Tensors
+
+/// The score of one representation on one task over several probe seeds.
+public struct ProbeResult: Codable, Equatable {
+    public var task: ProbeTask
+    public var representation: String
+    /// "accuracy" (ks, sid, lid; higher is better) or "per" (pr; lower is better).
+    public var metric: String
+    public var labelsPerClass: Int
+    public var trainUtterances: [Int]
+    public var testUtterances: Int
+    public var scores: [Double]
+    public var mean: Double
+    public var std: Double
+    /// Softmax layer weights learned by each seed's probe.
+    public var layerWeights: [[Float]]
+
+    enum CodingKeys: String, CodingKey {
+        case task, representation, metric, scores, mean, std
+        case labelsPerClass = "labels_per_class", trainUtterances = "train_utterances"
+        case testUtterances = "test_utterances", layerWeights = "layer_weights"
+    }
+}
+
+/// Runs a probe task on a representation: for each seed, a labelled subset of the training split (the first
+/// `labelsPerClass` utterances of each class in a seeded order; for `pr`, `labelsPerClass` × 12 utterances),
+/// trains the probe, scores the whole test split. Hidden states are computed once per utterance.
+public final class ProbeRunner {
+    public let corpus: URL
+    public var log: (String) -> Void = { _ in }
+    private var cache: [URL: [Tensor]] = [:]
+
+    public init(corpus: URL) { self.corpus = corpus }
+
+    public func run(_ task: ProbeTask, representation: SpeechRepresentation, labelsPerClass: Int,
+                    seeds: [UInt64]) throws -> ProbeResult {
+        precondition(labelsPerClass >= 1 && !seeds.isEmpty, "labelsPerClass ≥ 1 and at least one seed")
+        cache = [:]
+        let splits = try task.examples(corpus: corpus)
+        let trainPool = splits["train"]!, test = splits["test"]!
+        if let fbank = representation as? FbankRepresentation {
+            // Normalisation statistics from the task's training audio (labels are not needed for them).
+            try fbank.fitNormalization(trainPool.map { try Waveform(contentsOf: $0.audio) })
+        }
+        let classes = Array(Set(trainPool.map(\.label))).sorted()
+        var scores: [Double] = [], weights: [[Float]] = [], trainCounts: [Int] = []
+        for seed in seeds {
+            let train = task == .pr
+                ? Array(labelledSubset(trainPool.map { var e = $0; e.label = ""; return e }, perClass: labelsPerClass * 12, seed: seed))
+                : labelledSubset(trainPool, perClass: labelsPerClass, seed: seed)
+            trainCounts.append(train.count)
+            let outcome = try score(task, representation, train: train, test: test, classes: classes, seed: seed)
+            scores.append(outcome.score)
+            weights.append(outcome.weights)
+            log(String(format: "%@ %@ seed %llu: %@ %.4f (%d train, %d test)", task.rawValue, representation.name, seed,
+                       task == .pr ? "PER" : "accuracy", outcome.score, train.count, test.count))
+        }
+        let mean = scores.reduce(0, +) / Double(scores.count)
+        let std = (scores.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(max(scores.count - 1, 1))).squareRoot()
+        return ProbeResult(task: task, representation: representation.name, metric: task == .pr ? "per" : "accuracy",
+                           labelsPerClass: labelsPerClass, trainUtterances: trainCounts, testUtterances: test.count,
+                           scores: scores, mean: mean, std: std, layerWeights: weights)
+    }
+
+    private func hidden(_ example: ProbeExample, _ representation: SpeechRepresentation) throws -> [Tensor] {
+        if let cached = cache[example.audio] { return cached }
+        let states = try noGrad { try representation.hiddenStates(try Waveform(contentsOf: example.audio)) }
+        guard states.count == representation.layerCount, let first = states.first, first.rank == 2, first.shape[0] > 0 else {
+            throw ProbeDataError("\(example.audio.path): the representation gave \(states.count) layers, expected \(representation.layerCount) of (frames, \(representation.dimension))")
+        }
+        cache[example.audio] = states
+        return states
+    }
+
+    private func score(_ task: ProbeTask, _ representation: SpeechRepresentation, train: [ProbeExample],
+                       test: [ProbeExample], classes: [String], seed: UInt64) throws -> (score: Double, weights: [Float]) {
+        let layers = representation.layerCount
+        Random.generator = RandomGenerator(seed: seed)
+        if task.isUtteranceClassification {
+            let index = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
+            func pairs(_ examples: [ProbeExample]) throws -> [(pooled: [Float], label: Int)] {
+                try examples.map { example in
+                    guard let label = index[example.label] else {
+                        throw ProbeDataError("\(example.audio.path): class '\(example.label)' does not occur in the training split")
+                    }
+                    return (UtteranceProbe.pooled(try hidden(example, representation)), label)
+                }
+            }
+            let result = UtteranceProbe.fitAndScore(train: try pairs(train), test: try pairs(test), layers: layers,
+                                                    classes: classes.count)
+            return (result.accuracy, result.layerWeights)
+        }
+        let inventory = Array(Set((train + test).flatMap(\.phonemes))).sorted()
+        let ids = Dictionary(uniqueKeysWithValues: inventory.enumerated().map { ($1, Int32($0 + 1)) })
+        func utterances(_ examples: [ProbeExample]) throws -> [PhonemeProbe.Utterance] {
+            try examples.map { example in
+                let states = try hidden(example, representation)
+                return PhonemeProbe.Utterance(frames: interleavedLayers(states), frameCount: states[0].shape[0],
+                                              phonemes: example.phonemes.map { ids[$0]! })
+            }
+        }
+        let result = PhonemeProbe.fitAndScore(train: try utterances(train), test: try utterances(test), layers: layers,
+                                              inventory: inventory.count, seed: seed)
+        return (result.per, result.layerWeights)
+    }
+}

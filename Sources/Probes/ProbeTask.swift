@@ -1,0 +1,103 @@
+import Foundation
+
+/// The SUPERB-style tasks a frozen speech representation is probed on (Yang et al., 2021).
+public enum ProbeTask: String, CaseIterable, Codable, Sendable {
+    /// Keyword spotting: 12 classes as Speech Commands v1 (ten words, silence, unknown).
+    case ks
+    /// Speaker identification.
+    case sid
+    /// Language identification.
+    case lid
+    /// Phoneme recognition (CTC), scored by phoneme error rate.
+    case pr
+
+    public var isUtteranceClassification: Bool { self != .pr }
+}
+
+/// One labelled utterance of a probe task: its audio and its label (a class name, or phonemes for `pr`).
+public struct ProbeExample: Equatable, Sendable {
+    public var audio: URL
+    public var split: String
+    public var label: String
+    /// Phonemes of `pr` examples; empty otherwise.
+    public var phonemes: [String]
+
+    public init(audio: URL, split: String, label: String, phonemes: [String]) {
+        self.audio = audio
+        self.split = split
+        self.label = label
+        self.phonemes = phonemes
+    }
+}
+
+/// The line of a corpus manifest (manifest.jsonl from `pretrain data synth-speech`) a probe needs.
+struct ManifestLine: Decodable {
+    var path: String
+    var subset: String
+    var split: String
+    var label: String?
+    var phonemes: String?
+}
+
+public struct ProbeDataError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension ProbeTask {
+    /// The task's examples in a corpus directory's manifest.jsonl, grouped by split.
+    public func examples(corpus: URL) throws -> [String: [ProbeExample]] {
+        let manifest = corpus.appendingPathComponent("manifest.jsonl")
+        guard let text = try? String(contentsOf: manifest, encoding: .utf8) else {
+            throw ProbeDataError("\(manifest.path): cannot read the corpus manifest (made by `pretrain data synth-speech`)")
+        }
+        var result: [String: [ProbeExample]] = [:]
+        for (index, line) in text.split(separator: "\n").enumerated() where !line.allSatisfy(\.isWhitespace) {
+            let entry: ManifestLine
+            do { entry = try JSONDecoder().decode(ManifestLine.self, from: Data(line.utf8)) } catch {
+                throw ProbeDataError("\(manifest.path): line \(index + 1) is not a manifest entry (\(error))")
+            }
+            guard entry.subset == rawValue else { continue }
+            let phonemes = (entry.phonemes ?? "").split(separator: " ").map(String.init)
+            if self == .pr, phonemes.isEmpty { continue }
+            guard self == .pr || entry.label != nil else {
+                throw ProbeDataError("\(manifest.path): line \(index + 1) of subset \(rawValue) has no label")
+            }
+            result[entry.split, default: []].append(ProbeExample(
+                audio: corpus.appendingPathComponent(entry.path), split: entry.split,
+                label: entry.label ?? "", phonemes: phonemes))
+        }
+        guard !(result["train"] ?? []).isEmpty, !(result["test"] ?? []).isEmpty else {
+            throw ProbeDataError("\(manifest.path): subset '\(rawValue)' needs train and test utterances "
+                + "(found \(result.mapValues(\.count).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))")
+        }
+        return result
+    }
+}
+
+/// The first `perClass` training examples of each class in a seeded random order (the low-label regime).
+public func labelledSubset(_ examples: [ProbeExample], perClass: Int, seed: UInt64) -> [ProbeExample] {
+    var random = SplitMix(seed: seed)
+    var shuffled = examples
+    for index in stride(from: shuffled.count - 1, to: 0, by: -1) {
+        shuffled.swapAt(index, Int(random.next() % UInt64(index + 1)))
+    }
+    var taken: [String: Int] = [:]
+    return shuffled.filter { example in
+        taken[example.label, default: 0] += 1
+        return taken[example.label]! <= perClass
+    }
+}
+
+/// SplitMix64: a small seeded generator for choosing examples (independent of the engine's streams).
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

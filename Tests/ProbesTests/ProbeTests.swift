@@ -1,0 +1,69 @@
+import AudioData
+import Foundation
+import Probes
+import Tensors
+import XCTest
+
+/// Probes on a tone corpus whose answers are known: fbank separates the tones, a representation without
+/// information does not, CTC learns tone sequences, and the pieces (subset choice, decoding, edit distance,
+/// manifest errors) behave.
+final class ProbeTests: XCTestCase {
+    private func corpus() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("probe-tests-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+        try ToneCorpus.make(in: url)
+        return url
+    }
+
+    /// Every frame the same: no information, so a probe can only guess.
+    final class ConstantRepresentation: SpeechRepresentation {
+        let name = "constant", layerCount = 2, dimension = 4
+        func hiddenStates(_ waveform: Waveform) throws -> [Tensor] {
+            let frames = waveform.samples.count / 160
+            return (0..<2).map { _ in Tensor(repeating: 1, shape: [frames, 4]) }
+        }
+    }
+
+    func testFbankSeparatesTonesAndAnUninformativeRepresentationDoesNot() throws {
+        let runner = ProbeRunner(corpus: try corpus())
+        let fbank = try runner.run(.ks, representation: try FbankRepresentation(options: FbankOptions()), labelsPerClass: 4, seeds: [0, 1])
+        XCTAssertEqual(fbank.trainUtterances, [12, 12], "4 labels per class, 3 classes")
+        XCTAssertEqual(fbank.testUtterances, 18)
+        XCTAssertEqual(fbank.mean, 1, accuracy: 1e-9, "tones are separable from fbank: \(fbank.scores)")
+        let constant = try runner.run(.ks, representation: ConstantRepresentation(), labelsPerClass: 4, seeds: [0])
+        XCTAssertLessThanOrEqual(constant.mean, 0.34, "no information: chance level (1/3)")
+        XCTAssertEqual(constant.layerWeights[0].count, 2)
+    }
+
+    func testCTCProbeLearnsToneSequences() throws {
+        let runner = ProbeRunner(corpus: try corpus())
+        let result = try runner.run(.pr, representation: try FbankRepresentation(options: FbankOptions()), labelsPerClass: 3, seeds: [0])
+        XCTAssertEqual(result.metric, "per")
+        XCTAssertEqual(result.trainUtterances, [36], "pr uses labelsPerClass × 12 utterances (all 40 would be more)")
+        // A linear CTC head on single fbank frames is a weak model of tone sequences (it sometimes emits a blank
+        // inside a long tone); against a representation with no information it must still win clearly.
+        XCTAssertLessThan(result.mean, 0.35, "phoneme error rate on distinct tones")
+        let constant = try runner.run(.pr, representation: ConstantRepresentation(), labelsPerClass: 3, seeds: [0])
+        XCTAssertGreaterThan(constant.mean, 0.7, "no information: most phonemes missed")
+    }
+
+    func testLabelledSubsetTakesNPerClassDeterministically() {
+        let examples = (0..<30).map { ProbeExample(audio: URL(fileURLWithPath: "/x/\($0)"), split: "train", label: "c\($0 % 3)", phonemes: []) }
+        let first = labelledSubset(examples, perClass: 2, seed: 7)
+        XCTAssertEqual(first.count, 6)
+        XCTAssertEqual(Dictionary(grouping: first, by: \.label).mapValues(\.count), ["c0": 2, "c1": 2, "c2": 2])
+        XCTAssertEqual(first, labelledSubset(examples, perClass: 2, seed: 7))
+        XCTAssertNotEqual(first, labelledSubset(examples, perClass: 2, seed: 8))
+    }
+
+    func testAMissingManifestOrSubsetIsAClearError() throws {
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("probe-empty-\(UUID().uuidString.prefix(8))")
+        XCTAssertThrowsError(try ProbeTask.ks.examples(corpus: empty)) {
+            XCTAssertTrue("\($0)".contains("cannot read the corpus manifest"), "\($0)")
+        }
+        XCTAssertThrowsError(try ProbeTask.lid.examples(corpus: try corpus())) {
+            XCTAssertTrue("\($0)".contains("subset 'lid' needs train and test utterances"), "\($0)")
+        }
+    }
+}
