@@ -1,7 +1,7 @@
 """Side-by-side benchmark: `pretrain bench` and the PyTorch reference scripts on the same configs, alternating
 runs so both see the same machine state; prints medians and the ratio tables (markdown).
 
-Needs torch (and tokenizers for the tokenizer row). Run: python3 bench/compare.py [--rounds 3]
+Needs torch (tokenizers for the tokenizer row, torchaudio for the fbank row). Run: python3 bench/compare.py [--rounds 3]
 [--configs tiny,small,bert-tiny,bert-small] [--modes default,flushed,bf16] (or `make bench`).
 Uses .build/release/pretrain (build it first: swift build -c release --product pretrain).
 
@@ -118,6 +118,21 @@ def tokenizer_row(a):
     print(f"| {mine:.2f} | {hf:.2f} | {mine / hf:.1f}× | {ours[0]['tokens']} ({same}) |")
 
 
+def fbank_row(a):
+    ours, theirs = [], []
+    for _ in range(a.rounds):
+        ours.append(run([a.binary, "bench", "fbank"]))
+        theirs.append(run([sys.executable, "bench/fbank_reference.py"]))
+    mine = statistics.median(r["realtime_factor"] for r in ours)
+    reference = statistics.median(r["realtime_factor"] for r in theirs)
+    print(f"\nKaldi fbank (80 bins, 25/10 ms, {ours[0]['clips']} clips of {ours[0]['audio_seconds'] / ours[0]['clips']:.0f} s, "
+          f"{ours[0]['threads']} threads)\n")
+    print("| swift-pretrain × real time | torchaudio kaldi.fbank × real time | speed-up | frames |")
+    print("|---|---|---|---|")
+    same = "same" if ours[0]["frames"] == theirs[0]["frames"] else f"DIFFER: {theirs[0]['frames']}"
+    print(f"| {mine:.0f} | {reference:.0f} | {mine / reference:.1f}× | {ours[0]['frames']} ({same}) |")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
@@ -128,6 +143,7 @@ def main():
                     help="rounds of the bf16 pair (PyTorch's bf16 is very slow on CPUs without bf16 instructions)")
     ap.add_argument("--bf16-steps", type=int, default=2)
     ap.add_argument("--no-tokenizer", action="store_true")
+    ap.add_argument("--no-fbank", action="store_true")
     ap.add_argument("--binary", default=".build/release/pretrain")
     a = ap.parse_args()
     rows, fp32_modes, with_bf16 = step_rows(a)
@@ -136,6 +152,8 @@ def main():
     print_tables(rows, fp32_modes, with_bf16)
     if not a.no_tokenizer:
         tokenizer_row(a)
+    if not a.no_fbank:
+        fbank_row(a)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import Tensors
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Measure training steps or tokenizer throughput; prints one JSON line.",
-        subcommands: [BenchStep.self, BenchTokenizer.self], defaultSubcommand: BenchStep.self)
+        subcommands: [BenchStep.self, BenchTokenizer.self, BenchFbank.self], defaultSubcommand: BenchStep.self)
 }
 
 /// `pretrain bench [step]`: times full training steps (forward, backward, clipping, AdamW) of a GPT-2-style or
