@@ -36,7 +36,8 @@ public final class BertLayer: Module, ResidualBlock {
         let keyPadding = attentionMask.map { mask in
             IntTensor(mask.values.map { $0 == 0 ? Int32(1) : 0 }, shape: mask.shape)
         }
-        let h = attentionNorm(x + residualDropout(attention(x, keyPadding: keyPadding)))
-        return outputNorm(h + residualDropout(output(gelu(intermediate(h), approximate: .none))))
+        // Post-LN: each residual add is fused with the norm after it.
+        let h = attentionNorm.addingResidual(x, residualDropout(attention(x, keyPadding: keyPadding))).normed
+        return outputNorm.addingResidual(h, residualDropout(output(gelu(intermediate(h), approximate: .none)))).normed
     }
 }

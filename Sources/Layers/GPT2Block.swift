@@ -27,7 +27,8 @@ public final class GPT2Block: Module, ResidualBlock {
     public var residualProjections: [Linear] { [attention.outputProjection, mlp.down] }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        let h = x + residualDropout(attention(attentionNorm(x)))
-        return h + residualDropout(mlp(mlpNorm(h)))
+        // h = x + attention(…) and ln_2(h) in one fused pass.
+        let (h, normed) = mlpNorm.addingResidual(x, residualDropout(attention(attentionNorm(x))))
+        return h + residualDropout(mlp(normed))
     }
 }

@@ -15,4 +15,9 @@ public final class LayerNorm: Module {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor { layerNorm(x, weight: weight, bias: bias, eps: eps) }
+
+    /// x + y and this norm of it, in one fused pass (`addLayerNorm`).
+    public func addingResidual(_ x: Tensor, _ y: Tensor) -> (sum: Tensor, normed: Tensor) {
+        addLayerNorm(x, y, weight: weight, bias: bias, eps: eps)
+    }
 }

@@ -95,3 +95,37 @@ final class NormalizationTests: XCTestCase {
         }
     }
 }
+
+/// The fused residual add + layer norm equals the two ops it replaces, in value and in every gradient.
+final class AddLayerNormTests: XCTestCase {
+    func testFusedAddAndNormMatchesTheSeparateOps() {
+        var generator = RandomGenerator(seed: 21)
+        func leaves() -> [Tensor] {
+            var copy = generator
+            let tensors = [Tensor.normal([3, 5, 16], generator: &copy, requiresGrad: true),
+                           Tensor.normal([3, 5, 16], generator: &copy, requiresGrad: true),
+                           Tensor.normal([16], generator: &copy, requiresGrad: true),
+                           Tensor.normal([16], generator: &copy, requiresGrad: true)]
+            return tensors
+        }
+        let upstreamSum = Tensor.normal([3, 5, 16], generator: &generator)
+        let upstreamNormed = Tensor.normal([3, 5, 16], generator: &generator)
+        let fused = leaves(), separate = leaves()
+        // One graph at a time: the tape is global, and a backward consumes every entry recorded before it.
+        let (added, normed) = addLayerNorm(fused[0], fused[1], weight: fused[2], bias: fused[3], eps: 1e-5)
+        // Both outputs feed the loss, as in a pre-LN block (the sum continues down the residual stream).
+        sum(added * upstreamSum + normed * upstreamNormed).backward()
+        let reference = separate[0] + separate[1]
+        let referenceNormed = layerNorm(reference, weight: separate[2], bias: separate[3], eps: 1e-5)
+        sum(reference * upstreamSum + referenceNormed * upstreamNormed).backward()
+        assertClose(added, reference, atol: 0, rtol: 0, "sum")
+        assertClose(normed, referenceNormed, atol: 1e-6, rtol: 1e-6, "normed")
+        for (index, name) in ["x", "y", "weight", "bias"].enumerated() {
+            guard let actual = fused[index].grad, let expected = separate[index].grad else {
+                XCTFail("no gradient of \(name): fused \(fused[index].grad != nil), separate \(separate[index].grad != nil)")
+                continue
+            }
+            assertClose(actual, expected, atol: 1e-5, rtol: 1e-5, "gradient of \(name)")
+        }
+    }
+}
