@@ -68,6 +68,18 @@ public struct LoadedAudioEncoder {
         }
         return noGrad { encoder(batch, lengths: features.map(\.frameCount)) }
     }
+
+    /// One utterance's states along time, as a probe reads them: `layers + 1` tensors (T', C). A frame encoder's
+    /// positions are time steps already; a patch encoder's are averaged over each time column's frequency rows.
+    public func timeStates(_ features: FeatureMatrix) throws -> [Tensor] {
+        let states = try hiddenStates([features]).hiddenStates
+        let rows = (encoder as? AudioPatchEncoder)?.rows ?? 1
+        return states.map { state in
+            let (positions, channels) = (state.size(1), state.size(2))
+            let steps = state.reshaped([positions / rows, rows, channels])
+            return rows == 1 ? steps.reshaped([positions, channels]) : noGrad { mean(steps, axes: [1]) }
+        }
+    }
 }
 
 /// Loads the encoder of an audio checkpoint (a checkpoint directory or a run directory's newest), with its

@@ -89,6 +89,11 @@ final class AudioTrainingTests: XCTestCase {
         let output = try loaded.hiddenStates(matrices)
         XCTAssertEqual(output.hiddenStates.count, 2, "embedding output + 1 layer")
         XCTAssertEqual(output.lastHiddenState.shape, [2, 2 * (matrices[0].frameCount / 4), 16])
+        // Along time for probes: the 2 frequency rows of each 4-frame column averaged.
+        let steps = try loaded.timeStates(matrices[0])
+        XCTAssertEqual(steps.map(\.shape), [[5, 16], [5, 16]])
+        let last = output.lastHiddenState.scalars
+        XCTAssertEqual(steps[1].scalars[0], (last[0] + last[16]) / 2, accuracy: 1e-5)
         XCTAssertThrowsError(try loadCheckpoint(run)) { XCTAssertTrue("\($0)".contains("loadAudioEncoder"), "\($0)") }
     }
 
