@@ -66,7 +66,7 @@ let package = Package(
                 swiftSettings: numericSettings),
         // The loop: batches from shards, schedules, checkpoints, metrics, recipes.
         .target(name: "Training",
-                dependencies: ["Tensors", "Layers", "Optimizers", "Objectives", "TextData", "SafeTensors",
+                dependencies: ["Tensors", "Layers", "Optimizers", "Objectives", "TextData", "SafeTensors", "AudioData",
                                .product(name: "Yams", package: "Yams")],
                 path: "Sources/Training", swiftSettings: numericSettings),
         // Hugging Face directories: config.json + model.safetensors + tokenizer.json, both ways.
@@ -88,7 +88,7 @@ let package = Package(
         .testTarget(name: "TextDataTests", dependencies: ["TextData"], path: "Tests/TextDataTests",
                     exclude: ["Fixtures"]),
         .testTarget(name: "TrainingTests",
-                    dependencies: ["Tensors", "Layers", "Optimizers", "Objectives", "TextData", "Training", "SafeTensors"],
+                    dependencies: ["Tensors", "Layers", "Optimizers", "Objectives", "TextData", "Training", "SafeTensors", "AudioData"],
                     path: "Tests/TrainingTests", exclude: ["Fixtures"]),
         .testTarget(name: "HFInteropTests", dependencies: ["Tensors", "Layers", "TextData", "HFInterop", "SafeTensors"],
                     path: "Tests/HFInteropTests", exclude: ["Fixtures"]),

@@ -1,3 +1,4 @@
+import AudioData
 import Foundation
 import TextData
 
@@ -6,6 +7,13 @@ extension TrainingCorpus {
     /// corpora (`data.val`), and, for a mixture or replay, every source's train shards (cut to `subset_tokens`) and
     /// val shards (named by source). Relative paths are taken from the current directory.
     public static func load(_ data: DataSection) throws -> TrainingCorpus {
+        if let features = data.features {
+            do {
+                return TrainingCorpus(features: try FeatureCorpus.load(URL(fileURLWithPath: features)))
+            } catch let error as AudioError {
+                throw TrainingError("data.features: \(error.message)")
+            }
+        }
         let mainURL = URL(fileURLWithPath: data.corpus).standardizedFileURL
         let corpus = try PreparedCorpus(directory: mainURL)
         let validation = try validationSet(name: "val", corpus)

@@ -24,6 +24,8 @@ extension ModelSection {
         switch flavor {
         case .gpt2, .llama: return GPTModel(gptConfig(vocabularySize: vocabularySize), generator: &generator)
         case .bert: return BertForMaskedLM(bertConfig(vocabularySize: vocabularySize), generator: &generator)
+        case .audioFrames, .audioPatches:
+            preconditionFailure("audio models come with their objective's heads: AudioPretraining.makeObjective")
         }
     }
 }
@@ -83,6 +85,9 @@ public struct LoadedCheckpoint {
 public func loadCheckpoint(_ url: URL) throws -> LoadedCheckpoint {
     let directory = try Checkpoint.resolve(url)
     let config = try CheckpointConfig.read(directory.appendingPathComponent(Checkpoint.configFile))
+    guard !config.model.flavor.isAudio else {
+        throw CheckpointError("\(directory.path): an audio checkpoint (\(config.model.flavor.rawValue)); load it with loadAudioEncoder")
+    }
     guard let vocabulary = config.model.vocabSize, vocabulary >= 2 else {
         throw CheckpointError("\(directory.path)/\(Checkpoint.configFile): model.vocab_size is missing")
     }

@@ -47,6 +47,12 @@ public struct ModelSection: Codable, Equatable {
         case llama
         /// Encoder with a masked-LM head (BertForMaskedLM).
         case bert
+        /// Audio encoder over (stacked) feature frames, TERA/HuBERT style (objective tera).
+        case audioFrames = "audio_frames"
+        /// Audio encoder over 2-D spectrogram patches, SSAST/BEATs style (objective ssast).
+        case audioPatches = "audio_patches"
+
+        public var isAudio: Bool { self == .audioFrames || self == .audioPatches }
     }
 
     public var flavor = Flavor.gpt2
@@ -66,12 +72,27 @@ public struct ModelSection: Codable, Equatable {
     public var normEps: Float?
     /// Rotary base (llama).
     public var ropeBase: Float = 10_000
+    /// Audio: bins per feature frame; nil: the feature corpus' (it must match when set).
+    public var featureDim: Int?
+    /// audio_frames: frames concatenated per position (TERA's downsampling); nil: 1.
+    public var frameStack: Int?
+    /// audio_frames: learned | convolutional positions; nil: learned.
+    public var positions: String?
+    /// Convolutional positions: kernel and groups; nil: 32 and 16 (wav2vec 2.0's 128 and 16, scaled down).
+    public var convPositionKernel: Int?
+    public var convPositionGroups: Int?
+    /// audio_patches: patch height in bins and width in frames; nil: 16 and 16 (SSAST).
+    public var patchFrequency: Int?
+    public var patchTime: Int?
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case flavor, layers, dModel = "d_model", heads, context, vocabSize = "vocab_size", dropout
         case mlpHidden = "mlp_hidden", tieEmbeddings = "tie_embeddings", normEps = "norm_eps", ropeBase = "rope_base"
+        case featureDim = "feature_dim", frameStack = "frame_stack", positions
+        case convPositionKernel = "conv_position_kernel", convPositionGroups = "conv_position_groups"
+        case patchFrequency = "patch_frequency", patchTime = "patch_time"
     }
 
     public init(from decoder: Decoder) throws {
@@ -89,26 +110,43 @@ public struct ModelSection: Codable, Equatable {
         tieEmbeddings = try container.decodeIfPresent(Bool.self, forKey: .tieEmbeddings)
         normEps = try container.decodeIfPresent(Float.self, forKey: .normEps)
         ropeBase = try container.decodeIfPresent(Float.self, forKey: .ropeBase) ?? defaults.ropeBase
+        featureDim = try container.decodeIfPresent(Int.self, forKey: .featureDim)
+        frameStack = try container.decodeIfPresent(Int.self, forKey: .frameStack)
+        positions = try container.decodeIfPresent(String.self, forKey: .positions)
+        convPositionKernel = try container.decodeIfPresent(Int.self, forKey: .convPositionKernel)
+        convPositionGroups = try container.decodeIfPresent(Int.self, forKey: .convPositionGroups)
+        patchFrequency = try container.decodeIfPresent(Int.self, forKey: .patchFrequency)
+        patchTime = try container.decodeIfPresent(Int.self, forKey: .patchTime)
     }
 }
 
 /// `objective:` — what the model predicts.
 public struct ObjectiveSection: Codable, Equatable {
-    public enum Kind: String, Codable, CaseIterable { case causalLM = "causal_lm", maskedLM = "masked_lm" }
+    public enum Kind: String, Codable, CaseIterable {
+        case causalLM = "causal_lm", maskedLM = "masked_lm"
+        /// Audio: TERA reconstruction of altered frames (audio_frames), SSAST masked patch modelling (audio_patches).
+        case tera, ssast
+    }
 
     public var kind = Kind.causalLM
     /// Masked LM only.
     public var masking = MaskingSection()
+    /// TERA only; nil: the paper's settings.
+    public var tera: TERASection?
+    /// SSAST only; nil: the paper's settings.
+    public var ssast: SSASTSection?
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case kind, masking }
+    enum CodingKeys: String, CodingKey, CaseIterable { case kind, masking, tera, ssast }
 
     public init(from decoder: Decoder) throws {
         try rejectUnknownKeys(decoder, CodingKeys.self)
         let container = try decoder.container(keyedBy: CodingKeys.self)
         kind = try container.decodeIfPresent(Kind.self, forKey: .kind) ?? .causalLM
         masking = try container.decodeIfPresent(MaskingSection.self, forKey: .masking) ?? MaskingSection()
+        tera = try container.decodeIfPresent(TERASection.self, forKey: .tera)
+        ssast = try container.decodeIfPresent(SSASTSection.self, forKey: .ssast)
     }
 }
 
@@ -167,10 +205,13 @@ public struct DataSection: Codable, Equatable {
     public var replay: ReplaySection?
     /// Curriculum: mixture weights by step range, in order.
     public var phases: [PhaseSection] = []
+    /// Audio: a prepared feature corpus (`pretrain features prepare IN --out DIR`); audio models train on its crops
+    /// of model.context frames, normalised with its statistics.
+    public var features: String?
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case corpus, val, sampling, mixture, replay, phases }
+    enum CodingKeys: String, CodingKey, CaseIterable { case corpus, val, sampling, mixture, replay, phases, features }
 
     public init(from decoder: Decoder) throws {
         try rejectUnknownKeys(decoder, CodingKeys.self)
@@ -181,6 +222,7 @@ public struct DataSection: Codable, Equatable {
         mixture = try container.decodeIfPresent([String: MixtureSourceSection].self, forKey: .mixture) ?? [:]
         replay = try container.decodeIfPresent(ReplaySection.self, forKey: .replay)
         phases = try container.decodeIfPresent([PhaseSection].self, forKey: .phases) ?? []
+        features = try container.decodeIfPresent(String.self, forKey: .features)
         corpus = try container.decodeIfPresent(String.self, forKey: .corpus)
             ?? mixture.sorted(by: { $0.key < $1.key }).first?.value.corpus ?? defaults.corpus
     }
@@ -429,10 +471,10 @@ extension Recipe {
         require(model.context >= 1, "model.context must be ≥ 1, got \(model.context)")
         require(model.vocabSize.map { $0 >= 2 } ?? true, "model.vocab_size must be ≥ 2")
         require(model.dropout >= 0 && model.dropout < 1, "model.dropout must be in [0, 1), got \(model.dropout)")
-        let decoder = model.flavor != .bert
-        require(decoder == (objective.kind == .causalLM),
+        require(objective.kind.fits(model.flavor),
                 "objective.kind \(objective.kind.rawValue) does not fit model.flavor \(model.flavor.rawValue) "
-                + "(causal_lm needs gpt2 or llama, masked_lm needs bert)")
+                + "(causal_lm needs gpt2 or llama, masked_lm needs bert, tera needs audio_frames, ssast needs audio_patches)")
+        problems += audioProblems()
         require(optim.lr > 0, "optim.lr must be > 0, got \(optim.lr)")
         require(optim.betas.count == 2 && optim.betas.allSatisfy { $0 >= 0 && $0 < 1 },
                 "optim.betas must be two numbers in [0, 1), got \(optim.betas)")

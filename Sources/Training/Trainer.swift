@@ -1,3 +1,4 @@
+import AudioData
 import Foundation
 import Layers
 import Objectives
@@ -51,11 +52,17 @@ public struct TrainingStopped: Error, CustomStringConvertible {
 /// Random streams, each seeded from `train.seed` and saved in every checkpoint: model initialisation, window
 /// offsets, the objective's masks, and `Random.generator` (dropout).
 public final class Trainer {
+    /// What the trainer asks for a loss: a token objective (windows of token ids) or a feature objective (crops).
+    public enum Objective {
+        case tokens(PretrainingObjective)
+        case features(FeaturePretrainingObjective)
+    }
+
     public let recipe: Recipe
     public let runDirectory: URL
     public let corpus: TrainingCorpus
     public let model: Module
-    public let objective: PretrainingObjective
+    public let objective: Objective
     public let optimizer: AdamW
     public let windows: TrainingWindows
     public let schedule: LearningRateSchedule
@@ -69,6 +76,8 @@ public final class Trainer {
     /// The same rows as events for `tensorboard --logdir RUN`.
     private let tensorBoard: TensorBoardWriter
     private let validationBatches: [[IntTensor]]
+    /// Audio runs: the validation crops of periodic evaluations.
+    private let featureValidationBatches: [FeatureBatch]
     private let trainableParameters: [Tensor]
 
     /// Seeds of the random streams, derived from `train.seed` (SplitMix in RandomGenerator decorrelates them).
@@ -82,11 +91,23 @@ public final class Trainer {
                 makeObjective: ((Module) throws -> PretrainingObjective)? = nil) throws {
         var recipe = recipe
         let vocabulary = recipe.model.vocabSize ?? corpus.vocabularySize
-        let largest = corpus.largestTokenID()
-        guard largest < vocabulary else {
-            throw TrainingError("the corpus holds token id \(largest), outside model.vocab_size \(vocabulary)")
+        if recipe.model.flavor.isAudio {
+            guard let features = corpus.features else {
+                throw TrainingError("model.flavor \(recipe.model.flavor.rawValue) trains on a feature corpus (data.features); "
+                    + "this corpus holds tokens")
+            }
+            if let dimension = recipe.model.featureDim, dimension != features.dimension {
+                throw TrainingError("model.feature_dim is \(dimension) but the feature corpus has \(features.dimension) bins per "
+                    + "frame (\(features.directory.appendingPathComponent(FeatureCorpusInfo.fileName).path))")
+            }
+            recipe.model.featureDim = features.dimension
+        } else {
+            let largest = corpus.largestTokenID()
+            guard largest < vocabulary else {
+                throw TrainingError("the corpus holds token id \(largest), outside model.vocab_size \(vocabulary)")
+            }
+            recipe.model.vocabSize = vocabulary
         }
-        recipe.model.vocabSize = vocabulary
         try recipe.validate()
         self.recipe = recipe
         self.runDirectory = runDirectory
@@ -108,8 +129,15 @@ public final class Trainer {
 
         let seed = recipe.train.seed
         var initialization = RandomGenerator(seed: Self.seed(seed, .initialization))
-        model = recipe.model.makeModel(vocabularySize: vocabulary, generator: &initialization)
-        objective = try makeObjective?(model) ?? TrainingObjectives.make(recipe: recipe, model: model, corpus: corpus)
+        if recipe.model.flavor.isAudio {
+            let audio = try AudioPretraining.makeObjective(model: recipe.model, objective: recipe.objective,
+                                                           generator: &initialization)
+            model = audio.model
+            objective = .features(audio)
+        } else {
+            model = recipe.model.makeModel(vocabularySize: vocabulary, generator: &initialization)
+            objective = .tokens(try makeObjective?(model) ?? TrainingObjectives.make(recipe: recipe, model: model, corpus: corpus))
+        }
         optimizer = AdamW(groups: ParameterGroup.decayByRank(model, weightDecay: recipe.optim.weightDecay),
                           learningRate: recipe.optim.lr, beta1: recipe.optim.betas[0], beta2: recipe.optim.betas[1],
                           epsilon: recipe.optim.eps)
@@ -119,6 +147,7 @@ public final class Trainer {
         state = TrainerState(schedule: schedule, batcher: windows.singleState, mixture: windows.mixtureState,
                              objectiveRandom: RandomState(RandomGenerator(seed: Self.seed(seed, .objective))),
                              dropoutRandom: RandomState(RandomGenerator(seed: Self.seed(seed, .dropout))))
+        state.featureBatcher = windows.featureState
 
         switch start {
         case .fresh:
@@ -130,7 +159,8 @@ public final class Trainer {
             var restored = try TrainerState.read(checkpoint.appendingPathComponent(Checkpoint.stateFile))
             let moments = try loadSafetensors(checkpoint.appendingPathComponent(Checkpoint.optimizerFile))
             try optimizer.loadState(moments, stepCount: restored.optimizerSteps)
-            try windows.restore(batcher: restored.batcher, mixture: restored.mixture, checkpoint: checkpoint)
+            try windows.restore(batcher: restored.batcher, mixture: restored.mixture, features: restored.featureBatcher,
+                                checkpoint: checkpoint)
             restored.schedule = schedule
             if case .branch = start { restored.branchedFrom = checkpoint.path }
             state = restored
@@ -155,11 +185,19 @@ public final class Trainer {
             evaluationBatches(shards: $0.shards, context: recipe.model.context, batchSize: recipe.optim.batchSize,
                               limit: evalBatches == 0 ? nil : evalBatches)
         }
+        featureValidationBatches = corpus.features.map {
+            featureEvaluationBatches($0.val, dimension: $0.dimension, crop: recipe.model.context,
+                                     batchSize: recipe.optim.batchSize, limit: evalBatches == 0 ? nil : evalBatches)
+        } ?? []
     }
 
     /// A TokenBatcher over the corpus, or a MixtureBatcher over its sources when the recipe has a mixture.
     static func makeWindows(recipe: Recipe, corpus: TrainingCorpus, seed: UInt64) throws -> TrainingWindows {
         let (context, batchSize, sampling) = (recipe.model.context, recipe.optim.batchSize, recipe.data.sampling)
+        if let features = corpus.features {
+            return .features(try FeatureBatcher(utterances: features.train, dimension: features.dimension, crop: context,
+                                                batchSize: batchSize, seed: Self.seed(seed, .data)))
+        }
         guard let plan = MixturePlan(recipe.data) else {
             guard corpus.sources.isEmpty else {
                 throw TrainingError("the corpus has mixture sources but the recipe has no data.mixture or data.replay")
@@ -227,14 +265,15 @@ public final class Trainer {
         if precision.precision != .fp32 || recipe.precision != "fp32" { console.message(precision.message) }
         if state.step == 0 {
             console.message(describeStart())
-            if validationBatches[0].isEmpty {
-                console.message("warning: the validation split holds no window of \(recipe.model.context + 1) tokens; "
-                    + "evaluations are skipped")
+            if !hasValidation {
+                console.message(corpus.features == nil
+                    ? "warning: the validation split holds no window of \(recipe.model.context + 1) tokens; evaluations are skipped"
+                    : "warning: the feature corpus has no val utterances; evaluations are skipped")
             }
         } else if state.step < total {
             console.message("resuming \(runDirectory.path) at step \(state.step) of \(total)")
         }
-        if state.step == 0 && state.initializedFrom != nil && !validationBatches[0].isEmpty {
+        if state.step == 0 && state.initializedFrom != nil && hasValidation {
             // The loss of the weights as they arrive: the reference for the stability gap and for forgetting.
             var record = MetricsRecord(step: 0, tokensSeen: 0, skippedUpdates: 0, sourceTokens: windows.tokensBySource)
             console.message(describe(evaluateValidation(full: false, into: &record), step: 0, full: false))
@@ -321,11 +360,10 @@ public final class Trainer {
         var lossSum = 0.0
         var finite = true
         for _ in 0..<accumulation {
-            let batch = windows.next(step: state.step)
-            let (loss, _) = objective.loss(batch, generator: &generator)
+            let (loss, inputs) = microBatchLoss(generator: &generator)
             let value = loss.item
             lossSum += Double(value)
-            state.tokensSeen += batch.shape[0] * (batch.shape[1] - 1)
+            state.tokensSeen += inputs
             guard value.isFinite else {
                 finite = false
                 Autograd.discardTape()
@@ -350,11 +388,41 @@ public final class Trainer {
         return (meanLoss, gradNorm)
     }
 
+    /// The next micro-batch's loss and how many inputs it held (tokens, or audio frames).
+    private func microBatchLoss(generator: inout RandomGenerator) -> (loss: Tensor, inputs: Int) {
+        switch objective {
+        case .tokens(let tokens):
+            let batch = windows.next(step: state.step)
+            return (tokens.loss(batch, generator: &generator).loss, batch.shape[0] * (batch.shape[1] - 1))
+        case .features(let features):
+            let batch = windows.nextFeatures()
+            return (features.loss(batch, generator: &generator).loss, batch.frameCount)
+        }
+    }
+
     // MARK: - Evaluation
+
+    private var hasValidation: Bool {
+        corpus.features.map { !$0.val.isEmpty } ?? !validationBatches[0].isEmpty
+    }
 
     /// Evaluates every validation set: the main one into val_loss/val_ppl/val_bpb, named ones into
     /// val_loss/<name>. `full`: every window of the sets, not just `train.eval_batches` batches.
     private func evaluateValidation(full: Bool, into record: inout MetricsRecord) -> Evaluation {
+        let tokenObjective: PretrainingObjective
+        switch objective {
+        case .tokens(let tokens):
+            tokenObjective = tokens
+        case .features(let features):
+            let all = corpus.features.map {
+                featureEvaluationBatches($0.val, dimension: $0.dimension, crop: recipe.model.context, batchSize: recipe.optim.batchSize)
+            } ?? []
+            let batches = full && recipe.train.evalBatches > 0 ? all : featureValidationBatches
+            guard !batches.isEmpty else { return Evaluation(loss: .nan, predicted: 0, bitsPerByte: nil) }
+            let evaluation = Evaluation.of(features, batches: batches)
+            record.valLoss = evaluation.loss
+            return evaluation
+        }
         let sets = [corpus.validation] + corpus.namedValidation
         var main: Evaluation?
         for (index, set) in sets.enumerated() {
@@ -362,7 +430,7 @@ public final class Trainer {
                 ? evaluationBatches(shards: set.shards, context: recipe.model.context, batchSize: recipe.optim.batchSize)
                 : validationBatches[index]
             guard !batches.isEmpty else { continue }
-            let evaluation = evaluate(objective, batches: batches, bytesPerToken: set.bytesPerToken)
+            let evaluation = evaluate(tokenObjective, batches: batches, bytesPerToken: set.bytesPerToken)
             if index == 0 {
                 main = evaluation
                 record.valLoss = evaluation.loss
@@ -383,6 +451,7 @@ public final class Trainer {
     private func saveCheckpoint(objectiveRandom: RandomGenerator) throws -> URL {
         state.batcher = windows.singleState
         state.mixture = windows.mixtureState
+        state.featureBatcher = windows.featureState
         state.objectiveRandom = RandomState(objectiveRandom)
         state.dropoutRandom = RandomState(Random.generator)
         state.optimizerSteps = optimizer.stepCount
@@ -400,6 +469,7 @@ public final class Trainer {
             if let tokenizer = corpus.tokenizerURL {
                 try FileManager.default.copyItem(at: tokenizer, to: directory.appendingPathComponent(Checkpoint.tokenizerFile))
             }
+            if let features = corpus.features { try AudioPretraining.writeFeatureFiles(features, to: directory) }
         }
         tensorBoard.flush()
         console.message("checkpoint \(url.path)")
@@ -410,6 +480,14 @@ public final class Trainer {
 
     private func describeStart() -> String {
         let m = recipe.model
+        if let features = corpus.features {
+            let shape = "\(m.flavor.rawValue) \(m.layers)×\(m.dModel) (\(m.heads) heads, crops of \(m.context) frames × \(features.dimension) bins)"
+            let parameters: String = ConsoleProgress.grouped(Double(model.parameterCount))
+            let frames: String = ConsoleProgress.grouped(Double(features.info.train.frames))
+            let data = "\(recipe.train.steps) steps on \(features.train.count) train utterances (\(frames) frames)"
+            return "\(shape), objective \(recipe.objective.kind.rawValue): \(parameters) parameters; \(data); "
+                + "\(Runtime.threads) threads; run directory \(runDirectory.path)"
+        }
         let tokensPerStep = recipe.optim.batchSize * recipe.optim.gradAccum * m.context
         return "\(m.flavor.rawValue) \(m.layers)×\(m.dModel) (\(m.heads) heads, context \(m.context), vocab \(m.vocabSize ?? 0)): "
             + "\(ConsoleProgress.grouped(Double(model.parameterCount))) parameters; \(recipe.train.steps) steps of "
@@ -433,7 +511,7 @@ public final class Trainer {
         let width = String(recipe.train.steps).count
         let stepText = String(repeating: " ", count: max(0, width - String(step).count)) + "\(step)"
         var parts = ["step \(stepText)/\(recipe.train.steps)", String(format: "loss %.4f", loss), String(format: "lr %.2e", lr)]
-        if let tokensPerSecond { parts.append("\(ConsoleProgress.grouped(tokensPerSecond)) tok/s") }
+        if let tokensPerSecond { parts.append("\(ConsoleProgress.grouped(tokensPerSecond)) \(corpus.features == nil ? "tok" : "frames")/s") }
         parts.append("ETA \(ConsoleProgress.duration(eta))")
         if state.skippedUpdates > 0 { parts.append("skipped \(state.skippedUpdates)") }
         let sourceTokens = windows.tokensBySource
@@ -446,6 +524,10 @@ public final class Trainer {
     }
 
     private func describe(_ evaluation: Evaluation, step: Int, full: Bool) -> String {
+        if corpus.features != nil {
+            return String(format: "eval step %d: val loss %.4f", step, evaluation.loss)
+                + " (\(full ? "all " : "")\(ConsoleProgress.grouped(Double(evaluation.predicted))) val predictions)"
+        }
         var text = String(format: "eval step %d: val loss %.4f │ ppl %.2f", step, evaluation.loss, evaluation.perplexity)
         if let bpb = evaluation.bitsPerByte { text += String(format: " │ %.4f bits/byte", bpb) }
         text += full ? " (all \(ConsoleProgress.grouped(Double(evaluation.predicted))) val tokens)"

@@ -17,6 +17,8 @@ public struct TrainerState: Codable, Equatable {
     /// The data position: `batcher` for a single corpus, `mixture` for a mixture of sources.
     public var batcher: BatcherState?
     public var mixture: MixtureState?
+    /// The position in a feature corpus (audio runs).
+    public var featureBatcher: FeatureBatcherState?
     /// Stream for the objective (masking).
     public var objectiveRandom: RandomState
     /// `Random.generator`, which dropout draws from.
@@ -42,7 +44,8 @@ public struct TrainerState: Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case step, optimizerSteps = "optimizer_steps", tokensSeen = "tokens_seen", skippedUpdates = "skipped_updates"
-        case consecutiveSkips = "consecutive_skips", schedule, batcher, mixture, objectiveRandom = "objective_random"
+        case consecutiveSkips = "consecutive_skips", schedule, batcher, mixture, featureBatcher = "feature_batcher"
+        case objectiveRandom = "objective_random"
         case dropoutRandom = "dropout_random", intervalLossSum = "interval_loss_sum"
         case intervalMicroBatches = "interval_micro_batches", elapsedSeconds = "elapsed_seconds"
         case initializedFrom = "initialized_from", branchedFrom = "branched_from"

@@ -1,3 +1,4 @@
+import AudioData
 import Foundation
 
 /// The tokens a run trains and evaluates on, in memory.
@@ -45,6 +46,15 @@ public struct TrainingCorpus {
     public var vocabularySize: Int
     /// The corpus' tokenizer.json, copied into every checkpoint.
     public var tokenizerURL: URL?
+    /// Audio runs: the feature corpus (normalised crops come from it; its statistics go into every checkpoint).
+    /// The token fields are empty then.
+    public var features: FeatureCorpus?
+
+    /// A feature corpus for an audio run.
+    public init(features: FeatureCorpus) {
+        self.init(trainShards: [], validation: ValidationSet(name: "val", shards: [], bytesPerToken: nil), vocabularySize: 0)
+        self.features = features
+    }
 
     public init(trainShards: [[Int32]], validation: ValidationSet, namedValidation: [ValidationSet] = [],
                 vocabularySize: Int, tokenizerURL: URL? = nil, sources: [TrainSource] = [],

@@ -1,17 +1,27 @@
 import Foundation
+import Objectives
 import Tensors
 
-/// Where a run's training windows come from: one corpus, or a weighted mixture of sources.
+/// Where a run's training windows come from: one corpus, a weighted mixture of sources, or crops of a feature
+/// corpus (audio).
 public enum TrainingWindows {
     case single(TokenBatcher)
     case mixture(MixtureBatcher)
+    case features(FeatureBatcher)
 
-    /// The next micro-batch for update `step` (the step picks a mixture's phase): (B, T+1).
+    /// The next micro-batch of tokens for update `step` (the step picks a mixture's phase): (B, T+1).
     public func next(step: Int) -> IntTensor {
         switch self {
         case .single(let batcher): return batcher.next()
         case .mixture(let mixture): return mixture.next(step: step)
+        case .features: preconditionFailure("a feature corpus gives feature batches (nextFeatures), not tokens")
         }
+    }
+
+    /// The next micro-batch of feature crops.
+    public func nextFeatures() -> FeatureBatch {
+        guard case .features(let batcher) = self else { preconditionFailure("a token corpus gives token windows (next)") }
+        return batcher.next()
     }
 
     /// Training tokens drawn from each source so far; empty for a single corpus.
@@ -38,9 +48,19 @@ extension TrainingWindows {
         return nil
     }
 
-    /// Continues from a checkpoint's data position, which must be of the same kind (one corpus or a mixture).
-    func restore(batcher: BatcherState?, mixture: MixtureState?, checkpoint: URL) throws {
+    var featureState: FeatureBatcherState? {
+        if case .features(let batcher) = self { return batcher.state }
+        return nil
+    }
+
+    /// Continues from a checkpoint's data position, which must be of the same kind (one corpus, a mixture, features).
+    func restore(batcher: BatcherState?, mixture: MixtureState?, features: FeatureBatcherState? = nil, checkpoint: URL) throws {
         switch self {
+        case .features(let windows):
+            guard let features else {
+                throw TrainingError("\(checkpoint.path) was written by a run on tokens; this recipe trains on features")
+            }
+            try windows.restore(features)
         case .single(let windows):
             guard let batcher else {
                 throw TrainingError("\(checkpoint.path) was written by a run with a data mixture, and the recipe has "

@@ -5,10 +5,11 @@ import SafeTensors
 
 /// `pretrain features fbank|mfcc IN --out OUT.safetensors`: Kaldi-compatible features of an audio file or of every
 /// audio file under a directory, one tensor (frames, dims) per file keyed by its relative path.
+/// `pretrain features prepare IN --out DIR`: a feature corpus for audio pre-training (recipe key data.features).
 struct Features: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "features", abstract: "Compute Kaldi-compatible log-mel filterbanks or MFCCs of audio files.",
-        subcommands: [FbankFeatures.self, MFCCFeatures.self])
+        subcommands: [FbankFeatures.self, MFCCFeatures.self, PrepareFeatures.self])
 }
 
 /// Options shared by fbank and mfcc (torchaudio.compliance.kaldi names).

@@ -78,7 +78,9 @@ struct Train: ParsableCommand {
         trainer.shouldStop = { interrupt.isSet }
         let summary = try trainer.run(stopAfter: stopAfter)
         trainer.console.finish()
-        if summary.finished, let evaluation = summary.evaluation {
+        if summary.finished, let evaluation = summary.evaluation, recipeValue.model.flavor.isAudio {
+            print(String(format: "final: step %d │ val loss %.4f", summary.step, evaluation.loss))
+        } else if summary.finished, let evaluation = summary.evaluation {
             var line = String(format: "final: step %d │ val loss %.4f │ ppl %.2f", summary.step, evaluation.loss, evaluation.perplexity)
             if let bpb = evaluation.bitsPerByte { line += String(format: " │ %.4f bits/byte", bpb) }
             print(line)

@@ -1,3 +1,4 @@
+import AudioData
 import Foundation
 import SafeTensors
 import XCTest
@@ -31,6 +32,22 @@ final class FeaturesCommandTests: XCTestCase {
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         return (process.terminationStatus, output)
+    }
+
+    func testPrepareWritesAFeatureCorpusAndNamesSkippedFiles() throws {
+        let input = temporary.appendingPathComponent("in")
+        try FileManager.default.copyItem(at: AudioFixtures.audio, to: input)
+        try Data("junk".utf8).write(to: input.appendingPathComponent("bad.wav"))
+        let out = temporary.appendingPathComponent("corpus")
+        let result = try run(["features", "prepare", input.path, "--out", out.path, "--num-mel-bins", "40", "--val-fraction", "0.3"])
+        XCTAssertEqual(result.status, 0, result.output)
+        XCTAssertTrue(result.output.contains("bad.wav") && result.output.contains("skipped 1 undecodable"), result.output)
+        let info = try FeatureCorpusInfo.read(directory: out)
+        XCTAssertEqual([info.dimension, info.train.utterances + info.val.utterances, info.skipped], [40, 4, 1])
+        XCTAssertEqual(try FeatureNormalization(contentsOf: out.appendingPathComponent(info.normalization)).mean.count, 40)
+        let refused = try run(["features", "prepare", input.path, "--out", out.path, "--stats", "s.safetensors"])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.output.contains("leave out --stats"), refused.output)
     }
 
     func testDirectoryWritesOneTensorPerDecodableFileAndCountsTheRest() throws {

@@ -1,0 +1,145 @@
+import Foundation
+import SafeTensors
+
+/// `pretrain features prepare IN --out DIR`: fbank features of every audio file under IN in train/val shards,
+/// with the train split's per-bin mean/std (normalization.safetensors) and corpus.json.
+///
+/// The split comes from IN/manifest.jsonl when there is one (its `path` and `split` fields: train → train;
+/// val, valid, validation, dev → val; anything else, e.g. test, is held out); otherwise a seeded hash of the
+/// utterance key sends `valFraction` of the files to val, so adding files never moves the others.
+public enum FeatureCorpusPreparation {
+    public struct Options {
+        public var fbank = FbankOptions()
+        public var valFraction = 0.05
+        public var seed: UInt64 = 0
+        /// A shard is closed once it holds this many frames.
+        public var framesPerShard = 1_000_000
+
+        public init() {
+            fbank.numMelBins = 80
+        }
+    }
+
+    public enum Split: String { case train, val, heldOut }
+
+    /// Prepares DIR (created if needed); undecodable files are skipped, listed and counted in corpus.json.
+    /// Throws when nothing could be decoded or the train split is empty.
+    @discardableResult
+    public static func prepare(input: URL, output: URL, options: Options = Options(),
+                               log: (String) -> Void = { _ in }) throws -> FeatureCorpusInfo {
+        try options.fbank.validate()
+        guard options.valFraction >= 0 && options.valFraction < 1 else {
+            throw AudioError("the val fraction must be in [0, 1), got \(options.valFraction)")
+        }
+        let corpus = try AudioCorpus(input)
+        let manifestSplits = try manifest(in: input)
+        let computer = try FbankComputer(options: options.fbank)
+        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+
+        let dimension = options.fbank.dimension
+        var statistics = FeatureStatisticsAccumulator(dimension: dimension)
+        var writers: [Split: ShardWriter] = [.train: ShardWriter(prefix: "train", directory: output, limit: options.framesPerShard),
+                                             .val: ShardWriter(prefix: "val", directory: output, limit: options.framesPerShard)]
+        var heldOut = 0
+        var pending: [(key: String, split: Split, samples: [Float])] = []
+        func flush() throws {
+            for (file, features) in zip(pending, computer.compute(batch: pending.map(\.samples))) where features.frameCount > 0 {
+                if file.split == .train { try statistics.add(features) }
+                try writers[file.split]!.add(file.key, features)
+            }
+            pending.removeAll()
+        }
+        let skipped = try corpus.forEachWaveform(sampleRate: Int(options.fbank.sampleRate)) { file, waveform in
+            let split = manifestSplits.map { $0[file.key] ?? .heldOut } ?? hashSplit(file.key, valFraction: options.valFraction, seed: options.seed)
+            if split == .heldOut { heldOut += 1; return }
+            pending.append((file.key, split, waveform.samples))
+            if pending.count == 64 { try flush() }
+        }
+        try flush()
+        for file in skipped { log("skipped \(file.reason)") }
+        let train = try writers[.train]!.finish(), val = try writers[.val]!.finish()
+        guard train.utterances > 0 else {
+            throw AudioError("\(input.path): no train utterance with at least one frame (\(corpus.files.count) files, "
+                + "\(skipped.count) undecodable, \(heldOut) held out by the manifest, \(val.utterances) in val)")
+        }
+        try statistics.normalization().write(to: output.appendingPathComponent(FeatureCorpusInfo.normalizationFile),
+                                             metadata: ["features": "fbank", "options": options.fbank.kaldiArguments])
+        let info = FeatureCorpusInfo(features: "fbank", dimension: dimension, options: options.fbank, train: train, val: val,
+                                     splitSource: manifestSplits == nil ? "hash" : "manifest",
+                                     valFraction: manifestSplits == nil ? options.valFraction : nil,
+                                     splitSeed: manifestSplits == nil ? options.seed : nil, heldOut: heldOut,
+                                     skipped: skipped.count, skippedFiles: skipped.map(\.key),
+                                     normalization: FeatureCorpusInfo.normalizationFile)
+        try info.write(directory: output)
+        return info
+    }
+
+    /// Train or val by a seeded FNV-1a hash of the key (stable across runs and machines).
+    public static func hashSplit(_ key: String, valFraction: Double, seed: UInt64) -> Split {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325 ^ seed
+        for byte in key.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        hash ^= hash >> 33
+        hash = hash &* 0xff51_afd7_ed55_8ccd
+        hash ^= hash >> 33
+        return Double(hash >> 11) / Double(1 << 53) < valFraction ? .val : .train
+    }
+
+    /// IN/manifest.jsonl as key → split, or nil when there is none. Paths are relative to IN.
+    static func manifest(in input: URL) throws -> [String: Split]? {
+        let url = input.appendingPathComponent("manifest.jsonl")
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else { return nil }
+        var splits: [String: Split] = [:]
+        for (index, line) in text.split(separator: "\n").enumerated() where !line.allSatisfy(\.isWhitespace) {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let path = object["path"] as? String else {
+                throw AudioError("\(url.path):\(index + 1): expected a JSON object with a \"path\"")
+            }
+            let split = (object["split"] as? String)?.lowercased() ?? "train"
+            let key = path.hasPrefix(input.path + "/") ? String(path.dropFirst(input.path.count + 1)) : path
+            switch split {
+            case "train": splits[key] = .train
+            case "val", "valid", "validation", "dev": splits[key] = .val
+            default: splits[key] = .heldOut
+            }
+        }
+        return splits
+    }
+}
+
+/// Writes utterances into numbered shards (PREFIX_000.safetensors, …) of about `limit` frames each.
+struct ShardWriter {
+    let prefix: String
+    let directory: URL
+    let limit: Int
+    var writer = SafeTensorsWriter()
+    var framesInShard = 0
+    var split = FeatureCorpusInfo.Split()
+
+    init(prefix: String, directory: URL, limit: Int) {
+        self.prefix = prefix
+        self.directory = directory
+        self.limit = limit
+    }
+
+    mutating func add(_ key: String, _ features: FeatureMatrix) throws {
+        try writer.add(key, shape: features.shape, floats: features.values)
+        framesInShard += features.frameCount
+        split.utterances += 1
+        split.frames += features.frameCount
+        if framesInShard >= limit { try close() }
+    }
+
+    mutating func close() throws {
+        guard framesInShard > 0 else { return }
+        let name = String(format: "%@_%03d.safetensors", prefix, split.shards.count)
+        try writer.write(to: directory.appendingPathComponent(name))
+        split.shards.append(name)
+        writer = SafeTensorsWriter()
+        framesInShard = 0
+    }
+
+    mutating func finish() throws -> FeatureCorpusInfo.Split {
+        try close()
+        return split
+    }
+}

@@ -1,0 +1,89 @@
+import Tensors
+
+/// Shape of an audio encoder (frame- or patch-based); a recipe's `model:` section fills it.
+public struct AudioEncoderConfig: Equatable {
+    public enum Positions: String, CaseIterable {
+        /// A learned table, one row per position (BERT, TERA, SSAST).
+        case learned
+        /// A grouped 1-D convolution over time followed by GELU (wav2vec 2.0 §2, HuBERT); no length limit.
+        case convolutional
+    }
+
+    /// Feature bins per frame (80 for the default fbank).
+    public var featureDimension: Int
+    public var hiddenSize: Int
+    public var layers: Int
+    public var heads: Int
+    public var intermediateSize: Int
+    /// The longest input, in feature frames (the learned position table covers it).
+    public var maxFrames: Int
+    /// Frame encoder: consecutive frames concatenated into one input vector (TERA/Mockingjay downsampling).
+    public var frameStack: Int
+    /// Patch encoder: patch size in bins (frequency) and frames (time); SSAST uses 16 × 16.
+    public var patchFrequency: Int
+    public var patchTime: Int
+    public var positions: Positions
+    /// Convolutional positions: kernel width and groups (wav2vec 2.0: 128 and 16, scaled down for small models).
+    public var convolutionKernel: Int
+    public var convolutionGroups: Int
+    public var layerNormEps: Float
+    public var dropout: Float
+
+    public init(featureDimension: Int = 80, hiddenSize: Int = 192, layers: Int = 4, heads: Int = 4,
+                intermediateSize: Int? = nil, maxFrames: Int = 512, frameStack: Int = 1, patchFrequency: Int = 16,
+                patchTime: Int = 16, positions: Positions = .learned, convolutionKernel: Int = 32,
+                convolutionGroups: Int = 16, layerNormEps: Float = 1e-12, dropout: Float = 0) {
+        self.featureDimension = featureDimension
+        self.hiddenSize = hiddenSize
+        self.layers = layers
+        self.heads = heads
+        self.intermediateSize = intermediateSize ?? 4 * hiddenSize
+        self.maxFrames = maxFrames
+        self.frameStack = frameStack
+        self.patchFrequency = patchFrequency
+        self.patchTime = patchTime
+        self.positions = positions
+        self.convolutionKernel = convolutionKernel
+        self.convolutionGroups = convolutionGroups
+        self.layerNormEps = layerNormEps
+        self.dropout = dropout
+    }
+}
+
+/// Every layer's output of an audio encoder for a padded batch.
+public struct AudioEncoderOutput {
+    /// The embedding output followed by each Transformer layer's: layers + 1 tensors (B, N, C).
+    public var hiddenStates: [Tensor]
+    /// (B, N): 1 where a position holds audio, 0 where it is padding (Hugging Face's attention-mask convention).
+    public var attentionMask: IntTensor
+
+    public var lastHiddenState: Tensor { hiddenStates[hiddenStates.count - 1] }
+}
+
+/// An encoder of normalised feature matrices (TERA/HuBERT-style frames or SSAST/BEATs-style patches).
+public protocol AudioEncoder: Module {
+    var config: AudioEncoderConfig { get }
+    /// features: (B, T, F) normalised, zero-padded after each row's `lengths[b]` frames → every layer's states.
+    func callAsFunction(_ features: Tensor, lengths: [Int]) -> AudioEncoderOutput
+}
+
+/// The Transformer body both encoders share: BERT layers (post-LN) that skip padded keys.
+/// x: (B, N, C), attentionMask: (B, N) → the embedding and every layer's output.
+func transformerStates(_ x: Tensor, layers: [BertLayer], attentionMask: IntTensor) -> [Tensor] {
+    var states = [x]
+    var h = x
+    for layer in layers {
+        h = layer(h, attentionMask: attentionMask)
+        states.append(h)
+    }
+    return states
+}
+
+/// (B, N) mask with the first `valid[b]` positions of row b set to 1.
+func prefixMask(_ valid: [Int], width: Int) -> IntTensor {
+    var values = [Int32](repeating: 0, count: valid.count * width)
+    for (row, count) in valid.enumerated() {
+        for position in 0..<min(count, width) { values[row * width + position] = 1 }
+    }
+    return IntTensor(values, shape: [valid.count, width])
+}

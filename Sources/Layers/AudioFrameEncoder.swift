@@ -1,0 +1,75 @@
+import Tensors
+
+/// Frame-based audio encoder (TERA, Liu et al. 2021 §3; Mockingjay; HuBERT's Transformer over frames):
+///     stack k frames → Linear → + positions → LayerNorm → dropout → BERT layers (padded keys skipped).
+/// features: (B, T, F) → hidden states (B, ⌈T/k⌉, C) of the input layer and every Transformer layer.
+/// Keys: input_projection, position_embeddings (learned) or position_conv.conv.{weight,bias} (convolutional),
+/// LayerNorm, layers.N (Hugging Face BertLayer names).
+public final class AudioFrameEncoder: Module, AudioEncoder {
+    public let config: AudioEncoderConfig
+    @Key public var inputProjection: Linear
+    @Key public var positionTable: Tensor?
+    @Key public var positionConvolution: ConvolutionalPositionEmbedding?
+    @Key public var norm: LayerNorm
+    @Key public var layers: [BertLayer]
+    public let dropout: Dropout
+
+    public init(_ config: AudioEncoderConfig, generator: inout RandomGenerator) {
+        precondition(config.frameStack >= 1, "frame stack must be ≥ 1")
+        self.config = config
+        let c = config.hiddenSize
+        _inputProjection = Key(wrappedValue: Linear(config.frameStack * config.featureDimension, c, generator: &generator),
+                               "input_projection")
+        switch config.positions {
+        case .learned:
+            let rows = (config.maxFrames + config.frameStack - 1) / config.frameStack
+            _positionTable = Key(wrappedValue: Tensor.normal([rows, c], std: 0.02, generator: &generator, requiresGrad: true),
+                                 "position_embeddings")
+            _positionConvolution = Key(wrappedValue: nil, "position_conv")
+        case .convolutional:
+            _positionTable = Key(wrappedValue: nil, "position_embeddings")
+            _positionConvolution = Key(wrappedValue: ConvolutionalPositionEmbedding(
+                channels: c, kernel: config.convolutionKernel, groups: config.convolutionGroups, generator: &generator),
+                "position_conv")
+        }
+        _norm = Key(wrappedValue: LayerNorm(c, eps: config.layerNormEps), "LayerNorm")
+        _layers = Key(wrappedValue: (0..<config.layers).map { _ in
+            BertLayer(dModel: c, heads: config.heads, intermediateSize: config.intermediateSize, eps: config.layerNormEps,
+                      dropout: config.dropout, generator: &generator)
+        }, "layers")
+        dropout = Dropout(config.dropout)
+        super.init()
+    }
+
+    /// Positions after stacking for rows of `lengths` frames: ⌈length / k⌉.
+    public func stackedLengths(_ lengths: [Int]) -> [Int] {
+        lengths.map { ($0 + config.frameStack - 1) / config.frameStack }
+    }
+
+    /// features: (B, T, F) → (B, ⌈T/k⌉, k·F): frames t·k ..< (t+1)·k side by side, zero-padded at the end.
+    public func stackFrames(_ features: Tensor) -> Tensor {
+        let (batch, frames, bins) = (features.size(0), features.size(1), features.size(2))
+        let k = config.frameStack
+        let padding = (k - frames % k) % k
+        let padded = padding == 0 ? features : concat([features, Tensor(zeros: [batch, padding, bins])], axis: 1)
+        return padded.reshaped([batch, (frames + padding) / k, k * bins])
+    }
+
+    public func callAsFunction(_ features: Tensor, lengths: [Int]) -> AudioEncoderOutput {
+        precondition(features.rank == 3 && features.size(2) == config.featureDimension,
+                     "the frame encoder takes (B, T, \(config.featureDimension)) features, got \(features.shape)")
+        precondition(lengths.count == features.size(0), "\(lengths.count) lengths for a batch of \(features.size(0))")
+        var x = inputProjection(stackFrames(features))                                         // (B, N, C)
+        let positions = x.size(1)
+        let mask = prefixMask(stackedLengths(lengths), width: positions)
+        if let positionTable {
+            precondition(positions <= positionTable.size(0),
+                         "\(features.size(1)) frames exceed the \(config.maxFrames) the position table covers")
+            x = x + slice(positionTable, axis: 0, range: 0..<positions)                        // + (N, C)
+        } else if let positionConvolution {
+            x = positionConvolution(x, attentionMask: mask)
+        }
+        x = dropout(norm(x))
+        return AudioEncoderOutput(hiddenStates: transformerStates(x, layers: layers, attentionMask: mask), attentionMask: mask)
+    }
+}

@@ -1,0 +1,29 @@
+import Layers
+import Tensors
+
+/// A micro-batch of normalised feature crops: features (B, T, F), zero after each row's `lengths[b]` frames.
+public struct FeatureBatch {
+    public var features: Tensor
+    public var lengths: [Int]
+
+    public init(features: Tensor, lengths: [Int]) {
+        precondition(features.rank == 3 && lengths.count == features.size(0),
+                     "a feature batch is (B, T, F) with B lengths, got \(features.shape) and \(lengths.count)")
+        self.features = features
+        self.lengths = lengths
+    }
+
+    /// Frames that hold audio (what the trainer counts as seen).
+    public var frameCount: Int { lengths.reduce(0, +) }
+}
+
+/// What a model learns from a batch of feature crops (TERA, SSAST, …): the feature-side twin of
+/// `PretrainingObjective`. The trainer draws crops, asks for the loss, backpropagates it and steps the optimiser.
+public protocol FeaturePretrainingObjective: AnyObject {
+    var model: Module { get }
+    /// The encoder inside `model`, for probes and for checking the feature dimension.
+    var encoder: AudioEncoder { get }
+    /// Returns the mean loss and the number of predictions it averages (the weight of an evaluation's mean).
+    /// `generator` supplies every masking draw; the trainer saves its state in checkpoints.
+    func loss(_ batch: FeatureBatch, generator: inout RandomGenerator) -> (loss: Tensor, predicted: Int)
+}

@@ -1,0 +1,123 @@
+import AudioData
+import Foundation
+import Layers
+import Objectives
+import SafeTensors
+import Tensors
+
+/// Audio models and objectives from a recipe, and the files an audio checkpoint holds besides the weights.
+public enum AudioPretraining {
+    /// The feature corpus' statistics, copied into every checkpoint (never constants in code).
+    public static let normalizationFile = "normalization.safetensors"
+    /// The FbankOptions the features were computed with (torchaudio keyword names).
+    public static let featureOptionsFile = "features.json"
+
+    /// The encoder of `model` (feature dimension resolved) with the objective's heads.
+    public static func makeObjective(model section: ModelSection, objective: ObjectiveSection,
+                                     generator: inout RandomGenerator) throws -> FeaturePretrainingObjective {
+        guard let dimension = section.featureDim else {
+            throw TrainingError("model.feature_dim is unresolved (it comes from data.features' corpus.json)")
+        }
+        let config = section.audioEncoderConfig(featureDimension: dimension)
+        switch (section.flavor, objective.kind) {
+        case (.audioFrames, .tera):
+            let encoder = AudioFrameEncoder(config, generator: &generator)
+            return TERA(model: TERAModel(encoder: encoder, generator: &generator), config: (objective.tera ?? TERASection()).config)
+        case (.audioPatches, .ssast):
+            guard dimension % config.patchFrequency == 0 else {
+                throw TrainingError("model.patch_frequency \(config.patchFrequency) does not divide the \(dimension) feature bins")
+            }
+            let encoder = AudioPatchEncoder(config, generator: &generator)
+            return SSAST(model: SSASTModel(encoder: encoder, generator: &generator), config: (objective.ssast ?? SSASTSection()).config)
+        default:
+            throw TrainingError("objective.kind \(objective.kind.rawValue) does not fit model.flavor \(section.flavor.rawValue) "
+                + "(tera needs audio_frames, ssast needs audio_patches)")
+        }
+    }
+
+    /// Copies the corpus' statistics and writes its feature options into a checkpoint directory.
+    static func writeFeatureFiles(_ corpus: FeatureCorpus, to directory: URL) throws {
+        try FileManager.default.copyItem(at: corpus.normalizationURL, to: directory.appendingPathComponent(normalizationFile))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(corpus.info.options).write(to: directory.appendingPathComponent(featureOptionsFile))
+    }
+}
+
+/// An audio checkpoint's encoder, ready for probes: frozen, in evaluation mode, with the statistics and feature
+/// options its inputs need.
+public struct LoadedAudioEncoder {
+    public let encoder: AudioEncoder
+    public let normalization: FeatureNormalization
+    public let featureOptions: FbankOptions
+    public let config: CheckpointConfig
+    public let directory: URL
+
+    /// Raw fbank matrices (as `FbankComputer` gives them) → normalised, zero-padded (B, T, F) and every layer's
+    /// states with the padding mask. Throws when a matrix has another dimension than the encoder's.
+    public func hiddenStates(_ features: [FeatureMatrix]) throws -> AudioEncoderOutput {
+        guard !features.isEmpty else { throw TrainingError("no feature matrices to encode") }
+        let dimension = encoder.config.featureDimension
+        let longest = features.map(\.frameCount).max()!
+        let batch = Tensor(zeros: [features.count, longest, dimension])
+        for (row, matrix) in features.enumerated() {
+            let normalized = try normalization.normalize(matrix)
+            normalized.values.withUnsafeBufferPointer { values in
+                (batch.data + row * longest * dimension).update(from: values.baseAddress!, count: values.count)
+            }
+        }
+        return noGrad { encoder(batch, lengths: features.map(\.frameCount)) }
+    }
+
+    /// One utterance's states along time, as a probe reads them: `layers + 1` tensors (T', C). A frame encoder's
+    /// positions are time steps already; a patch encoder's are averaged over each time column's frequency rows.
+    public func timeStates(_ features: FeatureMatrix) throws -> [Tensor] {
+        let states = try hiddenStates([features]).hiddenStates
+        let rows = (encoder as? AudioPatchEncoder)?.rows ?? 1
+        return states.map { state in
+            let (positions, channels) = (state.size(1), state.size(2))
+            let steps = state.reshaped([positions / rows, rows, channels])
+            return rows == 1 ? steps.reshaped([positions, channels]) : noGrad { mean(steps, axes: [1]) }
+        }
+    }
+}
+
+/// Loads the encoder of an audio checkpoint (a checkpoint directory or a run directory's newest), with its
+/// normalisation statistics and feature options. Throws naming the file that is missing or does not fit.
+public func loadAudioEncoder(_ url: URL) throws -> LoadedAudioEncoder {
+    let directory = try Checkpoint.resolve(url)
+    let config = try CheckpointConfig.read(directory.appendingPathComponent(Checkpoint.configFile))
+    guard config.model.flavor.isAudio else {
+        throw CheckpointError("\(directory.path): a \(config.model.flavor.rawValue) checkpoint, not an audio encoder")
+    }
+    let statistics = directory.appendingPathComponent(AudioPretraining.normalizationFile)
+    guard FileManager.default.fileExists(atPath: statistics.path) else {
+        throw CheckpointError("\(statistics.path): missing; an audio checkpoint keeps its feature statistics here")
+    }
+    let normalization = try FeatureNormalization(contentsOf: statistics)
+    let optionsURL = directory.appendingPathComponent(AudioPretraining.featureOptionsFile)
+    let options: FbankOptions
+    do {
+        options = try JSONDecoder().decode(FbankOptions.self, from: Data(contentsOf: optionsURL))
+    } catch {
+        throw CheckpointError("\(optionsURL.path): cannot read the feature options: \(error)")
+    }
+    var generator = RandomGenerator(seed: 0)
+    let objective = try AudioPretraining.makeObjective(model: config.model, objective: config.objective, generator: &generator)
+    guard normalization.mean.count == objective.encoder.config.featureDimension else {
+        throw CheckpointError("\(statistics.path): statistics of dimension \(normalization.mean.count) for an encoder of "
+            + "\(objective.encoder.config.featureDimension) bins")
+    }
+    let weights = directory.appendingPathComponent(Checkpoint.modelFile)
+    do {
+        try objective.model.load(contentsOf: weights)
+    } catch let error as SafeTensorsError {
+        throw CheckpointError(error.message)
+    } catch {
+        throw CheckpointError("\(weights.path): \(error)")
+    }
+    objective.model.eval()
+    objective.model.freeze()
+    return LoadedAudioEncoder(encoder: objective.encoder, normalization: normalization, featureOptions: options,
+                              config: config, directory: directory)
+}

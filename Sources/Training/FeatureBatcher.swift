@@ -1,0 +1,97 @@
+import AudioData
+import Foundation
+import Objectives
+import Tensors
+
+/// Where a feature batcher stands: its random stream and the batches drawn (saved in trainer_state.json).
+public struct FeatureBatcherState: Codable, Equatable {
+    public var random: RandomState
+    public var batches: Int
+}
+
+/// Random crops of a feature corpus: each micro-batch draws `batchSize` utterances uniformly (seeded) and, from
+/// each one longer than `crop` frames, a window of `crop` frames at a uniform start; shorter ones are zero-padded.
+/// features: (B, crop, F) and each row's length.
+public final class FeatureBatcher {
+    public let utterances: [FeatureCorpus.Utterance]
+    public let crop: Int
+    public let batchSize: Int
+    public let dimension: Int
+    private var generator: RandomGenerator
+    private var batches = 0
+
+    public init(utterances: [FeatureCorpus.Utterance], dimension: Int, crop: Int, batchSize: Int, seed: UInt64) throws {
+        guard !utterances.isEmpty else { throw TrainingError("the feature corpus has no train utterances") }
+        precondition(crop >= 1 && batchSize >= 1, "crop and batch size must be ≥ 1")
+        self.utterances = utterances
+        self.dimension = dimension
+        self.crop = crop
+        self.batchSize = batchSize
+        generator = RandomGenerator(seed: seed)
+    }
+
+    public var state: FeatureBatcherState { FeatureBatcherState(random: RandomState(generator), batches: batches) }
+
+    public func restore(_ state: FeatureBatcherState) throws {
+        generator = try state.random.generator()
+        batches = state.batches
+    }
+
+    public func next() -> FeatureBatch {
+        batches += 1
+        let crops = (0..<batchSize).map { _ -> (FeatureCorpus.Utterance, Int) in
+            let utterance = utterances[generator.nextInt(below: utterances.count)]
+            return (utterance, utterance.frames > crop ? generator.nextInt(below: utterance.frames - crop + 1) : 0)
+        }
+        return featureBatch(crops, crop: crop, dimension: dimension)
+    }
+}
+
+/// Crops (utterance, first frame) → (B, crop, F) zero-padded, with lengths.
+func featureBatch(_ crops: [(FeatureCorpus.Utterance, Int)], crop: Int, dimension: Int) -> FeatureBatch {
+    let features = Tensor(zeros: [crops.count, crop, dimension])
+    var lengths: [Int] = []
+    for (row, (utterance, start)) in crops.enumerated() {
+        let length = min(crop, utterance.frames - start)
+        utterance.values.withUnsafeBufferPointer { values in
+            (features.data + row * crop * dimension).update(from: values.baseAddress! + start * dimension, count: length * dimension)
+        }
+        lengths.append(length)
+    }
+    return FeatureBatch(features: features, lengths: lengths)
+}
+
+/// Validation batches: the first `crop` frames of each utterance in corpus order, `batchSize` at a time
+/// (the first `limit` batches when set), so every evaluation sees the same inputs.
+func featureEvaluationBatches(_ utterances: [FeatureCorpus.Utterance], dimension: Int, crop: Int, batchSize: Int,
+                              limit: Int? = nil) -> [FeatureBatch] {
+    var batches: [FeatureBatch] = []
+    var start = 0
+    while start < utterances.count && batches.count < (limit ?? .max) {
+        let chunk = utterances[start..<min(utterances.count, start + batchSize)]
+        batches.append(featureBatch(chunk.map { ($0, 0) }, crop: crop, dimension: dimension))
+        start += batchSize
+    }
+    return batches
+}
+
+extension Evaluation {
+    /// The mean loss of a feature objective over `batches` (weighted by predictions), in evaluation mode without
+    /// gradients; masks come from a generator seeded with `seed`, so every evaluation draws the same ones.
+    public static func of(_ objective: FeaturePretrainingObjective, batches: [FeatureBatch], seed: UInt64 = 0x5eed) -> Evaluation {
+        let model = objective.model
+        let wasTraining = model.isTraining
+        model.eval()
+        defer { model.train(wasTraining) }
+        var generator = RandomGenerator(seed: seed)
+        var total = 0.0, predicted = 0
+        noGrad {
+            for batch in batches {
+                let (loss, count) = objective.loss(batch, generator: &generator)
+                total += Double(loss.item) * Double(count)
+                predicted += count
+            }
+        }
+        return Evaluation(loss: predicted > 0 ? total / Double(predicted) : .nan, predicted: predicted, bitsPerByte: nil)
+    }
+}
