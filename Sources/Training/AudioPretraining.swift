@@ -84,7 +84,9 @@ public struct LoadedAudioEncoder {
 
 /// Loads the encoder of an audio checkpoint (a checkpoint directory or a run directory's newest), with its
 /// normalisation statistics and feature options. Throws naming the file that is missing or does not fit.
-public func loadAudioEncoder(_ url: URL) throws -> LoadedAudioEncoder {
+/// `randomWeights`: the same architecture, statistics and features with freshly initialised weights (seeded), the
+/// random-init baseline of the probes.
+public func loadAudioEncoder(_ url: URL, randomWeights: Bool = false, seed: UInt64 = 0) throws -> LoadedAudioEncoder {
     let directory = try Checkpoint.resolve(url)
     let config = try CheckpointConfig.read(directory.appendingPathComponent(Checkpoint.configFile))
     guard config.model.flavor.isAudio else {
@@ -102,7 +104,7 @@ public func loadAudioEncoder(_ url: URL) throws -> LoadedAudioEncoder {
     } catch {
         throw CheckpointError("\(optionsURL.path): cannot read the feature options: \(error)")
     }
-    var generator = RandomGenerator(seed: 0)
+    var generator = RandomGenerator(seed: seed)
     let objective = try AudioPretraining.makeObjective(model: config.model, objective: config.objective, generator: &generator)
     guard normalization.mean.count == objective.encoder.config.featureDimension else {
         throw CheckpointError("\(statistics.path): statistics of dimension \(normalization.mean.count) for an encoder of "
@@ -110,7 +112,7 @@ public func loadAudioEncoder(_ url: URL) throws -> LoadedAudioEncoder {
     }
     let weights = directory.appendingPathComponent(Checkpoint.modelFile)
     do {
-        try objective.model.load(contentsOf: weights)
+        if !randomWeights { try objective.model.load(contentsOf: weights) }
     } catch let error as SafeTensorsError {
         throw CheckpointError(error.message)
     } catch {

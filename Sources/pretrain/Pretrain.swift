@@ -14,6 +14,7 @@ struct Pretrain: ParsableCommand {
             Train.self,
             Anneal.self,
             Eval.self,
+            Probe.self,
             Generate.self,
             Export.self,
         ])

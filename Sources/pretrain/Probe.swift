@@ -1,0 +1,108 @@
+import ArgumentParser
+import AudioData
+import Foundation
+import Layers
+import Probes
+import Tensors
+import Training
+
+/// `pretrain probe`: SUPERB-style probes of a frozen audio encoder (or a baseline) on the labelled subsets of a
+/// `pretrain data synth-speech` corpus. Results go to JSON (the checkpoint's run directory, or --out) and a table.
+struct Probe: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "probe", abstract: "Probe a frozen audio encoder (or a baseline) on KS, SID, LID and phoneme recognition.")
+
+    @Argument(help: "An audio checkpoint or run directory (not needed for --baseline fbank).") var checkpoint: String?
+    @Option(help: "The speech corpus (manifest.jsonl) made by `pretrain data synth-speech`.") var corpus: String
+    @Option(help: "ks, sid, lid, pr, or a comma-separated list, or all.") var task = "all"
+    @Option(name: .customLong("labels-per-class"), help: "Labelled training utterances per class (pr: this × 12 utterances).")
+    var labelsPerClass = 10
+    @Option(help: "Probe seeds (mean ± std over them).") var seeds = 3
+    @Option(help: "fbank (normalised log-mel, no model) or random-init (the checkpoint's encoder with fresh weights).")
+    var baseline: String?
+    @Option(help: "Write the results here (JSON) instead of CHECKPOINT_RUN/probes/.") var out: String?
+    @Option(help: "Threads (default: all cores).") var threads: Int?
+
+    func run() throws {
+        Runtime.configure(threads: threads)
+        let tasks = try parseTasks()
+        guard seeds >= 1, labelsPerClass >= 1 else { throw ValidationError("--seeds and --labels-per-class must be ≥ 1") }
+        let representation = try makeRepresentation()
+        let runner = ProbeRunner(corpus: URL(fileURLWithPath: corpus))
+        runner.log = { print($0) }
+        var results: [ProbeResult] = []
+        for task in tasks {
+            results.append(try runner.run(task, representation: representation, labelsPerClass: labelsPerClass,
+                                          seeds: (0..<seeds).map { UInt64($0) }))
+        }
+        let destination = try resultsURL(representation: representation)
+        try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(results).write(to: destination, options: .atomic)
+        print("\n| representation | task | metric | labels/class | mean ± std over \(seeds) seeds |")
+        print("|---|---|---|---|---|")
+        for result in results {
+            print(String(format: "| %@ | %@ | %@ | %d | %.4f ± %.4f |", result.representation, result.task.rawValue,
+                         result.metric, result.labelsPerClass, result.mean, result.std))
+        }
+        print("wrote \(destination.path)")
+    }
+
+    func parseTasks() throws -> [ProbeTask] {
+        if task == "all" { return ProbeTask.allCases }
+        return try task.split(separator: ",").map { name in
+            guard let parsed = ProbeTask(rawValue: String(name)) else {
+                throw ValidationError("unknown task '\(name)'; choose from ks, sid, lid, pr or all")
+            }
+            return parsed
+        }
+    }
+
+    func makeRepresentation() throws -> SpeechRepresentation {
+        switch (baseline, checkpoint) {
+        case ("fbank", _):
+            var options = FbankOptions()
+            options.numMelBins = 80
+            if let checkpoint { options = try loadAudioEncoder(URL(fileURLWithPath: checkpoint)).featureOptions }
+            return try FbankRepresentation(options: options)
+        case ("random-init", let path?):
+            return try EncoderRepresentation(try loadAudioEncoder(URL(fileURLWithPath: path), randomWeights: true),
+                                             name: "random-init")
+        case (nil, let path?):
+            return try EncoderRepresentation(try loadAudioEncoder(URL(fileURLWithPath: path)), name: path)
+        case ("random-init", nil), (nil, nil):
+            throw ValidationError("give an audio checkpoint (or --baseline fbank)")
+        case (let other?, _):
+            throw ValidationError("unknown --baseline '\(other)'; choose fbank or random-init")
+        }
+    }
+
+    func resultsURL(representation: SpeechRepresentation) throws -> URL {
+        if let out { return URL(fileURLWithPath: out) }
+        let label = baseline ?? "encoder"
+        let base = checkpoint.map { try? Checkpoint.resolve(URL(fileURLWithPath: $0)) } ?? nil
+        let directory = base?.deletingLastPathComponent().deletingLastPathComponent() ?? URL(fileURLWithPath: "runs/probes")
+        return directory.appendingPathComponent("probes/\(label)-\(labelsPerClass)-per-class.json")
+    }
+}
+
+/// A frozen audio encoder as a probe representation: fbank with the checkpoint's options and statistics, then
+/// every layer's states along time (`LoadedAudioEncoder.timeStates`: patch states averaged over frequency).
+final class EncoderRepresentation: SpeechRepresentation {
+    let loaded: LoadedAudioEncoder
+    let computer: FbankComputer
+    let name: String
+    var layerCount: Int { loaded.encoder.config.layers + 1 }
+    var dimension: Int { loaded.encoder.config.hiddenSize }
+
+    init(_ loaded: LoadedAudioEncoder, name: String) throws {
+        self.loaded = loaded
+        self.name = name
+        computer = try FbankComputer(options: loaded.featureOptions)
+    }
+
+    func hiddenStates(_ waveform: Waveform) throws -> [Tensor] {
+        try loaded.timeStates(try computer.compute(waveform))
+    }
+}
