@@ -34,6 +34,7 @@ let package = Package(
         .library(name: "Objectives", targets: ["Objectives"]),
         .library(name: "Training", targets: ["Training"]),
         .library(name: "HFInterop", targets: ["HFInterop"]),
+        .library(name: "SpeechSynthesis", targets: ["SpeechSynthesis"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -67,9 +68,11 @@ let package = Package(
         // Hugging Face directories: config.json + model.safetensors + tokenizer.json, both ways.
         .target(name: "HFInterop", dependencies: ["Tensors", "Layers", "TextData", "SafeTensors"],
                 path: "Sources/HFInterop"),
+        // A regenerable labelled speech corpus from espeak-ng and sox (Foundation only).
+        .target(name: "SpeechSynthesis", path: "Sources/SpeechSynthesis"),
         .executableTarget(name: "pretrain",
                           dependencies: ["Tensors", "Layers", "Optimizers", "SafeTensors", "TextData", "Objectives",
-                                         "Training", "HFInterop",
+                                         "Training", "HFInterop", "SpeechSynthesis",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/pretrain", swiftSettings: numericSettings),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "SafeTensors"], path: "Tests/TensorsTests",
@@ -85,6 +88,7 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "LayersTests", dependencies: ["Tensors", "Layers", "Optimizers", "SafeTensors"],
                     path: "Tests/LayersTests", exclude: ["Fixtures"]),
+        .testTarget(name: "SpeechSynthesisTests", dependencies: ["SpeechSynthesis"], path: "Tests/SpeechSynthesisTests"),
     ],
     swiftLanguageModes: [.v5]
 )
