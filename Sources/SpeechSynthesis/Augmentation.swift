@@ -10,6 +10,10 @@ public struct Augmentation: Codable, Equatable {
     public var snrDB: Double
     public var gainDB: Double
 
+    public init(reverb: [Int]?, noise: NoiseColour, snrDB: Double, gainDB: Double) {
+        self.reverb = reverb; self.noise = noise; self.snrDB = snrDB; self.gainDB = gainDB
+    }
+
     public static let snrRange = 5.0...30.0
     public static let gainRange = -10.0...0.0
     /// Share of utterances that get reverberation.

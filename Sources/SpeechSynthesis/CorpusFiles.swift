@@ -49,9 +49,12 @@ public enum CorpusFiles {
         }
     }
 
-    /// The phoneme inventory of the English utterances, one phoneme a line, in Unicode scalar order.
+    /// The phoneme inventory of the phoneme recognition subset (of all English utterances when there is none),
+    /// one phoneme a line, in Unicode scalar order: the output vocabulary of a phoneme recogniser.
     public static func phonemeInventory(_ entries: [ManifestEntry]) -> [String] {
-        let phonemes = Set(entries.filter { $0.language == "en" }.flatMap { $0.phonemes.split(separator: " ").map(String.init) })
+        let recognition = entries.filter { $0.subset == "pr" }
+        let source = recognition.isEmpty ? entries.filter { $0.language == "en" } : recognition
+        let phonemes = Set(source.flatMap { $0.phonemes.split(separator: " ").map(String.init) })
         return phonemes.sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }
     }
 

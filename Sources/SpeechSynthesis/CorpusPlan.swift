@@ -9,6 +9,7 @@ public struct UtteranceSpec: Equatable {
     public let text: String            // "" for a silence clip
     public let language: String?       // nil for a silence clip
     public let speaker: SpeakerProfile?
+    public let voice: String?          // espeak-ng -v, "en-us+m3"; nil for a silence clip
     public let label: String?          // the class to predict (keyword, speaker id, language); nil when none
     public let augmentation: Augmentation
     /// Keyword clips are padded to one second like Speech Commands; the word sits at `placement` of the slack.
@@ -36,6 +37,10 @@ public struct CorpusPlan {
     }
 
     public var sidSpeakers: [SpeakerProfile] { Array(speakers.prefix(options.sidSpeakers)) }
+
+    /// Phoneme recognition is spoken in one accent, so that its transcripts share one phoneme inventory
+    /// (eight accents together have about eighty espeak-ng phonemes, American English about fifty).
+    public static let phonemeAccent = "en-us"
 
     /// Every labelled utterance, subset by subset, split by split.
     public func labelledUtterances() -> [UtteranceSpec] {
@@ -77,7 +82,7 @@ public struct CorpusPlan {
                 var random = stream(path)
                 let speaker = random.pick(speakers(split: split))
                 return spec(path: path, split: split, text: random.pick(texts.lines(split: split)), language: "en",
-                            speaker: speaker, label: nil, random: &random)
+                            speaker: speaker, label: nil, random: &random, accent: Self.phonemeAccent)
             }
         default:
             return []
@@ -89,7 +94,7 @@ public struct CorpusPlan {
         var random = stream(path)
         if label == WordLists.silenceLabel {
             return UtteranceSpec(path: path, subset: "ks", split: split, text: "", language: nil, speaker: nil,
-                                 label: label, augmentation: Augmentation.draw(&random), minimumSeconds: 1,
+                                 voice: nil, label: label, augmentation: Augmentation.draw(&random), minimumSeconds: 1,
                                  placement: 0)
         }
         let word = label == WordLists.unknownLabel ? random.pick(WordLists.unknownWords) : label
@@ -116,9 +121,12 @@ public struct CorpusPlan {
     }
 
     private func spec(path: String, split: String, text: String, language: String, speaker: SpeakerProfile,
-                      label: String?, random: inout SeededRandom, minimumSeconds: Double = 0) -> UtteranceSpec {
+                      label: String?, random: inout SeededRandom, minimumSeconds: Double = 0,
+                      accent: String? = nil) -> UtteranceSpec {
         UtteranceSpec(path: path, subset: String(path.prefix { $0 != "/" }), split: split, text: text,
-                      language: language, speaker: speaker, label: label, augmentation: Augmentation.draw(&random),
+                      language: language, speaker: speaker,
+                      voice: accent.map { $0 + "+" + speaker.variant } ?? speaker.voice(language: language),
+                      label: label, augmentation: Augmentation.draw(&random),
                       minimumSeconds: minimumSeconds, placement: random.unit())
     }
 

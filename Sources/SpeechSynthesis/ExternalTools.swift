@@ -29,13 +29,19 @@ public struct ExternalTools {
             .trimmingCharacters(in: .whitespacesAndNewlines) ?? soxBanner
     }
 
-    /// The language names espeak-ng accepts as -v (second column of `espeak-ng --voices`: "en", "en-us", "de", …).
+    /// The language names espeak-ng accepts as -v: the Language column of `espeak-ng --voices` ("en-gb",
+    /// "en-us", "de", …) and the aliases in its Other Languages column ("(en 2)" makes "en" a name).
     public func languages() throws -> Set<String> {
         let listing = try Self.run(espeak, ["--voices"]).stdout
-        return Set(listing.split(separator: "\n").dropFirst().compactMap { line in
+        var names = Set<String>()
+        for line in listing.split(separator: "\n").dropFirst() {
             let columns = line.split(separator: " ")
-            return columns.count > 1 ? String(columns[1]) : nil
-        })
+            if columns.count > 1 { names.insert(String(columns[1])) }
+            for alias in line.split(separator: "(").dropFirst() {
+                if let name = alias.split(separator: " ").first { names.insert(String(name)) }
+            }
+        }
+        return names
     }
 
     /// Fails with the first of `requested` that espeak-ng does not know.

@@ -1,6 +1,6 @@
 /// A synthetic speaker: an espeak-ng voice variant (formant set, breathiness, intonation), a pitch, a speaking rate
 /// and an English accent (used when the speaker speaks English; other languages use that language's voice).
-public struct SpeakerProfile: Codable, Equatable {
+public struct SpeakerProfile: Codable, Hashable {
     public let id: String          // "spk007"
     public let variant: String     // espeak-ng variant, appended as "+variant"
     public let pitch: Int          // espeak-ng -p, 0...99 (50 is the voice's own)

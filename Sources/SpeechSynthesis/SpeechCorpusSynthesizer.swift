@@ -35,8 +35,8 @@ public struct SpeechCorpusSynthesizer {
         guard jobs >= 1 else { throw SynthesisError.badOption("--jobs must be at least 1, got \(jobs)") }
         let tools = try ExternalTools(searchPath: searchPath)
         try tools.checkLanguages(options.languages + SpeakerProfiles.englishAccents)
-        let texts = try ShakespeareLines(directory: textDirectory)
         try prepare(directory)
+        let texts = try ShakespeareLines(directory: textDirectory)
         try checkIdentity(Identity(seed: options.seed, speakerPool: options.speakerPool, languages: options.languages,
                                    pretrainOtherLanguages: options.pretrainOtherLanguages,
                                    espeakNGVersion: tools.espeakVersion, soxVersion: tools.soxVersion),

@@ -9,8 +9,8 @@ struct SynthSpeech: ParsableCommand {
         abstract: "Synthesise a speech corpus with espeak-ng: pre-training audio plus keyword spotting, speaker, language and phoneme tasks.",
         discussion: """
             Writes 16 kHz mono 16-bit WAV files under DIR/<subset>/<split>/, manifest.jsonl (one utterance a line: \
-            path, duration, text, phonemes, speaker, language, split, subset, label, noise), phonemes.txt (the English \
-            phoneme inventory) and corpus.json (counts, hours, seed, tool versions, command line). Subsets: pretrain \
+            path, duration, text, phonemes, speaker, voice, language, split, subset, label, noise), phonemes.txt (the \
+            phoneme inventory of the pr subset) and corpus.json (counts, hours, seed, tool versions, command line). Subsets: pretrain \
             (unlabelled, --hours), ks (12 Speech Commands v1 classes), sid (--sid-speakers speakers, different texts \
             per split), lid (--languages), pr (English phoneme transcripts). The same arguments give the same files \
             for any --jobs; run again into the same DIR to resume. Needs espeak-ng and sox (make deps).
