@@ -86,8 +86,11 @@ public struct SpeechCorpusSynthesizer {
                 throw SynthesisError.badOption("\(url.path) is unreadable; delete the directory or choose another --out")
             }
             guard existing == identity else {
-                throw SynthesisError.badOption(
-                    "\(directory.path) holds a corpus made with other settings (\(existing)) than these (\(identity)): resuming would mix them; choose another --out")
+                let differences = zip(Mirror(reflecting: existing).children, Mirror(reflecting: identity).children)
+                    .filter { "\($0.value)" != "\($1.value)" }
+                    .map { "\($0.label ?? "?") \($0.value) there, \($1.value) here" }
+                throw SynthesisError.badOption("\(directory.path) holds a corpus made with other settings ("
+                    + differences.joined(separator: "; ") + "): resuming would mix them; choose another --out")
             }
             return
         }
