@@ -1,28 +1,5 @@
 import Foundation
 
-/// One manifest line: where the audio is, what is said, by whom, in which language, and the labels.
-public struct ManifestEntry: Codable, Equatable {
-    public let path: String        // relative to the corpus directory
-    public let subset: String      // pretrain | ks | sid | lid | pr
-    public let split: String       // train | dev | test
-    public let duration: Double    // seconds
-    public let text: String
-    public let phonemes: String    // espeak-ng IPA phonemes separated by spaces (PhonemeTokens)
-    public let speaker: String?    // nil for a silence clip
-    public let voice: String?      // espeak-ng -v (accent + variant); nil for a silence clip
-    public let language: String?   // nil for a silence clip
-    public let label: String?      // keyword class, speaker id or language; nil for pretrain and pr
-    public let noise: String
-    public let snrDB: Double
-    public let gainDB: Double
-    public let reverb: [Int]?
-
-    enum CodingKeys: String, CodingKey {
-        case path, subset, split, duration, text, phonemes, speaker, voice, language, label, noise, reverb
-        case snrDB = "snr_db", gainDB = "gain_db"
-    }
-}
-
 /// Renders an utterance: espeak-ng speaks the text into a 22.05 kHz WAV and prints its phonemes, sox resamples
 /// the audio to 16 kHz mono (and reverberates it), Swift adds the noise and the gain and writes the 16-bit WAV.
 /// An utterance whose WAV is already complete is not rendered again; espeak-ng gives its phonemes without
@@ -65,7 +42,8 @@ public struct UtteranceRenderer {
                              duration: Double(sampleCount) / Double(WAVFile.sampleRate), text: spec.text,
                              phonemes: phonemes, speaker: spec.speaker?.id, voice: spec.voice, language: spec.language,
                              label: spec.label,
-                             noise: spec.augmentation.noise.rawValue, snrDB: spec.augmentation.snrDB,
+                             noise: spec.augmentation.noise.rawValue,
+                             snrDB: spec.voice == nil ? nil : spec.augmentation.snrDB,
                              gainDB: spec.augmentation.gainDB, reverb: spec.augmentation.reverb)
     }
 

@@ -70,7 +70,12 @@ final class SpeechCorpusSynthesizerTests: XCTestCase {
             XCTAssertEqual(rate, 16_000)
             XCTAssertEqual(Double(samples.count) / 16_000, entry.duration, entry.path)
             XCTAssertGreaterThan(samples.map { abs(Int($0)) }.max()!, 100, entry.path)   // not silent
-            if entry.label == "_silence_" { XCTAssertEqual(entry.phonemes, "") } else { XCTAssertFalse(entry.phonemes.isEmpty, entry.path) }
+            if entry.label == "_silence_" {
+                XCTAssertEqual(entry.phonemes, "")
+                XCTAssertNil(entry.snrDB)
+            } else {
+                XCTAssertFalse(entry.phonemes.isEmpty, entry.path)
+            }
             if entry.subset == "ks" { XCTAssertGreaterThanOrEqual(entry.duration, 1) }
         }
         let inventory = try String(contentsOf: Self.threeJobs.appendingPathComponent("phonemes.txt"), encoding: .utf8)
