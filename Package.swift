@@ -35,6 +35,7 @@ let package = Package(
         .library(name: "Training", targets: ["Training"]),
         .library(name: "HFInterop", targets: ["HFInterop"]),
         .library(name: "AudioData", targets: ["AudioData"]),
+        .library(name: "SpeechSynthesis", targets: ["SpeechSynthesis"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -78,9 +79,11 @@ let package = Package(
         // SUPERB-style probes of frozen speech representations: layer mixture + linear head, CTC for phonemes.
         .target(name: "Probes", dependencies: ["Tensors", "Layers", "Optimizers", "AudioData"],
                 path: "Sources/Probes", swiftSettings: numericSettings),
+        // A regenerable labelled speech corpus from espeak-ng and sox (Foundation only).
+        .target(name: "SpeechSynthesis", path: "Sources/SpeechSynthesis"),
         .executableTarget(name: "pretrain",
                           dependencies: ["Tensors", "Layers", "Optimizers", "SafeTensors", "TextData", "Objectives",
-                                         "Training", "HFInterop", "AudioData", "Probes",
+                                         "Training", "HFInterop", "AudioData", "Probes", "SpeechSynthesis",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/pretrain", swiftSettings: numericSettings),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "SafeTensors"], path: "Tests/TensorsTests",
@@ -99,6 +102,7 @@ let package = Package(
         .testTarget(name: "ProbesTests", dependencies: ["Probes", "AudioData", "Tensors"], path: "Tests/ProbesTests"),
         .testTarget(name: "AudioDataTests", dependencies: ["AudioData", "SafeTensors"], path: "Tests/AudioDataTests",
                     exclude: ["Fixtures"]),
+        .testTarget(name: "SpeechSynthesisTests", dependencies: ["SpeechSynthesis"], path: "Tests/SpeechSynthesisTests"),
     ],
     swiftLanguageModes: [.v5]
 )

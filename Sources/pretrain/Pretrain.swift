@@ -17,5 +17,6 @@ struct Pretrain: ParsableCommand {
             Probe.self,
             Generate.self,
             Export.self,
+            DataCommands.self,
         ])
 }

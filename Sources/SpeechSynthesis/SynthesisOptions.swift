@@ -1,0 +1,63 @@
+import Foundation
+
+/// Utterance counts for the three splits of one unit (a keyword class, a speaker, a language, a subset).
+public struct SplitSizes: Codable, Equatable {
+    public var train: Int
+    public var dev: Int
+    public var test: Int
+
+    public init(train: Int, dev: Int, test: Int) { self.train = train; self.dev = dev; self.test = test }
+
+    /// "train,dev,test" as given on the command line, e.g. "100,30,30".
+    public init(parsing text: String, flag: String) throws {
+        let parts = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard parts.count == 3, let train = parts[0], let dev = parts[1], let test = parts[2],
+              train >= 0, dev >= 0, test >= 0 else {
+            throw SynthesisError.badOption("\(flag) wants three counts train,dev,test (e.g. 100,30,30), got '\(text)'")
+        }
+        self.init(train: train, dev: dev, test: test)
+    }
+
+    public func count(_ split: String) -> Int { split == "dev" ? dev : split == "test" ? test : train }
+    public static let splits = ["train", "dev", "test"]
+}
+
+/// What to synthesise. Everything that changes an utterance's audio or text is here and recorded in corpus.json;
+/// the number of parallel jobs is not, because it changes nothing in the output.
+public struct SynthesisOptions: Codable, Equatable {
+    public static let allSubsets = ["pretrain", "ks", "sid", "lid", "pr"]
+
+    public var seed: UInt64 = 0
+    /// Unlabelled pre-training audio, hours (the subset grows utterance by utterance until it reaches this).
+    public var hours: Double = 2
+    public var subsets = SynthesisOptions.allSubsets
+    /// Keyword spotting, utterances per class (12 classes) per split. 30 test utterances per class give the
+    /// accuracy a standard error under 2.5 points at 80 %.
+    public var keywordsPerClass = SplitSizes(train: 100, dev: 30, test: 30)
+    /// Speaker identification: speakers, and utterances per speaker per split (texts differ across splits).
+    public var sidSpeakers = 24
+    public var sidPerSpeaker = SplitSizes(train: 20, dev: 8, test: 8)
+    /// Language identification: utterances per language per split.
+    public var languages = WordLists.defaultLanguages
+    public var lidPerLanguage = SplitSizes(train: 50, dev: 20, test: 20)
+    /// Phoneme recognition: English utterances per split.
+    public var prUtterances = SplitSizes(train: 600, dev: 100, test: 100)
+    /// Speakers in all; keyword spotting, language identification and phoneme recognition give each split its
+    /// own speakers from this pool (3 : 1 : 1).
+    public var speakerPool = 60
+    /// Share of the pre-training set spoken in languages other than English (English comes from Shakespeare).
+    public var pretrainOtherLanguages = 0.25
+
+    public init() {}
+
+    public func validate() throws {
+        if !(hours >= 0 && hours.isFinite) { throw SynthesisError.badOption("--hours must be a number ≥ 0, got \(hours)") }
+        for subset in subsets where !Self.allSubsets.contains(subset) {
+            throw SynthesisError.badOption("unknown subset '\(subset)' (--subsets); known: \(Self.allSubsets.joined(separator: ","))")
+        }
+        if languages.isEmpty { throw SynthesisError.badOption("--languages is empty") }
+        if subsets.contains("sid") && sidSpeakers < 2 { throw SynthesisError.badOption("--sid-speakers must be at least 2") }
+        if sidSpeakers > speakerPool { throw SynthesisError.badOption("--sid-speakers \(sidSpeakers) exceeds --speaker-pool \(speakerPool)") }
+        if speakerPool < 5 { throw SynthesisError.badOption("--speaker-pool must be at least 5 (one speaker per split at 3:1:1)") }
+    }
+}

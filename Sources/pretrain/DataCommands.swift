@@ -1,0 +1,9 @@
+import ArgumentParser
+
+/// `pretrain data …`: commands that make or prepare corpora.
+struct DataCommands: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "data",
+        abstract: "Make or prepare corpora.",
+        subcommands: [SynthSpeech.self])
+}
