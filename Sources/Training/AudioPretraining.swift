@@ -59,6 +59,10 @@ public struct LoadedAudioEncoder {
         guard !features.isEmpty else { throw TrainingError("no feature matrices to encode") }
         let dimension = encoder.config.featureDimension
         let longest = features.map(\.frameCount).max()!
+        guard longest <= encoder.config.maxFrames else {
+            throw TrainingError("an input of \(longest) frames exceeds the \(encoder.config.maxFrames) the encoder's positions cover "
+                + "(timeStates encodes long inputs in windows)")
+        }
         let batch = Tensor(zeros: [features.count, longest, dimension])
         for (row, matrix) in features.enumerated() {
             let normalized = try normalization.normalize(matrix)
@@ -71,7 +75,27 @@ public struct LoadedAudioEncoder {
 
     /// One utterance's states along time, as a probe reads them: `layers + 1` tensors (T', C). A frame encoder's
     /// positions are time steps already; a patch encoder's are averaged over each time column's frequency rows.
+    /// An utterance longer than the position table is encoded in consecutive windows (each a multiple of the
+    /// encoder's time unit) whose states are joined along time; a tail shorter than one unit is left out.
     public func timeStates(_ features: FeatureMatrix) throws -> [Tensor] {
+        let limit = encoder.config.maxFrames
+        guard features.frameCount > limit else { return try statesAlongTime(features) }
+        let unit = encoder is AudioPatchEncoder ? encoder.config.patchTime : encoder.config.frameStack
+        let windows = (features.frameCount + limit - 1) / limit
+        let size = min(limit / unit * unit, ((features.frameCount + windows - 1) / windows + unit - 1) / unit * unit)
+        var pieces: [[Tensor]] = []
+        var start = 0
+        while features.frameCount - start >= unit {
+            let end = min(start + size, features.frameCount)
+            let window = FeatureMatrix(frameCount: end - start, dimension: features.dimension,
+                                       values: Array(features.values[(start * features.dimension)..<(end * features.dimension)]))
+            pieces.append(try statesAlongTime(window))
+            start = end
+        }
+        return (0..<pieces[0].count).map { layer in noGrad { concat(pieces.map { $0[layer] }, axis: 0) } }
+    }
+
+    private func statesAlongTime(_ features: FeatureMatrix) throws -> [Tensor] {
         let states = try hiddenStates([features]).hiddenStates
         let rows = (encoder as? AudioPatchEncoder)?.rows ?? 1
         return states.map { state in

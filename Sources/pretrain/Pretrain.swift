@@ -15,6 +15,7 @@ struct Pretrain: ParsableCommand {
             Anneal.self,
             Eval.self,
             Probe.self,
+            ProbeTable.self,
             Generate.self,
             Export.self,
             DataCommands.self,

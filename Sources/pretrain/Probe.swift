@@ -106,3 +106,39 @@ final class EncoderRepresentation: SpeechRepresentation {
         try loaded.timeStates(try computer.compute(waveform))
     }
 }
+
+/// `pretrain probe-table`: the results of several `pretrain probe` runs as one markdown table, a row per
+/// representation and a column per task (mean ± std over the probe seeds).
+struct ProbeTable: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "probe-table", abstract: "Tabulate pretrain probe result files (markdown).")
+
+    @Argument(help: "Result files written by pretrain probe (--out).") var files: [String]
+
+    func run() throws {
+        guard !files.isEmpty else { throw ValidationError("give at least one result file") }
+        var rows: [(name: String, results: [ProbeTask: ProbeResult])] = []
+        for file in files {
+            let url = URL(fileURLWithPath: file)
+            let results: [ProbeResult]
+            do { results = try JSONDecoder().decode([ProbeResult].self, from: Data(contentsOf: url)) } catch {
+                throw ValidationError("\(file): not a pretrain probe result file (\(error))")
+            }
+            rows.append((url.deletingPathExtension().lastPathComponent,
+                         Dictionary(results.map { ($0.task, $0) }, uniquingKeysWith: { $1 })))
+        }
+        let tasks = ProbeTask.allCases.filter { task in rows.contains { $0.results[task] != nil } }
+        let seeds = rows.flatMap { $0.results.values.map { $0.scores.count } }.max() ?? 0
+        print("| representation | " + tasks.map { $0 == .pr ? "PR PER ↓" : "\($0.rawValue.uppercased()) accuracy ↑" }
+            .joined(separator: " | ") + " |")
+        print("|---|" + String(repeating: "---|", count: tasks.count))
+        for row in rows {
+            let cells = tasks.map { task in
+                row.results[task].map { String(format: "%.3f ± %.3f", $0.mean, $0.std) } ?? "–"
+            }
+            print("| \(row.name) | " + cells.joined(separator: " | ") + " |")
+        }
+        print("\nmean ± sample standard deviation over \(seeds) probe seeds; "
+            + "labelled utterances per class: \(Set(rows.flatMap { $0.results.values.map(\.labelsPerClass) }).sorted().map(String.init).joined(separator: ", "))")
+    }
+}
