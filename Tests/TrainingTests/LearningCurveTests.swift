@@ -1,0 +1,151 @@
+import Foundation
+import Optimizers
+import Tensors
+import Training
+import XCTest
+
+/// Learning-curve fits, predictions with intervals, the stopping rule and the backtest, on synthetic curves whose
+/// truth is known and on a real curve (Fixtures/learning_curve).
+final class LearningCurveTests: XCTestCase {
+    /// Gaussian noise of standard deviation `sigma`, the same for every run of the test.
+    private func noisy(_ values: [Double], sigma: Double, seed: UInt64 = 3) -> [Double] {
+        var generator = RandomGenerator(seed: seed)
+        return values.map { $0 + sigma * Double(generator.nextNormal()) }
+    }
+
+    func testAPowerLawWithOffsetIsRecoveredAndExtrapolated() throws {
+        let truth = { (t: Int) in 3.0 + 4.0 * pow(Double(t), -0.5) }
+        let steps = Array(stride(from: 10, through: 300, by: 10))
+        let fit = try LearningCurve.fit(steps: steps, losses: steps.map(truth), model: .powerLaw)
+        XCTAssertEqual(fit.a, 3, accuracy: 1e-3)
+        XCTAssertEqual(fit.c, 0.5, accuracy: 1e-3)
+        XCTAssertLessThan(fit.rmsResidual, 1e-6)
+
+        let prediction = try LearningCurve.predict(steps: steps, losses: noisy(steps.map(truth), sigma: 0.01), at: 1000)
+        XCTAssertEqual(prediction.loss, truth(1000), accuracy: 0.02, "1000 steps from 300 under 0.01 noise")
+        XCTAssertLessThanOrEqual(prediction.low, prediction.loss)
+        XCTAssertGreaterThanOrEqual(prediction.high, prediction.loss)
+        XCTAssertLessThan(prediction.low, truth(1000))
+        XCTAssertGreaterThan(prediction.high, truth(1000), "the 90 % interval holds the truth")
+    }
+
+    func testAnExponentialCurveIsChosenOverThePowerLaw() throws {
+        let truth = { (t: Int) in 2.0 + 3.0 * exp(-Double(t) / 60) }
+        let steps = Array(stride(from: 5, through: 200, by: 5))
+        let prediction = try LearningCurve.predict(steps: steps, losses: noisy(steps.map(truth), sigma: 0.005), at: 400)
+        XCTAssertEqual(prediction.fit.model, .exponential)
+        XCTAssertEqual(prediction.loss, truth(400), accuracy: 0.01)
+    }
+
+    /// A cosine run: the annealing law, knowing the schedule, predicts the drop of the decay from the first 30 %.
+    func testTheAnnealingLawPredictsTheEndOfACosineRunFromItsStart() throws {
+        let schedule = LearningRateSchedule.cosine(maxLR: 2e-3, minLR: 2e-4, warmup: 30, total: 300)
+        let areas = LearningRateAreas(schedule: schedule, steps: 300)
+        let truth = { (t: Int) in 3.5 + 1.2 * pow(areas.forward[t] / 0.1, -0.6) - 4.0 * areas.annealing[t] }
+        let steps = Array(stride(from: 10, through: 300, by: 10))
+        let backtest = try LearningCurve.backtest(steps: steps, losses: noisy(steps.map(truth), sigma: 0.003),
+                                                  model: .annealing, areas: areas)
+        XCTAssertEqual(backtest.prediction.lastStep, 90)
+        XCTAssertEqual(backtest.actual, truth(300), accuracy: 0.01)
+        XCTAssertLessThan(abs(backtest.relativeError), 0.01)
+    }
+
+    func testTheAreasOfASchedule() {
+        let areas = LearningRateAreas(learningRates: [1, 1, 0.5, 0.5], momentum: 0.5)
+        XCTAssertEqual(areas.forward, [0, 1, 2, 2.5, 3])
+        // m: 0, 0, 0.5, 0.25 → S2: 0, 0, 0, 0.5, 0.75. A warmup (rising rate) adds nothing.
+        XCTAssertEqual(areas.annealing, [0, 0, 0, 0.5, 0.75])
+        XCTAssertEqual(LearningRateAreas(learningRates: [0.1, 0.2, 0.3]).annealing, [0, 0, 0, 0])
+    }
+
+    func testTooFewPointsIsAClearErrorNotACrash() {
+        XCTAssertThrowsError(try LearningCurve.predict(steps: [10, 20, 30], losses: [5, 4, 3.5], at: 100)) {
+            XCTAssertTrue("\($0)".contains("3 usable points"), "\($0)")
+            XCTAssertTrue("\($0)".contains("at least 5"), "\($0)")
+        }
+        XCTAssertThrowsError(try LearningCurve.predict(steps: [1, 2, 3, 4, 5, 6], losses: [5, .nan, 4, .infinity, 3, 2],
+                                                       at: 10), "non-finite losses do not count")
+    }
+
+    func testARisingCurveIsPredictedFlatAndSaysSo() throws {
+        let steps = Array(stride(from: 10, through: 200, by: 10))
+        let losses = noisy(steps.map { 4 + 0.001 * Double($0) }, sigma: 0.01)
+        let prediction = try LearningCurve.predict(steps: steps, losses: losses, at: 400)
+        XCTAssertFalse(prediction.fit.isDecreasing)
+        XCTAssertEqual(prediction.loss, losses.reduce(0, +) / Double(losses.count), accuracy: 1e-9,
+                       "a saturating model cannot rise: the best it does is the mean level")
+        XCTAssertTrue(LearningCurve.stoppingDecision(prediction, epsilon: 0.01).stop)
+    }
+
+    func testALossSpikeIsDroppedFromTheFit() throws {
+        let truth = { (t: Int) in 3.0 + 4.0 * pow(Double(t), -0.5) }
+        let steps = Array(stride(from: 10, through: 300, by: 10))
+        var losses = noisy(steps.map(truth), sigma: 0.005)
+        losses[20] += 2
+        let fit = try LearningCurve.fit(steps: steps, losses: losses, model: .powerLaw)
+        XCTAssertEqual(fit.pointCount, steps.count - 1)
+        XCTAssertEqual(fit.loss(atStep: 1000), truth(1000), accuracy: 0.02)
+    }
+
+    func testTheStoppingRuleComparesThePredictedGainWithEpsilon() throws {
+        let truth = { (t: Int) in 3.0 + 4.0 * pow(Double(t), -0.5) }
+        let steps = Array(stride(from: 10, through: 300, by: 10))
+        let losses = noisy(steps.map(truth), sigma: 0.002)
+        let prediction = try LearningCurve.predict(steps: steps, losses: losses, at: 600)
+        // truth(300) − truth(600) ≈ 0.068.
+        let going = LearningCurve.stoppingDecision(prediction, epsilon: 0.03)
+        XCTAssertFalse(going.stop)
+        XCTAssertEqual(going.gain, going.lossNow - going.lossAtHorizon, accuracy: 1e-12)
+        XCTAssertEqual(going.gain, truth(300) - truth(600), accuracy: 0.01)
+        XCTAssertGreaterThanOrEqual(going.optimisticGain, going.gain)
+        XCTAssertEqual(going.currentStep, 300)
+        XCTAssertEqual(going.horizonStep, 600)
+        XCTAssertTrue(LearningCurve.stoppingDecision(prediction, epsilon: 0.1).stop)
+        XCTAssertTrue("\(going)".hasPrefix("continue"), "\(going)")
+    }
+
+    func testAMissingRunOrAnEmptyLogIsNamed() throws {
+        let root = try temporaryDirectory(self)
+        XCTAssertThrowsError(try RunLearningCurve.load(runDirectory: root.appendingPathComponent("nope"), metric: .valLoss)) {
+            XCTAssertTrue("\($0)".contains("no such run directory"), "\($0)")
+        }
+        XCTAssertThrowsError(try RunLearningCurve.load(runDirectory: root, metric: .valLoss)) {
+            XCTAssertTrue("\($0)".contains("metrics.jsonl: no metrics log"), "\($0)")
+        }
+        FileManager.default.createFile(atPath: root.appendingPathComponent("metrics.jsonl").path, contents: Data())
+        XCTAssertThrowsError(try RunLearningCurve.load(runDirectory: root, metric: .valLoss)) {
+            XCTAssertTrue("\($0)".contains("the metrics log is empty"), "\($0)")
+        }
+    }
+
+    func testThePredictionRoundTripsThroughAMetricsRow() throws {
+        var record = MetricsRecord(step: 40, valLoss: 5)
+        record.predictedFinalLoss = 4.5
+        record.predictedFinalLow = 4.4
+        record.predictedFinalHigh = .nan
+        let line = try record.jsonLine()
+        XCTAssertTrue(line.contains("\"predicted_final_loss\":4.5"), line)
+        let decoded = try JSONDecoder().decode(MetricsRecord.self, from: Data(line.utf8))
+        XCTAssertEqual(decoded.predictedFinalLow, 4.4)
+        XCTAssertNil(decoded.predictedFinalHigh, "non-finite values are written as absent")
+    }
+
+    /// A run logs the final loss predicted at each evaluation once the validation curve has enough points.
+    func testTheTrainerLogsThePredictedFinalLossAtEvaluations() throws {
+        let run = try temporaryDirectory(self)
+        var recipe = tinyRecipe(steps: 60)
+        recipe.train.evalEvery = 5
+        recipe.train.checkpointEvery = 0
+        try Trainer(recipe: recipe, runDirectory: run, corpus: TestCorpus.make(), console: ConsoleProgress(mode: .silent)).run()
+        let evaluations = try readMetrics(run.appendingPathComponent("metrics.jsonl")).filter(\.isEvaluation)
+        XCTAssertEqual(evaluations.map(\.step), Array(stride(from: 5, through: 60, by: 5)))
+        XCTAssertNil(evaluations[3].predictedFinalLoss, "4 points are too few")
+        let predicted = evaluations[4..<11]
+        XCTAssertTrue(predicted.allSatisfy { $0.predictedFinalLoss != nil }, "from the 5th evaluation on")
+        for row in predicted {
+            XCTAssertLessThanOrEqual(try XCTUnwrap(row.predictedFinalLow), try XCTUnwrap(row.predictedFinalLoss))
+            XCTAssertGreaterThanOrEqual(try XCTUnwrap(row.predictedFinalHigh), try XCTUnwrap(row.predictedFinalLoss))
+        }
+        XCTAssertNil(evaluations.last?.predictedFinalLoss, "the last step has its loss, not a prediction")
+    }
+}
