@@ -6,6 +6,9 @@ public enum LearningCurveModel: String, CaseIterable, Codable {
     case powerLaw = "power_law"
     /// L(t) = a + b·exp(−c·t).
     case exponential
+    /// L(t) = a + b·S1(t)^(−c): a power law in the learning-rate area S1 (the sum of the rates so far) instead of
+    /// the step, so that a decaying rate slows the descent; the annealing law without its bonus term.
+    case areaPowerLaw = "area_power_law"
     /// L(t) = a + b·S1(t)^(−c) − d·S2(t), the scaling law with learning-rate annealing (Tissue et al., 2024, eq. 1):
     /// a power law in the learning-rate area S1 instead of the step, minus a bonus for the annealing area S2
     /// (`LearningRateAreas`). Needs the schedule, which the recipe fixes in advance.
@@ -13,6 +16,9 @@ public enum LearningCurveModel: String, CaseIterable, Codable {
 
     /// Coefficients fitted: a, b, c (and d).
     var parameterCount: Int { self == .annealing ? 4 : 3 }
+
+    /// True for the models of the learning-rate areas, which need the schedule.
+    public var readsSchedule: Bool { self == .areaPowerLaw || self == .annealing }
 }
 
 /// One model fitted to a curve. t (or S1) is divided by `scale` (its value at the last fitted step) before the
@@ -49,7 +55,7 @@ struct CurveTerms {
         switch model {
         case .powerLaw: return pow(max(Double(step), 1) / scale, -c)
         case .exponential: return exp(-c * Double(step) / scale)
-        case .annealing: return pow(max(area(\.forward, step), 1e-12) / scale, -c)
+        case .areaPowerLaw, .annealing: return pow(max(area(\.forward, step), 1e-12) / scale, -c)
         }
     }
 
@@ -77,10 +83,10 @@ enum LearningCurveFitter {
 
     static func fit(_ model: LearningCurveModel, steps: [Int], losses: [Double], areas: LearningRateAreas?) -> LearningCurveFit? {
         guard let last = steps.max(), last > 0, steps.count >= model.parameterCount + 1 else { return nil }
-        if model == .annealing {
+        if model.readsSchedule {
             guard let areas, areas.steps >= last, areas.forward[last] > 0 else { return nil }
         }
-        let scale = model == .annealing ? areas!.forward[last] : Double(last)
+        let scale = model.readsSchedule ? areas!.forward[last] : Double(last)
         func solve(_ c: Double) -> (coefficients: [Double], sse: Double)? {
             let terms = CurveTerms(model: model, areas: areas, c: c, scale: scale)
             var columns = [steps.map { _ in 1.0 }, steps.map(terms.decay)]
@@ -104,7 +110,7 @@ enum LearningCurveFitter {
         let k = solution.coefficients
         return LearningCurveFit(model: model, a: k[0], b: k[1], c: c, d: k.count > 2 ? k[2] : 0, scale: scale,
                                 rmsResidual: sqrt(solution.sse / Double(steps.count)), pointCount: steps.count,
-                                areas: model == .annealing ? areas : nil)
+                                areas: model.readsSchedule ? areas : nil)
     }
 
     /// Least squares of `target` on `columns`, the first (the intercept) free and the others ≥ 0: the best of every

@@ -39,8 +39,8 @@ public enum LearningCurve {
             throw LearningCurveError("no model could be fitted to the \(steps.count) points")
         }
         guard let first = LearningCurveFitter.fit(model, steps: steps, losses: losses, areas: areas) else {
-            throw LearningCurveError(model == .annealing && areas == nil
-                ? "the annealing model needs the learning-rate schedule (the run's recipe.yaml)"
+            throw LearningCurveError(model.readsSchedule && areas == nil
+                ? "the \(model.rawValue) model needs the learning-rate schedule (the run's recipe.yaml)"
                 : "the \(model.rawValue) model could not be fitted to the \(steps.count) points")
         }
         let residuals = zip(steps, losses).map { $1 - first.loss(atStep: $0) }
@@ -61,7 +61,7 @@ public enum LearningCurve {
         guard targetStep >= steps.last! else {
             throw LearningCurveError("the target step \(targetStep) is before the last point (step \(steps.last!))")
         }
-        if fit.model == .annealing, let areas, areas.steps < targetStep {
+        if fit.model.readsSchedule, let areas, areas.steps < targetStep {
             throw LearningCurveError("the schedule reaches step \(areas.steps), not the target step \(targetStep)")
         }
         let fitted = steps.map(fit.loss(atStep:))

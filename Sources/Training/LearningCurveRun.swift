@@ -13,6 +13,9 @@ public enum LearningCurveMetric: String, CaseIterable {
 }
 
 /// The curve of one metric of a run, with the run's schedule when its recipe is known.
+///
+/// Points within the schedule's warmup are left out: the loss there falls through the early plateau (unigram
+/// statistics first) rather than along a saturating law, and a rewarm raises it first (Gupta et al., 2023).
 public struct RunLearningCurve {
     public let steps: [Int]
     public let losses: [Double]
@@ -22,7 +25,8 @@ public struct RunLearningCurve {
     public let plannedSteps: Int?
 
     public init(records: [MetricsRecord], metric: LearningCurveMetric, schedule: LearningRateSchedule?, plannedSteps: Int?) {
-        let points = records.compactMap { record in metric.value(record).map { (record.step, $0) } }
+        let warmup = schedule?.warmupSteps ?? 0
+        let points = records.compactMap { record in metric.value(record).map { (record.step, $0) } }.filter { $0.0 > warmup }
         steps = points.map(\.0)
         losses = points.map(\.1)
         self.schedule = schedule
@@ -43,10 +47,14 @@ public struct RunLearningCurve {
         guard !records.isEmpty else { throw LearningCurveError("\(metricsURL.path): the metrics log is empty") }
         let recipeURL = runDirectory.appendingPathComponent("recipe.yaml")
         let recipe = FileManager.default.fileExists(atPath: recipeURL.path) ? try Recipe.load(recipeURL) : nil
-        let curve = RunLearningCurve(records: records, metric: metric, schedule: try recipe?.learningRateSchedule(),
+        // The last evaluation reads the whole validation split, the periodic ones only train.eval_batches batches
+        // of it: a different measurement, left out of the curve.
+        let lastIsFull = metric == .valLoss && (recipe?.train.evalBatches ?? 0) > 0
+        let comparable = records.filter { !(lastIsFull && $0.step == recipe?.train.steps) }
+        let curve = RunLearningCurve(records: comparable, metric: metric, schedule: try recipe?.learningRateSchedule(),
                                      plannedSteps: recipe?.train.steps)
         guard !curve.steps.isEmpty else {
-            throw LearningCurveError("\(metricsURL.path): no row holds \(metric.rawValue)")
+            throw LearningCurveError("\(metricsURL.path): no row after the warmup holds \(metric.rawValue)")
         }
         return curve
     }
@@ -62,6 +70,17 @@ public struct RunLearningCurve {
 
     public func backtest(fraction: Double = 0.3, model: LearningCurveModel? = nil) throws -> LearningCurveBacktest {
         try LearningCurve.backtest(steps: steps, losses: losses, fraction: fraction, model: model,
-                                   areas: areas(through: steps.last ?? 0))
+                                   areas: areas(through: steps.last ?? 0), runSteps: plannedSteps)
+    }
+}
+
+extension LearningRateSchedule {
+    /// Steps of the linear warmup the schedule starts with.
+    var warmupSteps: Int {
+        switch self {
+        case let .constant(_, warmup), let .cosine(_, _, warmup, _), let .wsd(_, _, warmup, _, _),
+             let .infinite(_, _, _, warmup, _, _, _, _):
+            return warmup
+        }
     }
 }

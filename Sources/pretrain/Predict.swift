@@ -22,7 +22,7 @@ struct Predict: ParsableCommand {
     @Option(help: "The curve: val_loss or train_loss.")
     var metric: String = "val_loss"
 
-    @Option(help: "The model: auto, annealing, power_law or exponential.")
+    @Option(help: "The model: auto, area_power_law, annealing, power_law or exponential.")
     var model: String = "auto"
 
     @Option(help: "Stopping rule: stop when the predicted gain to the target step is below this (nats).")
@@ -36,7 +36,7 @@ struct Predict: ParsableCommand {
             throw ValidationError("--metric must be val_loss or train_loss, got '\(metric)'")
         }
         guard model == "auto" || LearningCurveModel(rawValue: model) != nil else {
-            throw ValidationError("--model must be auto, annealing, power_law or exponential, got '\(model)'")
+            throw ValidationError("--model must be auto, area_power_law, annealing, power_law or exponential, got '\(model)'")
         }
         if let fromFraction, !(fromFraction > 0 && fromFraction <= 1) {
             throw ValidationError("--from-fraction must be in (0, 1], got \(fromFraction)")
