@@ -10,9 +10,10 @@ public struct LearningCurveError: Error, CustomStringConvertible {
 
 /// The loss a fitted curve predicts at a later step.
 ///
-/// The interval is a residual bootstrap: the fit's residuals are resampled onto the fitted curve, the same model
-/// is refitted to each resample, and `low`/`high` are the 5th and 95th percentiles of the resulting predictions
-/// (a 90 % interval for the noise around the curve; it does not cover a wrong model choice).
+/// The interval joins two spreads: a residual bootstrap (the fit's residuals resampled onto the fitted curve, the
+/// model refitted to each resample, the 5th and 95th percentiles of the predictions: the noise around the curve)
+/// and the predictions of the fits on the sub-windows without the first and without the last point (how much the
+/// extrapolation hangs on the ends of a short window). It does not cover a wrong model choice.
 public struct LearningCurvePrediction {
     public let targetStep: Int
     public let loss: Double
@@ -76,8 +77,17 @@ public enum LearningCurve {
         }
         predictions.sort()
         let point = fit.loss(atStep: targetStep)
-        let low = predictions.isEmpty ? point : min(point, predictions[Int(0.05 * Double(predictions.count - 1))])
-        let high = predictions.isEmpty ? point : max(point, predictions[Int(0.95 * Double(predictions.count - 1))])
+        var range = [point]
+        if !predictions.isEmpty {
+            range += [predictions[Int(0.05 * Double(predictions.count - 1))], predictions[Int(0.95 * Double(predictions.count - 1))]]
+        }
+        if steps.count > minimumPoints {
+            for window in [1..<steps.count, 0..<(steps.count - 1)] {
+                if let subFit = LearningCurveFitter.fit(fit.model, steps: Array(steps[window]), losses: Array(losses[window]),
+                                                        areas: areas) { range.append(subFit.loss(atStep: targetStep)) }
+            }
+        }
+        let (low, high) = (range.min()!, range.max()!)
         return LearningCurvePrediction(targetStep: targetStep, loss: point, low: low, high: high, fit: fit,
                                        lastStep: steps.last!, lastLoss: losses.last!)
     }

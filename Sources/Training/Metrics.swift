@@ -25,7 +25,7 @@ public struct MetricsRecord: Codable, Equatable {
     public var valBitsPerByte: Double?
     /// Loss on each named validation set (`data.val` of the recipe), keyed by name.
     public var namedValidationLosses: [String: Double]
-    /// The last step's validation loss as predicted at this evaluation (LearningCurve), with its 90 % interval.
+    /// The last step's validation loss as predicted at this evaluation (LearningCurve), with its interval.
     public var predictedFinalLoss: Double?, predictedFinalLow: Double?, predictedFinalHigh: Double?
 
     public init(step: Int, loss: Double? = nil, lr: Double? = nil, gradNorm: Double? = nil, tokensPerSecond: Double? = nil,

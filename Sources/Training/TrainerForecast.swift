@@ -2,7 +2,7 @@ import Foundation
 
 extension Trainer {
     /// At an evaluation: predicts the last step's validation loss from the validation curve so far (the rows of
-    /// metrics.jsonl and `record`, the row being written) and stores it with its interval in `record`. Returns the
+    /// metrics.jsonl and `record`, the row being written) and stores it with its interval (`LearningCurvePrediction`) in `record`. Returns the
     /// console text, empty while the curve is too short to fit.
     func forecastFinalLoss(into record: inout MetricsRecord) -> String {
         let logged = (try? readMetrics(runDirectory.appendingPathComponent("metrics.jsonl"))) ?? []

@@ -4,19 +4,20 @@ import Training
 
 /// `pretrain predict RUN_DIR --at STEP`: fits the run's loss curve so far and predicts the loss at a later step,
 /// with an interval, the model chosen and the stopping rule's verdict; `--backtest` checks the method on the run
-/// itself (fit the first 30 %, compare with the last loss).
+/// itself (fit the first 30 %, compare with the last loss); given several runs, it also prints the median absolute
+/// relative error.
 struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "predict",
         abstract: "Predict where a run's loss curve ends (saturating fits), with an interval and a stopping rule.")
 
-    @Argument(help: "Run directory (holds metrics.jsonl; recipe.yaml gives the schedule).")
-    var runDirectory: String
+    @Argument(help: "Run directory (holds metrics.jsonl; recipe.yaml gives the schedule); several with --backtest.")
+    var runDirectories: [String]
 
     @Option(help: "The step to predict the loss at (default: the run's train.steps).")
     var at: Int?
 
-    @Option(name: .customLong("from-fraction"), help: "Fit only the points up to this fraction of the last logged step.")
+    @Option(name: .customLong("from-fraction"), help: "Fit only the points up to this fraction of the run's steps (default: all points).")
     var fromFraction: Double?
 
     @Option(help: "The curve: val_loss or train_loss.")
@@ -42,32 +43,28 @@ struct Predict: ParsableCommand {
             throw ValidationError("--from-fraction must be in (0, 1], got \(fromFraction)")
         }
         if let at, at < 1 { throw ValidationError("--at must be ≥ 1, got \(at)") }
+        guard !runDirectories.isEmpty else { throw ValidationError("give a run directory") }
+        guard backtest || runDirectories.count == 1 else { throw ValidationError("several run directories only with --backtest") }
     }
 
     func run() throws {
+        let chosen = LearningCurveModel(rawValue: model)
+        if backtest { return try runBacktests(model: chosen) }
+        let runDirectory = runDirectories[0]
         let curve = try RunLearningCurve.load(runDirectory: URL(fileURLWithPath: runDirectory),
                                               metric: LearningCurveMetric(rawValue: metric)!)
-        let chosen = LearningCurveModel(rawValue: model)
-        if backtest {
-            let result = try curve.backtest(fraction: fromFraction ?? 0.3, model: chosen)
-            print(String(format: "backtest on %@ (%@): fitted steps ≤ %d (%.0f %%), predicted step %d: %.4f [%.4f, %.4f], "
-                + "actual %.4f, relative error %+.2f %%", metric, result.prediction.fit.model.rawValue,
-                result.prediction.lastStep, 100 * result.fraction, result.finalStep, result.prediction.loss,
-                result.prediction.low, result.prediction.high, result.actual, 100 * result.relativeError))
-            return
-        }
         guard let target = at ?? curve.plannedSteps else {
             throw ValidationError("no recipe.yaml in \(runDirectory) to take the final step from; give --at STEP")
         }
         var steps = curve.steps, losses = curve.losses
         if let fromFraction, let last = steps.last {
-            let kept = steps.indices.filter { Double(steps[$0]) <= fromFraction * Double(last) }
+            let kept = steps.indices.filter { Double(steps[$0]) <= fromFraction * Double(curve.plannedSteps ?? last) }
             (steps, losses) = (kept.map { steps[$0] }, kept.map { losses[$0] })
         }
         let prediction = try LearningCurve.predict(steps: steps, losses: losses, at: target, model: chosen,
                                                    areas: curve.areas(through: max(target, steps.last ?? 0)))
         let fit = prediction.fit
-        print(String(format: "%@ at step %d: %.4f, 90 %% interval [%.4f, %.4f] (bootstrap of residuals)", metric, target,
+        print(String(format: "%@ at step %d: %.4f, interval [%.4f, %.4f] (residual bootstrap and sub-window fits)", metric, target,
                      prediction.loss, prediction.low, prediction.high))
         var formula = String(format: "a %.4f, b %.4f, c %.4f", fit.a, fit.b, fit.c)
         if fit.model == .annealing { formula += String(format: ", d %.4f", fit.d) }
@@ -75,5 +72,24 @@ struct Predict: ParsableCommand {
                      formula, fit.pointCount, prediction.lastStep, fit.rmsResidual))
         if !fit.isDecreasing { print("note: the curve is not decreasing; the prediction is its level") }
         print(LearningCurve.stoppingDecision(prediction, epsilon: epsilon))
+    }
+
+    private func runBacktests(model: LearningCurveModel?) throws {
+        var errors: [Double] = []
+        for runDirectory in runDirectories {
+            let curve = try RunLearningCurve.load(runDirectory: URL(fileURLWithPath: runDirectory),
+                                                  metric: LearningCurveMetric(rawValue: metric)!)
+            let result = try curve.backtest(fraction: fromFraction ?? 0.3, model: model)
+            errors.append(abs(result.relativeError))
+            print(String(format: "%@: backtest on %@ (%@): fitted steps ≤ %d (%.0f %%), predicted step %d: %.4f [%.4f, %.4f], "
+                + "actual %.4f, relative error %+.2f %%", runDirectory, metric, result.prediction.fit.model.rawValue,
+                result.prediction.lastStep, 100 * result.fraction, result.finalStep, result.prediction.loss,
+                result.prediction.low, result.prediction.high, result.actual, 100 * result.relativeError))
+        }
+        if errors.count > 1 {
+            let sorted = errors.sorted()
+            let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+            print(String(format: "median absolute relative error over %d runs: %.2f %%", errors.count, 100 * median))
+        }
     }
 }
