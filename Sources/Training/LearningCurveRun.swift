@@ -19,7 +19,7 @@ public enum LearningCurveMetric: String, CaseIterable {
 public struct RunLearningCurve {
     public let steps: [Int]
     public let losses: [Double]
-    /// The schedule the run follows (RUN/recipe.yaml), nil when unknown: the annealing model is then not tried.
+    /// The schedule the run follows (RUN/recipe.yaml), nil when unknown: the learning-rate-area models are then out.
     public let schedule: LearningRateSchedule?
     /// The run's planned last step (train.steps), nil when unknown.
     public let plannedSteps: Int?
