@@ -71,6 +71,9 @@ struct Predict: ParsableCommand {
         print(String(format: "model %@ (%@), fitted to %d points through step %d, rms residual %.4f", fit.model.rawValue,
                      formula, fit.pointCount, prediction.lastStep, fit.rmsResidual))
         if !fit.isDecreasing { print("note: the curve is not decreasing; the prediction is its level") }
+        if fit.isDecreasing && fit.c < 0.01 && fit.model != .exponential {
+            print("note: c is at its lower bound: over this window the loss falls like a logarithm; a is no floor")
+        }
         print(LearningCurve.stoppingDecision(prediction, epsilon: epsilon))
     }
 
