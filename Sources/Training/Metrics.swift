@@ -27,6 +27,8 @@ public struct MetricsRecord: Codable, Equatable {
     public var namedValidationLosses: [String: Double]
     /// Training tokens drawn from each mixture source since step 0 (`tokens_seen/<source>`); empty for one corpus.
     public var sourceTokens: [String: Int]
+    /// The last step's validation loss as predicted at this evaluation (LearningCurve), with its interval.
+    public var predictedFinalLoss: Double?, predictedFinalLow: Double?, predictedFinalHigh: Double?
 
     public init(step: Int, loss: Double? = nil, lr: Double? = nil, gradNorm: Double? = nil, tokensPerSecond: Double? = nil,
                 tokensSeen: Int? = nil, skippedUpdates: Int? = nil, valLoss: Double? = nil, valPerplexity: Double? = nil,
@@ -63,6 +65,7 @@ public struct MetricsRecord: Codable, Equatable {
         static let tokensPerSecond = Key("tokens_per_s"), tokensSeen = Key("tokens_seen")
         static let skippedUpdates = Key("skipped_updates"), valLoss = Key("val_loss"), valPerplexity = Key("val_ppl")
         static let valBitsPerByte = Key("val_bpb")
+        static let predictedFinal = [Key("predicted_final_loss"), Key("predicted_final_low"), Key("predicted_final_high")]
     }
 
     public init(from decoder: Decoder) throws {
@@ -77,6 +80,8 @@ public struct MetricsRecord: Codable, Equatable {
         valLoss = try container.decodeIfPresent(Double.self, forKey: .valLoss)
         valPerplexity = try container.decodeIfPresent(Double.self, forKey: .valPerplexity)
         valBitsPerByte = try container.decodeIfPresent(Double.self, forKey: .valBitsPerByte)
+        let predicted = try Key.predictedFinal.map { try container.decodeIfPresent(Double.self, forKey: $0) }
+        (predictedFinalLoss, predictedFinalLow, predictedFinalHigh) = (predicted[0], predicted[1], predicted[2])
         namedValidationLosses = [:]
         for key in container.allKeys where key.stringValue.hasPrefix(Self.namedValidationPrefix) {
             let name = String(key.stringValue.dropFirst(Self.namedValidationPrefix.count))
@@ -100,6 +105,9 @@ public struct MetricsRecord: Codable, Equatable {
         try container.encodeIfPresent(valLoss, forKey: .valLoss)
         try container.encodeIfPresent(valPerplexity, forKey: .valPerplexity)
         try container.encodeIfPresent(valBitsPerByte, forKey: .valBitsPerByte)
+        for (key, value) in zip(Key.predictedFinal, [predictedFinalLoss, predictedFinalLow, predictedFinalHigh]) {
+            try container.encodeIfPresent(value, forKey: key)
+        }
         for (name, value) in namedValidationLosses.sorted(by: { $0.key < $1.key }) {
             try container.encode(value, forKey: Key(Self.namedValidationPrefix + name))
         }
@@ -126,6 +134,8 @@ public struct MetricsRecord: Codable, Equatable {
         copy.valLoss = finite(valLoss)
         copy.valPerplexity = finite(valPerplexity)
         copy.valBitsPerByte = finite(valBitsPerByte)
+        (copy.predictedFinalLoss, copy.predictedFinalLow, copy.predictedFinalHigh)
+            = (finite(predictedFinalLoss), finite(predictedFinalLow), finite(predictedFinalHigh))
         copy.namedValidationLosses = namedValidationLosses.filter { $0.value.isFinite }
         return copy
     }

@@ -313,8 +313,9 @@ public final class Trainer {
                                           tokensPerSecond: record.tokensPerSecond, eta: eta), logged: true)
                 if evaluating {
                     let evaluation = evaluateValidation(full: atEnd, into: &record)
+                    let forecast = atEnd ? "" : forecastFinalLoss(into: &record)
                     summary.evaluation = evaluation
-                    console.message(describe(evaluation, step: step, full: atEnd))
+                    console.message(describe(evaluation, step: step, full: atEnd) + forecast)
                     lastLog.time = Date()   // throughput counts training time only
                 }
                 try metrics.append(record)

@@ -13,6 +13,7 @@ struct Pretrain: ParsableCommand {
             Features.self,
             Train.self,
             Anneal.self,
+            Predict.self,
             Eval.self,
             Probe.self,
             ProbeTable.self,
