@@ -185,6 +185,8 @@ public final class BertForMaskedLM: Module {
         if rows.isEmpty { (rows, rowTargets) = ([0], [-100]) }
         let flat = hidden.reshaped([targets.count, config.hiddenSize])
         let selected = embedding(flat, indices: IntTensor(rows, shape: [rows.count]))       // (N, C) row gather
-        return crossEntropy(predictions(selected), targets: IntTensor(rowTargets, shape: [rows.count]))
+        let h = transformNorm(gelu(transform(selected), approximate: .none))
+        return linearCrossEntropy(h, weight: bert.embeddings.word.weight, bias: outputBias,
+                                  targets: IntTensor(rowTargets, shape: [rows.count]))
     }
 }

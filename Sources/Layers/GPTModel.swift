@@ -126,6 +126,14 @@ public final class GPTModel: Module {
 
     /// tokens: (B, T) with T ≤ contextLength → logits: (B, T, vocabSize).
     public func forward(tokens: IntTensor) -> Tensor {
+        linear(hiddenStates(tokens: tokens), weight: outputWeight)
+    }
+
+    /// The output projection: the token embedding when tied, else lm_head. (vocabSize, C).
+    public var outputWeight: Tensor { lmHead?.weight ?? tokenEmbedding.weight }
+
+    /// tokens: (B, T) → the final norm's output (B, T, C), the input of the output projection.
+    public func hiddenStates(tokens: IntTensor) -> Tensor {
         precondition(tokens.shape.count == 2, "tokens must be (B, T), got \(tokens.shape)")
         let length = tokens.shape[1]
         precondition(length <= config.contextLength, "sequence of \(length) tokens exceeds the context of \(config.contextLength)")
@@ -135,13 +143,13 @@ public final class GPTModel: Module {
         }
         x = embeddingDropout(x)
         for block in blocks { x = block(x) }
-        x = finalNorm(x)
-        return linear(x, weight: lmHead?.weight ?? tokenEmbedding.weight)
+        return finalNorm(x)
     }
 
     /// Mean next-token cross-entropy: tokens, targets: (B, T) → scalar. Targets equal to -100 are ignored.
     public func loss(tokens: IntTensor, targets: IntTensor) -> Tensor {
         precondition(tokens.shape == targets.shape, "tokens \(tokens.shape) and targets \(targets.shape) differ in shape")
-        return crossEntropy(forward(tokens: tokens), targets: targets)
+        // The (B·T, V) logits are made and consumed chunk by chunk (linearCrossEntropy), never whole.
+        return linearCrossEntropy(hiddenStates(tokens: tokens), weight: outputWeight, targets: targets)
     }
 }

@@ -110,3 +110,42 @@ final class LossTests: XCTestCase {
         XCTAssertLessThan(maxGradientError(inputs: [x, target]) { l1Loss($0[0], $0[1]) }, 1e-2)
     }
 }
+
+/// The chunked output projection + cross-entropy equals the two ops it fuses, in value and gradients, for chunk
+/// sizes that divide the rows and that do not, with ignored rows, a bias, and an upstream gradient other than 1.
+final class LinearCrossEntropyTests: XCTestCase {
+    func testMatchesLinearThenCrossEntropy() {
+        for chunk in [1, 4, 7, 64] {
+            var generator = RandomGenerator(seed: UInt64(chunk))
+            func leaves() -> [Tensor] {
+                var copy = generator
+                return [Tensor.normal([2, 5, 8], generator: &copy, requiresGrad: true),
+                        Tensor.normal([11, 8], generator: &copy, requiresGrad: true),
+                        Tensor.normal([11], generator: &copy, requiresGrad: true)]
+            }
+            let targetValues: [Int32] = [3, -100, 10, 0, 5, 5, -100, 1, 2, 7]
+            let targets = IntTensor(targetValues, shape: [2, 5])
+            _ = generator.nextFloat()
+            let fused = leaves()
+            let loss = linearCrossEntropy(fused[0], weight: fused[1], bias: fused[2], targets: targets, chunkRows: chunk)
+            (loss * 1.7).backward()
+            let separate = leaves()
+            let reference = crossEntropy(linear(separate[0], weight: separate[1], bias: separate[2]), targets: targets)
+            (reference * 1.7).backward()
+            XCTAssertEqual(loss.item, reference.item, accuracy: 1e-5, "chunk \(chunk)")
+            for (index, name) in ["hidden", "weight", "bias"].enumerated() {
+                assertClose(fused[index].grad!, separate[index].grad!, atol: 1e-6, rtol: 1e-5, "d\(name), chunk \(chunk)")
+            }
+        }
+    }
+
+    func testAllRowsIgnoredGivesZeroAndNoGradient() {
+        let hidden = Tensor([1, 2, 3, 4], shape: [2, 2], requiresGrad: true)
+        let weight = Tensor([1, 0, 0, 1, 1, 1], shape: [3, 2], requiresGrad: true)
+        let loss = linearCrossEntropy(hidden, weight: weight, targets: IntTensor([-100, -100], shape: [2]))
+        XCTAssertEqual(loss.item, 0)
+        loss.backward()
+        XCTAssertEqual(hidden.grad?.scalars ?? [0, 0, 0, 0], [0, 0, 0, 0])
+        XCTAssertEqual(weight.grad?.scalars ?? [Float](repeating: 0, count: 6), [Float](repeating: 0, count: 6))
+    }
+}

@@ -226,7 +226,7 @@ private func classRows(_ logits: Tensor, _ op: String) -> (n: Int, c: Int) {
 }
 
 /// Σ values in index order, in Double.
-private func sequentialSum(_ values: UnsafePointer<Float>, _ count: Int) -> Double {
+func sequentialSum(_ values: UnsafePointer<Float>, _ count: Int) -> Double {
     var total = 0.0
     for i in 0..<count { total += Double(values[i]) }
     return total

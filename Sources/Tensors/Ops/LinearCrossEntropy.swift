@@ -1,0 +1,85 @@
+/// Output projection fused with cross-entropy over the vocabulary, in chunks of rows, so the (N, V) logits never
+/// exist whole: each chunk's logits are made, turned into the loss and into their gradient (softmax − one-hot),
+/// and multiplied back into dHidden, dWeight and dBias before the next chunk reuses the buffers. The gradients are
+/// computed in the forward pass (the loss is the graph's end: its upstream gradient is a scalar) and scaled by it
+/// in backward. Same value and gradients as crossEntropy(linear(hidden, weight, bias), targets).
+///
+/// hidden: (..., C), weight: (V, C), bias: (V) or nil, targets: hidden's leading shape (or flat N) → scalar mean
+/// over rows whose target is not `ignoreIndex` (0 when there are none).
+public func linearCrossEntropy(_ hidden: Tensor, weight: Tensor, bias: Tensor? = nil, targets: IntTensor,
+                               ignoreIndex: Int = -100, chunkRows: Int = 256) -> Tensor {
+    let (vocabulary, c) = (weight.size(0), weight.size(1))
+    precondition(weight.rank == 2 && hidden.size(-1) == c, "linearCrossEntropy: hidden \(hidden.shape) does not match weight \(weight.shape)")
+    precondition(bias.map { $0.shape == [vocabulary] } ?? true, "linearCrossEntropy: bias does not match weight \(weight.shape)")
+    let n = hidden.count / max(c, 1)
+    precondition(targets.values.count == n, "linearCrossEntropy: \(targets.values.count) targets for \(n) rows")
+    let counted = targets.values.reduce(0) { $0 + (Int($1) == ignoreIndex ? 0 : 1) }
+    let needsGradient = Autograd.needsGradient([hidden, weight] + [bias].compactMap { $0 })
+    let recording = needsGradient && counted > 0
+    let scale = 1 / Float(max(counted, 1))
+    // d loss / d input, for an upstream gradient of 1; nil when not needed.
+    let dHidden = recording && hidden.requiresGrad ? Tensor(zeros: hidden.shape) : nil
+    let dWeight = recording && weight.requiresGrad ? Tensor(zeros: weight.shape) : nil
+    let dBias = recording && (bias?.requiresGrad ?? false) ? Tensor(zeros: [vocabulary]) : nil
+    let rows = max(1, min(chunkRows, n))
+    let logits = Tensor(uninitialized: [rows, vocabulary])
+    let dLogits = recording ? Tensor(uninitialized: [rows, vocabulary]) : nil
+    let logNormalizer = Tensor(uninitialized: [rows]), rowLoss = Tensor(uninitialized: [rows])
+    let backend = Matmul.backend
+    var total = 0.0
+    targets.values.withUnsafeBufferPointer { allTargets in
+        var start = 0
+        while start < n {
+            let count = min(rows, n - start)
+            let h = hidden.data + start * c, chunkTargets = allTargets.baseAddress! + start
+            // logits (count, V) = h (count, C) · Wᵀ + b
+            if let bias { for row in 0..<count { (logits.data + row * vocabulary).update(from: bias.data, count: vocabulary) } }
+            backend.gemm(transA: false, transB: true, m: count, n: vocabulary, k: c, alpha: 1, a: h, lda: c,
+                         b: weight.data, ldb: c, beta: bias == nil ? 0 : 1, c: logits.data, ldc: vocabulary)
+            crossEntropyForward(logits: logits.data, targets: chunkTargets, ignoreIndex: ignoreIndex, labelSmoothing: 0,
+                                logNormalizer: logNormalizer.data, loss: rowLoss.data, n: count, c: vocabulary)
+            total += sequentialSum(rowLoss.data, count)
+            if let dLogits {
+                dLogits.data.update(repeating: 0, count: count * vocabulary)
+                crossEntropyBackward(logits: logits.data, targets: chunkTargets, ignoreIndex: ignoreIndex, labelSmoothing: 0,
+                                     logNormalizer: logNormalizer.data, dlogits: dLogits.data, scale: scale,
+                                     n: count, c: vocabulary)
+                // dH (count, C) = dLogits · W;  dW (V, C) += dLogitsᵀ · h;  db += Σ_rows dLogits
+                if let dHidden {
+                    backend.gemm(transA: false, transB: false, m: count, n: c, k: vocabulary, alpha: 1, a: dLogits.data,
+                                 lda: vocabulary, b: weight.data, ldb: c, beta: 0, c: dHidden.data + start * c, ldc: c)
+                }
+                if let dWeight {
+                    backend.gemm(transA: true, transB: false, m: vocabulary, n: c, k: count, alpha: 1, a: dLogits.data,
+                                 lda: vocabulary, b: h, ldb: c, beta: 1, c: dWeight.data, ldc: c)
+                }
+                if let dBias {
+                    for row in 0..<count {
+                        let source = dLogits.data + row * vocabulary
+                        forEachVector(vocabulary) { j, lanes in
+                            (dBias.data + j).storeVector((dBias.data + j).loadVector(lanes) + (source + j).loadVector(lanes), lanes)
+                        }
+                    }
+                }
+            }
+            start += count
+        }
+    }
+    let out = Tensor(scalar: counted == 0 ? 0 : Float(total / Double(counted)))
+    // Recorded even when every row is ignored, so a step on pure padding can still call backward (it adds nothing).
+    guard needsGradient else { return out }
+    Autograd.record(out) {
+        let upstream = out.grad!.item
+        for (input, gradient) in [(hidden, dHidden), (weight, dWeight), (bias, dBias)] {
+            guard let input, let gradient else { continue }
+            let target = input.gradData(), source = gradient.data
+            parallelFor(input.count, grain: 1 << 15) { range in
+                forEachVector(range.count) { offset, lanes in
+                    let at = range.lowerBound + offset
+                    (target + at).storeVector((target + at).loadVector(lanes) + upstream * (source + at).loadVector(lanes), lanes)
+                }
+            }
+        }
+    }
+    return out
+}
