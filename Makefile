@@ -53,6 +53,8 @@ fixtures:
 	python3 scripts/make_safetensors_fixture.py
 	python3 scripts/train_parity.py
 	python3 scripts/make_ctc_fixtures.py
+	python3 -m pip install -q torchaudio scipy numpy
+	python3 scripts/make_audio_fixtures.py
 
 clean:
 	rm -rf .build
