@@ -89,6 +89,9 @@ final class MaskedPredictionTrainingTests: XCTestCase {
         let fresh = RandomProjectionQuantizer(inputDimension: 32, codeDimension: 4, codebookSize: 32, seed: 5)
         let labels = objective.predictionModel.tokenizer.labels(batch, for: objective.encoder)
         XCTAssertEqual(labels, fresh.labels(batch, for: objective.encoder), "re-derived from the seed")
+        let stored = try loadSafetensors(try Checkpoint.resolve(run).appendingPathComponent(Checkpoint.modelFile))
+        XCTAssertEqual(stored["tokenizer.codebook"]?.scalars, fresh.codebook.scalars, "the checkpoint stores the codebook")
+        XCTAssertEqual(stored["tokenizer.projection"]?.scalars, fresh.projection.scalars, "and the projection")
         var generator = RandomGenerator(seed: 99)
         let config = try CheckpointConfig.read(try Checkpoint.resolve(run).appendingPathComponent(Checkpoint.configFile))
         let reloaded = try XCTUnwrap(try AudioPretraining.makeObjective(model: config.model, objective: config.objective,
