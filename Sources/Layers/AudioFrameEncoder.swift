@@ -4,7 +4,7 @@ import Tensors
 ///     stack k frames → Linear → + positions → LayerNorm → dropout → BERT layers (padded keys skipped).
 /// features: (B, T, F) → hidden states (B, ⌈T/k⌉, C) of the input layer and every Transformer layer.
 /// Keys: input_projection, position_embeddings (learned) or position_conv.conv.{weight,bias} (convolutional),
-/// LayerNorm, layers.N (Hugging Face BertLayer names).
+/// mask_embedding (only when made for masked prediction), LayerNorm, layers.N (Hugging Face BertLayer names).
 public final class AudioFrameEncoder: Module, AudioEncoder {
     public let config: AudioEncoderConfig
     @Key public var inputProjection: Linear
@@ -12,9 +12,12 @@ public final class AudioFrameEncoder: Module, AudioEncoder {
     @Key public var positionConvolution: ConvolutionalPositionEmbedding?
     @Key public var norm: LayerNorm
     @Key public var layers: [BertLayer]
+    /// (C): what masked positions become after the input projection (HuBERT's mask_emb); nil unless asked for, so
+    /// TERA checkpoints keep their keys.
+    @Key public var maskEmbedding: Tensor?
     public let dropout: Dropout
 
-    public init(_ config: AudioEncoderConfig, generator: inout RandomGenerator) {
+    public init(_ config: AudioEncoderConfig, maskEmbedding: Bool = false, generator: inout RandomGenerator) {
         precondition(config.frameStack >= 1, "frame stack must be ≥ 1")
         self.config = config
         let c = config.hiddenSize
@@ -37,6 +40,9 @@ public final class AudioFrameEncoder: Module, AudioEncoder {
             BertLayer(dModel: c, heads: config.heads, intermediateSize: config.intermediateSize, eps: config.layerNormEps,
                       dropout: config.dropout, generator: &generator)
         }, "layers")
+        // Drawn last, so an encoder without it initialises exactly as before.
+        _maskEmbedding = Key(wrappedValue: maskEmbedding
+            ? Tensor.uniform([c], generator: &generator, requiresGrad: true) : nil, "mask_embedding")
         dropout = Dropout(config.dropout)
         super.init()
     }
@@ -56,11 +62,24 @@ public final class AudioFrameEncoder: Module, AudioEncoder {
     }
 
     public func callAsFunction(_ features: Tensor, lengths: [Int]) -> AudioEncoderOutput {
+        encode(features, lengths: lengths, masked: nil)
+    }
+
+    /// masked: B·N flags over the stacked positions (N = ⌈T/k⌉), true where the projected input is replaced by the
+    /// mask embedding before positions are added (HuBERT §II-B, fairseq's apply_mask) → every layer's states.
+    public func encode(_ features: Tensor, lengths: [Int], masked: [Bool]?) -> AudioEncoderOutput {
         precondition(features.rank == 3 && features.size(2) == config.featureDimension,
                      "the frame encoder takes (B, T, \(config.featureDimension)) features, got \(features.shape)")
         precondition(lengths.count == features.size(0), "\(lengths.count) lengths for a batch of \(features.size(0))")
         var x = inputProjection(stackFrames(features))                                         // (B, N, C)
         let positions = x.size(1)
+        if let masked {
+            guard let maskEmbedding else { preconditionFailure("masking needs an encoder made with maskEmbedding: true") }
+            precondition(masked.count == x.size(0) * positions, "\(masked.count) mask flags for \(x.size(0))×\(positions) positions")
+            let m = Tensor(masked.map { $0 ? Float(1) : 0 }, shape: [x.size(0), positions, 1])
+            let keep = Tensor(masked.map { $0 ? Float(0) : 1 }, shape: [x.size(0), positions, 1])
+            x = x * keep + m * maskEmbedding                                                    // (B, N, 1) · (C)
+        }
         let mask = prefixMask(stackedLengths(lengths), width: positions)
         if let positionTable {
             precondition(positions <= positionTable.size(0),

@@ -13,7 +13,10 @@ public enum AudioPretraining {
     public static let featureOptionsFile = "features.json"
 
     /// The encoder of `model` (feature dimension resolved) with the objective's heads.
+    /// `checkpointWeights`: when loading a checkpoint, the model's weights; HuBERT then takes its centroids' shape
+    /// from them instead of reading the centroid file and teacher the recipe names (its labels are then unavailable).
     public static func makeObjective(model section: ModelSection, objective: ObjectiveSection,
+                                     checkpointWeights: URL? = nil,
                                      generator: inout RandomGenerator) throws -> FeaturePretrainingObjective {
         guard let dimension = section.featureDim else {
             throw TrainingError("model.feature_dim is unresolved (it comes from data.features' corpus.json)")
@@ -24,15 +27,39 @@ public enum AudioPretraining {
             let encoder = AudioFrameEncoder(config, generator: &generator)
             return TERA(model: TERAModel(encoder: encoder, generator: &generator), config: (objective.tera ?? TERASection()).config)
         case (.audioPatches, .ssast):
-            guard dimension % config.patchFrequency == 0 else {
-                throw TrainingError("model.patch_frequency \(config.patchFrequency) does not divide the \(dimension) feature bins")
-            }
-            let encoder = AudioPatchEncoder(config, generator: &generator)
+            let encoder = try patchEncoder(config, generator: &generator)
             return SSAST(model: SSASTModel(encoder: encoder, generator: &generator), config: (objective.ssast ?? SSASTSection()).config)
+        case (.audioFrames, .bestrq), (.audioPatches, .bestrq), (.audioFrames, .hubert), (.audioPatches, .hubert):
+            let encoder: AudioEncoder = section.flavor == .audioFrames
+                ? AudioFrameEncoder(config, maskEmbedding: true, generator: &generator)
+                : try patchEncoder(config, generator: &generator)
+            let tokenizer: AudioTokenizer
+            let masking: MaskedPredictionConfig
+            if objective.kind == .bestrq {
+                let bestrq = objective.bestrq ?? BESTRQSection()
+                let inputs = section.flavor == .audioFrames ? config.frameStack * dimension : config.patchFrequency * config.patchTime
+                tokenizer = RandomProjectionQuantizer(inputDimension: inputs, codeDimension: bestrq.codeDim ?? 16,
+                                                      codebookSize: bestrq.codebookSize ?? 8192, seed: bestrq.seed ?? 0)
+                masking = bestrq.config
+            } else {
+                guard let hubert = objective.hubert else { throw TrainingError("objective.hubert.centroids is required") }
+                tokenizer = try hubertTokenizer(hubert, student: encoder, checkpointWeights: checkpointWeights)
+                masking = hubert.config
+            }
+            if let problem = masking.problem { throw TrainingError("objective.\(objective.kind.rawValue): \(problem)") }
+            return MaskedPrediction(model: MaskedPredictionModel(encoder: encoder, tokenizer: tokenizer, generator: &generator),
+                                    config: masking)
         default:
             throw TrainingError("objective.kind \(objective.kind.rawValue) does not fit model.flavor \(section.flavor.rawValue) "
                 + "(tera needs audio_frames, ssast needs audio_patches)")
         }
+    }
+
+    static func patchEncoder(_ config: AudioEncoderConfig, generator: inout RandomGenerator) throws -> AudioPatchEncoder {
+        guard config.featureDimension % config.patchFrequency == 0 else {
+            throw TrainingError("model.patch_frequency \(config.patchFrequency) does not divide the \(config.featureDimension) feature bins")
+        }
+        return AudioPatchEncoder(config, generator: &generator)
     }
 
     /// Copies the corpus' statistics and writes its feature options into a checkpoint directory.
@@ -129,12 +156,13 @@ public func loadAudioEncoder(_ url: URL, randomWeights: Bool = false, seed: UInt
         throw CheckpointError("\(optionsURL.path): cannot read the feature options: \(error)")
     }
     var generator = RandomGenerator(seed: seed)
-    let objective = try AudioPretraining.makeObjective(model: config.model, objective: config.objective, generator: &generator)
+    let weights = directory.appendingPathComponent(Checkpoint.modelFile)
+    let objective = try AudioPretraining.makeObjective(model: config.model, objective: config.objective,
+                                                       checkpointWeights: weights, generator: &generator)
     guard normalization.mean.count == objective.encoder.config.featureDimension else {
         throw CheckpointError("\(statistics.path): statistics of dimension \(normalization.mean.count) for an encoder of "
             + "\(objective.encoder.config.featureDimension) bins")
     }
-    let weights = directory.appendingPathComponent(Checkpoint.modelFile)
     do {
         if !randomWeights { try objective.model.load(contentsOf: weights) }
     } catch let error as SafeTensorsError {

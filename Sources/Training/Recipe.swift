@@ -126,6 +126,9 @@ public struct ObjectiveSection: Codable, Equatable {
         case causalLM = "causal_lm", maskedLM = "masked_lm"
         /// Audio: TERA reconstruction of altered frames (audio_frames), SSAST masked patch modelling (audio_patches).
         case tera, ssast
+        /// Audio, either encoder: masked label prediction against a random-projection quantiser (BEST-RQ) or
+        /// k-means centroids (HuBERT).
+        case bestrq, hubert
     }
 
     public var kind = Kind.causalLM
@@ -135,10 +138,14 @@ public struct ObjectiveSection: Codable, Equatable {
     public var tera: TERASection?
     /// SSAST only; nil: the paper's settings.
     public var ssast: SSASTSection?
+    /// BEST-RQ only; nil: the defaults of BESTRQSection.
+    public var bestrq: BESTRQSection?
+    /// HuBERT only; required (it names the centroids).
+    public var hubert: HuBERTSection?
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case kind, masking, tera, ssast }
+    enum CodingKeys: String, CodingKey, CaseIterable { case kind, masking, tera, ssast, bestrq, hubert }
 
     public init(from decoder: Decoder) throws {
         try rejectUnknownKeys(decoder, CodingKeys.self)
@@ -147,6 +154,8 @@ public struct ObjectiveSection: Codable, Equatable {
         masking = try container.decodeIfPresent(MaskingSection.self, forKey: .masking) ?? MaskingSection()
         tera = try container.decodeIfPresent(TERASection.self, forKey: .tera)
         ssast = try container.decodeIfPresent(SSASTSection.self, forKey: .ssast)
+        bestrq = try container.decodeIfPresent(BESTRQSection.self, forKey: .bestrq)
+        hubert = try container.decodeIfPresent(HuBERTSection.self, forKey: .hubert)
     }
 }
 
@@ -473,7 +482,8 @@ extension Recipe {
         require(model.dropout >= 0 && model.dropout < 1, "model.dropout must be in [0, 1), got \(model.dropout)")
         require(objective.kind.fits(model.flavor),
                 "objective.kind \(objective.kind.rawValue) does not fit model.flavor \(model.flavor.rawValue) "
-                + "(causal_lm needs gpt2 or llama, masked_lm needs bert, tera needs audio_frames, ssast needs audio_patches)")
+                + "(causal_lm needs gpt2 or llama, masked_lm needs bert, tera needs audio_frames, ssast needs audio_patches, "
+                + "bestrq and hubert need an audio model)")
         problems += audioProblems()
         require(optim.lr > 0, "optim.lr must be > 0, got \(optim.lr)")
         require(optim.betas.count == 2 && optim.betas.allSatisfy { $0 >= 0 && $0 < 1 },

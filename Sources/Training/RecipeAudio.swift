@@ -81,10 +81,11 @@ extension ObjectiveSection.Kind {
         case .maskedLM: return flavor == .bert
         case .tera: return flavor == .audioFrames
         case .ssast: return flavor == .audioPatches
+        case .bestrq, .hubert: return flavor.isAudio
         }
     }
 
-    public var isAudio: Bool { self == .tera || self == .ssast }
+    public var isAudio: Bool { [.tera, .ssast, .bestrq, .hubert].contains(self) }
 }
 
 extension ModelSection {
@@ -110,6 +111,7 @@ extension Recipe {
             ("model.conv_position_groups", m.convPositionGroups != nil), ("model.patch_frequency", m.patchFrequency != nil),
             ("model.patch_time", m.patchTime != nil), ("data.features", data.features != nil),
             ("objective.tera", objective.tera != nil), ("objective.ssast", objective.ssast != nil),
+            ("objective.bestrq", objective.bestrq != nil), ("objective.hubert", objective.hubert != nil),
         ]
         guard m.flavor.isAudio else {
             let stray = audioKeys.filter(\.1).map(\.0)
@@ -156,6 +158,7 @@ extension Recipe {
         if objective.kind == .ssast, let problem = (objective.ssast ?? SSASTSection()).config.problem { problems.append("objective.ssast: \(problem)") }
         if objective.kind != .tera && objective.tera != nil { problems.append("objective.tera applies to objective.kind tera only") }
         if objective.kind != .ssast && objective.ssast != nil { problems.append("objective.ssast applies to objective.kind ssast only") }
+        problems += maskedPredictionProblems()
         return problems
     }
 }

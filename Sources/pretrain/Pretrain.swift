@@ -11,6 +11,7 @@ struct Pretrain: ParsableCommand {
             Report.self,
             Tokenize.self,
             Features.self,
+            KMeans.self,
             Train.self,
             Anneal.self,
             Predict.self,
