@@ -50,10 +50,10 @@ let package = Package(
         // oneDNN matmul primitives (created per shape, cached by the Swift backend).
         .target(name: "CDNNLMatmul", path: "Sources/CDNNLMatmul", linkerSettings: [.linkedLibrary("dnnl")]),
         .target(name: "SafeTensors", path: "Sources/SafeTensors"),
-        // Audio decoding (libsndfile), resampling (libsoxr), single-precision FFT (FFTW), found by pkg-config.
+        // Audio decoding (libsndfile), resampling (libsoxr), double-precision FFT (FFTW), found by pkg-config.
         .systemLibrary(name: "CSndFile", path: "Sources/CSndFile", pkgConfig: "sndfile", providers: [.apt(["libsndfile1-dev"])]),
         .systemLibrary(name: "CSoxr", path: "Sources/CSoxr", pkgConfig: "soxr", providers: [.apt(["libsoxr-dev"])]),
-        .systemLibrary(name: "CFFTW3f", path: "Sources/CFFTW3f", pkgConfig: "fftw3f", providers: [.apt(["libfftw3-dev"])]),
+        .systemLibrary(name: "CFFTW3", path: "Sources/CFFTW3", pkgConfig: "fftw3", providers: [.apt(["libfftw3-dev"])]),
         .target(name: "Tensors", dependencies: ["CDNNL", "CDNNLMatmul", "CSupport"], path: "Sources/Tensors",
                 swiftSettings: numericSettings),
         .target(name: "Layers", dependencies: ["Tensors", "SafeTensors"], path: "Sources/Layers",
@@ -74,7 +74,7 @@ let package = Package(
         .target(name: "HFInterop", dependencies: ["Tensors", "Layers", "TextData", "SafeTensors"],
                 path: "Sources/HFInterop"),
         // Speech corpora: decoding, mono mix-down, resampling, Kaldi-compatible fbank/MFCC, normalisation statistics.
-        .target(name: "AudioData", dependencies: ["Tensors", "SafeTensors", "CSndFile", "CSoxr", "CFFTW3f"],
+        .target(name: "AudioData", dependencies: ["Tensors", "SafeTensors", "CSndFile", "CSoxr", "CFFTW3"],
                 path: "Sources/AudioData", swiftSettings: numericSettings),
         // SUPERB-style probes of frozen speech representations: layer mixture + linear head, CTC for phonemes.
         .target(name: "Probes", dependencies: ["Tensors", "Layers", "Optimizers", "AudioData"],

@@ -29,9 +29,12 @@ public final class FbankComputer {
             let output = out.baseAddress!
             parallelFor(frameCount, grain: 32) { range in
                 let scratch = FFTScratch(size: fft.size)
-                let power = UnsafeMutablePointer<Float>.allocate(capacity: fft.size / 2 + 1)
-                defer { power.deallocate() }
-                for f in range { computeFrame(f, samples: samples, scratch: scratch, power: power, row: output + f * dimension) }
+                let power = UnsafeMutablePointer<Double>.allocate(capacity: fft.size / 2 + 1)
+                let mel = UnsafeMutablePointer<Double>.allocate(capacity: options.numMelBins)
+                defer { power.deallocate(); mel.deallocate() }
+                for f in range {
+                    computeFrame(f, samples: samples, scratch: scratch, power: power, mel: mel, row: output + f * dimension)
+                }
             }
         }
         return FeatureMatrix(frameCount: frameCount, dimension: dimension, values: values)
@@ -62,19 +65,22 @@ public final class FbankComputer {
         return results.map { $0! }
     }
 
-    /// One frame → row: (dimension) = [log energy if useEnergy] + mel energies (logged if useLogFbank).
+    /// One frame → row: (dimension) = [log energy if useEnergy] + mel energies (logged if useLogFbank). Everything
+    /// up to the log is double (see RealFFT for why); rounding an energy to Float moves its log by at most 6e-8,
+    /// so the log itself is taken in Float (cheaper).
     private func computeFrame(_ index: Int, samples: UnsafeBufferPointer<Float>, scratch: FFTScratch,
-                              power: UnsafeMutablePointer<Float>, row: UnsafeMutablePointer<Float>) {
+                              power: UnsafeMutablePointer<Double>, mel: UnsafeMutablePointer<Double>,
+                              row: UnsafeMutablePointer<Float>) {
         let logEnergy = frames.extract(frame: index, samples: samples, into: scratch.frame)
         fft.powerSpectrum(scratch, into: power)
         if !options.usePower {
             for k in 0...fft.size / 2 { power[k] = power[k].squareRoot() }
         }
-        let mel = options.useEnergy ? row + 1 : row
         melFilters.apply(power: power, energies: mel)
-        if options.useLogFbank {
-            for b in 0..<options.numMelBins { mel[b] = log(max(mel[b], FrameExtractor.logFloor)) }
+        let melRow = options.useEnergy ? row + 1 : row
+        for b in 0..<options.numMelBins {
+            melRow[b] = options.useLogFbank ? log(Float(max(mel[b], FrameExtractor.logFloor))) : Float(mel[b])
         }
-        if options.useEnergy { row[0] = logEnergy }
+        if options.useEnergy { row[0] = Float(logEnergy) }
     }
 }

@@ -21,8 +21,9 @@ public struct MelFilterbank {
             throw AudioError("bad mel frequency range: low-freq \(lowFrequency) Hz and high-freq \(highFrequency) Hz "
                 + "(→ \(high) Hz) at sample rate \(sampleRate) Hz (Nyquist \(nyquist) Hz)")
         }
-        // Float arithmetic where torchaudio uses float32 tensors: with 80+ narrow filters, weights computed in
-        // Double differ enough (up to 7e-3 in log-mel) to miss the 1e-3 parity bound.
+        // Float arithmetic where torchaudio uses float32 tensors (get_mel_banks builds them in float32 and casts
+        // to the waveform's dtype): with 80+ narrow filters, weights computed in Double differ by up to 7e-3 in
+        // log-mel.
         let fftBinWidth = Float(sampleRate / Double(fftSize))
         let melLow = Self.mel(lowFrequency)
         // num_bins + 1 intervals: the outer triangles spread half an interval beyond their centres.
@@ -53,14 +54,15 @@ public struct MelFilterbank {
         self.weights = weights
     }
 
-    /// power: (fftSize/2 + 1) → energies: (binCount), the weighted sums of each filter.
+    /// power: (fftSize/2 + 1) → energies: (binCount), the weighted sums of each filter, in double like the power
+    /// spectrum (the float32 weights are exact in double, as torchaudio casts them).
     @inline(__always)
-    func apply(power: UnsafePointer<Float>, energies: UnsafeMutablePointer<Float>) {
+    func apply(power: UnsafePointer<Double>, energies: UnsafeMutablePointer<Double>) {
         for b in 0..<binCount {
             let start = firstBin[b]
-            var sum: Float = 0
+            var sum: Double = 0
             weights[b].withUnsafeBufferPointer { w in
-                for i in 0..<w.count { sum += w[i] * power[start + i] }
+                for i in 0..<w.count { sum += Double(w[i]) * power[start + i] }
             }
             energies[b] = sum
         }

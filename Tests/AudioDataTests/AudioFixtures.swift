@@ -78,22 +78,6 @@ enum AudioFixtures {
     }
 }
 
-/// The largest |a − b| over log-mel values within `range` nats (80 dB = 18.42) of their frame's highest one
-/// (reference columns from `firstColumn` on), and the largest |a − b| over the rest.
-func maxLogMelDifferences(_ a: [Float], _ reference: [Float], dimension: Int, firstColumn: Int = 0,
-                          range: Float = 18.42) -> (withinRange: Float, belowRange: Float) {
-    var within: Float = 0, below: Float = 0
-    for row in 0..<reference.count / dimension {
-        let base = row * dimension
-        let peak = reference[base + firstColumn..<base + dimension].max()!
-        for c in 0..<dimension {
-            let difference = abs(a[base + c] - reference[base + c])
-            if c < firstColumn || reference[base + c] >= peak - range { within = max(within, difference) } else { below = max(below, difference) }
-        }
-    }
-    return (within, below)
-}
-
 /// The largest |a − b|.
 func maxDifferences(_ a: [Float], _ b: [Float]) -> (absolute: Float, count: Int) {
     var absolute: Float = 0

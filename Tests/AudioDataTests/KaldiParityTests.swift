@@ -4,33 +4,26 @@ import XCTest
 /// fbank and MFCC against torchaudio.compliance.kaldi on the fixture WAVs (16/8/22.05/44.1 kHz; int16, float32,
 /// stereo). The reference is torchaudio run in float64, i.e. Kaldi's semantics without rounding noise.
 ///
-/// Tolerances: the 1e-3 holds on every log-mel value within 80 dB of its frame's highest one. Below that,
-/// single-precision FFT rounding (~1e-7 of the frame's peak amplitude, FFTW's as torch's) dominates bins that hold
-/// 1e-8 of the peak power or less: there the bound is 1e-2 (torchaudio's own float32 output differs from its float64
-/// output by up to 3e-3 on these fixtures; scripts/make_audio_fixtures.py prints it).
+/// Tolerances: the 1e-3 on every value, including the mel bins 80 dB or more below their frame's peak, which
+/// only a double-precision frame pipeline and FFT reach (float32 rounding there gave up to 4.4e-3; torchaudio's own
+/// float32 output differs from its float64 output by up to 3e-3 on these fixtures, as
+/// scripts/make_audio_fixtures.py prints).
 final class KaldiParityTests: XCTestCase {
-    func testLogMelFilterbankMatchesTorchaudioWithin1e3InTheTop80dB() throws {
+    func testLogMelFilterbankMatchesTorchaudioWithin1e3OnEveryValue() throws {
         let cases = try AudioFixtures.cases(kind: "fbank").filter { $0.arguments["use_log_fbank"] as? Bool != false }
         XCTAssertEqual(cases.count, 7)
-        var worstWithin: Float = 0, worstBelow: Float = 0
+        var worst: Float = 0
         for reference in cases {
             let (samples, rate) = try AudioFixtures.samples(reference.file)
             let features = try FbankComputer(options: AudioFixtures.fbankOptions(reference.arguments, rate: rate)).compute(samples)
             XCTAssertEqual(features.shape, reference.expected.shape, reference.name)
             guard features.shape == reference.expected.shape else { continue }
-            // Log magnitudes (use_power false) span half the nats of log powers for the same dB.
-            let difference = maxLogMelDifferences(
-                features.values, reference.expected.values, dimension: features.dimension,
-                firstColumn: reference.arguments["use_energy"] as? Bool == true ? 1 : 0,
-                range: reference.arguments["use_power"] as? Bool == false ? 9.21 : 18.42)
-            XCTAssertLessThanOrEqual(difference.withinRange, 1e-3, reference.name)
-            XCTAssertLessThanOrEqual(difference.belowRange, 1e-2, reference.name)
-            worstWithin = max(worstWithin, difference.withinRange)
-            worstBelow = max(worstBelow, difference.belowRange)
-            print("fbank \(reference.name): max |Δ| \(difference.withinRange) within 80 dB of the frame peak, "
-                + "\(difference.belowRange) below")
+            let difference = maxDifferences(features.values, reference.expected.values).absolute
+            XCTAssertLessThanOrEqual(difference, 1e-3, reference.name)
+            worst = max(worst, difference)
+            print("fbank \(reference.name): max |Δ| \(difference)")
         }
-        print("fbank over \(cases.count) cases: max |Δ| \(worstWithin) within 80 dB, \(worstBelow) below")
+        print("fbank over \(cases.count) cases: max |Δ| \(worst)")
     }
 
     func testLinearFilterbankMatchesTorchaudioRelativeToTheFramePeak() throws {
@@ -48,18 +41,21 @@ final class KaldiParityTests: XCTestCase {
         XCTAssertLessThanOrEqual(worst, 1e-5)
     }
 
-    /// MFCCs are sums of 23–80 log-mels times DCT and lifter weights (up to 12), so they get 1e-2.
-    func testMFCCMatchesTorchaudio() throws {
+    /// MFCCs are sums of 23–80 log-mels times DCT and lifter weights (up to 12); they meet the same 1e-3.
+    func testMFCCMatchesTorchaudioWithin1e3OnEveryValue() throws {
         let cases = try AudioFixtures.cases(kind: "mfcc")
         XCTAssertEqual(cases.count, 3)
+        var worst: Float = 0
         for reference in cases {
             let (samples, rate) = try AudioFixtures.samples(reference.file)
             let features = try MFCCComputer(options: AudioFixtures.mfccOptions(reference.arguments, rate: rate)).compute(samples)
             XCTAssertEqual(features.shape, reference.expected.shape, reference.name)
             guard features.shape == reference.expected.shape else { continue }
             let difference = maxDifferences(features.values, reference.expected.values).absolute
-            XCTAssertLessThanOrEqual(difference, 1e-2, reference.name)
-            print("mfcc \(reference.name): max |Δ| = \(difference)")
+            XCTAssertLessThanOrEqual(difference, 1e-3, reference.name)
+            worst = max(worst, difference)
+            print("mfcc \(reference.name): max |Δ| \(difference)")
         }
+        print("mfcc over \(cases.count) cases: max |Δ| \(worst)")
     }
 }
