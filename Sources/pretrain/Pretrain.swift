@@ -5,5 +5,6 @@ struct Pretrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pretrain",
         abstract: "Pre-train, continue and evaluate Transformer models for speech and text on a CPU.",
-        subcommands: [SysInfo.self, Bench.self, Report.self, Tokenize.self, Train.self, Anneal.self, Eval.self, Generate.self, Export.self])
+        subcommands: [SysInfo.self, Bench.self, Report.self, Tokenize.self, Train.self, Anneal.self, Eval.self, Generate.self, Export.self,
+                      Study.self])
 }
