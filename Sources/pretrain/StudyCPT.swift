@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Tensors
+import TextData
 import Training
 
 /// `pretrain study`: studies that can be rerun, each writing its section of docs/RESULTS.md.
@@ -47,7 +48,7 @@ struct StudyCPT: ParsableCommand {
     var reuse = false
 
     func run() throws {
-        try Self.checkCorpora(upstream: upstream, downstream: downstream)
+        let corpora = try Self.checkCorpora(upstream: upstream, downstream: downstream)
         let size = quick ? StudyCPTSize.quick : StudyCPTSize.standard
         let plan = StudyCPTPlan(size: size, upstreamCorpus: upstream, downstreamCorpus: downstream)
         let outURL = URL(fileURLWithPath: out)
@@ -84,7 +85,7 @@ struct StudyCPT: ParsableCommand {
         let summary = StudyCPTResults(
             size: size.name, command: Self.commandLine(), machine: Self.machine(loadBefore: loadBefore),
             date: Self.timestamp(studyStart), wallSeconds: Date().timeIntervalSince(studyStart),
-            design: Self.design(plan), reference: reference, arms: armResults,
+            design: Self.design(plan, downstreamTrainTokens: corpora.downstream.trainTokens), reference: reference, arms: armResults,
             claims: StudyCPTClaim.judge(armResults), backtestMedianError: median, backtestCount: backtests.count)
         try Self.write(summary, out: outURL, resultsFile: URL(fileURLWithPath: results))
         for claim in summary.claims { print("\(claim.holds ? "holds" : "DOES NOT HOLD"): \(claim.statement) (\(claim.evidence))") }
@@ -106,26 +107,30 @@ struct StudyCPT: ParsableCommand {
     }
 
     /// Both corpora prepared, and with the same tokenizer (token ids must mean the same thing in both).
-    static func checkCorpora(upstream: String, downstream: String) throws {
+    static func checkCorpora(upstream: String, downstream: String) throws -> (upstream: PreparedCorpus, downstream: PreparedCorpus) {
+        var corpora: [PreparedCorpus] = []
         var tokenizers: [Data] = []
         for (role, path) in [("upstream", upstream), ("downstream", downstream)] {
             let directory = URL(fileURLWithPath: path)
-            guard FileManager.default.fileExists(atPath: directory.appendingPathComponent("corpus.json").path) else {
+            guard FileManager.default.fileExists(atPath: directory.appendingPathComponent(PreparedCorpus.manifestName).path) else {
                 throw ValidationError("--\(role) \(path): not a prepared corpus (no corpus.json); prepare it with pretrain "
                     + "tokenize (see pretrain study cpt --help), or run make study-cpt")
             }
-            guard let tokenizer = try? Data(contentsOf: directory.appendingPathComponent("tokenizer.json")) else {
-                throw ValidationError("--\(role) \(path): no tokenizer.json beside corpus.json")
+            let corpus = try PreparedCorpus(directory: directory)
+            guard let tokenizer = try? Data(contentsOf: corpus.tokenizerURL) else {
+                throw ValidationError("--\(role) \(path): no \(corpus.tokenizerURL.lastPathComponent) beside corpus.json")
             }
+            corpora.append(corpus)
             tokenizers.append(tokenizer)
         }
         guard tokenizers[0] == tokenizers[1] else {
             throw ValidationError("--upstream \(upstream) and --downstream \(downstream) were tokenized with different "
                 + "tokenizers; prepare the downstream one with --tokenizer \(upstream)/tokenizer.json")
         }
+        return (corpora[0], corpora[1])
     }
 
-    static func design(_ plan: StudyCPTPlan) -> String {
+    static func design(_ plan: StudyCPTPlan, downstreamTrainTokens: Int) -> String {
         let size = plan.size
         let upstreamTokens = size.upstreamSteps * size.tokensPerStep, armTokens = size.armSteps * size.tokensPerStep
         return "\(size.layers)-layer d=\(size.dModel) GPT-2 (\(size.heads) heads, context \(size.context), batches of "
@@ -135,8 +140,10 @@ struct StudyCPT: ParsableCommand {
             + "upstream checkpoint; rewarm arms warm up over \(size.armWarmup) steps, then decay (cosine) to "
             + "\(StudyCPTPlan.rate(size.upstreamMin)); replay arms rewarm to 1×; the infinite arm cools down over "
             + "\(size.infiniteCooldown) steps to its plateau and its anneal branch decays linearly over the last "
-            + "\(size.annealSteps) steps; the subset arm cycles the first \(size.subsetTokens / 1000)k downstream "
-            + "tokens. Evaluated every \(size.armEvalEvery) steps on \(size.evalBatches) batches of each val split."
+            + "\(size.annealSteps) steps; the one-pass arms read random windows of all \(downstreamTrainTokens / 1000)k "
+            + "downstream train tokens (\(String(format: "%.2f", Double(armTokens) / Double(max(1, downstreamTrainTokens)))) "
+            + "of an epoch), the subset arm cycles the first \(size.subsetTokens / 1000)k (4 epochs). Evaluated every "
+            + "\(size.armEvalEvery) steps on \(size.evalBatches) batches of each val split."
     }
 
     static func commandLine() -> String {

@@ -12,8 +12,7 @@ struct StudyBacktest: Codable {
 enum StudyBacktester {
     static let fraction = 0.3
 
-    /// `pretrain predict RUN --backtest` of this same executable, read from its one-line answer:
-    /// "backtest on val_loss (MODEL): … predicted step N: P [lo, hi], actual A, relative error …".
+    /// `pretrain predict RUN --backtest` of this same executable, read from its one-line answer.
     /// nil when this build has no `predict` (learning-curve prediction not merged yet) or the fit fails; the
     /// table then says so. A subprocess keeps the study independent of that API until both are in main.
     static func backtest(runDirectory: URL) -> StudyBacktest? {
@@ -31,21 +30,23 @@ enum StudyBacktester {
         return parse(output)
     }
 
+    /// The first line holding "backtest on METRIC (MODEL): … predicted step N: P …, actual A, …" (a run directory
+    /// may come first).
     static func parse(_ output: String) -> StudyBacktest? {
-        guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("backtest on ") }) else { return nil }
-        func number(after marker: String) -> Double? {
-            guard let range = line.range(of: marker) else { return nil }
-            let digits = line[range.upperBound...].prefix { "0123456789.-+eE".contains($0) }
-            return Double(digits)
+        for line in output.split(separator: "\n") {
+            guard let start = line.range(of: "backtest on ") else { continue }
+            let text = line[start.upperBound...]
+            func number(after marker: String) -> Double? {
+                guard let range = text.range(of: marker) else { return nil }
+                return Double(text[range.upperBound...].prefix { "0123456789.".contains($0) })
+            }
+            guard let open = text.firstIndex(of: "("), let close = text[open...].firstIndex(of: ")"),
+                  let predictedStep = text.range(of: "predicted step "),
+                  let colon = text[predictedStep.upperBound...].range(of: ": "),
+                  let predicted = Double(text[colon.upperBound...].prefix { "0123456789.".contains($0) }),
+                  let actual = number(after: "actual ") else { continue }
+            return StudyBacktest(model: String(text[text.index(after: open)..<close]), predicted: predicted, actual: actual)
         }
-        var model = "?"
-        if let open = line.firstIndex(of: "("), let close = line[open...].firstIndex(of: ")") {
-            model = String(line[line.index(after: open)..<close])
-        }
-        guard let colon = line.range(of: "predicted step "),
-              let separator = line[colon.upperBound...].range(of: ": "),
-              let predicted = Double(line[separator.upperBound...].prefix { "0123456789.".contains($0) }),
-              let actual = number(after: "actual ") else { return nil }
-        return StudyBacktest(model: model, predicted: predicted, actual: actual)
+        return nil
     }
 }

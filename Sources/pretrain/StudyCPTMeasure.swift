@@ -16,6 +16,17 @@ struct StudyCurve: Codable {
     }
 
     var final: Double? { losses.last }
+
+    /// Without the last point: the final evaluation reads the whole val split, the periodic ones a fixed subset
+    /// of its windows, so only the periodic points are compared with each other (gap depth, rise).
+    var periodic: StudyCurve {
+        var curve = self
+        if !curve.steps.isEmpty {
+            curve.steps.removeLast()
+            curve.losses.removeLast()
+        }
+        return curve
+    }
 }
 
 /// What one arm measured: the numbers of the table (issue 5, item 5).
@@ -41,8 +52,10 @@ struct StudyCPTArmResult: Codable {
     var gapDepth: Double
     var gapPeakStep: Int
     var gapRecoveryStep: Int?
-    /// The highest upstream loss after the switch minus its value at the switch.
+    /// The highest upstream loss after the switch minus its value at the switch, and the last periodic value
+    /// minus it (both on the periodic evaluations): a rise well above the end is a transient that partly recovered.
     var upstreamRise: Double
+    var upstreamRiseAtEnd: Double
     /// Learning-curve backtest of the arm's main-split curve (nil when this build cannot make one).
     var backtest: StudyBacktest?
 }
@@ -72,9 +85,10 @@ enum StudyCPTMeasure {
     static func arm(_ arm: StudyCPTArm, records: [MetricsRecord], reference: StudyCPTReference, seconds: Double,
                     backtest: StudyBacktest?) throws -> StudyCPTArmResult {
         let downstream = StudyCurve(records, set: nil), upstream = StudyCurve(records, set: StudyCPTPlan.upstreamSet)
+        let (down, up) = (downstream.periodic, upstream.periodic)
         guard let downFinal = downstream.final, let upFinal = upstream.final,
-              let gap = StabilityGap.measure(steps: downstream.steps, losses: downstream.losses, switchStep: 0),
-              let rise = StabilityGap.measure(steps: upstream.steps, losses: upstream.losses, switchStep: 0) else {
+              let gap = StabilityGap.measure(steps: down.steps, losses: down.losses, switchStep: 0),
+              let rise = StabilityGap.measure(steps: up.steps, losses: up.losses, switchStep: 0) else {
             throw TrainingError("arm \(arm.name): its metrics hold no val_loss and val_loss/\(StudyCPTPlan.upstreamSet) after step 0")
         }
         return StudyCPTArmResult(
@@ -82,7 +96,8 @@ enum StudyCPTMeasure {
             tokens: records.last?.tokensSeen ?? 0, seconds: seconds, downstream: downstream, upstream: upstream,
             downstreamFinal: downFinal, upstreamFinal: upFinal, forgetting: upFinal - reference.upstreamLoss,
             downstreamChange: downFinal - reference.downstreamLoss, gapDepth: gap.depth, gapPeakStep: gap.peakStep,
-            gapRecoveryStep: gap.recoveryStep, upstreamRise: rise.depth, backtest: backtest)
+            gapRecoveryStep: gap.recoveryStep, upstreamRise: rise.depth, upstreamRiseAtEnd: rise.finalChange,
+            backtest: backtest)
     }
 }
 

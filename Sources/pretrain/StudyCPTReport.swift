@@ -44,7 +44,8 @@ enum StudyCPTReport {
         if results.size == StudyCPTSize.quick.name {
             text += "**Quick run** (`--quick`: the tiny CI size, not the study's default size; numbers are noisy).\n\n"
         }
-        text += "- Command: `\(results.command)`\n"
+        text += "- Command: `\(results.command)`" + (results.size == StudyCPTSize.standard.name
+            ? " (what `make study-cpt` runs after preparing both corpora with one tokenizer)\n" : "\n")
         text += "- Machine: \(results.machine)\n"
         text += "- Date: \(results.date); the whole study took \(ConsoleProgress.duration(results.wallSeconds)).\n"
         text += "- Design: \(results.design)\n\n"
@@ -55,7 +56,8 @@ enum StudyCPTReport {
             + "val loss − the checkpoint's (negative: learned). Gap depth: the highest downstream val loss after the "
             + "switch − its value at the switch (the stability gap, Guo et al. 2024), with the step of the peak and the "
             + "first step back at or below the switch value; upstream rise: the same for the upstream val loss. Final "
-            + "values read the whole val splits; the curves read the same fixed windows at every evaluation.\n\n"
+            + "values read the whole val splits; the curves, the gap and the rise read the same fixed windows at every "
+            + "periodic evaluation (the last point of each figure is the whole-split one).\n\n"
 
         text += "| arm | downstream val | Δ downstream | upstream val | forgetting | gap depth (peak, recovered) | upstream rise | backtest: predicted / actual (error) |\n"
         text += "|---|---:|---:|---:|---:|---|---:|---|\n"
@@ -72,11 +74,12 @@ enum StudyCPTReport {
                 + "first evaluation after the switch is already lower).\n"
         }
         // A transient on the upstream side: the loss rose further than where it ended (a partial recovery).
-        let recovering = results.arms.filter { $0.upstreamRise - $0.forgetting > 0.02 }
+        let recovering = results.arms.filter { $0.upstreamRise - $0.upstreamRiseAtEnd > 0.02 }
         if !recovering.isEmpty {
-            text += "\nUpstream, the rise after the switch exceeds the final forgetting (a partial recovery) in: "
-                + recovering.map { String(format: "%@ (rise %.4f, forgetting %+.4f)", $0.label, $0.upstreamRise, $0.forgetting) }
-                    .joined(separator: "; ") + ".\n"
+            text += "\nUpstream, the loss rose further after the switch than where it ended (a partial recovery, on the "
+                + "periodic evaluations) in: " + recovering.map {
+                    String(format: "%@ (rise %.4f, at the end %+.4f)", $0.label, $0.upstreamRise, $0.upstreamRiseAtEnd)
+                }.joined(separator: "; ") + ".\n"
         }
         text += "\n### Claims (judged on the numbers above)\n\n"
         for claim in results.claims {
