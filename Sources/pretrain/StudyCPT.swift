@@ -83,8 +83,10 @@ struct StudyCPT: ParsableCommand {
         let errors = backtests.map { abs($0.relativeError) }.sorted()
         let median = errors.isEmpty ? nil : (errors[(errors.count - 1) / 2] + errors[errors.count / 2]) / 2
         let summary = StudyCPTResults(
-            size: size.name, command: Self.commandLine(), machine: Self.machine(loadBefore: loadBefore),
-            date: Self.timestamp(studyStart), wallSeconds: Date().timeIntervalSince(studyStart),
+            size: size.name, command: Self.commandLine(),
+            machine: Self.machine(loadBefore: runner.runs.first?.loadBefore ?? loadBefore,
+                                  loadAfter: runner.runs.last?.loadAfter ?? Self.loadAverage()),
+            date: Self.timestamp(studyStart), runSeconds: runner.runs.reduce(0) { $0 + $1.seconds }, reusedRuns: runner.reusedRuns,
             design: Self.design(plan, downstreamTrainTokens: corpora.downstream.trainTokens), reference: reference, arms: armResults,
             claims: StudyCPTClaim.judge(armResults), backtestMedianError: median, backtestCount: backtests.count)
         try Self.write(summary, out: outURL, resultsFile: URL(fileURLWithPath: results))
@@ -150,9 +152,9 @@ struct StudyCPT: ParsableCommand {
         (["pretrain"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
     }
 
-    static func machine(loadBefore: String) -> String {
+    static func machine(loadBefore: String, loadAfter: String) -> String {
         "\(cpuModelName()), \(ProcessInfo.processInfo.activeProcessorCount) cores, \(Runtime.threads) threads, "
-            + "\(Matmul.backend.name); load average \(loadBefore) at the start, \(loadAverage()) at the end "
+            + "\(Matmul.backend.name); load average \(loadBefore) when the first run started, \(loadAfter) when the last ended "
             + "(1/5/15 min; other work on the machine slows the study, it does not change its numbers)"
     }
 

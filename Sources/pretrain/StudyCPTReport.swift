@@ -7,7 +7,9 @@ struct StudyCPTResults: Codable {
     var command: String
     var machine: String
     var date: String
-    var wallSeconds: Double
+    /// Wall time of all the runs (training and evaluation), and how many came from an earlier invocation (--reuse).
+    var runSeconds: Double
+    var reusedRuns: Int
     var design: String
     var reference: StudyCPTReference
     var arms: [StudyCPTArmResult]
@@ -47,7 +49,8 @@ enum StudyCPTReport {
         text += "- Command: `\(results.command)`" + (results.size == StudyCPTSize.standard.name
             ? " (what `make study-cpt` runs after preparing both corpora with one tokenizer)\n" : "\n")
         text += "- Machine: \(results.machine)\n"
-        text += "- Date: \(results.date); the whole study took \(ConsoleProgress.duration(results.wallSeconds)).\n"
+        text += "- Date: \(results.date); the runs took \(ConsoleProgress.duration(results.runSeconds)) of wall time in all"
+            + (results.reusedRuns > 0 ? " (\(results.reusedRuns) of them finished by an earlier invocation and reused).\n" : ".\n")
         text += "- Design: \(results.design)\n\n"
         let reference = results.reference
         text += String(format: "The upstream checkpoint: upstream val loss %.4f, downstream (First Folio) val loss %.4f. ",
