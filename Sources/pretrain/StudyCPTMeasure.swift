@@ -114,7 +114,8 @@ extension StudyCPTClaim {
         let byName = Dictionary(uniqueKeysWithValues: arms.map { ($0.name, $0) })
         var claims: [StudyCPTClaim] = []
         func f(_ value: Double) -> String { String(format: "%+.4f", value) }
-        if let none = byName["replay_0"] ?? byName["rewarm_1x"], let most = byName["replay_25"] {
+        // rewarm_1x is the replay-0 % arm: the replay arms differ from it only in the replay fraction.
+        if let none = byName["rewarm_1x"], let most = byName["replay_25"] {
             claims.append(StudyCPTClaim(statement: "replay 25 % forgets less than replay 0 %",
                                         holds: most.forgetting < none.forgetting,
                                         evidence: "forgetting \(f(most.forgetting)) vs \(f(none.forgetting))"))
