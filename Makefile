@@ -4,7 +4,7 @@ APT_PACKAGES := libdnnl-dev libopenblas-dev libopenblas0-openmp pkg-config libsn
 SWIFT ?= swift
 RELEASE := $(SWIFT) build -c release
 
-.PHONY: deps build test demo bench fixtures clean study-audio
+.PHONY: deps build test demo study-cpt study-audio bench fixtures clean
 
 # Debian/Ubuntu packages the build links against (and the tools `pretrain data synth-speech` drives: espeak-ng,
 # sox); apt-get runs only when one is missing.
@@ -40,6 +40,23 @@ demo: build
 	$(PRETRAIN) train recipes/shakespeare-gpt.yaml --run-dir $(DEMO_RUN) --overwrite
 	$(PRETRAIN) eval $(DEMO_RUN) --data $(DEMO_CORPUS)
 	$(PRETRAIN) generate $(DEMO_RUN) --prompt "ROMEO:" --max-tokens 120 --temperature 0.8 --top-k 50 --seed 1
+
+# The continual pre-training study of issue 5 (about 25 minutes on two cores): a small GPT pre-trained on
+# modern-spelling Shakespeare, continued on the First Folio spelling in arms (rewarming, replay, schedules, a
+# multi-epoch subset). Both corpora share the upstream tokenizer and are prepared once. Writes runs/study-cpt/
+# (one run directory per arm, results.json) and the "Continual pre-training (issue 5)" section of docs/RESULTS.md
+# with its figures in docs/results/. STUDY_FLAGS=--quick runs the tiny CI size; --reuse keeps finished arms.
+FOLIO_CORPUS := data/shakespeare-folio-4096
+STUDY_FLAGS ?=
+
+study-cpt: build
+	@if [ -f $(DEMO_CORPUS)/corpus.json ]; then echo "corpus: $(DEMO_CORPUS) (already prepared)"; else \
+		$(PRETRAIN) tokenize --train-vocab 4096 --val-files hamlet,tempest --out $(DEMO_CORPUS) data/shakespeare; fi
+	@if [ -f $(FOLIO_CORPUS)/corpus.json ] && cmp -s $(FOLIO_CORPUS)/tokenizer.json $(DEMO_CORPUS)/tokenizer.json; then \
+		echo "corpus: $(FOLIO_CORPUS) (already prepared)"; else \
+		$(PRETRAIN) tokenize --tokenizer $(DEMO_CORPUS)/tokenizer.json --val-files hamlet,tempest --out $(FOLIO_CORPUS) data/shakespeare-folio; fi
+	OMP_WAIT_POLICY=passive $(PRETRAIN) study cpt --upstream $(DEMO_CORPUS) --downstream $(FOLIO_CORPUS) \
+		--out runs/study-cpt --results docs/RESULTS.md $(STUDY_FLAGS)
 
 # Our training step next to PyTorch's, alternating runs (needs Python with torch).
 bench: build

@@ -21,5 +21,6 @@ struct Pretrain: ParsableCommand {
             Generate.self,
             Export.self,
             DataCommands.self,
+            Study.self,
         ])
 }

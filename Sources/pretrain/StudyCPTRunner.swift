@@ -1,0 +1,105 @@
+import Foundation
+import Training
+
+/// Runs the study's arms one after another, each in OUT/<arm name>/ (a normal run directory: `pretrain report`,
+/// `pretrain predict` and TensorBoard read it), and its anneal branch in OUT/infinite/anneals/.
+struct StudyCPTRunner {
+    /// A finished run: where it is, its metrics rows and how long it took (wall time).
+    struct FinishedRun {
+        var directory: URL
+        var records: [MetricsRecord]
+        var seconds: Double
+        /// The machine's load average when the run started and ended (other work slows a run down).
+        var loadBefore: String
+        var loadAfter: String
+    }
+
+    /// What OUT/<run>/study_run.json keeps of a finished run, so that a reused run keeps its time and load.
+    struct RunRecord: Codable {
+        var seconds: Double
+        var loadBefore: String
+        var loadAfter: String
+    }
+
+    let out: URL
+    /// Keep a run that already finished with the same recipe instead of training it again.
+    let reuse: Bool
+    let interrupt: InterruptFlag
+    static let recordFile = "study_run.json"
+    /// Every run of the study in order (reused ones as they ran then), and how many were reused.
+    private(set) var runs: [FinishedRun] = []
+    private(set) var reusedRuns = 0
+
+    mutating func run(_ arm: StudyCPTArm, start: TrainingStart, index: Int, of count: Int) throws -> FinishedRun {
+        let directory = out.appendingPathComponent(arm.name)
+        print("── run \(index)/\(count): \(arm.label) → \(directory.path)")
+        if reuse, let finished = Self.finished(directory, recipe: arm.recipe) {
+            print("   reused (finished with the same recipe)")
+            reusedRuns += 1
+            runs.append(finished)
+            return finished
+        }
+        try Self.clear(directory)
+        let trainer = try Trainer(recipe: arm.recipe, runDirectory: directory,
+                                  corpus: try TrainingCorpus.load(arm.recipe.data), start: start)
+        return try train(trainer, directory: directory)
+    }
+
+    /// The anneal branch of an infinite-schedule run (`pretrain anneal RUN --from-step S --steps N`).
+    mutating func anneal(_ runDirectory: URL, from step: Int, steps: Int) throws -> FinishedRun {
+        let directory = runDirectory.appendingPathComponent("anneals/from_\(step)_steps_\(steps)")
+        print("── anneal branch of \(runDirectory.lastPathComponent) from step \(step) for \(steps) steps → \(directory.path)")
+        if reuse, let recipe = try? Recipe.load(directory.appendingPathComponent("recipe.yaml")),
+           let finished = Self.finished(directory, recipe: recipe) {
+            print("   reused")
+            reusedRuns += 1
+            runs.append(finished)
+            return finished
+        }
+        try Self.clear(directory)
+        let branch = try AnnealBranch(runDirectory: runDirectory, fromStep: step, steps: steps)
+        return try train(try branch.trainer(corpus: try TrainingCorpus.load(branch.recipe.data)), directory: directory)
+    }
+
+    private mutating func train(_ trainer: Trainer, directory: URL) throws -> FinishedRun {
+        let flag = interrupt
+        trainer.shouldStop = { flag.isSet }
+        let started = Date()
+        let loadBefore = StudyCPT.loadAverage()
+        let summary = try trainer.run()
+        trainer.console.finish()
+        guard summary.finished else {
+            throw TrainingError("interrupted in \(directory.path); rerun with --reuse to keep the runs that finished")
+        }
+        let record = RunRecord(seconds: Date().timeIntervalSince(started), loadBefore: loadBefore, loadAfter: StudyCPT.loadAverage())
+        try JSONEncoder().encode(record).write(to: directory.appendingPathComponent(Self.recordFile))
+        let finished = FinishedRun(directory: directory, records: try readMetrics(directory.appendingPathComponent("metrics.jsonl")),
+                                   seconds: record.seconds, loadBefore: record.loadBefore, loadAfter: record.loadAfter)
+        runs.append(finished)
+        return finished
+    }
+
+    /// The run in `directory` when it reached its last step with `recipe` (the vocabulary size aside, which the
+    /// trainer fills in) and kept its final checkpoint.
+    static func finished(_ directory: URL, recipe: Recipe) -> FinishedRun? {
+        guard var stored = try? Recipe.load(directory.appendingPathComponent("recipe.yaml")) else { return nil }
+        stored.model.vocabSize = recipe.model.vocabSize
+        guard stored == recipe,
+              let records = try? readMetrics(directory.appendingPathComponent("metrics.jsonl")),
+              let last = records.last, last.step == recipe.train.steps, last.isEvaluation,
+              CheckpointStore(runDirectory: directory).completeCheckpoints().last?.step == recipe.train.steps,
+              let data = try? Data(contentsOf: directory.appendingPathComponent(recordFile)),
+              let run = try? JSONDecoder().decode(RunRecord.self, from: data) else { return nil }
+        return FinishedRun(directory: directory, records: records, seconds: run.seconds, loadBefore: run.loadBefore,
+                           loadAfter: run.loadAfter)
+    }
+
+    /// Deletes what an earlier study wrote in a run directory (and nothing else).
+    static func clear(_ directory: URL) throws {
+        try Train.clearRun(directory)
+        for name in ["anneals", recordFile] {
+            let url = directory.appendingPathComponent(name)
+            if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
+        }
+    }
+}
