@@ -57,7 +57,7 @@ def step_rows(a):
             for m in fp32_modes:
                 theirs[m].append(run([sys.executable, "bench/torch_reference.py", f"--mode={m}", *flags(config),
                                       f"--steps={a.steps}"]))
-            if "bf16" in modes and round_index < a.bf16_rounds:
+            if "bf16" in modes and round_index < a.bf16_rounds and config in a.bf16_configs.split(","):
                 ours["bf16"].append(run([a.binary, "bench", "step", *flags(config), "--precision=bf16",
                                          f"--steps={a.bf16_steps}"]))
                 theirs["bf16"].append(run([sys.executable, "bench/torch_reference.py", "--mode=bf16", *flags(config),
@@ -69,8 +69,9 @@ def step_rows(a):
                 row[f"ours_{precision}_rss"] = max(r["peak_rss_mb"] for r in results)
                 row[f"ours_{precision}_ran"] = results[0]["precision"]
         for m in modes:
-            row[f"{m}_ms"] = statistics.median(r["ms_per_step"] for r in theirs[m])
-            row[f"{m}_rss"] = max(r["peak_rss_mb"] for r in theirs[m])
+            if theirs[m]:
+                row[f"{m}_ms"] = statistics.median(r["ms_per_step"] for r in theirs[m])
+                row[f"{m}_rss"] = max(r["peak_rss_mb"] for r in theirs[m])
         rows.append(row)
         print(json.dumps(row), file=sys.stderr)
     return rows, fp32_modes, "bf16" in modes
@@ -94,6 +95,8 @@ def print_tables(rows, fp32_modes, with_bf16):
     print("\nbf16\n\n" + header)
     print("|" + "---|" * (header.count("|") - 1))
     for r in rows:
+        if "ours_bf16_ms" not in r:
+            continue
         print(f"| {r['config']} | {r['ours_bf16_ms']:.0f} ({r['ours_bf16_ran']}) | {r['bf16_ms']:.0f} | "
               f"{r['bf16_ms'] / r['ours_bf16_ms']:.2f}× | {r['ours_bf16_rss']:.0f} | {r['bf16_rss']:.0f} |")
 
@@ -142,6 +145,7 @@ def main():
     ap.add_argument("--bf16-rounds", type=int, default=1,
                     help="rounds of the bf16 pair (PyTorch's bf16 is very slow on CPUs without bf16 instructions)")
     ap.add_argument("--bf16-steps", type=int, default=2)
+    ap.add_argument("--bf16-configs", default="tiny,small", help="configs that get the bf16 pair")
     ap.add_argument("--no-tokenizer", action="store_true")
     ap.add_argument("--no-fbank", action="store_true")
     ap.add_argument("--binary", default=".build/release/pretrain")
