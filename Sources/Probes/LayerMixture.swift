@@ -1,3 +1,5 @@
+import Layers
+import Optimizers
 import Tensors
 
 /// SUPERB's learnable weighted sum of a frozen model's layers: softmax(w)·[h_0 … h_{L−1}], w initialised equal.
@@ -29,4 +31,19 @@ func interleavedLayers(_ hidden: [Tensor]) -> [Float] {
         for i in 0..<(frames * dimension) { result[i * layers + l] = source[i] }
     }
     return result
+}
+
+/// What every probe learns: the layer mixture and a zero-initialised linear head over `classes`, with AdamW on both.
+func probeParameters(layers: Int, dimension: Int, classes: Int, learningRate: Float,
+                     weightDecay: Float) -> (LayerMixture, Linear, AdamW) {
+    let mixture = LayerMixture(layers: layers)
+    let head = Linear(dimension, classes, generator: &Random.generator)
+    noGrad {
+        head.weight.data.update(repeating: 0, count: head.weight.count)
+        if let bias = head.bias { bias.data.update(repeating: 0, count: bias.count) }
+    }
+    let parameters = [(name: "layer_weights", tensor: mixture.logits)] + head.namedParameters()
+    let optimizer = AdamW(groups: [ParameterGroup(parameters: parameters, weightDecay: weightDecay)],
+                          learningRate: learningRate, beta1: 0.9, beta2: 0.999, epsilon: 1e-8)
+    return (mixture, head, optimizer)
 }

@@ -24,15 +24,8 @@ struct PhonemeProbe {
                             settings: Settings = Settings()) -> (per: Double, layerWeights: [Float]) {
         let dimension = train[0].frames.count / (train[0].frameCount * layers)
         let classes = inventory + 1
-        let mixture = LayerMixture(layers: layers)
-        let head = Linear(dimension, classes, generator: &Random.generator)
-        noGrad {
-            head.weight.data.update(repeating: 0, count: head.weight.count)
-            if let bias = head.bias { bias.data.update(repeating: 0, count: bias.count) }
-        }
-        let parameters = [(name: "layer_weights", tensor: mixture.logits)] + head.namedParameters()
-        let optimizer = AdamW(groups: [ParameterGroup(parameters: parameters, weightDecay: settings.weightDecay)],
-                              learningRate: settings.learningRate, beta1: 0.9, beta2: 0.999, epsilon: 1e-8)
+        let (mixture, head, optimizer) = probeParameters(layers: layers, dimension: dimension, classes: classes,
+                                                         learningRate: settings.learningRate, weightDecay: settings.weightDecay)
         var random = SplitMix(seed: seed)
         for _ in 0..<settings.steps {
             let batch = (0..<min(settings.batchSize, train.count)).map { _ in train[Int(random.next() % UInt64(train.count))] }

@@ -25,15 +25,8 @@ struct UtteranceProbe {
     static func fitAndScore(train: [(pooled: [Float], label: Int)], test: [(pooled: [Float], label: Int)],
                             layers: Int, classes: Int, settings: Settings = Settings()) -> (accuracy: Double, layerWeights: [Float]) {
         let dimension = train[0].pooled.count / layers
-        let mixture = LayerMixture(layers: layers)
-        let head = Linear(dimension, classes, generator: &Random.generator)
-        noGrad {
-            head.weight.data.update(repeating: 0, count: head.weight.count)
-            if let bias = head.bias { bias.data.update(repeating: 0, count: bias.count) }
-        }
-        let parameters = [(name: "layer_weights", tensor: mixture.logits)] + head.namedParameters()
-        let optimizer = AdamW(groups: [ParameterGroup(parameters: parameters, weightDecay: settings.weightDecay)],
-                              learningRate: settings.learningRate, beta1: 0.9, beta2: 0.999, epsilon: 1e-8)
+        let (mixture, head, optimizer) = probeParameters(layers: layers, dimension: dimension, classes: classes,
+                                                         learningRate: settings.learningRate, weightDecay: settings.weightDecay)
         let inputs = Tensor(train.flatMap(\.pooled), shape: [train.count, dimension, layers])
         let targets = IntTensor(train.map { Int32($0.label) }, shape: [train.count])
         for _ in 0..<settings.steps {
