@@ -1,4 +1,5 @@
 import Foundation
+import Layers
 import Objectives
 import Tensors
 
@@ -20,7 +21,15 @@ public struct Evaluation: Equatable {
 /// generator seeded with `seed`, so that every evaluation sees the same masks.
 public func evaluate(_ objective: PretrainingObjective, batches: [IntTensor], bytesPerToken: Double?,
                      seed: UInt64 = 0x5eed) -> Evaluation {
-    let model = objective.model
+    let (mean, predicted) = weightedMeanLoss(objective.model, batches, seed: seed) { objective.loss($0, generator: &$1) }
+    let bitsPerByte = bytesPerToken.map { mean / (log(2) * $0) }
+    return Evaluation(loss: mean, predicted: predicted, bitsPerByte: objective is CausalLanguageModeling ? bitsPerByte : nil)
+}
+
+/// The mean of `loss` over `batches`, weighted by what each batch predicts, with `model` in evaluation mode (restored
+/// afterwards) and no gradients recorded; masks come from a generator seeded with `seed`.
+func weightedMeanLoss<Batch>(_ model: Module, _ batches: [Batch], seed: UInt64,
+                             _ loss: (Batch, inout RandomGenerator) -> (loss: Tensor, predicted: Int)) -> (mean: Double, predicted: Int) {
     let wasTraining = model.isTraining
     model.eval()
     defer { model.train(wasTraining) }
@@ -28,12 +37,10 @@ public func evaluate(_ objective: PretrainingObjective, batches: [IntTensor], by
     var total = 0.0, predicted = 0
     noGrad {
         for batch in batches {
-            let (loss, count) = objective.loss(batch, generator: &generator)
-            total += Double(loss.item) * Double(count)
+            let (value, count) = loss(batch, &generator)
+            total += Double(value.item) * Double(count)
             predicted += count
         }
     }
-    let mean = predicted > 0 ? total / Double(predicted) : .nan
-    let bitsPerByte = bytesPerToken.map { mean / (log(2) * $0) }
-    return Evaluation(loss: mean, predicted: predicted, bitsPerByte: objective is CausalLanguageModeling ? bitsPerByte : nil)
+    return (predicted > 0 ? total / Double(predicted) : .nan, predicted)
 }

@@ -79,19 +79,7 @@ extension Evaluation {
     /// The mean loss of a feature objective over `batches` (weighted by predictions), in evaluation mode without
     /// gradients; masks come from a generator seeded with `seed`, so every evaluation draws the same ones.
     public static func of(_ objective: FeaturePretrainingObjective, batches: [FeatureBatch], seed: UInt64 = 0x5eed) -> Evaluation {
-        let model = objective.model
-        let wasTraining = model.isTraining
-        model.eval()
-        defer { model.train(wasTraining) }
-        var generator = RandomGenerator(seed: seed)
-        var total = 0.0, predicted = 0
-        noGrad {
-            for batch in batches {
-                let (loss, count) = objective.loss(batch, generator: &generator)
-                total += Double(loss.item) * Double(count)
-                predicted += count
-            }
-        }
-        return Evaluation(loss: predicted > 0 ? total / Double(predicted) : .nan, predicted: predicted, bitsPerByte: nil)
+        let (mean, predicted) = weightedMeanLoss(objective.model, batches, seed: seed) { objective.loss($0, generator: &$1) }
+        return Evaluation(loss: mean, predicted: predicted, bitsPerByte: nil)
     }
 }
