@@ -65,3 +65,15 @@ private struct ChunkedTask {
     let chunks: Int
     let body: (Range<Int>) -> Void
 }
+
+/// destination[i] += scale · source[i] for i < count, 8 lanes at a time, split over the cores for large counts.
+/// The accumulation every backward pass does into a gradient buffer.
+public func accumulate(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, count: Int,
+                       scale: Float = 1) {
+    parallelFor(count, grain: 1 << 15) { range in
+        forEachVector(range.count) { offset, lanes in
+            let at = range.lowerBound + offset
+            (destination + at).storeVector((destination + at).loadVector(lanes) + scale * (source + at).loadVector(lanes), lanes)
+        }
+    }
+}

@@ -48,8 +48,7 @@ public func ctcLoss(logits: Tensor, logitLengths: [Int], targets: [[Int32]], bla
     let out = Tensor(scalar: Float(total))
     guard Autograd.needsGradient(logits) else { return out }
     Autograd.record(out) {
-        let upstream = out.grad!.data[0], dLogits = logits.gradData(), local = gradient.data
-        for i in 0..<logits.count { dLogits[i] += upstream * local[i] }
+        accumulate(gradient.data, into: logits.gradData(), count: logits.count, scale: out.grad!.item)
     }
     return out
 }

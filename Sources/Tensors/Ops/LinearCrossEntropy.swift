@@ -54,12 +54,7 @@ public func linearCrossEntropy(_ hidden: Tensor, weight: Tensor, bias: Tensor? =
                                  lda: vocabulary, b: h, ldb: c, beta: 1, c: dWeight.data, ldc: c)
                 }
                 if let dBias {
-                    for row in 0..<count {
-                        let source = dLogits.data + row * vocabulary
-                        forEachVector(vocabulary) { j, lanes in
-                            (dBias.data + j).storeVector((dBias.data + j).loadVector(lanes) + (source + j).loadVector(lanes), lanes)
-                        }
-                    }
+                    for row in 0..<count { accumulate(dLogits.data + row * vocabulary, into: dBias.data, count: vocabulary) }
                 }
             }
             start += count
@@ -72,13 +67,7 @@ public func linearCrossEntropy(_ hidden: Tensor, weight: Tensor, bias: Tensor? =
         let upstream = out.grad!.item
         for (input, gradient) in [(hidden, dHidden), (weight, dWeight), (bias, dBias)] {
             guard let input, let gradient else { continue }
-            let target = input.gradData(), source = gradient.data
-            parallelFor(input.count, grain: 1 << 15) { range in
-                forEachVector(range.count) { offset, lanes in
-                    let at = range.lowerBound + offset
-                    (target + at).storeVector((target + at).loadVector(lanes) + upstream * (source + at).loadVector(lanes), lanes)
-                }
-            }
+            accumulate(gradient.data, into: input.gradData(), count: input.count, scale: upstream)
         }
     }
     return out
