@@ -2,7 +2,7 @@
 runs so both see the same machine state; prints medians and the ratio tables (markdown).
 
 Needs torch (tokenizers for the tokenizer row, torchaudio for the fbank row). Run: python3 bench/compare.py [--rounds 3]
-[--configs tiny,small,bert-tiny,bert-small] [--modes default,flushed,bf16] (or `make bench`).
+[--configs tiny,small,bert-tiny,bert-small,audio-small] [--modes default,flushed,bf16] (or `make bench`).
 Uses .build/release/pretrain (build it first: swift build -c release --product pretrain).
 
 fp32: ours against PyTorch fp32 as shipped ("default") and with denormals flushed ("flushed").
@@ -22,6 +22,8 @@ CONFIGS = {
     "small": dict(arch="gpt2", layers=6, d_model=512, heads=8, seq=256, batch=8, vocab=8192),
     "bert-tiny": dict(arch="bert", layers=4, d_model=256, heads=4, seq=128, batch=16, vocab=4096),
     "bert-small": dict(arch="bert", layers=6, d_model=512, heads=8, seq=256, batch=8, vocab=8192),
+    # TERA's frame encoder: 256 positions of 2 stacked 80-bin fbank frames (5.12 s), L1 reconstruction.
+    "audio-small": dict(arch="audio", layers=4, d_model=256, heads=4, seq=256, batch=16),
 }
 
 
@@ -140,7 +142,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--steps", type=int, default=5)
-    ap.add_argument("--configs", default="tiny,small,bert-tiny,bert-small")
+    ap.add_argument("--configs", default="tiny,small,bert-tiny,bert-small,audio-small")
     ap.add_argument("--modes", default="default,flushed,bf16")
     ap.add_argument("--bf16-rounds", type=int, default=1,
                     help="rounds of the bf16 pair (PyTorch's bf16 is very slow on CPUs without bf16 instructions)")

@@ -1,7 +1,7 @@
-"""PyTorch reference for `pretrain bench`: the same models (GPT-2-style causal LM, BERT masked LM), shapes,
-optimiser and FLOP formula.
+"""PyTorch reference for `pretrain bench`: the same models (GPT-2-style causal LM, BERT masked LM, TERA's frame
+encoder on fbank frames), shapes, optimiser and FLOP formula.
 
-Needs torch. Run: python3 bench/torch_reference.py [--arch gpt2|bert] [--mode default|flushed|bf16] [--layers 4 ...]
+Needs torch. Run: python3 bench/torch_reference.py [--arch gpt2|bert|audio] [--mode default|flushed|bf16] [--layers 4 ...]
 Prints one JSON line like `pretrain bench`: tokens_per_s, ms_per_step (median), gflops, peak_rss_mb.
 Modes: default = fp32 as torch ships; flushed = fp32 with torch.set_flush_denormal(True);
 bf16 = bf16 autocast on top of flushed. Threads: --threads (default: all cores of this process).
@@ -111,13 +111,38 @@ class BertMLM(nn.Module):
         return F.cross_entropy(logits.float(), targets.view(-1)[rows])
 
 
+class TERAFrames(nn.Module):
+    """TERA (swift-pretrain's TERAModel): frames stacked by k → Linear → + learned positions → LayerNorm → post-LN
+    BERT layers → dense → GELU → LayerNorm → decoder back to k·F bins; L1 against the input frames."""
+
+    def __init__(self, positions, layers, d, heads, bins, stack):
+        super().__init__()
+        self.stack = stack
+        self.input_projection = nn.Linear(stack * bins, d)
+        self.position = nn.Parameter(torch.randn(positions, d) * 0.02)
+        self.norm = nn.LayerNorm(d, eps=1e-12)
+        self.layers = nn.ModuleList(BertLayer(d, heads) for _ in range(layers))
+        self.dense = nn.Linear(d, d)
+        self.head_norm = nn.LayerNorm(d, eps=1e-12)
+        self.decoder = nn.Linear(d, stack * bins)
+
+    def forward(self, features, _):
+        b, t, f = features.shape
+        x = self.input_projection(features.reshape(b, t // self.stack, self.stack * f))
+        x = self.norm(x + self.position[: x.shape[1]])
+        for layer in self.layers:
+            x = layer(x)
+        predicted = self.decoder(self.head_norm(F.gelu(self.dense(x)))).reshape(b, t, f)
+        return F.l1_loss(predicted.float(), features)
+
+
 def flops_per_step(params, layers, d, seq, tokens):
     return 6 * params * tokens + 12 * layers * d * seq * tokens
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--arch", default="gpt2", choices=["gpt2", "bert"])
+    ap.add_argument("--arch", default="gpt2", choices=["gpt2", "bert", "audio"])
     ap.add_argument("--mode", default="flushed", choices=["default", "flushed", "bf16"])
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--d-model", type=int, default=256)
@@ -125,6 +150,8 @@ def main():
     ap.add_argument("--seq", type=int, default=128)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--vocab", type=int, default=4096)
+    ap.add_argument("--feature-bins", type=int, default=80, help="audio: fbank bins per frame")
+    ap.add_argument("--frame-stack", type=int, default=2, help="audio: frames per position (--seq positions)")
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
@@ -133,7 +160,10 @@ def main():
     torch.manual_seed(0)
     if a.mode != "default":
         torch.set_flush_denormal(True)
-    model = (GPT if a.arch == "gpt2" else BertMLM)(a.vocab, a.seq, a.layers, a.d_model, a.heads)
+    if a.arch == "audio":
+        model = TERAFrames(a.seq, a.layers, a.d_model, a.heads, a.feature_bins, a.frame_stack)
+    else:
+        model = (GPT if a.arch == "gpt2" else BertMLM)(a.vocab, a.seq, a.layers, a.d_model, a.heads)
     decay = [p for p in model.parameters() if p.dim() >= 2]
     other = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": other, "weight_decay": 0.0}],
@@ -141,6 +171,8 @@ def main():
     params = sum(p.numel() for p in model.parameters())
     idx = torch.randint(0, a.vocab, (a.batch, a.seq))
     targets = torch.randint(0, a.vocab, (a.batch, a.seq))
+    if a.arch == "audio":
+        idx = torch.randn(a.batch, a.seq * a.frame_stack, a.feature_bins)
     if a.arch == "bert":
         # Every 7th position is predicted (about 15 %), as `pretrain bench --arch bert`.
         positions = torch.arange(a.batch * a.seq).view(a.batch, a.seq)

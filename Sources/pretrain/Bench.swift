@@ -21,7 +21,8 @@ struct BenchStep: ParsableCommand {
 
     @Option(help: "Named config: \(BenchShape.presets.keys.sorted().joined(separator: ", ")); flags below override it.")
     var model: String?
-    @Option(help: "Architecture: gpt2 (causal LM) or bert (masked LM, 15 % of positions predicted).") var arch: String?
+    @Option(help: "Architecture: gpt2 (causal LM), bert (masked LM, 15 % of positions predicted) or audio (TERA frame encoder, L1 reconstruction of 80-bin frames).")
+    var arch: String?
     @Option(help: "Transformer blocks.") var layers: Int?
     @Option(name: .customLong("d-model"), help: "Model width.") var dModel: Int?
     @Option(help: "Attention heads.") var heads: Int?
@@ -42,7 +43,7 @@ struct BenchStep: ParsableCommand {
             shape = preset
         }
         if let arch {
-            guard let parsed = BenchShape.Architecture(rawValue: arch) else { throw ValidationError("--arch must be gpt2 or bert, got '\(arch)'") }
+            guard let parsed = BenchShape.Architecture(rawValue: arch) else { throw ValidationError("--arch must be gpt2, bert or audio, got '\(arch)'") }
             shape.architecture = parsed
         }
         shape.layers = layers ?? shape.layers
@@ -51,7 +52,8 @@ struct BenchStep: ParsableCommand {
         shape.seq = seq ?? shape.seq
         shape.batch = batch ?? shape.batch
         shape.vocab = vocab ?? shape.vocab
-        guard [shape.layers, shape.dModel, shape.heads, shape.seq, shape.batch].allSatisfy({ $0 >= 1 }), shape.vocab >= 2 else {
+        guard [shape.layers, shape.dModel, shape.heads, shape.seq, shape.batch].allSatisfy({ $0 >= 1 }),
+              shape.vocab >= 2 || shape.architecture == .audio else {
             throw ValidationError("layers, d-model, heads, seq and batch must be ≥ 1 and vocab ≥ 2")
         }
         guard shape.dModel % shape.heads == 0 else {

@@ -160,6 +160,24 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(wider.output.contains("transformer.wte.weight: checkpoint [64, 16], model [64, 24]"), wider.output)
     }
 
+    /// `pretrain bench --arch audio` times TERA's frame encoder: one JSON line whose parameter count is the one
+    /// bench/torch_reference.py's TERAFrames has for the same shape (so the side-by-side ratio compares like with like).
+    func testBenchOfTheAudioEncoderPrintsOneJSONLine() throws {
+        let root = try temporaryDirectory(self)
+        let result = try runToCompletion(["bench", "--arch", "audio", "--layers", "1", "--d-model", "32", "--heads", "2",
+                                          "--seq", "8", "--batch", "2", "--steps", "1", "--warmup", "0"], in: root)
+        XCTAssertEqual(result.status, 0, result.output)
+        let line = try XCTUnwrap(result.output.split(separator: "\n").last)
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        XCTAssertEqual(report["arch"] as? String, "audio")
+        // input projection 160→32, positions 8×32, LayerNorm; one BERT layer (q, k, v, out 32×32, two norms,
+        // 32→128→32); head dense 32×32, LayerNorm, decoder 32→160.
+        let layer = 4 * (32 * 32 + 32) + 2 * 64 + (32 * 128 + 128) + (128 * 32 + 32)
+        let expected = (160 * 32 + 32) + 8 * 32 + 64 + layer + (32 * 32 + 32) + 64 + (32 * 160 + 160)
+        XCTAssertEqual(report["params"] as? Int, expected)
+        XCTAssertGreaterThan(report["ms_per_step"] as? Double ?? 0, 0)
+    }
+
     func testUserErrorsExitNonZeroWithAMessage() throws {
         let root = try temporaryDirectory(self)
         try TestCorpus.writePrepared(to: root.appendingPathComponent("corpus"))
