@@ -81,8 +81,13 @@ enum LearningCurveFitter {
         model == .exponential ? 0.05...80 : 0.005...6
     }
 
-    static func fit(_ model: LearningCurveModel, steps: [Int], losses: [Double], areas: LearningRateAreas?) -> LearningCurveFit? {
-        guard let last = steps.max(), last > 0, steps.count >= model.parameterCount + 1 else { return nil }
+    /// `knownBonus` (annealing model only): the loss drop per unit of annealing area S2, carried from a finished run
+    /// (`RunLearningCurve.annealingBonus`) instead of fitted, so that only a, b and c are.
+    static func fit(_ model: LearningCurveModel, steps: [Int], losses: [Double], areas: LearningRateAreas?,
+                    knownBonus: Double? = nil) -> LearningCurveFit? {
+        let knownBonus = model == .annealing ? knownBonus : nil
+        let fittedCount = model.parameterCount - (knownBonus == nil ? 0 : 1)
+        guard let last = steps.max(), last > 0, steps.count >= fittedCount + 1 else { return nil }
         if model.readsSchedule {
             guard let areas, areas.steps >= last, areas.forward[last] > 0 else { return nil }
         }
@@ -90,6 +95,10 @@ enum LearningCurveFitter {
         func solve(_ c: Double) -> (coefficients: [Double], sse: Double)? {
             let terms = CurveTerms(model: model, areas: areas, c: c, scale: scale)
             var columns = [steps.map { _ in 1.0 }, steps.map(terms.decay)]
+            if let knownBonus {   // L + D·S2 = a + b·S1^(−c): the bonus moved to the left-hand side
+                let target = zip(steps, losses).map { $1 + knownBonus * scale * terms.bonus($0) }
+                return nonNegativeLeastSquares(columns: columns, target: target).map { ($0.coefficients + [knownBonus * scale], $0.sse) }
+            }
             if model == .annealing { columns.append(steps.map { -terms.bonus($0) }) }
             return nonNegativeLeastSquares(columns: columns, target: losses)
         }

@@ -32,14 +32,17 @@ public enum LearningCurve {
 
     /// Fits `model` (nil: the best of the candidates, `chooseModel`) to (step, loss) points. `areas`, the
     /// schedule's, enables the annealing model. Non-finite losses are dropped; a point whose residual is beyond
-    /// four robust standard deviations (a loss spike) is dropped and the fit repeated once.
+    /// four robust standard deviations (a loss spike) is dropped and the fit repeated once. `knownBonus`: the
+    /// annealing coefficient carried from a finished run (`RunLearningCurve.annealingBonus`); with it the default
+    /// model is the annealing law with that coefficient fixed.
     public static func fit(steps: [Int], losses: [Double], model: LearningCurveModel? = nil,
-                           areas: LearningRateAreas? = nil) throws -> LearningCurveFit {
+                           areas: LearningRateAreas? = nil, knownBonus: Double? = nil) throws -> LearningCurveFit {
         let (steps, losses) = try cleaned(steps: steps, losses: losses)
-        guard let model = model ?? chooseModel(steps: steps, losses: losses, areas: areas) else {
+        let defaultModel: LearningCurveModel? = knownBonus != nil && areas != nil ? .annealing : nil
+        guard let model = model ?? defaultModel ?? chooseModel(steps: steps, losses: losses, areas: areas) else {
             throw LearningCurveError("no model could be fitted to the \(steps.count) points")
         }
-        guard let first = LearningCurveFitter.fit(model, steps: steps, losses: losses, areas: areas) else {
+        guard let first = LearningCurveFitter.fit(model, steps: steps, losses: losses, areas: areas, knownBonus: knownBonus) else {
             throw LearningCurveError(model.readsSchedule && areas == nil
                 ? "the \(model.rawValue) model needs the learning-rate schedule (the run's recipe.yaml)"
                 : "the \(model.rawValue) model could not be fitted to the \(steps.count) points")
@@ -49,15 +52,16 @@ public enum LearningCurve {
         let kept = residuals.indices.filter { spread == 0 || abs(residuals[$0]) <= 4 * spread }
         guard kept.count < steps.count, kept.count >= minimumPoints,
               let refit = LearningCurveFitter.fit(model, steps: kept.map { steps[$0] }, losses: kept.map { losses[$0] },
-                                                  areas: areas) else { return first }
+                                                  areas: areas, knownBonus: knownBonus) else { return first }
         return refit
     }
 
     /// The loss at `targetStep` from the points so far, with a residual-bootstrap interval (deterministic:
     /// seeded by `seed`).
     public static func predict(steps: [Int], losses: [Double], at targetStep: Int, model: LearningCurveModel? = nil,
-                               areas: LearningRateAreas? = nil, seed: UInt64 = 1) throws -> LearningCurvePrediction {
-        let fit = try fit(steps: steps, losses: losses, model: model, areas: areas)
+                               areas: LearningRateAreas? = nil, knownBonus: Double? = nil,
+                               seed: UInt64 = 1) throws -> LearningCurvePrediction {
+        let fit = try fit(steps: steps, losses: losses, model: model, areas: areas, knownBonus: knownBonus)
         let (steps, losses) = try cleaned(steps: steps, losses: losses)
         guard targetStep >= steps.last! else {
             throw LearningCurveError("the target step \(targetStep) is before the last point (step \(steps.last!))")
@@ -71,7 +75,7 @@ public enum LearningCurve {
         var predictions: [Double] = []
         for _ in 0..<bootstrapResamples {
             let resample = fitted.map { $0 + residuals[generator.nextInt(below: residuals.count)] }
-            if let refit = LearningCurveFitter.fit(fit.model, steps: steps, losses: resample, areas: areas) {
+            if let refit = LearningCurveFitter.fit(fit.model, steps: steps, losses: resample, areas: areas, knownBonus: knownBonus) {
                 predictions.append(refit.loss(atStep: targetStep))
             }
         }
@@ -84,7 +88,9 @@ public enum LearningCurve {
         if steps.count > minimumPoints {
             for window in [1..<steps.count, 0..<(steps.count - 1)] {
                 if let subFit = LearningCurveFitter.fit(fit.model, steps: Array(steps[window]), losses: Array(losses[window]),
-                                                        areas: areas) { range.append(subFit.loss(atStep: targetStep)) }
+                                                        areas: areas, knownBonus: knownBonus) {
+                    range.append(subFit.loss(atStep: targetStep))
+                }
             }
         }
         let (low, high) = (range.min()!, range.max()!)

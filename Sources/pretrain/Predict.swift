@@ -32,6 +32,11 @@ struct Predict: ParsableCommand {
     @Flag(help: "Fit the first 30 % (or --from-fraction) of the finished curve and compare with its last loss.")
     var backtest = false
 
+    @Option(name: .customLong("prior-run"), help: ArgumentHelp(
+        "A finished run of the same model and data whose whole curve gives the annealing bonus (the loss a decay of the rate buys); the annealing law is then fitted with it fixed.",
+        discussion: "From 30 % of a cosine run the rate has hardly come down, so the bonus cannot be fitted there."))
+    var priorRun: String?
+
     func validate() throws {
         guard LearningCurveMetric(rawValue: metric) != nil else {
             throw ValidationError("--metric must be val_loss or train_loss, got '\(metric)'")
@@ -49,7 +54,8 @@ struct Predict: ParsableCommand {
 
     func run() throws {
         let chosen = LearningCurveModel(rawValue: model)
-        if backtest { return try runBacktests(model: chosen) }
+        let bonus = try priorBonus()
+        if backtest { return try runBacktests(model: chosen, knownBonus: bonus) }
         let runDirectory = runDirectories[0]
         let curve = try RunLearningCurve.load(runDirectory: URL(fileURLWithPath: runDirectory),
                                               metric: LearningCurveMetric(rawValue: metric)!)
@@ -62,7 +68,7 @@ struct Predict: ParsableCommand {
             (steps, losses) = (kept.map { steps[$0] }, kept.map { losses[$0] })
         }
         let prediction = try LearningCurve.predict(steps: steps, losses: losses, at: target, model: chosen,
-                                                   areas: curve.areas(through: max(target, steps.last ?? 0)))
+                                                   areas: curve.areas(through: max(target, steps.last ?? 0)), knownBonus: bonus)
         let fit = prediction.fit
         print(String(format: "%@ at step %d: %.4f, interval [%.4f, %.4f] (residual bootstrap and sub-window fits)", metric, target,
                      prediction.loss, prediction.low, prediction.high))
@@ -77,12 +83,24 @@ struct Predict: ParsableCommand {
         print(LearningCurve.stoppingDecision(prediction, epsilon: epsilon))
     }
 
-    private func runBacktests(model: LearningCurveModel?) throws {
+    /// The annealing bonus of --prior-run, printed; nil without one.
+    private func priorBonus() throws -> Double? {
+        guard let priorRun else { return nil }
+        let curve = try RunLearningCurve.load(runDirectory: URL(fileURLWithPath: priorRun),
+                                              metric: LearningCurveMetric(rawValue: metric)!)
+        guard let bonus = try curve.annealingBonus() else {
+            throw ValidationError("--prior-run \(priorRun): its schedule never decays, so it has no annealing bonus to carry")
+        }
+        print(String(format: "annealing bonus from %@: %.5f per unit of annealing area", priorRun, bonus))
+        return bonus
+    }
+
+    private func runBacktests(model: LearningCurveModel?, knownBonus: Double?) throws {
         var errors: [Double] = []
         for runDirectory in runDirectories {
             let curve = try RunLearningCurve.load(runDirectory: URL(fileURLWithPath: runDirectory),
                                                   metric: LearningCurveMetric(rawValue: metric)!)
-            let result = try curve.backtest(fraction: fromFraction ?? 0.3, model: model)
+            let result = try curve.backtest(fraction: fromFraction ?? 0.3, model: model, knownBonus: knownBonus)
             errors.append(abs(result.relativeError))
             print(String(format: "%@: backtest on %@ (%@): fitted steps ≤ %d (%.0f %%), predicted step %d: %.4f [%.4f, %.4f], "
                 + "actual %.4f, relative error %+.2f %%", runDirectory, metric, result.prediction.fit.model.rawValue,
