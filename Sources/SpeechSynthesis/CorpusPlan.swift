@@ -72,7 +72,7 @@ public struct CorpusPlan {
                     let path = "lid/\(split)/\(language)/\(number(index)).wav"
                     var random = stream(path)
                     let speaker = random.pick(speakers(split: split))
-                    return spec(path: path, split: split, text: WordLists.phrase(language: language, random: &random),
+                    return spec(path: path, split: split, text: WordLists.lidText(language: language, random: &random),
                                 language: language, speaker: speaker, label: language, random: &random)
                 }
             }

@@ -55,6 +55,13 @@ public enum WordLists {
                "dworzec"],
     ]
 
+    /// What a language-identification utterance says: three phrases in a row (six to fifteen words, 4–6 s). One
+    /// phrase (1.5–2.3 s) left every representation near chance with ten examples a language: too little speech to
+    /// hear a language's sounds in, where LID benchmarks give several seconds.
+    public static func lidText(language: String, random: inout SeededRandom) -> String {
+        (0..<3).map { _ in phrase(language: language, random: &random) }.joined(separator: ", ")
+    }
+
     /// A phrase in `language`: two to five words of its vocabulary, a number in one phrase of three (read out
     /// by espeak-ng in that language); a language without a vocabulary gets two or three numbers.
     public static func phrase(language: String, random: inout SeededRandom) -> String {

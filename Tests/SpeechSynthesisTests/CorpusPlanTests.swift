@@ -52,6 +52,9 @@ final class CorpusPlanTests: XCTestCase {
         let specs = plan().labelledUtterances().filter { $0.subset == "lid" }
         XCTAssertEqual(Set(specs.compactMap(\.label)), Set(["en", "de", "fr", "es", "it", "nl", "pt", "pl"]))
         XCTAssertTrue(specs.allSatisfy { $0.label == $0.language && !$0.text.isEmpty })
+        // Three phrases of at least two words: several seconds of the language, not one short phrase.
+        XCTAssertTrue(specs.allSatisfy { $0.text.split(separator: ",").count == 3 && $0.text.split(separator: " ").count >= 6 },
+                      specs.first.map(\.text) ?? "")
     }
 
     func testPhonemeRecognitionIsEnglishShakespeare() {
