@@ -67,7 +67,8 @@ struct StudyCPT: ParsableCommand {
         for (index, arm) in plan.arms.enumerated().dropFirst() {
             let run = try runner.run(arm, start: .initFrom(upstreamRun.directory), index: index + 1, of: plan.arms.count)
             armResults.append(try StudyCPTMeasure.arm(arm, records: run.records, reference: reference, seconds: run.seconds,
-                                                      backtest: StudyBacktester.backtest(runDirectory: run.directory)))
+                                                      backtest: StudyBacktester.backtest(runDirectory: run.directory,
+                                                                                         priorRun: upstreamRun.directory)))
             if let anneal = arm.anneal {
                 let branch = try runner.anneal(run.directory, from: anneal.from, steps: anneal.steps)
                 var annealed = arm

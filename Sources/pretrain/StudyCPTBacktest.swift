@@ -12,14 +12,16 @@ struct StudyBacktest: Codable {
 enum StudyBacktester {
     static let fraction = 0.3
 
-    /// `pretrain predict RUN --backtest` of this same executable, read from its one-line answer.
-    /// nil when this build has no `predict` (learning-curve prediction not merged yet) or the fit fails; the
-    /// table then says so. A subprocess keeps the study independent of that API until both are in main.
-    static func backtest(runDirectory: URL) -> StudyBacktest? {
+    /// `pretrain predict RUN --backtest` of this same executable, read from its answer. `priorRun`: a finished run
+    /// of the same model (the upstream pre-training, for the arms) whose whole curve gives the annealing bonus
+    /// (`--prior-run`): from 30 % of an arm the coming decay's gain cannot be fitted, from the upstream run's
+    /// finished cosine it can. nil when the fit fails; the table then says so.
+    static func backtest(runDirectory: URL, priorRun: URL? = nil) -> StudyBacktest? {
         guard let executable = Bundle.main.executableURL else { return nil }
         let process = Process()
         process.executableURL = executable
         process.arguments = ["predict", runDirectory.path, "--backtest", "--from-fraction", String(fraction)]
+            + (priorRun.map { ["--prior-run", $0.path] } ?? [])
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe

@@ -91,7 +91,8 @@ enum StudyCPTReport {
         text += "\n### Learning-curve backtest\n\n"
         if let median = results.backtestMedianError {
             let met = median <= StudyCPTResults.backtestTarget
-            text += String(format: "Fitting the first %.0f %% of each val-loss curve (`pretrain predict RUN --backtest`) and "
+            text += String(format: "Fitting the first %.0f %% of each val-loss curve (`pretrain predict RUN --backtest`; the "
+                + "arms with `--prior-run` the upstream run, whose finished decay gives the annealing bonus) and "
                 + "predicting its final loss: median absolute relative error %.2f %% over %d curves (target ≤ %.0f %%: %@).\n",
                 100 * StudyBacktester.fraction, 100 * median, results.backtestCount, 100 * StudyCPTResults.backtestTarget,
                 met ? "met" : "not met")
