@@ -44,6 +44,19 @@ public struct LearningCurveFit {
     public var isDecreasing: Bool { b > 0 || d > 0 }
 }
 
+/// The shape of the annealing law measured on a finished run of the same model: the exponent c (of S1 scaled to 1
+/// at the last fitted step, so it carries across run lengths) and the loss bought per unit of annealing area S2.
+/// From 30 % of a cosine run neither is identified (the rate has hardly come down); the level a, b is fitted anew.
+public struct LearningCurvePrior: Equatable {
+    public let exponent: Double
+    public let bonusPerArea: Double
+
+    public init(exponent: Double, bonusPerArea: Double) {
+        self.exponent = exponent
+        self.bonusPerArea = bonusPerArea
+    }
+}
+
 /// The step-dependent columns of a model for a given c: L = a + b·decay(t) − d·bonus(t).
 struct CurveTerms {
     let model: LearningCurveModel
@@ -81,12 +94,12 @@ enum LearningCurveFitter {
         model == .exponential ? 0.05...80 : 0.005...6
     }
 
-    /// `knownBonus` (annealing model only): the loss drop per unit of annealing area S2, carried from a finished run
-    /// (`RunLearningCurve.annealingBonus`) instead of fitted, so that only a, b and c are.
+    /// `prior` (annealing model only): the law's shape, c and the bonus per unit of annealing area, carried from a
+    /// finished run (`RunLearningCurve.annealingPrior`); only the level, a and b, is fitted then.
     static func fit(_ model: LearningCurveModel, steps: [Int], losses: [Double], areas: LearningRateAreas?,
-                    knownBonus: Double? = nil) -> LearningCurveFit? {
-        let knownBonus = model == .annealing ? knownBonus : nil
-        let fittedCount = model.parameterCount - (knownBonus == nil ? 0 : 1)
+                    prior: LearningCurvePrior? = nil) -> LearningCurveFit? {
+        let prior = model == .annealing ? prior : nil
+        let fittedCount = prior == nil ? model.parameterCount : 2
         guard let last = steps.max(), last > 0, steps.count >= fittedCount + 1 else { return nil }
         if model.readsSchedule {
             guard let areas, areas.steps >= last, areas.forward[last] > 0 else { return nil }
@@ -95,13 +108,22 @@ enum LearningCurveFitter {
         func solve(_ c: Double) -> (coefficients: [Double], sse: Double)? {
             let terms = CurveTerms(model: model, areas: areas, c: c, scale: scale)
             var columns = [steps.map { _ in 1.0 }, steps.map(terms.decay)]
-            if let knownBonus {   // L + D·S2 = a + b·S1^(−c): the bonus moved to the left-hand side
-                let target = zip(steps, losses).map { $1 + knownBonus * scale * terms.bonus($0) }
-                return nonNegativeLeastSquares(columns: columns, target: target).map { ($0.coefficients + [knownBonus * scale], $0.sse) }
+            if let prior {   // L + D·S2 = a + b·S1^(−c): the known bonus moved to the left-hand side
+                let target = zip(steps, losses).map { $1 + prior.bonusPerArea * scale * terms.bonus($0) }
+                return nonNegativeLeastSquares(columns: columns, target: target)
+                    .map { ($0.coefficients + [prior.bonusPerArea * scale], $0.sse) }
             }
             if model == .annealing { columns.append(steps.map { -terms.bonus($0) }) }
             return nonNegativeLeastSquares(columns: columns, target: losses)
         }
+        func fitted(_ c: Double) -> LearningCurveFit? {
+            guard let solution = solve(c) else { return nil }
+            let k = solution.coefficients
+            return LearningCurveFit(model: model, a: k[0], b: k[1], c: c, d: k.count > 2 ? k[2] : 0, scale: scale,
+                                    rmsResidual: sqrt(solution.sse / Double(steps.count)), pointCount: steps.count,
+                                    areas: model.readsSchedule ? areas : nil)
+        }
+        if let prior { return fitted(prior.exponent) }
         let range = cRange(model)
         let logLow = log(range.lowerBound), logHigh = log(range.upperBound)
         let gridCount = 48
@@ -114,12 +136,7 @@ enum LearningCurveFitter {
             let x1 = high - ratio * (high - low), x2 = low + ratio * (high - low)
             if (solve(exp(x1))?.sse ?? .infinity) < (solve(exp(x2))?.sse ?? .infinity) { high = x2 } else { low = x1 }
         }
-        let c = exp((low + high) / 2)
-        guard let solution = solve(c) else { return nil }
-        let k = solution.coefficients
-        return LearningCurveFit(model: model, a: k[0], b: k[1], c: c, d: k.count > 2 ? k[2] : 0, scale: scale,
-                                rmsResidual: sqrt(solution.sse / Double(steps.count)), pointCount: steps.count,
-                                areas: model.readsSchedule ? areas : nil)
+        return fitted(exp((low + high) / 2))
     }
 
     /// Least squares of `target` on `columns`, the first (the intercept) free and the others ≥ 0: the best of every

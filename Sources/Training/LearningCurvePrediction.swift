@@ -32,17 +32,17 @@ public enum LearningCurve {
 
     /// Fits `model` (nil: the best of the candidates, `chooseModel`) to (step, loss) points. `areas`, the
     /// schedule's, enables the annealing model. Non-finite losses are dropped; a point whose residual is beyond
-    /// four robust standard deviations (a loss spike) is dropped and the fit repeated once. `knownBonus`: the
-    /// annealing coefficient carried from a finished run (`RunLearningCurve.annealingBonus`); with it the default
-    /// model is the annealing law with that coefficient fixed.
+    /// four robust standard deviations (a loss spike) is dropped and the fit repeated once. `prior`: the
+    /// annealing law's shape carried from a finished run (`RunLearningCurve.annealingPrior`); with it the default
+    /// model is the annealing law with that shape fixed.
     public static func fit(steps: [Int], losses: [Double], model: LearningCurveModel? = nil,
-                           areas: LearningRateAreas? = nil, knownBonus: Double? = nil) throws -> LearningCurveFit {
+                           areas: LearningRateAreas? = nil, prior: LearningCurvePrior? = nil) throws -> LearningCurveFit {
         let (steps, losses) = try cleaned(steps: steps, losses: losses)
-        let defaultModel: LearningCurveModel? = knownBonus != nil && areas != nil ? .annealing : nil
+        let defaultModel: LearningCurveModel? = prior != nil && areas != nil ? .annealing : nil
         guard let model = model ?? defaultModel ?? chooseModel(steps: steps, losses: losses, areas: areas) else {
             throw LearningCurveError("no model could be fitted to the \(steps.count) points")
         }
-        guard let first = LearningCurveFitter.fit(model, steps: steps, losses: losses, areas: areas, knownBonus: knownBonus) else {
+        guard let first = LearningCurveFitter.fit(model, steps: steps, losses: losses, areas: areas, prior: prior) else {
             throw LearningCurveError(model.readsSchedule && areas == nil
                 ? "the \(model.rawValue) model needs the learning-rate schedule (the run's recipe.yaml)"
                 : "the \(model.rawValue) model could not be fitted to the \(steps.count) points")
@@ -52,16 +52,16 @@ public enum LearningCurve {
         let kept = residuals.indices.filter { spread == 0 || abs(residuals[$0]) <= 4 * spread }
         guard kept.count < steps.count, kept.count >= minimumPoints,
               let refit = LearningCurveFitter.fit(model, steps: kept.map { steps[$0] }, losses: kept.map { losses[$0] },
-                                                  areas: areas, knownBonus: knownBonus) else { return first }
+                                                  areas: areas, prior: prior) else { return first }
         return refit
     }
 
     /// The loss at `targetStep` from the points so far, with a residual-bootstrap interval (deterministic:
     /// seeded by `seed`).
     public static func predict(steps: [Int], losses: [Double], at targetStep: Int, model: LearningCurveModel? = nil,
-                               areas: LearningRateAreas? = nil, knownBonus: Double? = nil,
+                               areas: LearningRateAreas? = nil, prior: LearningCurvePrior? = nil,
                                seed: UInt64 = 1) throws -> LearningCurvePrediction {
-        let fit = try fit(steps: steps, losses: losses, model: model, areas: areas, knownBonus: knownBonus)
+        let fit = try fit(steps: steps, losses: losses, model: model, areas: areas, prior: prior)
         let (steps, losses) = try cleaned(steps: steps, losses: losses)
         guard targetStep >= steps.last! else {
             throw LearningCurveError("the target step \(targetStep) is before the last point (step \(steps.last!))")
@@ -75,7 +75,7 @@ public enum LearningCurve {
         var predictions: [Double] = []
         for _ in 0..<bootstrapResamples {
             let resample = fitted.map { $0 + residuals[generator.nextInt(below: residuals.count)] }
-            if let refit = LearningCurveFitter.fit(fit.model, steps: steps, losses: resample, areas: areas, knownBonus: knownBonus) {
+            if let refit = LearningCurveFitter.fit(fit.model, steps: steps, losses: resample, areas: areas, prior: prior) {
                 predictions.append(refit.loss(atStep: targetStep))
             }
         }
@@ -88,7 +88,7 @@ public enum LearningCurve {
         if steps.count > minimumPoints {
             for window in [1..<steps.count, 0..<(steps.count - 1)] {
                 if let subFit = LearningCurveFitter.fit(fit.model, steps: Array(steps[window]), losses: Array(losses[window]),
-                                                        areas: areas, knownBonus: knownBonus) {
+                                                        areas: areas, prior: prior) {
                     range.append(subFit.loss(atStep: targetStep))
                 }
             }

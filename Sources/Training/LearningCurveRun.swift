@@ -64,25 +64,24 @@ public struct RunLearningCurve {
         schedule.map { LearningRateAreas(schedule: $0, steps: step) }
     }
 
-    public func predict(at step: Int, model: LearningCurveModel? = nil, knownBonus: Double? = nil) throws -> LearningCurvePrediction {
+    public func predict(at step: Int, model: LearningCurveModel? = nil, prior: LearningCurvePrior? = nil) throws -> LearningCurvePrediction {
         try LearningCurve.predict(steps: steps, losses: losses, at: step, model: model, areas: areas(through: step),
-                                  knownBonus: knownBonus)
+                                  prior: prior)
     }
 
     public func backtest(fraction: Double = 0.3, model: LearningCurveModel? = nil,
-                         knownBonus: Double? = nil) throws -> LearningCurveBacktest {
+                         prior: LearningCurvePrior? = nil) throws -> LearningCurveBacktest {
         try LearningCurve.backtest(steps: steps, losses: losses, fraction: fraction, model: model,
-                                   areas: areas(through: steps.last ?? 0), knownBonus: knownBonus, runSteps: plannedSteps)
+                                   areas: areas(through: steps.last ?? 0), prior: prior, runSteps: plannedSteps)
     }
 
-    /// The annealing law's bonus per unit of annealing area (the loss a decay of the rate buys), fitted to this whole
-    /// finished curve, where the decay is seen. From the first 30 % of a run it is not identified (the rate has hardly
-    /// come down), so a later run of the same model and data borrows it (Tissue et al. 2024 fit once, then predict
-    /// other schedules). nil when the curve has no schedule or no decay to measure it on.
-    public func annealingBonus() throws -> Double? {
+    /// The annealing law's shape (exponent and bonus per unit of annealing area) fitted to this whole finished
+    /// curve, where the decay is seen. A later run of the same model borrows it and fits only its own level: Tissue
+    /// et al. (2024) fit the law once and predict other schedules with it. nil when the schedule never decays.
+    public func annealingPrior() throws -> LearningCurvePrior? {
         guard let last = steps.last, let areas = areas(through: last), areas.annealing[last] > 0 else { return nil }
         let fit = try LearningCurve.fit(steps: steps, losses: losses, model: .annealing, areas: areas)
-        return fit.d / fit.scale
+        return LearningCurvePrior(exponent: fit.c, bonusPerArea: fit.d / fit.scale)
     }
 }
 

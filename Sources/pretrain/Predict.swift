@@ -33,8 +33,8 @@ struct Predict: ParsableCommand {
     var backtest = false
 
     @Option(name: .customLong("prior-run"), help: ArgumentHelp(
-        "A finished run of the same model and data whose whole curve gives the annealing bonus (the loss a decay of the rate buys); the annealing law is then fitted with it fixed.",
-        discussion: "From 30 % of a cosine run the rate has hardly come down, so the bonus cannot be fitted there."))
+        "A finished run of the same model whose whole curve gives the annealing law's shape (its exponent and the loss a decay of the rate buys); only the level is then fitted.",
+        discussion: "From 30 % of a cosine run the rate has hardly come down, so the shape cannot be fitted there."))
     var priorRun: String?
 
     func validate() throws {
@@ -54,8 +54,8 @@ struct Predict: ParsableCommand {
 
     func run() throws {
         let chosen = LearningCurveModel(rawValue: model)
-        let bonus = try priorBonus()
-        if backtest { return try runBacktests(model: chosen, knownBonus: bonus) }
+        let prior = try loadPrior()
+        if backtest { return try runBacktests(model: chosen, prior: prior) }
         let runDirectory = runDirectories[0]
         let curve = try RunLearningCurve.load(runDirectory: URL(fileURLWithPath: runDirectory),
                                               metric: LearningCurveMetric(rawValue: metric)!)
@@ -68,7 +68,7 @@ struct Predict: ParsableCommand {
             (steps, losses) = (kept.map { steps[$0] }, kept.map { losses[$0] })
         }
         let prediction = try LearningCurve.predict(steps: steps, losses: losses, at: target, model: chosen,
-                                                   areas: curve.areas(through: max(target, steps.last ?? 0)), knownBonus: bonus)
+                                                   areas: curve.areas(through: max(target, steps.last ?? 0)), prior: prior)
         let fit = prediction.fit
         print(String(format: "%@ at step %d: %.4f, interval [%.4f, %.4f] (residual bootstrap and sub-window fits)", metric, target,
                      prediction.loss, prediction.low, prediction.high))
@@ -83,24 +83,25 @@ struct Predict: ParsableCommand {
         print(LearningCurve.stoppingDecision(prediction, epsilon: epsilon))
     }
 
-    /// The annealing bonus of --prior-run, printed; nil without one.
-    private func priorBonus() throws -> Double? {
+    /// The annealing law's shape from --prior-run, printed; nil without one.
+    private func loadPrior() throws -> LearningCurvePrior? {
         guard let priorRun else { return nil }
         let curve = try RunLearningCurve.load(runDirectory: URL(fileURLWithPath: priorRun),
                                               metric: LearningCurveMetric(rawValue: metric)!)
-        guard let bonus = try curve.annealingBonus() else {
+        guard let prior = try curve.annealingPrior() else {
             throw ValidationError("--prior-run \(priorRun): its schedule never decays, so it has no annealing bonus to carry")
         }
-        print(String(format: "annealing bonus from %@: %.5f per unit of annealing area", priorRun, bonus))
-        return bonus
+        print(String(format: "annealing law from %@: exponent %.4f, bonus %.5f per unit of annealing area", priorRun,
+                     prior.exponent, prior.bonusPerArea))
+        return prior
     }
 
-    private func runBacktests(model: LearningCurveModel?, knownBonus: Double?) throws {
+    private func runBacktests(model: LearningCurveModel?, prior: LearningCurvePrior?) throws {
         var errors: [Double] = []
         for runDirectory in runDirectories {
             let curve = try RunLearningCurve.load(runDirectory: URL(fileURLWithPath: runDirectory),
                                                   metric: LearningCurveMetric(rawValue: metric)!)
-            let result = try curve.backtest(fraction: fromFraction ?? 0.3, model: model, knownBonus: knownBonus)
+            let result = try curve.backtest(fraction: fromFraction ?? 0.3, model: model, prior: prior)
             errors.append(abs(result.relativeError))
             print(String(format: "%@: backtest on %@ (%@): fitted steps ≤ %d (%.0f %%), predicted step %d: %.4f [%.4f, %.4f], "
                 + "actual %.4f, relative error %+.2f %%", runDirectory, metric, result.prediction.fit.model.rawValue,

@@ -51,8 +51,8 @@ final class LearningCurveTests: XCTestCase {
         XCTAssertEqual(prediction.loss, truth(300), accuracy: 0.01)
     }
 
-    /// From 30 % of a cosine run the bonus is not identified; carried from a finished run of the same law (a longer
-    /// schedule, a different peak rate) it is, and the end is predicted where the area power law alone errs high.
+    /// From 30 % of a cosine run the law's shape is not identified; carried from a finished run of the same law (a
+    /// longer schedule, a different peak rate) it is, and the end is predicted where the area power law alone errs.
     func testABonusCarriedFromAFinishedRunPredictsTheDecayFromThirtyPercent() throws {
         func law(_ areas: LearningRateAreas) -> (Int) -> Double {
             { t in 3.5 + 1.2 * pow(areas.forward[t] / 0.1, -0.6) - 1.0 * areas.annealing[t] }
@@ -62,15 +62,17 @@ final class LearningCurveTests: XCTestCase {
         let prior = RunLearningCurve(records: zip(priorSteps, noisy(priorSteps.map(law(priorAreas)), sigma: 0.002, seed: 9)).map {
             MetricsRecord(step: $0, valLoss: $1)
         }, metric: .valLoss, schedule: .cosine(maxLR: 1e-3, minLR: 1e-4, warmup: 30, total: 600), plannedSteps: 600)
-        let bonus = try XCTUnwrap(try prior.annealingBonus())
-        XCTAssertEqual(bonus, 1.0, accuracy: 0.25)
+        let shape = try XCTUnwrap(try prior.annealingPrior())
+        XCTAssertEqual(shape.bonusPerArea, 1.0, accuracy: 0.25)
+        XCTAssertEqual(shape.exponent, 0.6, accuracy: 0.15)
 
         let areas = LearningRateAreas(schedule: .cosine(maxLR: 2e-3, minLR: 2e-4, warmup: 30, total: 300), steps: 300)
         let steps = Array(stride(from: 40, through: 90, by: 10)) + [300]
         let losses = noisy(steps.map(law(areas)), sigma: 0.002)
-        let carried = try LearningCurve.backtest(steps: steps, losses: losses, areas: areas, knownBonus: bonus)
+        let carried = try LearningCurve.backtest(steps: steps, losses: losses, areas: areas, prior: shape)
         XCTAssertEqual(carried.prediction.fit.model, .annealing)
-        XCTAssertEqual(carried.prediction.fit.d / carried.prediction.fit.scale, bonus, accuracy: 1e-12, "the bonus stays fixed")
+        XCTAssertEqual(carried.prediction.fit.d / carried.prediction.fit.scale, shape.bonusPerArea, accuracy: 1e-12, "fixed")
+        XCTAssertEqual(carried.prediction.fit.c, shape.exponent, "fixed")
         let alone = try LearningCurve.backtest(steps: steps, losses: losses, areas: areas)
         XCTAssertLessThan(abs(carried.relativeError), 0.01)
         XCTAssertLessThan(abs(carried.relativeError), abs(alone.relativeError))
