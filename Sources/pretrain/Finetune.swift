@@ -41,6 +41,7 @@ struct Finetune: ParsableCommand {
 
     func run() throws {
         Runtime.configure(threads: threads)
+        setvbuf(stdout, nil, _IOLBF, 0)   // progress lines reach a log file as they are printed
         guard let parsedTask = ProbeTask(rawValue: task), parsedTask == .pr else {
             throw ValidationError("--task \(task): fine-tuning supports pr (CTC phoneme recognition)")
         }
