@@ -64,6 +64,30 @@ final class FineTuningTests: XCTestCase {
         XCTAssertTrue(states.scalars[(20 + 3) * 32..<(40 * 32)].allSatisfy { $0 == 0 }, "padding after the short utterance")
     }
 
+    func testPatchStatesAreAveragedOverFrequencyRowsAlongTime() throws {
+        var generator = RandomGenerator(seed: 4)
+        let config = AudioEncoderConfig(featureDimension: 16, hiddenSize: 8, layers: 1, heads: 2, maxFrames: 32,
+                                        patchFrequency: 8, patchTime: 4)
+        let encoder = AudioPatchEncoder(config, generator: &generator)
+        encoder.eval()
+        let normalization = FeatureNormalization(mean: Array(repeating: 0, count: 16), std: Array(repeating: 1, count: 16), frameCount: 1)
+        var options = FbankOptions()
+        options.numMelBins = 16
+        let fineTuning = try FeatureEncoderFineTuning(encoder: encoder, normalization: normalization, featureOptions: options)
+        let input = FeatureMatrix(frameCount: 10, dimension: 16, values: (0..<160).map { _ in generator.nextNormal() })
+        let (states, lengths) = noGrad { fineTuning.states([input]) }
+        // ⌊10 / 4⌋ = 2 time columns of 2 frequency rows each.
+        XCTAssertEqual(lengths, [2])
+        XCTAssertEqual(states.shape, [1, 2, 8])
+        let last = noGrad { encoder(Tensor(input.values, shape: [1, 10, 16]), lengths: [10]).lastHiddenState }.scalars
+        for column in 0..<2 {
+            for c in 0..<8 {
+                XCTAssertEqual(states.scalars[column * 8 + c], (last[(2 * column) * 8 + c] + last[(2 * column + 1) * 8 + c]) / 2,
+                               accuracy: 1e-5)
+            }
+        }
+    }
+
     func testLabelledMinutesAreChosenByDurationAndSeed() throws {
         let examples = (0..<50).map {
             ProbeExample(audio: URL(fileURLWithPath: "/x/\($0).wav"), split: "train", label: "", phonemes: ["a"],
