@@ -115,7 +115,7 @@ public final class CTCFineTuner {
         guard let test = splits["test"], !test.isEmpty, !train.isEmpty else {
             throw ProbeDataError("fine-tuning needs training utterances and a test split")
         }
-        let (inventory, ids) = phonemeIds(splits.values.flatMap { $0 })
+        let (inventory, ids) = phonemeIds(splits.values.flatMap { $0 } + train)
         var seconds = 0.0
         func utterances(_ examples: [ProbeExample]) throws -> [Utterance] {
             try examples.map { example in
@@ -177,9 +177,19 @@ public final class CTCFineTuner {
         head.zeroGrad()
         model.zeroGrad()
         model.eval()
+        let (errors, reference) = score(testSet, head: head, batchSize: settings.batchSize)
+        return CTCFineTuningResult(task: task, encoder: name, seed: seed, labelledSeconds: labelledSeconds,
+                                   trainUtterances: train.count, testUtterances: test.count, phonemeInventory: inventory,
+                                   per: Double(errors) / Double(max(reference, 1)), editErrors: errors,
+                                   referencePhonemes: reference, losses: losses, settings: settings)
+    }
+
+    /// Greedy decoding of `utterances` in batches → edit distance to the references and their phoneme count.
+    func score(_ utterances: [Utterance], head: Linear, batchSize: Int) -> (errors: Int, reference: Int) {
+        let classes = head.outFeatures
         var errors = 0, reference = 0
-        for start in stride(from: 0, to: testSet.count, by: settings.batchSize) {
-            let batch = Array(testSet[start..<min(start + settings.batchSize, testSet.count)])
+        for start in stride(from: 0, to: utterances.count, by: batchSize) {
+            let batch = Array(utterances[start..<min(start + batchSize, utterances.count)])
             let (scores, lengths) = noGrad { () -> (Tensor, [Int]) in
                 let (states, lengths) = encoder.states(batch.map(\.input))
                 return (head(states), lengths)
@@ -191,10 +201,7 @@ public final class CTCFineTuner {
                 reference += utterance.phonemes.count
             }
         }
-        return CTCFineTuningResult(task: task, encoder: name, seed: seed, labelledSeconds: labelledSeconds,
-                                   trainUtterances: train.count, testUtterances: test.count, phonemeInventory: inventory,
-                                   per: Double(errors) / Double(max(reference, 1)), editErrors: errors,
-                                   referencePhonemes: reference, losses: losses, settings: settings)
+        return (errors, reference)
     }
 
     /// SpecAugment-style time masking: ⌊p·T/span + U(0,1)⌋ spans of `span` rows at uniform starts, set to zero.
