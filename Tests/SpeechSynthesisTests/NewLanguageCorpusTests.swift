@@ -58,6 +58,18 @@ final class NewLanguageCorpusTests: XCTestCase {
         }
     }
 
+    func testTheDefaultCorpusFilesDoNotMentionTheNewOptions() throws {
+        let directory = Repository.temporaryDirectory("default-identity")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var options = SpeechCorpusSynthesizerTests.tinyOptions()
+        options.subsets = ["pretrain"]
+        _ = try SpeechCorpusSynthesizerTests.synthesize(into: directory, jobs: 1, options: options)
+        for file in [CorpusFiles.identity, CorpusFiles.summary] {
+            let text = try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8)
+            XCTAssertFalse(text.contains("pretrainLanguage") || text.contains("prLanguage"), "\(file) is as before: \(text)")
+        }
+    }
+
     func testAnUnknownNewLanguageIsNamed() {
         var options = SpeechCorpusSynthesizerTests.tinyOptions()
         options.pretrainLanguage = "xx-nowhere"
