@@ -74,6 +74,10 @@ public struct CTCFineTuningResult: Codable, Equatable {
     public var per: Double
     public var editErrors: Int
     public var referencePhonemes: Int
+    /// Training utterances drawn with fewer encoder steps than CTC needs for their phonemes (labels plus one blank
+    /// between repeats): they contribute no loss (torch's zero_infinity). Many of them mean the encoder's time
+    /// resolution is too coarse for the task (e.g. 16-frame patches).
+    public var infeasibleTrainUtterances: Int
     public var losses: [LossPoint]
     public var settings: CTCFineTuningSettings
 
@@ -82,6 +86,7 @@ public struct CTCFineTuningResult: Codable, Equatable {
         case labelledSeconds = "labelled_seconds", trainUtterances = "train_utterances"
         case testUtterances = "test_utterances", phonemeInventory = "phoneme_inventory"
         case editErrors = "edit_errors", referencePhonemes = "reference_phonemes"
+        case infeasibleTrainUtterances = "infeasible_train_utterances"
     }
 }
 
@@ -146,11 +151,19 @@ public final class CTCFineTuner {
         let schedule = settings.schedule
         var random = SplitMix(seed: seed ^ 0x5EED_F17E)
         var losses: [CTCFineTuningResult.LossPoint] = [], windowLoss = 0.0, windowSteps = 0
+        var infeasible = Set<Int>()
         for step in 0..<settings.steps {
             let frozen = step < settings.freezeEncoderSteps
-            let batch = (0..<min(settings.batchSize, trainSet.count)).map { _ in trainSet[Int(random.next() % UInt64(trainSet.count))] }
+            let picks = (0..<min(settings.batchSize, trainSet.count)).map { _ in Int(random.next() % UInt64(trainSet.count)) }
+            let batch = picks.map { trainSet[$0] }
             let inputs = batch.map { maskedTime($0.input, settings: settings, random: &random) }
             let (states, lengths) = frozen ? noGrad { encoder.states(inputs) } : encoder.states(inputs)
+            for (row, index) in picks.enumerated() where lengths[row] < ctcMinimumSteps(batch[row].phonemes) {
+                if infeasible.insert(index).inserted && infeasible.count <= 3 {
+                    log("warning: training utterance \(train[index].audio.lastPathComponent) has \(lengths[row]) encoder steps "
+                        + "for \(batch[row].phonemes.count) phonemes; CTC cannot align it")
+                }
+            }
             let loss = ctcLoss(logits: head(states), logitLengths: lengths, targets: batch.map(\.phonemes))
             head.zeroGrad()
             model.zeroGrad()
@@ -174,6 +187,9 @@ public final class CTCFineTuner {
                 (windowLoss, windowSteps) = (0, 0)
             }
         }
+        if !infeasible.isEmpty {
+            log("warning: \(infeasible.count) of \(train.count) training utterances have too few encoder steps for CTC")
+        }
         head.zeroGrad()
         model.zeroGrad()
         model.eval()
@@ -181,7 +197,13 @@ public final class CTCFineTuner {
         return CTCFineTuningResult(task: task, encoder: name, seed: seed, labelledSeconds: labelledSeconds,
                                    trainUtterances: train.count, testUtterances: test.count, phonemeInventory: inventory,
                                    per: Double(errors) / Double(max(reference, 1)), editErrors: errors,
-                                   referencePhonemes: reference, losses: losses, settings: settings)
+                                   referencePhonemes: reference, infeasibleTrainUtterances: infeasible.count,
+                                   losses: losses, settings: settings)
+    }
+
+    /// The fewest frames a CTC path for `labels` needs: one per label and a blank between equal neighbours.
+    func ctcMinimumSteps(_ labels: [Int32]) -> Int {
+        labels.count + zip(labels, labels.dropFirst()).filter { $0 == $1 }.count
     }
 
     /// Greedy decoding of `utterances` in batches → edit distance to the references and their phoneme count.

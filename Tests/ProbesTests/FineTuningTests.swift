@@ -47,6 +47,26 @@ final class FineTuningTests: XCTestCase {
         // Four distinct tones, 0.15 s each: a fine-tuned encoder gets most of them (an untrained one, none).
         XCTAssertLessThan(result.per, 0.4, "PER \(result.per)")
         XCTAssertGreaterThan(result.labelledSeconds, 40 * 0.45 - 1e-9, "40 utterances of at least three 0.15 s tones")
+        XCTAssertEqual(result.infeasibleTrainUtterances, 0, "50 steps a second for about 7 tones a second")
+    }
+
+    func testUtterancesTooShortForTheirPhonemesAreCounted() throws {
+        let splits = try ProbeTask.pr.examples(corpus: try corpus())
+        var generator = RandomGenerator(seed: 3)
+        // 16-frame patches: 2–4 steps for 3–5 tones of 15 frames.
+        let config = AudioEncoderConfig(featureDimension: 23, hiddenSize: 8, layers: 1, heads: 2, maxFrames: 128,
+                                        patchFrequency: 23, patchTime: 16)
+        let normalization = FeatureNormalization(mean: Array(repeating: 0, count: 23), std: Array(repeating: 1, count: 23), frameCount: 1)
+        let encoder = try FeatureEncoderFineTuning(encoder: AudioPatchEncoder(config, generator: &generator),
+                                                   normalization: normalization, featureOptions: FbankOptions())
+        var settings = CTCFineTuningSettings()
+        settings.steps = 3
+        var warnings: [String] = []
+        let tuner = CTCFineTuner(encoder: encoder, name: "coarse")
+        tuner.log = { warnings.append($0) }
+        let result = try tuner.run(splits: splits, train: splits["train"]!, seed: 0, settings: settings)
+        XCTAssertGreaterThan(result.infeasibleTrainUtterances, 0)
+        XCTAssertTrue(warnings.contains { $0.contains("too few encoder steps for CTC") }, "\(warnings)")
     }
 
     func testLongInputsAreEncodedInWindowsJoinedAlongTime() throws {
