@@ -99,6 +99,8 @@ public final class CTCFineTuner {
     /// Shown in results ("a checkpoint path", "random-init").
     public let name: String
     public var log: (String) -> Void = { _ in }
+    /// The CTC head of the last run (classes: blank, then `phonemeInventory` in order).
+    public private(set) var head: Linear?
 
     public init(encoder: FineTunableEncoder, name: String) {
         self.encoder = encoder
@@ -140,6 +142,7 @@ public final class CTCFineTuner {
             head.weight.data.update(repeating: 0, count: head.weight.count)
             head.bias!.data.update(repeating: 0, count: classes)
         }
+        self.head = head
         let model = encoder.module
         model.freeze(false)
         model.train()

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import Layers
 import Probes
+import SafeTensors
 import Tensors
 import Training
 
@@ -14,7 +16,9 @@ struct Finetune: ParsableCommand {
         discussion: """
             Adds a linear CTC head over the corpus' phonemes and a blank to the encoder's last layer and trains both \
             with AdamW (head at --head-lr-scale × --lr; tri-stage schedule: 10 % warmup, 40 % hold, 50 % decay), \
-            with time masking and the checkpoint's dropout. Writes result.json (PER, loss curve, settings) to --out.
+            with time masking and the checkpoint's dropout. Writes result.json (PER, loss curve, settings), \
+            checkpoint/ (the fine-tuned encoder as an audio checkpoint, for probes or as a teacher) and \
+            ctc_head.safetensors to --out.
             Example: pretrain finetune runs/bestrq --corpus data/speech --labelled-minutes 10 --seed 0
             """)
 
@@ -72,9 +76,34 @@ struct Finetune: ParsableCommand {
         let encoderJSON = JSONEncoder()
         encoderJSON.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoderJSON.encode(result).write(to: destination, options: .atomic)
+        try saveCheckpoint(loaded, head: tuner.head!, in: directory)
         print(String(format: "finetune pr: PER %.4f (%d/%d phonemes) │ %.1f labelled min, %d utterances │ %d test │ %@ → %@",
                      result.per, result.editErrors, result.referencePhonemes, result.labelledSeconds / 60,
                      result.trainUtterances, result.testUtterances, result.encoder, destination.path))
+    }
+
+    /// OUT/checkpoint: the source checkpoint with the encoder's weights replaced by the fine-tuned ones, so that
+    /// loadAudioEncoder, `pretrain probe` and a later teacher read it as any audio checkpoint (every objective model
+    /// keeps its encoder under `encoder.`); OUT/ctc_head.safetensors: the head (classes: blank, then the inventory).
+    func saveCheckpoint(_ loaded: LoadedAudioEncoder, head: Linear, in directory: URL) throws {
+        let checkpoint = directory.appendingPathComponent("checkpoint")
+        let files = FileManager.default
+        try? files.removeItem(at: checkpoint)
+        try files.createDirectory(at: checkpoint, withIntermediateDirectories: true)
+        for name in try files.contentsOfDirectory(atPath: loaded.directory.path)
+        where name != Checkpoint.modelFile && name != Checkpoint.optimizerFile && name != Checkpoint.completeMarker {
+            try files.copyItem(at: loaded.directory.appendingPathComponent(name), to: checkpoint.appendingPathComponent(name))
+        }
+        var weights = try loadSafetensors(loaded.directory.appendingPathComponent(Checkpoint.modelFile))
+        for (name, tensor) in loaded.encoder.namedParameters() { weights["encoder." + name] = tensor }
+        var writer = SafeTensorsWriter(metadata: ["fine_tuned_from": loaded.directory.path])
+        for name in weights.keys.sorted() {
+            let tensor = weights[name]!
+            try writer.add(name, shape: tensor.shape, floats: UnsafeBufferPointer(start: tensor.data, count: tensor.count))
+        }
+        try writer.write(to: checkpoint.appendingPathComponent(Checkpoint.modelFile))
+        try Data().write(to: checkpoint.appendingPathComponent(Checkpoint.completeMarker))
+        try head.save(to: directory.appendingPathComponent("ctc_head.safetensors"))
     }
 
     func defaultDirectory(_ checkpointDirectory: URL) -> URL {

@@ -1,4 +1,5 @@
 import Foundation
+import Layers
 import Tensors
 import Training
 import XCTest
@@ -70,6 +71,17 @@ final class FinetuneCommandLineTests: XCTestCase {
         XCTAssertEqual(result["test_utterances"] as? Int, 6)
         let losses = try XCTUnwrap(result["losses"] as? [[String: Any]]).map { $0["loss"] as! Double }
         XCTAssertLessThan(losses.last!, losses.first!, "the CTC loss falls: \(losses)")
+        // The fine-tuned encoder is a checkpoint like any other: its encoder weights moved, the rest did not.
+        let source = try loadSafetensors(Checkpoint.resolve(root.appendingPathComponent("run")).appendingPathComponent(Checkpoint.modelFile))
+        let tuned = try loadSafetensors(root.appendingPathComponent("ft/checkpoint/model.safetensors"))
+        XCTAssertEqual(Set(tuned.keys), Set(source.keys))
+        let layerWeights = source.keys.filter { $0.hasPrefix("encoder.layers.0.") && $0.hasSuffix(".weight") }
+        XCTAssertFalse(layerWeights.isEmpty)
+        for name in layerWeights { XCTAssertNotEqual(tuned[name]!.scalars, source[name]!.scalars, name) }
+        for name in source.keys where !name.hasPrefix("encoder.") { XCTAssertEqual(tuned[name]!.scalars, source[name]!.scalars, name) }
+        let reloaded = try loadAudioEncoder(root.appendingPathComponent("ft/checkpoint"))
+        XCTAssertEqual(reloaded.encoder.config.hiddenSize, 16)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: root.appendingPathComponent("ft/ctc_head.safetensors").path))
 
         let scratch = try pretrain(["finetune", "run", "--corpus", "pr", "--steps", "2", "--random-init", "--out", "scratch"], in: root)
         XCTAssertEqual(scratch.status, 0, scratch.output)
