@@ -4,7 +4,7 @@ APT_PACKAGES := libdnnl-dev libopenblas-dev libopenblas0-openmp pkg-config libsn
 SWIFT ?= swift
 RELEASE := $(SWIFT) build -c release
 
-.PHONY: deps build test demo study-cpt study-audio bench fixtures clean
+.PHONY: deps build test demo study-cpt study-audio study-newlang bench fixtures clean
 
 # Debian/Ubuntu packages the build links against (and the tools `pretrain data synth-speech` drives: espeak-ng,
 # sox); apt-get runs only when one is missing.
@@ -80,3 +80,9 @@ clean:
 # two cores), probes of both encoders and both baselines; the table lands in runs/study-audio/results.md.
 study-audio: build
 	scripts/study_audio.sh
+
+# Continued pre-training for a new language (issue 7): the English BEST-RQ encoder of study-audio continued on
+# Finnish, then CTC fine-tuning with 10 labelled minutes against no continued pre-training and from scratch
+# (about 45 minutes on two cores); the table lands in runs/study-newlang/results.md.
+study-newlang: build
+	OMP_WAIT_POLICY=passive scripts/study_newlang.sh

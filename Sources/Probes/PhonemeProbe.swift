@@ -58,6 +58,12 @@ struct PhonemeProbe {
     }
 }
 
+/// The phonemes of `examples` in sorted order and their CTC class ids (1-based; 0 is the blank).
+func phonemeIds(_ examples: [ProbeExample]) -> (inventory: [String], ids: [String: Int32]) {
+    let inventory = Array(Set(examples.flatMap(\.phonemes))).sorted()
+    return (inventory, Dictionary(uniqueKeysWithValues: inventory.enumerated().map { ($1, Int32($0 + 1)) }))
+}
+
 /// Best path: the most likely class of each frame, repeats merged, blanks (0) removed.
 func greedyDecode(_ scores: UnsafePointer<Float>, frames: Int, classes: Int) -> [Int32] {
     var result: [Int32] = []

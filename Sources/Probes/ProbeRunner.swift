@@ -92,8 +92,7 @@ public final class ProbeRunner {
                                                     classes: classes.count)
             return (result.accuracy, result.layerWeights)
         }
-        let inventory = Array(Set((train + test).flatMap(\.phonemes))).sorted()
-        let ids = Dictionary(uniqueKeysWithValues: inventory.enumerated().map { ($1, Int32($0 + 1)) })
+        let (inventory, ids) = phonemeIds(train + test)
         func utterances(_ examples: [ProbeExample]) throws -> [PhonemeProbe.Utterance] {
             try examples.map { example in
                 let states = try hidden(example, representation)

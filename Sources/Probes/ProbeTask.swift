@@ -21,12 +21,15 @@ public struct ProbeExample: Equatable, Sendable {
     public var label: String
     /// Phonemes of `pr` examples; empty otherwise.
     public var phonemes: [String]
+    /// Seconds of audio, from the manifest's `duration` (nil when the manifest has none).
+    public var duration: Double?
 
-    public init(audio: URL, split: String, label: String, phonemes: [String]) {
+    public init(audio: URL, split: String, label: String, phonemes: [String], duration: Double? = nil) {
         self.audio = audio
         self.split = split
         self.label = label
         self.phonemes = phonemes
+        self.duration = duration
     }
 }
 
@@ -37,6 +40,7 @@ struct ManifestLine: Decodable {
     var split: String
     var label: String?
     var phonemes: String?
+    var duration: Double?
 }
 
 public struct ProbeDataError: Error, CustomStringConvertible {
@@ -65,7 +69,7 @@ extension ProbeTask {
             }
             result[entry.split, default: []].append(ProbeExample(
                 audio: corpus.appendingPathComponent(entry.path), split: entry.split,
-                label: entry.label ?? "", phonemes: phonemes))
+                label: entry.label ?? "", phonemes: phonemes, duration: entry.duration))
         }
         guard !(result["train"] ?? []).isEmpty, !(result["test"] ?? []).isEmpty else {
             throw ProbeDataError("\(manifest.path): subset '\(rawValue)' needs train and test utterances "

@@ -81,6 +81,10 @@ public struct CorpusPlan {
                 let path = "pr/\(split)/\(number(index)).wav"
                 var random = stream(path)
                 let speaker = random.pick(speakers(split: split))
+                if let language = options.prLanguage {
+                    return spec(path: path, split: split, text: WordLists.phrase(language: language, random: &random),
+                                language: language, speaker: speaker, label: nil, random: &random)
+                }
                 return spec(path: path, split: split, text: random.pick(texts.lines(split: split)), language: "en",
                             speaker: speaker, label: nil, random: &random, accent: Self.phonemeAccent)
             }
@@ -104,11 +108,16 @@ public struct CorpusPlan {
     }
 
     /// Pre-training utterance `index` (0, 1, 2, … until the hours are reached): mostly English Shakespeare lines
-    /// from the train plays, some phrases in the other languages, any speaker of the pool.
+    /// from the train plays, some phrases in the other languages, any speaker of the pool; with `pretrainLanguage`,
+    /// phrases in that language only.
     public func pretrainUtterance(index: Int) -> UtteranceSpec {
         let path = "pretrain/train/\(String(format: "%06d", index)).wav"
         var random = stream(path)
         let speaker = random.pick(speakers)
+        if let language = options.pretrainLanguage {
+            return spec(path: path, split: "train", text: WordLists.phrase(language: language, random: &random),
+                        language: language, speaker: speaker, label: nil, random: &random)
+        }
         let others = options.languages.filter { $0 != "en" }
         let english = options.languages.contains("en")
         if !others.isEmpty && (!english || random.unit() < options.pretrainOtherLanguages) {

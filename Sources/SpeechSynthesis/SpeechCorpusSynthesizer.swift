@@ -27,6 +27,9 @@ public struct SpeechCorpusSynthesizer {
         let pretrainOtherLanguages: Double
         let espeakNGVersion: String
         let soxVersion: String
+        /// Absent (nil) in the default corpus, so its identity file is unchanged.
+        var pretrainLanguage: String? = nil
+        var prLanguage: String? = nil
     }
 
     @discardableResult
@@ -34,12 +37,14 @@ public struct SpeechCorpusSynthesizer {
         try options.validate()
         guard jobs >= 1 else { throw SynthesisError.badOption("--jobs must be at least 1, got \(jobs)") }
         let tools = try ExternalTools(searchPath: searchPath)
-        try tools.checkLanguages(options.languages + SpeakerProfiles.englishAccents)
+        try tools.checkLanguages(options.languages + SpeakerProfiles.englishAccents
+            + [options.pretrainLanguage, options.prLanguage].compactMap { $0 })
         try prepare(directory)
         let texts = try ShakespeareLines(directory: textDirectory)
         try checkIdentity(Identity(seed: options.seed, speakerPool: options.speakerPool, languages: options.languages,
                                    pretrainOtherLanguages: options.pretrainOtherLanguages,
-                                   espeakNGVersion: tools.espeakVersion, soxVersion: tools.soxVersion),
+                                   espeakNGVersion: tools.espeakVersion, soxVersion: tools.soxVersion,
+                                   pretrainLanguage: options.pretrainLanguage, prLanguage: options.prLanguage),
                           in: directory)
 
         let plan = CorpusPlan(options: options, texts: texts)

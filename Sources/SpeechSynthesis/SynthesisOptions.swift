@@ -47,6 +47,12 @@ public struct SynthesisOptions: Codable, Equatable {
     public var speakerPool = 60
     /// Share of the pre-training set spoken in languages other than English (English comes from Shakespeare).
     public var pretrainOtherLanguages = 0.25
+    /// A new-language corpus (continued pre-training for a language the default corpus lacks): when set, every
+    /// pre-training utterance is a phrase in this espeak-ng language (nil: the default mix above).
+    public var pretrainLanguage: String?
+    /// When set, phoneme recognition is spoken in this language (phrases of its vocabulary, its espeak-ng voice
+    /// and IPA) instead of American English Shakespeare.
+    public var prLanguage: String?
 
     public init() {}
 
@@ -56,6 +62,11 @@ public struct SynthesisOptions: Codable, Equatable {
             throw SynthesisError.badOption("unknown subset '\(subset)' (--subsets); known: \(Self.allSubsets.joined(separator: ","))")
         }
         if languages.isEmpty { throw SynthesisError.badOption("--languages is empty") }
+        for (flag, language) in [("--pretrain-language", pretrainLanguage), ("--pr-language", prLanguage)] {
+            if let language, language.isEmpty || language.contains(where: \.isWhitespace) {
+                throw SynthesisError.badOption("\(flag) wants one espeak-ng language name, got '\(language)'")
+            }
+        }
         if subsets.contains("sid") && sidSpeakers < 2 { throw SynthesisError.badOption("--sid-speakers must be at least 2") }
         if sidSpeakers > speakerPool { throw SynthesisError.badOption("--sid-speakers \(sidSpeakers) exceeds --speaker-pool \(speakerPool)") }
         if speakerPool < 5 { throw SynthesisError.badOption("--speaker-pool must be at least 5 (one speaker per split at 3:1:1)") }

@@ -53,6 +53,13 @@ public enum WordLists {
                "matka", "ojciec", "szkoła", "rynek", "lato", "zima", "kawa", "muzyka", "ulica", "lekarz",
                "żółty", "otwierać", "zamykać", "czytać", "pisać", "podróżować", "razem", "piękny", "kuchnia",
                "dworzec"],
+        // Not a default language: the new language of the continued pre-training study (--pretrain-language fi
+        // --pr-language fi), whose phonology English lacks (front rounded vowels, length contrasts).
+        "fi": ["talo", "vesi", "leipä", "aamu", "ilta", "ystävä", "ikkuna", "puutarha", "joki", "kaupunki",
+               "pieni", "vihreä", "nopeasti", "aina", "ei koskaan", "tänään", "huomenna", "ole hyvä", "kiitos", "pöytä",
+               "äiti", "isä", "koulu", "tori", "kesä", "talvi", "kahvi", "musiikki", "katu", "lääkäri",
+               "keltainen", "avata", "sulkea", "lukea", "kirjoittaa", "matkustaa", "yhdessä", "kaunis", "keittiö",
+               "rautatieasema", "järvi", "metsä", "sauna", "lumi", "yö", "käsi", "työ", "hyvää päivää"],
     ]
 
     /// What a language-identification utterance says: three phrases in a row (six to fifteen words, 4–6 s). One

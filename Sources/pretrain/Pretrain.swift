@@ -18,6 +18,7 @@ struct Pretrain: ParsableCommand {
             Eval.self,
             Probe.self,
             ProbeTable.self,
+            Finetune.self,
             Generate.self,
             Export.self,
             DataCommands.self,

@@ -12,7 +12,9 @@ struct SynthSpeech: ParsableCommand {
             path, duration, text, phonemes, speaker, voice, language, split, subset, label, noise), phonemes.txt (the \
             phoneme inventory of the pr subset) and corpus.json (counts, hours, seed, tool versions, command line). Subsets: pretrain \
             (unlabelled, --hours), ks (12 Speech Commands v1 classes), sid (--sid-speakers speakers, different texts \
-            per split), lid (--languages), pr (English phoneme transcripts). The same arguments give the same files \
+            per split), lid (--languages), pr (English phoneme transcripts). A corpus for a new language: \
+            --pretrain-language X --pr-language X (pre-training phrases and phoneme transcripts in X only). \
+            The same arguments give the same files \
             for any --jobs; run again into the same DIR to resume. Needs espeak-ng and sox (make deps).
             Example: pretrain data synth-speech --out data/speech --hours 2 --seed 0
             """)
@@ -50,6 +52,14 @@ struct SynthSpeech: ParsableCommand {
     @Option(help: "Comma-separated espeak-ng languages for language identification and pre-training.")
     var languages = WordLists.defaultLanguages.joined(separator: ",")
 
+    @Option(name: .customLong("pretrain-language"),
+            help: "Make every pre-training utterance a phrase in this espeak-ng language (a new-language corpus, e.g. fi).")
+    var pretrainLanguage: String?
+
+    @Option(name: .customLong("pr-language"),
+            help: "Speak the phoneme recognition subset in this language (its voice and espeak-ng IPA), e.g. fi.")
+    var prLanguage: String?
+
     @Option(name: .customLong("speaker-pool"), help: "Speaker profiles in all (voice variant × pitch × rate × accent).")
     var speakerPool = 60
 
@@ -68,6 +78,8 @@ struct SynthSpeech: ParsableCommand {
         options.prUtterances = try SplitSizes(parsing: prUtterances, flag: "--pr")
         options.languages = languages.split(separator: ",").map(String.init)
         options.speakerPool = speakerPool
+        options.pretrainLanguage = pretrainLanguage
+        options.prLanguage = prLanguage
         var synthesizer = SpeechCorpusSynthesizer(options: options, textDirectory: URL(fileURLWithPath: textDir))
         synthesizer.jobs = jobs
         synthesizer.commandLine = CommandLine.arguments
@@ -80,8 +92,8 @@ struct SynthSpeech: ParsableCommand {
             }
             print("\(subset): " + splits.joined(separator: ", "))
         }
-        print(String(format: "wrote %@: %d utterances, %.2f hours, %d English phonemes, in %.0f s", out,
-                     summary.total.utterances, summary.total.hours, summary.phonemeInventorySize,
+        print(String(format: "wrote %@: %d utterances, %.2f hours, %d %@ phonemes, in %.0f s", out,
+                     summary.total.utterances, summary.total.hours, summary.phonemeInventorySize, prLanguage ?? "English",
                      Date().timeIntervalSince(start)))
     }
 }
