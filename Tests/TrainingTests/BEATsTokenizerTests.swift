@@ -1,0 +1,129 @@
+import Foundation
+import Layers
+import Objectives
+import SafeTensors
+import Tensors
+import XCTest
+
+/// BEATs' acoustic tokenizer against PyTorch (scripts/make_beats_fixtures.py, a float64 reference): the unit code
+/// vectors, codes and quantised vectors, the distillation loss and its gradients w.r.t. the patches and every
+/// trained weight, and one EMA step of the codebook. Tolerances: forward atol 1e-5 rtol 1e-4; gradients atol 1e-5,
+/// rtol 1e-3 (float32 through two BERT layers, a tanh and three normalisations, against float64).
+final class BEATsTokenizerTests: XCTestCase {
+    struct Fixture {
+        let file: SafeTensorsFile
+        init() throws {
+            let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+                .appendingPathComponent("Fixtures/beats_tokenizer.safetensors")
+            file = try SafeTensorsFile(contentsOf: url)
+        }
+        func int(_ key: String) -> Int { Int(file.metadata[key]!)! }
+        func tensor(_ key: String, requiresGrad: Bool = false) throws -> Tensor {
+            let (shape, values) = try file.floats(key)
+            return Tensor(values, shape: shape, requiresGrad: requiresGrad)
+        }
+        func tensors(prefix: String) throws -> [String: Tensor] {
+            var result: [String: Tensor] = [:]
+            for key in file.names where key.hasPrefix(prefix) { result[String(key.dropFirst(prefix.count))] = try tensor(key) }
+            return result
+        }
+    }
+
+    /// The fixture's model with its parameters loaded strictly (every name must match).
+    static func model(_ fixture: Fixture) throws -> BEATsTokenizerTraining {
+        var generator = RandomGenerator(seed: 1)
+        let config = AudioEncoderConfig(featureDimension: fixture.int("feature_dim"), hiddenSize: fixture.int("hidden_size"),
+                                        layers: fixture.int("layers"), heads: fixture.int("heads"),
+                                        intermediateSize: fixture.int("intermediate_size"), maxFrames: fixture.int("frames"),
+                                        patchFrequency: fixture.int("patch_frequency"), patchTime: fixture.int("patch_time"))
+        let tokenizer = BEATsTokenizer(encoder: AudioPatchEncoder(config, generator: &generator),
+                                       codebookSize: fixture.int("codebook_size"), codeDimension: fixture.int("code_dim"),
+                                       emaDecay: Float(fixture.file.metadata["ema_decay"]!)!, generator: &generator)
+        let decoder = BEATsFeatureDecoder(codeDimension: fixture.int("code_dim"), hiddenSize: fixture.int("decoder_hidden"),
+                                          heads: fixture.int("decoder_heads"), layers: fixture.int("decoder_layers"),
+                                          intermediateSize: fixture.int("decoder_intermediate"),
+                                          positions: tokenizer.encoder.positionTable.size(0),
+                                          targetDimension: fixture.int("target_dim"), eps: 1e-12, generator: &generator)
+        let model = BEATsTokenizerModel(tokenizer: tokenizer, decoder: decoder)
+        try model.load(try fixture.tensors(prefix: "param."))
+        return BEATsTokenizerTraining(model: model, teacher: nil)
+    }
+
+    func lengths(_ fixture: Fixture) -> [Int] { fixture.file.metadata["lengths"]!.split(separator: ",").map { Int($0)! } }
+
+    func testDistillationLossAndGradientsMatchTorch() throws {
+        let fixture = try Fixture()
+        let objective = try Self.model(fixture)
+        objective.model.eval()     // no EMA step here; no dropout either way
+        let patches = try fixture.tensor("in.patches", requiresGrad: true)
+        let terms = objective.distillation(patches: patches, lengths: lengths(fixture), targets: try fixture.tensor("const.targets"))
+        XCTAssertEqual(terms.codes, try fixture.file.ints("idx.codes").values.map { Int32($0) })
+        XCTAssertEqual(terms.valid, 14, "8 + 6 patches hold audio")
+        let vectors = terms.vectors.reshaped([terms.vectors.size(0) * terms.vectors.size(1), terms.vectors.size(2)])
+        assertClose(vectors, try fixture.tensor("out.vectors"), atol: 1e-5, rtol: 1e-4, "code vectors z")
+        let quantised = embedding(objective.tokenizerModel.tokenizer.codebook,
+                                  indices: IntTensor(terms.codes, shape: [terms.codes.count]))
+        assertClose(quantised, try fixture.tensor("out.quantized"), atol: 1e-6, rtol: 0, "quantised vectors q")
+        XCTAssertEqual(terms.loss.item, try fixture.tensor("out.loss").item, accuracy: 1e-5)
+        XCTAssertEqual(terms.cosine, try fixture.tensor("out.cosine").item, accuracy: 1e-5)
+        XCTAssertEqual(terms.commitment, try fixture.tensor("out.commitment").item, accuracy: 1e-5)
+
+        terms.loss.backward()
+        assertClose(patches.grad ?? Tensor(zeros: patches.shape), try fixture.tensor("grad.patches"), atol: 1e-5, rtol: 1e-3,
+                    "grad of the patches")
+        let expected = try fixture.tensors(prefix: "grad.param.")
+        let trained = objective.model.namedParameters().filter { $0.tensor.requiresGrad }
+        XCTAssertEqual(Set(trained.map(\.name)), Set(expected.keys), "every weight but the codebook and mask embedding is trained")
+        for (name, parameter) in trained {
+            assertClose(parameter.grad ?? Tensor(zeros: parameter.shape), expected[name]!, atol: 1e-5, rtol: 1e-3, "grad of \(name)")
+        }
+        XCTAssertEqual(objective.tokenizerModel.tokenizer.codebook.scalars, try fixture.tensor("param.tokenizer.quantize.embedding.weight").scalars,
+                       "evaluation leaves the codebook alone")
+    }
+
+    /// In training mode the loss moves the codes that valid patches chose one EMA step; the others stay.
+    func testTrainingModeMovesTheCodebookOneEMAStep() throws {
+        let fixture = try Fixture()
+        let objective = try Self.model(fixture)
+        objective.model.train()
+        let before = objective.tokenizerModel.tokenizer.codebook.scalars
+        _ = objective.distillation(patches: try fixture.tensor("in.patches"), lengths: lengths(fixture),
+                                   targets: try fixture.tensor("const.targets"))
+        let after = objective.tokenizerModel.tokenizer.codebook
+        assertClose(after, try fixture.tensor("ema.codebook"), atol: 1e-6, rtol: 1e-5, "codebook after one EMA step")
+        let d = after.size(1)
+        let moved = (0..<after.size(0)).filter { k in (0..<d).contains { after.scalars[k * d + $0] != before[k * d + $0] } }
+        XCTAssertEqual(moved.count, fixture.int("used_codes"), "only chosen codes move")
+    }
+
+    /// Labels for masked prediction are the codes of the whole (unmasked) crop, for a student of the same patches.
+    func testLabelsAreTheCodesOfTheCrop() throws {
+        let fixture = try Fixture()
+        let objective = try Self.model(fixture)
+        objective.model.eval()
+        let tokenizer = objective.tokenizerModel.tokenizer
+        var generator = RandomGenerator(seed: 2)
+        let features = Tensor.normal([2, fixture.int("frames"), fixture.int("feature_dim")], generator: &generator)
+        let batch = FeatureBatch(features: features, lengths: lengths(fixture))
+        let labels = tokenizer.labels(batch, for: tokenizer.encoder)
+        let terms = objective.distillation(patches: tokenizer.encoder.patches(features), lengths: batch.lengths,
+                                           targets: Tensor(zeros: [2, 8, fixture.int("target_dim")]))
+        XCTAssertEqual(labels, terms.codes)
+        XCTAssertTrue(labels.allSatisfy { $0 >= 0 && Int($0) < tokenizer.codebookSize })
+    }
+}
+
+/// |actual − expected| ≤ atol + rtol·|expected| elementwise, with the worst element in the failure message.
+private func assertClose(_ actual: Tensor, _ expected: Tensor, atol: Float, rtol: Float, _ what: String,
+                         file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(actual.shape, expected.shape, "\(what): shape", file: file, line: line)
+    guard actual.shape == expected.shape else { return }
+    var worst: Float = 0, worstIndex = 0
+    for i in 0..<actual.count {
+        let excess = abs(actual.data[i] - expected.data[i]) - (atol + rtol * abs(expected.data[i]))
+        if excess > worst { worst = excess; worstIndex = i }
+    }
+    XCTAssertFalse(worst > 0 || actual.scalars.contains { $0.isNaN },
+                   "\(what): element \(worstIndex) is \(actual.data[worstIndex]), expected \(expected.data[worstIndex])",
+                   file: file, line: line)
+}
