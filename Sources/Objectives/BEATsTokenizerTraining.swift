@@ -137,3 +137,11 @@ public final class BEATsTokenizerTraining: FeaturePretrainingObjective {
         return (labelPerplexity(codes, codebookSize: tokenizer.codebookSize), Set(codes).count)
     }
 }
+
+extension BEATsTokenizerTraining: EvaluationMetricsReporting {
+    /// codebook_perplexity and codebook_used over the validation crops.
+    public func evaluationMetrics(_ batches: [FeatureBatch]) -> [String: Double] {
+        let usage = codebookUsage(batches)
+        return ["codebook_perplexity": usage.perplexity, "codebook_used": Double(usage.used)]
+    }
+}

@@ -129,6 +129,9 @@ public struct ObjectiveSection: Codable, Equatable {
         /// Audio, either encoder: masked label prediction against a random-projection quantiser (BEST-RQ) or
         /// k-means centroids (HuBERT).
         case bestrq, hubert
+        /// Audio, audio_patches: BEATs' acoustic tokenizer trained by distillation from a teacher checkpoint
+        /// (beats_tokenizer), and masked patch prediction of its labels (beats).
+        case beatsTokenizer = "beats_tokenizer", beats
     }
 
     public var kind = Kind.causalLM
@@ -142,10 +145,14 @@ public struct ObjectiveSection: Codable, Equatable {
     public var bestrq: BESTRQSection?
     /// HuBERT only; required (it names the centroids).
     public var hubert: HuBERTSection?
+    /// BEATs tokenizer training only; required (it names the teacher).
+    public var beatsTokenizer: BEATsTokenizerSection?
+    /// BEATs masked prediction only; required (it names the tokenizer).
+    public var beats: BEATsSection?
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case kind, masking, tera, ssast, bestrq, hubert }
+    enum CodingKeys: String, CodingKey, CaseIterable { case kind, masking, tera, ssast, bestrq, hubert, beatsTokenizer = "beats_tokenizer", beats }
 
     public init(from decoder: Decoder) throws {
         try rejectUnknownKeys(decoder, CodingKeys.self)
@@ -156,6 +163,8 @@ public struct ObjectiveSection: Codable, Equatable {
         ssast = try container.decodeIfPresent(SSASTSection.self, forKey: .ssast)
         bestrq = try container.decodeIfPresent(BESTRQSection.self, forKey: .bestrq)
         hubert = try container.decodeIfPresent(HuBERTSection.self, forKey: .hubert)
+        beatsTokenizer = try container.decodeIfPresent(BEATsTokenizerSection.self, forKey: .beatsTokenizer)
+        beats = try container.decodeIfPresent(BEATsSection.self, forKey: .beats)
     }
 }
 
