@@ -71,7 +71,7 @@ public struct BEATsLoop {
         self.root = root
     }
 
-    /// Reads a loop recipe: a recipe with a `beats:` section; `overrides` (--set) apply to the recipe part.
+    /// Reads a loop recipe: a recipe with a `beats:` section; `overrides` (--set path=value) apply to either part.
     public static func load(_ url: URL, root: URL, overrides: [String] = []) throws -> BEATsLoop {
         let text: String
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
@@ -79,7 +79,8 @@ public struct BEATsLoop {
         }
         let node: Node?
         do { node = try Yams.compose(yaml: text) } catch { throw RecipeError("\(url.path): not valid YAML: \(error)") }
-        guard let mapping = node?.mapping else { throw RecipeError("\(url.path): the recipe must be a mapping of sections") }
+        guard let parsed = node, parsed.mapping != nil else { throw RecipeError("\(url.path): the recipe must be a mapping of sections") }
+        let mapping = try Recipe.applying(overrides, to: parsed).mapping!
         let rest = Node.Mapping(mapping.filter { $0.key.string != "beats" })
         var loop = BEATsLoopSection()
         if let section = mapping["beats"] {
@@ -91,7 +92,7 @@ public struct BEATsLoop {
                 throw RecipeError("\(url.path): beats: \(describe(error))")
             }
         }
-        let base = try Recipe.parse(try Yams.serialize(node: .mapping(rest)), overrides: overrides, source: url.path)
+        let base = try Recipe.parse(try Yams.serialize(node: .mapping(rest)), source: url.path)
         return try BEATsLoop(base: base, loop: loop, root: root)
     }
 

@@ -440,15 +440,7 @@ extension Recipe {
             root = Node.mapping(.init([]))   // an empty file: all defaults
         }
         guard root.mapping != nil else { throw RecipeError("\(source): the recipe must be a mapping of sections (model:, optim:, ...)") }
-        for override in overrides {
-            guard let equals = override.firstIndex(of: "="), equals != override.startIndex else {
-                throw RecipeError("--set \(override): expected path=value, e.g. optim.lr=3e-4")
-            }
-            let path = override[..<equals].split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-            guard !path.contains(where: \.isEmpty) else { throw RecipeError("--set \(override): empty key in the path") }
-            root = try setScalar(in: root, path: path[...], value: String(override[override.index(after: equals)...]),
-                                 fullPath: path.joined(separator: "."))
-        }
+        root = try applying(overrides, to: root)
         let text: String
         do { text = try Yams.serialize(node: root) } catch { throw RecipeError("\(source): \(error)") }
         let recipe: Recipe
@@ -463,6 +455,21 @@ extension Recipe {
         }
         try recipe.validate(source: source)
         return recipe
+    }
+
+    /// The YAML tree with each "path=value" override set (intermediate mappings created as needed).
+    static func applying(_ overrides: [String], to root: Node) throws -> Node {
+        var root = root
+        for override in overrides {
+            guard let equals = override.firstIndex(of: "="), equals != override.startIndex else {
+                throw RecipeError("--set \(override): expected path=value, e.g. optim.lr=3e-4")
+            }
+            let path = override[..<equals].split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+            guard !path.contains(where: \.isEmpty) else { throw RecipeError("--set \(override): empty key in the path") }
+            root = try setScalar(in: root, path: path[...], value: String(override[override.index(after: equals)...]),
+                                 fullPath: path.joined(separator: "."))
+        }
+        return root
     }
 
     /// Reads and parses a recipe file.

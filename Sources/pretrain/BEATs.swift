@@ -23,7 +23,7 @@ struct BEATs: ParsableCommand {
     @Option(help: ArgumentHelp("Directory of the stages' run directories (default: runs/<recipe name>).", valueName: "RUN_ROOT"))
     var out: String?
 
-    @Option(name: .customLong("set"), help: ArgumentHelp("Override a value of the recipe part (not beats:), e.g. data.features=DIR (repeatable).",
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override a recipe value by its dotted path, e.g. data.features=DIR or beats.ssl_steps=300 (repeatable).",
                                                          valueName: "path=value"))
     var overrides: [String] = []
 

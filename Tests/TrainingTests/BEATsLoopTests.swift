@@ -104,6 +104,26 @@ final class BEATsLoopTests: XCTestCase {
         }
     }
 
+    /// The loop's stages: their run directories, step counts and objectives, with --set reaching either part.
+    func testStagesFollowTheRecipeAndOverrides() throws {
+        let root = try temporaryDirectory(self)
+        let recipe = root.appendingPathComponent("beats.yaml")
+        try Self.loopRecipe(URL(fileURLWithPath: "/features"), to: recipe)
+        let loop = try BEATsLoop.load(recipe, root: root.appendingPathComponent("runs"),
+                                      overrides: ["beats.ssl_steps=7", "optim.batch_size=5"])
+        let stages = loop.stages(iterations: 3)
+        XCTAssertEqual(stages.map(\.name), ["iter1/ssl", "iter2/tokenizer", "iter2/ssl", "iter3/tokenizer", "iter3/ssl"])
+        XCTAssertEqual(stages.map(\.recipe.train.steps), [7, 4, 7, 4, 7])
+        XCTAssertEqual(stages.map(\.recipe.optim.batchSize), [5, 5, 5, 5, 5])
+        XCTAssertEqual(stages[3].recipe.objective.beatsTokenizer?.teacher, root.appendingPathComponent("runs/iter2/ssl").path)
+        XCTAssertEqual(stages[4].recipe.objective.beats?.tokenizer, root.appendingPathComponent("runs/iter3/tokenizer").path)
+        XCTAssertEqual(stages[4].recipe.objective.beats?.maskRatio, 0.6)
+        XCTAssertEqual(stages[1].recipe.optim.lr, 3.0e-3)
+        XCTAssertEqual(stages[1].recipe.objective.beatsTokenizer?.codebookSize, 16)
+        XCTAssertEqual(stages.map(\.directory.lastPathComponent), ["ssl", "tokenizer", "ssl", "tokenizer", "ssl"])
+        for stage in stages { XCTAssertNoThrow(try stage.recipe.validate(), stage.name) }
+    }
+
     func testRecipesThatCannotRunAreRejected() throws {
         let patches = "model: {flavor: audio_patches, layers: 1, d_model: 16, heads: 2, context: 24, patch_frequency: 8, patch_time: 4}\ndata: {features: f}\n"
         let cases: [(String, String)] = [
