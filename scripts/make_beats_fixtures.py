@@ -100,7 +100,8 @@ for name, shape in shapes:
     else:
         params[name] = torch.randn(*shape) / math.sqrt(shape[-1])
 params["tokenizer.quantize.embedding.weight"] = l2(params["tokenizer.quantize.embedding.weight"])
-FROZEN = {"tokenizer.encoder.mask_embedding", "tokenizer.quantize.embedding.weight"}
+params["tokenizer.quantize.embedding.initted"] = torch.ones(1)   # no k-means initialisation: the codebook is given
+FROZEN = {"tokenizer.encoder.mask_embedding", "tokenizer.quantize.embedding.weight", "tokenizer.quantize.embedding.initted"}
 
 patches = torch.randn(B, N, PF * PT)
 targets = torch.randn(B, N, TARGET)

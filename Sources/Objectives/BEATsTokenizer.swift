@@ -6,12 +6,17 @@ import Tensors
 /// code space, and a vector quantiser whose codebook and inputs are both L2-normalised, so the nearest code is
 /// the one of highest cosine. The codebook is not trained by gradients but by an exponential moving average of
 /// the normalised vectors assigned to each code (BEiT v2's NormEMAVectorQuantizer, which BEATs uses).
-/// Keys: encoder.…, quantize_layer.0, quantize_layer.2, quantize.embedding.weight (K, d) with unit rows.
+/// Before the first EMA step the codebook is initialised from the data (BEiT v2's kmeans_init): spherical k-means
+/// on the first training batch's vectors, so that codes start where the encoder's outputs lie instead of
+/// scattered over the sphere (random codes leave most of the codebook unused).
+/// Keys: encoder.…, quantize_layer.0, quantize_layer.2, quantize.embedding.weight (K, d) with unit rows,
+/// quantize.embedding.initted (1): 1 once the codebook was initialised from data.
 public final class BEATsTokenizer: Module, AudioTokenizer {
     @Key public var encoder: AudioPatchEncoder
     @Key public var quantizeHidden: Linear
     @Key public var quantizeOutput: Linear
     @Key public var codebook: Tensor
+    @Key public var initialized: Tensor
     /// Weight of the old code in each EMA step (the paper: 0.99).
     public var emaDecay: Float
 
@@ -31,6 +36,7 @@ public final class BEATsTokenizer: Module, AudioTokenizer {
         let codebook = Tensor.normal([codebookSize, codeDimension], generator: &generator)
         normalizeRows(codebook)
         _codebook = Key(wrappedValue: codebook, "quantize.embedding.weight")
+        _initialized = Key(wrappedValue: Tensor(zeros: [1]), "quantize.embedding.initted")
         self.emaDecay = emaDecay
         super.init()
     }
@@ -66,6 +72,33 @@ public final class BEATsTokenizer: Module, AudioTokenizer {
         let (t, s) = (encoder.config, student.config)
         return student is AudioPatchEncoder && t.featureDimension == s.featureDimension && t.patchFrequency == s.patchFrequency
             && t.patchTime == s.patchTime && t.maxFrames >= s.maxFrames
+    }
+
+    public var isCodebookInitialized: Bool { initialized.data[0] != 0 }
+
+    /// Spherical k-means on unit vectors (M, d): the codes start at min(K, M) distinct vectors drawn by
+    /// `generator` (the rest stay as they are), then `iterations` times each code becomes the normalised sum of the
+    /// vectors nearest to it (a code nobody chose stays). Marks the codebook initialised.
+    public func initializeCodebook(from vectors: Tensor, iterations: Int = 10, generator: inout RandomGenerator) {
+        precondition(vectors.rank == 2 && vectors.size(1) == codeDimension, "(M, \(codeDimension)) vectors, got \(vectors.shape)")
+        let (m, d) = (vectors.size(0), codeDimension)
+        let v = vectors.data, c = codebook.data
+        var order = Array(0..<m)
+        for slot in 0..<min(codebookSize, m) {
+            order.swapAt(slot, slot + generator.nextInt(below: m - slot))
+            (c + slot * d).update(from: v + order[slot] * d, count: d)
+        }
+        for _ in 0..<iterations {
+            let codes = nearestCodes(vectors)
+            var sums = [Float](repeating: 0, count: codebookSize * d)
+            for (row, code) in codes.enumerated() { for j in 0..<d { sums[Int(code) * d + j] += v[row * d + j] } }
+            for k in 0..<codebookSize {
+                let norm = (0..<d).reduce(Float(0)) { $0 + sums[k * d + $1] * sums[k * d + $1] }.squareRoot()
+                guard norm > 0 else { continue }
+                for j in 0..<d { c[k * d + j] = sums[k * d + j] / norm }
+            }
+        }
+        initialized.data[0] = 1
     }
 
     /// One EMA step of the codebook from normalised vectors (M, d) and their codes (BEiT v2's norm_ema_inplace):

@@ -89,19 +89,26 @@ public final class BEATsTokenizerTraining: FeaturePretrainingObjective {
     public func loss(_ batch: FeatureBatch, generator: inout RandomGenerator) -> (loss: Tensor, predicted: Int) {
         guard let teacher else { preconditionFailure("this tokenizer was loaded without its teacher; it cannot be trained") }
         let targets = noGrad { teacher(batch.features, lengths: batch.lengths).lastHiddenState }      // (B, N, D)
-        let terms = distillation(patches: tokenizerModel.tokenizer.encoder.patches(batch.features), lengths: batch.lengths, targets: targets)
+        let terms = distillation(patches: tokenizerModel.tokenizer.encoder.patches(batch.features), lengths: batch.lengths,
+                                 targets: targets, generator: &generator)
         return (terms.loss, terms.valid)
     }
 
-    /// patches: (B, N, pf·pt); targets: the teacher's features (B, N, D) → the loss and its parts. Moves the
-    /// codebook one EMA step (from the vectors of valid patches) when the model is in training mode.
-    public func distillation(patches: Tensor, lengths: [Int], targets: Tensor) -> Terms {
+    /// patches: (B, N, pf·pt); targets: the teacher's features (B, N, D) → the loss and its parts. In training
+    /// mode, first initialises the codebook from the valid patches' vectors if it never was (drawing from
+    /// `generator`), and after quantising moves it one EMA step.
+    public func distillation(patches: Tensor, lengths: [Int], targets: Tensor, generator: inout RandomGenerator) -> Terms {
         let tokenizer = tokenizerModel.tokenizer
         let (vectors, attentionMask) = tokenizer.codeVectors(patches: patches, lengths: lengths)
         let (rows, count, d) = (vectors.size(0), vectors.size(1), vectors.size(2))
         precondition(targets.shape == [rows, count, tokenizerModel.decoder.output.outFeatures],
                      "teacher features \(targets.shape) for \(rows)×\(count) patches")
         let z = vectors.reshaped([rows * count, d])                                                    // (M, d)
+        let kept = attentionMask.values.indices.filter { attentionMask.values[$0] != 0 }
+        let validVectors = noGrad { embedding(z, indices: IntTensor(kept.map { Int32($0) }, shape: [kept.count])) }
+        if tokenizer.isTraining && !tokenizer.isCodebookInitialized {
+            tokenizer.initializeCodebook(from: validVectors, generator: &generator)
+        }
         let codes = tokenizer.nearestCodes(z)
         let q = embedding(tokenizer.codebook, indices: IntTensor(codes, shape: [codes.count]))          // (M, d)
         let straightThrough = z + noGrad { q - z }
@@ -112,11 +119,7 @@ public final class BEATsTokenizerTraining: FeaturePretrainingObjective {
         let valid = attentionMask.values.reduce(0) { $0 + Int($1) }
         let weights = Tensor(attentionMask.values.map { Float($0) / Float(max(1, valid)) }, shape: [rows, count])
         let cosine = sum(cosines * weights), commitment = sum(distances * weights)
-        if tokenizer.isTraining {
-            let kept = attentionMask.values.indices.filter { attentionMask.values[$0] != 0 }
-            let rowsKept = noGrad { embedding(z, indices: IntTensor(kept.map { Int32($0) }, shape: [kept.count])) }
-            tokenizer.updateCodebook(vectors: rowsKept, codes: kept.map { codes[$0] })
-        }
+        if tokenizer.isTraining { tokenizer.updateCodebook(vectors: validVectors, codes: kept.map { codes[$0] }) }
         return Terms(loss: commitment - cosine, cosine: cosine.item, commitment: commitment.item, codes: codes,
                      vectors: vectors, valid: valid)
     }

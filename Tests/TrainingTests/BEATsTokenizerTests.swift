@@ -55,8 +55,9 @@ final class BEATsTokenizerTests: XCTestCase {
         let fixture = try Fixture()
         let objective = try Self.model(fixture)
         objective.model.eval()     // no EMA step here; no dropout either way
+        var generator = RandomGenerator(seed: 0)
         let patches = try fixture.tensor("in.patches", requiresGrad: true)
-        let terms = objective.distillation(patches: patches, lengths: lengths(fixture), targets: try fixture.tensor("const.targets"))
+        let terms = objective.distillation(patches: patches, lengths: lengths(fixture), targets: try fixture.tensor("const.targets"), generator: &generator)
         XCTAssertEqual(terms.codes, try fixture.file.ints("idx.codes").values.map { Int32($0) })
         XCTAssertEqual(terms.valid, 14, "8 + 6 patches hold audio")
         let vectors = terms.vectors.reshaped([terms.vectors.size(0) * terms.vectors.size(1), terms.vectors.size(2)])
@@ -87,13 +88,34 @@ final class BEATsTokenizerTests: XCTestCase {
         let objective = try Self.model(fixture)
         objective.model.train()
         let before = objective.tokenizerModel.tokenizer.codebook.scalars
+        var generator = RandomGenerator(seed: 0)
         _ = objective.distillation(patches: try fixture.tensor("in.patches"), lengths: lengths(fixture),
-                                   targets: try fixture.tensor("const.targets"))
+                                   targets: try fixture.tensor("const.targets"), generator: &generator)
         let after = objective.tokenizerModel.tokenizer.codebook
         assertClose(after, try fixture.tensor("ema.codebook"), atol: 1e-6, rtol: 1e-5, "codebook after one EMA step")
         let d = after.size(1)
         let moved = (0..<after.size(0)).filter { k in (0..<d).contains { after.scalars[k * d + $0] != before[k * d + $0] } }
         XCTAssertEqual(moved.count, fixture.int("used_codes"), "only chosen codes move")
+    }
+
+    /// A codebook never initialised is set from the first training batch by spherical k-means: unit codes at the
+    /// data, more of them used than the random ones (4 of 6 here), and marked (a checkpointed flag) so it happens once.
+    func testFirstTrainingBatchInitialisesTheCodebookByKMeans() throws {
+        let fixture = try Fixture()
+        let objective = try Self.model(fixture)
+        let tokenizer = objective.tokenizerModel.tokenizer
+        tokenizer.initialized.data[0] = 0
+        objective.model.train()
+        var generator = RandomGenerator(seed: 3)
+        let terms = objective.distillation(patches: try fixture.tensor("in.patches"), lengths: lengths(fixture),
+                                           targets: try fixture.tensor("const.targets"), generator: &generator)
+        XCTAssertTrue(tokenizer.isCodebookInitialized)
+        XCTAssertGreaterThan(Set(terms.codes).count, fixture.int("used_codes"), "codes chosen after the initialisation")
+        let (k, d) = (tokenizer.codebookSize, tokenizer.codeDimension)
+        for row in 0..<k {
+            let norm = (0..<d).reduce(Float(0)) { $0 + pow(tokenizer.codebook.scalars[row * d + $1], 2) }
+            XCTAssertEqual(norm, 1, accuracy: 1e-5, "code \(row) is a unit vector")
+        }
     }
 
     /// Labels for masked prediction are the codes of the whole (unmasked) crop, for a student of the same patches.
@@ -107,7 +129,7 @@ final class BEATsTokenizerTests: XCTestCase {
         let batch = FeatureBatch(features: features, lengths: lengths(fixture))
         let labels = tokenizer.labels(batch, for: tokenizer.encoder)
         let terms = objective.distillation(patches: tokenizer.encoder.patches(features), lengths: batch.lengths,
-                                           targets: Tensor(zeros: [2, 8, fixture.int("target_dim")]))
+                                           targets: Tensor(zeros: [2, 8, fixture.int("target_dim")]), generator: &generator)
         XCTAssertEqual(labels, terms.codes)
         XCTAssertTrue(labels.allSatisfy { $0 >= 0 && Int($0) < tokenizer.codebookSize })
     }
