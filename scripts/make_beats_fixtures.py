@@ -7,7 +7,8 @@ with one padded row, and teacher features. The reference, in float64 (stored as 
 - the unit code vectors z, the chosen codes (argmax cosine) and the quantised vectors q,
 - loss = mean_valid ‖sg(q) − z‖² − mean_valid cos(decoder(z + sg(q − z)), teacher), its two terms,
 - the gradients of the loss w.r.t. the patches and every trained parameter (`grad.patches`, `grad.param.<name>`),
-- one EMA step of the codebook from the valid patches' z (BEiT v2's NormEMAVectorQuantizer, decay in metadata).
+- one EMA step of the codebook and cluster sizes from the valid patches' z (BEiT v2's NormEMAVectorQuantizer,
+  decay in metadata; cluster sizes start at 10, so no code is restarted).
 Needs torch and safetensors.
 """
 import math
@@ -101,7 +102,10 @@ for name, shape in shapes:
         params[name] = torch.randn(*shape) / math.sqrt(shape[-1])
 params["tokenizer.quantize.embedding.weight"] = l2(params["tokenizer.quantize.embedding.weight"])
 params["tokenizer.quantize.embedding.initted"] = torch.ones(1)   # no k-means initialisation: the codebook is given
-FROZEN = {"tokenizer.encoder.mask_embedding", "tokenizer.quantize.embedding.weight", "tokenizer.quantize.embedding.initted"}
+# Cluster sizes far above the restart threshold (1): one step restarts no code.
+params["tokenizer.quantize.cluster_size"] = torch.full((CODES,), 10.0)
+FROZEN = {"tokenizer.encoder.mask_embedding", "tokenizer.quantize.embedding.weight", "tokenizer.quantize.embedding.initted",
+          "tokenizer.quantize.cluster_size"}
 
 patches = torch.randn(B, N, PF * PT)
 targets = torch.randn(B, N, TARGET)
@@ -153,11 +157,13 @@ embed_normalized = l2((embed_sum / bins.masked_fill(zero, 1.0)).t())
 old = params["tokenizer.quantize.embedding.weight"].to(REF)
 embed_normalized = torch.where(zero[:, None], old, embed_normalized)
 ema = l2(DECAY * old + (1 - DECAY) * embed_normalized)
+cluster_size = DECAY * params["tokenizer.quantize.cluster_size"].to(REF) + (1 - DECAY) * bins
 
 f32 = lambda t: t.detach().to(torch.float32).contiguous()
 tensors = {"in.patches": patches, "const.targets": targets, "out.vectors": f32(z), "out.quantized": f32(q),
            "idx.codes": codes.to(torch.int64), "out.loss": f32(loss.reshape(1)), "out.cosine": f32(cosine.reshape(1)),
-           "out.commitment": f32(commitment.reshape(1)), "grad.patches": f32(grads[0]), "ema.codebook": f32(ema)}
+           "out.commitment": f32(commitment.reshape(1)), "grad.patches": f32(grads[0]), "ema.codebook": f32(ema),
+           "ema.cluster_size": f32(cluster_size)}
 for k, v in params.items():
     tensors[f"param.{k}"] = f32(v)
 for k, g in zip(trained, grads[1:]):

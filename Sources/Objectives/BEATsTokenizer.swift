@@ -9,16 +9,22 @@ import Tensors
 /// Before the first EMA step the codebook is initialised from the data (BEiT v2's kmeans_init): spherical k-means
 /// on the first training batch's vectors, so that codes start where the encoder's outputs lie instead of
 /// scattered over the sphere (random codes leave most of the codebook unused).
+/// Codes that fall out of use are restarted at random vectors of the batch (Dhariwal et al. 2020, "Jukebox", §3.2
+/// random restarts): without it, codes the encoder's outputs drift away from are never chosen again.
 /// Keys: encoder.…, quantize_layer.0, quantize_layer.2, quantize.embedding.weight (K, d) with unit rows,
-/// quantize.embedding.initted (1): 1 once the codebook was initialised from data.
+/// quantize.embedding.initted (1): 1 once the codebook was initialised from data, quantize.cluster_size (K): the
+/// EMA of how many vectors of a batch chose each code.
 public final class BEATsTokenizer: Module, AudioTokenizer {
     @Key public var encoder: AudioPatchEncoder
     @Key public var quantizeHidden: Linear
     @Key public var quantizeOutput: Linear
     @Key public var codebook: Tensor
     @Key public var initialized: Tensor
+    @Key public var clusterSize: Tensor
     /// Weight of the old code in each EMA step (the paper: 0.99).
     public var emaDecay: Float
+    /// A code whose cluster-size EMA is below this is restarted at a random vector of the batch; 0: never.
+    public var restartThreshold: Float = 1
 
     public var codebookSize: Int { codebook.size(0) }
     public var codeDimension: Int { codebook.size(1) }
@@ -37,6 +43,7 @@ public final class BEATsTokenizer: Module, AudioTokenizer {
         normalizeRows(codebook)
         _codebook = Key(wrappedValue: codebook, "quantize.embedding.weight")
         _initialized = Key(wrappedValue: Tensor(zeros: [1]), "quantize.embedding.initted")
+        _clusterSize = Key(wrappedValue: Tensor(zeros: [codebookSize]), "quantize.cluster_size")
         self.emaDecay = emaDecay
         super.init()
     }
@@ -78,7 +85,8 @@ public final class BEATsTokenizer: Module, AudioTokenizer {
 
     /// Spherical k-means on unit vectors (M, d): the codes start at min(K, M) distinct vectors drawn by
     /// `generator` (the rest stay as they are), then `iterations` times each code becomes the normalised sum of the
-    /// vectors nearest to it (a code nobody chose stays). Marks the codebook initialised.
+    /// vectors nearest to it (a code nobody chose stays). Marks the codebook initialised; the cluster sizes are
+    /// the last assignment's counts.
     public func initializeCodebook(from vectors: Tensor, iterations: Int = 10, generator: inout RandomGenerator) {
         precondition(vectors.rank == 2 && vectors.size(1) == codeDimension, "(M, \(codeDimension)) vectors, got \(vectors.shape)")
         let (m, d) = (vectors.size(0), codeDimension)
@@ -90,6 +98,8 @@ public final class BEATsTokenizer: Module, AudioTokenizer {
         }
         for _ in 0..<iterations {
             let codes = nearestCodes(vectors)
+            for k in 0..<codebookSize { clusterSize.data[k] = 0 }
+            for code in codes { clusterSize.data[Int(code)] += 1 }
             var sums = [Float](repeating: 0, count: codebookSize * d)
             for (row, code) in codes.enumerated() { for j in 0..<d { sums[Int(code) * d + j] += v[row * d + j] } }
             for k in 0..<codebookSize {
@@ -103,8 +113,9 @@ public final class BEATsTokenizer: Module, AudioTokenizer {
 
     /// One EMA step of the codebook from normalised vectors (M, d) and their codes (BEiT v2's norm_ema_inplace):
     /// for every code k that some vector chose, c_k ← ℓ2(decay · c_k + (1 − decay) · ℓ2(mean of its vectors));
-    /// codes nobody chose stay as they are.
-    public func updateCodebook(vectors: Tensor, codes: [Int32]) {
+    /// codes nobody chose stay as they are. The cluster sizes move alike, n_k ← decay · n_k + (1 − decay) · count_k;
+    /// then every code with n_k < restartThreshold is set to a vector of the batch drawn by `generator`.
+    public func updateCodebook(vectors: Tensor, codes: [Int32], generator: inout RandomGenerator) {
         precondition(vectors.rank == 2 && vectors.size(1) == codeDimension && codes.count == vectors.size(0),
                      "(M, \(codeDimension)) vectors with M codes, got \(vectors.shape) and \(codes.count)")
         let d = codeDimension
@@ -127,6 +138,12 @@ public final class BEATsTokenizer: Module, AudioTokenizer {
             }
             let rescale = updated > 0 ? 1 / updated.squareRoot() : 0
             for j in 0..<d { c[k * d + j] *= rescale }
+        }
+        let n = clusterSize.data
+        for k in 0..<codebookSize { n[k] = emaDecay * n[k] + (1 - emaDecay) * Float(counts[k]) }
+        guard restartThreshold > 0, !codes.isEmpty else { return }
+        for k in 0..<codebookSize where n[k] < restartThreshold {
+            (c + k * d).update(from: v + generator.nextInt(below: codes.count) * d, count: d)
         }
     }
 }

@@ -95,8 +95,8 @@ public final class BEATsTokenizerTraining: FeaturePretrainingObjective {
     }
 
     /// patches: (B, N, pf·pt); targets: the teacher's features (B, N, D) → the loss and its parts. In training
-    /// mode, first initialises the codebook from the valid patches' vectors if it never was (drawing from
-    /// `generator`), and after quantising moves it one EMA step.
+    /// mode, first initialises the codebook from the valid patches' vectors if it never was, and after quantising
+    /// moves it one EMA step, restarting codes out of use (both draw from `generator`).
     public func distillation(patches: Tensor, lengths: [Int], targets: Tensor, generator: inout RandomGenerator) -> Terms {
         let tokenizer = tokenizerModel.tokenizer
         let (vectors, attentionMask) = tokenizer.codeVectors(patches: patches, lengths: lengths)
@@ -119,7 +119,9 @@ public final class BEATsTokenizerTraining: FeaturePretrainingObjective {
         let valid = attentionMask.values.reduce(0) { $0 + Int($1) }
         let weights = Tensor(attentionMask.values.map { Float($0) / Float(max(1, valid)) }, shape: [rows, count])
         let cosine = sum(cosines * weights), commitment = sum(distances * weights)
-        if tokenizer.isTraining { tokenizer.updateCodebook(vectors: validVectors, codes: kept.map { codes[$0] }) }
+        if tokenizer.isTraining {
+            tokenizer.updateCodebook(vectors: validVectors, codes: kept.map { codes[$0] }, generator: &generator)
+        }
         return Terms(loss: commitment - cosine, cosine: cosine.item, commitment: commitment.item, codes: codes,
                      vectors: vectors, valid: valid)
     }

@@ -93,6 +93,8 @@ final class BEATsTokenizerTests: XCTestCase {
                                    targets: try fixture.tensor("const.targets"), generator: &generator)
         let after = objective.tokenizerModel.tokenizer.codebook
         assertClose(after, try fixture.tensor("ema.codebook"), atol: 1e-6, rtol: 1e-5, "codebook after one EMA step")
+        assertClose(objective.tokenizerModel.tokenizer.clusterSize, try fixture.tensor("ema.cluster_size"), atol: 1e-5, rtol: 1e-6,
+                    "cluster sizes after one EMA step")
         let d = after.size(1)
         let moved = (0..<after.size(0)).filter { k in (0..<d).contains { after.scalars[k * d + $0] != before[k * d + $0] } }
         XCTAssertEqual(moved.count, fixture.int("used_codes"), "only chosen codes move")
@@ -115,6 +117,29 @@ final class BEATsTokenizerTests: XCTestCase {
         for row in 0..<k {
             let norm = (0..<d).reduce(Float(0)) { $0 + pow(tokenizer.codebook.scalars[row * d + $1], 2) }
             XCTAssertEqual(norm, 1, accuracy: 1e-5, "code \(row) is a unit vector")
+        }
+    }
+
+    /// A code whose cluster size falls below the threshold is restarted at one of the batch's vectors.
+    func testCodesOutOfUseRestartAtVectorsOfTheBatch() throws {
+        let fixture = try Fixture()
+        let objective = try Self.model(fixture)
+        let tokenizer = objective.tokenizerModel.tokenizer
+        objective.model.train()
+        let unused = (0..<tokenizer.codebookSize).filter { !(try! fixture.file.ints("idx.codes")).values.contains(Int($0)) }
+        XCTAssertEqual(unused.count, tokenizer.codebookSize - fixture.int("used_codes"))
+        for k in 0..<tokenizer.codebookSize { tokenizer.clusterSize.data[k] = unused.contains(k) ? 1.05 : 10 }
+        var generator = RandomGenerator(seed: 5)
+        let terms = objective.distillation(patches: try fixture.tensor("in.patches"), lengths: lengths(fixture),
+                                           targets: try fixture.tensor("const.targets"), generator: &generator)
+        let d = tokenizer.codeDimension
+        let z = terms.vectors.scalars, codes = tokenizer.codebook.scalars
+        for k in unused {
+            XCTAssertLessThan(tokenizer.clusterSize.scalars[k], 1, "0.9 · 1.05 + 0.1 · 0")
+            let atAVector = (0..<14).contains { index in   // valid: all 8 patches of row 0, the first 6 of row 1
+                (0..<d).allSatisfy { codes[k * d + $0] == z[index * d + $0] }
+            }
+            XCTAssertTrue(atAVector, "code \(k) restarted at a valid patch's vector")
         }
     }
 
