@@ -141,9 +141,11 @@ public struct BEATsLoop {
 
     /// Runs every unfinished stage in order (resuming an interrupted one) and returns the stages. `shouldStop`
     /// is polled after every step of every run; when it stops one, the loop stops there (rerun to continue).
+    /// `log` gets one line per stage (unbuffered standard output by default, so it interleaves with the console).
     @discardableResult
     public func run(iterations: Int, console: @autoclosure () -> ConsoleProgress = ConsoleProgress(),
-                    shouldStop: @escaping () -> Bool = { false }, log: (String) -> Void = { print($0) }) throws -> [Stage] {
+                    shouldStop: @escaping () -> Bool = { false },
+                    log: (String) -> Void = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }) throws -> [Stage] {
         let stages = stages(iterations: iterations)
         for stage in stages {
             let progress = Self.progress(of: stage)
