@@ -7,6 +7,7 @@ with one padded row, and teacher features. The reference, in float64 (stored as 
 - the unit code vectors z, the chosen codes (argmax cosine) and the quantised vectors q,
 - loss = mean_valid ‖sg(q) − z‖² − mean_valid cos(decoder(z + sg(q − z)), teacher), its two terms,
 - the gradients of the loss w.r.t. the patches and every trained parameter (`grad.patches`, `grad.param.<name>`),
+- the teacher features instance-normalised per clip and channel over the valid patches (data2vec's targets),
 - one EMA step of the codebook and cluster sizes from the valid patches' z (BEiT v2's NormEMAVectorQuantizer,
   decay in metadata; cluster sizes start at 10, so no code is restarted).
 Needs torch and safetensors.
@@ -159,11 +160,18 @@ embed_normalized = torch.where(zero[:, None], old, embed_normalized)
 ema = l2(DECAY * old + (1 - DECAY) * embed_normalized)
 cluster_size = DECAY * params["tokenizer.quantize.cluster_size"].to(REF) + (1 - DECAY) * bins
 
+# data2vec's instance-normalised targets over each clip's valid patches (biased variance, eps 1e-5), padding 0.
+normalized = torch.zeros(B, N, TARGET, dtype=REF)
+for b in range(B):
+    valid_rows = targets[b, mask[b] == 1].to(REF)
+    normalized[b, mask[b] == 1] = F.instance_norm(valid_rows.t()[None], eps=1e-5)[0].t()
+
 f32 = lambda t: t.detach().to(torch.float32).contiguous()
 tensors = {"in.patches": patches, "const.targets": targets, "out.vectors": f32(z), "out.quantized": f32(q),
            "idx.codes": codes.to(torch.int64), "out.loss": f32(loss.reshape(1)), "out.cosine": f32(cosine.reshape(1)),
            "out.commitment": f32(commitment.reshape(1)), "grad.patches": f32(grads[0]), "ema.codebook": f32(ema),
-           "ema.cluster_size": f32(cluster_size)}
+           "ema.cluster_size": f32(cluster_size),
+           "out.normalized_targets": f32(normalized)}
 for k, v in params.items():
     tensors[f"param.{k}"] = f32(v)
 for k, g in zip(trained, grads[1:]):

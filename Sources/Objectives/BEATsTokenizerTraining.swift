@@ -56,9 +56,11 @@ public final class BEATsTokenizerTraining: FeaturePretrainingObjective {
     public let teacher: AudioEncoder?
     public var model: Module { tokenizerModel }
     public var encoder: AudioEncoder { tokenizerModel.tokenizer.encoder }
+    /// Instance-normalise the teacher's features before the cosine (see `instanceNormalized`).
+    public var normalizeTargets: Bool
 
     /// The teacher must cut the tokenizer's patches (its features are compared patch by patch).
-    public init(model: BEATsTokenizerModel, teacher: AudioEncoder?) {
+    public init(model: BEATsTokenizerModel, teacher: AudioEncoder?, normalizeTargets: Bool = false) {
         if let teacher {
             let (t, own) = (teacher.config, model.tokenizer.encoder.config)
             precondition(teacher is AudioPatchEncoder && t.featureDimension == own.featureDimension
@@ -69,6 +71,7 @@ public final class BEATsTokenizerTraining: FeaturePretrainingObjective {
         }
         tokenizerModel = model
         self.teacher = teacher
+        self.normalizeTargets = normalizeTargets
     }
 
     /// The parts of the loss and the codes they chose.
@@ -88,7 +91,9 @@ public final class BEATsTokenizerTraining: FeaturePretrainingObjective {
 
     public func loss(_ batch: FeatureBatch, generator: inout RandomGenerator) -> (loss: Tensor, predicted: Int) {
         guard let teacher else { preconditionFailure("this tokenizer was loaded without its teacher; it cannot be trained") }
-        let targets = noGrad { teacher(batch.features, lengths: batch.lengths).lastHiddenState }      // (B, N, D)
+        let output = noGrad { teacher(batch.features, lengths: batch.lengths) }
+        let targets = normalizeTargets ? Self.instanceNormalized(output.lastHiddenState, attentionMask: output.attentionMask)
+                                       : output.lastHiddenState                                            // (B, N, D)
         let terms = distillation(patches: tokenizerModel.tokenizer.encoder.patches(batch.features), lengths: batch.lengths,
                                  targets: targets, generator: &generator)
         return (terms.loss, terms.valid)
@@ -124,6 +129,30 @@ public final class BEATsTokenizerTraining: FeaturePretrainingObjective {
         }
         return Terms(loss: commitment - cosine, cosine: cosine.item, commitment: commitment.item, codes: codes,
                      vectors: vectors, valid: valid)
+    }
+
+    /// Each channel of each clip's states, minus its mean over the clip's valid patches and divided by their
+    /// standard deviation (+ ε), padded patches zero: data2vec's instance-normalised targets (Baevski et al. 2022
+    /// §3.3), which take away the direction all patches share, so that matching the targets by cosine needs the
+    /// codes rather than one constant output. states: (B, N, D), attentionMask: (B, N) → (B, N, D), no gradient.
+    public static func instanceNormalized(_ states: Tensor, attentionMask: IntTensor, eps: Float = 1e-5) -> Tensor {
+        let (rows, count, d) = (states.size(0), states.size(1), states.size(2))
+        let out = Tensor(zeros: states.shape)
+        let x = states.data, y = out.data
+        for b in 0..<rows {
+            let valid = (0..<count).filter { attentionMask.values[b * count + $0] != 0 }
+            guard !valid.isEmpty else { continue }
+            for j in 0..<d {
+                var mean: Float = 0
+                for n in valid { mean += x[(b * count + n) * d + j] }
+                mean /= Float(valid.count)
+                var variance: Float = 0
+                for n in valid { variance += (x[(b * count + n) * d + j] - mean) * (x[(b * count + n) * d + j] - mean) }
+                let scale = 1 / (variance / Float(valid.count) + eps).squareRoot()
+                for n in valid { y[(b * count + n) * d + j] = (x[(b * count + n) * d + j] - mean) * scale }
+            }
+        }
+        return out
     }
 
     /// Codebook usage over some batches: the perplexity of the codes of patches that hold audio (see

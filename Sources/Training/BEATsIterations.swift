@@ -16,6 +16,7 @@ public struct BEATsLoopSection: Codable, Equatable {
     public var codeDim: Int?
     public var decoderLayers: Int?
     public var emaDecay: Float?
+    public var normalizeTargets: Bool?
     public var maskRatio: Float?
 
     public init() {}
@@ -23,7 +24,7 @@ public struct BEATsLoopSection: Codable, Equatable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case sslSteps = "ssl_steps", tokenizerSteps = "tokenizer_steps", tokenizerLayers = "tokenizer_layers"
         case tokenizerLR = "tokenizer_lr", codebookSize = "codebook_size", codeDim = "code_dim"
-        case decoderLayers = "decoder_layers", emaDecay = "ema_decay", maskRatio = "mask_ratio"
+        case decoderLayers = "decoder_layers", emaDecay = "ema_decay", normalizeTargets = "normalize_targets", maskRatio = "mask_ratio"
     }
 
     public init(from decoder: Decoder) throws {
@@ -37,6 +38,7 @@ public struct BEATsLoopSection: Codable, Equatable {
         codeDim = try c.decodeIfPresent(Int.self, forKey: .codeDim)
         decoderLayers = try c.decodeIfPresent(Int.self, forKey: .decoderLayers)
         emaDecay = try c.decodeIfPresent(Float.self, forKey: .emaDecay)
+        normalizeTargets = try c.decodeIfPresent(Bool.self, forKey: .normalizeTargets)
         maskRatio = try c.decodeIfPresent(Float.self, forKey: .maskRatio)
     }
 }
@@ -112,6 +114,7 @@ public struct BEATsLoop {
                 section.teacher = root.appendingPathComponent("iter\(iteration - 1)/ssl").path
                 (section.codebookSize, section.codeDim) = (loop.codebookSize, loop.codeDim)
                 (section.decoderLayers, section.emaDecay) = (loop.decoderLayers, loop.emaDecay)
+                section.normalizeTargets = loop.normalizeTargets
                 tokenizer.objective = ObjectiveSection()
                 tokenizer.objective.kind = .beatsTokenizer
                 tokenizer.objective.beatsTokenizer = section

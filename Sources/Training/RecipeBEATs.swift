@@ -16,6 +16,9 @@ public struct BEATsTokenizerSection: Codable, Equatable {
     public var decoderLayers: Int?
     /// Weight of the old code in each EMA step (0.99).
     public var emaDecay: Float?
+    /// Instance-normalise the teacher's features per clip and channel before the cosine (data2vec's targets);
+    /// nil: false, the paper's raw last layer.
+    public var normalizeTargets: Bool?
 
     public init() {}
 
@@ -24,6 +27,7 @@ public struct BEATsTokenizerSection: Codable, Equatable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case teacher, codebookSize = "codebook_size", codeDim = "code_dim", decoderLayers = "decoder_layers", emaDecay = "ema_decay"
+        case normalizeTargets = "normalize_targets"
     }
 
     public init(from decoder: Decoder) throws {
@@ -34,6 +38,7 @@ public struct BEATsTokenizerSection: Codable, Equatable {
         codeDim = try c.decodeIfPresent(Int.self, forKey: .codeDim)
         decoderLayers = try c.decodeIfPresent(Int.self, forKey: .decoderLayers)
         emaDecay = try c.decodeIfPresent(Float.self, forKey: .emaDecay)
+        normalizeTargets = try c.decodeIfPresent(Bool.self, forKey: .normalizeTargets)
     }
 }
 
@@ -128,7 +133,8 @@ extension AudioPretraining {
                                           layers: section.decoderLayers ?? BEATsTokenizerSection.defaultDecoderLayers,
                                           intermediateSize: c.intermediateSize, positions: encoder.positionTable.size(0),
                                           targetDimension: targetDimension, eps: c.layerNormEps, generator: &generator)
-        return BEATsTokenizerTraining(model: BEATsTokenizerModel(tokenizer: tokenizer, decoder: decoder), teacher: teacher)
+        return BEATsTokenizerTraining(model: BEATsTokenizerModel(tokenizer: tokenizer, decoder: decoder), teacher: teacher,
+                                      normalizeTargets: section.normalizeTargets ?? false)
     }
 
     /// The tokenizer of `objective.beats` for `student`: loaded from the tokenizer checkpoint it names, or, with

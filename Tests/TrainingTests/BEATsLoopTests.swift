@@ -14,7 +14,7 @@ final class BEATsLoopTests: XCTestCase {
             model: {flavor: audio_patches, layers: 1, d_model: 16, heads: 2, context: 24, patch_frequency: 8, patch_time: 4}
             objective: {kind: bestrq, bestrq: {mask_ratio: 0.75, codebook_size: 32, code_dim: 4}}
             beats: {ssl_steps: 4, tokenizer_steps: 4, tokenizer_layers: 1, tokenizer_lr: 3.0e-3, codebook_size: 16,
-                    code_dim: 8, decoder_layers: 1, ema_decay: 0.9, mask_ratio: 0.6}
+                    code_dim: 8, decoder_layers: 1, ema_decay: 0.9, normalize_targets: true, mask_ratio: 0.6}
             data: {features: \(features.path)}
             optim: {lr: 3.0e-3, batch_size: 3, grad_accum: 1}
             schedule: {kind: cosine, warmup: 1}
@@ -120,6 +120,7 @@ final class BEATsLoopTests: XCTestCase {
         XCTAssertEqual(stages[4].recipe.objective.beats?.maskRatio, 0.6)
         XCTAssertEqual(stages[1].recipe.optim.lr, 3.0e-3)
         XCTAssertEqual(stages[1].recipe.objective.beatsTokenizer?.codebookSize, 16)
+        XCTAssertEqual(stages[1].recipe.objective.beatsTokenizer?.normalizeTargets, true)
         XCTAssertEqual(stages.map(\.directory.lastPathComponent), ["ssl", "tokenizer", "ssl", "tokenizer", "ssl"])
         for stage in stages { XCTAssertNoThrow(try stage.recipe.validate(), stage.name) }
     }

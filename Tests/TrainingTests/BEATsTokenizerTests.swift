@@ -143,6 +143,16 @@ final class BEATsTokenizerTests: XCTestCase {
         }
     }
 
+    /// data2vec-style targets: each clip's channels standardised over its valid patches, padding zero.
+    func testInstanceNormalisedTargetsMatchTorch() throws {
+        let fixture = try Fixture()
+        let lengths = lengths(fixture)
+        let columns = lengths.map { min(4, ($0 + 1) / 2) }     // ⌈length / patch_time⌉ of 4 columns, 2 rows each
+        let mask = IntTensor((0..<2).flatMap { b in (0..<8).map { Int32($0 < 2 * columns[b] ? 1 : 0) } }, shape: [2, 8])
+        let normalized = BEATsTokenizerTraining.instanceNormalized(try fixture.tensor("const.targets"), attentionMask: mask)
+        assertClose(normalized, try fixture.tensor("out.normalized_targets"), atol: 1e-5, rtol: 1e-4, "normalised targets")
+    }
+
     /// Labels for masked prediction are the codes of the whole (unmasked) crop, for a student of the same patches.
     func testLabelsAreTheCodesOfTheCrop() throws {
         let fixture = try Fixture()
