@@ -9,8 +9,8 @@ import Tensors
 /// Before the first EMA step the codebook is initialised from the data (BEiT v2's kmeans_init): spherical k-means
 /// on the first training batch's vectors, so that codes start where the encoder's outputs lie instead of
 /// scattered over the sphere (random codes leave most of the codebook unused).
-/// Codes that fall out of use are restarted at random vectors of the batch (Dhariwal et al. 2020, "Jukebox", §3.2
-/// random restarts): without it, codes the encoder's outputs drift away from are never chosen again.
+/// Codes that fall out of use are restarted at random vectors of the batch (the random restarts of Dhariwal et al.
+/// 2020, "Jukebox"): without them, codes the encoder's outputs drift away from are never chosen again.
 /// Keys: encoder.…, quantize_layer.0, quantize_layer.2, quantize.embedding.weight (K, d) with unit rows,
 /// quantize.embedding.initted (1): 1 once the codebook was initialised from data, quantize.cluster_size (K): the
 /// EMA of how many vectors of a batch chose each code.

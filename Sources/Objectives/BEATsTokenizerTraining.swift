@@ -132,8 +132,8 @@ public final class BEATsTokenizerTraining: FeaturePretrainingObjective {
     }
 
     /// Each channel of each clip's states, minus its mean over the clip's valid patches and divided by their
-    /// standard deviation (+ ε), padded patches zero: data2vec's instance-normalised targets (Baevski et al. 2022
-    /// §3.3), which take away the direction all patches share, so that matching the targets by cosine needs the
+    /// standard deviation (+ ε), padded patches zero: data2vec's instance-normalised targets (Baevski et al.
+    /// 2022), which take away the direction all patches share, so that matching the targets by cosine needs the
     /// codes rather than one constant output. states: (B, N, D), attentionMask: (B, N) → (B, N, D), no gradient.
     public static func instanceNormalized(_ states: Tensor, attentionMask: IntTensor, eps: Float = 1e-5) -> Tensor {
         let (rows, count, d) = (states.size(0), states.size(1), states.size(2))

@@ -51,7 +51,7 @@ public enum AudioPretraining {
                                     config: masking)
         case (.audioPatches, .beatsTokenizer):
             guard let beats = objective.beatsTokenizer else { throw TrainingError("objective.beats_tokenizer.teacher is required") }
-            return try beatsTokenizerObjective(beats, model: section, encoder: try patchEncoder(config, generator: &generator),
+            return try beatsTokenizerObjective(beats, encoder: try patchEncoder(config, generator: &generator),
                                                checkpointWeights: checkpointWeights, generator: &generator)
         case (.audioPatches, .beats):
             guard let beats = objective.beats else { throw TrainingError("objective.beats.tokenizer is required") }

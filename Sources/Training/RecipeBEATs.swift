@@ -102,7 +102,7 @@ extension Recipe {
 extension AudioPretraining {
     /// The tokenizer-training objective of `objective.beats_tokenizer` around `encoder` (the tokenizer's own). With
     /// `checkpointWeights` the decoder's output width comes from them and the teacher is not loaded.
-    static func beatsTokenizerObjective(_ section: BEATsTokenizerSection, model: ModelSection, encoder: AudioPatchEncoder,
+    static func beatsTokenizerObjective(_ section: BEATsTokenizerSection, encoder: AudioPatchEncoder,
                                         checkpointWeights: URL?, generator: inout RandomGenerator) throws -> BEATsTokenizerTraining {
         let teacher: AudioEncoder?
         let targetDimension: Int
