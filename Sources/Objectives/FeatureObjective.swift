@@ -27,3 +27,9 @@ public protocol FeaturePretrainingObjective: AnyObject {
     /// `generator` supplies every masking draw; the trainer saves its state in checkpoints.
     func loss(_ batch: FeatureBatch, generator: inout RandomGenerator) -> (loss: Tensor, predicted: Int)
 }
+
+/// A feature objective that reports more than its loss at each evaluation (codebook usage, …): name → value,
+/// written to metrics.jsonl as `objective/<name>`.
+public protocol EvaluationMetricsReporting {
+    func evaluationMetrics(_ batches: [FeatureBatch]) -> [String: Double]
+}

@@ -49,9 +49,20 @@ public enum AudioPretraining {
             if let problem = masking.problem { throw TrainingError("objective.\(objective.kind.rawValue): \(problem)") }
             return MaskedPrediction(model: MaskedPredictionModel(encoder: encoder, tokenizer: tokenizer, generator: &generator),
                                     config: masking)
+        case (.audioPatches, .beatsTokenizer):
+            guard let beats = objective.beatsTokenizer else { throw TrainingError("objective.beats_tokenizer.teacher is required") }
+            return try beatsTokenizerObjective(beats, encoder: try patchEncoder(config, generator: &generator),
+                                               checkpointWeights: checkpointWeights, generator: &generator)
+        case (.audioPatches, .beats):
+            guard let beats = objective.beats else { throw TrainingError("objective.beats.tokenizer is required") }
+            let encoder = try patchEncoder(config, generator: &generator)
+            let tokenizer = try beatsTokenizer(beats, student: encoder, checkpointWeights: checkpointWeights)
+            if let problem = beats.config.problem { throw TrainingError("objective.beats: \(problem)") }
+            return MaskedPrediction(model: MaskedPredictionModel(encoder: encoder, tokenizer: tokenizer, generator: &generator),
+                                    config: beats.config)
         default:
             throw TrainingError("objective.kind \(objective.kind.rawValue) does not fit model.flavor \(section.flavor.rawValue) "
-                + "(tera needs audio_frames, ssast needs audio_patches)")
+                + "(tera needs audio_frames; ssast, beats_tokenizer and beats need audio_patches)")
         }
     }
 

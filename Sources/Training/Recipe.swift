@@ -129,6 +129,9 @@ public struct ObjectiveSection: Codable, Equatable {
         /// Audio, either encoder: masked label prediction against a random-projection quantiser (BEST-RQ) or
         /// k-means centroids (HuBERT).
         case bestrq, hubert
+        /// Audio, audio_patches: BEATs' acoustic tokenizer trained by distillation from a teacher checkpoint
+        /// (beats_tokenizer), and masked patch prediction of its labels (beats).
+        case beatsTokenizer = "beats_tokenizer", beats
     }
 
     public var kind = Kind.causalLM
@@ -142,10 +145,14 @@ public struct ObjectiveSection: Codable, Equatable {
     public var bestrq: BESTRQSection?
     /// HuBERT only; required (it names the centroids).
     public var hubert: HuBERTSection?
+    /// BEATs tokenizer training only; required (it names the teacher).
+    public var beatsTokenizer: BEATsTokenizerSection?
+    /// BEATs masked prediction only; required (it names the tokenizer).
+    public var beats: BEATsSection?
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case kind, masking, tera, ssast, bestrq, hubert }
+    enum CodingKeys: String, CodingKey, CaseIterable { case kind, masking, tera, ssast, bestrq, hubert, beatsTokenizer = "beats_tokenizer", beats }
 
     public init(from decoder: Decoder) throws {
         try rejectUnknownKeys(decoder, CodingKeys.self)
@@ -156,6 +163,8 @@ public struct ObjectiveSection: Codable, Equatable {
         ssast = try container.decodeIfPresent(SSASTSection.self, forKey: .ssast)
         bestrq = try container.decodeIfPresent(BESTRQSection.self, forKey: .bestrq)
         hubert = try container.decodeIfPresent(HuBERTSection.self, forKey: .hubert)
+        beatsTokenizer = try container.decodeIfPresent(BEATsTokenizerSection.self, forKey: .beatsTokenizer)
+        beats = try container.decodeIfPresent(BEATsSection.self, forKey: .beats)
     }
 }
 
@@ -431,15 +440,7 @@ extension Recipe {
             root = Node.mapping(.init([]))   // an empty file: all defaults
         }
         guard root.mapping != nil else { throw RecipeError("\(source): the recipe must be a mapping of sections (model:, optim:, ...)") }
-        for override in overrides {
-            guard let equals = override.firstIndex(of: "="), equals != override.startIndex else {
-                throw RecipeError("--set \(override): expected path=value, e.g. optim.lr=3e-4")
-            }
-            let path = override[..<equals].split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-            guard !path.contains(where: \.isEmpty) else { throw RecipeError("--set \(override): empty key in the path") }
-            root = try setScalar(in: root, path: path[...], value: String(override[override.index(after: equals)...]),
-                                 fullPath: path.joined(separator: "."))
-        }
+        root = try applying(overrides, to: root)
         let text: String
         do { text = try Yams.serialize(node: root) } catch { throw RecipeError("\(source): \(error)") }
         let recipe: Recipe
@@ -454,6 +455,21 @@ extension Recipe {
         }
         try recipe.validate(source: source)
         return recipe
+    }
+
+    /// The YAML tree with each "path=value" override set (intermediate mappings created as needed).
+    static func applying(_ overrides: [String], to root: Node) throws -> Node {
+        var root = root
+        for override in overrides {
+            guard let equals = override.firstIndex(of: "="), equals != override.startIndex else {
+                throw RecipeError("--set \(override): expected path=value, e.g. optim.lr=3e-4")
+            }
+            let path = override[..<equals].split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+            guard !path.contains(where: \.isEmpty) else { throw RecipeError("--set \(override): empty key in the path") }
+            root = try setScalar(in: root, path: path[...], value: String(override[override.index(after: equals)...]),
+                                 fullPath: path.joined(separator: "."))
+        }
+        return root
     }
 
     /// Reads and parses a recipe file.

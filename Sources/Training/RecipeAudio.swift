@@ -82,10 +82,11 @@ extension ObjectiveSection.Kind {
         case .tera: return flavor == .audioFrames
         case .ssast: return flavor == .audioPatches
         case .bestrq, .hubert: return flavor.isAudio
+        case .beatsTokenizer, .beats: return flavor == .audioPatches
         }
     }
 
-    public var isAudio: Bool { [.tera, .ssast, .bestrq, .hubert].contains(self) }
+    public var isAudio: Bool { [.tera, .ssast, .bestrq, .hubert, .beatsTokenizer, .beats].contains(self) }
 }
 
 extension ModelSection {
@@ -112,6 +113,7 @@ extension Recipe {
             ("model.patch_time", m.patchTime != nil), ("data.features", data.features != nil),
             ("objective.tera", objective.tera != nil), ("objective.ssast", objective.ssast != nil),
             ("objective.bestrq", objective.bestrq != nil), ("objective.hubert", objective.hubert != nil),
+            ("objective.beats_tokenizer", objective.beatsTokenizer != nil), ("objective.beats", objective.beats != nil),
         ]
         guard m.flavor.isAudio else {
             let stray = audioKeys.filter(\.1).map(\.0)
@@ -159,6 +161,7 @@ extension Recipe {
         if objective.kind != .tera && objective.tera != nil { problems.append("objective.tera applies to objective.kind tera only") }
         if objective.kind != .ssast && objective.ssast != nil { problems.append("objective.ssast applies to objective.kind ssast only") }
         problems += maskedPredictionProblems()
+        problems += beatsProblems()
         return problems
     }
 }

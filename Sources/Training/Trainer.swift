@@ -422,6 +422,7 @@ public final class Trainer {
             guard !batches.isEmpty else { return Evaluation(loss: .nan, predicted: 0, bitsPerByte: nil) }
             let evaluation = Evaluation.of(features, batches: batches)
             record.valLoss = evaluation.loss
+            if let reporting = features as? EvaluationMetricsReporting { record.objectiveMetrics = reporting.evaluationMetrics(batches) }
             return evaluation
         }
         let sets = [corpus.validation] + corpus.namedValidation

@@ -13,6 +13,7 @@ struct Pretrain: ParsableCommand {
             Features.self,
             KMeans.self,
             Train.self,
+            BEATs.self,
             Anneal.self,
             Predict.self,
             Eval.self,

@@ -1,0 +1,176 @@
+import Foundation
+import Yams
+
+/// `beats:` of a BEATs loop recipe (recipes/beats-small.yaml): what differs between the loop's stages. The rest
+/// of the file is a normal recipe for the SSL models (audio_patches, objective.kind bestrq: iteration 1).
+public struct BEATsLoopSection: Codable, Equatable {
+    /// Steps of every SSL pre-training and every tokenizer training; nil: the recipe's train.steps.
+    public var sslSteps: Int?
+    public var tokenizerSteps: Int?
+    /// The tokenizer's encoder layers (its width, heads and patches are the model's); nil: model.layers.
+    public var tokenizerLayers: Int?
+    /// The tokenizer's peak learning rate; nil: optim.lr.
+    public var tokenizerLR: Float?
+    /// objective.beats_tokenizer keys (nil: its defaults) and objective.beats.mask_ratio (nil: 0.75).
+    public var codebookSize: Int?
+    public var codeDim: Int?
+    public var decoderLayers: Int?
+    public var emaDecay: Float?
+    public var normalizeTargets: Bool?
+    public var maskRatio: Float?
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case sslSteps = "ssl_steps", tokenizerSteps = "tokenizer_steps", tokenizerLayers = "tokenizer_layers"
+        case tokenizerLR = "tokenizer_lr", codebookSize = "codebook_size", codeDim = "code_dim"
+        case decoderLayers = "decoder_layers", emaDecay = "ema_decay", normalizeTargets = "normalize_targets", maskRatio = "mask_ratio"
+    }
+
+    public init(from decoder: Decoder) throws {
+        try rejectUnknownKeys(decoder, CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        sslSteps = try c.decodeIfPresent(Int.self, forKey: .sslSteps)
+        tokenizerSteps = try c.decodeIfPresent(Int.self, forKey: .tokenizerSteps)
+        tokenizerLayers = try c.decodeIfPresent(Int.self, forKey: .tokenizerLayers)
+        tokenizerLR = try c.decodeIfPresent(Float.self, forKey: .tokenizerLR)
+        codebookSize = try c.decodeIfPresent(Int.self, forKey: .codebookSize)
+        codeDim = try c.decodeIfPresent(Int.self, forKey: .codeDim)
+        decoderLayers = try c.decodeIfPresent(Int.self, forKey: .decoderLayers)
+        emaDecay = try c.decodeIfPresent(Float.self, forKey: .emaDecay)
+        normalizeTargets = try c.decodeIfPresent(Bool.self, forKey: .normalizeTargets)
+        maskRatio = try c.decodeIfPresent(Float.self, forKey: .maskRatio)
+    }
+}
+
+/// BEATs' iterative pre-training (Chen et al. 2022 §2.1, Fig. 1): iteration 1 pre-trains an SSL model on the
+/// labels of a random-projection tokenizer; iteration i ≥ 2 trains an acoustic tokenizer by distillation from SSL
+/// model i − 1, then pre-trains SSL model i on that tokenizer's labels. Every stage is a normal run directory
+/// under the root: iter1/ssl, iter2/tokenizer, iter2/ssl, …
+public struct BEATsLoop {
+    public struct Stage {
+        public var name: String
+        public var recipe: Recipe
+        public var directory: URL
+    }
+
+    public let base: Recipe
+    public let loop: BEATsLoopSection
+    public let root: URL
+
+    /// base: iteration 1's recipe (audio_patches, objective.kind bestrq).
+    public init(base: Recipe, loop: BEATsLoopSection, root: URL) throws {
+        guard base.model.flavor == .audioPatches, base.objective.kind == .bestrq else {
+            throw TrainingError("a BEATs loop recipe describes iteration 1: model.flavor audio_patches and objective.kind bestrq "
+                + "(got \(base.model.flavor.rawValue) and \(base.objective.kind.rawValue))")
+        }
+        for (key, value) in [("ssl_steps", loop.sslSteps), ("tokenizer_steps", loop.tokenizerSteps), ("tokenizer_layers", loop.tokenizerLayers)] {
+            if let value, value < 1 { throw TrainingError("beats.\(key) must be ≥ 1, got \(value)") }
+        }
+        if let lr = loop.tokenizerLR, !(lr > 0) { throw TrainingError("beats.tokenizer_lr must be > 0, got \(lr)") }
+        self.base = base
+        self.loop = loop
+        self.root = root
+    }
+
+    /// Reads a loop recipe: a recipe with a `beats:` section; `overrides` (--set path=value) apply to either part.
+    public static func load(_ url: URL, root: URL, overrides: [String] = []) throws -> BEATsLoop {
+        let text: String
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+            throw RecipeError("\(url.path): cannot read the recipe: \(error.localizedDescription)")
+        }
+        let node: Node?
+        do { node = try Yams.compose(yaml: text) } catch { throw RecipeError("\(url.path): not valid YAML: \(error)") }
+        guard let parsed = node, parsed.mapping != nil else { throw RecipeError("\(url.path): the recipe must be a mapping of sections") }
+        let mapping = try Recipe.applying(overrides, to: parsed).mapping!
+        let rest = Node.Mapping(mapping.filter { $0.key.string != "beats" })
+        var loop = BEATsLoopSection()
+        if let section = mapping["beats"] {
+            do {
+                loop = try YAMLDecoder().decode(BEATsLoopSection.self, from: try Yams.serialize(node: section))
+            } catch let error as RecipeError {
+                throw RecipeError("\(url.path): beats: \(error.message)")
+            } catch let error as DecodingError {
+                throw RecipeError("\(url.path): beats: \(describe(error))")
+            }
+        }
+        let base = try Recipe.parse(try Yams.serialize(node: .mapping(rest)), source: url.path)
+        return try BEATsLoop(base: base, loop: loop, root: root)
+    }
+
+    /// The stages of `iterations` iterations, in order.
+    public func stages(iterations: Int) -> [Stage] {
+        var stages: [Stage] = []
+        for iteration in 1...max(1, iterations) {
+            let directory = root.appendingPathComponent("iter\(iteration)")
+            var ssl = base
+            ssl.train.steps = loop.sslSteps ?? base.train.steps
+            if iteration >= 2 {
+                var tokenizer = base
+                tokenizer.model.layers = loop.tokenizerLayers ?? base.model.layers
+                tokenizer.train.steps = loop.tokenizerSteps ?? base.train.steps
+                if let lr = loop.tokenizerLR { tokenizer.optim.lr = lr }
+                var section = BEATsTokenizerSection()
+                section.teacher = root.appendingPathComponent("iter\(iteration - 1)/ssl").path
+                (section.codebookSize, section.codeDim) = (loop.codebookSize, loop.codeDim)
+                (section.decoderLayers, section.emaDecay) = (loop.decoderLayers, loop.emaDecay)
+                section.normalizeTargets = loop.normalizeTargets
+                tokenizer.objective = ObjectiveSection()
+                tokenizer.objective.kind = .beatsTokenizer
+                tokenizer.objective.beatsTokenizer = section
+                let tokenizerDirectory = directory.appendingPathComponent("tokenizer")
+                stages.append(Stage(name: "iter\(iteration)/tokenizer", recipe: tokenizer, directory: tokenizerDirectory))
+
+                var labels = BEATsSection()
+                labels.tokenizer = tokenizerDirectory.path
+                labels.maskRatio = loop.maskRatio
+                ssl.objective = ObjectiveSection()
+                ssl.objective.kind = .beats
+                ssl.objective.beats = labels
+            }
+            stages.append(Stage(name: "iter\(iteration)/ssl", recipe: ssl, directory: directory.appendingPathComponent("ssl")))
+        }
+        return stages
+    }
+
+    /// Where a stage stands: finished (a complete checkpoint at its last step), interrupted (an earlier complete
+    /// checkpoint: continue it with resume), or not started.
+    public enum Progress: Equatable { case finished, interrupted(step: Int), notStarted }
+
+    public static func progress(of stage: Stage) -> Progress {
+        guard let newest = CheckpointStore(runDirectory: stage.directory).completeCheckpoints().last else { return .notStarted }
+        return newest.step >= stage.recipe.train.steps ? .finished : .interrupted(step: newest.step)
+    }
+
+    /// Runs every unfinished stage in order (resuming an interrupted one) and returns the stages. `shouldStop`
+    /// is polled after every step of every run; when it stops one, the loop stops there (rerun to continue).
+    /// `log` gets one line per stage (unbuffered standard output by default, so it interleaves with the console).
+    @discardableResult
+    public func run(iterations: Int, console: @autoclosure () -> ConsoleProgress = ConsoleProgress(),
+                    shouldStop: @escaping () -> Bool = { false },
+                    log: (String) -> Void = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }) throws -> [Stage] {
+        let stages = stages(iterations: iterations)
+        for stage in stages {
+            let progress = Self.progress(of: stage)
+            switch progress {
+            case .finished:
+                log("\(stage.name): finished (\(stage.directory.path))")
+                continue
+            case .interrupted(let step):
+                log("\(stage.name): resuming at step \(step) of \(stage.recipe.train.steps)")
+            case .notStarted:
+                log("\(stage.name): \(stage.recipe.train.steps) steps of \(stage.recipe.objective.kind.rawValue) in \(stage.directory.path)")
+            }
+            let trainer = try Trainer(recipe: stage.recipe, runDirectory: stage.directory, corpus: try TrainingCorpus.load(stage.recipe.data),
+                                      start: progress == .notStarted ? .fresh : .resume, console: console())
+            trainer.shouldStop = shouldStop
+            let summary = try trainer.run()
+            trainer.console.finish()
+            guard summary.finished else {
+                log("\(stage.name): stopped at step \(summary.step); rerun the same command to continue")
+                return stages
+            }
+        }
+        return stages
+    }
+}
