@@ -29,6 +29,9 @@ public struct MetricsRecord: Codable, Equatable {
     public var sourceTokens: [String: Int]
     /// The last step's validation loss as predicted at this evaluation (LearningCurve), with its interval.
     public var predictedFinalLoss: Double?, predictedFinalLow: Double?, predictedFinalHigh: Double?
+    /// Running values an objective reports (`StepAwareObjective`: wav2vec 2.0's codebook perplexity and usage),
+    /// written as `objective/<name>`.
+    public var objectiveMetrics: [String: Double] = [:]
 
     public init(step: Int, loss: Double? = nil, lr: Double? = nil, gradNorm: Double? = nil, tokensPerSecond: Double? = nil,
                 tokensSeen: Int? = nil, skippedUpdates: Int? = nil, valLoss: Double? = nil, valPerplexity: Double? = nil,
@@ -53,6 +56,7 @@ public struct MetricsRecord: Codable, Equatable {
 
     static let namedValidationPrefix = "val_loss/"
     static let sourceTokensPrefix = "tokens_seen/"
+    static let objectivePrefix = "objective/"
 
     private struct Key: CodingKey {
         var stringValue: String
@@ -91,6 +95,9 @@ public struct MetricsRecord: Codable, Equatable {
         for key in container.allKeys where key.stringValue.hasPrefix(Self.sourceTokensPrefix) {
             sourceTokens[String(key.stringValue.dropFirst(Self.sourceTokensPrefix.count))] = try container.decode(Int.self, forKey: key)
         }
+        for key in container.allKeys where key.stringValue.hasPrefix(Self.objectivePrefix) {
+            objectiveMetrics[String(key.stringValue.dropFirst(Self.objectivePrefix.count))] = try container.decode(Double.self, forKey: key)
+        }
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -113,6 +120,9 @@ public struct MetricsRecord: Codable, Equatable {
         }
         for (name, value) in sourceTokens.sorted(by: { $0.key < $1.key }) {
             try container.encode(value, forKey: Key(Self.sourceTokensPrefix + name))
+        }
+        for (name, value) in objectiveMetrics.sorted(by: { $0.key < $1.key }) {
+            try container.encode(value, forKey: Key(Self.objectivePrefix + name))
         }
     }
 
@@ -137,6 +147,7 @@ public struct MetricsRecord: Codable, Equatable {
         (copy.predictedFinalLoss, copy.predictedFinalLow, copy.predictedFinalHigh)
             = (finite(predictedFinalLoss), finite(predictedFinalLow), finite(predictedFinalHigh))
         copy.namedValidationLosses = namedValidationLosses.filter { $0.value.isFinite }
+        copy.objectiveMetrics = objectiveMetrics.filter { $0.value.isFinite }
         return copy
     }
 }

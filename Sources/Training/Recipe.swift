@@ -51,8 +51,10 @@ public struct ModelSection: Codable, Equatable {
         case audioFrames = "audio_frames"
         /// Audio encoder over 2-D spectrogram patches, SSAST/BEATs style (objective ssast).
         case audioPatches = "audio_patches"
+        /// wav2vec 2.0: convolutional feature encoder over the raw waveform, then a Transformer (objective wav2vec2).
+        case audioWaveform = "audio_waveform"
 
-        public var isAudio: Bool { self == .audioFrames || self == .audioPatches }
+        public var isAudio: Bool { self == .audioFrames || self == .audioPatches || self == .audioWaveform }
     }
 
     public var flavor = Flavor.gpt2
@@ -84,6 +86,11 @@ public struct ModelSection: Codable, Equatable {
     /// audio_patches: patch height in bins and width in frames; nil: 16 and 16 (SSAST).
     public var patchFrequency: Int?
     public var patchTime: Int?
+    /// audio_waveform: channels of the feature encoder's convolutions (the paper's 512); nil: 128.
+    public var convDim: Int?
+    /// audio_waveform: group (GroupNorm after the first convolution, wav2vec2-base) | layer (LayerNorm after each);
+    /// nil: group.
+    public var featureNorm: String?
 
     public init() {}
 
@@ -93,6 +100,7 @@ public struct ModelSection: Codable, Equatable {
         case featureDim = "feature_dim", frameStack = "frame_stack", positions
         case convPositionKernel = "conv_position_kernel", convPositionGroups = "conv_position_groups"
         case patchFrequency = "patch_frequency", patchTime = "patch_time"
+        case convDim = "conv_dim", featureNorm = "feature_norm"
     }
 
     public init(from decoder: Decoder) throws {
@@ -117,6 +125,8 @@ public struct ModelSection: Codable, Equatable {
         convPositionGroups = try container.decodeIfPresent(Int.self, forKey: .convPositionGroups)
         patchFrequency = try container.decodeIfPresent(Int.self, forKey: .patchFrequency)
         patchTime = try container.decodeIfPresent(Int.self, forKey: .patchTime)
+        convDim = try container.decodeIfPresent(Int.self, forKey: .convDim)
+        featureNorm = try container.decodeIfPresent(String.self, forKey: .featureNorm)
     }
 }
 
@@ -129,6 +139,8 @@ public struct ObjectiveSection: Codable, Equatable {
         /// Audio, either encoder: masked label prediction against a random-projection quantiser (BEST-RQ) or
         /// k-means centroids (HuBERT).
         case bestrq, hubert
+        /// Audio, audio_waveform: wav2vec 2.0's contrastive loss against Gumbel-quantised latents.
+        case wav2vec2
     }
 
     public var kind = Kind.causalLM
@@ -142,10 +154,12 @@ public struct ObjectiveSection: Codable, Equatable {
     public var bestrq: BESTRQSection?
     /// HuBERT only; required (it names the centroids).
     public var hubert: HuBERTSection?
+    /// wav2vec 2.0 only; nil: the defaults of Wav2Vec2Section.
+    public var wav2vec2: Wav2Vec2Section?
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case kind, masking, tera, ssast, bestrq, hubert }
+    enum CodingKeys: String, CodingKey, CaseIterable { case kind, masking, tera, ssast, bestrq, hubert, wav2vec2 }
 
     public init(from decoder: Decoder) throws {
         try rejectUnknownKeys(decoder, CodingKeys.self)
@@ -156,6 +170,7 @@ public struct ObjectiveSection: Codable, Equatable {
         ssast = try container.decodeIfPresent(SSASTSection.self, forKey: .ssast)
         bestrq = try container.decodeIfPresent(BESTRQSection.self, forKey: .bestrq)
         hubert = try container.decodeIfPresent(HuBERTSection.self, forKey: .hubert)
+        wav2vec2 = try container.decodeIfPresent(Wav2Vec2Section.self, forKey: .wav2vec2)
     }
 }
 
@@ -217,10 +232,14 @@ public struct DataSection: Codable, Equatable {
     /// Audio: a prepared feature corpus (`pretrain features prepare IN --out DIR`); audio models train on its crops
     /// of model.context frames, normalised with its statistics.
     public var features: String?
+    /// Audio, audio_waveform: 16 kHz speech (any rate is resampled) — a directory searched recursively, split by its
+    /// manifest.jsonl when it has one (train → train; val, valid, validation, dev → val; the rest held out), else
+    /// 5 % to val by a seeded hash of the path, as `pretrain features prepare` splits; crops of model.context samples.
+    public var waveforms: String?
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case corpus, val, sampling, mixture, replay, phases, features }
+    enum CodingKeys: String, CodingKey, CaseIterable { case corpus, val, sampling, mixture, replay, phases, features, waveforms }
 
     public init(from decoder: Decoder) throws {
         try rejectUnknownKeys(decoder, CodingKeys.self)
@@ -232,6 +251,7 @@ public struct DataSection: Codable, Equatable {
         replay = try container.decodeIfPresent(ReplaySection.self, forKey: .replay)
         phases = try container.decodeIfPresent([PhaseSection].self, forKey: .phases) ?? []
         features = try container.decodeIfPresent(String.self, forKey: .features)
+        waveforms = try container.decodeIfPresent(String.self, forKey: .waveforms)
         corpus = try container.decodeIfPresent(String.self, forKey: .corpus)
             ?? mixture.sorted(by: { $0.key < $1.key }).first?.value.corpus ?? defaults.corpus
     }
@@ -483,7 +503,7 @@ extension Recipe {
         require(objective.kind.fits(model.flavor),
                 "objective.kind \(objective.kind.rawValue) does not fit model.flavor \(model.flavor.rawValue) "
                 + "(causal_lm needs gpt2 or llama, masked_lm needs bert, tera needs audio_frames, ssast needs audio_patches, "
-                + "bestrq and hubert need an audio model)")
+                + "bestrq and hubert need an audio model, wav2vec2 needs audio_waveform)")
         problems += audioProblems()
         require(optim.lr > 0, "optim.lr must be > 0, got \(optim.lr)")
         require(optim.betas.count == 2 && optim.betas.allSatisfy { $0 >= 0 && $0 < 1 },
