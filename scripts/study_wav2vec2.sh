@@ -9,7 +9,7 @@ set -euo pipefail
 PRETRAIN=${PRETRAIN:-.build/release/pretrain}
 SPEECH=${SPEECH:-data/speech}
 OUT=${OUT:-runs/study-audio}
-STEPS=${STEPS:-1500}
+STEPS=${STEPS:-4000}
 SEEDS=${SEEDS:-3}
 LABELS=${LABELS:-10}
 [ -d "$SPEECH/pretrain" ] || { echo "needs $SPEECH/pretrain (scripts/study_audio.sh synthesises the corpus)"; exit 1; }
@@ -21,7 +21,7 @@ if [ ! -f "$run/checkpoints/latest" ] || ! grep -q "step_$(printf %06d "$STEPS")
     start=$(date +%s)
     if [ -d "$run/checkpoints" ]; then resume="--resume"; else resume=""; fi
     $PRETRAIN train recipes/wav2vec2-small.yaml --run-dir "$run" $resume --set data.waveforms="$SPEECH/pretrain" \
-        --set train.steps="$STEPS" --set train.eval_every=250 >> "$OUT/wav2vec2.log" 2>&1
+        --set train.steps="$STEPS" >> "$OUT/wav2vec2.log" 2>&1
     log "pre-training wav2vec2 took $(( $(date +%s) - start )) s"
 fi
 python3 - "$run/metrics.jsonl" <<'PY' | tee -a "$OUT/study.log"
