@@ -22,10 +22,11 @@ public struct Wav2Vec2Config: Equatable {
     /// α of the diversity loss and the weight of the feature penalty (mean squared feature-encoder output).
     public var diversityWeight: Float = 0.1
     public var featurePenaltyWeight: Float = 10
-    /// Gumbel temperature: max(maxTemperature · temperatureDecay^update, minTemperature).
+    /// Gumbel temperature: max(maxTemperature · temperatureDecay^update, minTemperature). The decay is a Double:
+    /// 0.999995 rounded to Float is off by 5e-9, which 10⁵ powers turn into a visibly different temperature.
     public var maxTemperature: Float = 2
     public var minTemperature: Float = 0.5
-    public var temperatureDecay = 0.999995   // Double: 0.999995 is not exact in Float, and 1e5 powers of it show it
+    public var temperatureDecay = 0.999995
 
     public init() {}
 
