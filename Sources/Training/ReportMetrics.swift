@@ -139,6 +139,7 @@ extension MetricsTable {
             ("val_ppl", record.valPerplexity), ("val_bpb", record.valBitsPerByte),
         ] + record.namedValidationLosses.map { ("val_loss/" + $0.key, $0.value) }
           + record.sourceTokens.map { ("tokens_seen/" + $0.key, Double($0.value)) }
+          + record.objectiveMetrics.map { (MetricsRecord.objectivePrefix + $0.key, $0.value) }
         for case let (name, value?) in fields where value.isFinite { row[name] = value }
         return row
     }
