@@ -11,6 +11,8 @@ public enum AudioPretraining {
     public static let normalizationFile = "normalization.safetensors"
     /// The FbankOptions the features were computed with (torchaudio keyword names).
     public static let featureOptionsFile = "features.json"
+    /// Waveform encoders: the sample rate and the per-utterance normalisation their input had.
+    public static let waveformFile = "waveform.json"
 
     /// The encoder of `model` (feature dimension resolved) with the objective's heads.
     /// `checkpointWeights`: when loading a checkpoint, the model's weights; HuBERT then takes its centroids' shape
@@ -18,6 +20,9 @@ public enum AudioPretraining {
     public static func makeObjective(model section: ModelSection, objective: ObjectiveSection,
                                      checkpointWeights: URL? = nil,
                                      generator: inout RandomGenerator) throws -> FeaturePretrainingObjective {
+        if section.flavor == .audioWaveform || objective.kind == .wav2vec2 {
+            return try wav2vec2Objective(model: section, objective: objective, generator: &generator)
+        }
         guard let dimension = section.featureDim else {
             throw TrainingError("model.feature_dim is unresolved (it comes from data.features' corpus.json)")
         }
@@ -64,6 +69,30 @@ public enum AudioPretraining {
             throw TrainingError("objective.kind \(objective.kind.rawValue) does not fit model.flavor \(section.flavor.rawValue) "
                 + "(tera needs audio_frames; ssast, beats_tokenizer and beats need audio_patches)")
         }
+    }
+
+    static func wav2vec2Objective(model section: ModelSection, objective: ObjectiveSection,
+                                  generator: inout RandomGenerator) throws -> Wav2Vec2 {
+        guard section.flavor == .audioWaveform && objective.kind == .wav2vec2 else {
+            throw TrainingError("objective.kind wav2vec2 and model.flavor audio_waveform go together (got \(objective.kind.rawValue) "
+                + "and \(section.flavor.rawValue))")
+        }
+        guard let featureEncoder = section.featureEncoderConfig else {
+            throw TrainingError("model.feature_norm must be group or layer, got '\(section.featureNorm ?? "")'")
+        }
+        let config = (objective.wav2vec2 ?? Wav2Vec2Section()).config
+        if let problem = config.problem { throw TrainingError("objective.wav2vec2: \(problem)") }
+        let encoder = Wav2Vec2Model(section.audioEncoderConfig(featureDimension: 1), featureEncoder: featureEncoder,
+                                    generator: &generator)
+        return Wav2Vec2(model: Wav2Vec2ForPreTraining(encoder: encoder, config: config, generator: &generator), config: config)
+    }
+
+    /// Writes waveform.json: what a waveform encoder's input was (16 kHz, each utterance normalised on its own).
+    static func writeWaveformFile(to directory: URL) throws {
+        let description = ["sample_rate": "\(WaveformCorpus.sampleRate)", "normalization": "utterance"]
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(description).write(to: directory.appendingPathComponent(waveformFile))
     }
 
     static func patchEncoder(_ config: AudioEncoderConfig, generator: inout RandomGenerator) throws -> AudioPatchEncoder {
@@ -153,6 +182,10 @@ public func loadAudioEncoder(_ url: URL, randomWeights: Bool = false, seed: UInt
     let config = try CheckpointConfig.read(directory.appendingPathComponent(Checkpoint.configFile))
     guard config.model.flavor.isAudio else {
         throw CheckpointError("\(directory.path): a \(config.model.flavor.rawValue) checkpoint, not an audio encoder")
+    }
+    guard config.model.flavor != .audioWaveform else {
+        throw CheckpointError("\(directory.path): a waveform encoder (audio_waveform), which reads samples, not fbank features; "
+            + "load it with loadWaveformEncoder")
     }
     let statistics = directory.appendingPathComponent(AudioPretraining.normalizationFile)
     guard FileManager.default.fileExists(atPath: statistics.path) else {

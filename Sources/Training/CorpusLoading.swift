@@ -7,6 +7,13 @@ extension TrainingCorpus {
     /// corpora (`data.val`), and, for a mixture or replay, every source's train shards (cut to `subset_tokens`) and
     /// val shards (named by source). Relative paths are taken from the current directory.
     public static func load(_ data: DataSection) throws -> TrainingCorpus {
+        if let waveforms = data.waveforms {
+            do {
+                return TrainingCorpus(waveforms: try WaveformCorpus.load(URL(fileURLWithPath: waveforms)))
+            } catch let error as AudioError {
+                throw TrainingError("data.waveforms: \(error.message)")
+            }
+        }
         if let features = data.features {
             do {
                 return TrainingCorpus(features: try FeatureCorpus.load(URL(fileURLWithPath: features)))

@@ -29,7 +29,8 @@ public struct MetricsRecord: Codable, Equatable {
     public var sourceTokens: [String: Int]
     /// The last step's validation loss as predicted at this evaluation (LearningCurve), with its interval.
     public var predictedFinalLoss: Double?, predictedFinalLow: Double?, predictedFinalHigh: Double?
-    /// What a feature objective reports at an evaluation besides its loss (`objective/<name>`, e.g. codebook usage).
+    /// What an objective reports besides its loss, written as `objective/<name>`: at evaluations
+    /// (`EvaluationMetricsReporting`, BEATs' codebook usage) and while training (`StepAwareObjective`, wav2vec 2.0's).
     public var objectiveMetrics: [String: Double] = [:]
 
     public init(step: Int, loss: Double? = nil, lr: Double? = nil, gradNorm: Double? = nil, tokensPerSecond: Double? = nil,

@@ -24,7 +24,7 @@ extension ModelSection {
         switch flavor {
         case .gpt2, .llama: return GPTModel(gptConfig(vocabularySize: vocabularySize), generator: &generator)
         case .bert: return BertForMaskedLM(bertConfig(vocabularySize: vocabularySize), generator: &generator)
-        case .audioFrames, .audioPatches:
+        case .audioFrames, .audioPatches, .audioWaveform:
             preconditionFailure("audio models come with their objective's heads: AudioPretraining.makeObjective")
         }
     }

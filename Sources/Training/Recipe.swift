@@ -51,8 +51,10 @@ public struct ModelSection: Codable, Equatable {
         case audioFrames = "audio_frames"
         /// Audio encoder over 2-D spectrogram patches, SSAST/BEATs style (objective ssast).
         case audioPatches = "audio_patches"
+        /// wav2vec 2.0: convolutional feature encoder over the raw waveform, then a Transformer (objective wav2vec2).
+        case audioWaveform = "audio_waveform"
 
-        public var isAudio: Bool { self == .audioFrames || self == .audioPatches }
+        public var isAudio: Bool { self == .audioFrames || self == .audioPatches || self == .audioWaveform }
     }
 
     public var flavor = Flavor.gpt2
@@ -84,6 +86,11 @@ public struct ModelSection: Codable, Equatable {
     /// audio_patches: patch height in bins and width in frames; nil: 16 and 16 (SSAST).
     public var patchFrequency: Int?
     public var patchTime: Int?
+    /// audio_waveform: channels of the feature encoder's convolutions (the paper's 512); nil: 128.
+    public var convDim: Int?
+    /// audio_waveform: group (GroupNorm after the first convolution, wav2vec2-base) | layer (LayerNorm after each);
+    /// nil: group.
+    public var featureNorm: String?
 
     public init() {}
 
@@ -93,6 +100,7 @@ public struct ModelSection: Codable, Equatable {
         case featureDim = "feature_dim", frameStack = "frame_stack", positions
         case convPositionKernel = "conv_position_kernel", convPositionGroups = "conv_position_groups"
         case patchFrequency = "patch_frequency", patchTime = "patch_time"
+        case convDim = "conv_dim", featureNorm = "feature_norm"
     }
 
     public init(from decoder: Decoder) throws {
@@ -117,6 +125,8 @@ public struct ModelSection: Codable, Equatable {
         convPositionGroups = try container.decodeIfPresent(Int.self, forKey: .convPositionGroups)
         patchFrequency = try container.decodeIfPresent(Int.self, forKey: .patchFrequency)
         patchTime = try container.decodeIfPresent(Int.self, forKey: .patchTime)
+        convDim = try container.decodeIfPresent(Int.self, forKey: .convDim)
+        featureNorm = try container.decodeIfPresent(String.self, forKey: .featureNorm)
     }
 }
 
@@ -132,6 +142,8 @@ public struct ObjectiveSection: Codable, Equatable {
         /// Audio, audio_patches: BEATs' acoustic tokenizer trained by distillation from a teacher checkpoint
         /// (beats_tokenizer), and masked patch prediction of its labels (beats).
         case beatsTokenizer = "beats_tokenizer", beats
+        /// Audio, audio_waveform: wav2vec 2.0's contrastive loss against Gumbel-quantised latents.
+        case wav2vec2
     }
 
     public var kind = Kind.causalLM
@@ -149,10 +161,14 @@ public struct ObjectiveSection: Codable, Equatable {
     public var beatsTokenizer: BEATsTokenizerSection?
     /// BEATs masked prediction only; required (it names the tokenizer).
     public var beats: BEATsSection?
+    /// wav2vec 2.0 only; nil: the defaults of Wav2Vec2Section.
+    public var wav2vec2: Wav2Vec2Section?
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case kind, masking, tera, ssast, bestrq, hubert, beatsTokenizer = "beats_tokenizer", beats }
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case kind, masking, tera, ssast, bestrq, hubert, beatsTokenizer = "beats_tokenizer", beats, wav2vec2
+    }
 
     public init(from decoder: Decoder) throws {
         try rejectUnknownKeys(decoder, CodingKeys.self)
@@ -165,6 +181,7 @@ public struct ObjectiveSection: Codable, Equatable {
         hubert = try container.decodeIfPresent(HuBERTSection.self, forKey: .hubert)
         beatsTokenizer = try container.decodeIfPresent(BEATsTokenizerSection.self, forKey: .beatsTokenizer)
         beats = try container.decodeIfPresent(BEATsSection.self, forKey: .beats)
+        wav2vec2 = try container.decodeIfPresent(Wav2Vec2Section.self, forKey: .wav2vec2)
     }
 }
 
@@ -226,10 +243,14 @@ public struct DataSection: Codable, Equatable {
     /// Audio: a prepared feature corpus (`pretrain features prepare IN --out DIR`); audio models train on its crops
     /// of model.context frames, normalised with its statistics.
     public var features: String?
+    /// Audio, audio_waveform: 16 kHz speech (any rate is resampled) — a directory searched recursively, split by its
+    /// manifest.jsonl when it has one (train → train; val, valid, validation, dev → val; the rest held out), else
+    /// 5 % to val by a seeded hash of the path, as `pretrain features prepare` splits; crops of model.context samples.
+    public var waveforms: String?
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case corpus, val, sampling, mixture, replay, phases, features }
+    enum CodingKeys: String, CodingKey, CaseIterable { case corpus, val, sampling, mixture, replay, phases, features, waveforms }
 
     public init(from decoder: Decoder) throws {
         try rejectUnknownKeys(decoder, CodingKeys.self)
@@ -241,6 +262,7 @@ public struct DataSection: Codable, Equatable {
         replay = try container.decodeIfPresent(ReplaySection.self, forKey: .replay)
         phases = try container.decodeIfPresent([PhaseSection].self, forKey: .phases) ?? []
         features = try container.decodeIfPresent(String.self, forKey: .features)
+        waveforms = try container.decodeIfPresent(String.self, forKey: .waveforms)
         corpus = try container.decodeIfPresent(String.self, forKey: .corpus)
             ?? mixture.sorted(by: { $0.key < $1.key }).first?.value.corpus ?? defaults.corpus
     }
@@ -457,21 +479,6 @@ extension Recipe {
         return recipe
     }
 
-    /// The YAML tree with each "path=value" override set (intermediate mappings created as needed).
-    static func applying(_ overrides: [String], to root: Node) throws -> Node {
-        var root = root
-        for override in overrides {
-            guard let equals = override.firstIndex(of: "="), equals != override.startIndex else {
-                throw RecipeError("--set \(override): expected path=value, e.g. optim.lr=3e-4")
-            }
-            let path = override[..<equals].split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-            guard !path.contains(where: \.isEmpty) else { throw RecipeError("--set \(override): empty key in the path") }
-            root = try setScalar(in: root, path: path[...], value: String(override[override.index(after: equals)...]),
-                                 fullPath: path.joined(separator: "."))
-        }
-        return root
-    }
-
     /// Reads and parses a recipe file.
     public static func load(_ url: URL, overrides: [String] = []) throws -> Recipe {
         let text: String
@@ -499,7 +506,7 @@ extension Recipe {
         require(objective.kind.fits(model.flavor),
                 "objective.kind \(objective.kind.rawValue) does not fit model.flavor \(model.flavor.rawValue) "
                 + "(causal_lm needs gpt2 or llama, masked_lm needs bert, tera needs audio_frames, ssast needs audio_patches, "
-                + "bestrq and hubert need an audio model)")
+                + "bestrq and hubert need audio_frames or audio_patches, wav2vec2 needs audio_waveform)")
         problems += audioProblems()
         require(optim.lr > 0, "optim.lr must be > 0, got \(optim.lr)")
         require(optim.betas.count == 2 && optim.betas.allSatisfy { $0 >= 0 && $0 < 1 },
@@ -526,83 +533,5 @@ extension Recipe {
     /// The learning-rate schedule this recipe describes.
     public func learningRateSchedule() throws -> LearningRateSchedule {
         try schedule.resolved(peakLR: optim.lr, steps: train.steps)
-    }
-}
-
-/// Replaces (or adds) the scalar at `path`, creating intermediate mappings that the file leaves out.
-private func setScalar(in node: Node, path: ArraySlice<String>, value: String, fullPath: String) throws -> Node {
-    guard let key = path.first else { return Node(value, .implicit, .plain) }
-    guard var mapping = node.mapping else {
-        throw RecipeError("--set \(fullPath)=\(value): '\(key)' is inside a value that is not a section")
-    }
-    let child = mapping[key] ?? Node.mapping(.init([]))
-    if path.count == 1, child.mapping != nil || child.sequence != nil, !child.isEmptyCollection {
-        throw RecipeError("--set \(fullPath)=\(value): \(fullPath) is a section or list, not a single value")
-    }
-    mapping[key] = try setScalar(in: child, path: path.dropFirst(), value: value, fullPath: fullPath)
-    return .mapping(mapping)
-}
-
-private extension Node {
-    var isEmptyCollection: Bool {
-        if let mapping { return mapping.count == 0 }
-        if let sequence { return sequence.count == 0 }
-        return false
-    }
-}
-
-/// The codingPath of a decoder as a dotted recipe path ("optim.lr", "data.val.wiki").
-func recipePath(_ codingPath: [CodingKey]) -> String {
-    codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-        .replacingOccurrences(of: ".[", with: "[")
-}
-
-/// A decoding error as one line naming the recipe path.
-func describe(_ error: DecodingError) -> String {
-    switch error {
-    case let .typeMismatch(type, context):
-        return "\(recipePath(context.codingPath)): expected \(readableTypeName(type)) (\(context.debugDescription))"
-    case let .valueNotFound(type, context):
-        return "\(recipePath(context.codingPath)): missing \(readableTypeName(type))"
-    case let .keyNotFound(key, context):
-        return "\(recipePath(context.codingPath + [key])): required key missing"
-    case let .dataCorrupted(context):
-        let path = recipePath(context.codingPath)
-        var detail = context.debugDescription
-        if let underlying = context.underlyingError { detail += ": \(underlying)" }
-        return path.isEmpty ? detail : "\(path): \(detail)"
-    @unknown default:
-        return "\(error)"
-    }
-}
-
-private func readableTypeName(_ type: Any.Type) -> String {
-    switch type {
-    case is Int.Type, is UInt64.Type: return "an integer"
-    case is Float.Type, is Double.Type: return "a number"
-    case is Bool.Type: return "true or false"
-    case is String.Type: return "a string"
-    default: return "\(type)"
-    }
-}
-
-private struct AnyKey: CodingKey {
-    var stringValue: String
-    var intValue: Int? { nil }
-    init?(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { nil }
-}
-
-/// Throws when the mapping being decoded has a key that `Keys` does not list, naming its recipe path and the
-/// keys that would be valid there.
-func rejectUnknownKeys<Keys: CodingKey & CaseIterable & RawRepresentable>(_ decoder: Decoder, _: Keys.Type) throws
-where Keys.RawValue == String {
-    let known = Set(Keys.allCases.map(\.rawValue))
-    let present = try decoder.container(keyedBy: AnyKey.self).allKeys.map(\.stringValue)
-    if let unknown = present.first(where: { !known.contains($0) }) {
-        let path = recipePath(decoder.codingPath)
-        let fullPath = path.isEmpty ? unknown : "\(path).\(unknown)"
-        throw RecipeError("unknown key '\(fullPath)' (valid keys\(path.isEmpty ? "" : " of \(path)"): "
-            + "\(Keys.allCases.map(\.rawValue).joined(separator: ", ")))")
     }
 }

@@ -81,12 +81,13 @@ extension ObjectiveSection.Kind {
         case .maskedLM: return flavor == .bert
         case .tera: return flavor == .audioFrames
         case .ssast: return flavor == .audioPatches
-        case .bestrq, .hubert: return flavor.isAudio
+        case .bestrq, .hubert: return flavor == .audioFrames || flavor == .audioPatches
         case .beatsTokenizer, .beats: return flavor == .audioPatches
+        case .wav2vec2: return flavor == .audioWaveform
         }
     }
 
-    public var isAudio: Bool { [.tera, .ssast, .bestrq, .hubert, .beatsTokenizer, .beats].contains(self) }
+    public var isAudio: Bool { [.tera, .ssast, .bestrq, .hubert, .beatsTokenizer, .beats, .wav2vec2].contains(self) }
 }
 
 extension ModelSection {
@@ -104,8 +105,9 @@ extension ModelSection {
 extension Recipe {
     /// Problems of the audio keys: where they are set without an audio model, and values an audio model cannot use.
     func audioProblems() -> [String] {
-        var problems: [String] = []
+        var problems = waveformProblems()
         let m = model
+        if m.flavor == .audioWaveform { return problems }
         let audioKeys: [(String, Bool)] = [
             ("model.feature_dim", m.featureDim != nil), ("model.frame_stack", m.frameStack != nil),
             ("model.positions", m.positions != nil), ("model.conv_position_kernel", m.convPositionKernel != nil),

@@ -132,13 +132,15 @@ extension MetricsTable {
     /// A `MetricsRecord` under its metrics.jsonl keys; non-finite values are left out (the log writes them as null).
     public static func row(_ record: MetricsRecord) -> [String: Double] {
         var row: [String: Double] = ["step": Double(record.step)]
-        let fields: [(String, Double?)] = [
+        var fields: [(String, Double?)] = [
             ("loss", record.loss), ("lr", record.lr), ("grad_norm", record.gradNorm),
             ("tokens_per_s", record.tokensPerSecond), ("tokens_seen", record.tokensSeen.map(Double.init)),
             ("skipped_updates", record.skippedUpdates.map(Double.init)), ("val_loss", record.valLoss),
             ("val_ppl", record.valPerplexity), ("val_bpb", record.valBitsPerByte),
-        ] + record.namedValidationLosses.map { ("val_loss/" + $0.key, $0.value) }
-          + record.sourceTokens.map { ("tokens_seen/" + $0.key, Double($0.value)) }
+        ]
+        fields += record.namedValidationLosses.map { ("val_loss/" + $0.key, $0.value) }
+        fields += record.sourceTokens.map { ("tokens_seen/" + $0.key, Double($0.value)) }
+        fields += record.objectiveMetrics.map { (MetricsRecord.objectiveMetricsPrefix + $0.key, $0.value) }
         for case let (name, value?) in fields where value.isFinite { row[name] = value }
         return row
     }

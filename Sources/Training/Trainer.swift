@@ -91,7 +91,13 @@ public final class Trainer {
                 makeObjective: ((Module) throws -> PretrainingObjective)? = nil) throws {
         var recipe = recipe
         let vocabulary = recipe.model.vocabSize ?? corpus.vocabularySize
-        if recipe.model.flavor.isAudio {
+        if recipe.model.flavor == .audioWaveform {
+            guard corpus.waveforms != nil else {
+                throw TrainingError("model.flavor audio_waveform trains on waveforms (data.waveforms); this corpus holds "
+                    + (corpus.features == nil ? "tokens" : "features"))
+            }
+            recipe.model.featureDim = 1
+        } else if recipe.model.flavor.isAudio {
             guard let features = corpus.features else {
                 throw TrainingError("model.flavor \(recipe.model.flavor.rawValue) trains on a feature corpus (data.features); "
                     + "this corpus holds tokens")
@@ -185,7 +191,7 @@ public final class Trainer {
             evaluationBatches(shards: $0.shards, context: recipe.model.context, batchSize: recipe.optim.batchSize,
                               limit: evalBatches == 0 ? nil : evalBatches)
         }
-        featureValidationBatches = corpus.features.map {
+        featureValidationBatches = corpus.audioUtterances.map {
             featureEvaluationBatches($0.val, dimension: $0.dimension, crop: recipe.model.context,
                                      batchSize: recipe.optim.batchSize, limit: evalBatches == 0 ? nil : evalBatches)
         } ?? []
@@ -194,8 +200,8 @@ public final class Trainer {
     /// A TokenBatcher over the corpus, or a MixtureBatcher over its sources when the recipe has a mixture.
     static func makeWindows(recipe: Recipe, corpus: TrainingCorpus, seed: UInt64) throws -> TrainingWindows {
         let (context, batchSize, sampling) = (recipe.model.context, recipe.optim.batchSize, recipe.data.sampling)
-        if let features = corpus.features {
-            return .features(try FeatureBatcher(utterances: features.train, dimension: features.dimension, crop: context,
+        if let audio = corpus.audioUtterances {
+            return .features(try FeatureBatcher(utterances: audio.train, dimension: audio.dimension, crop: context,
                                                 batchSize: batchSize, seed: Self.seed(seed, .data)))
         }
         guard let plan = MixturePlan(recipe.data) else {
@@ -308,6 +314,9 @@ public final class Trainer {
                     tokensSeen: state.tokensSeen, skippedUpdates: state.skippedUpdates, sourceTokens: windows.tokensBySource)
                 state.intervalLossSum = 0
                 state.intervalMicroBatches = 0
+                if case .features(let features) = objective, let aware = features as? StepAwareObjective {
+                    record.objectiveMetrics = aware.drainMetrics()
+                }
                 lastLog = (now, state.tokensSeen)
                 console.update(statusLine(step: step, loss: record.loss ?? Double(loss), lr: lr,
                                           tokensPerSecond: record.tokensPerSecond, eta: eta), logged: true)
@@ -357,6 +366,7 @@ public final class Trainer {
         let accumulation = recipe.optim.gradAccum
         optimizer.learningRate = learningRate
         optimizer.zeroGrad()
+        if case .features(let features) = objective { (features as? StepAwareObjective)?.prepare(step: state.step) }
         let scale = Tensor(scalar: 1 / Float(accumulation))
         var lossSum = 0.0
         var finite = true
@@ -404,7 +414,7 @@ public final class Trainer {
     // MARK: - Evaluation
 
     private var hasValidation: Bool {
-        corpus.features.map { !$0.val.isEmpty } ?? !validationBatches[0].isEmpty
+        corpus.audioUtterances.map { !$0.val.isEmpty } ?? !validationBatches[0].isEmpty
     }
 
     /// Evaluates every validation set: the main one into val_loss/val_ppl/val_bpb, named ones into
@@ -415,14 +425,16 @@ public final class Trainer {
         case .tokens(let tokens):
             tokenObjective = tokens
         case .features(let features):
-            let all = corpus.features.map {
+            let all = corpus.audioUtterances.map {
                 featureEvaluationBatches($0.val, dimension: $0.dimension, crop: recipe.model.context, batchSize: recipe.optim.batchSize)
             } ?? []
             let batches = full && recipe.train.evalBatches > 0 ? all : featureValidationBatches
             guard !batches.isEmpty else { return Evaluation(loss: .nan, predicted: 0, bitsPerByte: nil) }
             let evaluation = Evaluation.of(features, batches: batches)
             record.valLoss = evaluation.loss
-            if let reporting = features as? EvaluationMetricsReporting { record.objectiveMetrics = reporting.evaluationMetrics(batches) }
+            if let reporting = features as? EvaluationMetricsReporting {   // beside any running values of the same row
+                record.objectiveMetrics.merge(reporting.evaluationMetrics(batches)) { _, evaluated in evaluated }
+            }
             return evaluation
         }
         let sets = [corpus.validation] + corpus.namedValidation
@@ -472,6 +484,7 @@ public final class Trainer {
                 try FileManager.default.copyItem(at: tokenizer, to: directory.appendingPathComponent(Checkpoint.tokenizerFile))
             }
             if let features = corpus.features { try AudioPretraining.writeFeatureFiles(features, to: directory) }
+            if corpus.waveforms != nil { try AudioPretraining.writeWaveformFile(to: directory) }
         }
         tensorBoard.flush()
         console.message("checkpoint \(url.path)")
@@ -482,6 +495,13 @@ public final class Trainer {
 
     private func describeStart() -> String {
         let m = recipe.model
+        if let waveforms = corpus.waveforms {
+            let seconds = Double(waveforms.trainSamples) / Double(WaveformCorpus.sampleRate)
+            return "\(m.flavor.rawValue) \(m.layers)×\(m.dModel) (\(m.heads) heads, crops of \(m.context) samples), objective "
+                + "\(recipe.objective.kind.rawValue): \(ConsoleProgress.grouped(Double(model.parameterCount))) parameters; "
+                + "\(recipe.train.steps) steps on \(waveforms.train.count) train utterances (\(Int(seconds / 60)) min); "
+                + "\(Runtime.threads) threads; run directory \(runDirectory.path)"
+        }
         if let features = corpus.features {
             let shape = "\(m.flavor.rawValue) \(m.layers)×\(m.dModel) (\(m.heads) heads, crops of \(m.context) frames × \(features.dimension) bins)"
             let parameters: String = ConsoleProgress.grouped(Double(model.parameterCount))
@@ -513,7 +533,7 @@ public final class Trainer {
         let width = String(recipe.train.steps).count
         let stepText = String(repeating: " ", count: max(0, width - String(step).count)) + "\(step)"
         var parts = ["step \(stepText)/\(recipe.train.steps)", String(format: "loss %.4f", loss), String(format: "lr %.2e", lr)]
-        if let tokensPerSecond { parts.append("\(ConsoleProgress.grouped(tokensPerSecond)) \(corpus.features == nil ? "tok" : "frames")/s") }
+        if let tokensPerSecond { parts.append("\(ConsoleProgress.grouped(tokensPerSecond)) \(corpus.waveforms != nil ? "samples" : corpus.features == nil ? "tok" : "frames")/s") }
         parts.append("ETA \(ConsoleProgress.duration(eta))")
         if state.skippedUpdates > 0 { parts.append("skipped \(state.skippedUpdates)") }
         let sourceTokens = windows.tokensBySource
@@ -526,7 +546,7 @@ public final class Trainer {
     }
 
     private func describe(_ evaluation: Evaluation, step: Int, full: Bool) -> String {
-        if corpus.features != nil {
+        if corpus.audioUtterances != nil {
             return String(format: "eval step %d: val loss %.4f", step, evaluation.loss)
                 + " (\(full ? "all " : "")\(ConsoleProgress.grouped(Double(evaluation.predicted))) val predictions)"
         }

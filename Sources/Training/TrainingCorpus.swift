@@ -49,11 +49,26 @@ public struct TrainingCorpus {
     /// Audio runs: the feature corpus (normalised crops come from it; its statistics go into every checkpoint).
     /// The token fields are empty then.
     public var features: FeatureCorpus?
+    /// Waveform runs (wav2vec 2.0): the normalised 16 kHz waveforms, cropped as features of one value per sample.
+    public var waveforms: WaveformCorpus?
 
     /// A feature corpus for an audio run.
     public init(features: FeatureCorpus) {
         self.init(trainShards: [], validation: ValidationSet(name: "val", shards: [], bytesPerToken: nil), vocabularySize: 0)
         self.features = features
+    }
+
+    /// Waveforms for a waveform run.
+    public init(waveforms: WaveformCorpus) {
+        self.init(trainShards: [], validation: ValidationSet(name: "val", shards: [], bytesPerToken: nil), vocabularySize: 0)
+        self.waveforms = waveforms
+    }
+
+    /// An audio run's utterances as crops are cut from them: feature frames of `dimension` bins, or samples (1).
+    public var audioUtterances: (train: [FeatureCorpus.Utterance], val: [FeatureCorpus.Utterance], dimension: Int)? {
+        if let features { return (features.train, features.val, features.dimension) }
+        if let waveforms { return (waveforms.train, waveforms.val, 1) }
+        return nil
     }
 
     public init(trainShards: [[Int32]], validation: ValidationSet, namedValidation: [ValidationSet] = [],

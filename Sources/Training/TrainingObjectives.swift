@@ -35,7 +35,7 @@ public enum TrainingObjectives {
             return MaskedLanguageModeling(model: encoder, config: config, maskTokenID: mask, specialTokenIDs: special,
                                           vocabularySize: encoder.config.vocabSize,
                                           wordStarts: masking.wholeWord ? wordStarts(tokenizer, vocabularySize: encoder.config.vocabSize) : nil)
-        case .tera, .ssast, .bestrq, .hubert, .beatsTokenizer, .beats:
+        case .tera, .ssast, .bestrq, .hubert, .beatsTokenizer, .beats, .wav2vec2:
             throw TrainingError("objective \(recipe.objective.kind.rawValue) trains on features: AudioPretraining.makeObjective")
         }
     }

@@ -64,13 +64,20 @@ struct Probe: ParsableCommand {
         case ("fbank", _):
             var options = FbankOptions()
             options.numMelBins = 80
-            if let checkpoint { options = try loadAudioEncoder(URL(fileURLWithPath: checkpoint)).featureOptions }
+            if let checkpoint, try !isWaveformCheckpoint(URL(fileURLWithPath: checkpoint)) {
+                options = try loadAudioEncoder(URL(fileURLWithPath: checkpoint)).featureOptions
+            }
             return try FbankRepresentation(options: options)
         case ("random-init", let path?):
-            return try EncoderRepresentation(try loadAudioEncoder(URL(fileURLWithPath: path), randomWeights: true),
-                                             name: "random-init")
+            let url = URL(fileURLWithPath: path)
+            if try isWaveformCheckpoint(url) {
+                return WaveformEncoderRepresentation(try loadWaveformEncoder(url, randomWeights: true), name: "random-init")
+            }
+            return try EncoderRepresentation(try loadAudioEncoder(url, randomWeights: true), name: "random-init")
         case (nil, let path?):
-            return try EncoderRepresentation(try loadAudioEncoder(URL(fileURLWithPath: path)), name: path)
+            let url = URL(fileURLWithPath: path)
+            if try isWaveformCheckpoint(url) { return WaveformEncoderRepresentation(try loadWaveformEncoder(url), name: path) }
+            return try EncoderRepresentation(try loadAudioEncoder(url), name: path)
         case ("random-init", nil), (nil, nil):
             throw ValidationError("give an audio checkpoint (or --baseline fbank)")
         case (let other?, _):
@@ -104,6 +111,27 @@ final class EncoderRepresentation: SpeechRepresentation {
 
     func hiddenStates(_ waveform: Waveform) throws -> [Tensor] {
         try loaded.timeStates(try computer.compute(waveform))
+    }
+}
+
+/// A frozen waveform encoder (wav2vec 2.0) as a probe representation: the 16 kHz samples, normalised per
+/// utterance, in; every layer's states, one row per 20 ms, out.
+final class WaveformEncoderRepresentation: SpeechRepresentation {
+    let loaded: LoadedWaveformEncoder
+    let name: String
+    var layerCount: Int { loaded.encoder.config.layers + 1 }
+    var dimension: Int { loaded.encoder.config.hiddenSize }
+
+    init(_ loaded: LoadedWaveformEncoder, name: String) {
+        self.loaded = loaded
+        self.name = name
+    }
+
+    func hiddenStates(_ waveform: Waveform) throws -> [Tensor] {
+        guard waveform.sampleRate == WaveformCorpus.sampleRate else {
+            throw ValidationError("\(name) reads 16 kHz waveforms, got one at \(waveform.sampleRate) Hz")
+        }
+        return try loaded.timeStates(waveform.samples)
     }
 }
 

@@ -1,0 +1,237 @@
+import Foundation
+import Layers
+import Tensors
+
+/// wav2vec 2.0's pre-training settings (Baevski et al. 2020 §3, §4.2; defaults are the paper's BASE ones except
+/// the codebook and projection sizes, which a recipe scales down with the model).
+public struct Wav2Vec2Config: Equatable {
+    /// Span masking: ⌊maskProbability · T / spanLength + U(0, 1)⌋ distinct span starts per row of T frames (at least
+    /// one), each masking spanLength frames; spans may overlap, so 0.65 and 10 mask about half the frames.
+    public var maskProbability: Float = 0.65
+    public var spanLength = 10
+    /// Distractors K per masked frame, drawn uniformly (with replacement) from the other masked frames of its row.
+    public var negatives = 100
+    /// κ of the contrastive loss (eq. 3).
+    public var contrastiveTemperature: Float = 0.1
+    /// G codebooks of V entries; codevectors of `codevectorDimension` (concatenated over groups).
+    public var codebookGroups = 2
+    public var codebookEntries = 320
+    public var codevectorDimension = 256
+    /// The space the context and the quantised targets are compared in (fairseq's final_dim).
+    public var projectionDimension = 256
+    /// α of the diversity loss and the weight of the feature penalty (mean squared feature-encoder output).
+    public var diversityWeight: Float = 0.1
+    public var featurePenaltyWeight: Float = 10
+    /// Gumbel temperature: max(maxTemperature · temperatureDecay^update, minTemperature). The decay is a Double:
+    /// 0.999995 rounded to Float is off by 5e-9, which 10⁵ powers turn into a visibly different temperature.
+    public var maxTemperature: Float = 2
+    public var minTemperature: Float = 0.5
+    public var temperatureDecay = 0.999995
+
+    public init() {}
+
+    public var problem: String? {
+        if !(maskProbability > 0 && maskProbability <= 10) { return "mask_prob must be in (0, 10], got \(maskProbability)" }
+        if spanLength < 1 { return "span_length must be ≥ 1, got \(spanLength)" }
+        if negatives < 1 { return "num_negatives must be ≥ 1, got \(negatives)" }
+        if !(contrastiveTemperature > 0) { return "contrastive_temperature must be > 0, got \(contrastiveTemperature)" }
+        if codebookGroups < 1 || codebookEntries < 2 { return "codebook_groups must be ≥ 1 and codebook_entries ≥ 2" }
+        if codevectorDimension < 1 || codevectorDimension % codebookGroups != 0 {
+            return "codevector_dim (\(codevectorDimension)) must be a positive multiple of codebook_groups (\(codebookGroups))"
+        }
+        if projectionDimension < 1 { return "proj_dim must be ≥ 1, got \(projectionDimension)" }
+        if diversityWeight < 0 || featurePenaltyWeight < 0 { return "diversity_weight and feature_penalty_weight must be ≥ 0" }
+        if !(minTemperature > 0 && maxTemperature >= minTemperature) {
+            return "the Gumbel temperatures need 0 < min_temperature ≤ max_temperature"
+        }
+        if !(temperatureDecay > 0 && temperatureDecay <= 1) { return "temperature_decay must be in (0, 1], got \(temperatureDecay)" }
+        return nil
+    }
+}
+
+/// The encoder with the quantiser and the two projections into the comparison space.
+/// Keys (Hugging Face Wav2Vec2ForPreTraining): wav2vec2.…, quantizer.…, project_hid (C → P), project_q (D → P).
+public final class Wav2Vec2ForPreTraining: Module {
+    @Key public var wav2vec2: Wav2Vec2Model
+    @Key public var quantizer: GumbelVectorQuantizer
+    @Key public var projectContext: Linear
+    @Key public var projectTargets: Linear
+
+    public init(encoder: Wav2Vec2Model, config: Wav2Vec2Config, generator: inout RandomGenerator) {
+        _wav2vec2 = Key(wrappedValue: encoder, "wav2vec2")
+        _quantizer = Key(wrappedValue: GumbelVectorQuantizer(
+            inputDimension: encoder.featureEncoderConfig.channels, groups: config.codebookGroups,
+            entries: config.codebookEntries, codevectorDimension: config.codevectorDimension, generator: &generator), "quantizer")
+        _projectContext = Key(wrappedValue: Linear(encoder.config.hiddenSize, config.projectionDimension, generator: &generator),
+                              "project_hid")
+        _projectTargets = Key(wrappedValue: Linear(config.codevectorDimension, config.projectionDimension, generator: &generator),
+                              "project_q")
+        super.init()
+    }
+}
+
+/// Any objective whose behaviour follows the update step or that keeps running statistics for the metrics rows.
+public protocol StepAwareObjective: AnyObject {
+    /// Called by the trainer before the micro-batches of update `step` (0-based).
+    func prepare(step: Int)
+    /// Values for the next metrics row (averaged since the last call, over training micro-batches only); resets them.
+    func drainMetrics() -> [String: Double]
+}
+
+/// wav2vec 2.0 pre-training (Baevski et al. 2020): mask spans of the projected latent frames, contextualise them,
+/// and for every masked frame pick its quantised latent out of K distractors (the contrastive loss, eq. 3), plus
+/// α × the codebook diversity loss (eq. 4) and the feature penalty (§4.2). The batch's "features" are waveforms
+/// (B, L, 1) with lengths in samples.
+///
+/// The quantiser reads LayerNorm(z) at the masked frames only, as fairseq's quantize_targets does: its perplexity
+/// (diversity loss, metrics) is over those frames. Rows with fewer than two masked frames have no distractors and
+/// add nothing to the contrastive loss.
+public final class Wav2Vec2: FeaturePretrainingObjective, StepAwareObjective {
+    public let pretrainingModel: Wav2Vec2ForPreTraining
+    public let config: Wav2Vec2Config
+    public var model: Module { pretrainingModel }
+    public var encoder: AudioEncoder { pretrainingModel.wav2vec2 }
+    /// The Gumbel temperature of the current update (set by `prepare(step:)`).
+    public private(set) var temperature: Float
+    private var sums: [String: Double] = [:]
+    private var batches = 0
+
+    public init(model: Wav2Vec2ForPreTraining, config: Wav2Vec2Config = Wav2Vec2Config()) {
+        if let problem = config.problem { preconditionFailure(problem) }
+        pretrainingModel = model
+        self.config = config
+        temperature = config.maxTemperature
+    }
+
+    public func prepare(step: Int) {
+        temperature = GumbelVectorQuantizer.temperature(step: step, max: config.maxTemperature, min: config.minTemperature,
+                                                        decay: config.temperatureDecay)
+    }
+
+    public func drainMetrics() -> [String: Double] {
+        defer { sums = [:]; batches = 0 }
+        guard batches > 0 else { return [:] }
+        var values = sums.mapValues { $0 / Double(batches) }
+        values["gumbel_temperature"] = Double(temperature)
+        return values
+    }
+
+    public func loss(_ batch: FeatureBatch, generator: inout RandomGenerator) -> (loss: Tensor, predicted: Int) {
+        let w2v = pretrainingModel.wav2vec2
+        let (rows, samples) = (batch.features.size(0), batch.features.size(1))
+        let features = w2v.features(batch.features.reshaped([rows, samples]), lengths: batch.lengths)
+        let frames = features.latent.size(1)
+        let masked = spanMask(frameLengths: features.frameLengths, width: frames, probability: config.maskProbability,
+                              spanLength: config.spanLength, generator: &generator)
+        let states = w2v.encode(features.projected, frameLengths: features.frameLengths, masked: masked).lastHiddenState
+        // Masked frames of rows with at least two of them, row by row.
+        var selected: [Int32] = []
+        var rowStarts: [Int] = []
+        for row in 0..<rows {
+            let inRow = (0..<frames).filter { masked[row * frames + $0] }
+            guard inRow.count >= 2 else { continue }
+            rowStarts.append(selected.count)
+            selected += inRow.map { Int32(row * frames + $0) }
+        }
+        let penalty = mean(features.latent * features.latent)
+        guard !selected.isEmpty else { return (penalty * config.featurePenaltyWeight, 0) }
+        let gather = IntTensor(selected, shape: [selected.count])
+        let channels = features.normalized.size(2)
+        let context = pretrainingModel.projectContext(
+            embedding(states.reshaped([rows * frames, states.size(2)]), indices: gather))                    // (M, P)
+        let training = pretrainingModel.isTraining
+        let latents = embedding(features.normalized.reshaped([rows * frames, channels]), indices: gather)    // (M, Cconv)
+        let noise = training ? pretrainingModel.quantizer.gumbelNoise(rows: selected.count, generator: &generator) : nil
+        let quantization = pretrainingModel.quantizer(latents, temperature: temperature, gumbelNoise: noise)
+        let targets = pretrainingModel.projectTargets(quantization.quantized)                              // (M, P)
+        let negatives = sampleNegatives(rowStarts: rowStarts, total: selected.count, count: config.negatives,
+                                        generator: &generator)
+        let contrastive = wav2vec2ContrastiveLoss(context: context, targets: targets, negatives: negatives,
+                                                  codes: quantization.codes, groups: config.codebookGroups,
+                                                  temperature: config.contrastiveTemperature)
+        let diversity = codebookDiversityLoss(quantization.probabilityPerplexity, groups: config.codebookGroups,
+                                              entries: config.codebookEntries)
+        if training {
+            let entries = Double(config.codebookGroups * config.codebookEntries)
+            batches += 1
+            sums["contrastive_loss", default: 0] += Double(contrastive.item)
+            sums["diversity_loss", default: 0] += Double(diversity.item)
+            sums["feature_penalty", default: 0] += Double(penalty.item)
+            sums["code_perplexity", default: 0] += quantization.codePerplexity
+            sums["codebook_usage", default: 0] += quantization.codePerplexity / entries
+            sums["prob_perplexity", default: 0] += Double(quantization.probabilityPerplexity.item)
+        }
+        let total = contrastive + diversity * config.diversityWeight + penalty * config.featurePenaltyWeight
+        return (total, selected.count)
+    }
+
+    /// For each of `total` masked frames (rows given by where each starts), `count` indices of other masked
+    /// frames of the same row, uniformly with replacement (fairseq's sample_negatives): (M, K).
+    func sampleNegatives(rowStarts: [Int], total: Int, count: Int, generator: inout RandomGenerator) -> IntTensor {
+        var values = [Int32](repeating: 0, count: total * count)
+        for (index, start) in rowStarts.enumerated() {
+            let end = index + 1 < rowStarts.count ? rowStarts[index + 1] : total
+            let size = end - start
+            for local in 0..<size {
+                for k in 0..<count {
+                    var other = generator.nextInt(below: size - 1)
+                    if other >= local { other += 1 }
+                    values[(start + local) * count + k] = Int32(start + other)
+                }
+            }
+        }
+        return IntTensor(values, shape: [total, count])
+    }
+}
+
+/// B·T flags, true at masked frames; only frames that hold audio are masked (fairseq's compute_mask_indices with
+/// mask_type static and overlap allowed): per row of T valid frames, span = min(spanLength, T), then
+/// max(1, ⌊probability · T / span + U(0, 1)⌋) distinct starts (at most T − span + 1) drawn uniformly from
+/// 0 … T − span, each masking span frames. Draws per row: the U(0, 1), then the starts.
+public func spanMask(frameLengths: [Int], width: Int, probability: Float, spanLength: Int,
+                     generator: inout RandomGenerator) -> [Bool] {
+    var flags = [Bool](repeating: false, count: frameLengths.count * width)
+    for (row, length) in frameLengths.enumerated() where length > 0 {
+        let valid = min(length, width)
+        let span = min(spanLength, valid)
+        let starts = valid - span + 1
+        let drawn = Int(probability * Float(valid) / Float(span) + generator.nextFloat())
+        for start in distinct(min(starts, max(1, drawn)), below: starts, generator: &generator) {
+            for frame in start..<start + span { flags[row * width + frame] = true }
+        }
+    }
+    return flags
+}
+
+/// The contrastive loss (eq. 3): for masked frame m, the cosine similarities of its context vector with its
+/// quantised target and its K distractors, divided by κ, and the cross-entropy with the target at index 0,
+/// averaged over the M frames. A distractor with the same codes as the target is no distractor: its logit is
+/// removed (−∞ in fairseq, −1e9 here). context, targets: (M, P); negatives: (M, K) row indices into targets;
+/// codes: M·G chosen entries (nil: no such check) → scalar.
+public func wav2vec2ContrastiveLoss(context: Tensor, targets: Tensor, negatives: IntTensor, codes: [Int32]?, groups: Int,
+                                    temperature: Float) -> Tensor {
+    let (m, p, k) = (context.size(0), context.size(1), negatives.shape[1])
+    precondition(targets.shape == [m, p] && negatives.shape[0] == m, "contrastive loss: \(context.shape), \(targets.shape), \(negatives.shape)")
+    var candidates = [Int32](repeating: 0, count: m * (k + 1))
+    let removed = Tensor(zeros: [m, k + 1])
+    for row in 0..<m {
+        candidates[row * (k + 1)] = Int32(row)
+        for j in 0..<k {
+            let other = negatives.values[row * k + j]
+            candidates[row * (k + 1) + 1 + j] = other
+            if let codes, (0..<groups).allSatisfy({ codes[row * groups + $0] == codes[Int(other) * groups + $0] }) {
+                removed.data[row * (k + 1) + 1 + j] = -1e9
+            }
+        }
+    }
+    let c = unitRows(context).reshaped([m, 1, p])
+    let t = embedding(unitRows(targets), indices: IntTensor(candidates, shape: [m * (k + 1)])).reshaped([m, k + 1, p])
+    let logits = sum(c * t, axes: [2]) * (1 / temperature) + removed                            // (M, K+1)
+    return crossEntropy(logits, targets: IntTensor([Int32](repeating: 0, count: m), shape: [m]))
+}
+
+/// Each row divided by its Euclidean norm (at least 1e-8, as torch's cosine_similarity). x: (N, P) → (N, P).
+func unitRows(_ x: Tensor) -> Tensor {
+    let norms = sqrt(sum(x * x, axes: [1], keepDims: true) + 1e-16)
+    return x / norms
+}

@@ -1,0 +1,88 @@
+import Foundation
+import Layers
+import Objectives
+import SafeTensors
+import Tensors
+import XCTest
+
+/// wav2vec 2.0's quantiser and losses against PyTorch (scripts/make_wav2vec2_fixtures.py, float32), with the
+/// Gumbel noise and the distractors given so that both sides compute the same thing: tolerances 1e-5 absolute +
+/// 1e-4 relative for values, 1e-4 + 1e-3 for gradients (softmax over a temperature of 0.1 amplifies rounding).
+final class Wav2Vec2ObjectiveTests: XCTestCase {
+    static let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/wav2vec2_objective.safetensors")
+
+    func tensor(_ file: SafeTensorsFile, _ key: String, requiresGrad: Bool = false) throws -> Tensor {
+        let (shape, values) = try file.floats(key)
+        return Tensor(values, shape: shape, requiresGrad: requiresGrad)
+    }
+
+    func assertClose(_ actual: Tensor, _ expected: Tensor, atol: Float, rtol: Float, _ what: String,
+                     file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(actual.shape, expected.shape, what, file: file, line: line)
+        for (index, (a, e)) in zip(actual.scalars, expected.scalars).enumerated() where !(abs(a - e) <= atol + rtol * abs(e)) {
+            XCTFail("\(what): element \(index) is \(a), expected \(e)", file: file, line: line)
+            return
+        }
+    }
+
+    func testQuantizerWithGivenNoiseMatchesTorch() throws {
+        let file = try SafeTensorsFile(contentsOf: Self.fixture)
+        let (groups, entries) = (Int(file.metadata["groups"]!)!, Int(file.metadata["entries"]!)!)
+        var generator = RandomGenerator(seed: 0)
+        let x = try tensor(file, "q.x", requiresGrad: true)
+        let quantizer = GumbelVectorQuantizer(inputDimension: x.size(1), groups: groups, entries: entries,
+                                              codevectorDimension: 8, generator: &generator)
+        try quantizer.load(["codevectors": try tensor(file, "q.codevectors"), "weight_proj.weight": try tensor(file, "q.weight"),
+                            "weight_proj.bias": try tensor(file, "q.bias")])
+        let result = quantizer(x, temperature: Float(file.metadata["temperature"]!)!, gumbelNoise: try tensor(file, "q.noise"))
+        assertClose(result.quantized, try tensor(file, "q.quantized"), atol: 1e-5, rtol: 1e-4, "quantized")
+        XCTAssertEqual(result.codes.map(Int.init), try file.ints("q.codes").values, "the hard choices")
+        XCTAssertEqual(result.probabilityPerplexity.item, try tensor(file, "q.perplexity").item, accuracy: 1e-4)
+        let diversity = codebookDiversityLoss(result.probabilityPerplexity, groups: groups, entries: entries)
+        XCTAssertEqual(diversity.item, try tensor(file, "q.diversity").item, accuracy: 1e-5)
+        // The same scalar as the fixture: Σ quantized · probe + 0.3 · perplexity.
+        let objective = sum(result.quantized * (try tensor(file, "q.probe"))) + result.probabilityPerplexity * 0.3
+        objective.backward()
+        assertClose(x.grad!, try tensor(file, "q.grad.x"), atol: 1e-4, rtol: 1e-3, "gradient of x")
+        assertClose(quantizer.logits.weight.grad!, try tensor(file, "q.grad.weight"), atol: 1e-4, rtol: 1e-3, "gradient of weight_proj")
+        assertClose(quantizer.logits.bias!.grad!, try tensor(file, "q.grad.bias"), atol: 1e-4, rtol: 1e-3, "gradient of the bias")
+        assertClose(quantizer.codevectors.grad!, try tensor(file, "q.grad.codevectors"), atol: 1e-4, rtol: 1e-3, "gradient of codevectors")
+    }
+
+    func testContrastiveLossWithGivenDistractorsMatchesTorch() throws {
+        let file = try SafeTensorsFile(contentsOf: Self.fixture)
+        let context = try tensor(file, "c.context", requiresGrad: true)
+        let targets = try tensor(file, "c.targets", requiresGrad: true)
+        let (shape, negatives) = try file.ints("c.negatives")
+        let codes = try file.ints("c.codes").values.map { Int32($0) }
+        XCTAssertGreaterThan(Int(file.metadata["removed"]!)!, 0, "the fixture has distractors with the target's codes")
+        let loss = wav2vec2ContrastiveLoss(context: context, targets: targets, negatives: IntTensor(negatives, shape: shape),
+                                           codes: codes, groups: 2, temperature: Float(file.metadata["kappa"]!)!)
+        XCTAssertEqual(loss.item, try tensor(file, "c.loss").item, accuracy: 1e-4)
+        loss.backward()
+        assertClose(context.grad!, try tensor(file, "c.grad.context"), atol: 1e-4, rtol: 1e-3, "gradient of the context")
+        assertClose(targets.grad!, try tensor(file, "c.grad.targets"), atol: 1e-4, rtol: 1e-3, "gradient of the targets")
+    }
+
+    func testTemperatureAnnealsToItsFloor() {
+        XCTAssertEqual(GumbelVectorQuantizer.temperature(step: 0, max: 2, min: 0.5, decay: 0.999995), 2)
+        XCTAssertEqual(GumbelVectorQuantizer.temperature(step: 100_000, max: 2, min: 0.5, decay: 0.999995),
+                       Float(2 * pow(0.999995, 100_000.0)), accuracy: 1e-6)
+        XCTAssertEqual(GumbelVectorQuantizer.temperature(step: 10_000_000, max: 2, min: 0.5, decay: 0.999995), 0.5)
+    }
+
+    func testSpanMaskMasksWholeSpansInsideEachRow() {
+        var generator = RandomGenerator(seed: 5)
+        let flags = spanMask(frameLengths: [100, 40, 3], width: 100, probability: 0.65, spanLength: 10, generator: &generator)
+        let rows = (0..<3).map { Array(flags[($0 * 100)..<($0 * 100 + 100)]) }
+        XCTAssertFalse(rows[1][40...].contains(true), "padding is never masked")
+        XCTAssertEqual(rows[2].filter { $0 }.count, 3, "a row shorter than a span is masked whole")
+        let fraction = Double(rows[0].filter { $0 }.count) / 100
+        XCTAssertTrue(fraction > 0.3 && fraction < 0.8, "0.65 × 10-frame spans with overlap mask about half: \(fraction)")
+        var runs: [Int] = []
+        var run = 0
+        for flag in rows[0] + [false] { if flag { run += 1 } else if run > 0 { runs.append(run); run = 0 } }
+        XCTAssertTrue(runs.allSatisfy { $0 >= 10 }, "masked runs are unions of whole 10-frame spans: \(runs)")
+    }
+}
