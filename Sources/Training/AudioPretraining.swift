@@ -207,15 +207,21 @@ public func loadAudioEncoder(_ url: URL, randomWeights: Bool = false, seed: UInt
         throw CheckpointError("\(statistics.path): statistics of dimension \(normalization.mean.count) for an encoder of "
             + "\(objective.encoder.config.featureDimension) bins")
     }
+    try loadFrozen(objective.model, weights: weights, randomWeights: randomWeights)
+    return LoadedAudioEncoder(encoder: objective.encoder, normalization: normalization, featureOptions: options,
+                              config: config, directory: directory)
+}
+
+/// A checkpoint's weights into `model` (kept as initialised with `randomWeights`: the random-init baseline), then
+/// evaluation mode and frozen, as probes and teachers use an encoder. Errors name the file.
+func loadFrozen(_ model: Module, weights: URL, randomWeights: Bool) throws {
     do {
-        if !randomWeights { try objective.model.load(contentsOf: weights) }
+        if !randomWeights { try model.load(contentsOf: weights) }
     } catch let error as SafeTensorsError {
         throw CheckpointError(error.message)
     } catch {
         throw CheckpointError("\(weights.path): \(error)")
     }
-    objective.model.eval()
-    objective.model.freeze()
-    return LoadedAudioEncoder(encoder: objective.encoder, normalization: normalization, featureOptions: options,
-                              config: config, directory: directory)
+    model.eval()
+    model.freeze()
 }

@@ -49,14 +49,6 @@ public func loadWaveformEncoder(_ url: URL, randomWeights: Bool = false, seed: U
     var generator = RandomGenerator(seed: seed)
     let objective = try AudioPretraining.wav2vec2Objective(model: config.model, objective: config.objective, generator: &generator)
     let weights = directory.appendingPathComponent(Checkpoint.modelFile)
-    do {
-        if !randomWeights { try objective.model.load(contentsOf: weights) }
-    } catch let error as SafeTensorsError {
-        throw CheckpointError(error.message)
-    } catch {
-        throw CheckpointError("\(weights.path): \(error)")
-    }
-    objective.model.eval()
-    objective.model.freeze()
+    try loadFrozen(objective.model, weights: weights, randomWeights: randomWeights)
     return LoadedWaveformEncoder(encoder: objective.pretrainingModel.wav2vec2, config: config, directory: directory)
 }
