@@ -75,6 +75,15 @@ public struct RunLearningCurve {
                                    areas: areas(through: steps.last ?? 0), prior: prior, runSteps: plannedSteps)
     }
 
+    /// The annealing law's shape of the run `checkpoint` was saved by (RUN/checkpoints/step_N → RUN), for a run
+    /// initialised from it; nil when that run has no metrics log, no decaying schedule or no fit.
+    public static func annealingPrior(ofRunSaving checkpoint: URL) -> LearningCurvePrior? {
+        let checkpoints = checkpoint.deletingLastPathComponent()
+        guard checkpoints.lastPathComponent == "checkpoints",
+              let curve = try? load(runDirectory: checkpoints.deletingLastPathComponent(), metric: .valLoss) else { return nil }
+        return (try? curve.annealingPrior()) ?? nil
+    }
+
     /// The annealing law's shape (exponent and bonus per unit of annealing area) fitted to this whole finished
     /// curve, where the decay is seen. A later run of the same model borrows it and fits only its own level: Tissue
     /// et al. (2024) fit the law once and predict other schedules with it. nil when the schedule never decays.

@@ -79,6 +79,9 @@ public final class Trainer {
     /// Audio runs: the validation crops of periodic evaluations.
     private let featureValidationBatches: [FeatureBatch]
     private let trainableParameters: [Tensor]
+    /// The learning-curve shape of the run this one was initialised from (fitted once, at the first forecast).
+    lazy var forecastPrior: LearningCurvePrior? = state.initializedFrom
+        .flatMap { RunLearningCurve.annealingPrior(ofRunSaving: URL(fileURLWithPath: $0)) }
 
     /// Seeds of the random streams, derived from `train.seed` (SplitMix in RandomGenerator decorrelates them).
     enum Stream: UInt64 { case initialization = 0, data = 1, objective = 2, dropout = 3, mixture = 4 }

@@ -78,6 +78,30 @@ final class LearningCurveTests: XCTestCase {
         XCTAssertLessThan(abs(carried.relativeError), abs(alone.relativeError))
     }
 
+    /// What a run initialised from a checkpoint borrows for its live forecast: the shape fitted to the whole curve of
+    /// the run that saved it (RUN/checkpoints/step_N → RUN); nothing for a directory that is not a run's checkpoint.
+    func testTheRunSavingACheckpointGivesItsAnnealingShape() throws {
+        let root = try temporaryDirectory(self)
+        let run = root.appendingPathComponent("upstream")
+        let checkpoint = run.appendingPathComponent("checkpoints/step_000600")
+        try FileManager.default.createDirectory(at: checkpoint, withIntermediateDirectories: true)
+        let recipe = try Recipe.parse("""
+            optim: {lr: 1.0e-3}
+            schedule: {kind: cosine, warmup: 30, min_lr: 1.0e-4}
+            train: {steps: 600, eval_every: 10, eval_batches: 4}
+            """)
+        try recipe.yaml().write(to: run.appendingPathComponent("recipe.yaml"), atomically: true, encoding: .utf8)
+        let areas = LearningRateAreas(schedule: try recipe.learningRateSchedule(), steps: 600)
+        let steps = Array(stride(from: 10, through: 600, by: 10))
+        let losses = noisy(steps.map { 3.5 + 1.2 * pow(areas.forward[$0] / 0.1, -0.6) - 1.0 * areas.annealing[$0] }, sigma: 0.002)
+        try zip(steps, losses).map { "{\"step\":\($0),\"val_loss\":\($1)}\n" }.joined()
+            .write(to: run.appendingPathComponent("metrics.jsonl"), atomically: true, encoding: .utf8)
+
+        let shape = try XCTUnwrap(RunLearningCurve.annealingPrior(ofRunSaving: checkpoint))
+        XCTAssertEqual(shape.bonusPerArea, 1.0, accuracy: 0.25)
+        XCTAssertNil(RunLearningCurve.annealingPrior(ofRunSaving: root), "not a run's checkpoint")
+    }
+
     func testWithTheScheduleTheAreaPowerLawIsChosen() throws {
         let schedule = LearningRateSchedule.cosine(maxLR: 2e-3, minLR: 2e-4, warmup: 30, total: 300)
         let areas = LearningRateAreas(schedule: schedule, steps: 300)
