@@ -96,9 +96,18 @@ enum StudyCPTReport {
                 + "predicting its final loss: median absolute relative error %.2f %% over %d curves (target ≤ %.0f %%: %@).\n",
                 100 * StudyBacktester.fraction, 100 * median, results.backtestCount, 100 * StudyCPTResults.backtestTarget,
                 met ? "met" : "not met")
+            text += "docs/LEARNING_CURVES.md compares the fitted models arm by arm.\n"
         } else {
             text += "Not measured: this build has no `pretrain predict` (learning-curve prediction, issue 5 item 4), so the "
                 + "backtest column is empty. Rerun the study once it is in the build.\n"
+        }
+        if let subset = results.arms.first(where: { $0.name == "subset" }),
+           let onePass = results.arms.first(where: { $0.name == "rewarm_1x" }) {
+            text += String(format: "\nThe multi-epoch subset ends at downstream %.4f and forgetting %+.4f against one pass over "
+                + "the whole downstream split's %.4f and %+.4f (the same peak and schedule)%@.\n", subset.downstreamFinal,
+                subset.forgetting, onePass.downstreamFinal, onePass.forgetting,
+                subset.downstreamFinal > onePass.downstreamFinal && subset.gapDepth == 0 && onePass.gapDepth == 0
+                    ? ": at this size repeating a subset does not pay, and no arm shows a downstream gap for it to narrow" : "")
         }
         text += "\n### Curves\n\n"
         for (group, files) in plots {
