@@ -17,15 +17,6 @@ final class Wav2Vec2ObjectiveTests: XCTestCase {
         return Tensor(values, shape: shape, requiresGrad: requiresGrad)
     }
 
-    func assertClose(_ actual: Tensor, _ expected: Tensor, atol: Float, rtol: Float, _ what: String,
-                     file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(actual.shape, expected.shape, what, file: file, line: line)
-        for (index, (a, e)) in zip(actual.scalars, expected.scalars).enumerated() where !(abs(a - e) <= atol + rtol * abs(e)) {
-            XCTFail("\(what): element \(index) is \(a), expected \(e)", file: file, line: line)
-            return
-        }
-    }
-
     func testQuantizerWithGivenNoiseMatchesTorch() throws {
         let file = try SafeTensorsFile(contentsOf: Self.fixture)
         let (groups, entries) = (Int(file.metadata["groups"]!)!, Int(file.metadata["entries"]!)!)
