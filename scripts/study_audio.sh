@@ -10,7 +10,7 @@ PRETRAIN=${PRETRAIN:-.build/release/pretrain}
 SPEECH=${SPEECH:-data/speech}
 FBANK=${FBANK:-data/speech-fbank}
 OUT=${OUT:-runs/study-audio}
-STEPS=${STEPS:-2000}
+STEPS=${STEPS:-}           # default: each recipe's train.steps (sized to 20 minutes on 2 quiet cores)
 SEEDS=${SEEDS:-3}
 LABELS=${LABELS:-10}
 mkdir -p "$OUT/probes"
@@ -19,13 +19,14 @@ log() { echo "[$(date +%H:%M:%S)] $*" | tee -a "$OUT/study.log"; }
 [ -f "$SPEECH/manifest.jsonl" ] || { log "synthesising $SPEECH"; $PRETRAIN data synth-speech --out "$SPEECH" --hours 2 --seed 0; }
 [ -f "$FBANK/corpus.json" ] || { log "fbank features of $SPEECH/pretrain"; $PRETRAIN features prepare "$SPEECH/pretrain" --out "$FBANK"; }
 for objective in tera ssast; do
-    run="$OUT/$objective"
-    if [ ! -f "$run/checkpoints/latest" ] || ! grep -q "step_$(printf %06d "$STEPS")" "$run/checkpoints/latest"; then
-        log "pre-training $objective ($STEPS steps)"
+    run="$OUT/$objective" recipe="recipes/$objective-small.yaml"
+    steps=${STEPS:-$(awk '$1 == "steps:" { print $2; exit }' "$recipe")}
+    if [ ! -f "$run/checkpoints/latest" ] || ! grep -q "step_$(printf %06d "$steps")" "$run/checkpoints/latest"; then
+        log "pre-training $objective ($steps steps)"
         start=$(date +%s)
         if [ -d "$run/checkpoints" ]; then resume="--resume"; else resume=""; fi
-        $PRETRAIN train "recipes/$objective-small.yaml" --run-dir "$run" $resume \
-            --set data.features="$FBANK" --set train.steps="$STEPS" --set train.eval_every=250 >> "$OUT/$objective.log" 2>&1
+        $PRETRAIN train "$recipe" --run-dir "$run" $resume \
+            --set data.features="$FBANK" --set train.steps="$steps" >> "$OUT/$objective.log" 2>&1
         log "pre-training $objective took $(( $(date +%s) - start )) s"
     fi
 done
