@@ -14,7 +14,10 @@ import Tensors
 ///   for `freeze_finetune_updates`, which `freezeEncoderSteps` also offers);
 /// - masking along time (SpecAugment/HuBERT `mask_prob` style): about `timeMaskProbability` · T / span span starts
 ///   per utterance, each zeroing `timeMaskSpan` input rows (for normalised fbank, the mean), during training only;
-///   the checkpoint's dropout is active during training too.
+///   the checkpoint's dropout is active during training too;
+/// - the best checkpoint by the dev split's PER (fairseq's `best_checkpoint_metric`): every `devEvery` updates the
+///   dev split is scored and the best encoder and head kept; the test split is scored with them. A few minutes of
+///   labels are overfitted within a thousand updates, sooner from a good start than from random weights.
 public struct CTCFineTuningSettings: Codable, Equatable, Sendable {
     public var steps = 1000
     public var batchSize = 8
@@ -28,6 +31,8 @@ public struct CTCFineTuningSettings: Codable, Equatable, Sendable {
     public var timeMaskProbability: Double = 0.25
     public var timeMaskSpan = 10
     public var logEvery = 50
+    /// Updates between scorings of the dev split (when the corpus has one); 0 scores the test split with the last update.
+    public var devEvery = 100
 
     public init() {}
 
@@ -36,6 +41,7 @@ public struct CTCFineTuningSettings: Codable, Equatable, Sendable {
         case batchSize = "batch_size", learningRate = "lr", headLearningRateScale = "head_lr_scale"
         case weightDecay = "weight_decay", freezeEncoderSteps = "freeze_encoder_steps"
         case timeMaskProbability = "time_mask_prob", timeMaskSpan = "time_mask_span", logEvery = "log_every"
+        case devEvery = "dev_every"
     }
 
     /// The tri-stage schedule of the encoder's rate (the head's is `headLearningRateScale` times it).
@@ -49,6 +55,7 @@ public struct CTCFineTuningSettings: Codable, Equatable, Sendable {
     public var problem: String? {
         if steps < 1 { return "steps must be ≥ 1, got \(steps)" }
         if batchSize < 1 || logEvery < 1 { return "batch size and log interval must be ≥ 1" }
+        if devEvery < 0 { return "dev interval must be ≥ 0 (0: no dev scoring), got \(devEvery)" }
         if !(learningRate > 0) || !(headLearningRateScale > 0) { return "learning rates must be positive" }
         if freezeEncoderSteps < 0 { return "freeze-encoder steps must be ≥ 0, got \(freezeEncoderSteps)" }
         if !(0..<1).contains(timeMaskProbability) || timeMaskSpan < 1 { return "time mask probability must be in [0, 1) and its span ≥ 1" }
@@ -79,10 +86,20 @@ public struct CTCFineTuningResult: Codable, Equatable {
     /// resolution is too coarse for the task (e.g. 16-frame patches).
     public var infeasibleTrainUtterances: Int
     public var losses: [LossPoint]
+    /// The dev split's PER every `devEvery` updates (empty without a dev split or with devEvery 0).
+    public var devPERs: [PERPoint]
+    /// The update whose encoder and head scored the test split: the best dev PER's, else the last.
+    public var selectedStep: Int
     public var settings: CTCFineTuningSettings
+
+    public struct PERPoint: Codable, Equatable {
+        public var step: Int
+        public var per: Double
+    }
 
     enum CodingKeys: String, CodingKey {
         case task, encoder, seed, per, losses, settings
+        case devPERs = "dev_pers", selectedStep = "selected_step"
         case labelledSeconds = "labelled_seconds", trainUtterances = "train_utterances"
         case testUtterances = "test_utterances", phonemeInventory = "phoneme_inventory"
         case editErrors = "edit_errors", referencePhonemes = "reference_phonemes"
@@ -134,6 +151,7 @@ public final class CTCFineTuner {
         let trainSet = try utterances(train)
         let labelledSeconds = seconds
         let testSet = try utterances(test)
+        let devSet = settings.devEvery > 0 ? try utterances(splits["dev"] ?? []) : []
         let classes = inventory.count + 1
 
         Random.generator = RandomGenerator(seed: seed)   // dropout draws
@@ -155,6 +173,7 @@ public final class CTCFineTuner {
         var random = SplitMix(seed: seed ^ 0x5EED_F17E)
         var losses: [CTCFineTuningResult.LossPoint] = [], windowLoss = 0.0, windowSteps = 0
         var infeasible = Set<Int>()
+        var devPERs: [CTCFineTuningResult.PERPoint] = [], best: (step: Int, per: Double, weights: [[Float]])? = nil
         for step in 0..<settings.steps {
             let frozen = step < settings.freezeEncoderSteps
             let picks = (0..<min(settings.batchSize, trainSet.count)).map { _ in Int(random.next() % UInt64(trainSet.count)) }
@@ -189,6 +208,24 @@ public final class CTCFineTuner {
                            windowLoss / Double(windowSteps), rate, frozen ? " (encoder frozen)" : ""))
                 (windowLoss, windowSteps) = (0, 0)
             }
+            if !devSet.isEmpty && ((step + 1) % settings.devEvery == 0 || step + 1 == settings.steps) {
+                model.eval()
+                let (errors, reference) = score(devSet, head: head, batchSize: settings.batchSize)
+                model.train()
+                let per = Double(errors) / Double(max(reference, 1))
+                devPERs.append(.init(step: step + 1, per: per))
+                if best == nil || per < best!.per {
+                    best = (step + 1, per, (head.parameters + model.parameters).map(\.scalars))
+                }
+                log(String(format: "step %d/%d │ dev PER %.4f%@", step + 1, settings.steps, per, best!.step == step + 1 ? " (best)" : ""))
+            }
+        }
+        if let best, best.step != settings.steps {   // the best dev update's weights score the test split
+            noGrad {
+                for (tensor, values) in zip(head.parameters + model.parameters, best.weights) {
+                    tensor.data.update(from: values, count: values.count)
+                }
+            }
         }
         if !infeasible.isEmpty {
             log("warning: \(infeasible.count) of \(train.count) training utterances have too few encoder steps for CTC")
@@ -201,7 +238,8 @@ public final class CTCFineTuner {
                                    trainUtterances: train.count, testUtterances: test.count, phonemeInventory: inventory,
                                    per: Double(errors) / Double(max(reference, 1)), editErrors: errors,
                                    referencePhonemes: reference, infeasibleTrainUtterances: infeasible.count,
-                                   losses: losses, settings: settings)
+                                   losses: losses, devPERs: devPERs, selectedStep: best?.step ?? settings.steps,
+                                   settings: settings)
     }
 
     /// The fewest frames a CTC path for `labels` needs: one per label and a blank between equal neighbours.

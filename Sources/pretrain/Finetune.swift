@@ -37,6 +37,8 @@ struct Finetune: ParsableCommand {
     @Option(name: .customLong("time-mask"), help: "Time-masking probability (0 turns it off); spans of 10 frames.")
     var timeMask = CTCFineTuningSettings().timeMaskProbability
     @Option(name: .customLong("log-every"), help: "Updates per logged (mean) loss.") var logEvery = CTCFineTuningSettings().logEvery
+    @Option(name: .customLong("dev-every"), help: "Updates between scorings of the dev split; the best dev PER's weights score the test split (0: the last update's).")
+    var devEvery = CTCFineTuningSettings().devEvery
     @Option(help: "Seed of the labelled subset, the head, the batches, masks and dropout.") var seed: UInt64 = 0
     @Flag(name: .customLong("random-init"), help: "The checkpoint's encoder with fresh random weights (the from-scratch baseline).")
     var randomInit = false
@@ -57,6 +59,7 @@ struct Finetune: ParsableCommand {
         settings.freezeEncoderSteps = freezeEncoderSteps
         settings.timeMaskProbability = timeMask
         settings.logEvery = logEvery
+        settings.devEvery = devEvery
         if let problem = settings.problem { throw ValidationError(problem) }
 
         let loaded = try loadAudioEncoder(URL(fileURLWithPath: checkpoint), randomWeights: randomInit, seed: seed)
@@ -77,9 +80,11 @@ struct Finetune: ParsableCommand {
         encoderJSON.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoderJSON.encode(result).write(to: destination, options: .atomic)
         try saveCheckpoint(loaded, head: tuner.head!, in: directory)
-        print(String(format: "finetune pr: PER %.4f (%d/%d phonemes) │ %.1f labelled min, %d utterances │ %d test │ %@ → %@",
+        let selected = result.devPERs.isEmpty ? "" : String(format: " │ update %d (best dev PER %.4f)", result.selectedStep,
+                                                                   result.devPERs.map(\.per).min()!)
+        print(String(format: "finetune pr: PER %.4f (%d/%d phonemes) │ %.1f labelled min, %d utterances │ %d test%@ │ %@ → %@",
                      result.per, result.editErrors, result.referencePhonemes, result.labelledSeconds / 60,
-                     result.trainUtterances, result.testUtterances, result.encoder, destination.path))
+                     result.trainUtterances, result.testUtterances, selected, result.encoder, destination.path))
     }
 
     /// OUT/checkpoint: the source checkpoint with the encoder's weights replaced by the fine-tuned ones, so that

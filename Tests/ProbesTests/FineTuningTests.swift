@@ -50,6 +50,31 @@ final class FineTuningTests: XCTestCase {
         XCTAssertEqual(result.infeasibleTrainUtterances, 0, "50 steps a second for about 7 tones a second")
     }
 
+    func testTheBestDevUpdateScoresTheTestSplit() throws {
+        var splits = try ProbeTask.pr.examples(corpus: try corpus())
+        splits["dev"] = splits["test"]   // dev = test: the reported PER must be the best dev PER exactly
+        let encoder = try frameEncoder(statistics: try splits["train"]!.map { try Waveform(contentsOf: $0.audio) })
+        var settings = CTCFineTuningSettings()
+        settings.steps = 100
+        settings.learningRate = 1e-3
+        settings.logEvery = 40
+        settings.devEvery = 10
+        let result = try CTCFineTuner(encoder: encoder, name: "tiny").run(splits: splits, train: splits["train"]!, seed: 0,
+                                                                         settings: settings)
+        XCTAssertEqual(result.devPERs.map(\.step), Array(stride(from: 10, through: 100, by: 10)))
+        let best = result.devPERs.min { $0.per < $1.per }!
+        XCTAssertEqual(result.selectedStep, best.step, "the first update with the lowest dev PER: \(result.devPERs)")
+        XCTAssertLessThan(best.per, result.devPERs.last!.per, "this run ends worse than its best (0.29 vs 0.27 at update 50), so the selection is exercised")
+        XCTAssertEqual(result.per, best.per, accuracy: 1e-12, "the test split is scored with the selected weights")
+
+        settings.devEvery = 0
+        let last = try CTCFineTuner(encoder: try frameEncoder(statistics: try splits["train"]!.map { try Waveform(contentsOf: $0.audio) }),
+                                    name: "tiny").run(splits: splits, train: splits["train"]!, seed: 0, settings: settings)
+        XCTAssertEqual(last.devPERs, [])
+        XCTAssertEqual(last.selectedStep, 100)
+        XCTAssertEqual(last.per, result.devPERs.last!.per, accuracy: 1e-12, "without selection: the last update's PER")
+    }
+
     func testUtterancesTooShortForTheirPhonemesAreCounted() throws {
         let splits = try ProbeTask.pr.examples(corpus: try corpus())
         var generator = RandomGenerator(seed: 3)
