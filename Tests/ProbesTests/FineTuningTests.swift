@@ -28,16 +28,22 @@ final class FineTuningTests: XCTestCase {
                                             normalization: try accumulator.normalization(), featureOptions: FbankOptions())
     }
 
-    func testFineTuningLearnsToneSequencesAndScoresThePhonemeErrorRate() throws {
-        let splits = try ProbeTask.pr.examples(corpus: try corpus())
+    /// Fine-tunes a fresh tiny frame encoder on the whole train split (seed 0, learning rate 1e-3).
+    private func fineTuneTiny(_ splits: [String: [ProbeExample]], steps: Int, logEvery: Int,
+                              _ adjust: (inout CTCFineTuningSettings) -> Void) throws -> CTCFineTuningResult {
         let encoder = try frameEncoder(statistics: try splits["train"]!.map { try Waveform(contentsOf: $0.audio) })
         var settings = CTCFineTuningSettings()
-        settings.steps = 120
+        settings.steps = steps
         settings.learningRate = 1e-3
-        settings.logEvery = 20
-        settings.freezeEncoderSteps = 10
-        let result = try CTCFineTuner(encoder: encoder, name: "tiny").run(splits: splits, train: splits["train"]!, seed: 0,
-                                                                         settings: settings)
+        settings.logEvery = logEvery
+        adjust(&settings)
+        return try CTCFineTuner(encoder: encoder, name: "tiny").run(splits: splits, train: splits["train"]!, seed: 0,
+                                                                   settings: settings)
+    }
+
+    func testFineTuningLearnsToneSequencesAndScoresThePhonemeErrorRate() throws {
+        let splits = try ProbeTask.pr.examples(corpus: try corpus())
+        let result = try fineTuneTiny(splits, steps: 120, logEvery: 20) { $0.freezeEncoderSteps = 10 }
         XCTAssertEqual(result.phonemeInventory, ["a", "b", "c", "d"])
         XCTAssertEqual(result.losses.map(\.step), [20, 40, 60, 80, 100, 120])
         XCTAssertEqual(result.testUtterances, 10)
@@ -53,23 +59,14 @@ final class FineTuningTests: XCTestCase {
     func testTheBestDevUpdateScoresTheTestSplit() throws {
         var splits = try ProbeTask.pr.examples(corpus: try corpus())
         splits["dev"] = splits["test"]   // dev = test: the reported PER must be the best dev PER exactly
-        let encoder = try frameEncoder(statistics: try splits["train"]!.map { try Waveform(contentsOf: $0.audio) })
-        var settings = CTCFineTuningSettings()
-        settings.steps = 100
-        settings.learningRate = 1e-3
-        settings.logEvery = 40
-        settings.devEvery = 10
-        let result = try CTCFineTuner(encoder: encoder, name: "tiny").run(splits: splits, train: splits["train"]!, seed: 0,
-                                                                         settings: settings)
+        let result = try fineTuneTiny(splits, steps: 100, logEvery: 40) { $0.devEvery = 10 }
         XCTAssertEqual(result.devPERs.map(\.step), Array(stride(from: 10, through: 100, by: 10)))
         let best = result.devPERs.min { $0.per < $1.per }!
         XCTAssertEqual(result.selectedStep, best.step, "the first update with the lowest dev PER: \(result.devPERs)")
         XCTAssertLessThan(best.per, result.devPERs.last!.per, "this run ends worse than its best (0.29 vs 0.27 at update 50), so the selection is exercised")
         XCTAssertEqual(result.per, best.per, accuracy: 1e-12, "the test split is scored with the selected weights")
 
-        settings.devEvery = 0
-        let last = try CTCFineTuner(encoder: try frameEncoder(statistics: try splits["train"]!.map { try Waveform(contentsOf: $0.audio) }),
-                                    name: "tiny").run(splits: splits, train: splits["train"]!, seed: 0, settings: settings)
+        let last = try fineTuneTiny(splits, steps: 100, logEvery: 40) { $0.devEvery = 0 }
         XCTAssertEqual(last.devPERs, [])
         XCTAssertEqual(last.selectedStep, 100)
         XCTAssertEqual(last.per, result.devPERs.last!.per, accuracy: 1e-12, "without selection: the last update's PER")
