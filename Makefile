@@ -76,10 +76,10 @@ fixtures:
 clean:
 	rm -rf .build
 
-# The speech pre-training study of issue 6: espeak-ng corpus, TERA and SSAST pre-training (about 15 minutes each on
+# The speech pre-training study of issue 6: espeak-ng corpus, TERA and SSAST pre-training (about 18 minutes each on
 # two cores), probes of both encoders and both baselines; the table lands in runs/study-audio/results.md.
 study-audio: build
-	scripts/study_audio.sh
+	OMP_WAIT_POLICY=passive scripts/study_audio.sh
 
 # Continued pre-training for a new language (issue 7): the English BEST-RQ encoder of study-audio continued on
 # Finnish, then CTC fine-tuning with 10 labelled minutes against no continued pre-training and from scratch
