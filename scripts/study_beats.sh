@@ -4,9 +4,8 @@
 # labels), then the probes of both SSL models (KS, SID, LID at 10 labels/class, PR; 3 seeds) beside the study's
 # baselines, in $OUT/results-beats.md with the probe average (mean of KS, SID, LID accuracy and 1 − PER).
 # Resumable: a rerun skips finished stages and probes. Needs scripts/study_audio.sh's corpus and baselines.
-# 1-minute estimates (2 cores, load ≈ 9 from other jobs): iteration 1 SSL ≈ 0.5 s/step, tokenizer ≈ 1.0 s/step,
-# iteration 2 SSL (labels from the tokenizer) ≈ 0.9 s/step: the recipe's 1,200 SSL and 800 tokenizer steps take
-# ≈ 10, 14 and 18 min; then the probes of both SSL models.
+# Cost on 2 quiet cores: the recipe's 2,000 SSL and 800 tokenizer steps take about 7, 4 and 7 min (414, 220 and
+# 400 s on 2026-11-29); then the probes of both SSL models.
 set -euo pipefail
 PRETRAIN=${PRETRAIN:-.build/release/pretrain}
 SPEECH=${SPEECH:-data/speech}
