@@ -6,7 +6,7 @@ PRETRAIN=${PRETRAIN:-.build/release/pretrain}
 SPEECH=${SPEECH:-data/speech}
 FBANK=${FBANK:-data/speech-fbank}
 OUT=${OUT:-runs/study-audio}
-STEPS=${STEPS:-2000}
+STEPS=${STEPS:-$(awk '$1 == "steps:" { print $2; exit }' recipes/bestrq-small.yaml)}   # default: the recipe's
 [ -f "$FBANK/corpus.json" ] || { echo "run scripts/study_audio.sh first (needs $FBANK)"; exit 1; }
 log() { echo "[$(date +%H:%M:%S)] $*" | tee -a "$OUT/study.log"; }
 if [ ! -f "$OUT/bestrq/checkpoints/latest" ] || ! grep -q "step_$(printf %06d "$STEPS")" "$OUT/bestrq/checkpoints/latest"; then
@@ -14,7 +14,7 @@ if [ ! -f "$OUT/bestrq/checkpoints/latest" ] || ! grep -q "step_$(printf %06d "$
     start=$(date +%s)
     if [ -d "$OUT/bestrq/checkpoints" ]; then resume="--resume"; else resume=""; fi
     $PRETRAIN train recipes/bestrq-small.yaml --run-dir "$OUT/bestrq" $resume --set data.features="$FBANK" \
-        --set train.steps="$STEPS" --set train.eval_every=250 >> "$OUT/bestrq.log" 2>&1
+        --set train.steps="$STEPS" >> "$OUT/bestrq.log" 2>&1
     log "pre-training bestrq took $(( $(date +%s) - start )) s"
 fi
 [ -f "$OUT/probes/bestrq.json" ] || { log "probing bestrq"; $PRETRAIN probe "$OUT/bestrq" --corpus "$SPEECH" --task all \

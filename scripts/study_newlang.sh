@@ -16,7 +16,7 @@
 # fine-tuned with Finnish statistics; the English encoder (no continued pre-training) keeps English statistics, as
 # a user fine-tuning it directly would; from scratch uses the English checkpoint's (any would do for random weights).
 # Another English encoder: ENGLISH=runs/study-audio/tera RECIPE=recipes/tera-small.yaml (TERA probes best on PR).
-# Cost on 2 cores: bestrq-small runs 2000 steps in 459 s (runs/study-audio/study.log), so the English stage (if
+# Cost on 2 cores: bestrq-small ran 2000 steps in 459 s (runs/study-audio/study.log), so the English stage (if
 # missing) takes about 8 min and continued pre-training (1000 steps, the same recipe and batch) about 4 min, both
 # under 20 min; synthesising 1 h of Finnish about 5 min; each fine-tuning (1000 updates of 8 utterances, about 0.2 s
 # each) 3–4 min, 9 of them about 30 min. Every step is skipped when its output exists; delete it to redo.
