@@ -5,26 +5,10 @@ import XCTest
 /// The `pretrain train` / `pretrain eval` commands as a user runs them, in a subprocess: exact resume after
 /// kill -9, and clear errors (non-zero exit, no trap) for mistakes a user can make.
 final class CommandLineTests: XCTestCase {
-    /// The pretrain executable built beside the test bundle (.build/<config>/pretrain).
-    private func pretrain() throws -> URL {
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        while directory.path != "/" && !directory.lastPathComponent.hasSuffix(".xctest") {
-            let candidate = directory.appendingPathComponent("pretrain")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            directory.deleteLastPathComponent()
-        }
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("pretrain")
-        guard FileManager.default.isExecutableFile(atPath: beside.path) else {
-            throw CommandLineTestError("pretrain executable not found beside the tests (build it: swift build --build-tests)")
-        }
-        return beside
-    }
-
     @discardableResult
     private func launch(_ arguments: [String], in directory: URL) throws -> (process: Process, output: URL) {
         let process = Process()
-        process.executableURL = try pretrain()
+        process.executableURL = try pretrainExecutable()
         process.arguments = arguments
         process.currentDirectoryURL = directory
         let output = directory.appendingPathComponent("output-\(UUID().uuidString.prefix(6)).txt")
@@ -37,9 +21,7 @@ final class CommandLineTests: XCTestCase {
     }
 
     private func runToCompletion(_ arguments: [String], in directory: URL) throws -> (status: Int32, output: String) {
-        let (process, output) = try launch(arguments, in: directory)
-        process.waitUntilExit()
-        return (process.terminationStatus, try String(contentsOf: output, encoding: .utf8))
+        try runPretrain(arguments, in: directory)
     }
 
     /// `width` sets d_model: the kill test uses a wider model so that a step takes milliseconds even in release,

@@ -6,31 +6,6 @@ import XCTest
 /// with the infinite schedule, an anneal branch of it, and a continuation on the Sonnets with 25 % replay, whose
 /// report shows the stability gap.
 final class ContinualCommandLineTests: XCTestCase {
-    /// The pretrain executable built beside the test bundle (.build/<config>/pretrain).
-    private func pretrain() throws -> URL {
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        for directory in [beside, beside.deletingLastPathComponent(), beside.deletingLastPathComponent().deletingLastPathComponent()] {
-            let candidate = directory.appendingPathComponent("pretrain")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        }
-        throw TrainingError("pretrain executable not found beside the tests (build it: swift build --build-tests)")
-    }
-
-    private func run(_ arguments: [String], in directory: URL) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = try pretrain()
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        let output = directory.appendingPathComponent("output.txt")
-        FileManager.default.createFile(atPath: output.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: output)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        process.waitUntilExit()
-        try handle.close()
-        return (process.terminationStatus, try String(contentsOf: output, encoding: .utf8))
-    }
 
     /// `name/train.txt` and `name/held.txt` from a slice of a play in data/shakespeare.
     private func writeText(_ play: String, as name: String, in root: URL) throws {
@@ -49,9 +24,9 @@ final class ContinualCommandLineTests: XCTestCase {
         let root = try temporaryDirectory(self)
         try writeText("hamlet", as: "hamlet", in: root)
         try writeText("sonnets", as: "sonnets", in: root)
-        var result = try run(["tokenize", "--train-vocab", "300", "--val-files", "held", "--out", "up", "text/hamlet"], in: root)
+        var result = try runPretrain(["tokenize", "--train-vocab", "300", "--val-files", "held", "--out", "up", "text/hamlet"], in: root)
         XCTAssertEqual(result.status, 0, result.output)
-        result = try run(["tokenize", "--tokenizer", "up/tokenizer.json", "--val-files", "held", "--out", "down", "text/sonnets"], in: root)
+        result = try runPretrain(["tokenize", "--tokenizer", "up/tokenizer.json", "--val-files", "held", "--out", "down", "text/sonnets"], in: root)
         XCTAssertEqual(result.status, 0, result.output)
 
         try (tinyModel + """
@@ -59,13 +34,13 @@ final class ContinualCommandLineTests: XCTestCase {
             schedule: {kind: infinite, warmup: 2, cooldown: 1, constant_lr: 1.0e-3}
             train: {steps: 6, eval_every: 3, eval_batches: 2, log_every: 1, checkpoint_every: 3, keep_last: 5}
             """).write(to: root.appendingPathComponent("upstream.yaml"), atomically: true, encoding: .utf8)
-        result = try run(["train", "upstream.yaml", "--run-dir", "upstream"], in: root)
+        result = try runPretrain(["train", "upstream.yaml", "--run-dir", "upstream"], in: root)
         XCTAssertEqual(result.status, 0, result.output)
 
-        result = try run(["anneal", "upstream", "--from-step", "4", "--steps", "2"], in: root)
+        result = try runPretrain(["anneal", "upstream", "--from-step", "4", "--steps", "2"], in: root)
         XCTAssertNotEqual(result.status, 0)
         XCTAssertTrue(result.output.contains("no complete checkpoint at step 4 (it has: 3, 6)"), result.output)
-        result = try run(["anneal", "upstream", "--from-step", "3", "--steps", "2", "--shape", "cosine", "--min-lr", "1e-5"], in: root)
+        result = try runPretrain(["anneal", "upstream", "--from-step", "3", "--steps", "2", "--shape", "cosine", "--min-lr", "1e-5"], in: root)
         XCTAssertEqual(result.status, 0, result.output)
         let anneal = try readMetrics(root.appendingPathComponent("upstream/anneals/from_3_steps_2/metrics.jsonl"))
         XCTAssertEqual(anneal.map(\.step), [4, 5])
@@ -76,7 +51,7 @@ final class ContinualCommandLineTests: XCTestCase {
             schedule: {kind: constant, warmup: 2}
             train: {steps: 4, eval_every: 2, eval_batches: 2, log_every: 1}
             """).write(to: root.appendingPathComponent("downstream.yaml"), atomically: true, encoding: .utf8)
-        result = try run(["train", "downstream.yaml", "--run-dir", "downstream", "--init-from", "upstream/checkpoints/step_000003"],
+        result = try runPretrain(["train", "downstream.yaml", "--run-dir", "downstream", "--init-from", "upstream/checkpoints/step_000003"],
                          in: root)
         XCTAssertEqual(result.status, 0, result.output)
         let rows = try readMetrics(root.appendingPathComponent("downstream/metrics.jsonl"))
@@ -84,7 +59,7 @@ final class ContinualCommandLineTests: XCTestCase {
         XCTAssertNotNil(rows.first?.namedValidationLosses["upstream"], "forgetting is measured from step 0")
         XCTAssertEqual(rows.last?.sourceTokens.values.reduce(0, +), 4 * 4 * 16)
         XCTAssertEqual(Set(try XCTUnwrap(rows.last?.sourceTokens).keys), ["corpus", "upstream"])
-        result = try run(["report", "downstream"], in: root)
+        result = try runPretrain(["report", "downstream"], in: root)
         XCTAssertEqual(result.status, 0, result.output)
         let html = try String(contentsOf: root.appendingPathComponent("downstream/report.html"), encoding: .utf8)
         XCTAssertTrue(html.contains("<h2>Stability gap</h2>") && html.contains("init from step_000003"))

@@ -40,22 +40,7 @@ final class FinetuneCommandLineTests: XCTestCase {
     }
 
     private func pretrain(_ arguments: [String], in directory: URL) throws -> (status: Int32, output: String) {
-        var executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        while !FileManager.default.isExecutableFile(atPath: executable.appendingPathComponent("pretrain").path) {
-            guard executable.path != "/" else { throw CommandLineTestError("pretrain executable not found beside the tests") }
-            executable.deleteLastPathComponent()
-        }
-        let process = Process()
-        process.executableURL = executable.appendingPathComponent("pretrain")
-        process.arguments = arguments + ["--threads", "1"]
-        process.currentDirectoryURL = directory
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
+        try runPretrain(arguments + ["--threads", "1"], in: directory)
     }
 
     func testAShortFineTuningWritesItsResultAndTheLossFalls() throws {

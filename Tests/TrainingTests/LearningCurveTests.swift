@@ -234,29 +234,15 @@ final class LearningCurveTests: XCTestCase {
 
     /// `pretrain predict` as a user runs it, on the fixture and on a directory that is not there.
     func testThePredictCommandPrintsThePredictionAndNamesAMissingRun() throws {
-        let pretrain = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-            .appendingPathComponent("pretrain")
         let run = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/learning_curve/cos2e3")
-        func launch(_ arguments: [String]) throws -> (status: Int32, output: String) {
-            let process = Process()
-            process.executableURL = pretrain
-            process.arguments = arguments
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            try process.run()
-            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            return (process.terminationStatus, output)
-        }
-        let predicted = try launch(["predict", run.path, "--from-fraction", "0.5", "--epsilon", "0.05"])
+        let predicted = try runPretrain(["predict", run.path, "--from-fraction", "0.5", "--epsilon", "0.05"])
         XCTAssertEqual(predicted.status, 0, predicted.output)
         XCTAssertTrue(predicted.output.contains("val_loss at step 300:"), predicted.output)
         XCTAssertTrue(predicted.output.contains("model area_power_law"), predicted.output)
         XCTAssertTrue(predicted.output.contains("predicted gain from step 150 to step 300"), predicted.output)
-        let backtest = try launch(["predict", run.path, run.path, "--backtest"])
+        let backtest = try runPretrain(["predict", run.path, run.path, "--backtest"])
         XCTAssertTrue(backtest.output.contains("median absolute relative error over 2 runs"), backtest.output)
-        let missing = try launch(["predict", run.appendingPathComponent("nope").path])
+        let missing = try runPretrain(["predict", run.appendingPathComponent("nope").path])
         XCTAssertNotEqual(missing.status, 0)
         XCTAssertTrue(missing.output.contains("no such run directory"), missing.output)
     }

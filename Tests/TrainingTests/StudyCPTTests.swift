@@ -13,31 +13,6 @@ final class StudyCPTTests: XCTestCase {
         .deletingLastPathComponent()
     private static let otherSections = "# Results\n\n## Another study\n\nkeep me\n\n## Continual pre-training (issue 5)\n\nstale numbers\n\n## A later study\n\nkeep me too\n"
 
-    /// The pretrain executable built beside the test bundle (.build/<config>/pretrain).
-    private static func pretrain() throws -> URL {
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        for directory in [beside, beside.deletingLastPathComponent(), beside.deletingLastPathComponent().deletingLastPathComponent()] {
-            let candidate = directory.appendingPathComponent("pretrain")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        }
-        throw TrainingError("pretrain executable not found beside the tests (build it: swift build --build-tests)")
-    }
-
-    private static func run(_ arguments: [String], in directory: URL) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = try pretrain()
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        let output = directory.appendingPathComponent("output-\(arguments[0]).txt")
-        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: output)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        process.waitUntilExit()
-        try handle.close()
-        return (process.terminationStatus, try String(contentsOf: output, encoding: .utf8))
-    }
 
     /// Both corpora with one tokenizer, in `root`.
     private static func prepareCorpora(in root: URL) throws {
@@ -46,7 +21,7 @@ final class StudyCPTTests: XCTestCase {
                            texts.appendingPathComponent("shakespeare").path],
                           ["tokenize", "--tokenizer", "up/tokenizer.json", "--val-files", "tempest", "--out", "down",
                            texts.appendingPathComponent("shakespeare-folio").path]] {
-            let result = try run(arguments, in: root)
+            let result = try runPretrain(arguments, in: root)
             guard result.status == 0 else { throw TrainingError("pretrain \(arguments.joined(separator: " ")): \(result.output)") }
         }
     }
@@ -59,7 +34,7 @@ final class StudyCPTTests: XCTestCase {
             self.root = root
             try prepareCorpora(in: root)
             try otherSections.write(to: root.appendingPathComponent("docs/RESULTS.md"), atomically: true, encoding: .utf8)
-            let result = try run(["study", "cpt", "--quick", "--out", "study", "--results", "docs/RESULTS.md",
+            let result = try runPretrain(["study", "cpt", "--quick", "--out", "study", "--results", "docs/RESULTS.md",
                                   "--upstream", "up", "--downstream", "down"], in: root)
             guard result.status == 0 else { throw TrainingError("pretrain study cpt --quick failed: \(result.output)") }
             let data = try Data(contentsOf: root.appendingPathComponent("study/results.json"))
@@ -148,11 +123,11 @@ final class StudyCPTTests: XCTestCase {
         let root = try temporaryDirectory(self)
         let plays = ["tempest", "macbeth"].map { Self.repository.appendingPathComponent("data/shakespeare-folio/\($0).txt").path }
         for name in ["a", "b"] {
-            let result = try Self.run(["tokenize", "--train-vocab", name == "a" ? "300" : "301", "--val-files", "tempest",
+            let result = try runPretrain(["tokenize", "--train-vocab", name == "a" ? "300" : "301", "--val-files", "tempest",
                                        "--out", name] + plays, in: root)
             XCTAssertEqual(result.status, 0, result.output)
         }
-        let result = try Self.run(["study", "cpt", "--quick", "--upstream", "a", "--downstream", "b", "--out", "study"], in: root)
+        let result = try runPretrain(["study", "cpt", "--quick", "--upstream", "a", "--downstream", "b", "--out", "study"], in: root)
         XCTAssertNotEqual(result.status, 0)
         XCTAssertTrue(result.output.contains("--upstream a and --downstream b were tokenized with different tokenizers"), result.output)
     }
