@@ -11,6 +11,16 @@ public struct SSASTConfig: Equatable {
     public var clusterFactor = 3
     /// Weight of the generative (reconstruction) MSE beside the discriminative InfoNCE: 10 in the paper.
     public var generativeWeight: Float = 10
+    /// Where InfoNCE draws the patches a prediction must be told from.
+    public var negatives: Negatives = .clip
+
+    public enum Negatives: String, CaseIterable, Codable {
+        /// The same clip's other masked patches (the paper): what is constant within a clip (the speaker, the
+        /// channel) never tells a patch from its negatives, so the encoder is not asked to keep it.
+        case clip
+        /// Every other masked patch of the batch: the other clips' patches make the clip's identity useful.
+        case batch
+    }
 
     public init() {}
 
@@ -57,7 +67,8 @@ public final class SSASTModel: Module {
 
 /// SSAST: mask clustered patches (the same count M in every clip of a batch: the ratio of the shortest clip's
 /// patches), encode, and at the masked positions
-/// - discriminative: InfoNCE over the clip's masked patches, −mean log softmax_j(ĉ_i · x_j) at j = i;
+/// - discriminative: InfoNCE, −mean log softmax_j(ĉ_i · x_j) at j = i, over the clip's masked patches (or the
+///   batch's: `negatives`);
 /// - generative: MSE between the reconstructed and the original patches;
 /// loss = InfoNCE + generativeWeight · MSE.
 public final class SSAST: FeaturePretrainingObjective {
@@ -93,11 +104,27 @@ public final class SSAST: FeaturePretrainingObjective {
         let atMasked = embedding(states.reshaped([rows * count, states.size(2)]), indices: gather)   // (B, M, C)
         let targets = noGrad { embedding(patches.reshaped([rows * count, size]), indices: gather) } // (B, M, P)
 
-        let scores = matmul(ssastModel.discriminativeHead(atMasked), targets, transposeB: true)  // (B, M, M)
-        let diagonal = IntTensor((0..<rows * perClip).map { Int32($0 % perClip) }, shape: [rows * perClip])
-        let infoNCE = crossEntropy(scores.reshaped([rows * perClip, perClip]), targets: diagonal)
+        let infoNCE = maskedPatchInfoNCE(predictions: ssastModel.discriminativeHead(atMasked), targets: targets,
+                                         negatives: config.negatives)
         let reconstruction = mseLoss(ssastModel.generativeHead(atMasked), targets)
         return (infoNCE + reconstruction * config.generativeWeight, rows * perClip)
+    }
+
+    /// InfoNCE of predictions (B, M, P) against their targets (B, M, P): each prediction scores every candidate by
+    /// dot product, its own target among the clip's M (or the batch's B·M) candidates; mean over the B·M predictions.
+    public func maskedPatchInfoNCE(predictions: Tensor, targets: Tensor, negatives: SSASTConfig.Negatives) -> Tensor {
+        let (rows, perClip, size) = (predictions.size(0), predictions.size(1), predictions.size(2))
+        switch negatives {
+        case .clip:
+            let scores = matmul(predictions, targets, transposeB: true)                              // (B, M, M)
+            let own = IntTensor((0..<rows * perClip).map { Int32($0 % perClip) }, shape: [rows * perClip])
+            return crossEntropy(scores.reshaped([rows * perClip, perClip]), targets: own)
+        case .batch:
+            let scores = matmul(predictions.reshaped([rows * perClip, size]),
+                                targets.reshaped([rows * perClip, size]), transposeB: true)         // (B·M, B·M)
+            let own = IntTensor((0..<rows * perClip).map { Int32($0) }, shape: [rows * perClip])
+            return crossEntropy(scores, targets: own)
+        }
     }
 
     /// Per clip, M distinct masked patch indices (time-major: column · rows + row) among its valid columns, drawn as

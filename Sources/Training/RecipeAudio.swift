@@ -49,11 +49,13 @@ public struct SSASTSection: Codable, Equatable {
     public var maskRatio: Float?
     public var clusterFactor: Int?
     public var generativeWeight: Float?
+    public var negatives: SSASTConfig.Negatives?
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case maskRatio = "mask_ratio", clusterFactor = "cluster_factor", generativeWeight = "generative_weight"
+        case negatives
     }
 
     public init(from decoder: Decoder) throws {
@@ -62,6 +64,7 @@ public struct SSASTSection: Codable, Equatable {
         maskRatio = try c.decodeIfPresent(Float.self, forKey: .maskRatio)
         clusterFactor = try c.decodeIfPresent(Int.self, forKey: .clusterFactor)
         generativeWeight = try c.decodeIfPresent(Float.self, forKey: .generativeWeight)
+        negatives = try c.decodeIfPresent(SSASTConfig.Negatives.self, forKey: .negatives)
     }
 
     public var config: SSASTConfig {
@@ -69,6 +72,7 @@ public struct SSASTSection: Codable, Equatable {
         if let maskRatio { config.maskRatio = maskRatio }
         if let clusterFactor { config.clusterFactor = clusterFactor }
         if let generativeWeight { config.generativeWeight = generativeWeight }
+        if let negatives { config.negatives = negatives }
         return config
     }
 }

@@ -107,4 +107,30 @@ final class AudioObjectiveTests: XCTestCase {
         }
         XCTAssertGreaterThan(Double(withNeighbour.count) / Double(set.count), 0.9)
     }
+
+    /// SSAST's InfoNCE by hand: each prediction's log-softmax over its candidates' dot products, at its own target;
+    /// with the batch's patches as negatives every prediction has B·M candidates instead of M, so its loss is larger.
+    func testSSASTInfoNCEDrawsNegativesFromTheClipOrTheBatch() {
+        var generator = RandomGenerator(seed: 3)
+        let encoder = AudioPatchEncoder(AudioEncoderConfig(featureDimension: 8, hiddenSize: 8, layers: 1, heads: 2,
+                                                           maxFrames: 16, patchFrequency: 4, patchTime: 2), generator: &generator)
+        let ssast = SSAST(model: SSASTModel(encoder: encoder, generator: &generator))
+        let (clips, perClip, size) = (2, 3, 4)
+        let p = (0..<clips * perClip * size).map { _ in generator.nextNormal() }
+        let t = (0..<clips * perClip * size).map { _ in generator.nextNormal() }
+        func dot(_ i: Int, _ j: Int) -> Double { (0..<size).reduce(0) { $0 + Double(p[i * size + $1] * t[j * size + $1]) } }
+        func expected(_ candidates: (Int) -> Range<Int>) -> Double {
+            let losses = (0..<clips * perClip).map { i -> Double in
+                let scores = candidates(i).map { dot(i, $0) }
+                return log(scores.map(exp).reduce(0, +)) - dot(i, i)
+            }
+            return losses.reduce(0, +) / Double(losses.count)
+        }
+        let predictions = Tensor(p, shape: [clips, perClip, size]), targets = Tensor(t, shape: [clips, perClip, size])
+        let clip = Double(ssast.maskedPatchInfoNCE(predictions: predictions, targets: targets, negatives: .clip).item)
+        let batch = Double(ssast.maskedPatchInfoNCE(predictions: predictions, targets: targets, negatives: .batch).item)
+        XCTAssertEqual(clip, expected { i in (i / perClip * perClip)..<(i / perClip * perClip + perClip) }, accuracy: 1e-5)
+        XCTAssertEqual(batch, expected { _ in 0..<(clips * perClip) }, accuracy: 1e-5)
+        XCTAssertGreaterThan(batch, clip)
+    }
 }

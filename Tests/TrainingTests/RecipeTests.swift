@@ -42,6 +42,7 @@ final class RecipeTests: XCTestCase {
         assertRecipeError("optim: {lr: fast}", contains: "optim.lr: expected a number")
         assertRecipeError("train: {steps: 1.5}", contains: "train.steps: expected an integer")
         assertRecipeError("model: {flavor: gpt5}", contains: "model.flavor")
+        assertRecipeError("objective: {ssast: {negatives: speaker}}", contains: "objective.ssast.negatives")
     }
 
     func testInvalidYAMLIsReportedWithTheSource() {
