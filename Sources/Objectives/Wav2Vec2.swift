@@ -11,6 +11,9 @@ public struct Wav2Vec2Config: Equatable {
     public var spanLength = 10
     /// Distractors K per masked frame, drawn uniformly (with replacement) from the other masked frames of its row.
     public var negatives = 100
+    /// Distractors per masked frame drawn from every masked frame of the batch but itself (fairseq's
+    /// cross_sample_negatives; 0 in the paper): other utterances' frames reward what tells utterances apart.
+    public var crossSampleNegatives = 0
     /// κ of the contrastive loss (eq. 3).
     public var contrastiveTemperature: Float = 0.1
     /// G codebooks of V entries; codevectors of `codevectorDimension` (concatenated over groups).
@@ -33,7 +36,9 @@ public struct Wav2Vec2Config: Equatable {
     public var problem: String? {
         if !(maskProbability > 0 && maskProbability <= 10) { return "mask_prob must be in (0, 10], got \(maskProbability)" }
         if spanLength < 1 { return "span_length must be ≥ 1, got \(spanLength)" }
-        if negatives < 1 { return "num_negatives must be ≥ 1, got \(negatives)" }
+        if negatives < 0 || crossSampleNegatives < 0 || negatives + crossSampleNegatives < 1 {
+            return "num_negatives (\(negatives)) and cross_sample_negatives (\(crossSampleNegatives)) must be ≥ 0, one of them ≥ 1"
+        }
         if !(contrastiveTemperature > 0) { return "contrastive_temperature must be > 0, got \(contrastiveTemperature)" }
         if codebookGroups < 1 || codebookEntries < 2 { return "codebook_groups must be ≥ 1 and codebook_entries ≥ 2" }
         if codevectorDimension < 1 || codevectorDimension % codebookGroups != 0 {
@@ -144,8 +149,8 @@ public final class Wav2Vec2: FeaturePretrainingObjective, StepAwareObjective {
         let noise = training ? pretrainingModel.quantizer.gumbelNoise(rows: selected.count, generator: &generator) : nil
         let quantization = pretrainingModel.quantizer(latents, temperature: temperature, gumbelNoise: noise)
         let targets = pretrainingModel.projectTargets(quantization.quantized)                              // (M, P)
-        let negatives = sampleNegatives(rowStarts: rowStarts, total: selected.count, count: config.negatives,
-                                        generator: &generator)
+        let negatives = Self.sampleNegatives(rowStarts: rowStarts, total: selected.count, count: config.negatives,
+                                             crossSample: config.crossSampleNegatives, generator: &generator)
         let contrastive = wav2vec2ContrastiveLoss(context: context, targets: targets, negatives: negatives,
                                                   codes: quantization.codes, groups: config.codebookGroups,
                                                   temperature: config.contrastiveTemperature)
@@ -166,21 +171,25 @@ public final class Wav2Vec2: FeaturePretrainingObjective, StepAwareObjective {
     }
 
     /// For each of `total` masked frames (rows given by where each starts), `count` indices of other masked
-    /// frames of the same row, uniformly with replacement (fairseq's sample_negatives): (M, K).
-    func sampleNegatives(rowStarts: [Int], total: Int, count: Int, generator: inout RandomGenerator) -> IntTensor {
-        var values = [Int32](repeating: 0, count: total * count)
+    /// frames of the same row, then `crossSample` indices of any other masked frame of the batch, all uniformly
+    /// with replacement (fairseq's sample_negatives): (M, count + crossSample). Each frame draws its row's first.
+    public static func sampleNegatives(rowStarts: [Int], total: Int, count: Int, crossSample: Int = 0,
+                                generator: inout RandomGenerator) -> IntTensor {
+        let width = count + crossSample
+        var values = [Int32](repeating: 0, count: total * width)
+        func other(than index: Int, below size: Int) -> Int {
+            let drawn = generator.nextInt(below: size - 1)
+            return drawn >= index ? drawn + 1 : drawn
+        }
         for (index, start) in rowStarts.enumerated() {
             let end = index + 1 < rowStarts.count ? rowStarts[index + 1] : total
-            let size = end - start
-            for local in 0..<size {
-                for k in 0..<count {
-                    var other = generator.nextInt(below: size - 1)
-                    if other >= local { other += 1 }
-                    values[(start + local) * count + k] = Int32(start + other)
-                }
+            for local in 0..<(end - start) {
+                let frame = start + local
+                for k in 0..<count { values[frame * width + k] = Int32(start + other(than: local, below: end - start)) }
+                for k in count..<width { values[frame * width + k] = Int32(other(than: frame, below: total)) }
             }
         }
-        return IntTensor(values, shape: [total, count])
+        return IntTensor(values, shape: [total, width])
     }
 }
 

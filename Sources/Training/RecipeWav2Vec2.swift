@@ -7,6 +7,7 @@ public struct Wav2Vec2Section: Codable, Equatable {
     public var maskProb: Float?
     public var spanLength: Int?
     public var numNegatives: Int?
+    public var crossSampleNegatives: Int?
     public var contrastiveTemperature: Float?
     public var codebookGroups: Int?
     public var codebookEntries: Int?
@@ -22,6 +23,7 @@ public struct Wav2Vec2Section: Codable, Equatable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case maskProb = "mask_prob", spanLength = "span_length", numNegatives = "num_negatives"
+        case crossSampleNegatives = "cross_sample_negatives"
         case contrastiveTemperature = "contrastive_temperature", codebookGroups = "codebook_groups"
         case codebookEntries = "codebook_entries", codevectorDim = "codevector_dim", projDim = "proj_dim"
         case diversityWeight = "diversity_weight", featurePenaltyWeight = "feature_penalty_weight"
@@ -34,6 +36,7 @@ public struct Wav2Vec2Section: Codable, Equatable {
         maskProb = try c.decodeIfPresent(Float.self, forKey: .maskProb)
         spanLength = try c.decodeIfPresent(Int.self, forKey: .spanLength)
         numNegatives = try c.decodeIfPresent(Int.self, forKey: .numNegatives)
+        crossSampleNegatives = try c.decodeIfPresent(Int.self, forKey: .crossSampleNegatives)
         contrastiveTemperature = try c.decodeIfPresent(Float.self, forKey: .contrastiveTemperature)
         codebookGroups = try c.decodeIfPresent(Int.self, forKey: .codebookGroups)
         codebookEntries = try c.decodeIfPresent(Int.self, forKey: .codebookEntries)
@@ -51,6 +54,7 @@ public struct Wav2Vec2Section: Codable, Equatable {
         if let maskProb { config.maskProbability = maskProb }
         if let spanLength { config.spanLength = spanLength }
         if let numNegatives { config.negatives = numNegatives }
+        if let crossSampleNegatives { config.crossSampleNegatives = crossSampleNegatives }
         if let contrastiveTemperature { config.contrastiveTemperature = contrastiveTemperature }
         if let codebookGroups { config.codebookGroups = codebookGroups }
         if let codebookEntries { config.codebookEntries = codebookEntries }

@@ -43,6 +43,7 @@ final class RecipeTests: XCTestCase {
         assertRecipeError("train: {steps: 1.5}", contains: "train.steps: expected an integer")
         assertRecipeError("model: {flavor: gpt5}", contains: "model.flavor")
         assertRecipeError("objective: {ssast: {negatives: speaker}}", contains: "objective.ssast.negatives")
+        assertRecipeError("objective: {wav2vec2: {cross_sample_negatives: many}}", contains: "objective.wav2vec2.cross_sample_negatives")
     }
 
     func testInvalidYAMLIsReportedWithTheSource() {

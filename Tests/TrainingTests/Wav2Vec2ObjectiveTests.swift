@@ -76,4 +76,25 @@ final class Wav2Vec2ObjectiveTests: XCTestCase {
         for flag in rows[0] + [false] { if flag { run += 1 } else if run > 0 { runs.append(run); run = 0 } }
         XCTAssertTrue(runs.allSatisfy { $0 >= 10 }, "masked runs are unions of whole 10-frame spans: \(runs)")
     }
+
+    /// Each masked frame's first K distractors come from its own row, the cross-sample ones from the whole batch;
+    /// none is the frame itself. Rows: frames 0–4 and 5–11.
+    func testDistractorsComeFromTheRowThenFromTheBatch() {
+        var generator = RandomGenerator(seed: 9)
+        let (count, cross) = (3, 40)
+        let negatives = Wav2Vec2.sampleNegatives(rowStarts: [0, 5], total: 12, count: count, crossSample: cross,
+                                                 generator: &generator)
+        XCTAssertEqual(negatives.shape, [12, count + cross])
+        var crossRows = Set<Bool>()
+        for frame in 0..<12 {
+            let drawn = Array(negatives.values[(frame * (count + cross))..<((frame + 1) * (count + cross))]).map(Int.init)
+            let row = frame < 5 ? 0..<5 : 5..<12
+            XCTAssertTrue(drawn.allSatisfy { $0 != frame && (0..<12).contains($0) }, "frame \(frame): \(drawn)")
+            XCTAssertTrue(drawn[..<count].allSatisfy { row.contains($0) }, "frame \(frame): \(drawn)")
+            for other in drawn[count...] { crossRows.insert(row.contains(other)) }
+        }
+        XCTAssertEqual(crossRows, [true, false], "cross-sample distractors come from both rows")
+        let rowOnly = Wav2Vec2.sampleNegatives(rowStarts: [0, 5], total: 12, count: count, generator: &generator)
+        XCTAssertEqual(rowOnly.shape, [12, count])
+    }
 }

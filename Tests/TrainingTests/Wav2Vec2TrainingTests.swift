@@ -112,6 +112,8 @@ final class Wav2Vec2TrainingTests: XCTestCase {
              "codevector_dim (256) must be a positive multiple of codebook_groups (3)"),
             ("model: {flavor: audio_waveform}\nobjective: {kind: wav2vec2, wav2vec2: {num_negative: 3}}\ndata: {waveforms: w}",
              "unknown key 'objective.wav2vec2.num_negative'"),
+            ("model: {flavor: audio_waveform}\nobjective: {kind: wav2vec2, wav2vec2: {num_negatives: 0}}\ndata: {waveforms: w}",
+             "num_negatives (0) and cross_sample_negatives (0) must be ≥ 0, one of them ≥ 1"),
             ("model: {flavor: audio_frames, conv_dim: 64}\nobjective: {kind: tera}\ndata: {features: f}",
              "model.conv_dim applies to model.flavor audio_waveform only"),
         ]
