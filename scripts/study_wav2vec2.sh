@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # wav2vec 2.0 on the speech study's corpus (issue 7): pre-train recipes/wav2vec2-small.yaml on the raw waveforms of
 # data/speech/pretrain (no feature preparation), probe the frozen encoder and its random-init twin on KS, SID, LID
-# (10 labelled utterances per class) and PR with 3 probe seeds, as scripts/study_bestrq.sh does, and add its rows
+# (10 labelled utterances per class) and PR with 3 probe seeds, as scripts/study_masked_prediction.sh does, and add its rows
 # to runs/study-audio/results-wav2vec2.md beside the baselines of scripts/study_audio.sh. The codebook perplexity
 # (objective/code_perplexity, and objective/codebook_usage = perplexity / G·V) of the last logged steps is printed.
 # Every step is skipped when its output exists; delete it to redo.
