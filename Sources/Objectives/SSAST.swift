@@ -20,6 +20,9 @@ public struct SSASTConfig: Equatable {
         case clip
         /// Every other masked patch of the batch: the other clips' patches make the clip's identity useful.
         case batch
+        /// Both terms, summed: the clip's InfoNCE keeps what tells a clip's patches apart (phonemes), the batch's
+        /// adds what tells clips apart (the speaker).
+        case clipAndBatch = "clip_and_batch"
     }
 
     public init() {}
@@ -68,7 +71,7 @@ public final class SSASTModel: Module {
 /// SSAST: mask clustered patches (the same count M in every clip of a batch: the ratio of the shortest clip's
 /// patches), encode, and at the masked positions
 /// - discriminative: InfoNCE, −mean log softmax_j(ĉ_i · x_j) at j = i, over the clip's masked patches (or the
-///   batch's: `negatives`);
+///   batch's, or the sum of both: `negatives`);
 /// - generative: MSE between the reconstructed and the original patches;
 /// loss = InfoNCE + generativeWeight · MSE.
 public final class SSAST: FeaturePretrainingObjective {
@@ -111,7 +114,8 @@ public final class SSAST: FeaturePretrainingObjective {
     }
 
     /// InfoNCE of predictions (B, M, P) against their targets (B, M, P): each prediction scores every candidate by
-    /// dot product, its own target among the clip's M (or the batch's B·M) candidates; mean over the B·M predictions.
+    /// dot product, its own target among the clip's M (or the batch's B·M) candidates; mean over the B·M predictions
+    /// (clipAndBatch: the sum of both means).
     public func maskedPatchInfoNCE(predictions: Tensor, targets: Tensor, negatives: SSASTConfig.Negatives) -> Tensor {
         let (rows, perClip, size) = (predictions.size(0), predictions.size(1), predictions.size(2))
         switch negatives {
@@ -124,6 +128,9 @@ public final class SSAST: FeaturePretrainingObjective {
                                 targets.reshaped([rows * perClip, size]), transposeB: true)         // (B·M, B·M)
             let own = IntTensor((0..<rows * perClip).map { Int32($0) }, shape: [rows * perClip])
             return crossEntropy(scores, targets: own)
+        case .clipAndBatch:
+            return maskedPatchInfoNCE(predictions: predictions, targets: targets, negatives: .clip)
+                + maskedPatchInfoNCE(predictions: predictions, targets: targets, negatives: .batch)
         }
     }
 

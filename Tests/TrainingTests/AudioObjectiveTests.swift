@@ -110,7 +110,7 @@ final class AudioObjectiveTests: XCTestCase {
 
     /// SSAST's InfoNCE by hand: each prediction's log-softmax over its candidates' dot products, at its own target;
     /// with the batch's patches as negatives every prediction has B·M candidates instead of M, so its loss is larger.
-    func testSSASTInfoNCEDrawsNegativesFromTheClipOrTheBatch() {
+    func testSSASTInfoNCEDrawsNegativesFromTheClipTheBatchOrBoth() {
         var generator = RandomGenerator(seed: 3)
         let encoder = AudioPatchEncoder(AudioEncoderConfig(featureDimension: 8, hiddenSize: 8, layers: 1, heads: 2,
                                                            maxFrames: 16, patchFrequency: 4, patchTime: 2), generator: &generator)
@@ -132,5 +132,7 @@ final class AudioObjectiveTests: XCTestCase {
         XCTAssertEqual(clip, expected { i in (i / perClip * perClip)..<(i / perClip * perClip + perClip) }, accuracy: 1e-5)
         XCTAssertEqual(batch, expected { _ in 0..<(clips * perClip) }, accuracy: 1e-5)
         XCTAssertGreaterThan(batch, clip)
+        let both = Double(ssast.maskedPatchInfoNCE(predictions: predictions, targets: targets, negatives: .clipAndBatch).item)
+        XCTAssertEqual(both, clip + batch, accuracy: 1e-5)
     }
 }
