@@ -38,6 +38,12 @@ MINUTES=${MINUTES:-10}
 FT_STEPS=${FT_STEPS:-1000}
 FREEZE=${FREEZE:-100}             # fine-tuning updates with the encoder frozen at the start
 SEEDS=${SEEDS:-3}
+# Fine-tuning learning rate of the encoder, per arm (a pre-trained encoder may want a smaller one than random
+# weights; choose each on the dev PERs in result.json, not the test PER); the CTC head's rate is HEAD_LR in every arm.
+LR_ENGLISH=${LR_ENGLISH:-2e-4}
+LR_CONTINUED=${LR_CONTINUED:-2e-4}
+LR_SCRATCH=${LR_SCRATCH:-2e-4}
+HEAD_LR=${HEAD_LR:-2e-3}
 if [ "${TINY:-0}" = 1 ]; then   # a smoke test of the whole pipeline: minutes, not a result
     OUT=runs/study-newlang-tiny SPEECH=data/speech-$LANGUAGE-tiny FBANK=data/speech-$LANGUAGE-tiny-fbank
     HOURS=0.02 PR=40,4,10 ENGLISH_STEPS=${ENGLISH_STEPS_TINY:-20} CPT_STEPS=10 MINUTES=1 FT_STEPS=20 FREEZE=5 SEEDS=2
@@ -75,19 +81,20 @@ if ! finished "$OUT/continued" "$CPT_STEPS"; then
 fi
 
 # 4. Fine-tuning, three arms × seeds.
-finetune() {  # arm, checkpoint, seed, extra arguments...
-    local arm=$1 checkpoint=$2 seed=$3; shift 3
+finetune() {  # arm, checkpoint, seed, encoder learning rate, extra arguments...
+    local arm=$1 checkpoint=$2 seed=$3 lr=$4; shift 4
     local dir="$OUT/finetune/$arm-seed$seed"
     [ -f "$dir/result.json" ] && return
     log "fine-tuning $arm, seed $seed"
     $PRETRAIN finetune "$checkpoint" --corpus "$SPEECH" --task pr --labelled-minutes "$MINUTES" --steps "$FT_STEPS" \
-        --freeze-encoder-steps "$FREEZE" --seed "$seed" --out "$dir" "$@" > "$dir.log" 2>&1 || { tail -5 "$dir.log"; exit 1; }
+        --freeze-encoder-steps "$FREEZE" --lr "$lr" --head-lr-scale "$(awk -v h="$HEAD_LR" -v l="$lr" 'BEGIN { print h / l }')" \
+        --seed "$seed" --out "$dir" "$@" > "$dir.log" 2>&1 || { tail -5 "$dir.log"; exit 1; }
     tail -1 "$dir.log" | tee -a "$OUT/study.log"
 }
 for seed in $(seq 0 $(( SEEDS - 1 ))); do
-    finetune english "$ENGLISH" "$seed"
-    finetune continued "$OUT/continued" "$seed"
-    finetune scratch "$ENGLISH" "$seed" --random-init
+    finetune english "$ENGLISH" "$seed" "$LR_ENGLISH"
+    finetune continued "$OUT/continued" "$seed" "$LR_CONTINUED"
+    finetune scratch "$ENGLISH" "$seed" "$LR_SCRATCH" --random-init
 done
 
 # The table: PER mean ± sample standard deviation (and min–max) over the seeds.
@@ -107,6 +114,7 @@ done
     done
     echo
     echo "Fine-tuning: $FT_STEPS updates (encoder frozen for the first $FREEZE), $MINUTES labelled minutes chosen per seed;"
+    echo "encoder learning rates: English $LR_ENGLISH, continued $LR_CONTINUED, scratch $LR_SCRATCH; head $HEAD_LR;"
     echo "English encoder: $ENGLISH; continued pre-training: $CPT_STEPS steps on $HOURS h of $LANGUAGE ($FBANK)."
 } > "$OUT/results.md"
 log "wrote $OUT/results.md"

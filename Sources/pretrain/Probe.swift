@@ -20,6 +20,8 @@ struct Probe: ParsableCommand {
     @Option(help: "Probe seeds (mean ± std over them).") var seeds = 3
     @Option(help: "fbank (normalised log-mel, no model) or random-init (the checkpoint's encoder with fresh weights).")
     var baseline: String?
+    @Option(name: .customLong("init-seed"), help: "With --baseline random-init: the seed of the fresh weights (a few seeds show how much random encoders differ).")
+    var initSeed: UInt64 = 0
     @Option(help: "Write the results here (JSON) instead of CHECKPOINT_RUN/probes/.") var out: String?
     @Option(help: "Threads (default: all cores).") var threads: Int?
 
@@ -60,6 +62,8 @@ struct Probe: ParsableCommand {
     }
 
     func makeRepresentation() throws -> SpeechRepresentation {
+        if initSeed != 0 && baseline != "random-init" { throw ValidationError("--init-seed applies to --baseline random-init only") }
+        let randomName = initSeed == 0 ? "random-init" : "random-init-seed\(initSeed)"
         switch (baseline, checkpoint) {
         case ("fbank", _):
             var options = FbankOptions()
@@ -71,9 +75,10 @@ struct Probe: ParsableCommand {
         case ("random-init", let path?):
             let url = URL(fileURLWithPath: path)
             if try isWaveformCheckpoint(url) {
-                return WaveformEncoderRepresentation(try loadWaveformEncoder(url, randomWeights: true), name: "random-init")
+                return WaveformEncoderRepresentation(try loadWaveformEncoder(url, randomWeights: true, seed: initSeed),
+                                                     name: randomName)
             }
-            return try EncoderRepresentation(try loadAudioEncoder(url, randomWeights: true), name: "random-init")
+            return try EncoderRepresentation(try loadAudioEncoder(url, randomWeights: true, seed: initSeed), name: randomName)
         case (nil, let path?):
             let url = URL(fileURLWithPath: path)
             if try isWaveformCheckpoint(url) { return WaveformEncoderRepresentation(try loadWaveformEncoder(url), name: path) }

@@ -95,6 +95,13 @@ final class AudioTrainingTests: XCTestCase {
         let last = output.lastHiddenState.scalars
         XCTAssertEqual(steps[1].scalars[0], (last[0] + last[16]) / 2, accuracy: 1e-5)
         XCTAssertThrowsError(try loadCheckpoint(run)) { XCTAssertTrue("\($0)".contains("loadAudioEncoder"), "\($0)") }
+        // The random-init baseline: the init seed alone decides the fresh weights.
+        func randomWeights(_ seed: UInt64) throws -> [Float] {
+            try loadAudioEncoder(run, randomWeights: true, seed: seed).encoder.namedParameters().flatMap { $0.tensor.scalars }
+        }
+        XCTAssertEqual(try randomWeights(1), try randomWeights(1))
+        XCTAssertNotEqual(try randomWeights(1), try randomWeights(0))
+        XCTAssertNotEqual(try randomWeights(0), loaded.encoder.namedParameters().flatMap { $0.tensor.scalars })
     }
 
     func testFeatureDimensionOfAnotherCorpusIsAnErrorNamingBoth() throws {

@@ -83,6 +83,7 @@ final class FinetuneCommandLineTests: XCTestCase {
             (["finetune", "run", "--corpus", "nowhere"], "cannot read the corpus manifest"),
             (["finetune", "run", "--corpus", "pr", "--labelled-minutes", "30"], "too few labelled minutes"),
             (["finetune", "run", "--corpus", "pr", "--task", "ks"], "fine-tuning supports pr"),
+            (["probe", "run", "--corpus", "pr", "--init-seed", "1"], "--init-seed applies to --baseline random-init only"),
         ]
         for (arguments, message) in cases {
             let run = try pretrain(arguments, in: root)
