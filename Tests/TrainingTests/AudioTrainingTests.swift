@@ -152,6 +152,7 @@ final class AudioTrainingTests: XCTestCase {
         XCTAssertEqual([tera.model.flavor.rawValue, tera.objective.kind.rawValue], ["audio_frames", "tera"])
         let ssast = try Recipe.load(recipes.appendingPathComponent("ssast-small.yaml"))
         XCTAssertEqual([ssast.model.flavor.rawValue, ssast.objective.kind.rawValue], ["audio_patches", "ssast"])
+        XCTAssertEqual(ssast.objective.ssast?.config.negatives, .clip)
     }
 }
 

@@ -135,4 +135,13 @@ final class Wav2Vec2TrainingTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("audio_waveform trains on waveforms (data.waveforms)"), "\($0)")
         }
     }
+
+    func testTheCommittedRecipeParses() throws {
+        let recipe = try Recipe.load(URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("recipes/wav2vec2-small.yaml"))
+        XCTAssertEqual([recipe.model.flavor.rawValue, recipe.objective.kind.rawValue], ["audio_waveform", "wav2vec2"])
+        let config = try XCTUnwrap(recipe.objective.wav2vec2).config
+        XCTAssertEqual([config.negatives, config.crossSampleNegatives, config.codebookEntries], [100, 0, 32])
+        XCTAssertEqual(config.diversityWeight, 0.01)
+    }
 }
