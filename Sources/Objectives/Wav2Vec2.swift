@@ -174,7 +174,7 @@ public final class Wav2Vec2: FeaturePretrainingObjective, StepAwareObjective {
     /// frames of the same row, then `crossSample` indices of any other masked frame of the batch, all uniformly
     /// with replacement (fairseq's sample_negatives): (M, count + crossSample). Each frame draws its row's first.
     public static func sampleNegatives(rowStarts: [Int], total: Int, count: Int, crossSample: Int = 0,
-                                generator: inout RandomGenerator) -> IntTensor {
+                                       generator: inout RandomGenerator) -> IntTensor {
         let width = count + crossSample
         var values = [Int32](repeating: 0, count: total * width)
         func other(than index: Int, below size: Int) -> Int {
