@@ -91,7 +91,7 @@ public protocol StepAwareObjective: AnyObject {
 /// The quantiser reads LayerNorm(z) at the masked frames only, as fairseq's quantize_targets does: its perplexity
 /// (diversity loss, metrics) is over those frames. Rows with fewer than two masked frames have no distractors and
 /// add nothing to the contrastive loss.
-public final class Wav2Vec2: FeaturePretrainingObjective, StepAwareObjective {
+public final class Wav2Vec2: FeaturePretrainingObjective, StepAwareObjective, TrainingHealthReporting {
     public let pretrainingModel: Wav2Vec2ForPreTraining
     public let config: Wav2Vec2Config
     public var model: Module { pretrainingModel }
@@ -100,6 +100,7 @@ public final class Wav2Vec2: FeaturePretrainingObjective, StepAwareObjective {
     public private(set) var temperature: Float
     private var sums: [String: Double] = [:]
     private var batches = 0
+    private var warned: Set<Wav2Vec2Health> = []
 
     public init(model: Wav2Vec2ForPreTraining, config: Wav2Vec2Config = Wav2Vec2Config()) {
         if let problem = config.problem { preconditionFailure(problem) }
@@ -119,6 +120,12 @@ public final class Wav2Vec2: FeaturePretrainingObjective, StepAwareObjective {
         var values = sums.mapValues { $0 / Double(batches) }
         values["gumbel_temperature"] = Double(temperature)
         return values
+    }
+
+    public func healthWarnings(step: Int, metrics: [String: Double]) -> [String] {
+        Wav2Vec2Health.diagnose(step: step, metrics: metrics, config: config).compactMap { kind, message in
+            warned.insert(kind).inserted ? message : nil
+        }
     }
 
     public func loss(_ batch: FeatureBatch, generator: inout RandomGenerator) -> (loss: Tensor, predicted: Int) {
@@ -165,6 +172,7 @@ public final class Wav2Vec2: FeaturePretrainingObjective, StepAwareObjective {
             sums["code_perplexity", default: 0] += quantization.codePerplexity
             sums["codebook_usage", default: 0] += quantization.codePerplexity / entries
             sums["prob_perplexity", default: 0] += Double(quantization.probabilityPerplexity.item)
+            sums["masked_frames", default: 0] += Double(selected.count)
         }
         let total = contrastive + diversity * config.diversityWeight + penalty * config.featurePenaltyWeight
         return (total, selected.count)

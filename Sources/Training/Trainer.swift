@@ -320,6 +320,11 @@ public final class Trainer {
                 if case .features(let features) = objective, let aware = features as? StepAwareObjective {
                     record.objectiveMetrics = aware.drainMetrics()
                 }
+                if case .features(let features) = objective, let health = features as? TrainingHealthReporting {
+                    for warning in health.healthWarnings(step: step, metrics: record.objectiveMetrics) {
+                        console.message(warning)
+                    }
+                }
                 lastLog = (now, state.tokensSeen)
                 console.update(statusLine(step: step, loss: record.loss ?? Double(loss), lr: lr,
                                           tokensPerSecond: record.tokensPerSecond, eta: eta), logged: true)

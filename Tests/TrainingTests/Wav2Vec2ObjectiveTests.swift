@@ -97,4 +97,48 @@ final class Wav2Vec2ObjectiveTests: XCTestCase {
         let rowOnly = Wav2Vec2.sampleNegatives(rowStarts: [0, 5], total: 12, count: count, generator: &generator)
         XCTAssertEqual(rowOnly.shape, [12, count])
     }
+
+    /// recipes/wav2vec2-small.yaml's sizes: G 2 × V 32, 100 distractors (chance ln 101 = 4.615).
+    static var smallRecipe: Wav2Vec2Config {
+        var config = Wav2Vec2Config()
+        config.codebookEntries = 32
+        config.diversityWeight = 0.01
+        return config
+    }
+
+    func testHealthWarnsOfACollapsedCodebookAndAContrastiveLossStuckAtChance() {
+        let config = Self.smallRecipe
+        let healthy = ["codebook_usage": 0.21, "contrastive_loss": 4.05, "masked_frames": 95.0]
+        XCTAssertTrue(Wav2Vec2Health.diagnose(step: 4000, metrics: healthy, config: config).isEmpty)
+
+        let collapsed = Wav2Vec2Health.diagnose(step: 120, metrics: ["codebook_usage": 2.0 / 64, "masked_frames": 95], config: config)
+        XCTAssertEqual(collapsed.map(\.0), [.codebookCollapse])
+        XCTAssertTrue(collapsed[0].1.contains("3.1 % of the G·V = 64 entries"), collapsed[0].1)
+        XCTAssertTrue(collapsed[0].1.contains("raise objective.wav2vec2.diversity_weight (now 0.01)"), collapsed[0].1)
+        // 2 masked frames can use at most 2 codes of 32 a group: 4 of 64 in use is all they can show.
+        XCTAssertTrue(Wav2Vec2Health.diagnose(step: 120, metrics: ["codebook_usage": 4.0 / 64, "masked_frames": 2], config: config).isEmpty)
+
+        let atChance = ["codebook_usage": 0.4, "contrastive_loss": 4.612, "masked_frames": 95.0]
+        XCTAssertTrue(Wav2Vec2Health.diagnose(step: 400, metrics: atChance, config: config).isEmpty,
+                      "healthy runs leave chance by update ~400: too early to tell")
+        let stuck = Wav2Vec2Health.diagnose(step: 1000, metrics: atChance, config: config)
+        XCTAssertEqual(stuck.map(\.0), [.contrastiveAtChance])
+        XCTAssertTrue(stuck[0].1.contains("ln 101 = 4.615"), stuck[0].1)
+        XCTAssertTrue(stuck[0].1.contains("lower objective.wav2vec2.diversity_weight (now 0.01) or feature_penalty_weight (now 10)"),
+                      stuck[0].1)
+    }
+
+    func testEachHealthWarningIsGivenOnce() {
+        var generator = RandomGenerator(seed: 0)
+        let config = Self.smallRecipe
+        let encoder = Wav2Vec2Model(AudioEncoderConfig(featureDimension: 1, hiddenSize: 8, layers: 1, heads: 2, intermediateSize: 16,
+                                                       convolutionKernel: 4, convolutionGroups: 2),
+                                    featureEncoder: Wav2Vec2FeatureEncoderConfig(channels: 4), generator: &generator)
+        let objective = Wav2Vec2(model: Wav2Vec2ForPreTraining(encoder: encoder, config: config, generator: &generator), config: config)
+        let collapsed = ["codebook_usage": 0.02, "contrastive_loss": 4.614, "masked_frames": 95.0]
+        XCTAssertEqual(objective.healthWarnings(step: 500, metrics: collapsed).count, 1, "the collapse")
+        XCTAssertEqual(objective.healthWarnings(step: 510, metrics: collapsed).count, 0, "already said")
+        XCTAssertEqual(objective.healthWarnings(step: 1000, metrics: collapsed).count, 1, "now also stuck at chance")
+        XCTAssertEqual(objective.healthWarnings(step: 1010, metrics: collapsed).count, 0)
+    }
 }
