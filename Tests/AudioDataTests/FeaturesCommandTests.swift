@@ -1,5 +1,6 @@
 import AudioData
 import Foundation
+import PretrainProcess
 import SafeTensors
 import XCTest
 
@@ -16,23 +17,7 @@ final class FeaturesCommandTests: XCTestCase {
         try? FileManager.default.removeItem(at: temporary)
     }
 
-    private func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        // On Linux the test bundle is an executable in .build/<config>/, beside pretrain.
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-            .deletingLastPathComponent().appendingPathComponent("pretrain")
-        let fallback = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent(".build/release/pretrain")
-        let process = Process()
-        process.executableURL = FileManager.default.isExecutableFile(atPath: executable.path) ? executable : fallback
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
-    }
+    private func run(_ arguments: [String]) throws -> (status: Int32, output: String) { try runPretrain(arguments) }
 
     func testPrepareWritesAFeatureCorpusAndNamesSkippedFiles() throws {
         let input = temporary.appendingPathComponent("in")

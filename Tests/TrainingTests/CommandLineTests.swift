@@ -1,4 +1,5 @@
 import Foundation
+import PretrainProcess
 import Training
 import XCTest
 
@@ -183,9 +184,4 @@ final class CommandLineTests: XCTestCase {
             XCTAssertTrue(result.output.contains(expected), "\(arguments): \(result.output)")
         }
     }
-}
-
-struct CommandLineTestError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }

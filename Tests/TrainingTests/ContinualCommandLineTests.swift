@@ -1,4 +1,5 @@
 import Foundation
+import PretrainProcess
 import Training
 import XCTest
 

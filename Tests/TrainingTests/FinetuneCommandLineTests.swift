@@ -1,5 +1,6 @@
 import Foundation
 import Layers
+import PretrainProcess
 import Tensors
 import Training
 import XCTest

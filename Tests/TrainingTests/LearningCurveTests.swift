@@ -1,5 +1,6 @@
 import Foundation
 import Optimizers
+import PretrainProcess
 import Tensors
 import Training
 import XCTest

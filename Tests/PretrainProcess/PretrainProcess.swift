@@ -1,20 +1,22 @@
 import Foundation
 
+// Running the `pretrain` executable as a user does, for the test targets that check its command lines.
+
 /// The pretrain executable built beside the test bundle (.build/<config>/pretrain), looked for upward from it.
-func pretrainExecutable() throws -> URL {
+public func pretrainExecutable() throws -> URL {
     var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
     while true {
         let candidate = directory.appendingPathComponent("pretrain")
         if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
         guard directory.path != "/" else {
-            throw CommandLineTestError("pretrain executable not found beside the tests (build it: swift build --build-tests)")
+            throw PretrainProcessError("pretrain executable not found beside the tests (build it: swift build --build-tests)")
         }
         directory.deleteLastPathComponent()
     }
 }
 
 /// Runs `pretrain arguments` (in `directory` when given) to its end: exit status and stdout + stderr.
-func runPretrain(_ arguments: [String], in directory: URL? = nil) throws -> (status: Int32, output: String) {
+public func runPretrain(_ arguments: [String], in directory: URL? = nil) throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = try pretrainExecutable()
     process.arguments = arguments
@@ -26,4 +28,10 @@ func runPretrain(_ arguments: [String], in directory: URL? = nil) throws -> (sta
     let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     process.waitUntilExit()
     return (process.terminationStatus, output)
+}
+
+/// The executable is missing, or a command-line test found what it checks absent.
+public struct PretrainProcessError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
