@@ -9,7 +9,7 @@ public protocol TrainingHealthReporting: AnyObject {
 /// The two ways a small wav2vec 2.0 run fails silently (recipes/wav2vec2-small.yaml measured both): the quantiser
 /// collapses onto a few codes, or the diversity loss and the feature penalty hold the model at the trivial solution,
 /// where every candidate is equally similar and the contrastive loss stays at ln(K + 1).
-public enum Wav2Vec2Health: String, CaseIterable {
+public enum Wav2Vec2Health {
     case codebookCollapse
     case contrastiveAtChance
 

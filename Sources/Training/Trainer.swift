@@ -317,12 +317,12 @@ public final class Trainer {
                     tokensSeen: state.tokensSeen, skippedUpdates: state.skippedUpdates, sourceTokens: windows.tokensBySource)
                 state.intervalLossSum = 0
                 state.intervalMicroBatches = 0
-                if case .features(let features) = objective, let aware = features as? StepAwareObjective {
-                    record.objectiveMetrics = aware.drainMetrics()
-                }
-                if case .features(let features) = objective, let health = features as? TrainingHealthReporting {
-                    for warning in health.healthWarnings(step: step, metrics: record.objectiveMetrics) {
-                        console.message(warning)
+                if case .features(let features) = objective {
+                    if let aware = features as? StepAwareObjective { record.objectiveMetrics = aware.drainMetrics() }
+                    if let health = features as? TrainingHealthReporting {
+                        for warning in health.healthWarnings(step: step, metrics: record.objectiveMetrics) {
+                            console.message(warning)
+                        }
                     }
                 }
                 lastLog = (now, state.tokensSeen)

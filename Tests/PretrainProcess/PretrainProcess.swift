@@ -30,7 +30,7 @@ public func runPretrain(_ arguments: [String], in directory: URL? = nil) throws 
     return (process.terminationStatus, output)
 }
 
-/// The executable is missing, or a command-line test found what it checks absent.
+/// The pretrain executable is not where the tests look for it.
 public struct PretrainProcessError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
