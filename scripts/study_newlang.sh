@@ -28,7 +28,7 @@ PRETRAIN=${PRETRAIN:-.build/release/pretrain}
 LANGUAGE=${LANGUAGE:-fi}
 RECIPE=${RECIPE:-recipes/tera-small.yaml}
 ENGLISH=${ENGLISH:-runs/study-newlang/english-tera-6layers}
-ENGLISH_SET=${ENGLISH_SET:---set model.layers=6}   # --set overrides of RECIPE for the English stage
+ENGLISH_SET=${ENGLISH_SET---set model.layers=6}    # --set overrides of RECIPE for the English stage ("" keeps none)
 ENGLISH_FBANK=${ENGLISH_FBANK:-data/speech-fbank}
 OUT=${OUT:-runs/study-newlang}
 SPEECH=${SPEECH:-data/speech-$LANGUAGE}
