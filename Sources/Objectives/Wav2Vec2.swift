@@ -54,9 +54,38 @@ public struct Wav2Vec2Config: Equatable {
     }
 }
 
+/// What a wav2vec 2.0 objective trains: an encoder whose latent frames can be masked, the quantiser that turns the
+/// unmasked latents into targets, and the projections of context and targets into the comparison space. Two
+/// forms: the paper's, over the raw waveform (Wav2Vec2ForPreTraining), and one over stacked fbank frames
+/// (Wav2Vec2FramesForPreTraining, as Zhang et al. 2020 and w2v-BERT pre-train on filterbanks).
+public protocol Wav2Vec2Backbone: Module {
+    var audioEncoder: AudioEncoder { get }
+    var quantizer: GumbelVectorQuantizer { get }
+    var projectContext: Linear { get }
+    var projectTargets: Linear { get }
+    /// The latent frames of a batch, before any masking.
+    func latentFrames(_ batch: FeatureBatch) -> Wav2Vec2Latents
+    /// The last layer's states (B, T, C) with the latent frames flagged in `masked` (B·T) replaced by the mask.
+    func contextualize(_ latents: Wav2Vec2Latents, masked: [Bool]) -> Tensor
+}
+
+/// A batch's latent frames as a backbone made them.
+public struct Wav2Vec2Latents {
+    /// What the quantiser reads: (B, T, D).
+    public var quantizerInput: Tensor
+    /// What the encoder masks and contextualises (the backbone's own; shape as it needs).
+    public var encoderInput: Tensor
+    /// The batch's lengths in the encoder's input units (samples or feature frames).
+    public var inputLengths: [Int]
+    /// Latent frames of each row that come from audio.
+    public var frameLengths: [Int]
+    /// The feature penalty's input z (mean z² is the penalty); nil where nothing before the quantiser is trained.
+    public var penaltyInput: Tensor?
+}
+
 /// The encoder with the quantiser and the two projections into the comparison space.
 /// Keys (Hugging Face Wav2Vec2ForPreTraining): wav2vec2.…, quantizer.…, project_hid (C → P), project_q (D → P).
-public final class Wav2Vec2ForPreTraining: Module {
+public final class Wav2Vec2ForPreTraining: Module, Wav2Vec2Backbone {
     @Key public var wav2vec2: Wav2Vec2Model
     @Key public var quantizer: GumbelVectorQuantizer
     @Key public var projectContext: Linear
@@ -73,6 +102,20 @@ public final class Wav2Vec2ForPreTraining: Module {
                               "project_q")
         super.init()
     }
+
+    public var audioEncoder: AudioEncoder { wav2vec2 }
+
+    /// batch: waveforms (B, L, 1) with lengths in samples → z, LayerNorm(z) (the quantiser's input) and the projection.
+    public func latentFrames(_ batch: FeatureBatch) -> Wav2Vec2Latents {
+        let (rows, samples) = (batch.features.size(0), batch.features.size(1))
+        let features = wav2vec2.features(batch.features.reshaped([rows, samples]), lengths: batch.lengths)
+        return Wav2Vec2Latents(quantizerInput: features.normalized, encoderInput: features.projected, inputLengths: batch.lengths,
+                               frameLengths: features.frameLengths, penaltyInput: features.latent)
+    }
+
+    public func contextualize(_ latents: Wav2Vec2Latents, masked: [Bool]) -> Tensor {
+        wav2vec2.encode(latents.encoderInput, frameLengths: latents.frameLengths, masked: masked).lastHiddenState
+    }
 }
 
 /// Any objective whose behaviour follows the update step or that keeps running statistics for the metrics rows.
@@ -86,25 +129,27 @@ public protocol StepAwareObjective: AnyObject {
 /// wav2vec 2.0 pre-training (Baevski et al. 2020): mask spans of the projected latent frames, contextualise them,
 /// and for every masked frame pick its quantised latent out of K distractors (the contrastive loss, eq. 3), plus
 /// α × the codebook diversity loss (eq. 4) and the feature penalty (§4.2). The batch's "features" are waveforms
-/// (B, L, 1) with lengths in samples.
+/// (B, L, 1) with lengths in samples for Wav2Vec2ForPreTraining, fbank frames for Wav2Vec2FramesForPreTraining.
 ///
-/// The quantiser reads LayerNorm(z) at the masked frames only, as fairseq's quantize_targets does: its perplexity
+/// The quantiser reads its input at the masked frames only, as fairseq's quantize_targets does: its perplexity
 /// (diversity loss, metrics) is over those frames. Rows with fewer than two masked frames have no distractors and
 /// add nothing to the contrastive loss.
 public final class Wav2Vec2: FeaturePretrainingObjective, StepAwareObjective, TrainingHealthReporting {
-    public let pretrainingModel: Wav2Vec2ForPreTraining
+    public let backbone: Wav2Vec2Backbone
     public let config: Wav2Vec2Config
-    public var model: Module { pretrainingModel }
-    public var encoder: AudioEncoder { pretrainingModel.wav2vec2 }
+    public var model: Module { backbone }
+    public var encoder: AudioEncoder { backbone.audioEncoder }
+    /// The waveform form's model; nil for the frame form.
+    public var pretrainingModel: Wav2Vec2ForPreTraining? { backbone as? Wav2Vec2ForPreTraining }
     /// The Gumbel temperature of the current update (set by `prepare(step:)`).
     public private(set) var temperature: Float
     private var sums: [String: Double] = [:]
     private var batches = 0
     private var warned: Set<Wav2Vec2Health> = []
 
-    public init(model: Wav2Vec2ForPreTraining, config: Wav2Vec2Config = Wav2Vec2Config()) {
+    public init(model: Wav2Vec2Backbone, config: Wav2Vec2Config = Wav2Vec2Config()) {
         if let problem = config.problem { preconditionFailure(problem) }
-        pretrainingModel = model
+        backbone = model
         self.config = config
         temperature = config.maxTemperature
     }
@@ -129,13 +174,11 @@ public final class Wav2Vec2: FeaturePretrainingObjective, StepAwareObjective, Tr
     }
 
     public func loss(_ batch: FeatureBatch, generator: inout RandomGenerator) -> (loss: Tensor, predicted: Int) {
-        let w2v = pretrainingModel.wav2vec2
-        let (rows, samples) = (batch.features.size(0), batch.features.size(1))
-        let features = w2v.features(batch.features.reshaped([rows, samples]), lengths: batch.lengths)
-        let frames = features.latent.size(1)
-        let masked = spanMask(frameLengths: features.frameLengths, width: frames, probability: config.maskProbability,
+        let latents = backbone.latentFrames(batch)
+        let (rows, frames) = (latents.quantizerInput.size(0), latents.quantizerInput.size(1))
+        let masked = spanMask(frameLengths: latents.frameLengths, width: frames, probability: config.maskProbability,
                               spanLength: config.spanLength, generator: &generator)
-        let states = w2v.encode(features.projected, frameLengths: features.frameLengths, masked: masked).lastHiddenState
+        let states = backbone.contextualize(latents, masked: masked)                                 // (B, T, C)
         // Masked frames of rows with at least two of them, row by row.
         var selected: [Int32] = []
         var rowStarts: [Int] = []
@@ -145,17 +188,17 @@ public final class Wav2Vec2: FeaturePretrainingObjective, StepAwareObjective, Tr
             rowStarts.append(selected.count)
             selected += inRow.map { Int32(row * frames + $0) }
         }
-        let penalty = mean(features.latent * features.latent)
+        let penalty = latents.penaltyInput.map { mean($0 * $0) } ?? Tensor(scalar: 0)
         guard !selected.isEmpty else { return (penalty * config.featurePenaltyWeight, 0) }
         let gather = IntTensor(selected, shape: [selected.count])
-        let channels = features.normalized.size(2)
-        let context = pretrainingModel.projectContext(
+        let dimension = latents.quantizerInput.size(2)
+        let context = backbone.projectContext(
             embedding(states.reshaped([rows * frames, states.size(2)]), indices: gather))                    // (M, P)
-        let training = pretrainingModel.isTraining
-        let latents = embedding(features.normalized.reshaped([rows * frames, channels]), indices: gather)    // (M, Cconv)
-        let noise = training ? pretrainingModel.quantizer.gumbelNoise(rows: selected.count, generator: &generator) : nil
-        let quantization = pretrainingModel.quantizer(latents, temperature: temperature, gumbelNoise: noise)
-        let targets = pretrainingModel.projectTargets(quantization.quantized)                              // (M, P)
+        let training = backbone.isTraining
+        let targetLatents = embedding(latents.quantizerInput.reshaped([rows * frames, dimension]), indices: gather) // (M, D)
+        let noise = training ? backbone.quantizer.gumbelNoise(rows: selected.count, generator: &generator) : nil
+        let quantization = backbone.quantizer(targetLatents, temperature: temperature, gumbelNoise: noise)
+        let targets = backbone.projectTargets(quantization.quantized)                                      // (M, P)
         let negatives = Self.sampleNegatives(rowStarts: rowStarts, total: selected.count, count: config.negatives,
                                              crossSample: config.crossSampleNegatives, generator: &generator)
         let contrastive = wav2vec2ContrastiveLoss(context: context, targets: targets, negatives: negatives,

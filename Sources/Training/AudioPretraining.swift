@@ -20,7 +20,7 @@ public enum AudioPretraining {
     public static func makeObjective(model section: ModelSection, objective: ObjectiveSection,
                                      checkpointWeights: URL? = nil,
                                      generator: inout RandomGenerator) throws -> FeaturePretrainingObjective {
-        if section.flavor == .audioWaveform || objective.kind == .wav2vec2 {
+        if section.flavor == .audioWaveform {
             return try wav2vec2Objective(model: section, objective: objective, generator: &generator)
         }
         guard let dimension = section.featureDim else {
@@ -54,6 +54,10 @@ public enum AudioPretraining {
             if let problem = masking.problem { throw TrainingError("objective.\(objective.kind.rawValue): \(problem)") }
             return MaskedPrediction(model: MaskedPredictionModel(encoder: encoder, tokenizer: tokenizer, generator: &generator),
                                     config: masking)
+        case (.audioFrames, .wav2vec2):
+            let w2v = try wav2vec2Config(objective)
+            let encoder = AudioFrameEncoder(config, maskEmbedding: true, generator: &generator)
+            return Wav2Vec2(model: Wav2Vec2FramesForPreTraining(encoder: encoder, config: w2v, generator: &generator), config: w2v)
         case (.audioPatches, .beatsTokenizer):
             guard let beats = objective.beatsTokenizer else { throw TrainingError("objective.beats_tokenizer.teacher is required") }
             return try beatsTokenizerObjective(beats, encoder: try patchEncoder(config, generator: &generator),
@@ -67,7 +71,8 @@ public enum AudioPretraining {
                                     config: beats.config)
         default:
             throw TrainingError("objective.kind \(objective.kind.rawValue) does not fit model.flavor \(section.flavor.rawValue) "
-                + "(tera needs audio_frames; ssast, beats_tokenizer and beats need audio_patches)")
+                + "(tera needs audio_frames; ssast, beats_tokenizer and beats need audio_patches; wav2vec2 needs audio_waveform "
+                + "or audio_frames)")
         }
     }
 
@@ -80,11 +85,16 @@ public enum AudioPretraining {
         guard let featureEncoder = section.featureEncoderConfig else {
             throw TrainingError("model.feature_norm must be group or layer, got '\(section.featureNorm ?? "")'")
         }
-        let config = (objective.wav2vec2 ?? Wav2Vec2Section()).config
-        if let problem = config.problem { throw TrainingError("objective.wav2vec2: \(problem)") }
+        let config = try wav2vec2Config(objective)
         let encoder = Wav2Vec2Model(section.audioEncoderConfig(featureDimension: 1), featureEncoder: featureEncoder,
                                     generator: &generator)
         return Wav2Vec2(model: Wav2Vec2ForPreTraining(encoder: encoder, config: config, generator: &generator), config: config)
+    }
+
+    static func wav2vec2Config(_ objective: ObjectiveSection) throws -> Wav2Vec2Config {
+        let config = (objective.wav2vec2 ?? Wav2Vec2Section()).config
+        if let problem = config.problem { throw TrainingError("objective.wav2vec2: \(problem)") }
+        return config
     }
 
     /// Writes waveform.json: what a waveform encoder's input was (16 kHz, each utterance normalised on its own).

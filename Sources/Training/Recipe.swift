@@ -506,7 +506,7 @@ extension Recipe {
         require(objective.kind.fits(model.flavor),
                 "objective.kind \(objective.kind.rawValue) does not fit model.flavor \(model.flavor.rawValue) "
                 + "(causal_lm needs gpt2 or llama, masked_lm needs bert, tera needs audio_frames, ssast needs audio_patches, "
-                + "bestrq and hubert need audio_frames or audio_patches, wav2vec2 needs audio_waveform)")
+                + "bestrq and hubert need audio_frames or audio_patches, wav2vec2 needs audio_waveform or audio_frames)")
         problems += audioProblems()
         require(optim.lr > 0, "optim.lr must be > 0, got \(optim.lr)")
         require(optim.betas.count == 2 && optim.betas.allSatisfy { $0 >= 0 && $0 < 1 },

@@ -87,7 +87,7 @@ extension ObjectiveSection.Kind {
         case .ssast: return flavor == .audioPatches
         case .bestrq, .hubert: return flavor == .audioFrames || flavor == .audioPatches
         case .beatsTokenizer, .beats: return flavor == .audioPatches
-        case .wav2vec2: return flavor == .audioWaveform
+        case .wav2vec2: return flavor == .audioWaveform || flavor == .audioFrames
         }
     }
 

@@ -88,7 +88,16 @@ extension Recipe {
                                ("data.waveforms", data.waveforms != nil)] where set {
                 problems.append("\(key) applies to model.flavor audio_waveform only")
             }
-            if objective.wav2vec2 != nil { problems.append("objective.wav2vec2 applies to objective.kind wav2vec2 only") }
+            if objective.wav2vec2 != nil && objective.kind != .wav2vec2 {
+                problems.append("objective.wav2vec2 applies to objective.kind wav2vec2 only")
+            }
+            if objective.kind == .wav2vec2 && m.flavor == .audioFrames, let section = objective.wav2vec2 {
+                if let problem = section.config.problem { problems.append("objective.wav2vec2: \(problem)") }
+                if let weight = section.featurePenaltyWeight, weight > 0 {
+                    problems.append("objective.wav2vec2.feature_penalty_weight applies to audio_waveform only (over audio_frames no "
+                        + "feature encoder comes before the quantiser); got \(weight)")
+                }
+            }
             return problems
         }
         if data.waveforms == nil { problems.append("data.waveforms (a directory of speech) is required for model.flavor audio_waveform") }

@@ -49,6 +49,7 @@ public func loadWaveformEncoder(_ url: URL, randomWeights: Bool = false, seed: U
     var generator = RandomGenerator(seed: seed)
     let objective = try AudioPretraining.wav2vec2Objective(model: config.model, objective: config.objective, generator: &generator)
     let weights = directory.appendingPathComponent(Checkpoint.modelFile)
-    try loadFrozen(objective.model, weights: weights, randomWeights: randomWeights)
-    return LoadedWaveformEncoder(encoder: objective.pretrainingModel.wav2vec2, config: config, directory: directory)
+    guard let model = objective.pretrainingModel else { throw CheckpointError("\(directory.path): not a waveform wav2vec 2.0 model") }
+    try loadFrozen(model, weights: weights, randomWeights: randomWeights)
+    return LoadedWaveformEncoder(encoder: model.wav2vec2, config: config, directory: directory)
 }

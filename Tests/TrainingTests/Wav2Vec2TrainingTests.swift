@@ -102,7 +102,7 @@ final class Wav2Vec2TrainingTests: XCTestCase {
     func testRecipesThatCannotRunAreRejected() {
         let cases: [(String, String)] = [
             ("model: {flavor: audio_waveform}\nobjective: {kind: wav2vec2}", "data.waveforms"),
-            ("model: {flavor: audio_frames}\nobjective: {kind: wav2vec2}\ndata: {features: f}", "wav2vec2 needs audio_waveform"),
+            ("model: {flavor: audio_patches}\nobjective: {kind: wav2vec2}\ndata: {features: f}", "wav2vec2 needs audio_waveform or audio_frames"),
             ("model: {flavor: audio_waveform}\nobjective: {kind: bestrq}\ndata: {waveforms: w}", "bestrq and hubert need"),
             ("model: {flavor: audio_waveform, feature_norm: batch}\nobjective: {kind: wav2vec2}\ndata: {waveforms: w}",
              "model.feature_norm must be group or layer"),

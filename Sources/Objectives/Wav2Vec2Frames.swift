@@ -1,0 +1,42 @@
+import Layers
+import Tensors
+
+/// wav2vec 2.0's objective over fbank frames instead of the raw waveform, as Zhang et al. 2020 ("Pushing the
+/// limits of semi-supervised learning") and w2v-BERT pre-train on log-mel filterbanks: the frame encoder's stacked
+/// frames are the latent frames z. Their input projection plays the feature projection, spans of them are
+/// replaced by the mask embedding, and the quantiser reads the stacked, corpus-normalised frames themselves
+/// (no trained feature encoder before it, hence no feature penalty).
+/// Keys: encoder.… (AudioFrameEncoder's, with mask_embedding, as HuBERT's), quantizer.…, project_hid, project_q.
+public final class Wav2Vec2FramesForPreTraining: Module, Wav2Vec2Backbone {
+    @Key public var encoder: AudioFrameEncoder
+    @Key public var quantizer: GumbelVectorQuantizer
+    @Key public var projectContext: Linear
+    @Key public var projectTargets: Linear
+
+    /// `encoder` must have been made with a mask embedding.
+    public init(encoder: AudioFrameEncoder, config: Wav2Vec2Config, generator: inout RandomGenerator) {
+        precondition(encoder.maskEmbedding != nil, "wav2vec 2.0 over frames masks them: make the encoder with maskEmbedding: true")
+        let stacked = encoder.config.frameStack * encoder.config.featureDimension
+        _encoder = Key(wrappedValue: encoder, "encoder")
+        _quantizer = Key(wrappedValue: GumbelVectorQuantizer(
+            inputDimension: stacked, groups: config.codebookGroups, entries: config.codebookEntries,
+            codevectorDimension: config.codevectorDimension, generator: &generator), "quantizer")
+        _projectContext = Key(wrappedValue: Linear(encoder.config.hiddenSize, config.projectionDimension, generator: &generator),
+                              "project_hid")
+        _projectTargets = Key(wrappedValue: Linear(config.codevectorDimension, config.projectionDimension, generator: &generator),
+                              "project_q")
+        super.init()
+    }
+
+    public var audioEncoder: AudioEncoder { encoder }
+
+    /// batch: normalised fbank (B, T, F) with lengths in frames → stacked frames (B, ⌈T/k⌉, k·F), the quantiser's input.
+    public func latentFrames(_ batch: FeatureBatch) -> Wav2Vec2Latents {
+        Wav2Vec2Latents(quantizerInput: encoder.stackFrames(batch.features), encoderInput: batch.features,
+                        inputLengths: batch.lengths, frameLengths: encoder.stackedLengths(batch.lengths), penaltyInput: nil)
+    }
+
+    public func contextualize(_ latents: Wav2Vec2Latents, masked: [Bool]) -> Tensor {
+        encoder.encode(latents.encoderInput, lengths: latents.inputLengths, masked: masked).lastHiddenState
+    }
+}
