@@ -268,8 +268,12 @@ public func spanMask(frameLengths: [Int], width: Int, probability: Float, spanLe
 /// averaged over the M frames. A distractor with the same codes as the target is no distractor: its logit is
 /// removed (−∞ in fairseq, −1e9 here). context, targets: (M, P); negatives: (M, K) row indices into targets;
 /// codes: M·G chosen entries (nil: no such check) → scalar.
+///
+/// Up to `denseLimit` entries, every context is compared with every target in one matrix product (M, M) and the
+/// K + 1 candidates are read from it: K distractors drawn from a few hundred frames repeat, and gathering
+/// (M, K+1, P) candidate vectors instead costs several times the whole encoder's step. Larger M gathers.
 public func wav2vec2ContrastiveLoss(context: Tensor, targets: Tensor, negatives: IntTensor, codes: [Int32]?, groups: Int,
-                                    temperature: Float) -> Tensor {
+                                    temperature: Float, denseLimit: Int = 1 << 24) -> Tensor {
     let (m, p, k) = (context.size(0), context.size(1), negatives.shape[1])
     precondition(targets.shape == [m, p] && negatives.shape[0] == m, "contrastive loss: \(context.shape), \(targets.shape), \(negatives.shape)")
     var candidates = [Int32](repeating: 0, count: m * (k + 1))
@@ -284,9 +288,18 @@ public func wav2vec2ContrastiveLoss(context: Tensor, targets: Tensor, negatives:
             }
         }
     }
-    let c = unitRows(context).reshaped([m, 1, p])
-    let t = embedding(unitRows(targets), indices: IntTensor(candidates, shape: [m * (k + 1)])).reshaped([m, k + 1, p])
-    let logits = sum(c * t, axes: [2]) * (1 / temperature) + removed                            // (M, K+1)
+    let similarities: Tensor                                                                    // (M, K+1)
+    if m * m <= denseLimit {
+        let all = matmul(unitRows(context), unitRows(targets), transposeB: true)                // (M, M)
+        var entries = candidates
+        for row in 0..<m { for j in 0...k { entries[row * (k + 1) + j] += Int32(row * m) } }
+        similarities = embedding(all.reshaped([m * m, 1]), indices: IntTensor(entries, shape: [m * (k + 1)])).reshaped([m, k + 1])
+    } else {
+        let c = unitRows(context).reshaped([m, 1, p])
+        let t = embedding(unitRows(targets), indices: IntTensor(candidates, shape: [m * (k + 1)])).reshaped([m, k + 1, p])
+        similarities = sum(c * t, axes: [2])
+    }
+    let logits = similarities * (1 / temperature) + removed                                     // (M, K+1)
     return crossEntropy(logits, targets: IntTensor([Int32](repeating: 0, count: m), shape: [m]))
 }
 

@@ -56,6 +56,25 @@ final class Wav2Vec2ObjectiveTests: XCTestCase {
         assertClose(targets.grad!, try tensor(file, "c.grad.targets"), atol: 1e-4, rtol: 1e-3, "gradient of the targets")
     }
 
+    func testDenseAndGatheredSimilaritiesGiveTheSameLossAndGradients() throws {
+        let file = try SafeTensorsFile(contentsOf: Self.fixture)
+        let (shape, negatives) = try file.ints("c.negatives")
+        let codes = try file.ints("c.codes").values.map { Int32($0) }
+        var results: [(loss: Float, context: [Float], targets: [Float])] = []
+        for limit in [Int.max, 0] {
+            let context = try tensor(file, "c.context", requiresGrad: true)
+            let targets = try tensor(file, "c.targets", requiresGrad: true)
+            let loss = wav2vec2ContrastiveLoss(context: context, targets: targets, negatives: IntTensor(negatives, shape: shape),
+                                               codes: codes, groups: 2, temperature: Float(file.metadata["kappa"]!)!, denseLimit: limit)
+            loss.backward()
+            results.append((loss.item, context.grad!.scalars, targets.grad!.scalars))
+        }
+        XCTAssertEqual(results[0].loss, results[1].loss, accuracy: 1e-5)
+        for (a, b) in zip(results[0].context + results[0].targets, results[1].context + results[1].targets) {
+            XCTAssertEqual(a, b, accuracy: 1e-5)
+        }
+    }
+
     func testTemperatureAnnealsToItsFloor() {
         XCTAssertEqual(GumbelVectorQuantizer.temperature(step: 0, max: 2, min: 0.5, decay: 0.999995), 2)
         XCTAssertEqual(GumbelVectorQuantizer.temperature(step: 100_000, max: 2, min: 0.5, decay: 0.999995),
