@@ -16,15 +16,12 @@ public final class Wav2Vec2FramesForPreTraining: Module, Wav2Vec2Backbone {
     /// `encoder` must have been made with a mask embedding.
     public init(encoder: AudioFrameEncoder, config: Wav2Vec2Config, generator: inout RandomGenerator) {
         precondition(encoder.maskEmbedding != nil, "wav2vec 2.0 over frames masks them: make the encoder with maskEmbedding: true")
-        let stacked = encoder.config.frameStack * encoder.config.featureDimension
         _encoder = Key(wrappedValue: encoder, "encoder")
-        _quantizer = Key(wrappedValue: GumbelVectorQuantizer(
-            inputDimension: stacked, groups: config.codebookGroups, entries: config.codebookEntries,
-            codevectorDimension: config.codevectorDimension, generator: &generator), "quantizer")
-        _projectContext = Key(wrappedValue: Linear(encoder.config.hiddenSize, config.projectionDimension, generator: &generator),
-                              "project_hid")
-        _projectTargets = Key(wrappedValue: Linear(config.codevectorDimension, config.projectionDimension, generator: &generator),
-                              "project_q")
+        let heads = Wav2Vec2Heads(latentDimension: encoder.config.frameStack * encoder.config.featureDimension,
+                                  hiddenSize: encoder.config.hiddenSize, config: config, generator: &generator)
+        _quantizer = Key(wrappedValue: heads.quantizer, "quantizer")
+        _projectContext = Key(wrappedValue: heads.projectContext, "project_hid")
+        _projectTargets = Key(wrappedValue: heads.projectTargets, "project_q")
         super.init()
     }
 
