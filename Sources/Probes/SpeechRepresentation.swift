@@ -39,3 +39,27 @@ public final class FbankRepresentation: SpeechRepresentation {
         return [Tensor(features.values, shape: [features.frameCount, features.dimension])]
     }
 }
+
+/// One layer of another representation, probed alone (s3prl's single-layer probing) instead of SUPERB's learned
+/// weighted sum of all layers: shows which layer carries what the sum mixes.
+public final class SingleLayerRepresentation: SpeechRepresentation {
+    public let base: SpeechRepresentation
+    public let layer: Int
+    public var name: String { "\(base.name) layer \(layer)" }
+    public let layerCount = 1
+    public var dimension: Int { base.dimension }
+
+    /// Throws unless `layer` is one of base's (0 … layerCount − 1; 0 is an encoder's input layer).
+    public init(_ base: SpeechRepresentation, layer: Int) throws {
+        guard (0..<base.layerCount).contains(layer) else {
+            throw ProbeDataError("layer \(layer) is outside 0…\(base.layerCount - 1): \(base.name) has \(base.layerCount) layers "
+                + "(0 is the encoder's input layer)")
+        }
+        self.base = base
+        self.layer = layer
+    }
+
+    public func hiddenStates(_ waveform: Waveform) throws -> [Tensor] {
+        [try base.hiddenStates(waveform)[layer]]
+    }
+}

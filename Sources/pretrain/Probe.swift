@@ -22,6 +22,8 @@ struct Probe: ParsableCommand {
     var baseline: String?
     @Option(name: .customLong("init-seed"), help: "With --baseline random-init: the seed of the fresh weights (a few seeds show how much random encoders differ).")
     var initSeed: UInt64 = 0
+    @Option(help: "Probe this layer alone (0: the encoder's input layer) instead of the learned weighted sum of all layers.")
+    var layer: Int?
     @Option(help: "Write the results here (JSON) instead of CHECKPOINT_RUN/probes/.") var out: String?
     @Option(help: "Threads (default: all cores).") var threads: Int?
 
@@ -29,7 +31,12 @@ struct Probe: ParsableCommand {
         Runtime.configure(threads: threads)
         let tasks = try parseTasks()
         guard seeds >= 1, labelsPerClass >= 1 else { throw ValidationError("--seeds and --labels-per-class must be ≥ 1") }
-        let representation = try makeRepresentation()
+        var representation = try makeRepresentation()
+        if let layer {
+            do { representation = try SingleLayerRepresentation(representation, layer: layer) } catch {
+                throw ValidationError("--layer: \(error)")
+            }
+        }
         let runner = ProbeRunner(corpus: URL(fileURLWithPath: corpus))
         runner.log = { print($0) }
         var results: [ProbeResult] = []
@@ -92,7 +99,7 @@ struct Probe: ParsableCommand {
 
     func resultsURL(representation: SpeechRepresentation) throws -> URL {
         if let out { return URL(fileURLWithPath: out) }
-        let label = baseline ?? "encoder"
+        let label = (baseline ?? "encoder") + (layer.map { "-layer\($0)" } ?? "")
         let base = checkpoint.map { try? Checkpoint.resolve(URL(fileURLWithPath: $0)) } ?? nil
         let directory = base?.deletingLastPathComponent().deletingLastPathComponent() ?? URL(fileURLWithPath: "runs/probes")
         return directory.appendingPathComponent("probes/\(label)-\(labelsPerClass)-per-class.json")

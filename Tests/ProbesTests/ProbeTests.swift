@@ -36,6 +36,32 @@ final class ProbeTests: XCTestCase {
         XCTAssertEqual(constant.layerWeights[0].count, 2)
     }
 
+    /// Layer 0 is fbank, layer 1 carries nothing: probed alone, each scores as it would by itself.
+    final class FbankThenConstant: SpeechRepresentation {
+        let fbank: FbankRepresentation
+        let name = "fbank-then-constant", layerCount = 2
+        var dimension: Int { fbank.dimension }
+        init() throws { fbank = try FbankRepresentation(options: FbankOptions()) }
+        func hiddenStates(_ waveform: Waveform) throws -> [Tensor] {
+            let first = try fbank.hiddenStates(waveform)[0]
+            return [first, Tensor(repeating: 1, shape: first.shape)]
+        }
+    }
+
+    func testASingleLayerIsProbedAlone() throws {
+        let runner = ProbeRunner(corpus: try corpus())
+        let both = try FbankThenConstant()
+        let informative = try runner.run(.ks, representation: try SingleLayerRepresentation(both, layer: 0), labelsPerClass: 4, seeds: [0])
+        let uninformative = try runner.run(.ks, representation: try SingleLayerRepresentation(both, layer: 1), labelsPerClass: 4, seeds: [0])
+        XCTAssertEqual(informative.mean, 1, accuracy: 1e-9, "\(informative.scores)")
+        XCTAssertLessThanOrEqual(uninformative.mean, 0.34, "\(uninformative.scores)")
+        XCTAssertEqual(informative.representation, "fbank-then-constant layer 0")
+        XCTAssertEqual(informative.layerWeights, [[1]])
+        XCTAssertThrowsError(try SingleLayerRepresentation(both, layer: 2)) {
+            XCTAssertTrue("\($0)".contains("layer 2 is outside 0…1"), "\($0)")
+        }
+    }
+
     func testCTCProbeLearnsToneSequences() throws {
         let runner = ProbeRunner(corpus: try corpus())
         let result = try runner.run(.pr, representation: try FbankRepresentation(options: FbankOptions()), labelsPerClass: 3, seeds: [0])

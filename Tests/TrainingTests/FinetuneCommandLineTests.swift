@@ -85,6 +85,7 @@ final class FinetuneCommandLineTests: XCTestCase {
             (["finetune", "run", "--corpus", "pr", "--labelled-minutes", "30"], "too few labelled minutes"),
             (["finetune", "run", "--corpus", "pr", "--task", "ks"], "fine-tuning supports pr"),
             (["probe", "run", "--corpus", "pr", "--init-seed", "1"], "--init-seed applies to --baseline random-init only"),
+            (["probe", "run", "--corpus", "pr", "--layer", "9"], "--layer: layer 9 is outside 0…"),
         ]
         for (arguments, message) in cases {
             let run = try pretrain(arguments, in: root)
