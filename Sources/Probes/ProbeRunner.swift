@@ -16,17 +16,20 @@ public struct ProbeResult: Codable, Equatable {
     public var std: Double
     /// Softmax layer weights learned by each seed's probe.
     public var layerWeights: [[Float]]
+    /// The training step each seed's probe was scored at (best on dev); nil in results written before dev selection.
+    public var selectedSteps: [Int]?
 
     enum CodingKeys: String, CodingKey {
         case task, representation, metric, scores, mean, std
         case labelsPerClass = "labels_per_class", trainUtterances = "train_utterances"
-        case testUtterances = "test_utterances", layerWeights = "layer_weights"
+        case testUtterances = "test_utterances", layerWeights = "layer_weights", selectedSteps = "selected_steps"
     }
 }
 
 /// Runs a probe task on a representation: for each seed, a labelled subset of the training split (the first
 /// `labelsPerClass` utterances of each class in a seeded order; for `pr`, `labelsPerClass` × 12 utterances),
-/// trains the probe, scores the whole test split. Hidden states are computed once per utterance.
+/// trains the probe, picks its step on the whole dev split, scores the whole test split. Hidden states are computed
+/// once per utterance.
 public final class ProbeRunner {
     public let corpus: URL
     public var log: (String) -> Void = { _ in }
@@ -39,29 +42,35 @@ public final class ProbeRunner {
         precondition(labelsPerClass >= 1 && !seeds.isEmpty, "labelsPerClass ≥ 1 and at least one seed")
         cache = [:]
         let splits = try task.examples(corpus: corpus)
-        let trainPool = splits["train"]!, test = splits["test"]!
+        let trainPool = splits["train"]!, test = splits["test"]!   // `examples` throws unless both are there
+        guard let dev = splits["dev"], !dev.isEmpty else {
+            throw ProbeDataError("\(corpus.path): subset '\(task.rawValue)' needs dev utterances to choose the probe's step "
+                + "(found \(splits.mapValues(\.count).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))")
+        }
         if let fbank = representation as? FbankRepresentation {
             // Normalisation statistics from the task's training audio (labels are not needed for them).
             try fbank.fitNormalization(trainPool.map { try Waveform(contentsOf: $0.audio) })
         }
         let classes = Array(Set(trainPool.map(\.label))).sorted()
-        var scores: [Double] = [], weights: [[Float]] = [], trainCounts: [Int] = []
+        var scores: [Double] = [], weights: [[Float]] = [], trainCounts: [Int] = [], steps: [Int] = []
         for seed in seeds {
             let train = task == .pr
                 ? Array(labelledSubset(trainPool.map { var e = $0; e.label = ""; return e }, perClass: labelsPerClass * 12, seed: seed))
                 : labelledSubset(trainPool, perClass: labelsPerClass, seed: seed)
             trainCounts.append(train.count)
-            let outcome = try score(task, representation, train: train, test: test, classes: classes, seed: seed)
+            let outcome = try score(task, representation, train: train, dev: dev, test: test, classes: classes, seed: seed)
             scores.append(outcome.score)
             weights.append(outcome.weights)
-            log(String(format: "%@ %@ seed %llu: %@ %.4f (%d train, %d test)", task.rawValue, representation.name, seed,
-                       task == .pr ? "PER" : "accuracy", outcome.score, train.count, test.count))
+            steps.append(outcome.step)
+            log(String(format: "%@ %@ seed %llu: %@ %.4f (%d train, step %d best of %d dev, %d test)", task.rawValue,
+                       representation.name, seed, task == .pr ? "PER" : "accuracy", outcome.score, train.count,
+                       outcome.step, dev.count, test.count))
         }
         let mean = scores.reduce(0, +) / Double(scores.count)
         let std = (scores.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(max(scores.count - 1, 1))).squareRoot()
         return ProbeResult(task: task, representation: representation.name, metric: task == .pr ? "per" : "accuracy",
                            labelsPerClass: labelsPerClass, trainUtterances: trainCounts, testUtterances: test.count,
-                           scores: scores, mean: mean, std: std, layerWeights: weights)
+                           scores: scores, mean: mean, std: std, layerWeights: weights, selectedSteps: steps)
     }
 
     private func hidden(_ example: ProbeExample, _ representation: SpeechRepresentation) throws -> [Tensor] {
@@ -75,7 +84,8 @@ public final class ProbeRunner {
     }
 
     private func score(_ task: ProbeTask, _ representation: SpeechRepresentation, train: [ProbeExample],
-                       test: [ProbeExample], classes: [String], seed: UInt64) throws -> (score: Double, weights: [Float]) {
+                       dev: [ProbeExample], test: [ProbeExample], classes: [String],
+                       seed: UInt64) throws -> (score: Double, weights: [Float], step: Int) {
         let layers = representation.layerCount
         Random.generator = RandomGenerator(seed: seed)
         if task.isUtteranceClassification {
@@ -88,11 +98,11 @@ public final class ProbeRunner {
                     return (UtteranceProbe.pooled(try hidden(example, representation)), label)
                 }
             }
-            let result = UtteranceProbe.fitAndScore(train: try pairs(train), test: try pairs(test), layers: layers,
-                                                    classes: classes.count)
-            return (result.accuracy, result.layerWeights)
+            let result = UtteranceProbe.fitAndScore(train: try pairs(train), dev: try pairs(dev), test: try pairs(test),
+                                                    layers: layers, classes: classes.count)
+            return (result.accuracy, result.layerWeights, result.step)
         }
-        let (inventory, ids) = phonemeIds(train + test)
+        let (inventory, ids) = phonemeIds(train + dev + test)
         func utterances(_ examples: [ProbeExample]) throws -> [PhonemeProbe.Utterance] {
             try examples.map { example in
                 let states = try hidden(example, representation)
@@ -100,8 +110,8 @@ public final class ProbeRunner {
                                               phonemes: example.phonemes.map { ids[$0]! })
             }
         }
-        let result = PhonemeProbe.fitAndScore(train: try utterances(train), test: try utterances(test), layers: layers,
-                                              inventory: inventory.count, seed: seed)
-        return (result.per, result.layerWeights)
+        let result = PhonemeProbe.fitAndScore(train: try utterances(train), dev: try utterances(dev), test: try utterances(test),
+                                              layers: layers, inventory: inventory.count, seed: seed)
+        return (result.per, result.layerWeights, result.step)
     }
 }

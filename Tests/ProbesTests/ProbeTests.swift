@@ -62,6 +62,27 @@ final class ProbeTests: XCTestCase {
         }
     }
 
+    /// The probe's step is chosen on dev: each seed's step is reported, and a corpus without dev utterances is a
+    /// clear error rather than a score at an arbitrary step.
+    func testTheProbeStepIsChosenOnDevAndDevIsRequired() throws {
+        let url = try corpus()
+        let runner = ProbeRunner(corpus: url)
+        let result = try runner.run(.ks, representation: try FbankRepresentation(options: FbankOptions()), labelsPerClass: 4, seeds: [0, 1])
+        let steps = try XCTUnwrap(result.selectedSteps)
+        XCTAssertEqual(steps.count, 2)
+        XCTAssertTrue(steps.allSatisfy { (1...3000).contains($0) && ($0 % 50 == 0 || $0 == 3000) }, "\(steps)")
+        let decoded = try JSONDecoder().decode(ProbeResult.self, from: JSONEncoder().encode(result))
+        XCTAssertEqual(decoded, result)
+
+        let manifest = url.appendingPathComponent("manifest.jsonl")
+        let lines = try String(contentsOf: manifest, encoding: .utf8).split(separator: "\n").filter { !$0.contains(#""split": "dev""#) }
+        try lines.joined(separator: "\n").write(to: manifest, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try ProbeRunner(corpus: url).run(.ks, representation: try FbankRepresentation(options: FbankOptions()),
+                                                              labelsPerClass: 4, seeds: [0])) {
+            XCTAssertTrue("\($0)".contains("subset 'ks' needs dev utterances to choose the probe's step (found test 18, train 24)"), "\($0)")
+        }
+    }
+
     func testCTCProbeLearnsToneSequences() throws {
         let runner = ProbeRunner(corpus: try corpus())
         let result = try runner.run(.pr, representation: try FbankRepresentation(options: FbankOptions()), labelsPerClass: 3, seeds: [0])

@@ -32,11 +32,11 @@ enum ToneCorpus {
     }
 
     /// `ks`: classes a, b, c (one tone each); `pr`: random sequences of 3–5 tones. `perClass` train utterances
-    /// per class, 6 test utterances per class.
+    /// per class, 6 test and 6 dev utterances per class (dev made last, so train and test are as before it).
     static func make(in directory: URL, perClass: Int = 8) throws {
         var lines: [String] = []
         var counter = 0
-        for split in ["train", "test"] {
+        for split in ["train", "test", "dev"] {
             for label in ["a", "b", "c"] {
                 for _ in 0..<(split == "train" ? perClass : 6) {
                     counter += 1
