@@ -65,6 +65,22 @@ public protocol AudioEncoder: Module {
     var config: AudioEncoderConfig { get }
     /// features: (B, T, F) normalised, zero-padded after each row's `lengths[b]` frames → every layer's states.
     func callAsFunction(_ features: Tensor, lengths: [Int]) -> AudioEncoderOutput
+    /// Feature frames per step along time: the frame stack, or a patch's width.
+    var timeUnit: Int { get }
+    /// Positions per step along time: 1 for frames, the frequency rows of patches. Position n is at time step
+    /// n / frequencyRows.
+    var frequencyRows: Int { get }
+    /// Values each position reads: frame_stack · F stacked frames, or a patch's pf · pt bins.
+    var positionInputSize: Int { get }
+}
+
+extension AudioEncoder {
+    /// Whether `other` cuts the same positions from the same features (so its per-position outputs, labels or
+    /// targets line up with this encoder's): same encoder type, feature dimension and frame stack or patch size.
+    public func hasSamePositions(as other: AudioEncoder) -> Bool {
+        type(of: self) == type(of: other) && config.featureDimension == other.config.featureDimension
+            && timeUnit == other.timeUnit && frequencyRows == other.frequencyRows && positionInputSize == other.positionInputSize
+    }
 }
 
 /// The Transformer body both encoders share: BERT layers (post-LN) that skip padded keys.

@@ -16,6 +16,9 @@ public final class AudioFrameEncoder: Module, AudioEncoder {
     /// TERA checkpoints keep their keys.
     @Key public var maskEmbedding: Tensor?
     public let dropout: Dropout
+    public var timeUnit: Int { config.frameStack }
+    public var frequencyRows: Int { 1 }
+    public var positionInputSize: Int { config.frameStack * config.featureDimension }
 
     public init(_ config: AudioEncoderConfig, maskEmbedding: Bool = false, generator: inout RandomGenerator) {
         precondition(config.frameStack >= 1, "frame stack must be ≥ 1")

@@ -21,6 +21,9 @@ public final class AudioPatchEncoder: Module, AudioEncoder {
     /// Patches per time column.
     public var rows: Int { config.featureDimension / config.patchFrequency }
     public var patchSize: Int { config.patchFrequency * config.patchTime }
+    public var timeUnit: Int { config.patchTime }
+    public var frequencyRows: Int { rows }
+    public var positionInputSize: Int { patchSize }
 
     public init(_ config: AudioEncoderConfig, generator: inout RandomGenerator) {
         precondition(config.patchFrequency >= 1 && config.featureDimension % config.patchFrequency == 0,

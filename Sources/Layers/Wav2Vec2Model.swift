@@ -34,6 +34,10 @@ public final class Wav2Vec2Model: Module, AudioEncoder {
     public let dropout: Dropout
 
     public var featureEncoderConfig: Wav2Vec2FeatureEncoderConfig { featureEncoder.config }
+    /// Samples per 20 ms frame (the feature encoder's total stride).
+    public var timeUnit: Int { featureEncoder.config.downsampling }
+    public var frequencyRows: Int { 1 }
+    public var positionInputSize: Int { featureEncoder.config.channels }
 
     /// `config`: the Transformer (hidden size, layers, heads, feed-forward width, convolutional positions' kernel
     /// and groups, norm epsilon, dropout); its featureDimension is set to 1 (one sample per input step).

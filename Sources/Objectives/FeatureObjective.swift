@@ -19,8 +19,7 @@ public struct FeatureBatch {
 
 /// What a model learns from a batch of feature crops (TERA, SSAST, …): the feature-side twin of
 /// `PretrainingObjective`. The trainer draws crops, asks for the loss, backpropagates it and steps the optimiser.
-public protocol FeaturePretrainingObjective: AnyObject {
-    var model: Module { get }
+public protocol FeaturePretrainingObjective: TrainableObjective {
     /// The encoder inside `model`, for probes and for checking the feature dimension.
     var encoder: AudioEncoder { get }
     /// Returns the mean loss and the number of predictions it averages (the weight of an evaluation's mean).

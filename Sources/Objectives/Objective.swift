@@ -1,12 +1,18 @@
 import Layers
 import Tensors
 
+/// What every objective has: the model it trains (the backbone with the objective's heads). The trainer asks a
+/// data form's task for losses; which batches an objective reads is said by the protocols below.
+public protocol TrainableObjective: AnyObject {
+    var model: Module { get }
+}
+
 /// What a model learns from a batch of token windows: which positions it predicts, from what, and the loss.
 ///
-/// The trainer knows nothing else about an objective: it cuts (B, T+1) windows from the corpus, asks for the
-/// loss, backpropagates it and steps the optimiser. Adding an objective means adding one file here.
-public protocol PretrainingObjective: AnyObject {
-    var model: Module { get }
+/// The trainer knows nothing else about an objective: the token-window task cuts (B, T+1) windows from the corpus,
+/// asks for the loss, and the trainer backpropagates it and steps the optimiser. The algorithm is one file here;
+/// its recipe kind, settings and factory are one file in Training/Registered.
+public protocol PretrainingObjective: TrainableObjective {
     /// tokens: (B, T+1) windows cut from the corpus. Returns the mean loss over predicted positions and how many.
     /// `generator` supplies any randomness the objective needs (masking); the trainer saves its state in
     /// checkpoints so that a resumed run draws the same masks.

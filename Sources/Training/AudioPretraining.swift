@@ -5,7 +5,7 @@ import Objectives
 import SafeTensors
 import Tensors
 
-/// Audio models and objectives from a recipe, and the files an audio checkpoint holds besides the weights.
+/// The files an audio checkpoint holds besides the weights, and the helpers of the audio objectives' factories.
 public enum AudioPretraining {
     /// The feature corpus' statistics, copied into every checkpoint (never constants in code).
     public static let normalizationFile = "normalization.safetensors"
@@ -14,102 +14,12 @@ public enum AudioPretraining {
     /// Waveform encoders: the sample rate and the per-utterance normalisation their input had.
     public static let waveformFile = "waveform.json"
 
-    /// The encoder of `model` (feature dimension resolved) with the objective's heads.
-    /// `checkpointWeights`: when loading a checkpoint, the model's weights; HuBERT then takes its centroids' shape
-    /// from them instead of reading the centroid file and teacher the recipe names (its labels are then unavailable).
-    public static func makeObjective(model section: ModelSection, objective: ObjectiveSection,
-                                     checkpointWeights: URL? = nil,
-                                     generator: inout RandomGenerator) throws -> FeaturePretrainingObjective {
-        if section.flavor == .audioWaveform {
-            return try wav2vec2Objective(model: section, objective: objective, generator: &generator)
-        }
-        guard let dimension = section.featureDim else {
-            throw TrainingError("model.feature_dim is unresolved (it comes from data.features' corpus.json)")
-        }
-        let config = section.audioEncoderConfig(featureDimension: dimension)
-        switch (section.flavor, objective.kind) {
-        case (.audioFrames, .tera):
-            let encoder = AudioFrameEncoder(config, generator: &generator)
-            return TERA(model: TERAModel(encoder: encoder, generator: &generator), config: (objective.tera ?? TERASection()).config)
-        case (.audioPatches, .ssast):
-            let encoder = try patchEncoder(config, generator: &generator)
-            return SSAST(model: SSASTModel(encoder: encoder, generator: &generator), config: (objective.ssast ?? SSASTSection()).config)
-        case (.audioFrames, .bestrq), (.audioPatches, .bestrq), (.audioFrames, .hubert), (.audioPatches, .hubert):
-            let encoder: AudioEncoder = section.flavor == .audioFrames
-                ? AudioFrameEncoder(config, maskEmbedding: true, generator: &generator)
-                : try patchEncoder(config, generator: &generator)
-            let tokenizer: AudioTokenizer
-            let masking: MaskedPredictionConfig
-            if objective.kind == .bestrq {
-                let bestrq = objective.bestrq ?? BESTRQSection()
-                let inputs = section.flavor == .audioFrames ? config.frameStack * dimension : config.patchFrequency * config.patchTime
-                tokenizer = RandomProjectionQuantizer(inputDimension: inputs, codeDimension: bestrq.codeDim ?? 16,
-                                                      codebookSize: bestrq.codebookSize ?? 8192, seed: bestrq.seed ?? 0)
-                masking = bestrq.config
-            } else {
-                guard let hubert = objective.hubert else { throw TrainingError("objective.hubert.centroids is required") }
-                tokenizer = try hubertTokenizer(hubert, student: encoder, checkpointWeights: checkpointWeights)
-                masking = hubert.config
-            }
-            if let problem = masking.problem { throw TrainingError("objective.\(objective.kind.rawValue): \(problem)") }
-            return MaskedPrediction(model: MaskedPredictionModel(encoder: encoder, tokenizer: tokenizer, generator: &generator),
-                                    config: masking)
-        case (.audioFrames, .wav2vec2):
-            let w2v = try wav2vec2Config(objective)
-            let encoder = AudioFrameEncoder(config, maskEmbedding: true, generator: &generator)
-            return Wav2Vec2(model: Wav2Vec2FramesForPreTraining(encoder: encoder, config: w2v, generator: &generator), config: w2v)
-        case (.audioPatches, .beatsTokenizer):
-            guard let beats = objective.beatsTokenizer else { throw TrainingError("objective.beats_tokenizer.teacher is required") }
-            return try beatsTokenizerObjective(beats, encoder: try patchEncoder(config, generator: &generator),
-                                               checkpointWeights: checkpointWeights, generator: &generator)
-        case (.audioPatches, .beats):
-            guard let beats = objective.beats else { throw TrainingError("objective.beats.tokenizer is required") }
-            let encoder = try patchEncoder(config, generator: &generator)
-            let tokenizer = try beatsTokenizer(beats, student: encoder, checkpointWeights: checkpointWeights)
-            if let problem = beats.config.problem { throw TrainingError("objective.beats: \(problem)") }
-            return MaskedPrediction(model: MaskedPredictionModel(encoder: encoder, tokenizer: tokenizer, generator: &generator),
-                                    config: beats.config)
-        default:
-            throw TrainingError("objective.kind \(objective.kind.rawValue) does not fit model.flavor \(section.flavor.rawValue) "
-                + "(tera needs audio_frames; ssast, beats_tokenizer and beats need audio_patches; wav2vec2 needs audio_waveform "
-                + "or audio_frames)")
-        }
-    }
-
-    static func wav2vec2Objective(model section: ModelSection, objective: ObjectiveSection,
-                                  generator: inout RandomGenerator) throws -> Wav2Vec2 {
-        guard section.flavor == .audioWaveform && objective.kind == .wav2vec2 else {
-            throw TrainingError("objective.kind wav2vec2 and model.flavor audio_waveform go together (got \(objective.kind.rawValue) "
-                + "and \(section.flavor.rawValue))")
-        }
-        guard let featureEncoder = section.featureEncoderConfig else {
-            throw TrainingError("model.feature_norm must be group or layer, got '\(section.featureNorm ?? "")'")
-        }
-        let config = try wav2vec2Config(objective)
-        let encoder = Wav2Vec2Model(section.audioEncoderConfig(featureDimension: 1), featureEncoder: featureEncoder,
-                                    generator: &generator)
-        return Wav2Vec2(model: Wav2Vec2ForPreTraining(encoder: encoder, config: config, generator: &generator), config: config)
-    }
-
-    static func wav2vec2Config(_ objective: ObjectiveSection) throws -> Wav2Vec2Config {
-        let config = (objective.wav2vec2 ?? Wav2Vec2Section()).config
-        if let problem = config.problem { throw TrainingError("objective.wav2vec2: \(problem)") }
-        return config
-    }
-
     /// Writes waveform.json: what a waveform encoder's input was (16 kHz, each utterance normalised on its own).
     static func writeWaveformFile(to directory: URL) throws {
         let description = ["sample_rate": "\(WaveformCorpus.sampleRate)", "normalization": "utterance"]
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(description).write(to: directory.appendingPathComponent(waveformFile))
-    }
-
-    static func patchEncoder(_ config: AudioEncoderConfig, generator: inout RandomGenerator) throws -> AudioPatchEncoder {
-        guard config.featureDimension % config.patchFrequency == 0 else {
-            throw TrainingError("model.patch_frequency \(config.patchFrequency) does not divide the \(config.featureDimension) feature bins")
-        }
-        return AudioPatchEncoder(config, generator: &generator)
     }
 
     /// Copies the corpus' statistics and writes its feature options into a checkpoint directory.
@@ -157,7 +67,7 @@ public struct LoadedAudioEncoder {
     public func timeStates(_ features: FeatureMatrix) throws -> [Tensor] {
         let limit = encoder.config.maxFrames
         guard features.frameCount > limit else { return try statesAlongTime(features) }
-        let unit = encoder is AudioPatchEncoder ? encoder.config.patchTime : encoder.config.frameStack
+        let unit = encoder.timeUnit
         let windows = (features.frameCount + limit - 1) / limit
         let size = min(limit / unit * unit, ((features.frameCount + windows - 1) / windows + unit - 1) / unit * unit)
         var pieces: [[Tensor]] = []
@@ -174,7 +84,7 @@ public struct LoadedAudioEncoder {
 
     private func statesAlongTime(_ features: FeatureMatrix) throws -> [Tensor] {
         let states = try hiddenStates([features]).hiddenStates
-        let rows = (encoder as? AudioPatchEncoder)?.rows ?? 1
+        let rows = encoder.frequencyRows
         return states.map { state in
             let (positions, channels) = (state.size(1), state.size(2))
             let steps = state.reshaped([positions / rows, rows, channels])
@@ -211,8 +121,11 @@ public func loadAudioEncoder(_ url: URL, randomWeights: Bool = false, seed: UInt
     }
     var generator = RandomGenerator(seed: seed)
     let weights = directory.appendingPathComponent(Checkpoint.modelFile)
-    let objective = try AudioPretraining.makeObjective(model: config.model, objective: config.objective,
-                                                       checkpointWeights: weights, generator: &generator)
+    let built = try makeModelAndObjective(model: config.model, objective: config.objective,
+                                          context: ObjectiveContext(model: config.model, checkpointWeights: weights), generator: &generator)
+    guard let objective = built as? FeaturePretrainingObjective else {
+        throw CheckpointError("\(directory.path): objective \(config.objective.kind.rawValue) does not train an audio encoder over features")
+    }
     guard normalization.mean.count == objective.encoder.config.featureDimension else {
         throw CheckpointError("\(statistics.path): statistics of dimension \(normalization.mean.count) for an encoder of "
             + "\(objective.encoder.config.featureDimension) bins")

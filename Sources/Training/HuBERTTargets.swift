@@ -54,10 +54,7 @@ extension AudioPretraining {
     /// The teacher must read the same features and have the student's positions, so its labels line up.
     static func checkTeacher(_ teacher: AudioEncoder, layer: Int, student: AudioEncoder, path: String) throws {
         let (t, s) = (teacher.config, student.config)
-        let sameGeometry = type(of: teacher) == type(of: student) && t.featureDimension == s.featureDimension
-            && (student is AudioPatchEncoder ? (t.patchFrequency, t.patchTime) == (s.patchFrequency, s.patchTime)
-                                             : t.frameStack == s.frameStack)
-        guard sameGeometry else {
+        guard teacher.hasSamePositions(as: student) else {
             throw TrainingError("\(path): the teacher's positions differ from the student's (encoder type, feature_dim, "
                 + "frame_stack or patch size); its labels would not line up")
         }

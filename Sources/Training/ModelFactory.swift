@@ -4,32 +4,6 @@ import SafeTensors
 import Objectives
 import Tensors
 
-extension ModelSection {
-    /// The decoder configuration (gpt2 / llama flavours).
-    public func gptConfig(vocabularySize: Int) -> GPTConfig {
-        precondition(flavor != .bert, "gptConfig of a bert model section")
-        return GPTConfig(vocabSize: vocabularySize, contextLength: context, layers: layers, dModel: dModel, heads: heads,
-                         flavor: flavor == .llama ? .llama : .gpt2, dropout: dropout, layerNormEps: normEps ?? 1e-5,
-                         ropeBase: ropeBase, mlpHidden: mlpHidden, tieEmbeddings: tieEmbeddings)
-    }
-
-    /// The encoder configuration (bert flavour).
-    public func bertConfig(vocabularySize: Int) -> BertConfig {
-        BertConfig(vocabSize: vocabularySize, hiddenSize: dModel, layers: layers, heads: heads, intermediateSize: mlpHidden,
-                   maxPositions: context, layerNormEps: normEps ?? 1e-12, dropout: dropout)
-    }
-
-    /// A freshly initialised model of this architecture.
-    public func makeModel(vocabularySize: Int, generator: inout RandomGenerator) -> Module {
-        switch flavor {
-        case .gpt2, .llama: return GPTModel(gptConfig(vocabularySize: vocabularySize), generator: &generator)
-        case .bert: return BertForMaskedLM(bertConfig(vocabularySize: vocabularySize), generator: &generator)
-        case .audioFrames, .audioPatches, .audioWaveform:
-            preconditionFailure("audio models come with their objective's heads: AudioPretraining.makeObjective")
-        }
-    }
-}
-
 /// config.json of a checkpoint: the architecture (vocabulary resolved) and the objective it was trained with.
 public struct CheckpointConfig: Codable, Equatable {
     public var model: ModelSection
@@ -88,11 +62,11 @@ public func loadCheckpoint(_ url: URL) throws -> LoadedCheckpoint {
     guard !config.model.flavor.isAudio else {
         throw CheckpointError("\(directory.path): an audio checkpoint (\(config.model.flavor.rawValue)); load it with loadAudioEncoder")
     }
-    guard let vocabulary = config.model.vocabSize, vocabulary >= 2 else {
+    guard (config.model.vocabSize ?? 0) >= 2 else {
         throw CheckpointError("\(directory.path)/\(Checkpoint.configFile): model.vocab_size is missing")
     }
     var generator = RandomGenerator(seed: 0)
-    let model = config.model.makeModel(vocabularySize: vocabulary, generator: &generator)
+    let model = try config.model.family.makeBackbone(config.model, options: BackboneOptions(), generator: &generator)
     let weights = directory.appendingPathComponent(Checkpoint.modelFile)
     do {
         try model.load(contentsOf: weights)
@@ -107,4 +81,14 @@ public func loadCheckpoint(_ url: URL) throws -> LoadedCheckpoint {
     return LoadedCheckpoint(directory: directory, config: config, model: model,
                             tokenizerURL: FileManager.default.fileExists(atPath: tokenizer.path) ? tokenizer : nil,
                             state: try? TrainerState.read(stateURL))
+}
+
+extension LoadedCheckpoint {
+    /// The objective the checkpoint was trained with, around its loaded model (`pretrain eval` scores with it).
+    /// `tokenizerURL`: the tokenizer an objective may need (masked LM's [MASK]) when the checkpoint has none.
+    public func objective(tokenizerURL fallback: URL? = nil) throws -> TrainableObjective {
+        var generator = RandomGenerator(seed: 0)
+        let context = ObjectiveContext(model: config.model, tokenizerURL: tokenizerURL ?? fallback)
+        return try config.objective.kind.definition.make(config.objective, backbone: model, context: context, generator: &generator)
+    }
 }

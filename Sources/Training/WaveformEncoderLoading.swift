@@ -1,6 +1,7 @@
 import AudioData
 import Foundation
 import Layers
+import Objectives
 import SafeTensors
 import Tensors
 
@@ -47,9 +48,10 @@ public func loadWaveformEncoder(_ url: URL, randomWeights: Bool = false, seed: U
         throw CheckpointError("\(description.path): missing or not a 16 kHz per-utterance description of the encoder's input")
     }
     var generator = RandomGenerator(seed: seed)
-    let objective = try AudioPretraining.wav2vec2Objective(model: config.model, objective: config.objective, generator: &generator)
     let weights = directory.appendingPathComponent(Checkpoint.modelFile)
-    guard let model = objective.pretrainingModel else { throw CheckpointError("\(directory.path): not a waveform wav2vec 2.0 model") }
+    let objective = try makeModelAndObjective(model: config.model, objective: config.objective,
+                                              context: ObjectiveContext(model: config.model, checkpointWeights: weights), generator: &generator)
+    guard let model = (objective as? Wav2Vec2)?.pretrainingModel else { throw CheckpointError("\(directory.path): not a waveform wav2vec 2.0 model") }
     try loadFrozen(model, weights: weights, randomWeights: randomWeights)
     return LoadedWaveformEncoder(encoder: model.wav2vec2, config: config, directory: directory)
 }

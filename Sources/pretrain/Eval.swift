@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Objectives
 import Tensors
 import TextData
 import Training
@@ -53,15 +54,11 @@ struct Eval: ParsableCommand {
         guard !windows.isEmpty else {
             throw TrainingError("\(data): the \(split) split (\(tokens) tokens) is shorter than one window of \(context + 1) tokens")
         }
-        var recipe = Recipe()
-        recipe.model = loaded.config.model
-        recipe.objective = loaded.config.objective
-        let tokenizer = loaded.tokenizerURL ?? corpus.tokenizerURL
-        let objective = try TrainingObjectives.make(
-            recipe: recipe, model: loaded.model,
-            corpus: TrainingCorpus(trainShards: [], validation: .init(name: split, shards: [], bytesPerToken: nil),
-                                   vocabularySize: vocabulary,
-                                   tokenizerURL: FileManager.default.fileExists(atPath: tokenizer.path) ? tokenizer : nil))
+        let tokenizer = corpus.tokenizerURL
+        guard let objective = try loaded.objective(tokenizerURL: FileManager.default.fileExists(atPath: tokenizer.path) ? tokenizer : nil)
+                as? PretrainingObjective else {
+            throw TrainingError("\(loaded.directory.path): objective \(loaded.config.objective.kind.rawValue) does not score token windows")
+        }
         let evaluation = evaluate(objective, batches: windows, bytesPerToken: tokens > 0 && bytes > 0 ? Double(bytes) / Double(tokens) : nil)
         if json {
             var fields = ["\"checkpoint\": \(quoted(loaded.directory.path))", "\"split\": \(quoted(split))",

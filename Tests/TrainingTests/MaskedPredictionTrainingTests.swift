@@ -44,8 +44,7 @@ final class MaskedPredictionTrainingTests: XCTestCase {
     }
 
     func maskedPrediction(_ trainer: Trainer) -> MaskedPrediction? {
-        if case .features(let objective) = trainer.objective { return objective as? MaskedPrediction }
-        return nil
+        trainer.objective as? MaskedPrediction
     }
 
     func testBESTRQAndHuBERTRunsResumeExactly() throws {
@@ -94,8 +93,9 @@ final class MaskedPredictionTrainingTests: XCTestCase {
         XCTAssertEqual(stored["tokenizer.projection"]?.scalars, fresh.projection.scalars, "and the projection")
         var generator = RandomGenerator(seed: 99)
         let config = try CheckpointConfig.read(try Checkpoint.resolve(run).appendingPathComponent(Checkpoint.configFile))
-        let reloaded = try XCTUnwrap(try AudioPretraining.makeObjective(model: config.model, objective: config.objective,
-                                                                       generator: &generator) as? MaskedPrediction)
+        let reloaded = try XCTUnwrap(try makeModelAndObjective(model: config.model, objective: config.objective,
+                                                               context: ObjectiveContext(model: config.model),
+                                                               generator: &generator) as? MaskedPrediction)
         try reloaded.model.load(contentsOf: try Checkpoint.resolve(run).appendingPathComponent(Checkpoint.modelFile))
         XCTAssertEqual(reloaded.predictionModel.tokenizer.labels(batch, for: reloaded.encoder), labels, "loaded from the checkpoint")
 

@@ -36,7 +36,7 @@ final class MixedPrecisionTests: XCTestCase {
         recipe.train.checkpointEvery = 0
         recipe.train.logEvery = 50
         recipe.train.seed = 11
-        recipe.precision = precision
+        recipe.precision = try XCTUnwrap(MatmulPrecision(rawValue: precision))
         let run = try temporaryDirectory(self, "bf16-\(precision)")
         _ = try Trainer(recipe: recipe, runDirectory: run, corpus: corpus, console: ConsoleProgress(mode: .silent)).run()
         let rows = try readMetrics(run.appendingPathComponent("metrics.jsonl"))
@@ -54,9 +54,7 @@ final class MixedPrecisionTests: XCTestCase {
     }
 
     func testAnUnknownPrecisionIsRejectedByName() {
-        var recipe = Recipe()
-        recipe.precision = "fp8"
-        XCTAssertThrowsError(try recipe.validate()) { error in
+        XCTAssertThrowsError(try Recipe.parse("precision: fp8")) { error in
             XCTAssertTrue("\(error)".contains("precision must be one of fp32, bf16, bf16-emulated, got 'fp8'"), "\(error)")
         }
     }

@@ -70,12 +70,11 @@ final class TrainerTests: XCTestCase {
         let run = try temporaryDirectory(self)
         var recipe = tinyRecipe(steps: 6)
         recipe.optim.gradAccum = 1
-        let poisoned = PoisonedObjective(poisonCalls: [2, 5])
+        PoisonedCausalLM.poisonCalls = [2, 5]
+        Registry.register(PoisonedCausalLM.self)
+        recipe.objective.kind = PoisonedCausalLM.kind
         let trainer = try Trainer(recipe: recipe, runDirectory: run, corpus: TestCorpus.make(),
-                                  console: ConsoleProgress(mode: .silent)) { model in
-            poisoned.inner = CausalLanguageModeling(model: model as! GPTModel)
-            return poisoned
-        }
+                                  console: ConsoleProgress(mode: .silent))
         XCTAssertTrue(try trainer.run().finished)
         let rows = try readMetrics(run.appendingPathComponent("metrics.jsonl"))
         XCTAssertEqual(rows.map { $0.skippedUpdates ?? -1 }, [0, 0, 1, 1, 1, 2])
@@ -91,12 +90,11 @@ final class TrainerTests: XCTestCase {
         var recipe = tinyRecipe(steps: 40)
         recipe.optim.gradAccum = 1
         recipe.train.maxConsecutiveSkips = 3
-        let poisoned = PoisonedObjective(poisonCalls: Set(12...40))
+        PoisonedCausalLM.poisonCalls = Set(12...40)
+        Registry.register(PoisonedCausalLM.self)
+        recipe.objective.kind = PoisonedCausalLM.kind
         let trainer = try Trainer(recipe: recipe, runDirectory: run, corpus: TestCorpus.make(),
-                                  console: ConsoleProgress(mode: .silent)) { model in
-            poisoned.inner = CausalLanguageModeling(model: model as! GPTModel)
-            return poisoned
-        }
+                                  console: ConsoleProgress(mode: .silent))
         XCTAssertThrowsError(try trainer.run()) { error in
             XCTAssertTrue(error is TrainingStopped)
             let message = "\(error)"
@@ -156,6 +154,23 @@ final class TrainerTests: XCTestCase {
         XCTAssertThrowsError(try Trainer(recipe: recipe, runDirectory: try temporaryDirectory(self), corpus: TestCorpus.make())) {
             XCTAssertTrue("\($0)".contains("outside model.vocab_size 32"), "\($0)")
         }
+    }
+}
+
+/// Causal LM whose loss is NaN on chosen calls, registered as an objective of its own (the registry is how a test,
+/// like any outside code, brings an objective to the trainer).
+enum PoisonedCausalLM: ObjectiveDefinition {
+    typealias Settings = NoSettings
+    static let kind = ObjectiveKind(rawValue: "poisoned_causal_lm")
+    static let families: [ModelFlavor] = [.gpt2, .llama]
+    /// The calls (0-based) of the next trainer's objective whose loss is NaN.
+    nonisolated(unsafe) static var poisonCalls: Set<Int> = []
+
+    static func make(_ settings: NoSettings, backbone: Module, context: ObjectiveContext,
+                     generator: inout RandomGenerator) throws -> TrainableObjective {
+        let poisoned = PoisonedObjective(poisonCalls: poisonCalls)
+        poisoned.inner = CausalLanguageModeling(model: backbone as! GPTModel)
+        return poisoned
     }
 }
 

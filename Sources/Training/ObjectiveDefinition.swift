@@ -1,0 +1,77 @@
+import Foundation
+import Layers
+import Objectives
+import Tensors
+
+/// An objective as a recipe names it: its `objective.kind`, its typed settings under `objective.<settingsKey>`,
+/// the model families it trains and how it wraps a backbone. One file per objective
+/// (Sources/Training/Registered/) conforms and is registered; the algorithm itself lives in the Objectives module.
+public protocol ObjectiveDefinition {
+    associatedtype Settings: RecipeSection
+    static var kind: ObjectiveKind { get }
+    /// The key under `objective:` that holds `Settings`; nil when the objective has none.
+    static var settingsKey: String? { get }
+    /// The model flavors it can train.
+    static var families: [ModelFlavor] { get }
+    /// Problems of the settings in this recipe, each naming its key ("objective.tera.span_length must be ≥ 1").
+    static func problems(_ settings: Settings, recipe: Recipe) -> [String]
+    /// What the backbone needs for this objective.
+    static func backboneOptions(_ settings: Settings, model: ModelSection) -> BackboneOptions
+    /// The objective around `backbone` (freshly initialised, or about to receive a checkpoint's weights when
+    /// `context.checkpointWeights` is set). Heads draw from `generator` after the backbone.
+    static func make(_ settings: Settings, backbone: Module, context: ObjectiveContext,
+                     generator: inout RandomGenerator) throws -> TrainableObjective
+}
+
+extension ObjectiveDefinition {
+    public static var settingsKey: String? { nil }
+    public static func problems(_ settings: Settings, recipe: Recipe) -> [String] { [] }
+    public static func backboneOptions(_ settings: Settings, model: ModelSection) -> BackboneOptions { BackboneOptions() }
+
+    /// The recipe's settings of this objective, or the defaults.
+    public static func settings(in objective: ObjectiveSection) -> Settings { objective.settings(of: Self.self) ?? Settings() }
+
+    static var defaultSettings: any RecipeSection { Settings() }
+    static func decodeSettings(_ decoder: Decoder) throws -> any RecipeSection { try Settings(from: decoder) }
+    static func recipeProblems(_ recipe: Recipe) -> [String] { problems(settings(in: recipe.objective), recipe: recipe) }
+    static func options(_ objective: ObjectiveSection, model: ModelSection) -> BackboneOptions {
+        backboneOptions(settings(in: objective), model: model)
+    }
+    static func make(_ objective: ObjectiveSection, backbone: Module, context: ObjectiveContext,
+                     generator: inout RandomGenerator) throws -> TrainableObjective {
+        try make(settings(in: objective), backbone: backbone, context: context, generator: &generator)
+    }
+}
+
+/// An objective without settings.
+public struct NoSettings: RecipeSection {
+    public init() {}
+    public static let keys: [RecipeKey<NoSettings>] = []
+}
+
+/// What an objective's factory may need besides its settings.
+public struct ObjectiveContext {
+    /// The resolved model section (vocabulary and feature dimension filled in).
+    public var model: ModelSection
+    /// The corpus' tokenizer.json (masked LM reads its [MASK] token), when there is one.
+    public var tokenizerURL: URL?
+    /// When rebuilding a checkpoint's model: its weights file, for heads whose shapes come from the checkpoint
+    /// (HuBERT's centroids, BEATs' tokenizer) instead of from files the recipe names.
+    public var checkpointWeights: URL?
+
+    public init(model: ModelSection, tokenizerURL: URL? = nil, checkpointWeights: URL? = nil) {
+        self.model = model
+        self.tokenizerURL = tokenizerURL
+        self.checkpointWeights = checkpointWeights
+    }
+}
+
+/// A model and its objective, built from a (resolved) model section and objective section through the registries:
+/// the family's backbone first, then the objective's heads, both from `generator`.
+public func makeModelAndObjective(model: ModelSection, objective: ObjectiveSection, context: ObjectiveContext,
+                                  generator: inout RandomGenerator) throws -> TrainableObjective {
+    let definition = objective.kind.definition
+    guard definition.families.contains(model.flavor) else { throw RecipeError(objective.misfit(model.flavor)) }
+    let backbone = try model.family.makeBackbone(model, options: definition.options(objective, model: model), generator: &generator)
+    return try definition.make(objective, backbone: backbone, context: context, generator: &generator)
+}

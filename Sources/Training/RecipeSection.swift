@@ -1,0 +1,122 @@
+import Foundation
+
+// One generic decoder for every recipe section: a section lists its keys once, as a table of names and the
+// properties they fill, and decoding, encoding and the unknown-key error all come from that table.
+
+/// A section of a recipe (or of a checkpoint's config.json). Decoding starts from `Self()`, so every key is optional
+/// and its default is the property's initial value; a key the table does not list is an error that names its
+/// recipe path and the valid keys. Encoding writes the table's keys in order (optional ones only when set), so the
+/// resolved recipe a run directory keeps reads like the file.
+public protocol RecipeSection: Codable, Equatable {
+    init()
+    /// Every key of the section, in the order the resolved recipe writes them.
+    static var keys: [RecipeKey<Self>] { get }
+    /// Checks that need the whole section (a required key, a default that depends on another key). `present`: the
+    /// keys the mapping had; `path`: the section's recipe path ("data.replay").
+    mutating func decoded(present: Set<String>, path: String) throws
+}
+
+extension RecipeSection {
+    public mutating func decoded(present: Set<String>, path: String) throws {}
+
+    public init(from decoder: Decoder) throws {
+        self.init()
+        let container = try decoder.container(keyedBy: RecipeCodingKey.self)
+        let present = Set(container.allKeys.map(\.stringValue))
+        let known = Self.keys.map(\.name)
+        if let unknown = container.allKeys.map(\.stringValue).first(where: { !known.contains($0) }) {
+            throw RecipeError.unknownKey(unknown, at: decoder.codingPath, valid: known)
+        }
+        for key in Self.keys where present.contains(key.name) { try key.decode(&self, container) }
+        try decoded(present: present, path: recipePath(decoder.codingPath))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: RecipeCodingKey.self)
+        for key in Self.keys { try key.encode(self, &container) }
+    }
+
+    /// The names of the keys whose value differs from the default (what a recipe sets).
+    public func keysSet() -> [String] {
+        let defaults = Self()
+        return Self.keys.filter { !$0.equal(self, defaults) }.map(\.name)
+    }
+}
+
+/// One key of a `RecipeSection`: its name in the recipe and the property it fills.
+public struct RecipeKey<Section> {
+    public let name: String
+    let decode: (inout Section, KeyedDecodingContainer<RecipeCodingKey>) throws -> Void
+    let encode: (Section, inout KeyedEncodingContainer<RecipeCodingKey>) throws -> Void
+    let equal: (Section, Section) -> Bool
+
+    /// A key with a default: absent, the property keeps its initial value.
+    public init<Value: Codable & Equatable>(_ name: String, _ property: WritableKeyPath<Section, Value>) {
+        self.name = name
+        let key = RecipeCodingKey(name)
+        decode = { section, container in section[keyPath: property] = try container.decode(Value.self, forKey: key) }
+        encode = { section, container in try container.encode(section[keyPath: property], forKey: key) }
+        equal = { $0[keyPath: property] == $1[keyPath: property] }
+    }
+
+    /// An optional key: absent or null, the property is nil (whatever "unset" means is the section's to say).
+    public init<Value: Codable & Equatable>(_ name: String, _ property: WritableKeyPath<Section, Value?>) {
+        self.name = name
+        let key = RecipeCodingKey(name)
+        decode = { section, container in section[keyPath: property] = try container.decodeIfPresent(Value.self, forKey: key) }
+        encode = { section, container in try container.encodeIfPresent(section[keyPath: property], forKey: key) }
+        equal = { $0[keyPath: property] == $1[keyPath: property] }
+    }
+
+    /// A key that takes one of a closed set of values (a schedule kind, a precision): a value outside it is an error
+    /// that names the key and lists the allowed values, never a silent fallback to a default.
+    public init<Value: RawRepresentable & CaseIterable & Equatable>(_ name: String, choice property: WritableKeyPath<Section, Value>)
+    where Value.RawValue == String {
+        self.name = name
+        let key = RecipeCodingKey(name)
+        decode = { section, container in section[keyPath: property] = try decodeChoice(Value.self, container, key) }
+        encode = { section, container in try container.encode(section[keyPath: property].rawValue, forKey: key) }
+        equal = { $0[keyPath: property] == $1[keyPath: property] }
+    }
+
+    /// An optional key of a closed set of values.
+    public init<Value: RawRepresentable & CaseIterable & Equatable>(_ name: String, choice property: WritableKeyPath<Section, Value?>)
+    where Value.RawValue == String {
+        self.name = name
+        let key = RecipeCodingKey(name)
+        decode = { section, container in
+            section[keyPath: property] = try container.decodeNil(forKey: key) ? nil : try decodeChoice(Value.self, container, key)
+        }
+        encode = { section, container in try container.encodeIfPresent(section[keyPath: property]?.rawValue, forKey: key) }
+        equal = { $0[keyPath: property] == $1[keyPath: property] }
+    }
+}
+
+/// The value of `key`, which must be one of `Value`'s cases.
+func decodeChoice<Value: RawRepresentable & CaseIterable>(_: Value.Type, _ container: KeyedDecodingContainer<RecipeCodingKey>,
+                                                          _ key: RecipeCodingKey) throws -> Value where Value.RawValue == String {
+    let text = try container.decode(String.self, forKey: key)
+    guard let value = Value(rawValue: text) else {
+        throw RecipeError("\(recipePath(container.codingPath + [key])) must be one of "
+            + "\(Value.allCases.map(\.rawValue).joined(separator: ", ")), got '\(text)'")
+    }
+    return value
+}
+
+/// Any key of a recipe mapping, by name.
+public struct RecipeCodingKey: CodingKey, Hashable {
+    public var stringValue: String
+    public var intValue: Int? { nil }
+    public init(_ name: String) { stringValue = name }
+    public init?(stringValue: String) { self.stringValue = stringValue }
+    public init?(intValue: Int) { nil }
+}
+
+extension RecipeError {
+    /// "unknown key 'model.layer' (valid keys of model: flavor, layers, …)".
+    static func unknownKey(_ key: String, at codingPath: [CodingKey], valid: [String]) -> RecipeError {
+        let path = recipePath(codingPath)
+        let fullPath = path.isEmpty ? key : "\(path).\(key)"
+        return RecipeError("unknown key '\(fullPath)' (valid keys\(path.isEmpty ? "" : " of \(path)"): \(valid.joined(separator: ", ")))")
+    }
+}

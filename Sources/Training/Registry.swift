@@ -1,0 +1,103 @@
+import Foundation
+import Layers
+import Tensors
+
+// The registries: every model family and every objective registers itself once, in its own file, and everything
+// that needs the set of kinds (recipe decoding and validation, the trainer, checkpoint loading, probes, export,
+// the bench) asks here. Nothing else lists them.
+
+/// `model.flavor`: the name of a registered model family. Decoding a name no family registered is an error that
+/// lists the registered ones.
+public struct ModelFlavor: RawRepresentable, Hashable, Codable, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
+
+    public init(from decoder: Decoder) throws {
+        let name = try decoder.singleValueContainer().decode(String.self)
+        guard Registry.family(ModelFlavor(rawValue: name)) != nil else {
+            throw RecipeError("\(recipePath(decoder.codingPath)) must be one of "
+                + "\(Registry.families.map { $0.flavor.rawValue }.joined(separator: ", ")), got '\(name)'")
+        }
+        self.init(rawValue: name)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+
+    /// The registered family of this name (decoding guarantees one exists).
+    public var family: any ModelFamily.Type {
+        guard let family = Registry.family(self) else { preconditionFailure("model flavor \(rawValue) is not registered") }
+        return family
+    }
+
+    /// Whether the family trains on audio (features or waveforms) rather than tokens.
+    public var isAudio: Bool { Registry.family(self).map { !$0.dataForm.isText } ?? false }
+}
+
+/// `objective.kind`: the name of a registered objective.
+public struct ObjectiveKind: RawRepresentable, Hashable, Codable, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
+
+    public init(from decoder: Decoder) throws {
+        let name = try decoder.singleValueContainer().decode(String.self)
+        guard Registry.objective(ObjectiveKind(rawValue: name)) != nil else {
+            throw RecipeError("\(recipePath(decoder.codingPath)) must be one of "
+                + "\(Registry.objectives.map { $0.kind.rawValue }.joined(separator: ", ")), got '\(name)'")
+        }
+        self.init(rawValue: name)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+
+    public var definition: any ObjectiveDefinition.Type {
+        guard let definition = Registry.objective(self) else { preconditionFailure("objective \(rawValue) is not registered") }
+        return definition
+    }
+
+    /// Whether this objective can train a model of `flavor`.
+    public func fits(_ flavor: ModelFlavor) -> Bool { Registry.objective(self)?.families.contains(flavor) ?? false }
+}
+
+/// The registered model families and objectives. The built-in ones are registered on first use
+/// (`BuiltInRegistrations`); code outside the package registers its own with `register` before decoding a recipe
+/// that names them.
+public enum Registry {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var registeredFamilies: [any ModelFamily.Type] = BuiltInRegistrations.families
+    nonisolated(unsafe) private static var registeredObjectives: [any ObjectiveDefinition.Type] = BuiltInRegistrations.objectives
+
+    /// Registers a model family; a second family of the same flavor replaces the first.
+    public static func register(_ family: any ModelFamily.Type) {
+        lock.withLock {
+            registeredFamilies.removeAll { $0.flavor == family.flavor }
+            registeredFamilies.append(family)
+        }
+    }
+
+    /// Registers an objective; a second objective of the same kind replaces the first.
+    public static func register(_ objective: any ObjectiveDefinition.Type) {
+        lock.withLock {
+            registeredObjectives.removeAll { $0.kind == objective.kind }
+            registeredObjectives.append(objective)
+        }
+    }
+
+    public static var families: [any ModelFamily.Type] { lock.withLock { registeredFamilies } }
+    public static var objectives: [any ObjectiveDefinition.Type] { lock.withLock { registeredObjectives } }
+
+    public static func family(_ flavor: ModelFlavor) -> (any ModelFamily.Type)? { families.first { $0.flavor == flavor } }
+    public static func objective(_ kind: ObjectiveKind) -> (any ObjectiveDefinition.Type)? { objectives.first { $0.kind == kind } }
+
+    /// The objective whose settings live under `objective.<key>`.
+    static func objective(settingsKey key: String) -> (any ObjectiveDefinition.Type)? {
+        objectives.first { $0.settingsKey == key }
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import Layers
+import Optimizers
+import SafeTensors
+import Tensors
+
+// How a trainer starts from a checkpoint and writes one.
+
+extension Trainer {
+    /// Applies `start` to the freshly built model, optimiser, data streams and state (before the trainer exists).
+    static func restore(_ start: TrainingStart, newestCheckpoint: URL?, recipe: Recipe, task: TrainingTask, optimizer: AdamW,
+                        schedule: LearningRateSchedule, state: inout TrainerState) throws {
+        let model = task.model
+        let expected = CheckpointConfig(model: recipe.model, objective: recipe.objective)
+        switch start {
+        case .fresh:
+            break
+        case .resume, .branch:
+            let checkpoint: URL
+            if case .branch(let source) = start { checkpoint = try Checkpoint.resolve(source) } else { checkpoint = newestCheckpoint! }
+            try loadWeights(model, from: checkpoint, expected: expected)
+            var restored = try TrainerState.read(checkpoint.appendingPathComponent(Checkpoint.stateFile))
+            let moments = try loadSafetensors(checkpoint.appendingPathComponent(Checkpoint.optimizerFile))
+            try optimizer.loadState(moments, stepCount: restored.optimizerSteps)
+            try task.restoreStreams(from: restored, checkpoint: checkpoint)
+            restored.schedule = schedule
+            if case .branch = start { restored.branchedFrom = checkpoint.path }
+            state = restored
+        case .initFrom(let source):
+            let checkpoint = try Checkpoint.resolve(source)
+            try loadWeights(model, from: checkpoint, expected: expected)
+            state.initializedFrom = checkpoint.path
+        case let .initFromWeights(source, weights):
+            do {
+                try model.load(weights)
+            } catch {
+                throw TrainingError("the weights of \(source) do not fit the recipe's model: \(error)")
+            }
+            state.initializedFrom = source
+        }
+    }
+
+    /// Loads model.safetensors of `checkpoint` strictly; on a mismatch the error names the configuration
+    /// differences and the tensors.
+    static func loadWeights(_ model: Module, from checkpoint: URL, expected: CheckpointConfig) throws {
+        let weights = checkpoint.appendingPathComponent(Checkpoint.modelFile)
+        do {
+            try model.load(contentsOf: weights)
+        } catch {
+            var message = "\(weights.path) does not fit the recipe's model"
+            if let saved = try? CheckpointConfig.read(checkpoint.appendingPathComponent(Checkpoint.configFile)) {
+                let differences = differingKeys(saved.model, expected.model)
+                if !differences.isEmpty { message += " (checkpoint vs recipe: \(differences.joined(separator: ", ")))" }
+            }
+            throw TrainingError("\(message): \(error)")
+        }
+    }
+
+    /// "layers 4 ≠ 2"-style differences between two model sections (dropout excluded: it holds no weights).
+    static func differingKeys(_ a: ModelSection, _ b: ModelSection) -> [String] {
+        func fields(_ section: ModelSection) -> [String: String] {
+            guard let data = try? JSONEncoder().encode(section),
+                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
+            return object.mapValues { "\($0)" }
+        }
+        let (left, right) = (fields(a), fields(b))
+        return Set(left.keys).union(right.keys).subtracting(["dropout"]).sorted().compactMap { key in
+            left[key] == right[key] ? nil : "\(key) \(left[key] ?? "default") ≠ \(right[key] ?? "default")"
+        }
+    }
+
+    /// Writes a complete checkpoint of the current step: weights, optimiser moments, the state with every stream's
+    /// position, config.json and the task's files.
+    func saveCheckpoint(objectiveRandom: RandomGenerator) throws -> URL {
+        task.saveStreams(into: &state)
+        state.objectiveRandom = RandomState(objectiveRandom)
+        state.dropoutRandom = RandomState(Random.generator)
+        state.optimizerSteps = optimizer.stepCount
+        let snapshot = state
+        let config = CheckpointConfig(model: recipe.model, objective: recipe.objective)
+        let url = try checkpoints.write(step: state.step, keepLast: recipe.train.keepLast) { directory in
+            try model.save(to: directory.appendingPathComponent(Checkpoint.modelFile), metadata: ["step": "\(snapshot.step)"])
+            var writer = SafeTensorsWriter(metadata: ["step": "\(snapshot.step)", "optimizer_steps": "\(snapshot.optimizerSteps)"])
+            for (name, tensor) in optimizer.stateTensors().sorted(by: { $0.key < $1.key }) {
+                try writer.add(name, shape: tensor.shape, floats: UnsafeBufferPointer(start: tensor.data, count: tensor.count))
+            }
+            try writer.write(to: directory.appendingPathComponent(Checkpoint.optimizerFile))
+            try snapshot.write(to: directory.appendingPathComponent(Checkpoint.stateFile))
+            try config.write(to: directory.appendingPathComponent(Checkpoint.configFile))
+            try task.writeCheckpointFiles(to: directory)
+        }
+        tensorBoard.flush()
+        console.message("checkpoint \(url.path)")
+        return url
+    }
+}
