@@ -13,6 +13,9 @@ public protocol ObjectiveDefinition {
     static var settingsKey: String? { get }
     /// The model flavors it can train.
     static var families: [ModelFlavor] { get }
+    /// Whether its settings at their defaults are accepted (and dropped) under another objective.kind; true only
+    /// for masked_lm's `masking`, which every run directory written before the registries carries.
+    static var defaultSettingsAcceptedElsewhere: Bool { get }
     /// Problems of the settings in this recipe, each naming its key ("objective.tera.span_length must be ≥ 1").
     static func problems(_ settings: Settings, recipe: Recipe) -> [String]
     /// What the backbone needs for this objective.
@@ -25,6 +28,7 @@ public protocol ObjectiveDefinition {
 
 extension ObjectiveDefinition {
     public static var settingsKey: String? { nil }
+    public static var defaultSettingsAcceptedElsewhere: Bool { false }
     public static func problems(_ settings: Settings, recipe: Recipe) -> [String] { [] }
     public static func backboneOptions(_ settings: Settings, model: ModelSection) -> BackboneOptions { BackboneOptions() }
 

@@ -53,8 +53,8 @@ func describe(_ error: DecodingError) -> String {
     switch error {
     case let .typeMismatch(type, context):
         return "\(recipePath(context.codingPath)): expected \(readableTypeName(type)) (\(context.debugDescription))"
-    case let .valueNotFound(type, context):
-        return "\(recipePath(context.codingPath)): missing \(readableTypeName(type))"
+    case let .valueNotFound(type, context):   // YAML that is not a value of the type (a word for a number) or null
+        return "\(recipePath(context.codingPath)): expected \(readableTypeName(type))"
     case let .keyNotFound(key, context):
         return "\(recipePath(context.codingPath + [key])): required key missing"
     case let .dataCorrupted(context):

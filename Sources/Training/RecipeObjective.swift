@@ -2,8 +2,8 @@ import Foundation
 
 /// `objective:` — what the model predicts: `kind` names a registered objective, and `objective.<key>` holds the typed
 /// settings of the objective that reads that key (masked_lm's `masking`, `tera`, `ssast`, …). Settings of another
-/// kind are an error, except when they equal that objective's defaults (a run directory written before carries a
-/// default `masking:` for every kind).
+/// kind are an error, except masked_lm's `masking` at its defaults, which run directories written before the
+/// registries carry for every kind (it is dropped).
 public struct ObjectiveSection: Codable, Equatable {
     public typealias Kind = ObjectiveKind
 
@@ -38,7 +38,7 @@ public struct ObjectiveSection: Codable, Equatable {
             }
             let value = try owner.decodeSettings(try container.superDecoder(forKey: key))
             if owner.kind != kind {
-                guard value.isDefault else {
+                guard owner.defaultSettingsAcceptedElsewhere && value.isDefault else {
                     throw RecipeError("objective.\(key.stringValue) applies to objective.kind \(owner.kind.rawValue) only "
                         + "(objective.kind is \(kind.rawValue))")
                 }
@@ -62,10 +62,10 @@ public struct ObjectiveSection: Codable, Equatable {
         }
     }
 
-    /// "objective.kind ssast does not fit model.flavor bert (ssast trains audio_patches)".
+    /// "objective.kind ssast does not fit model.flavor bert: ssast needs audio_patches".
     func misfit(_ flavor: ModelFlavor) -> String {
-        let families = Registry.objective(kind)?.families.map(\.rawValue).joined(separator: " or ") ?? "no family"
-        return "objective.kind \(kind.rawValue) does not fit model.flavor \(flavor.rawValue) (\(kind.rawValue) trains \(families))"
+        let families = Registry.objective(kind)?.families.map(\.rawValue).joined(separator: " or ") ?? "no registered family"
+        return "objective.kind \(kind.rawValue) does not fit model.flavor \(flavor.rawValue): \(kind.rawValue) needs \(families)"
     }
 }
 

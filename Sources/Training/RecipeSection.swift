@@ -50,11 +50,13 @@ public struct RecipeKey<Section> {
     let encode: (Section, inout KeyedEncodingContainer<RecipeCodingKey>) throws -> Void
     let equal: (Section, Section) -> Bool
 
-    /// A key with a default: absent, the property keeps its initial value.
+    /// A key with a default: absent (or null), the property keeps its initial value.
     public init<Value: Codable & Equatable>(_ name: String, _ property: WritableKeyPath<Section, Value>) {
         self.name = name
         let key = RecipeCodingKey(name)
-        decode = { section, container in section[keyPath: property] = try container.decode(Value.self, forKey: key) }
+        decode = { section, container in
+            if let value = try container.decodeIfPresent(Value.self, forKey: key) { section[keyPath: property] = value }
+        }
         encode = { section, container in try container.encode(section[keyPath: property], forKey: key) }
         equal = { $0[keyPath: property] == $1[keyPath: property] }
     }
@@ -74,7 +76,9 @@ public struct RecipeKey<Section> {
     where Value.RawValue == String {
         self.name = name
         let key = RecipeCodingKey(name)
-        decode = { section, container in section[keyPath: property] = try decodeChoice(Value.self, container, key) }
+        decode = { section, container in
+            if !(try container.decodeNil(forKey: key)) { section[keyPath: property] = try decodeChoice(Value.self, container, key) }
+        }
         encode = { section, container in try container.encode(section[keyPath: property].rawValue, forKey: key) }
         equal = { $0[keyPath: property] == $1[keyPath: property] }
     }

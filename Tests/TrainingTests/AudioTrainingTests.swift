@@ -128,11 +128,11 @@ final class AudioTrainingTests: XCTestCase {
         let cases: [(String, String)] = [
             ("model: {flavor: audio_frames}\nobjective: {kind: ssast}\ndata: {features: f}", "ssast needs audio_patches"),
             ("model: {flavor: audio_frames}\nobjective: {kind: tera}", "data.features"),
-            ("model: {flavor: gpt2, frame_stack: 2}", "model.frame_stack apply to audio models only"),
+            ("model: {flavor: gpt2, frame_stack: 2}", "model.frame_stack does not apply to model.flavor gpt2 (it applies to audio_frames)"),
             ("model: {flavor: audio_frames, context: 25, frame_stack: 2}\nobjective: {kind: tera}\ndata: {features: f}",
              "must be ≥ 1 and divide model.context"),
             ("model: {flavor: audio_patches, feature_dim: 80, patch_frequency: 16, frame_stack: 2}\nobjective: {kind: ssast}\ndata: {features: f}",
-             "model.frame_stack applies to audio_frames only"),
+             "model.frame_stack does not apply to model.flavor audio_patches (it applies to audio_frames)"),
             ("model: {flavor: audio_patches, feature_dim: 20}\nobjective: {kind: ssast, ssast: {mask_ratio: 1.5}}\ndata: {features: f}",
              "mask_ratio must be in (0, 1)"),
             ("model: {flavor: audio_frames}\nobjective: {kind: tera, tera: {span_lenght: 3}}\ndata: {features: f}",

@@ -103,9 +103,9 @@ final class Wav2Vec2TrainingTests: XCTestCase {
         let cases: [(String, String)] = [
             ("model: {flavor: audio_waveform}\nobjective: {kind: wav2vec2}", "data.waveforms"),
             ("model: {flavor: audio_patches}\nobjective: {kind: wav2vec2}\ndata: {features: f}", "wav2vec2 needs audio_waveform or audio_frames"),
-            ("model: {flavor: audio_waveform}\nobjective: {kind: bestrq}\ndata: {waveforms: w}", "bestrq and hubert need"),
+            ("model: {flavor: audio_waveform}\nobjective: {kind: bestrq}\ndata: {waveforms: w}", "bestrq needs audio_frames or audio_patches"),
             ("model: {flavor: audio_waveform, feature_norm: batch}\nobjective: {kind: wav2vec2}\ndata: {waveforms: w}",
-             "model.feature_norm must be group or layer"),
+             "model.feature_norm must be one of group, layer, got 'batch'"),
             ("model: {flavor: audio_waveform, context: 500}\nobjective: {kind: wav2vec2}\ndata: {waveforms: w}", "at least two 20 ms frames"),
             ("model: {flavor: audio_waveform, frame_stack: 2}\nobjective: {kind: wav2vec2}\ndata: {waveforms: w}", "model.frame_stack does not apply"),
             ("model: {flavor: audio_waveform}\nobjective: {kind: wav2vec2, wav2vec2: {codebook_groups: 3}}\ndata: {waveforms: w}",
@@ -115,7 +115,7 @@ final class Wav2Vec2TrainingTests: XCTestCase {
             ("model: {flavor: audio_waveform}\nobjective: {kind: wav2vec2, wav2vec2: {num_negatives: 0}}\ndata: {waveforms: w}",
              "num_negatives (0) and cross_sample_negatives (0) must be ≥ 0, one of them ≥ 1"),
             ("model: {flavor: audio_frames, conv_dim: 64}\nobjective: {kind: tera}\ndata: {features: f}",
-             "model.conv_dim applies to model.flavor audio_waveform only"),
+             "model.conv_dim does not apply to model.flavor audio_frames (it applies to audio_waveform)"),
         ]
         for (yaml, expected) in cases {
             XCTAssertThrowsError(try Recipe.parse(yaml)) { error in

@@ -15,6 +15,7 @@ public enum MaskedLMObjective: ObjectiveDefinition {
     public static let kind = ObjectiveKind.maskedLM
     public static let settingsKey: String? = "masking"
     public static let families: [ModelFlavor] = [.bert]
+    public static let defaultSettingsAcceptedElsewhere = true
     /// Tokens that masked LM never selects nor draws as random replacements.
     static let specialTokens = ["[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]", "<|endoftext|>", "<s>", "</s>", "<pad>", "<unk>"]
 
