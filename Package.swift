@@ -110,7 +110,7 @@ let package = Package(
         .testTarget(name: "AudioDataTests", dependencies: ["AudioData", "SafeTensors", "PretrainProcess"], path: "Tests/AudioDataTests",
                     exclude: ["Fixtures"]),
         .testTarget(name: "SpeechSynthesisTests", dependencies: ["SpeechSynthesis"], path: "Tests/SpeechSynthesisTests"),
-        .testTarget(name: "StudiesTests", dependencies: ["Studies", "Training", "TextData"], path: "Tests/StudiesTests"),
+        .testTarget(name: "StudiesTests", dependencies: ["Studies", "Training"], path: "Tests/StudiesTests"),
     ],
     swiftLanguageModes: [.v5]
 )
