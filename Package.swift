@@ -36,6 +36,7 @@ let package = Package(
         .library(name: "HFInterop", targets: ["HFInterop"]),
         .library(name: "AudioData", targets: ["AudioData"]),
         .library(name: "SpeechSynthesis", targets: ["SpeechSynthesis"]),
+        .library(name: "Studies", targets: ["Studies"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -79,11 +80,14 @@ let package = Package(
         // SUPERB-style probes of frozen speech representations: layer mixture + linear head, CTC for phonemes.
         .target(name: "Probes", dependencies: ["Tensors", "Layers", "Optimizers", "AudioData"],
                 path: "Sources/Probes", swiftSettings: numericSettings),
+        // Rerunnable studies built on the trainer: plan, runs, measurements, RESULTS.md section and figures.
+        .target(name: "Studies", dependencies: ["Tensors", "TextData", "Training"], path: "Sources/Studies",
+                swiftSettings: numericSettings),
         // A regenerable labelled speech corpus from espeak-ng and sox (Foundation only).
         .target(name: "SpeechSynthesis", path: "Sources/SpeechSynthesis"),
         .executableTarget(name: "pretrain",
                           dependencies: ["Tensors", "Layers", "Optimizers", "SafeTensors", "TextData", "Objectives",
-                                         "Training", "HFInterop", "AudioData", "Probes", "SpeechSynthesis",
+                                         "Training", "HFInterop", "AudioData", "Probes", "SpeechSynthesis", "Studies",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/pretrain", swiftSettings: numericSettings),
         // Not a test bundle: what the command-line tests of several targets share.
@@ -106,6 +110,7 @@ let package = Package(
         .testTarget(name: "AudioDataTests", dependencies: ["AudioData", "SafeTensors", "PretrainProcess"], path: "Tests/AudioDataTests",
                     exclude: ["Fixtures"]),
         .testTarget(name: "SpeechSynthesisTests", dependencies: ["SpeechSynthesis"], path: "Tests/SpeechSynthesisTests"),
+        .testTarget(name: "StudiesTests", dependencies: ["Studies", "Training"], path: "Tests/StudiesTests"),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -69,7 +69,7 @@ struct Train: ParsableCommand {
             recipeValue = try Recipe.load(recipeURL, overrides: overrides)
             runURL = URL(fileURLWithPath: runDirectory ?? "runs/" + recipeURL.deletingPathExtension().lastPathComponent)
             start = try initFrom.map(Self.initialWeights) ?? .fresh
-            if overwrite { try Self.clearRun(runURL) }
+            if overwrite { try RunOutputs.remove(from: runURL) }
         }
         if let threads = recipeValue.train.threads { Runtime.configure(threads: threads) }
         let corpus = try TrainingCorpus.load(recipeValue.data)
@@ -123,16 +123,6 @@ struct Train: ParsableCommand {
         let (a, b) = (flatten(old), flatten(new))
         return Set(a.keys).union(b.keys).sorted().compactMap { key in
             a[key] == b[key] ? nil : "\(key): \(a[key] ?? "unset") → \(b[key] ?? "unset")"
-        }
-    }
-
-    /// Deletes what a run writes (and nothing else) from `run`.
-    static func clearRun(_ run: URL) throws {
-        let manager = FileManager.default
-        guard let names = try? manager.contentsOfDirectory(atPath: run.path) else { return }
-        for name in names where ["checkpoints", "metrics.jsonl", "recipe.yaml", "report.html"].contains(name)
-            || name.hasPrefix("events.out.tfevents.") {
-            try manager.removeItem(at: run.appendingPathComponent(name))
         }
     }
 }

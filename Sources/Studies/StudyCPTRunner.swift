@@ -24,7 +24,10 @@ struct StudyCPTRunner {
     let out: URL
     /// Keep a run that already finished with the same recipe instead of training it again.
     let reuse: Bool
-    let interrupt: InterruptFlag
+    /// Progress lines and the trainers' live lines.
+    let console: ConsoleProgress
+    /// Asked after every step; true stops the run with a checkpoint (Ctrl-C), and the study with an error.
+    let shouldStop: () -> Bool
     static let recordFile = "study_run.json"
     /// Every run of the study in order (reused ones as they ran then), and how many were reused.
     private(set) var runs: [FinishedRun] = []
@@ -32,46 +35,47 @@ struct StudyCPTRunner {
 
     mutating func run(_ arm: StudyCPTArm, start: TrainingStart, index: Int, of count: Int) throws -> FinishedRun {
         let directory = out.appendingPathComponent(arm.name)
-        print("── run \(index)/\(count): \(arm.label) → \(directory.path)")
+        console.message("── run \(index)/\(count): \(arm.label) → \(directory.path)")
         if reuse, let finished = Self.finished(directory, recipe: arm.recipe) {
-            print("   reused (finished with the same recipe)")
+            console.message("   reused (finished with the same recipe)")
             reusedRuns += 1
             runs.append(finished)
             return finished
         }
         try Self.clear(directory)
         let trainer = try Trainer(recipe: arm.recipe, runDirectory: directory,
-                                  corpus: try TrainingCorpus.load(arm.recipe.data), start: start)
+                                  corpus: try TrainingCorpus.load(arm.recipe.data), start: start, console: console)
         return try train(trainer, directory: directory)
     }
 
     /// The anneal branch of an infinite-schedule run (`pretrain anneal RUN --from-step S --steps N`).
     mutating func anneal(_ runDirectory: URL, from step: Int, steps: Int) throws -> FinishedRun {
         let directory = runDirectory.appendingPathComponent("anneals/from_\(step)_steps_\(steps)")
-        print("── anneal branch of \(runDirectory.lastPathComponent) from step \(step) for \(steps) steps → \(directory.path)")
+        console.message("── anneal branch of \(runDirectory.lastPathComponent) from step \(step) for \(steps) steps → \(directory.path)")
         if reuse, let recipe = try? Recipe.load(directory.appendingPathComponent("recipe.yaml")),
            let finished = Self.finished(directory, recipe: recipe) {
-            print("   reused")
+            console.message("   reused")
             reusedRuns += 1
             runs.append(finished)
             return finished
         }
         try Self.clear(directory)
         let branch = try AnnealBranch(runDirectory: runDirectory, fromStep: step, steps: steps)
-        return try train(try branch.trainer(corpus: try TrainingCorpus.load(branch.recipe.data)), directory: directory)
+        return try train(try branch.trainer(corpus: try TrainingCorpus.load(branch.recipe.data), console: console),
+                         directory: directory)
     }
 
     private mutating func train(_ trainer: Trainer, directory: URL) throws -> FinishedRun {
-        let flag = interrupt
-        trainer.shouldStop = { flag.isSet }
+        trainer.shouldStop = shouldStop
         let started = Date()
-        let loadBefore = StudyCPT.loadAverage()
+        let loadBefore = StudyMachine.loadAverage()
         let summary = try trainer.run()
-        trainer.console.finish()
+        console.finish()
         guard summary.finished else {
             throw TrainingError("interrupted in \(directory.path); rerun with --reuse to keep the runs that finished")
         }
-        let record = RunRecord(seconds: Date().timeIntervalSince(started), loadBefore: loadBefore, loadAfter: StudyCPT.loadAverage())
+        let record = RunRecord(seconds: Date().timeIntervalSince(started), loadBefore: loadBefore,
+                               loadAfter: StudyMachine.loadAverage())
         try JSONEncoder().encode(record).write(to: directory.appendingPathComponent(Self.recordFile))
         let finished = FinishedRun(directory: directory, records: try readMetrics(directory.appendingPathComponent("metrics.jsonl")),
                                    seconds: record.seconds, loadBefore: record.loadBefore, loadAfter: record.loadAfter)
@@ -96,7 +100,7 @@ struct StudyCPTRunner {
 
     /// Deletes what an earlier study wrote in a run directory (and nothing else).
     static func clear(_ directory: URL) throws {
-        try Train.clearRun(directory)
+        try RunOutputs.remove(from: directory)
         for name in ["anneals", recordFile] {
             let url = directory.appendingPathComponent(name)
             if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }

@@ -1,76 +1,34 @@
 import Foundation
-import Optimizers
 import Training
 
-/// How big the continual pre-training study is: the model, the upstream run and every downstream arm.
-/// Learning rates of the arms are multiples of the upstream's, so one size is one consistent design.
-struct StudyCPTSize {
-    var name: String
-    var layers: Int
-    var dModel: Int
-    var heads: Int
-    var context: Int
-    var batchSize: Int
-    /// Upstream pre-training: a cosine from `upstreamPeak` to `upstreamMin`.
-    var upstreamSteps: Int
-    var upstreamWarmup: Int
-    var upstreamEvalEvery: Int
-    var upstreamPeak: Float
-    var upstreamMin: Float
-    /// Every downstream arm takes this many steps (equal tokens), evaluated every `armEvalEvery` steps on
-    /// `evalBatches` micro-batches of each validation set (the final evaluation reads the whole sets). Evaluations
-    /// are dense enough for the stability gap and for the backtest, which fits ≥ 5 points after the warmup within
-    /// the first 30 % of a curve.
-    var armSteps: Int
-    var armWarmup: Int
-    var armEvalEvery: Int
-    var evalBatches: Int
-    /// Rewarming peaks as multiples of `upstreamPeak` (Gupta et al. 2023 rewarm to 0.5×, 1× and 2×).
-    var rewarmFactors: [Float] = [0.5, 1, 2]
-    /// The infinite schedule's plateau (`constant_lr`) as a multiple of its peak, and its cooldown.
-    var infinitePlateauFactor: Float = 0.25
-    var infiniteCooldown: Int
-    /// The infinite arm's anneal branch covers the last `annealSteps` of the arm (equal tokens with the others).
-    var annealSteps: Int
-
-    /// 4-layer d=128 GPT, context 128: about 25 minutes on two quiet cores.
-    static let standard = StudyCPTSize(
-        name: "default", layers: 4, dModel: 128, heads: 4, context: 128, batchSize: 16,
-        upstreamSteps: 1200, upstreamWarmup: 50, upstreamEvalEvery: 50, upstreamPeak: 2e-3, upstreamMin: 2e-4,
-        armSteps: 400, armWarmup: 20, armEvalEvery: 16, evalBatches: 8, infiniteCooldown: 80, annealSteps: 100)
-
-    /// 2-layer d=64 GPT, context 64: a few minutes, for CI (StudyCPTTests asserts the claims on it).
-    static let quick = StudyCPTSize(
-        name: "quick", layers: 2, dModel: 64, heads: 2, context: 64, batchSize: 16,
-        upstreamSteps: 400, upstreamWarmup: 20, upstreamEvalEvery: 16, upstreamPeak: 3e-3, upstreamMin: 3e-4,
-        armSteps: 150, armWarmup: 8, armEvalEvery: 6, evalBatches: 8, infiniteCooldown: 30, annealSteps: 50)
-
-    var tokensPerStep: Int { batchSize * context }
-    /// The multi-epoch subset: a quarter of the tokens an arm reads, so the arm makes four passes over it.
-    var subsetTokens: Int { armSteps * tokensPerStep / 4 }
-    var annealFrom: Int { armSteps - annealSteps }
-}
-
 /// One run of the study: the upstream pre-training, or a continuation of it on the downstream corpus.
-struct StudyCPTArm {
+public struct StudyCPTArm {
     /// Directory name under the study's output and key in results.json.
-    var name: String
+    public var name: String
     /// What the table calls it.
-    var label: String
+    public var label: String
     /// The comparisons (plots, claims) it takes part in.
-    var groups: [StudyCPTGroup]
-    var recipe: Recipe
+    public var groups: [StudyCPTGroup]
+    public var recipe: Recipe
     /// The infinite arm: an anneal branch of its constant phase at this step, for this many steps.
-    var anneal: (from: Int, steps: Int)?
+    public var anneal: (from: Int, steps: Int)?
 
-    var isUpstream: Bool { name == StudyCPTPlan.upstreamName }
+    public init(name: String, label: String, groups: [StudyCPTGroup], recipe: Recipe, anneal: (from: Int, steps: Int)? = nil) {
+        self.name = name
+        self.label = label
+        self.groups = groups
+        self.recipe = recipe
+        self.anneal = anneal
+    }
+
+    public var isUpstream: Bool { name == StudyCPTPlan.upstreamName }
 }
 
 /// The four questions of issue 5, each a figure and a block of the table.
-enum StudyCPTGroup: String, CaseIterable {
+public enum StudyCPTGroup: String, CaseIterable, Sendable {
     case rewarm, replay, schedule, subset
 
-    var title: String {
+    public var title: String {
         switch self {
         case .rewarm: return "No rewarm vs rewarm to three peaks"
         case .replay: return "Replay of the upstream corpus"
@@ -80,7 +38,7 @@ enum StudyCPTGroup: String, CaseIterable {
     }
 
     /// Short enough for a figure's title.
-    var shortTitle: String {
+    public var shortTitle: String {
         switch self {
         case .rewarm: return "Rewarming"
         case .replay: return "Replay"
@@ -91,19 +49,20 @@ enum StudyCPTGroup: String, CaseIterable {
 }
 
 /// The arms of the study for a size and two prepared corpora (tokenized with one tokenizer).
-struct StudyCPTPlan {
-    static let upstreamName = "upstream"
+public struct StudyCPTPlan {
+    public static let upstreamName = "upstream"
     /// The name of the upstream val split in downstream runs (`val_loss/upstream`) and of the downstream one in
     /// the upstream run (`val_loss/downstream`).
-    static let upstreamSet = "upstream"
-    static let downstreamSet = "downstream"
+    public static let upstreamSet = "upstream"
+    public static let downstreamSet = "downstream"
 
-    let size: StudyCPTSize
-    let upstreamCorpus: String
-    let downstreamCorpus: String
-    let arms: [StudyCPTArm]
+    public let size: StudyCPTSize
+    public let upstreamCorpus: String
+    public let downstreamCorpus: String
+    /// The upstream run first; every other arm starts from its final checkpoint.
+    public let arms: [StudyCPTArm]
 
-    init(size: StudyCPTSize, upstreamCorpus: String, downstreamCorpus: String) {
+    public init(size: StudyCPTSize, upstreamCorpus: String, downstreamCorpus: String) {
         self.size = size
         self.upstreamCorpus = upstreamCorpus
         self.downstreamCorpus = downstreamCorpus
@@ -166,7 +125,7 @@ struct StudyCPTPlan {
     }
 
     /// Model, batch and evaluation shared by every run.
-    static func baseRecipe(_ size: StudyCPTSize) -> Recipe {
+    public static func baseRecipe(_ size: StudyCPTSize) -> Recipe {
         var recipe = Recipe()
         recipe.model.flavor = .gpt2
         recipe.model.layers = size.layers
@@ -195,14 +154,32 @@ struct StudyCPTPlan {
                            groups: [], recipe: recipe)
     }
 
+    /// The design paragraph of the results section: model, runs, schedules, how much of the downstream split an
+    /// arm reads (`downstreamTrainTokens`: its train split's size) and how often it is evaluated.
+    public func design(downstreamTrainTokens: Int) -> String {
+        let upstreamTokens = size.upstreamSteps * size.tokensPerStep, armTokens = size.armSteps * size.tokensPerStep
+        return "\(size.layers)-layer d=\(size.dModel) GPT-2 (\(size.heads) heads, context \(size.context), batches of "
+            + "\(size.batchSize) windows). Upstream: \(size.upstreamSteps) steps (\(upstreamTokens / 1000)k tokens) on "
+            + "`\(upstreamCorpus)`, cosine \(Self.rate(size.upstreamPeak)) → \(Self.rate(size.upstreamMin)). "
+            + "Every arm: \(size.armSteps) steps (\(armTokens / 1000)k tokens) on `\(downstreamCorpus)` from the "
+            + "upstream checkpoint; rewarm arms warm up over \(size.armWarmup) steps, then decay (cosine) to "
+            + "\(Self.rate(size.upstreamMin)); replay arms rewarm to 1×; the infinite arm cools down over "
+            + "\(size.infiniteCooldown) steps to its plateau and its anneal branch decays linearly over the last "
+            + "\(size.annealSteps) steps; the one-pass arms read random windows of all \(downstreamTrainTokens / 1000)k "
+            + "downstream train tokens (\(String(format: "%.2f", Double(armTokens) / Double(max(1, downstreamTrainTokens)))) "
+            + "of an epoch), the subset arm cycles the first \(size.subsetTokens / 1000)k (4 epochs). Evaluated every "
+            + "\(size.armEvalEvery) steps on \(size.evalBatches) batches of each val split."
+    }
+
     /// 2e-3 style.
-    static func rate(_ value: Float) -> String {
+    public static func rate(_ value: Float) -> String {
         let exponent = Int(log10(Double(value)).rounded(.down))
         let mantissa = Double(value) / pow(10, Double(exponent))
         let text = String(format: "%.2g", mantissa)
         return "\(text)e\(exponent)"
     }
 
+    /// 0.5 → "0p5", 2 → "2" (arm names are directory names).
     static func factorName(_ factor: Float) -> String {
         factor == factor.rounded() ? String(Int(factor)) : String(format: "%g", factor).replacingOccurrences(of: ".", with: "p")
     }
