@@ -77,8 +77,7 @@ public final class BEATsTokenizer: Module, AudioTokenizer {
     /// patch size, whose position table is no longer.
     public func fits(student: AudioEncoder) -> Bool {
         let (t, s) = (encoder.config, student.config)
-        return student is AudioPatchEncoder && t.featureDimension == s.featureDimension && t.patchFrequency == s.patchFrequency
-            && t.patchTime == s.patchTime && t.maxFrames >= s.maxFrames
+        return student.hasSamePositions(as: encoder) && t.maxFrames >= s.maxFrames
     }
 
     public var isCodebookInitialized: Bool { initialized.data[0] != 0 }

@@ -62,9 +62,7 @@ public final class BEATsTokenizerTraining: FeaturePretrainingObjective {
     /// The teacher must cut the tokenizer's patches (its features are compared patch by patch).
     public init(model: BEATsTokenizerModel, teacher: AudioEncoder?, normalizeTargets: Bool = false) {
         if let teacher {
-            let (t, own) = (teacher.config, model.tokenizer.encoder.config)
-            precondition(teacher is AudioPatchEncoder && t.featureDimension == own.featureDimension
-                && t.patchFrequency == own.patchFrequency && t.patchTime == own.patchTime,
+            precondition(teacher.hasSamePositions(as: model.tokenizer.encoder),
                          "the teacher must be a patch encoder that cuts the tokenizer's patches")
             precondition(teacher.config.hiddenSize == model.decoder.output.outFeatures,
                          "a decoder to \(model.decoder.output.outFeatures) features for a teacher of \(teacher.config.hiddenSize)")

@@ -80,10 +80,10 @@ public final class KMeansTokenizer: Module, AudioTokenizer {
         let nearest = nearestRows(vectors.reshaped([rows * count, dimension]), in: centroids)
         switch features {
         case .cepstra:
-            guard let frames = encoder as? AudioFrameEncoder else {
+            guard (encoder as? MaskableAudioEncoder)?.positionsAreTimeSteps == true else {
                 preconditionFailure("per-frame cepstra label a frame encoder's positions, not \(type(of: encoder))'s")
             }
-            let k = frames.config.frameStack, positions = (count + k - 1) / k
+            let k = encoder.timeUnit, positions = (count + k - 1) / k
             return (0..<rows * positions).map { nearest[($0 / positions) * count + ($0 % positions) * k] }
         case .layer:
             return nearest

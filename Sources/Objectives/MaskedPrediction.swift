@@ -29,7 +29,7 @@ public final class MaskedPredictionModel: Module {
     @Key public var tokenizer: AudioTokenizer
 
     public init(encoder: AudioEncoder, tokenizer: AudioTokenizer, generator: inout RandomGenerator) {
-        precondition(encoder is AudioPatchEncoder || (encoder as? AudioFrameEncoder)?.maskEmbedding != nil,
+        precondition((encoder as? MaskableAudioEncoder)?.canMask == true,
                      "masked prediction needs a patch encoder or a frame encoder made with maskEmbedding: true")
         _encoder = Key(wrappedValue: encoder, "encoder")
         _head = Key(wrappedValue: Linear(encoder.config.hiddenSize, tokenizer.codebookSize, generator: &generator), "head")
@@ -47,6 +47,8 @@ public final class MaskedPrediction: FeaturePretrainingObjective {
     public let config: MaskedPredictionConfig
     public var model: Module { predictionModel }
     public var encoder: AudioEncoder { predictionModel.encoder }
+    /// The encoder as masking sees it (the model's initialiser checked it is one).
+    var maskable: MaskableAudioEncoder { encoder as! MaskableAudioEncoder }
 
     public init(model: MaskedPredictionModel, config: MaskedPredictionConfig = MaskedPredictionConfig()) {
         if let problem = config.problem { preconditionFailure(problem) }
@@ -57,14 +59,7 @@ public final class MaskedPrediction: FeaturePretrainingObjective {
     public func loss(_ batch: FeatureBatch, generator: inout RandomGenerator) -> (loss: Tensor, predicted: Int) {
         let labels = noGrad { predictionModel.tokenizer.labels(batch, for: encoder) }
         let masked = maskedPositions(batch, generator: &generator)
-        let states: Tensor
-        if let patches = encoder as? AudioPatchEncoder {
-            states = patches.encode(patches: patches.patches(batch.features), lengths: batch.lengths,
-                                    masked: masked.flags).lastHiddenState
-        } else {
-            states = (encoder as! AudioFrameEncoder).encode(batch.features, lengths: batch.lengths,
-                                                           masked: masked.flags).lastHiddenState
-        }
+        let states = maskable.encodeMasked(batch.features, lengths: batch.lengths, masked: masked.flags).lastHiddenState
         let (rows, positions, channels) = (states.size(0), states.size(1), states.size(2))
         precondition(labels.count == rows * positions, "\(labels.count) labels for \(rows)×\(positions) positions")
         let indices = masked.flags.indices.filter { masked.flags[$0] }
@@ -85,29 +80,17 @@ public final class MaskedPrediction: FeaturePretrainingObjective {
     }
 
     /// Positions per row and how many hold audio: ⌈length / k⌉ stacked frames, or patch columns × rows.
-    func validPositions(_ batch: FeatureBatch) -> [Int] {
-        if let patches = encoder as? AudioPatchEncoder {
-            let columns = batch.features.size(1) / patches.config.patchTime
-            return patches.patchColumns(batch.lengths, columns: columns).map { $0 * patches.rows }
-        }
-        let frames = encoder as! AudioFrameEncoder
-        return frames.stackedLengths(batch.lengths.map { min($0, batch.features.size(1)) })
-    }
+    func validPositions(_ batch: FeatureBatch) -> [Int] { maskable.validPositions(batch.lengths, frames: batch.features.size(1)) }
 
     /// B·N flags, true at masked positions; only positions that hold audio are masked. Draws per row: for frames
     /// the span count's U(0, 1) then the starts; for patches the masked patches.
     public func maskedPositions(_ batch: FeatureBatch, generator: inout RandomGenerator) -> (flags: [Bool], perRow: Int) {
         let valid = validPositions(batch)
-        let perRow: Int
-        if let patches = encoder as? AudioPatchEncoder {
-            perRow = batch.features.size(1) / patches.config.patchTime * patches.rows
-        } else {
-            perRow = (batch.features.size(1) + encoder.config.frameStack - 1) / encoder.config.frameStack
-        }
+        let perRow = maskable.positionCount(frames: batch.features.size(1))
         var flags = [Bool](repeating: false, count: valid.count * perRow)
         for (row, length) in valid.enumerated() where length > 0 {
             let base = row * perRow
-            if encoder is AudioPatchEncoder {
+            if !maskable.positionsAreTimeSteps {
                 let count = min(length, max(1, Int((config.patchMaskRatio * Float(length)).rounded())))
                 for position in distinct(count, below: length, generator: &generator) { flags[base + position] = true }
             } else {

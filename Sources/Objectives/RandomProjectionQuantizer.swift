@@ -37,14 +37,10 @@ public final class RandomProjectionQuantizer: Module, AudioTokenizer {
 
     /// Quantises what the encoder embeds at each position: its stacked frames or its patches.
     public func labels(_ batch: FeatureBatch, for encoder: AudioEncoder) -> [Int32] {
-        let inputs: Tensor
-        if let patches = encoder as? AudioPatchEncoder {
-            inputs = patches.patches(batch.features)                                            // (B, N, pf·pt)
-        } else if let frames = encoder as? AudioFrameEncoder {
-            inputs = noGrad { frames.stackFrames(batch.features) }                              // (B, N, k·F)
-        } else {
+        guard let maskable = encoder as? MaskableAudioEncoder else {
             preconditionFailure("a random-projection quantiser reads frame or patch encoders, not \(type(of: encoder))")
         }
+        let inputs = maskable.positionInputs(batch.features)                                   // (B, N, k·F or pf·pt)
         precondition(inputs.size(2) == projection.size(0),
                      "inputs of \(inputs.size(2)) values for a projection from \(projection.size(0))")
         return codes(inputs.reshaped([inputs.size(0) * inputs.size(1), inputs.size(2)]))
