@@ -1,16 +1,12 @@
 import AudioData
+import TestSupport
 import XCTest
 
 final class AudioDecodingTests: XCTestCase {
     private var temporary: URL!
 
     override func setUpWithError() throws {
-        temporary = FileManager.default.temporaryDirectory.appendingPathComponent("audio-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: temporary)
+        temporary = try makeTemporaryDirectory()
     }
 
     func testInt16WavDecodesToSamplesOver32768AtItsRate() throws {

@@ -1,11 +1,12 @@
 import AudioData
 import Foundation
 import SafeTensors
+import TestSupport
 import XCTest
 
 /// Fixtures written by scripts/make_audio_fixtures.py (torchaudio 2.11's Kaldi-compliance features).
 enum AudioFixtures {
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+    static let directory = fixtureURL("AudioDataTests")
     static let audio = directory.appendingPathComponent("audio")
 
     static func file() throws -> SafeTensorsFile {

@@ -1,6 +1,7 @@
 import AudioData
 import Foundation
 import SafeTensors
+import TestSupport
 import XCTest
 
 /// `pretrain features prepare`: shards by split, train statistics, corpus.json, skipped files counted.
@@ -8,11 +9,9 @@ final class FeatureCorpusTests: XCTestCase {
     var directory: URL!
 
     override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("feature-corpus-\(UUID().uuidString)")
+        directory = try makeTemporaryDirectory()
         try FileManager.default.createDirectory(at: directory.appendingPathComponent("in/sub"), withIntermediateDirectories: true)
     }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
 
     /// Six 0.3 s tones of different pitch, one undecodable file.
     func writeAudio() throws -> URL {

@@ -1,6 +1,7 @@
 import AudioData
 import Foundation
 import SafeTensors
+import TestSupport
 import XCTest
 
 final class FeatureStatisticsTests: XCTestCase {
@@ -56,16 +57,14 @@ final class FeatureStatisticsTests: XCTestCase {
     }
 
     func testStatisticsRoundTripThroughSafetensors() throws {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("stats-\(UUID().uuidString).safetensors")
-        defer { try? FileManager.default.removeItem(at: url) }
+        let url = try makeTemporaryDirectory().appendingPathComponent("stats.safetensors")
         let statistics = FeatureNormalization(mean: [1, -2, 3.5], std: [0.5, 2, 1], frameCount: 1234)
         try statistics.write(to: url, metadata: ["features": "fbank"])
         XCTAssertEqual(try FeatureNormalization(contentsOf: url), statistics)
     }
 
     func testStatisticsFileWithoutTheKeysIsAnErrorNamingTheKey() throws {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("stats-\(UUID().uuidString).safetensors")
-        defer { try? FileManager.default.removeItem(at: url) }
+        let url = try makeTemporaryDirectory().appendingPathComponent("stats.safetensors")
         var writer = SafeTensorsWriter()
         try writer.add("feature_mean", shape: [2], floats: [0, 0])
         try writer.write(to: url)

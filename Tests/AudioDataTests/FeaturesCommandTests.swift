@@ -1,7 +1,7 @@
 import AudioData
 import Foundation
-import PretrainProcess
 import SafeTensors
+import TestSupport
 import XCTest
 
 /// `pretrain features` as a user runs it, in a subprocess (the executable built beside the tests).
@@ -9,12 +9,7 @@ final class FeaturesCommandTests: XCTestCase {
     private var temporary: URL!
 
     override func setUpWithError() throws {
-        temporary = FileManager.default.temporaryDirectory.appendingPathComponent("features-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: temporary)
+        temporary = try makeTemporaryDirectory()
     }
 
     private func run(_ arguments: [String]) throws -> (status: Int32, output: String) { try runPretrain(arguments) }

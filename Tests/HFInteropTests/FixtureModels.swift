@@ -3,12 +3,13 @@ import HFInterop
 import Layers
 import SafeTensors
 import Tensors
+import TestSupport
 import XCTest
 
 /// The tiny seeded models whose exports scripts/check_hf_export.py loads with transformers, their inputs, and
 /// helpers shared by the interop tests.
 enum FixtureModels {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+    static let root = fixtureURL("HFInteropTests")
     static let exports = root.appendingPathComponent("export")
     static let imports = root.appendingPathComponent("import")
     static let report = root.appendingPathComponent("hf_agreement.json")
@@ -79,21 +80,6 @@ enum FixtureModels {
 
     // MARK: files
 
-    static func readTensors(_ url: URL) throws -> (floats: [String: Tensor], ints: [String: IntTensor]) {
-        let file = try SafeTensorsFile(contentsOf: url)
-        var floats: [String: Tensor] = [:], ints: [String: IntTensor] = [:]
-        for name in file.names {
-            if try file.info(name).dtype.convertsToInt {
-                let (shape, values) = try file.ints(name)
-                ints[name] = IntTensor(values, shape: shape)
-            } else {
-                let (shape, values) = try file.floats(name)
-                floats[name] = Tensor(values, shape: shape)
-            }
-        }
-        return (floats, ints)
-    }
-
     static func writeTensors(_ floats: [String: Tensor], ints: [String: IntTensor], to url: URL) throws {
         var writer = SafeTensorsWriter()
         for (name, tensor) in floats { try writer.add(name, shape: tensor.shape, floats: tensor.scalars) }
@@ -104,12 +90,6 @@ enum FixtureModels {
     static func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
         precondition(a.count == b.count, "\(a.count) vs \(b.count) values")
         return zip(a, b).map { abs($0 - $1) }.max() ?? 0
-    }
-
-    static func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("hfinterop-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
     }
 }
 

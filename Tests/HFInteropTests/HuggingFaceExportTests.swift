@@ -3,6 +3,7 @@ import HFInterop
 import Layers
 import SafeTensors
 import Tensors
+import TestSupport
 import XCTest
 
 /// Export to transformers, checked against the committed report of scripts/check_hf_export.py.
@@ -32,12 +33,12 @@ final class HuggingFaceExportTests: XCTestCase {
         let exports = try XCTUnwrap(report()["export"] as? [String: [String: Any]])
         for family in FixtureModels.families {
             let committed = FixtureModels.exports.appendingPathComponent(family)
-            let fresh = try FixtureModels.temporaryDirectory().appendingPathComponent(family)
+            let fresh = try makeTemporaryDirectory().appendingPathComponent(family)
             let model = FixtureModels.model(family)
             try FixtureModels.export(model, to: fresh)
 
-            let old = try FixtureModels.readTensors(committed.appendingPathComponent("model.safetensors")).floats
-            let new = try FixtureModels.readTensors(fresh.appendingPathComponent("model.safetensors")).floats
+            let old = try readTensors(committed.appendingPathComponent("model.safetensors")).floats
+            let new = try readTensors(fresh.appendingPathComponent("model.safetensors")).floats
             XCTAssertEqual(Set(old.keys), Set(new.keys), family)
             for (name, tensor) in new {
                 XCTAssertEqual(tensor.shape, old[name]?.shape, "\(family) \(name)")
@@ -47,7 +48,7 @@ final class HuggingFaceExportTests: XCTestCase {
             let newConfig = try JSONSerialization.jsonObject(with: Data(contentsOf: fresh.appendingPathComponent("config.json"))) as! NSDictionary
             XCTAssertEqual(oldConfig, newConfig, family)
 
-            let recorded = try FixtureModels.readTensors(committed.appendingPathComponent("swift_logits.safetensors"))
+            let recorded = try readTensors(committed.appendingPathComponent("swift_logits.safetensors"))
             var inputs = recorded.ints
             XCTAssertEqual(inputs.mapValues { $0.values }, FixtureModels.inputs(family).mapValues { $0.values }, family)
             inputs = FixtureModels.inputs(family)
@@ -60,7 +61,7 @@ final class HuggingFaceExportTests: XCTestCase {
     }
 
     func testExportedConfigUsesHuggingFaceFieldNames() throws {
-        let directory = try FixtureModels.temporaryDirectory()
+        let directory = try makeTemporaryDirectory()
         var generator = RandomGenerator(seed: 0)
         let gpt2 = GPTModel(GPTConfig(vocabSize: 50, contextLength: 12, layers: 3, dModel: 16, heads: 2, dropout: 0.1),
                             generator: &generator)
@@ -88,7 +89,7 @@ final class HuggingFaceExportTests: XCTestCase {
     }
 
     func testTokenizerIsCopiedBesideTheModel() throws {
-        let directory = try FixtureModels.temporaryDirectory()
+        let directory = try makeTemporaryDirectory()
         let tokenizer = directory.appendingPathComponent("source-tokenizer.json")
         try Data(#"{"model": {"type": "BPE"}}"#.utf8).write(to: tokenizer)
         let out = directory.appendingPathComponent("hf")

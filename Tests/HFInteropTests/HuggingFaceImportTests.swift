@@ -3,6 +3,7 @@ import HFInterop
 import Layers
 import SafeTensors
 import Tensors
+import TestSupport
 import XCTest
 
 /// Import of directories written by transformers' save_pretrained (Fixtures/import, from
@@ -16,7 +17,7 @@ final class HuggingFaceImportTests: XCTestCase {
         XCTAssertEqual(imported.family, family, file: file, line: line)
         XCTAssertEqual(imported.freshlyInitialized, [], file: file, line: line)
         imported.model.eval()
-        let expected = try FixtureModels.readTensors(fixture(name).appendingPathComponent("expected.safetensors"))
+        let expected = try readTensors(fixture(name).appendingPathComponent("expected.safetensors"))
         let logits = FixtureModels.logits(imported.model, expected.ints)
         XCTAssertEqual(logits.shape, expected.floats["expected"]!.shape, file: file, line: line)
         XCTAssertLessThan(FixtureModels.maxAbsDifference(logits.scalars, expected.floats["expected"]!.scalars), 1e-4,
@@ -62,7 +63,7 @@ final class HuggingFaceImportTests: XCTestCase {
         let bert = try XCTUnwrap(imported.bert)
         XCTAssertEqual(imported.freshlyInitialized, BertForMaskedLM.headParameterNames)
         bert.eval()
-        let expected = try FixtureModels.readTensors(fixture("bert_encoder").appendingPathComponent("expected.safetensors"))
+        let expected = try readTensors(fixture("bert_encoder").appendingPathComponent("expected.safetensors"))
         let hidden = noGrad {
             bert.bert(tokens: expected.ints["input_ids"]!, attentionMask: expected.ints["attention_mask"],
                       tokenTypes: expected.ints["token_type_ids"])
@@ -83,7 +84,7 @@ final class HuggingFaceImportTests: XCTestCase {
     func testRoundTripKeepsEveryParameter() throws {
         for family in FixtureModels.families {
             let model = FixtureModels.model(family)
-            let directory = try FixtureModels.temporaryDirectory()
+            let directory = try makeTemporaryDirectory()
             try FixtureModels.export(model, to: directory)
             let imported = try importHuggingFace(directory: directory)
             let original = model.stateDict(), loaded = imported.model.stateDict()
@@ -98,10 +99,10 @@ final class HuggingFaceImportTests: XCTestCase {
 
     /// Copies the gpt2 fixture, edits its tensors, and returns the import error's message.
     func importError(editing edit: (inout [String: Tensor]) -> Void) throws -> String {
-        let directory = try FixtureModels.temporaryDirectory()
+        let directory = try makeTemporaryDirectory()
         try FileManager.default.copyItem(at: fixture("gpt2").appendingPathComponent("config.json"),
                                          to: directory.appendingPathComponent("config.json"))
-        var tensors = try FixtureModels.readTensors(fixture("gpt2").appendingPathComponent("model.safetensors")).floats
+        var tensors = try readTensors(fixture("gpt2").appendingPathComponent("model.safetensors")).floats
         edit(&tensors)
         try FixtureModels.writeTensors(tensors, ints: [:], to: directory.appendingPathComponent("model.safetensors"))
         do {
@@ -130,7 +131,7 @@ final class HuggingFaceImportTests: XCTestCase {
     }
 
     func testUnsupportedConfigIsAnErrorNamingTheField() throws {
-        let directory = try FixtureModels.temporaryDirectory()
+        let directory = try makeTemporaryDirectory()
         try FileManager.default.copyItem(at: fixture("llama").appendingPathComponent("model.safetensors"),
                                          to: directory.appendingPathComponent("model.safetensors"))
         var json = try JSONSerialization.jsonObject(with: Data(contentsOf: fixture("llama").appendingPathComponent("config.json"))) as! [String: Any]
@@ -142,7 +143,7 @@ final class HuggingFaceImportTests: XCTestCase {
     }
 
     func testDirectoryWithoutSafetensorsIsAnError() throws {
-        let directory = try FixtureModels.temporaryDirectory()
+        let directory = try makeTemporaryDirectory()
         try FileManager.default.copyItem(at: fixture("gpt2").appendingPathComponent("config.json"),
                                          to: directory.appendingPathComponent("config.json"))
         XCTAssertThrowsError(try importHuggingFace(directory: directory)) { error in

@@ -2,6 +2,7 @@ import Foundation
 import Layers
 import SafeTensors
 import Tensors
+import TestSupport
 import XCTest
 
 /// One PyTorch reference case for a layer or model, written by scripts/make_fixtures.py into
@@ -9,7 +10,7 @@ import XCTest
 struct LayerFixture {
     let file: SafeTensorsFile
 
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+    static let directory = fixtureURL("LayersTests")
 
     init(_ name: String) throws {
         file = try SafeTensorsFile(contentsOf: LayerFixture.directory.appendingPathComponent("\(name).safetensors"))
@@ -20,36 +21,13 @@ struct LayerFixture {
     func float(_ key: String) -> Float? { metadata[key].flatMap { Float($0) } }
 
     func tensor(_ key: String, requiresGrad: Bool = false) throws -> Tensor {
-        let (shape, values) = try file.floats(key)
-        return Tensor(values, shape: shape, requiresGrad: requiresGrad)
+        try file.tensor(key, requiresGrad: requiresGrad)
     }
 
-    func indices(_ name: String) throws -> IntTensor {
-        let (shape, values) = try file.ints("idx.\(name)")
-        return IntTensor(values, shape: shape)
-    }
+    func indices(_ name: String) throws -> IntTensor { try file.intTensor("idx.\(name)") }
 
     /// Every tensor whose key starts with `prefix`, keyed by the rest of the key (`param.` → HF names).
-    func tensors(prefix: String) throws -> [String: Tensor] {
-        var result: [String: Tensor] = [:]
-        for key in file.names where key.hasPrefix(prefix) { result[String(key.dropFirst(prefix.count))] = try tensor(key) }
-        return result
-    }
-}
-
-/// |actual − expected| ≤ atol + rtol·|expected| elementwise, with the worst element in the failure message.
-func assertClose(_ actual: Tensor, _ expected: Tensor, atol: Float, rtol: Float, _ what: String,
-                 file: StaticString = #filePath, line: UInt = #line) {
-    XCTAssertEqual(actual.shape, expected.shape, "\(what): shape", file: file, line: line)
-    guard actual.shape == expected.shape else { return }
-    var worst: Float = 0, worstIndex = 0
-    for i in 0..<actual.count {
-        let excess = abs(actual.data[i] - expected.data[i]) - (atol + rtol * abs(expected.data[i]))
-        if excess > worst { worst = excess; worstIndex = i }
-    }
-    XCTAssertFalse(worst > 0 || actual.scalars.contains { $0.isNaN },
-                   "\(what): element \(worstIndex) is \(actual.data[worstIndex]), expected \(expected.data[worstIndex]) (atol \(atol), rtol \(rtol))",
-                   file: file, line: line)
+    func tensors(prefix: String) throws -> [String: Tensor] { try file.tensors(prefix: prefix) }
 }
 
 /// Compares a module's output and, after backpropagating `grad_out`, the gradient of x and of every

@@ -3,17 +3,17 @@ import Layers
 import Optimizers
 import SafeTensors
 import Tensors
+import TestSupport
 import XCTest
 
 /// SGD and AdamW against torch.optim on a fixed gradient sequence (scripts/make_optimizer_fixtures.py).
 /// Tolerance 1e-6 absolute + 1e-5 relative: the same float32 formulas, evaluated in the same order.
 final class OptimizerTests: XCTestCase {
-    static let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/optimizers.safetensors")
+    static let fixture = fixtureURL("LayersTests", "optimizers.safetensors")
 
     func run(_ make: ([ParameterGroup]) -> Optimizer, expecting config: String) throws {
         let file = try SafeTensorsFile(contentsOf: OptimizerTests.fixture)
-        func tensor(_ key: String) throws -> Tensor { let (shape, values) = try file.floats(key); return Tensor(values, shape: shape) }
+        func tensor(_ key: String) throws -> Tensor { try file.tensor(key) }
         let weight = try tensor("init.weight"), bias = try tensor("init.bias")
         weight.requiresGrad = true
         bias.requiresGrad = true

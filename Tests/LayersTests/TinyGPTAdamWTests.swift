@@ -1,6 +1,7 @@
 import Layers
 import Optimizers
 import Tensors
+import TestSupport
 import XCTest
 
 /// Ten AdamW steps of a tiny GPT-2 (vocab 64, context 16, 2 layers, d 32, 4 heads, tied head) against the

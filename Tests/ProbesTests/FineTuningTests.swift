@@ -3,15 +3,14 @@ import Foundation
 import Layers
 import Probes
 import Tensors
+import TestSupport
 import XCTest
 
 /// CTC fine-tuning on the tone corpus: a small encoder and its head learn tone sequences (the loss falls, PER is
 /// scored), long inputs are encoded in windows joined along time, and labelled minutes are chosen by duration.
 final class FineTuningTests: XCTestCase {
     private func corpus() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("finetune-tests-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+        let url = try makeTemporaryDirectory()
         try ToneCorpus.make(in: url)
         return url
     }

@@ -2,6 +2,7 @@ import AudioData
 import Foundation
 import Probes
 import Tensors
+import TestSupport
 import XCTest
 
 /// Probes on a tone corpus whose answers are known: fbank separates the tones, a representation without
@@ -9,9 +10,7 @@ import XCTest
 /// manifest errors) behave.
 final class ProbeTests: XCTestCase {
     private func corpus() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("probe-tests-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+        let url = try makeTemporaryDirectory()
         try ToneCorpus.make(in: url)
         return url
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Studies
 import Training
+import TestSupport
 import XCTest
 
 /// The study's learning-curve backtest, in process, on tiny runs trained here: what `pretrain predict RUN
@@ -34,7 +35,7 @@ final class StudyBacktestTests: XCTestCase {
     }
 
     func testTheBacktestFitsTheFirst30PercentAndPredictsTheLastPeriodicEvaluation() throws {
-        let run = try trainRun(in: try temporaryDirectory(self), name: "run")
+        let run = try trainRun(in: try makeTemporaryDirectory(), name: "run")
         let backtest = try XCTUnwrap(StudyBacktester.backtest(runDirectory: run))
         let expected = try RunLearningCurve.load(runDirectory: run, metric: .valLoss).backtest(fraction: 0.3)
         XCTAssertEqual(expected.prediction.lastStep, 30)
@@ -49,7 +50,7 @@ final class StudyBacktestTests: XCTestCase {
     }
 
     func testAPriorRunLendsItsAnnealingShape() throws {
-        let root = try temporaryDirectory(self)
+        let root = try makeTemporaryDirectory()
         let prior = try trainRun(in: root, name: "prior")
         let run = try trainRun(in: root, name: "run")
         let shape = try XCTUnwrap(try RunLearningCurve.load(runDirectory: prior, metric: .valLoss).annealingPrior())
@@ -60,13 +61,13 @@ final class StudyBacktestTests: XCTestCase {
     }
 
     func testAPriorRunWhoseScheduleNeverDecaysGivesNoBacktest() throws {
-        let root = try temporaryDirectory(self)
+        let root = try makeTemporaryDirectory()
         let prior = try trainRun(in: root, name: "constant", schedule: .constant)
         let run = try trainRun(in: root, name: "run")
         XCTAssertNil(StudyBacktester.backtest(runDirectory: run, priorRun: prior))
     }
 
     func testADirectoryWithoutMetricsGivesNoBacktest() throws {
-        XCTAssertNil(StudyBacktester.backtest(runDirectory: try temporaryDirectory(self)))
+        XCTAssertNil(StudyBacktester.backtest(runDirectory: try makeTemporaryDirectory()))
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Studies
 import Training
+import TestSupport
 import XCTest
 
 /// The results section from given numbers: arms measured from hand-written metrics rows, so that every cell of the
@@ -132,7 +133,7 @@ final class StudyCPTReportTests: XCTestCase {
     }
 
     func testWritingPutsResultsJSONTheSectionAndTheFiguresOfEveryGroupWithArms() throws {
-        let root = try temporaryDirectory(self)
+        let root = try makeTemporaryDirectory()
         let resultsFile = root.appendingPathComponent("docs/RESULTS.md")
         try StudyCPTReport.write(try threeArms(), out: root, resultsFile: resultsFile)
         let decoded = try JSONDecoder().decode(StudyCPTResults.self, from: Data(contentsOf: root.appendingPathComponent("results.json")))

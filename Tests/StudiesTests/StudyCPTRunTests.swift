@@ -1,6 +1,7 @@
 import Foundation
 import Studies
 import Training
+import TestSupport
 import XCTest
 
 /// The whole study in process at a size that trains in seconds (`microSize`), on two Markov-chain corpora that
@@ -104,7 +105,7 @@ final class StudyCPTRunTests: XCTestCase {
     }
 
     func testAnInterruptEndsTheStudyWithAnErrorThatSaysHowToContinue() throws {
-        let root = try temporaryDirectory(self)
+        let root = try makeTemporaryDirectory()
         try TestCorpus.writePrepared(to: root.appendingPathComponent("up"), seed: 1)
         try TestCorpus.writePrepared(to: root.appendingPathComponent("down"), seed: 11)
         XCTAssertThrowsError(try Self.study(root).run(console: ConsoleProgress(mode: .silent), shouldStop: { true })) {
@@ -113,7 +114,7 @@ final class StudyCPTRunTests: XCTestCase {
     }
 
     func testCorporaWithDifferentTokenizersAreRefused() throws {
-        let root = try temporaryDirectory(self)
+        let root = try makeTemporaryDirectory()
         try TestCorpus.writePrepared(to: root.appendingPathComponent("a"), tokenizer: "{\"one\": 1}")
         try TestCorpus.writePrepared(to: root.appendingPathComponent("b"), tokenizer: "{\"two\": 2}")
         let (a, b) = (root.appendingPathComponent("a").path, root.appendingPathComponent("b").path)
@@ -123,7 +124,7 @@ final class StudyCPTRunTests: XCTestCase {
     }
 
     func testADirectoryThatIsNoPreparedCorpusIsNamed() throws {
-        let root = try temporaryDirectory(self)
+        let root = try makeTemporaryDirectory()
         try TestCorpus.writePrepared(to: root.appendingPathComponent("a"))
         let missing = root.appendingPathComponent("missing").path
         XCTAssertThrowsError(try StudyCPTCorpora(upstream: root.appendingPathComponent("a").path, downstream: missing)) {

@@ -60,14 +60,6 @@ enum TestCorpus {
 }
 
 /// A fresh temporary directory, removed at the end of the test.
-func temporaryDirectory(_ test: XCTestCase, _ name: String = #function) throws -> URL {
-    let url = FileManager.default.temporaryDirectory
-        .appendingPathComponent("studies-tests-\(name.filter { $0.isLetter || $0.isNumber })-\(UUID().uuidString.prefix(8))")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    test.addTeardownBlock { try? FileManager.default.removeItem(at: url) }
-    return url
-}
-
 /// The study at a size that trains in seconds: a 1-layer d=16 GPT, context 8, evaluated every other step so that
 /// every curve has ≥ 5 points after the warmup within its first 30 % (the backtest's minimum).
 let microSize = StudyCPTSize(

@@ -1,4 +1,5 @@
 import Tensors
+import TestSupport
 import XCTest
 
 /// Fused scaled-dot-product attention against PyTorch (scripts/make_fixtures.py), against the slow reference

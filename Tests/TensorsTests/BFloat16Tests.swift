@@ -1,4 +1,5 @@
 import Tensors
+import TestSupport
 import XCTest
 
 /// bf16 mixed precision: rounding to the nearest bf16 value, products with bf16 operands, and the fallback

@@ -1,14 +1,14 @@
 import Foundation
 import SafeTensors
 import Tensors
+import TestSupport
 import XCTest
 
 /// CTC loss against torch.nn.functional.ctc_loss (scripts/make_ctc_fixtures.py, float64 reference): value with
 /// both reductions and the gradient with respect to the logits, including repeated labels, padding frames and an
 /// infeasible utterance (zeroed, as torch's zero_infinity).
 final class CTCTests: XCTestCase {
-    static let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/ctc.safetensors")
+    static let fixture = fixtureURL("TensorsTests", "ctc.safetensors")
 
     func testValueAndGradientMatchPyTorch() throws {
         let file = try SafeTensorsFile(contentsOf: Self.fixture)

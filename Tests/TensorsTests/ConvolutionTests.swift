@@ -1,4 +1,5 @@
 import Tensors
+import TestSupport
 import XCTest
 
 /// conv1d and conv2d (im2col + GEMM) against PyTorch, finite differences, and a direct-loop reference.

@@ -1,4 +1,5 @@
 import Tensors
+import TestSupport
 import XCTest
 
 /// Embedding lookup against PyTorch (fixture: scripts/make_fixtures.py). The forward copies rows (exact);

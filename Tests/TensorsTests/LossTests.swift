@@ -1,4 +1,5 @@
 import Tensors
+import TestSupport
 import XCTest
 
 /// Cross-entropy, MSE and L1 against PyTorch (fixtures: scripts/make_fixtures.py). Scalar losses of order 1

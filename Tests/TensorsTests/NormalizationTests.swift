@@ -1,4 +1,5 @@
 import Tensors
+import TestSupport
 import XCTest
 
 /// Layer norm and RMS norm against PyTorch (fixtures: scripts/make_fixtures.py). Rows of 16 with values of

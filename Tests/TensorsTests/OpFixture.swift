@@ -1,6 +1,7 @@
 import Foundation
 import SafeTensors
 import Tensors
+import TestSupport
 import XCTest
 
 /// One PyTorch reference case written by scripts/make_fixtures.py.
@@ -12,8 +13,7 @@ struct OpFixture {
     let name: String
     let file: SafeTensorsFile
 
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/ops")
+    static let directory = fixtureURL("TensorsTests", "ops")
 
     init(_ name: String) throws {
         self.name = name
@@ -23,14 +23,10 @@ struct OpFixture {
     var metadata: [String: String] { file.metadata }
 
     func tensor(_ key: String, requiresGrad: Bool = false) throws -> Tensor {
-        let (shape, values) = try file.floats(key)
-        return Tensor(values, shape: shape, requiresGrad: requiresGrad)
+        try file.tensor(key, requiresGrad: requiresGrad)
     }
 
-    func indices(_ name: String) throws -> IntTensor {
-        let (shape, values) = try file.ints("idx.\(name)")
-        return IntTensor(values, shape: shape)
-    }
+    func indices(_ name: String) throws -> IntTensor { try file.intTensor("idx.\(name)") }
 
     /// Float inputs that get gradients, by name (without the `in.` prefix).
     func inputs() throws -> [String: Tensor] {
@@ -47,21 +43,6 @@ struct OpFixture {
     func ints(_ key: String) -> [Int] {
         (metadata[key] ?? "").split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
     }
-}
-
-/// |actual − expected| ≤ atol + rtol·|expected| elementwise, with the worst element in the failure message.
-func assertClose(_ actual: Tensor, _ expected: Tensor, atol: Float, rtol: Float, _ what: String,
-                 file: StaticString = #filePath, line: UInt = #line) {
-    XCTAssertEqual(actual.shape, expected.shape, "\(what): shape", file: file, line: line)
-    guard actual.shape == expected.shape else { return }
-    var worst: Float = 0, worstIndex = 0
-    for i in 0..<actual.count {
-        let excess = abs(actual.data[i] - expected.data[i]) - (atol + rtol * abs(expected.data[i]))
-        if excess > worst { worst = excess; worstIndex = i }
-    }
-    XCTAssertFalse(worst > 0 || actual.scalars.contains { $0.isNaN },
-                   "\(what): element \(worstIndex) is \(actual.data[worstIndex]), expected \(expected.data[worstIndex]) (atol \(atol), rtol \(rtol))",
-                   file: file, line: line)
 }
 
 /// Runs `body` on the fixture's inputs, compares the output, backpropagates `grad_out` and compares every

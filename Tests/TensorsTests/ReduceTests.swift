@@ -1,4 +1,5 @@
 import Tensors
+import TestSupport
 import XCTest
 
 /// sum, mean and max against PyTorch (fixtures: scripts/make_fixtures.py, references computed in float64).

@@ -1,4 +1,5 @@
 import Tensors
+import TestSupport
 import XCTest
 
 /// Rotary position embedding (rotate-half convention) against PyTorch, which builds cos/sin in float64 as

@@ -1,4 +1,5 @@
 import Tensors
+import TestSupport
 import XCTest
 
 /// Reshape, transpose, permute, slice, concat and split against PyTorch (fixtures: scripts/make_fixtures.py).

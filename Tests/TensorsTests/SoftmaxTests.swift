@@ -1,5 +1,6 @@
 import Foundation
 import Tensors
+import TestSupport
 import XCTest
 
 /// Softmax and log-softmax against PyTorch (fixtures: scripts/make_fixtures.py). Outputs and gradients are

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import TextData
 import XCTest
 
@@ -7,7 +8,7 @@ final class CorpusPreparationTests: XCTestCase {
     private var tokenizerURL: URL { TokenizerFixture.url("hf_bpe512.tokenizer.json") }
 
     override func setUpWithError() throws {
-        inputs = try makeScratchDirectory("inputs")
+        inputs = try makeTemporaryDirectory("inputs")
         try write("one.txt", "To be, or not to be: that is the question.\n")
         try write("two.txt", "Now is the winter of our discontent.\n")
         try write("three.jsonl", #"{"text": "Friends, Romans, countrymen."}"# + "\n" + #"{"text": "Lend me your ears."}"# + "\n")
@@ -21,7 +22,7 @@ final class CorpusPreparationTests: XCTestCase {
 
     private func prepare(_ names: [String], split: CorpusPreparation.Split = .files(["two"]),
                          tokenizer: CorpusPreparation.TokenizerSource? = nil, shardTokens: Int = 1000) throws -> (URL, CorpusManifest) {
-        let out = try makeScratchDirectory("out")
+        let out = try makeTemporaryDirectory("out")
         var preparation = CorpusPreparation(inputs: names.map(url), split: split, tokenizer: tokenizer ?? .file(tokenizerURL))
         preparation.shardTokens = shardTokens
         return (out, try preparation.run(into: out))
@@ -129,7 +130,7 @@ final class CorpusPreparationTests: XCTestCase {
     }
 
     func testDirectoryInputStandsForItsTextAndJSONLFiles() throws {
-        let out = try makeScratchDirectory("out")
+        let out = try makeTemporaryDirectory("out")
         let manifest = try CorpusPreparation(inputs: [inputs], split: .files(["two.txt"]), tokenizer: .file(tokenizerURL))
             .run(into: out)
         XCTAssertEqual(manifest.files.map { URL(fileURLWithPath: $0.file).lastPathComponent }, ["one.txt", "three.jsonl", "two.txt"])
@@ -138,14 +139,14 @@ final class CorpusPreparationTests: XCTestCase {
 
 final class PreparedCorpusTests: XCTestCase {
     func testMissingManifestIsAClearError() throws {
-        let directory = try makeScratchDirectory()
+        let directory = try makeTemporaryDirectory()
         XCTAssertThrowsError(try PreparedCorpus(directory: directory)) { error in
             XCTAssertTrue("\(error)".contains("corpus.json"), "\(error)")
         }
     }
 
     func testTokenCountDisagreeingWithShardsIsAnError() throws {
-        let directory = try makeScratchDirectory()
+        let directory = try makeTemporaryDirectory()
         try TokenShard.write([0, 5, 6], vocabularySize: 10, to: directory.appendingPathComponent("train_000000.bin"))
         let manifest = CorpusManifest(tokenizer: "tokenizer.json", vocabSize: 10, eotToken: 0, trainTokens: 4, valTokens: 0,
                                       trainBytes: 2, valBytes: 0, trainDocuments: 1, valDocuments: 0, files: [], skipped: [])

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import TextData
 import XCTest
 
@@ -9,7 +10,7 @@ final class TokenShardTests: XCTestCase {
     }
 
     func testSmallVocabularyWritesUInt16ShardThatReadsBack() throws {
-        let url = try makeScratchDirectory().appendingPathComponent("train_000000.bin")
+        let url = try makeTemporaryDirectory().appendingPathComponent("train_000000.bin")
         let tokens: [Int32] = [0, 1, 65_534, 300, 7]
         try TokenShard.write(tokens, vocabularySize: 65_535, to: url)
         XCTAssertEqual(try header(url), [20240520, 1, 5])
@@ -19,7 +20,7 @@ final class TokenShardTests: XCTestCase {
     }
 
     func testVocabularyAbove65535WritesUInt32Shard() throws {
-        let url = try makeScratchDirectory().appendingPathComponent("train_000000.bin")
+        let url = try makeTemporaryDirectory().appendingPathComponent("train_000000.bin")
         let tokens: [Int32] = [70_000, 0, 65_536]
         try TokenShard.write(tokens, vocabularySize: 100_000, to: url)
         XCTAssertEqual(try header(url), [20240801, 7, 3])
@@ -28,13 +29,13 @@ final class TokenShardTests: XCTestCase {
     }
 
     func testTokenOutsideTheVocabularyIsRefused() throws {
-        let url = try makeScratchDirectory().appendingPathComponent("x.bin")
+        let url = try makeTemporaryDirectory().appendingPathComponent("x.bin")
         XCTAssertThrowsError(try TokenShard.write([3, 512], vocabularySize: 512, to: url))
         XCTAssertFalse(FileManager.default.fileExists(atPath: url.path))
     }
 
     private func corrupt(_ edit: (inout Data) -> Void) throws -> URL {
-        let url = try makeScratchDirectory().appendingPathComponent("train_000000.bin")
+        let url = try makeTemporaryDirectory().appendingPathComponent("train_000000.bin")
         try TokenShard.write([1, 2, 3, 4], vocabularySize: 100, to: url)
         var data = try Data(contentsOf: url)
         edit(&data)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import TextData
 import XCTest
 
@@ -9,7 +10,7 @@ final class TokenizerFileTests: XCTestCase {
 
     /// Writes `object` to a scratch file and returns its URL.
     private func write(_ object: [String: Any], name: String = "tokenizer.json") throws -> URL {
-        let url = try makeScratchDirectory().appendingPathComponent(name)
+        let url = try makeTemporaryDirectory().appendingPathComponent(name)
         try JSONSerialization.data(withJSONObject: object).write(to: url)
         return url
     }
@@ -25,7 +26,7 @@ final class TokenizerFileTests: XCTestCase {
 
     func testSavedTokenizerLoadsWithTheSameVocabularyMergesAndEncodings() throws {
         let original = try ByteLevelBPETokenizer(contentsOf: TokenizerFixture.url("hf_bpe512.tokenizer.json"))
-        let url = try makeScratchDirectory().appendingPathComponent("tokenizer.json")
+        let url = try makeTemporaryDirectory().appendingPathComponent("tokenizer.json")
         try original.save(to: url)
         let reloaded = try ByteLevelBPETokenizer(contentsOf: url)
         XCTAssertEqual(reloaded.vocabulary, original.vocabulary)
@@ -93,7 +94,7 @@ final class TokenizerFileTests: XCTestCase {
     }
 
     func testFileThatIsNotJSONIsReportedWithItsPath() throws {
-        let url = try makeScratchDirectory().appendingPathComponent("tokenizer.json")
+        let url = try makeTemporaryDirectory().appendingPathComponent("tokenizer.json")
         try Data("{ not json".utf8).write(to: url)
         XCTAssertThrowsError(try loadTokenizer(url)) { error in
             XCTAssertTrue("\(error)".contains(url.path))

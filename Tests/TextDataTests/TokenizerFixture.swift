@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// Files written by scripts/make_tokenizer_fixtures.py with the Python `tokenizers` package.
 enum TokenizerFixture {
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+    static let directory = fixtureURL("TextDataTests")
 
     static func url(_ name: String) -> URL { directory.appendingPathComponent(name) }
 
@@ -24,16 +25,5 @@ enum TokenizerFixture {
             Case(text: try XCTUnwrap(entry["text"] as? String), ids: try XCTUnwrap(entry["ids"] as? [Int]),
                  pieces: entry["pieces"] as? [String])
         }
-    }
-}
-
-extension XCTestCase {
-    /// A fresh scratch directory under the system temporary directory, removed when the test ends.
-    func makeScratchDirectory(_ name: String = #function) throws -> URL {
-        let url = FileManager.default.temporaryDirectory
-            .appendingPathComponent("TextDataTests-\(name.filter { $0.isLetter || $0.isNumber })-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
-        return url
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import Layers
 import Objectives
 import Tensors
+import TestSupport
 import Training
 import XCTest
 
@@ -45,7 +46,7 @@ final class AudioTrainingTests: XCTestCase {
     }
 
     func testTERAAndSSASTRunsResumeExactly() throws {
-        let root = try temporaryDirectory(self)
+        let root = try makeTemporaryDirectory()
         let features = try Self.featureCorpus(root)
         for kind in [ObjectiveSection.Kind.tera, .ssast] {
             let recipe = try Self.recipe(kind, features: features)
@@ -74,7 +75,7 @@ final class AudioTrainingTests: XCTestCase {
     }
 
     func testCheckpointCarriesStatisticsAndLoadsAsAnEncoderOfEveryLayer() throws {
-        let root = try temporaryDirectory(self)
+        let root = try makeTemporaryDirectory()
         let features = try Self.featureCorpus(root)
         let recipe = try Self.recipe(.ssast, features: features, steps: 1)
         let corpus = try TrainingCorpus.load(recipe.data)
@@ -105,7 +106,7 @@ final class AudioTrainingTests: XCTestCase {
     }
 
     func testFeatureDimensionOfAnotherCorpusIsAnErrorNamingBoth() throws {
-        let root = try temporaryDirectory(self)
+        let root = try makeTemporaryDirectory()
         let features = try Self.featureCorpus(root)
         var recipe = try Self.recipe(.tera, features: features)
         recipe.model.featureDim = 80
@@ -116,7 +117,7 @@ final class AudioTrainingTests: XCTestCase {
     }
 
     func testMissingStatisticsIsAnError() throws {
-        let root = try temporaryDirectory(self)
+        let root = try makeTemporaryDirectory()
         let features = try Self.featureCorpus(root)
         try FileManager.default.removeItem(at: features.appendingPathComponent("normalization.safetensors"))
         XCTAssertThrowsError(try TrainingCorpus.load(try Self.recipe(.tera, features: features).data)) {
@@ -146,8 +147,7 @@ final class AudioTrainingTests: XCTestCase {
     }
 
     func testCommittedAudioRecipesParse() throws {
-        let recipes = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("recipes")
+        let recipes = repositoryRoot.appendingPathComponent("recipes")
         let tera = try Recipe.load(recipes.appendingPathComponent("tera-small.yaml"))
         XCTAssertEqual([tera.model.flavor.rawValue, tera.objective.kind.rawValue], ["audio_frames", "tera"])
         let ssast = try Recipe.load(recipes.appendingPathComponent("ssast-small.yaml"))

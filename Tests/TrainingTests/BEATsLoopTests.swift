@@ -2,6 +2,7 @@ import Foundation
 import Layers
 import Objectives
 import Tensors
+import TestSupport
 import Training
 import XCTest
 
@@ -23,7 +24,7 @@ final class BEATsLoopTests: XCTestCase {
     }
 
     func testTwoIterationsRunToTheEndAndARerunResumesTheInterruptedStage() throws {
-        let root = try temporaryDirectory(self)
+        let root = try makeTemporaryDirectory()
         let features = try AudioTrainingTests.featureCorpus(root)
         let recipe = root.appendingPathComponent("beats.yaml")
         try Self.loopRecipe(features, to: recipe)
@@ -106,7 +107,7 @@ final class BEATsLoopTests: XCTestCase {
 
     /// The loop's stages: their run directories, step counts and objectives, with --set reaching either part.
     func testStagesFollowTheRecipeAndOverrides() throws {
-        let root = try temporaryDirectory(self)
+        let root = try makeTemporaryDirectory()
         let recipe = root.appendingPathComponent("beats.yaml")
         try Self.loopRecipe(URL(fileURLWithPath: "/features"), to: recipe)
         let loop = try BEATsLoop.load(recipe, root: root.appendingPathComponent("runs"),
@@ -139,7 +140,7 @@ final class BEATsLoopTests: XCTestCase {
         for (yaml, expected) in cases {
             XCTAssertThrowsError(try Recipe.parse(yaml)) { XCTAssertTrue("\($0)".contains(expected), "\(expected): \($0)") }
         }
-        let root = try temporaryDirectory(self)
+        let root = try makeTemporaryDirectory()
         let loopFile = root.appendingPathComponent("loop.yaml")
         try (patches + "objective: {kind: ssast}").write(to: loopFile, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try BEATsLoop.load(loopFile, root: root)) { XCTAssertTrue("\($0)".contains("objective.kind bestrq"), "\($0)") }

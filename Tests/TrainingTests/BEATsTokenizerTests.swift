@@ -3,6 +3,7 @@ import Layers
 import Objectives
 import SafeTensors
 import Tensors
+import TestSupport
 import XCTest
 
 /// BEATs' acoustic tokenizer against PyTorch (scripts/make_beats_fixtures.py, a float64 reference): the unit code
@@ -13,20 +14,13 @@ final class BEATsTokenizerTests: XCTestCase {
     struct Fixture {
         let file: SafeTensorsFile
         init() throws {
-            let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-                .appendingPathComponent("Fixtures/beats_tokenizer.safetensors")
-            file = try SafeTensorsFile(contentsOf: url)
+            file = try SafeTensorsFile(contentsOf: fixtureURL("TrainingTests", "beats_tokenizer.safetensors"))
         }
         func int(_ key: String) -> Int { Int(file.metadata[key]!)! }
         func tensor(_ key: String, requiresGrad: Bool = false) throws -> Tensor {
-            let (shape, values) = try file.floats(key)
-            return Tensor(values, shape: shape, requiresGrad: requiresGrad)
+            try file.tensor(key, requiresGrad: requiresGrad)
         }
-        func tensors(prefix: String) throws -> [String: Tensor] {
-            var result: [String: Tensor] = [:]
-            for key in file.names where key.hasPrefix(prefix) { result[String(key.dropFirst(prefix.count))] = try tensor(key) }
-            return result
-        }
+        func tensors(prefix: String) throws -> [String: Tensor] { try file.tensors(prefix: prefix) }
     }
 
     /// The fixture's model with its parameters loaded strictly (every name must match).

@@ -1,5 +1,6 @@
 import Foundation
 import Layers
+import TestSupport
 import Training
 import XCTest
 
@@ -13,7 +14,7 @@ final class CheckpointTests: XCTestCase {
     }
 
     func testACheckpointIsARenamedDirectoryWithAMarkerAndTheLatestPointer() throws {
-        let run = try temporaryDirectory(self)
+        let run = try makeTemporaryDirectory()
         let store = CheckpointStore(runDirectory: run)
         let url = try writeCheckpoint(store, step: 200)
         XCTAssertEqual(url.lastPathComponent, "step_000200")
@@ -23,13 +24,13 @@ final class CheckpointTests: XCTestCase {
     }
 
     func testOnlyTheNewestKCheckpointsAreKept() throws {
-        let store = CheckpointStore(runDirectory: try temporaryDirectory(self))
+        let store = CheckpointStore(runDirectory: try makeTemporaryDirectory())
         for step in [10, 20, 30, 40] { _ = try writeCheckpoint(store, step: step, keepLast: 2) }
         XCTAssertEqual(store.completeCheckpoints().map(\.step), [30, 40])
     }
 
     func testRewritingAStepReplacesIt() throws {
-        let store = CheckpointStore(runDirectory: try temporaryDirectory(self))
+        let store = CheckpointStore(runDirectory: try makeTemporaryDirectory())
         _ = try writeCheckpoint(store, step: 10)
         let url = try store.write(step: 10, keepLast: 2) { directory in
             try Data("second".utf8).write(to: directory.appendingPathComponent(Checkpoint.modelFile))
@@ -38,7 +39,7 @@ final class CheckpointTests: XCTestCase {
     }
 
     func testLeftoversOfACrashAreIgnoredAndCleanedUp() throws {
-        let run = try temporaryDirectory(self)
+        let run = try makeTemporaryDirectory()
         let store = CheckpointStore(runDirectory: run)
         _ = try writeCheckpoint(store, step: 10)
         // A crash while filling the temporary directory, and one between the rename and the marker.
@@ -57,7 +58,7 @@ final class CheckpointTests: XCTestCase {
     }
 
     func testResolvingSomethingElseIsAClearError() throws {
-        let empty = try temporaryDirectory(self)
+        let empty = try makeTemporaryDirectory()
         XCTAssertThrowsError(try Checkpoint.resolve(empty)) { XCTAssertTrue("\($0)".contains("neither a checkpoint"), "\($0)") }
         XCTAssertThrowsError(try Checkpoint.resolve(empty.appendingPathComponent("absent"))) {
             XCTAssertTrue("\($0)".contains("no such checkpoint or run directory"), "\($0)")
@@ -66,7 +67,7 @@ final class CheckpointTests: XCTestCase {
 
     /// What `pretrain generate`, `eval` and `export` load: the trained weights, in evaluation mode, with config.
     func testLoadCheckpointRestoresTheTrainedModel() throws {
-        let run = try temporaryDirectory(self)
+        let run = try makeTemporaryDirectory()
         let trainer = try Trainer(recipe: tinyRecipe(steps: 10), runDirectory: run, corpus: TestCorpus.make(),
                                   console: ConsoleProgress(mode: .silent))
         try trainer.run()

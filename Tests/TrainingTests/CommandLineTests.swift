@@ -1,5 +1,5 @@
 import Foundation
-import PretrainProcess
+import TestSupport
 import Training
 import XCTest
 
@@ -42,7 +42,7 @@ final class CommandLineTests: XCTestCase {
     /// A run killed with SIGKILL somewhere after its second checkpoint, then resumed, logs exactly the curve of
     /// an uninterrupted run (every row after the surviving checkpoint is recomputed and replaced).
     func testKillNineBetweenCheckpointsThenResumeEqualsAnUninterruptedRun() throws {
-        let root = try temporaryDirectory(self)
+        let root = try makeTemporaryDirectory()
         try TestCorpus.writePrepared(to: root.appendingPathComponent("corpus"))
         _ = try writeTinyRecipe(in: root, steps: 120, width: 256)
 
@@ -74,7 +74,7 @@ final class CommandLineTests: XCTestCase {
     }
 
     func testEvalReportsLossPerplexityAndBitsPerByte() throws {
-        let root = try temporaryDirectory(self)
+        let root = try makeTemporaryDirectory()
         try TestCorpus.writePrepared(to: root.appendingPathComponent("corpus"))
         _ = try writeTinyRecipe(in: root, steps: 10)
         XCTAssertEqual(try runToCompletion(["train", "tiny.yaml", "--run-dir", "run"], in: root).status, 0)
@@ -91,7 +91,7 @@ final class CommandLineTests: XCTestCase {
 
     /// A BERT recipe trains with the masked-LM objective on a corpus whose tokenizer has a [MASK] token.
     func testAMaskedLanguageModelRecipeTrainsABert() throws {
-        let root = try temporaryDirectory(self)
+        let root = try makeTemporaryDirectory()
         let words = ["the", "king", "queen", "speaks", "to", "a", "fool", "and", "his", "lord", "of", "night", "day", "sweet"]
         var generator = (0..<10000).map { ($0 * 7919 + 13) % words.count }.makeIterator()
         for (name, lines) in [("train.txt", 200), ("val.txt", 60)] {
@@ -124,7 +124,7 @@ final class CommandLineTests: XCTestCase {
 
     /// Continual pre-training from a Hugging Face directory: export a run, start a new one from the export.
     func testInitFromAHuggingFaceDirectory() throws {
-        let root = try temporaryDirectory(self)
+        let root = try makeTemporaryDirectory()
         try TestCorpus.writePrepared(to: root.appendingPathComponent("corpus"))
         _ = try writeTinyRecipe(in: root, steps: 10)
         XCTAssertEqual(try runToCompletion(["train", "tiny.yaml", "--run-dir", "first"], in: root).status, 0)
@@ -146,7 +146,7 @@ final class CommandLineTests: XCTestCase {
     /// `pretrain bench --arch audio` times TERA's frame encoder: one JSON line whose parameter count is the one
     /// bench/torch_reference.py's TERAFrames has for the same shape (so the side-by-side ratio compares like with like).
     func testBenchOfTheAudioEncoderPrintsOneJSONLine() throws {
-        let root = try temporaryDirectory(self)
+        let root = try makeTemporaryDirectory()
         let result = try runToCompletion(["bench", "--arch", "audio", "--layers", "1", "--d-model", "32", "--heads", "2",
                                           "--seq", "8", "--batch", "2", "--steps", "1", "--warmup", "0"], in: root)
         XCTAssertEqual(result.status, 0, result.output)
@@ -162,7 +162,7 @@ final class CommandLineTests: XCTestCase {
     }
 
     func testUserErrorsExitNonZeroWithAMessage() throws {
-        let root = try temporaryDirectory(self)
+        let root = try makeTemporaryDirectory()
         try TestCorpus.writePrepared(to: root.appendingPathComponent("corpus"))
         try "optim: {lr: 1e-3, learning_rate: 2}\n".write(to: root.appendingPathComponent("typo.yaml"), atomically: true, encoding: .utf8)
         try "model: [1, 2\n".write(to: root.appendingPathComponent("broken.yaml"), atomically: true, encoding: .utf8)

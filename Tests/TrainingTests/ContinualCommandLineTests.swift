@@ -1,5 +1,5 @@
 import Foundation
-import PretrainProcess
+import TestSupport
 import Training
 import XCTest
 
@@ -10,7 +10,7 @@ final class ContinualCommandLineTests: XCTestCase {
 
     /// `name/train.txt` and `name/held.txt` from a slice of a play in data/shakespeare.
     private func writeText(_ play: String, as name: String, in root: URL) throws {
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let repository = repositoryRoot
         let text = try String(contentsOf: repository.appendingPathComponent("data/shakespeare/\(play).txt"), encoding: .utf8)
         let slice = Array(text.utf8.dropFirst(2000).prefix(6000))
         let directory = root.appendingPathComponent("text/\(name)")
@@ -22,7 +22,7 @@ final class ContinualCommandLineTests: XCTestCase {
     private let tinyModel = "model: {layers: 1, d_model: 16, heads: 2, context: 16}\noptim: {lr: 3e-3, batch_size: 4}\n"
 
     func testUpstreamAnnealAndReplayContinuation() throws {
-        let root = try temporaryDirectory(self)
+        let root = try makeTemporaryDirectory()
         try writeText("hamlet", as: "hamlet", in: root)
         try writeText("sonnets", as: "sonnets", in: root)
         var result = try runPretrain(["tokenize", "--train-vocab", "300", "--val-files", "held", "--out", "up", "text/hamlet"], in: root)

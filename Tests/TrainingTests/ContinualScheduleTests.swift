@@ -1,5 +1,6 @@
 import Foundation
 import Optimizers
+import TestSupport
 import Training
 import XCTest
 
@@ -29,7 +30,7 @@ final class ContinualScheduleTests: XCTestCase {
     /// --init-from any checkpoint (not only the newest) with a chosen peak and warmup: step 0 evaluates the weights
     /// as loaded (equal to the source run's evaluation at that checkpoint), then the lr rises linearly to the peak.
     func testRewarmingFromAnyCheckpointToAChosenPeak() throws {
-        let root = try temporaryDirectory(self)
+        let root = try makeTemporaryDirectory()
         let source = root.appendingPathComponent("source")
         var upstream = tinyRecipe(steps: 20)
         upstream.model.dropout = 0
@@ -78,7 +79,7 @@ final class ContinualScheduleTests: XCTestCase {
     }
 
     func testAnAnnealBranchesWithoutTouchingTheMainRun() throws {
-        let root = try temporaryDirectory(self)
+        let root = try makeTemporaryDirectory()
         let run = try infiniteRun(in: root)
         let before = try snapshot(run)
         let branch = try AnnealBranch(runDirectory: run, fromStep: 10, steps: 6, shape: .linear)
@@ -109,7 +110,7 @@ final class ContinualScheduleTests: XCTestCase {
     }
 
     func testAnAnnealNamesTheMissingCheckpointOrTheWrongSchedule() throws {
-        let root = try temporaryDirectory(self)
+        let root = try makeTemporaryDirectory()
         let run = try infiniteRun(in: root)
         XCTAssertThrowsError(try AnnealBranch(runDirectory: run, fromStep: 7, steps: 3)) {
             XCTAssertTrue("\($0)".contains("no complete checkpoint at step 7 (it has: 5, 10, 15, 20)"), "\($0)")

@@ -95,7 +95,7 @@ final class ExtensionSeamTests: XCTestCase {
     }
 
     func testAnOutsideFamilyAndObjectiveTrainResumeExactlyAndLoad() throws {
-        let root = try temporaryDirectory(self)
+        let root = try makeTemporaryDirectory()
         let recipe = try recipe(steps: 12)
         let straight = try Trainer(recipe: recipe, runDirectory: root.appendingPathComponent("straight"),
                                    corpus: TestCorpus.make(), console: ConsoleProgress(mode: .silent))

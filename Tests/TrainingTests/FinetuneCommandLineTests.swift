@@ -1,7 +1,7 @@
 import Foundation
 import Layers
-import PretrainProcess
 import Tensors
+import TestSupport
 import Training
 import XCTest
 
@@ -11,7 +11,7 @@ final class FinetuneCommandLineTests: XCTestCase {
     /// A run directory with a one-step TERA checkpoint over 16-bin fbank, and a pr corpus of tone sequences
     /// (symbols a–d are 0.15 s tones) with durations in its manifest: 24 train and 6 test utterances.
     private func setUpRun() throws -> URL {
-        let root = try temporaryDirectory(self)
+        let root = try makeTemporaryDirectory()
         let features = try AudioTrainingTests.featureCorpus(root)
         let recipe = try AudioTrainingTests.recipe(.tera, features: features, steps: 1)
         try Trainer(recipe: recipe, runDirectory: root.appendingPathComponent("run"), corpus: try TrainingCorpus.load(recipe.data),

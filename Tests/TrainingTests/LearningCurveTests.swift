@@ -1,7 +1,7 @@
 import Foundation
 import Optimizers
-import PretrainProcess
 import Tensors
+import TestSupport
 import Training
 import XCTest
 
@@ -82,7 +82,7 @@ final class LearningCurveTests: XCTestCase {
     /// What a run initialised from a checkpoint borrows for its live forecast: the shape fitted to the whole curve of
     /// the run that saved it (RUN/checkpoints/step_N → RUN); nothing for a directory that is not a run's checkpoint.
     func testTheRunSavingACheckpointGivesItsAnnealingShape() throws {
-        let root = try temporaryDirectory(self)
+        let root = try makeTemporaryDirectory()
         let run = root.appendingPathComponent("upstream")
         let checkpoint = run.appendingPathComponent("checkpoints/step_000600")
         try FileManager.default.createDirectory(at: checkpoint, withIntermediateDirectories: true)
@@ -171,7 +171,7 @@ final class LearningCurveTests: XCTestCase {
     }
 
     func testAMissingRunOrAnEmptyLogIsNamed() throws {
-        let root = try temporaryDirectory(self)
+        let root = try makeTemporaryDirectory()
         XCTAssertThrowsError(try RunLearningCurve.load(runDirectory: root.appendingPathComponent("nope"), metric: .valLoss)) {
             XCTAssertTrue("\($0)".contains("no such run directory"), "\($0)")
         }
@@ -198,7 +198,7 @@ final class LearningCurveTests: XCTestCase {
 
     /// A run logs the final loss predicted at each evaluation once the validation curve has enough points.
     func testTheTrainerLogsThePredictedFinalLossAtEvaluations() throws {
-        let run = try temporaryDirectory(self)
+        let run = try makeTemporaryDirectory()
         var recipe = tinyRecipe(steps: 60)
         recipe.train.evalEvery = 5
         recipe.train.checkpointEvery = 0
@@ -220,7 +220,7 @@ final class LearningCurveTests: XCTestCase {
     /// docs/LEARNING_CURVES.md): fitted through step 90, the last validation loss is predicted within 2 % (+1.04 %;
     /// the median over the eight runs there is 2.40 %).
     func testTheBacktestOnARealCurveIsWithinTwoPercent() throws {
-        let run = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/learning_curve/cos2e3")
+        let run = fixtureURL("TrainingTests", "learning_curve/cos2e3")
         let curve = try RunLearningCurve.load(runDirectory: run, metric: .valLoss)
         XCTAssertEqual(curve.steps.first, 40, "the warmup's points (through step 30) are left out")
         XCTAssertEqual(curve.steps.last, 290, "the final evaluation over the whole split is another measurement")
@@ -235,7 +235,7 @@ final class LearningCurveTests: XCTestCase {
 
     /// `pretrain predict` as a user runs it, on the fixture and on a directory that is not there.
     func testThePredictCommandPrintsThePredictionAndNamesAMissingRun() throws {
-        let run = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/learning_curve/cos2e3")
+        let run = fixtureURL("TrainingTests", "learning_curve/cos2e3")
         let predicted = try runPretrain(["predict", run.path, "--from-fraction", "0.5", "--epsilon", "0.05"])
         XCTAssertEqual(predicted.status, 0, predicted.output)
         XCTAssertTrue(predicted.output.contains("val_loss at step 300:"), predicted.output)

@@ -2,6 +2,7 @@ import Foundation
 import Layers
 import SafeTensors
 import Tensors
+import TestSupport
 import Training
 import XCTest
 
@@ -16,7 +17,7 @@ import XCTest
 /// float32; libm's and Python's cos may differ in the last double bit, which can flip the float32 rounding).
 final class LearningParityTests: XCTestCase {
     func testTwoHundredStepsEndWithinOnePercentOfPyTorch() throws {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/train_parity.safetensors")
+        let url = fixtureURL("TrainingTests", "train_parity.safetensors")
         let fixture = try SafeTensorsFile(contentsOf: url)
         func setting(_ key: String) throws -> Double {
             try XCTUnwrap(fixture.metadata[key].flatMap(Double.init), "metadata \(key)")
@@ -49,14 +50,9 @@ final class LearningParityTests: XCTestCase {
                                     validation: .init(name: "val", shards: [try tokens("val_tokens")], bytesPerToken: 1),
                                     vocabularySize: recipe.model.vocabSize!)
 
-        let run = try temporaryDirectory(self)
+        let run = try makeTemporaryDirectory()
         let trainer = try Trainer(recipe: recipe, runDirectory: run, corpus: corpus, console: ConsoleProgress(mode: .silent))
-        var initial: [String: Tensor] = [:]
-        for name in fixture.names where name.hasPrefix("param.") {
-            let (shape, values) = try fixture.floats(name)
-            initial[String(name.dropFirst("param.".count))] = Tensor(values, shape: shape)
-        }
-        try trainer.model.load(initial)
+        try trainer.model.load(try fixture.tensors(prefix: "param."))
         let summary = try trainer.run()
 
         let rows = try readMetrics(run.appendingPathComponent("metrics.jsonl"))

@@ -3,6 +3,7 @@ import Foundation
 import Layers
 import Objectives
 import Tensors
+import TestSupport
 import Training
 import XCTest
 
@@ -48,7 +49,7 @@ final class MaskedPredictionTrainingTests: XCTestCase {
     }
 
     func testBESTRQAndHuBERTRunsResumeExactly() throws {
-        let root = try temporaryDirectory(self)
+        let root = try makeTemporaryDirectory()
         let features = try AudioTrainingTests.featureCorpus(root)
         let centroids = root.appendingPathComponent("c.safetensors")
         try Self.cepstralCentroids(features, to: centroids)
@@ -75,7 +76,7 @@ final class MaskedPredictionTrainingTests: XCTestCase {
     /// The quantiser is frozen and stored: after training, the checkpoint's model labels a batch exactly as a
     /// quantiser drawn afresh from the recipe's seed does; the loaded HuBERT encoder needs no centroid file.
     func testCheckpointedTargetsAreTheSeedsAndLoadWithoutTheirFiles() throws {
-        let root = try temporaryDirectory(self)
+        let root = try makeTemporaryDirectory()
         let features = try AudioTrainingTests.featureCorpus(root)
         let recipe = try Self.recipe("bestrq", features: features, section: "{codebook_size: 32, code_dim: 4, seed: 5}", steps: 3)
         let run = root.appendingPathComponent("bestrq")
@@ -109,7 +110,7 @@ final class MaskedPredictionTrainingTests: XCTestCase {
 
     /// Iteration 2: centroids of layer 1 of the first model label the second model's positions.
     func testHuBERTSecondIterationClustersALayerOfTheFirst() throws {
-        let root = try temporaryDirectory(self)
+        let root = try makeTemporaryDirectory()
         let features = try AudioTrainingTests.featureCorpus(root)
         let first = root.appendingPathComponent("iteration1")
         _ = try train(try Self.recipe("bestrq", features: features, section: "{codebook_size: 32}", steps: 1), first)
@@ -151,8 +152,7 @@ final class MaskedPredictionTrainingTests: XCTestCase {
     }
 
     func testCommittedRecipesParse() throws {
-        let recipes = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("recipes")
+        let recipes = repositoryRoot.appendingPathComponent("recipes")
         let bestrq = try Recipe.load(recipes.appendingPathComponent("bestrq-small.yaml"))
         XCTAssertEqual([bestrq.model.flavor.rawValue, bestrq.objective.kind.rawValue], ["audio_frames", "bestrq"])
         let hubert = try Recipe.load(recipes.appendingPathComponent("hubert-small.yaml"))

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Training
 import XCTest
 
@@ -28,7 +29,7 @@ final class MetricsTests: XCTestCase {
     }
 
     func testReadingSkipsATruncatedLastLine() throws {
-        let url = try temporaryDirectory(self).appendingPathComponent("metrics.jsonl")
+        let url = try makeTemporaryDirectory().appendingPathComponent("metrics.jsonl")
         let rows = [MetricsRecord(step: 1, loss: 3), MetricsRecord(step: 2, loss: 2.5, valLoss: 2.75, namedValidationLosses: ["x": 1])]
         let text = try rows.map { try $0.jsonLine() + "\n" }.joined() + #"{"step":3,"lo"#
         try Data(text.utf8).write(to: url)
@@ -36,13 +37,13 @@ final class MetricsTests: XCTestCase {
     }
 
     func testAMalformedLineInTheMiddleIsAnErrorNamingTheLine() throws {
-        let url = try temporaryDirectory(self).appendingPathComponent("metrics.jsonl")
+        let url = try makeTemporaryDirectory().appendingPathComponent("metrics.jsonl")
         try Data("{\"step\":1}\nnot json\n{\"step\":3}\n".utf8).write(to: url)
         XCTAssertThrowsError(try readMetrics(url)) { XCTAssertTrue("\($0)".contains("metrics.jsonl:2"), "\($0)") }
     }
 
     func testAResumedLogDropsRowsAfterTheCheckpoint() throws {
-        let url = try temporaryDirectory(self).appendingPathComponent("metrics.jsonl")
+        let url = try makeTemporaryDirectory().appendingPathComponent("metrics.jsonl")
         let log = try MetricsLog(url: url)
         for step in 1...5 { try log.append(MetricsRecord(step: step, loss: Double(step))) }
         let resumed = try MetricsLog(url: url, keepingThrough: 3)

@@ -1,5 +1,6 @@
 import Foundation
 import Tensors
+import TestSupport
 import Training
 import XCTest
 
@@ -9,8 +10,7 @@ import XCTest
 final class MixedPrecisionTests: XCTestCase {
     /// Bytes of two plays as tokens (vocabulary 256): Macbeth to train on, The Tempest to validate on.
     private func shakespeareBytes() throws -> TrainingCorpus {
-        let data = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("data/shakespeare")
+        let data = repositoryRoot.appendingPathComponent("data/shakespeare")
         func bytes(_ name: String, limit: Int) throws -> [Int32] {
             try Data(contentsOf: data.appendingPathComponent(name)).prefix(limit).map { Int32($0) }
         }
@@ -37,7 +37,7 @@ final class MixedPrecisionTests: XCTestCase {
         recipe.train.logEvery = 50
         recipe.train.seed = 11
         recipe.precision = try XCTUnwrap(MatmulPrecision(rawValue: precision))
-        let run = try temporaryDirectory(self, "bf16-\(precision)")
+        let run = try makeTemporaryDirectory("bf16-\(precision)")
         _ = try Trainer(recipe: recipe, runDirectory: run, corpus: corpus, console: ConsoleProgress(mode: .silent)).run()
         let rows = try readMetrics(run.appendingPathComponent("metrics.jsonl"))
         return try XCTUnwrap(rows.last(where: \.isEvaluation)?.valLoss)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Training
 import XCTest
 
@@ -71,8 +72,7 @@ final class MixtureTests: XCTestCase {
     }
 
     func testTheExampleRecipeParsesAndMixturesRoundTripThroughRecipeYAML() throws {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("recipes/cpt-example.yaml")
+        let url = repositoryRoot.appendingPathComponent("recipes/cpt-example.yaml")
         let example = try Recipe.load(url, overrides: ["data.replay.fraction=0.05"])
         XCTAssertEqual(example.data.replay?.fraction, 0.05, "a replay sweep is one --set")
         XCTAssertEqual(example.schedule.kind, .infinite)
@@ -131,7 +131,7 @@ final class MixtureTests: XCTestCase {
     // MARK: - Loading prepared corpora
 
     func testLoadingReadsSourcesSubsetsAndValSplitsByName() throws {
-        let root = try temporaryDirectory(self)
+        let root = try makeTemporaryDirectory()
         try TestCorpus.writePrepared(to: root.appendingPathComponent("new"), seed: 1)
         try TestCorpus.writePrepared(to: root.appendingPathComponent("old"), seed: 5)
         let recipe = try Recipe.parse("""
@@ -191,7 +191,7 @@ final class MixtureTests: XCTestCase {
     }
 
     func testAMixtureRunLogsSourcesAndResumesExactly() throws {
-        let root = try temporaryDirectory(self)
+        let root = try makeTemporaryDirectory()
         let recipe = Self.mixtureRecipe(steps: 20)
         let straight = try Trainer(recipe: recipe, runDirectory: root.appendingPathComponent("straight"),
                                    corpus: Self.mixtureCorpus(), console: ConsoleProgress(mode: .silent))

@@ -1,5 +1,6 @@
 import Foundation
 import Optimizers
+import TestSupport
 import Training
 import XCTest
 
@@ -105,8 +106,7 @@ final class RecipeTests: XCTestCase {
     }
 
     func testTheDefaultRecipeFileParses() throws {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("recipes/shakespeare-gpt.yaml")
+        let url = repositoryRoot.appendingPathComponent("recipes/shakespeare-gpt.yaml")
         let recipe = try Recipe.load(url)
         XCTAssertEqual(recipe.model.flavor, .gpt2)
         XCTAssertEqual(recipe.objective.kind, .causalLM)

@@ -2,18 +2,12 @@ import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
+import TestSupport
 import Training
 import XCTest
 
 /// `pretrain report`: reading metrics.jsonl, the HTML page, and the SVG plots it is made of.
 final class ReportTests: XCTestCase {
-    func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("report-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
-        return url
-    }
-
     /// A run directory like the trainer's: 300 steps logged every step, evaluation every 50 steps on the main
     /// validation set and two named sources, a recipe and a latest-checkpoint pointer.
     static func writeSyntheticRun(to directory: URL) throws {
@@ -60,7 +54,7 @@ final class ReportTests: XCTestCase {
     }
 
     func writeMetrics(_ text: String) throws -> URL {
-        let directory = try temporaryDirectory()
+        let directory = try makeTemporaryDirectory()
         try text.write(to: directory.appendingPathComponent("metrics.jsonl"), atomically: true, encoding: .utf8)
         return directory
     }
@@ -78,7 +72,7 @@ final class ReportTests: XCTestCase {
     // MARK: - The page
 
     func testReportIsOneSelfContainedPage() throws {
-        let run = try temporaryDirectory()
+        let run = try makeTemporaryDirectory()
         try Self.writeSyntheticRun(to: run)
         let url = try RunReport(runDirectory: run).write()
         XCTAssertEqual(url, run.appendingPathComponent("report.html"))
@@ -90,7 +84,7 @@ final class ReportTests: XCTestCase {
     }
 
     func testReportPlotsEveryLoggedCurve() throws {
-        let run = try temporaryDirectory()
+        let run = try makeTemporaryDirectory()
         try Self.writeSyntheticRun(to: run)
         let report = try RunReport(runDirectory: run)
         XCTAssertEqual(report.plots.map(\.title), [
@@ -130,7 +124,7 @@ final class ReportTests: XCTestCase {
     }
 
     func testSummaryGivesFinalAndBestValidationAndTotals() throws {
-        let run = try temporaryDirectory()
+        let run = try makeTemporaryDirectory()
         try Self.writeSyntheticRun(to: run)
         let summary = Dictionary(uniqueKeysWithValues: try RunReport(runDirectory: run).summary)
         XCTAssertEqual(summary["steps logged"], "300 (300 rows)")
@@ -145,7 +139,7 @@ final class ReportTests: XCTestCase {
     }
 
     func testRecipeIsShownEscaped() throws {
-        let run = try temporaryDirectory()
+        let run = try makeTemporaryDirectory()
         try Self.writeSyntheticRun(to: run)
         let html = try RunReport(runDirectory: run).html()
         XCTAssertTrue(html.contains("name: &quot;tiny &lt;gpt&gt; &amp; friends&quot;"))
@@ -160,7 +154,7 @@ final class ReportTests: XCTestCase {
     }
 
     func testMissingMetricsFileIsNamed() throws {
-        let run = try temporaryDirectory()
+        let run = try makeTemporaryDirectory()
         assertThrowsMessage(try RunReport(runDirectory: run), contains: [run.appendingPathComponent("metrics.jsonl").path, "no such file"])
     }
 
@@ -204,7 +198,7 @@ final class ReportTests: XCTestCase {
     }
 
     func testReadsWhatTheTrainersMetricsLogWrites() throws {
-        let url = try temporaryDirectory().appendingPathComponent("metrics.jsonl")
+        let url = try makeTemporaryDirectory().appendingPathComponent("metrics.jsonl")
         let records = [
             MetricsRecord(step: 1, loss: 8, lr: 1e-4, gradNorm: 2, tokensPerSecond: 900, tokensSeen: 512, skippedUpdates: 0),
             MetricsRecord(step: 2, loss: .nan, lr: 2e-4, gradNorm: .infinity, tokensPerSecond: 950, tokensSeen: 1024,

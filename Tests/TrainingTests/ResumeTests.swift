@@ -1,6 +1,7 @@
 import Foundation
 import Layers
 import Tensors
+import TestSupport
 import Training
 import XCTest
 
@@ -10,7 +11,7 @@ import XCTest
 /// stream, the optimiser moments and the step counter all have to survive the checkpoint.
 final class ResumeTests: XCTestCase {
     func testStopAndResumeEqualsAnUninterruptedRun() throws {
-        let root = try temporaryDirectory(self)
+        let root = try makeTemporaryDirectory()
         let corpus = TestCorpus.make()
         let recipe = tinyRecipe(steps: 40)
 
@@ -40,7 +41,7 @@ final class ResumeTests: XCTestCase {
 
     /// A second resume of a finished run has nothing to do and changes nothing.
     func testResumingAFinishedRunIsANoOp() throws {
-        let root = try temporaryDirectory(self)
+        let root = try makeTemporaryDirectory()
         let corpus = TestCorpus.make()
         let recipe = tinyRecipe(steps: 10)
         try Trainer(recipe: recipe, runDirectory: root, corpus: corpus, console: ConsoleProgress(mode: .silent)).run()

@@ -1,5 +1,5 @@
 import Foundation
-import PretrainProcess
+import TestSupport
 import Training
 import XCTest
 
@@ -10,8 +10,7 @@ final class StudyCPTTests: XCTestCase {
     private static var root: URL?
     private static var outcome: Result<(results: [String: Any], output: String), Error>?
 
-    private static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
+    private static let repository = repositoryRoot
     private static let otherSections = "# Results\n\n## Another study\n\nkeep me\n\n## Continual pre-training (issue 5)\n\nstale numbers\n\n## A later study\n\nkeep me too\n"
 
 
@@ -121,7 +120,7 @@ final class StudyCPTTests: XCTestCase {
     }
 
     func testCorporaWithDifferentTokenizersAreRefused() throws {
-        let root = try temporaryDirectory(self)
+        let root = try makeTemporaryDirectory()
         let plays = ["tempest", "macbeth"].map { Self.repository.appendingPathComponent("data/shakespeare-folio/\($0).txt").path }
         for name in ["a", "b"] {
             let result = try runPretrain(["tokenize", "--train-vocab", name == "a" ? "300" : "301", "--val-files", "tempest",

@@ -1,19 +1,12 @@
 import Foundation
+import TestSupport
 import Training
 import XCTest
 
 /// TensorBoard event files: CRC32C, TFRecord framing, the Event encoding, and a committed fixture that
 /// TensorBoard itself read (scripts/check_tensorboard.py wrote Fixtures/tensorboard/tensorboard_read.json).
 final class TensorBoardTests: XCTestCase {
-    static let fixtureDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/tensorboard")
-
-    func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("tensorboard-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
-        return url
-    }
+    static let fixtureDirectory = fixtureURL("TrainingTests", "tensorboard")
 
     func eventsIn(_ file: URL) throws -> [TensorBoardEvent] {
         try TFRecord.records(in: Array(try Data(contentsOf: file))).map { try TensorBoardEvent(decoding: $0) }
@@ -80,7 +73,7 @@ final class TensorBoardTests: XCTestCase {
     // MARK: - Writer
 
     func testFileIsNamedByTimeAndHostAndStartsWithTheFileVersion() throws {
-        let directory = try temporaryDirectory()
+        let directory = try makeTemporaryDirectory()
         let writer = try TensorBoardWriter(directory: directory, hostname: "node-1", clock: { 1_700_000_123.75 })
         writer.addScalar("train/loss", 2.5, step: 7)
         writer.flush()
@@ -93,13 +86,13 @@ final class TensorBoardTests: XCTestCase {
     }
 
     func testEachScalarIsInTheFileBeforeFlush() throws {
-        let writer = try TensorBoardWriter(directory: try temporaryDirectory())
+        let writer = try TensorBoardWriter(directory: try makeTemporaryDirectory())
         writer.addScalar("train/loss", 1, step: 1)
         XCTAssertEqual(try eventsIn(writer.fileURL).count, 2)  // read by another handle, no flush yet
     }
 
     func testWritersStartedInTheSameSecondGetDistinctFiles() throws {
-        let directory = try temporaryDirectory()
+        let directory = try makeTemporaryDirectory()
         let first = try TensorBoardWriter(directory: directory, hostname: "h", clock: { 5 })
         let second = try TensorBoardWriter(directory: directory, hostname: "h", clock: { 5 })
         XCTAssertEqual(first.fileURL.lastPathComponent, "events.out.tfevents.5.h")
@@ -107,12 +100,12 @@ final class TensorBoardTests: XCTestCase {
     }
 
     func testRestartWritesASessionStartAtTheResumedStep() throws {
-        let writer = try TensorBoardWriter(directory: try temporaryDirectory(), restartStep: 201, clock: { 9 })
+        let writer = try TensorBoardWriter(directory: try makeTemporaryDirectory(), restartStep: 201, clock: { 9 })
         XCTAssertEqual(try eventsIn(writer.fileURL).last, TensorBoardEvent(wallTime: 9, step: 201, payload: .sessionStart))
     }
 
     func testMetricsRecordsAreGroupedUnderTrainAndValTags() throws {
-        let writer = try TensorBoardWriter(directory: try temporaryDirectory(), clock: { 0 })
+        let writer = try TensorBoardWriter(directory: try makeTemporaryDirectory(), clock: { 0 })
         writer.add(MetricsRecord(step: 50, loss: .nan, lr: 3e-4, gradNorm: 0.5, tokensPerSecond: 1000, tokensSeen: 4096,
                                  skippedUpdates: 1, valLoss: 4, valPerplexity: 54.6, valBitsPerByte: 1.5,
                                  namedValidationLosses: ["wiki": 4.5]))
@@ -156,7 +149,7 @@ final class TensorBoardTests: XCTestCase {
             }
             try Self.writeFixtureRun(to: Self.fixtureDirectory)
         }
-        let directory = try temporaryDirectory()
+        let directory = try makeTemporaryDirectory()
         try Self.writeFixtureRun(to: directory)
         for name in Self.fixtureFiles {
             let ours = try Data(contentsOf: directory.appendingPathComponent(name))

@@ -68,15 +68,6 @@ enum TestCorpus {
     }
 }
 
-/// A fresh temporary directory, removed at the end of the test.
-func temporaryDirectory(_ test: XCTestCase, _ name: String = #function) throws -> URL {
-    let url = FileManager.default.temporaryDirectory
-        .appendingPathComponent("training-tests-\(name.filter { $0.isLetter || $0.isNumber })-\(UUID().uuidString.prefix(8))")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    test.addTeardownBlock { try? FileManager.default.removeItem(at: url) }
-    return url
-}
-
 /// A tiny GPT recipe: 2 layers of width 16, context 8, dropout on (so the dropout stream matters), two
 /// micro-batches of 4 windows per update, a metrics row every step.
 func tinyRecipe(steps: Int = 40) -> Recipe {

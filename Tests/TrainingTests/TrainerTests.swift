@@ -2,6 +2,7 @@ import Foundation
 import Layers
 import Objectives
 import Tensors
+import TestSupport
 import Training
 import XCTest
 
@@ -9,7 +10,7 @@ import XCTest
 /// and counted, when training gives up, and what `--init-from` keeps and resets.
 final class TrainerTests: XCTestCase {
     func testARunWritesRecipeMetricsAndCompleteCheckpoints() throws {
-        let run = try temporaryDirectory(self)
+        let run = try makeTemporaryDirectory()
         let summary = try Trainer(recipe: tinyRecipe(steps: 30), runDirectory: run, corpus: TestCorpus.make(),
                                   console: ConsoleProgress(mode: .silent)).run()
         XCTAssertTrue(summary.finished)
@@ -39,7 +40,7 @@ final class TrainerTests: XCTestCase {
     }
 
     func testAFreshRunRefusesADirectoryWithCheckpoints() throws {
-        let run = try temporaryDirectory(self)
+        let run = try makeTemporaryDirectory()
         try Trainer(recipe: tinyRecipe(steps: 10), runDirectory: run, corpus: TestCorpus.make(),
                     console: ConsoleProgress(mode: .silent)).run()
         XCTAssertThrowsError(try Trainer(recipe: tinyRecipe(steps: 10), runDirectory: run, corpus: TestCorpus.make())) {
@@ -48,7 +49,7 @@ final class TrainerTests: XCTestCase {
     }
 
     func testACheckpointWithoutCompleteMarkerIsIgnoredOnResume() throws {
-        let run = try temporaryDirectory(self)
+        let run = try makeTemporaryDirectory()
         try Trainer(recipe: tinyRecipe(steps: 20), runDirectory: run, corpus: TestCorpus.make(),
                     console: ConsoleProgress(mode: .silent)).run(stopAfter: 10)
         // A later checkpoint whose marker never made it to disk.
@@ -67,7 +68,7 @@ final class TrainerTests: XCTestCase {
     /// Every third micro-batch loss is NaN: those updates are skipped (weights untouched), counted in the
     /// metrics, and training goes on.
     func testNonFiniteUpdatesAreSkippedAndCounted() throws {
-        let run = try temporaryDirectory(self)
+        let run = try makeTemporaryDirectory()
         var recipe = tinyRecipe(steps: 6)
         recipe.optim.gradAccum = 1
         PoisonedCausalLM.poisonCalls = [2, 5]
@@ -86,7 +87,7 @@ final class TrainerTests: XCTestCase {
 
     /// Updates that keep failing stop training with a message naming the last good checkpoint, which is kept.
     func testConsecutiveNonFiniteUpdatesStopTrainingKeepingTheLastCheckpoint() throws {
-        let run = try temporaryDirectory(self)
+        let run = try makeTemporaryDirectory()
         var recipe = tinyRecipe(steps: 40)
         recipe.optim.gradAccum = 1
         recipe.train.maxConsecutiveSkips = 3
@@ -107,7 +108,7 @@ final class TrainerTests: XCTestCase {
 
     /// --init-from copies the weights and nothing else: step 0, a fresh optimiser, the new recipe's schedule.
     func testInitFromLoadsWeightsOnlyAndRestartsTheSchedule() throws {
-        let root = try temporaryDirectory(self)
+        let root = try makeTemporaryDirectory()
         let source = root.appendingPathComponent("source")
         let trained = try Trainer(recipe: tinyRecipe(steps: 10), runDirectory: source, corpus: TestCorpus.make(),
                                   console: ConsoleProgress(mode: .silent))
@@ -131,7 +132,7 @@ final class TrainerTests: XCTestCase {
     }
 
     func testInitFromAnotherArchitectureNamesTheMismatchedTensors() throws {
-        let root = try temporaryDirectory(self)
+        let root = try makeTemporaryDirectory()
         let source = root.appendingPathComponent("source")
         try Trainer(recipe: tinyRecipe(steps: 10), runDirectory: source, corpus: TestCorpus.make(),
                     console: ConsoleProgress(mode: .silent)).run()
@@ -151,7 +152,7 @@ final class TrainerTests: XCTestCase {
     func testTokensOutsideTheVocabularyAreRejected() throws {
         var recipe = tinyRecipe(steps: 5)
         recipe.model.vocabSize = 32
-        XCTAssertThrowsError(try Trainer(recipe: recipe, runDirectory: try temporaryDirectory(self), corpus: TestCorpus.make())) {
+        XCTAssertThrowsError(try Trainer(recipe: recipe, runDirectory: try makeTemporaryDirectory(), corpus: TestCorpus.make())) {
             XCTAssertTrue("\($0)".contains("outside model.vocab_size 32"), "\($0)")
         }
     }

@@ -3,6 +3,7 @@ import Foundation
 import Layers
 import Objectives
 import Tensors
+import TestSupport
 import Training
 import XCTest
 
@@ -74,7 +75,7 @@ final class Wav2Vec2FramesTests: XCTestCase {
     }
 
     func testLossFallsResumesAndCheckpointLoadsAsAFrameEncoder() throws {
-        let root = try temporaryDirectory(self)
+        let root = try makeTemporaryDirectory()
         let recipe = try Self.recipe(try AudioTrainingTests.featureCorpus(root))
         let corpus = try TrainingCorpus.load(recipe.data)
         let run = root.appendingPathComponent("run")
@@ -121,8 +122,7 @@ final class Wav2Vec2FramesTests: XCTestCase {
     }
 
     func testTheCommittedRecipeParses() throws {
-        let recipe = try Recipe.load(URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("recipes/wav2vec2-frames-small.yaml"))
+        let recipe = try Recipe.load(repositoryRoot.appendingPathComponent("recipes/wav2vec2-frames-small.yaml"))
         XCTAssertEqual([recipe.model.flavor.rawValue, recipe.objective.kind.rawValue], ["audio_frames", "wav2vec2"])
         XCTAssertEqual(recipe.model.frameStack, 2)
         XCTAssertNil(recipe.objective.wav2vec2?.featurePenaltyWeight)

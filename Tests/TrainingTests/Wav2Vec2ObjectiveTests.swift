@@ -3,57 +3,52 @@ import Layers
 import Objectives
 import SafeTensors
 import Tensors
+import TestSupport
 import XCTest
 
 /// wav2vec 2.0's quantiser and losses against PyTorch (scripts/make_wav2vec2_fixtures.py, float32), with the
 /// Gumbel noise and the distractors given so that both sides compute the same thing: tolerances 1e-5 absolute +
 /// 1e-4 relative for values, 1e-4 + 1e-3 for gradients (softmax over a temperature of 0.1 amplifies rounding).
 final class Wav2Vec2ObjectiveTests: XCTestCase {
-    static let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/wav2vec2_objective.safetensors")
-
-    func tensor(_ file: SafeTensorsFile, _ key: String, requiresGrad: Bool = false) throws -> Tensor {
-        let (shape, values) = try file.floats(key)
-        return Tensor(values, shape: shape, requiresGrad: requiresGrad)
-    }
+    static let fixture = fixtureURL("TrainingTests", "wav2vec2_objective.safetensors")
 
     func testQuantizerWithGivenNoiseMatchesTorch() throws {
         let file = try SafeTensorsFile(contentsOf: Self.fixture)
         let (groups, entries) = (Int(file.metadata["groups"]!)!, Int(file.metadata["entries"]!)!)
         var generator = RandomGenerator(seed: 0)
-        let x = try tensor(file, "q.x", requiresGrad: true)
+        let x = try file.tensor("q.x", requiresGrad: true)
         let quantizer = GumbelVectorQuantizer(inputDimension: x.size(1), groups: groups, entries: entries,
                                               codevectorDimension: 8, generator: &generator)
-        try quantizer.load(["codevectors": try tensor(file, "q.codevectors"), "weight_proj.weight": try tensor(file, "q.weight"),
-                            "weight_proj.bias": try tensor(file, "q.bias")])
-        let result = quantizer(x, temperature: Float(file.metadata["temperature"]!)!, gumbelNoise: try tensor(file, "q.noise"))
-        assertClose(result.quantized, try tensor(file, "q.quantized"), atol: 1e-5, rtol: 1e-4, "quantized")
+        try quantizer.load(["codevectors": try file.tensor("q.codevectors"), "weight_proj.weight": try file.tensor("q.weight"),
+                            "weight_proj.bias": try file.tensor("q.bias")])
+        let result = quantizer(x, temperature: Float(file.metadata["temperature"]!)!, gumbelNoise: try file.tensor("q.noise"))
+        assertClose(result.quantized, try file.tensor("q.quantized"), atol: 1e-5, rtol: 1e-4, "quantized")
         XCTAssertEqual(result.codes.map(Int.init), try file.ints("q.codes").values, "the hard choices")
-        XCTAssertEqual(result.probabilityPerplexity.item, try tensor(file, "q.perplexity").item, accuracy: 1e-4)
+        XCTAssertEqual(result.probabilityPerplexity.item, try file.tensor("q.perplexity").item, accuracy: 1e-4)
         let diversity = codebookDiversityLoss(result.probabilityPerplexity, groups: groups, entries: entries)
-        XCTAssertEqual(diversity.item, try tensor(file, "q.diversity").item, accuracy: 1e-5)
+        XCTAssertEqual(diversity.item, try file.tensor("q.diversity").item, accuracy: 1e-5)
         // The same scalar as the fixture: Σ quantized · probe + 0.3 · perplexity.
-        let objective = sum(result.quantized * (try tensor(file, "q.probe"))) + result.probabilityPerplexity * 0.3
+        let objective = sum(result.quantized * (try file.tensor("q.probe"))) + result.probabilityPerplexity * 0.3
         objective.backward()
-        assertClose(x.grad!, try tensor(file, "q.grad.x"), atol: 1e-4, rtol: 1e-3, "gradient of x")
-        assertClose(quantizer.logits.weight.grad!, try tensor(file, "q.grad.weight"), atol: 1e-4, rtol: 1e-3, "gradient of weight_proj")
-        assertClose(quantizer.logits.bias!.grad!, try tensor(file, "q.grad.bias"), atol: 1e-4, rtol: 1e-3, "gradient of the bias")
-        assertClose(quantizer.codevectors.grad!, try tensor(file, "q.grad.codevectors"), atol: 1e-4, rtol: 1e-3, "gradient of codevectors")
+        assertClose(x.grad!, try file.tensor("q.grad.x"), atol: 1e-4, rtol: 1e-3, "gradient of x")
+        assertClose(quantizer.logits.weight.grad!, try file.tensor("q.grad.weight"), atol: 1e-4, rtol: 1e-3, "gradient of weight_proj")
+        assertClose(quantizer.logits.bias!.grad!, try file.tensor("q.grad.bias"), atol: 1e-4, rtol: 1e-3, "gradient of the bias")
+        assertClose(quantizer.codevectors.grad!, try file.tensor("q.grad.codevectors"), atol: 1e-4, rtol: 1e-3, "gradient of codevectors")
     }
 
     func testContrastiveLossWithGivenDistractorsMatchesTorch() throws {
         let file = try SafeTensorsFile(contentsOf: Self.fixture)
-        let context = try tensor(file, "c.context", requiresGrad: true)
-        let targets = try tensor(file, "c.targets", requiresGrad: true)
+        let context = try file.tensor("c.context", requiresGrad: true)
+        let targets = try file.tensor("c.targets", requiresGrad: true)
         let (shape, negatives) = try file.ints("c.negatives")
         let codes = try file.ints("c.codes").values.map { Int32($0) }
         XCTAssertGreaterThan(Int(file.metadata["removed"]!)!, 0, "the fixture has distractors with the target's codes")
         let loss = wav2vec2ContrastiveLoss(context: context, targets: targets, negatives: IntTensor(negatives, shape: shape),
                                            codes: codes, groups: 2, temperature: Float(file.metadata["kappa"]!)!)
-        XCTAssertEqual(loss.item, try tensor(file, "c.loss").item, accuracy: 1e-4)
+        XCTAssertEqual(loss.item, try file.tensor("c.loss").item, accuracy: 1e-4)
         loss.backward()
-        assertClose(context.grad!, try tensor(file, "c.grad.context"), atol: 1e-4, rtol: 1e-3, "gradient of the context")
-        assertClose(targets.grad!, try tensor(file, "c.grad.targets"), atol: 1e-4, rtol: 1e-3, "gradient of the targets")
+        assertClose(context.grad!, try file.tensor("c.grad.context"), atol: 1e-4, rtol: 1e-3, "gradient of the context")
+        assertClose(targets.grad!, try file.tensor("c.grad.targets"), atol: 1e-4, rtol: 1e-3, "gradient of the targets")
     }
 
     func testDenseAndGatheredSimilaritiesGiveTheSameLossAndGradients() throws {
@@ -62,8 +57,8 @@ final class Wav2Vec2ObjectiveTests: XCTestCase {
         let codes = try file.ints("c.codes").values.map { Int32($0) }
         var results: [(loss: Float, context: [Float], targets: [Float])] = []
         for limit in [Int.max, 0] {
-            let context = try tensor(file, "c.context", requiresGrad: true)
-            let targets = try tensor(file, "c.targets", requiresGrad: true)
+            let context = try file.tensor("c.context", requiresGrad: true)
+            let targets = try file.tensor("c.targets", requiresGrad: true)
             let loss = wav2vec2ContrastiveLoss(context: context, targets: targets, negatives: IntTensor(negatives, shape: shape),
                                                codes: codes, groups: 2, temperature: Float(file.metadata["kappa"]!)!, denseLimit: limit)
             loss.backward()

@@ -3,6 +3,7 @@ import Foundation
 import Layers
 import Objectives
 import Tensors
+import TestSupport
 import Training
 import XCTest
 
@@ -45,7 +46,7 @@ final class Wav2Vec2TrainingTests: XCTestCase {
     }
 
     func testLossFallsAndCheckpointLoadsAsAWaveformEncoder() throws {
-        let root = try temporaryDirectory(self)
+        let root = try makeTemporaryDirectory()
         let recipe = try Self.recipe(try Self.waveforms(root))
         let corpus = try TrainingCorpus.load(recipe.data)
         XCTAssertEqual(corpus.waveforms?.train.count, 6)
@@ -80,7 +81,7 @@ final class Wav2Vec2TrainingTests: XCTestCase {
     }
 
     func testRunResumesExactly() throws {
-        let root = try temporaryDirectory(self)
+        let root = try makeTemporaryDirectory()
         let recipe = try Self.recipe(try Self.waveforms(root), steps: 6)
         let corpus = try TrainingCorpus.load(recipe.data)
         let straightDirectory = root.appendingPathComponent("straight")
@@ -125,7 +126,7 @@ final class Wav2Vec2TrainingTests: XCTestCase {
     }
 
     func testAudioWaveformOnAFeatureCorpusIsAnError() throws {
-        let root = try temporaryDirectory(self)
+        let root = try makeTemporaryDirectory()
         let features = try AudioTrainingTests.featureCorpus(root)
         var recipe = try Self.recipe(try Self.waveforms(root))
         recipe.data.waveforms = nil
@@ -137,8 +138,7 @@ final class Wav2Vec2TrainingTests: XCTestCase {
     }
 
     func testTheCommittedRecipeParses() throws {
-        let recipe = try Recipe.load(URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("recipes/wav2vec2-small.yaml"))
+        let recipe = try Recipe.load(repositoryRoot.appendingPathComponent("recipes/wav2vec2-small.yaml"))
         XCTAssertEqual([recipe.model.flavor.rawValue, recipe.objective.kind.rawValue], ["audio_waveform", "wav2vec2"])
         let config = try XCTUnwrap(recipe.objective.wav2vec2).config
         XCTAssertEqual([config.negatives, config.crossSampleNegatives, config.codebookEntries], [100, 0, 32])

@@ -1,6 +1,6 @@
 import Foundation
 
-// Running the `pretrain` executable as a user does, for the test targets that check its command lines.
+// Running the `pretrain` executable as a user does, for the tests that check its command lines.
 
 /// The pretrain executable built beside the test bundle (.build/<config>/pretrain), looked for upward from it.
 public func pretrainExecutable() throws -> URL {
