@@ -2,6 +2,7 @@ import Layers
 import Objectives
 import Optimizers
 import Tensors
+import Training
 
 /// A benchmark model's shape; the presets are the configs of the performance issue (bench/compare.py uses the
 /// same names and bench/torch_reference.py the same shapes).
@@ -23,6 +24,26 @@ struct BenchShape {
         "audio-small": BenchShape(architecture: .audio, layers: 4, dModel: 256, heads: 4, seq: 256, batch: 16, vocab: 0),
     ]
 
+    /// The model section a recipe would give for this shape (no dropout; the families' defaults otherwise).
+    var modelSection: ModelSection {
+        var section = ModelSection()
+        section.layers = layers
+        section.dModel = dModel
+        section.heads = heads
+        switch architecture {
+        case .gpt2, .bert:
+            section.flavor = architecture == .gpt2 ? .gpt2 : .bert
+            section.context = seq
+            section.vocabSize = vocab
+        case .audio:
+            section.flavor = .audioFrames
+            section.context = seq * frameStack
+            section.featureDim = featureBins
+            section.frameStack = frameStack
+        }
+        return section
+    }
+
     /// 6·N·tokens for the products with parameters, 12·L·C·T·tokens for attention scores and values (the
     /// issue's formula, for every architecture, so the ratio to PyTorch is a ratio of times).
     func flopsPerStep(parameters: Int) -> Double {
@@ -33,6 +54,11 @@ struct BenchShape {
 
 /// One training step of the benchmark model on fixed random tokens: loss, backward, clipping, AdamW.
 final class BenchWorkload {
+    /// A freshly initialised backbone of the section's family.
+    static func backbone(_ section: ModelSection, generator: inout RandomGenerator) throws -> Module {
+        try section.family.makeBackbone(section, options: BackboneOptions(), generator: &generator)
+    }
+
     let step: () -> Void
     let parameterCount: Int
 
@@ -42,20 +68,17 @@ final class BenchWorkload {
         func randomTokens() -> IntTensor {
             IntTensor((0..<count).map { _ in Int32(generator.nextInt(below: shape.vocab)) }, shape: [shape.batch, shape.seq])
         }
+        // The models come from the registries, as a recipe's would; the losses are the reference script's.
         let model: Module
         let loss: () -> Tensor
         switch shape.architecture {
         case .gpt2:
-            let config = GPTConfig(vocabSize: shape.vocab, contextLength: shape.seq, layers: shape.layers,
-                                   dModel: shape.dModel, heads: shape.heads, flavor: .gpt2)
-            let gpt = GPTModel(config, generator: &generator)
+            let gpt = try! Self.backbone(shape.modelSection, generator: &generator) as! GPTModel
             let tokens = randomTokens(), targets = randomTokens()
             model = gpt
             loss = { gpt.loss(tokens: tokens, targets: targets) }
         case .bert:
-            let config = BertConfig(vocabSize: shape.vocab, hiddenSize: shape.dModel, layers: shape.layers,
-                                    heads: shape.heads, maxPositions: shape.seq, dropout: 0)
-            let bert = BertForMaskedLM(config, generator: &generator)
+            let bert = try! Self.backbone(shape.modelSection, generator: &generator) as! BertForMaskedLM
             let tokens = randomTokens()
             // Every 7th position is predicted (≈ 15 %, the masked-LM rate); bench/torch_reference.py does the same.
             let targets = IntTensor(tokens.values.indices.map { $0 % 7 == 0 ? tokens.values[$0] : -100 },
@@ -63,10 +86,12 @@ final class BenchWorkload {
             model = bert
             loss = { bert.loss(tokens: tokens, targets: targets) }
         case .audio:
+            let section = shape.modelSection
+            var objective = ObjectiveSection()
+            objective.kind = .tera
+            let tera = (try! makeModelAndObjective(model: section, objective: objective, context: ObjectiveContext(model: section),
+                                                  generator: &generator) as! TERA).teraModel
             let frames = shape.seq * shape.frameStack
-            let config = AudioEncoderConfig(featureDimension: shape.featureBins, hiddenSize: shape.dModel, layers: shape.layers,
-                                            heads: shape.heads, maxFrames: frames, frameStack: shape.frameStack, dropout: 0)
-            let tera = TERAModel(encoder: AudioFrameEncoder(config, generator: &generator), generator: &generator)
             let features = Tensor.normal([shape.batch, frames, shape.featureBins], std: 1, generator: &generator)
             let lengths = [Int](repeating: frames, count: shape.batch)
             model = tera
