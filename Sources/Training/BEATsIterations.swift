@@ -3,7 +3,7 @@ import Yams
 
 /// `beats:` of a BEATs loop recipe (recipes/beats-small.yaml): what differs between the loop's stages. The rest
 /// of the file is a normal recipe for the SSL models (audio_patches, objective.kind bestrq: iteration 1).
-public struct BEATsLoopSection: Codable, Equatable {
+public struct BEATsLoopSection: RecipeSection {
     /// Steps of every SSL pre-training and every tokenizer training; nil: the recipe's train.steps.
     public var sslSteps: Int?
     public var tokenizerSteps: Int?
@@ -21,26 +21,12 @@ public struct BEATsLoopSection: Codable, Equatable {
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case sslSteps = "ssl_steps", tokenizerSteps = "tokenizer_steps", tokenizerLayers = "tokenizer_layers"
-        case tokenizerLR = "tokenizer_lr", codebookSize = "codebook_size", codeDim = "code_dim"
-        case decoderLayers = "decoder_layers", emaDecay = "ema_decay", normalizeTargets = "normalize_targets", maskRatio = "mask_ratio"
-    }
-
-    public init(from decoder: Decoder) throws {
-        try rejectUnknownKeys(decoder, CodingKeys.self)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        sslSteps = try c.decodeIfPresent(Int.self, forKey: .sslSteps)
-        tokenizerSteps = try c.decodeIfPresent(Int.self, forKey: .tokenizerSteps)
-        tokenizerLayers = try c.decodeIfPresent(Int.self, forKey: .tokenizerLayers)
-        tokenizerLR = try c.decodeIfPresent(Float.self, forKey: .tokenizerLR)
-        codebookSize = try c.decodeIfPresent(Int.self, forKey: .codebookSize)
-        codeDim = try c.decodeIfPresent(Int.self, forKey: .codeDim)
-        decoderLayers = try c.decodeIfPresent(Int.self, forKey: .decoderLayers)
-        emaDecay = try c.decodeIfPresent(Float.self, forKey: .emaDecay)
-        normalizeTargets = try c.decodeIfPresent(Bool.self, forKey: .normalizeTargets)
-        maskRatio = try c.decodeIfPresent(Float.self, forKey: .maskRatio)
-    }
+    public static let keys: [RecipeKey<BEATsLoopSection>] = [
+        .init("ssl_steps", \.sslSteps), .init("tokenizer_steps", \.tokenizerSteps), .init("tokenizer_layers", \.tokenizerLayers),
+        .init("tokenizer_lr", \.tokenizerLR), .init("codebook_size", \.codebookSize), .init("code_dim", \.codeDim),
+        .init("decoder_layers", \.decoderLayers), .init("ema_decay", \.emaDecay), .init("normalize_targets", \.normalizeTargets),
+        .init("mask_ratio", \.maskRatio),
+    ]
 }
 
 /// BEATs' iterative pre-training (Chen et al. 2022 §2.1, Fig. 1): iteration 1 pre-trains an SSL model on the

@@ -76,24 +76,3 @@ private func readableTypeName(_ type: Any.Type) -> String {
     default: return "\(type)"
     }
 }
-
-private struct AnyKey: CodingKey {
-    var stringValue: String
-    var intValue: Int? { nil }
-    init?(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { nil }
-}
-
-/// Throws when the mapping being decoded has a key that `Keys` does not list, naming its recipe path and the
-/// keys that would be valid there.
-func rejectUnknownKeys<Keys: CodingKey & CaseIterable & RawRepresentable>(_ decoder: Decoder, _: Keys.Type) throws
-where Keys.RawValue == String {
-    let known = Set(Keys.allCases.map(\.rawValue))
-    let present = try decoder.container(keyedBy: AnyKey.self).allKeys.map(\.stringValue)
-    if let unknown = present.first(where: { !known.contains($0) }) {
-        let path = recipePath(decoder.codingPath)
-        let fullPath = path.isEmpty ? unknown : "\(path).\(unknown)"
-        throw RecipeError("unknown key '\(fullPath)' (valid keys\(path.isEmpty ? "" : " of \(path)"): "
-            + "\(Keys.allCases.map(\.rawValue).joined(separator: ", ")))")
-    }
-}
