@@ -51,40 +51,14 @@ public enum Checkpoint {
     }
 }
 
-public struct CheckpointError: Error, CustomStringConvertible {
-    public let message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
-}
-
-/// The checkpoints of one run: `RUN/checkpoints/`.
-public struct CheckpointStore {
-    public let directory: URL
-
-    public init(runDirectory: URL) { directory = runDirectory.appendingPathComponent("checkpoints") }
-
-    /// The `latest` pointer file (a text file naming the newest complete checkpoint directory).
-    public var latestPointer: URL { directory.appendingPathComponent("latest") }
-
-    /// Complete checkpoints, oldest first.
-    public func completeCheckpoints() -> [(step: Int, url: URL)] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        return names.compactMap { name -> (Int, URL)? in
-            guard let step = Checkpoint.step(ofDirectoryName: name) else { return nil }
-            let url = directory.appendingPathComponent(name)
-            return Checkpoint.isComplete(url) ? (step, url) : nil
-        }.sorted { $0.0 < $1.0 }
-    }
-
-    /// Writes checkpoint `step`: `contents` fills a temporary directory, which becomes `step_NNNNNN` once every
-    /// file in it is on disk; then the marker, the `latest` pointer, and the removal of all but the newest
-    /// `keepLast` complete checkpoints. Returns the checkpoint's directory.
-    @discardableResult
-    public func write(step: Int, keepLast: Int, contents: (URL) throws -> Void) throws -> URL {
-        try createDirectory(directory)
-        let name = Checkpoint.directoryName(step: step)
-        let final = directory.appendingPathComponent(name)
-        let partial = directory.appendingPathComponent(".partial-\(name)-\(getpid())")
+extension Checkpoint {
+    /// Writes the checkpoint directory `final` crash-safely: `contents` fills a temporary directory beside it,
+    /// which becomes `final` once every file in it is on disk (replacing an older `final`); then the
+    /// `COMPLETE` marker, holding `marker`, is written.
+    static func writeDirectory(_ final: URL, marker: String, contents: (URL) throws -> Void) throws {
+        let parent = final.deletingLastPathComponent()
+        let name = final.lastPathComponent
+        let partial = parent.appendingPathComponent(".partial-\(name)-\(getpid())")
         let manager = FileManager.default
         try? manager.removeItem(at: partial)
         try createDirectory(partial)
@@ -97,18 +71,62 @@ public struct CheckpointStore {
             if manager.fileExists(atPath: final.path) {
                 // The same step written again (a resumed run that went past an unfinished later checkpoint):
                 // the old directory goes aside first, since rename cannot replace a non-empty directory.
-                let stale = directory.appendingPathComponent(".stale-\(name)-\(getpid())")
+                let stale = parent.appendingPathComponent(".stale-\(name)-\(getpid())")
                 try renameItem(final, to: stale)
                 try? manager.removeItem(at: stale)
             }
             try renameItem(partial, to: final)
-            try fsyncPath(directory)
+            try fsyncPath(parent)
         } catch {
             try? manager.removeItem(at: partial)
             throw CheckpointError("cannot write checkpoint \(final.path): \(error)")
         }
-        let marker = final.appendingPathComponent(Checkpoint.completeMarker)
-        try writeFileAtomically(Data("step \(step)\n".utf8), to: marker)
+        try writeFileAtomically(Data(marker.utf8), to: final.appendingPathComponent(completeMarker))
+    }
+}
+
+public struct CheckpointError: Error, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// The checkpoints of one run: `RUN/checkpoints/` (`RunDirectory.checkpoints`).
+public struct CheckpointStore {
+    public let directory: URL
+
+    public init(directory: URL) { self.directory = directory }
+
+    public init(runDirectory: URL) { self = RunDirectory(runDirectory).checkpoints }
+
+    /// The `latest` pointer file (a text file naming the newest complete checkpoint directory).
+    public var latestPointer: URL { directory.appendingPathComponent(RunDirectory.Name.latest) }
+
+    /// The checkpoint the `latest` pointer names, nil when there is none.
+    public var latest: URL? {
+        guard let name = try? String(contentsOf: latestPointer, encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines), !name.isEmpty else { return nil }
+        return directory.appendingPathComponent(name)
+    }
+
+    /// Complete checkpoints, oldest first.
+    public func completeCheckpoints() -> [(step: Int, url: URL)] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        return names.compactMap { name -> (Int, URL)? in
+            guard let step = Checkpoint.step(ofDirectoryName: name) else { return nil }
+            let url = directory.appendingPathComponent(name)
+            return Checkpoint.isComplete(url) ? (step, url) : nil
+        }.sorted { $0.0 < $1.0 }
+    }
+
+    /// Writes checkpoint `step` (`Checkpoint.writeDirectory`), then the `latest` pointer, and removes all but the
+    /// newest `keepLast` complete checkpoints. Returns the checkpoint's directory.
+    @discardableResult
+    public func write(step: Int, keepLast: Int, contents: (URL) throws -> Void) throws -> URL {
+        try createDirectory(directory)
+        let name = Checkpoint.directoryName(step: step)
+        let final = directory.appendingPathComponent(name)
+        try Checkpoint.writeDirectory(final, marker: "step \(step)\n", contents: contents)
         try writeFileAtomically(Data((name + "\n").utf8), to: latestPointer)
         prune(keepLast: keepLast)
         return final
