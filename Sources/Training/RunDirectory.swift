@@ -67,7 +67,12 @@ public struct RunDirectory: Equatable {
 
     /// Whether `checkpoint` lies in this run's checkpoints/ directory.
     public func holds(_ checkpoint: URL) -> Bool {
-        checkpoint.deletingLastPathComponent().standardizedFileURL == checkpoints.directory.standardizedFileURL
+        checkpoint.deletingLastPathComponent().standardizedFileURL.path == checkpoints.directory.standardizedFileURL.path
+    }
+
+    /// The same directory, however spelled (a trailing slash, `..`).
+    public static func == (a: RunDirectory, b: RunDirectory) -> Bool {
+        a.url.standardizedFileURL.path == b.url.standardizedFileURL.path
     }
 
     /// The recipe a run stored; throws naming the directory when it holds none (it is not a run directory).
