@@ -26,10 +26,14 @@ public struct RunDirectory: Equatable {
 
     /// runs/<recipe file name without extension>: where `pretrain train` and `pretrain beats` write by default.
     public init(defaultForRecipe recipe: URL) {
-        url = URL(fileURLWithPath: "runs/" + recipe.deletingPathExtension().lastPathComponent)
+        url = URL(fileURLWithPath: Name.runs).appendingPathComponent(recipe.deletingPathExtension().lastPathComponent)
     }
 
+    /// runs/probes: where probes of a representation that belongs to no run (the fbank baseline) keep results.
+    public static var probesWithoutRun: RunDirectory { RunDirectory(URL(fileURLWithPath: "\(Name.runs)/\(Name.probes)")) }
+
     enum Name {
+        static let runs = "runs"
         static let recipe = "recipe.yaml"
         static let metrics = "metrics.jsonl"
         static let report = "report.html"
