@@ -69,8 +69,8 @@ extension Checkpoint {
             }
             try fsyncPath(partial)
             if manager.fileExists(atPath: final.path) {
-                // The same step written again (a resumed run that went past an unfinished later checkpoint):
-                // the old directory goes aside first, since rename cannot replace a non-empty directory.
+                // Written again (a resumed run that went past an unfinished later checkpoint, a fine-tuning
+                // redone): the old directory goes aside first, since rename cannot replace a non-empty directory.
                 let stale = parent.appendingPathComponent(".stale-\(name)-\(getpid())")
                 try renameItem(final, to: stale)
                 try? manager.removeItem(at: stale)
