@@ -66,10 +66,11 @@ let package = Package(
         // What a model learns from a batch: causal LM, masked LM.
         .target(name: "Objectives", dependencies: ["Tensors", "Layers"], path: "Sources/Objectives",
                 swiftSettings: numericSettings),
-        // The loop: batches from shards, schedules, checkpoints, metrics, recipes.
+        // The loop: batches from shards, schedules, checkpoints, metrics, recipes, run directories; probes and
+        // fine-tuning of checkpoints.
         .target(name: "Training",
                 dependencies: ["Tensors", "Layers", "Optimizers", "Objectives", "TextData", "SafeTensors", "AudioData",
-                               .product(name: "Yams", package: "Yams")],
+                               "Probes", .product(name: "Yams", package: "Yams")],
                 path: "Sources/Training", swiftSettings: numericSettings),
         // Hugging Face directories: config.json + model.safetensors + tokenizer.json, both ways.
         .target(name: "HFInterop", dependencies: ["Tensors", "Layers", "TextData", "SafeTensors"],
@@ -98,7 +99,7 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "TrainingTests",
                     dependencies: ["Tensors", "Layers", "Optimizers", "Objectives", "TextData", "Training", "SafeTensors", "AudioData",
-                                   "TestSupport"],
+                                   "Probes", "TestSupport"],
                     path: "Tests/TrainingTests", exclude: ["Fixtures"]),
         .testTarget(name: "HFInteropTests",
                     dependencies: ["Tensors", "Layers", "TextData", "HFInterop", "SafeTensors", "TestSupport"],

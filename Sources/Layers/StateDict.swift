@@ -52,6 +52,15 @@ extension Module {
     }
 }
 
+/// Writes named tensors to a safetensors file (F32), atomically; the file is the same whatever the dictionary's order.
+public func saveSafetensors(_ tensors: [String: Tensor], metadata: [String: String] = [:], to url: URL) throws {
+    var writer = SafeTensorsWriter(metadata: metadata)
+    for (name, tensor) in tensors {
+        try writer.add(name, shape: tensor.shape, floats: UnsafeBufferPointer(start: tensor.data, count: tensor.count))
+    }
+    try writer.write(to: url)
+}
+
 /// Every tensor of a safetensors file as Float32 tensors.
 public func loadSafetensors(_ url: URL) throws -> [String: Tensor] {
     let file = try SafeTensorsFile(contentsOf: url)

@@ -50,9 +50,9 @@ struct StudyCPTRunner {
 
     /// The anneal branch of an infinite-schedule run (`pretrain anneal RUN --from-step S --steps N`).
     mutating func anneal(_ runDirectory: URL, from step: Int, steps: Int) throws -> FinishedRun {
-        let directory = runDirectory.appendingPathComponent("anneals/from_\(step)_steps_\(steps)")
+        let directory = RunDirectory(runDirectory).anneal(fromStep: step, steps: steps).url
         console.message("── anneal branch of \(runDirectory.lastPathComponent) from step \(step) for \(steps) steps → \(directory.path)")
-        if reuse, let recipe = try? Recipe.load(directory.appendingPathComponent("recipe.yaml")),
+        if reuse, let recipe = try? Recipe.load(RunDirectory(directory).recipe),
            let finished = Self.finished(directory, recipe: recipe) {
             console.message("   reused")
             reusedRuns += 1
@@ -77,7 +77,7 @@ struct StudyCPTRunner {
         let record = RunRecord(seconds: Date().timeIntervalSince(started), loadBefore: loadBefore,
                                loadAfter: StudyMachine.loadAverage())
         try JSONEncoder().encode(record).write(to: directory.appendingPathComponent(Self.recordFile))
-        let finished = FinishedRun(directory: directory, records: try readMetrics(directory.appendingPathComponent("metrics.jsonl")),
+        let finished = FinishedRun(directory: directory, records: try readMetrics(RunDirectory(directory).metrics),
                                    seconds: record.seconds, loadBefore: record.loadBefore, loadAfter: record.loadAfter)
         runs.append(finished)
         return finished
@@ -86,10 +86,10 @@ struct StudyCPTRunner {
     /// The run in `directory` when it reached its last step with `recipe` (the vocabulary size aside, which the
     /// trainer fills in) and kept its final checkpoint.
     static func finished(_ directory: URL, recipe: Recipe) -> FinishedRun? {
-        guard var stored = try? Recipe.load(directory.appendingPathComponent("recipe.yaml")) else { return nil }
+        guard var stored = try? Recipe.load(RunDirectory(directory).recipe) else { return nil }
         stored.model.vocabSize = recipe.model.vocabSize
         guard stored == recipe,
-              let records = try? readMetrics(directory.appendingPathComponent("metrics.jsonl")),
+              let records = try? readMetrics(RunDirectory(directory).metrics),
               let last = records.last, last.step == recipe.train.steps, last.isEvaluation,
               CheckpointStore(runDirectory: directory).completeCheckpoints().last?.step == recipe.train.steps,
               let data = try? Data(contentsOf: directory.appendingPathComponent(recordFile)),
@@ -100,9 +100,8 @@ struct StudyCPTRunner {
 
     /// Deletes what an earlier study wrote in a run directory (and nothing else).
     static func clear(_ directory: URL) throws {
-        try RunOutputs.remove(from: directory)
-        for name in ["anneals", recordFile] {
-            let url = directory.appendingPathComponent(name)
+        try RunDirectory(directory).clear()
+        for url in [RunDirectory(directory).anneals, directory.appendingPathComponent(recordFile)] {
             if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
         }
     }

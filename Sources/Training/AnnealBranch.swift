@@ -17,10 +17,8 @@ public struct AnnealBranch {
 
     public init(runDirectory: URL, fromStep: Int, steps: Int, shape: LearningRateSchedule.AnnealShape = .linear,
                 minLR: Float? = nil) throws {
-        let recipeURL = runDirectory.appendingPathComponent("recipe.yaml")
-        guard FileManager.default.fileExists(atPath: recipeURL.path) else {
-            throw TrainingError("\(runDirectory.path): not a run directory (no recipe.yaml)")
-        }
+        let run = RunDirectory(runDirectory)
+        let recipeURL = try run.storedRecipe()
         guard steps >= 1 else { throw TrainingError("--steps must be ≥ 1, got \(steps)") }
         var recipe = try Recipe.load(recipeURL)
         guard recipe.schedule.kind == .infinite else {
@@ -32,7 +30,7 @@ public struct AnnealBranch {
             throw TrainingError("step \(fromStep) is inside the run's own anneal (schedule.anneal_start \(ownAnneal)); "
                 + "branch from a checkpoint before it")
         }
-        let available = CheckpointStore(runDirectory: runDirectory).completeCheckpoints()
+        let available = run.checkpoints.completeCheckpoints()
         guard let found = available.first(where: { $0.step == fromStep }) else {
             let list = available.isEmpty ? "none" : available.map { String($0.step) }.joined(separator: ", ")
             throw TrainingError("\(runDirectory.path) has no complete checkpoint at step \(fromStep) (it has: \(list)); "
@@ -46,7 +44,7 @@ public struct AnnealBranch {
         try recipe.validate(source: "anneal of \(runDirectory.path)")
         self.runDirectory = runDirectory
         checkpoint = found.url
-        directory = runDirectory.appendingPathComponent("anneals/from_\(fromStep)_steps_\(steps)")
+        directory = run.anneal(fromStep: fromStep, steps: steps).url
         self.recipe = recipe
         if !CheckpointStore(runDirectory: directory).completeCheckpoints().isEmpty {
             throw TrainingError("\(directory.path) already holds this anneal; delete that directory to redo it, or "

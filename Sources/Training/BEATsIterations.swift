@@ -88,7 +88,6 @@ public struct BEATsLoop {
     public func stages(iterations: Int) -> [Stage] {
         var stages: [Stage] = []
         for iteration in 1...max(1, iterations) {
-            let directory = root.appendingPathComponent("iter\(iteration)")
             var ssl = base
             ssl.train.steps = loop.sslSteps ?? base.train.steps
             if iteration >= 2 {
@@ -97,15 +96,16 @@ public struct BEATsLoop {
                 tokenizer.train.steps = loop.tokenizerSteps ?? base.train.steps
                 if let lr = loop.tokenizerLR { tokenizer.optim.lr = lr }
                 var section = BEATsTokenizerSection()
-                section.teacher = root.appendingPathComponent("iter\(iteration - 1)/ssl").path
+                section.teacher = root.appendingPathComponent(RunDirectory.beatsStagePath(iteration: iteration - 1, .ssl)).path
                 (section.codebookSize, section.codeDim) = (loop.codebookSize, loop.codeDim)
                 (section.decoderLayers, section.emaDecay) = (loop.decoderLayers, loop.emaDecay)
                 section.normalizeTargets = loop.normalizeTargets
                 tokenizer.objective = ObjectiveSection()
                 tokenizer.objective.kind = .beatsTokenizer
                 tokenizer.objective.beatsTokenizer = section
-                let tokenizerDirectory = directory.appendingPathComponent("tokenizer")
-                stages.append(Stage(name: "iter\(iteration)/tokenizer", recipe: tokenizer, directory: tokenizerDirectory))
+                let tokenizerStage = RunDirectory.beatsStagePath(iteration: iteration, .tokenizer)
+                let tokenizerDirectory = root.appendingPathComponent(tokenizerStage)
+                stages.append(Stage(name: tokenizerStage, recipe: tokenizer, directory: tokenizerDirectory))
 
                 var labels = BEATsSection()
                 labels.tokenizer = tokenizerDirectory.path
@@ -114,7 +114,8 @@ public struct BEATsLoop {
                 ssl.objective.kind = .beats
                 ssl.objective.beats = labels
             }
-            stages.append(Stage(name: "iter\(iteration)/ssl", recipe: ssl, directory: directory.appendingPathComponent("ssl")))
+            let sslStage = RunDirectory.beatsStagePath(iteration: iteration, .ssl)
+            stages.append(Stage(name: sslStage, recipe: ssl, directory: root.appendingPathComponent(sslStage)))
         }
         return stages
     }

@@ -51,20 +51,63 @@ public enum Checkpoint {
     }
 }
 
+extension Checkpoint {
+    /// Writes the checkpoint directory `final` crash-safely: `contents` fills a temporary directory beside it,
+    /// which becomes `final` once every file in it is on disk (replacing an older `final`); then the
+    /// `COMPLETE` marker, holding `marker`, is written.
+    static func writeDirectory(_ final: URL, marker: String, contents: (URL) throws -> Void) throws {
+        let parent = final.deletingLastPathComponent()
+        let name = final.lastPathComponent
+        let partial = parent.appendingPathComponent(".partial-\(name)-\(getpid())")
+        let manager = FileManager.default
+        try? manager.removeItem(at: partial)
+        try createDirectory(partial)
+        do {
+            try contents(partial)
+            for file in try manager.contentsOfDirectory(atPath: partial.path) {
+                try fsyncPath(partial.appendingPathComponent(file))
+            }
+            try fsyncPath(partial)
+            if manager.fileExists(atPath: final.path) {
+                // Written again (a resumed run that went past an unfinished later checkpoint, a fine-tuning
+                // redone): the old directory goes aside first, since rename cannot replace a non-empty directory.
+                let stale = parent.appendingPathComponent(".stale-\(name)-\(getpid())")
+                try renameItem(final, to: stale)
+                try? manager.removeItem(at: stale)
+            }
+            try renameItem(partial, to: final)
+            try fsyncPath(parent)
+        } catch {
+            try? manager.removeItem(at: partial)
+            throw CheckpointError("cannot write checkpoint \(final.path): \(error)")
+        }
+        try writeFileAtomically(Data(marker.utf8), to: final.appendingPathComponent(completeMarker))
+    }
+}
+
 public struct CheckpointError: Error, CustomStringConvertible {
     public let message: String
     public init(_ message: String) { self.message = message }
     public var description: String { message }
 }
 
-/// The checkpoints of one run: `RUN/checkpoints/`.
+/// The checkpoints of one run: `RUN/checkpoints/` (`RunDirectory.checkpoints`).
 public struct CheckpointStore {
     public let directory: URL
 
-    public init(runDirectory: URL) { directory = runDirectory.appendingPathComponent("checkpoints") }
+    public init(directory: URL) { self.directory = directory }
+
+    public init(runDirectory: URL) { self = RunDirectory(runDirectory).checkpoints }
 
     /// The `latest` pointer file (a text file naming the newest complete checkpoint directory).
-    public var latestPointer: URL { directory.appendingPathComponent("latest") }
+    public var latestPointer: URL { directory.appendingPathComponent(RunDirectory.Name.latest) }
+
+    /// The checkpoint the `latest` pointer names, nil when there is none.
+    public var latest: URL? {
+        guard let name = try? String(contentsOf: latestPointer, encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines), !name.isEmpty else { return nil }
+        return directory.appendingPathComponent(name)
+    }
 
     /// Complete checkpoints, oldest first.
     public func completeCheckpoints() -> [(step: Int, url: URL)] {
@@ -76,39 +119,14 @@ public struct CheckpointStore {
         }.sorted { $0.0 < $1.0 }
     }
 
-    /// Writes checkpoint `step`: `contents` fills a temporary directory, which becomes `step_NNNNNN` once every
-    /// file in it is on disk; then the marker, the `latest` pointer, and the removal of all but the newest
-    /// `keepLast` complete checkpoints. Returns the checkpoint's directory.
+    /// Writes checkpoint `step` (`Checkpoint.writeDirectory`), then the `latest` pointer, and removes all but the
+    /// newest `keepLast` complete checkpoints. Returns the checkpoint's directory.
     @discardableResult
     public func write(step: Int, keepLast: Int, contents: (URL) throws -> Void) throws -> URL {
         try createDirectory(directory)
         let name = Checkpoint.directoryName(step: step)
         let final = directory.appendingPathComponent(name)
-        let partial = directory.appendingPathComponent(".partial-\(name)-\(getpid())")
-        let manager = FileManager.default
-        try? manager.removeItem(at: partial)
-        try createDirectory(partial)
-        do {
-            try contents(partial)
-            for file in try manager.contentsOfDirectory(atPath: partial.path) {
-                try fsyncPath(partial.appendingPathComponent(file))
-            }
-            try fsyncPath(partial)
-            if manager.fileExists(atPath: final.path) {
-                // The same step written again (a resumed run that went past an unfinished later checkpoint):
-                // the old directory goes aside first, since rename cannot replace a non-empty directory.
-                let stale = directory.appendingPathComponent(".stale-\(name)-\(getpid())")
-                try renameItem(final, to: stale)
-                try? manager.removeItem(at: stale)
-            }
-            try renameItem(partial, to: final)
-            try fsyncPath(directory)
-        } catch {
-            try? manager.removeItem(at: partial)
-            throw CheckpointError("cannot write checkpoint \(final.path): \(error)")
-        }
-        let marker = final.appendingPathComponent(Checkpoint.completeMarker)
-        try writeFileAtomically(Data("step \(step)\n".utf8), to: marker)
+        try Checkpoint.writeDirectory(final, marker: "step \(step)\n", contents: contents)
         try writeFileAtomically(Data((name + "\n").utf8), to: latestPointer)
         prune(keepLast: keepLast)
         return final

@@ -39,13 +39,13 @@ public struct RunLearningCurve {
         guard FileManager.default.fileExists(atPath: runDirectory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw LearningCurveError("\(runDirectory.path): no such run directory")
         }
-        let metricsURL = runDirectory.appendingPathComponent("metrics.jsonl")
+        let metricsURL = RunDirectory(runDirectory).metrics
         guard FileManager.default.fileExists(atPath: metricsURL.path) else {
             throw LearningCurveError("\(metricsURL.path): no metrics log (is this a run directory?)")
         }
         let records = try readMetrics(metricsURL)
         guard !records.isEmpty else { throw LearningCurveError("\(metricsURL.path): the metrics log is empty") }
-        let recipeURL = runDirectory.appendingPathComponent("recipe.yaml")
+        let recipeURL = RunDirectory(runDirectory).recipe
         let recipe = FileManager.default.fileExists(atPath: recipeURL.path) ? try Recipe.load(recipeURL) : nil
         // The last evaluation reads the whole validation split, the periodic ones only train.eval_batches batches
         // of it: a different measurement, left out of the curve.
@@ -78,9 +78,8 @@ public struct RunLearningCurve {
     /// The annealing law's shape of the run `checkpoint` was saved by (RUN/checkpoints/step_N → RUN), for a run
     /// initialised from it; nil when that run has no metrics log, no decaying schedule or no fit.
     public static func annealingPrior(ofRunSaving checkpoint: URL) -> LearningCurvePrior? {
-        let checkpoints = checkpoint.deletingLastPathComponent()
-        guard checkpoints.lastPathComponent == "checkpoints",
-              let curve = try? load(runDirectory: checkpoints.deletingLastPathComponent(), metric: .valLoss) else { return nil }
+        let run = RunDirectory(ofCheckpoint: checkpoint)
+        guard run.holds(checkpoint), let curve = try? load(runDirectory: run.url, metric: .valLoss) else { return nil }
         return (try? curve.annealingPrior()) ?? nil
     }
 

@@ -29,13 +29,12 @@ public struct RunReport {
             throw RunDirectoryError(path: runDirectory.path, reason: "not a directory (expected a run directory holding metrics.jsonl)")
         }
         self.runDirectory = runDirectory
-        metrics = try MetricsTable(contentsOf: runDirectory.appendingPathComponent("metrics.jsonl"))
-        recipe = try? String(contentsOf: runDirectory.appendingPathComponent("recipe.yaml"), encoding: .utf8)
-        latestCheckpoint = (try? String(contentsOf: runDirectory.appendingPathComponent("checkpoints/latest"), encoding: .utf8))?
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        let state = latestCheckpoint.flatMap {
-            try? TrainerState.read(runDirectory.appendingPathComponent("checkpoints/\($0)/\(Checkpoint.stateFile)"))
-        }
+        let run = RunDirectory(runDirectory)
+        metrics = try MetricsTable(contentsOf: run.metrics)
+        recipe = try? String(contentsOf: run.recipe, encoding: .utf8)
+        let latest = run.checkpoints.latest
+        latestCheckpoint = latest?.lastPathComponent
+        let state = latest.flatMap { try? TrainerState.read($0.appendingPathComponent(Checkpoint.stateFile)) }
         initializedFrom = state?.branchedFrom == nil ? state?.initializedFrom : nil
     }
 
@@ -51,7 +50,7 @@ public struct RunReport {
     /// Writes the page (default RUN/report.html) and returns where.
     @discardableResult
     public func write(to url: URL? = nil) throws -> URL {
-        let destination = url ?? runDirectory.appendingPathComponent("report.html")
+        let destination = url ?? RunDirectory(runDirectory).report
         try html().write(to: destination, atomically: true, encoding: .utf8)
         return destination
     }

@@ -9,7 +9,7 @@ private let systemWrite = Darwin.write
 private let systemClose = Darwin.close
 #endif
 
-/// Writes scalar summaries to a TensorBoard event file, `DIR/events.out.tfevents.<unix seconds>.<hostname>`,
+/// Writes scalar summaries to a TensorBoard event file in DIR (named as `RunDirectory.eventsFileName` says),
 /// readable by `tensorboard --logdir DIR` while training runs: every event goes to the file descriptor as soon
 /// as it is added (no user-space buffer); `flush()` also asks the OS to put it on disk.
 ///
@@ -39,7 +39,7 @@ public final class TensorBoardWriter {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let host = String(hostname.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." ? $0 : "_" })
         let start = clock()
-        let base = "events.out.tfevents.\(Int(start)).\(host.isEmpty ? "localhost" : host)"
+        let base = RunDirectory.eventsFileName(startSeconds: Int(start), host: host.isEmpty ? "localhost" : host)
         // Two writers started within the same second (a quick resume) get distinct files; TensorBoard reads
         // every file whose name contains "tfevents", in name order.
         var attempt = 0

@@ -124,9 +124,9 @@ public final class Trainer {
         try Self.restore(start, newestCheckpoint: resumeFrom?.url, recipe: recipe, task: task, optimizer: optimizer,
                          schedule: schedule, state: &state)
         self.state = state
-        metrics = try MetricsLog(url: runDirectory.appendingPathComponent("metrics.jsonl"), keepingThrough: state.step)
+        metrics = try MetricsLog(url: RunDirectory(runDirectory).metrics, keepingThrough: state.step)
         tensorBoard = try TensorBoardWriter(directory: runDirectory, restartStep: start.isResume ? state.step + 1 : nil)
-        try writeFileAtomically(Data(try recipe.yaml().utf8), to: runDirectory.appendingPathComponent("recipe.yaml"))
+        try writeFileAtomically(Data(try recipe.yaml().utf8), to: RunDirectory(runDirectory).recipe)
     }
 
     // MARK: - The loop

@@ -1,7 +1,6 @@
 import Foundation
 import Layers
 import Optimizers
-import SafeTensors
 import Tensors
 
 // How a trainer starts from a checkpoint and writes one.
@@ -77,18 +76,13 @@ extension Trainer {
         state.dropoutRandom = RandomState(Random.generator)
         state.optimizerSteps = optimizer.stepCount
         let snapshot = state
-        let config = CheckpointConfig(model: recipe.model, objective: recipe.objective)
-        let url = try checkpoints.write(step: state.step, keepLast: recipe.train.keepLast) { directory in
-            try model.save(to: directory.appendingPathComponent(Checkpoint.modelFile), metadata: ["step": "\(snapshot.step)"])
-            var writer = SafeTensorsWriter(metadata: ["step": "\(snapshot.step)", "optimizer_steps": "\(snapshot.optimizerSteps)"])
-            for (name, tensor) in optimizer.stateTensors().sorted(by: { $0.key < $1.key }) {
-                try writer.add(name, shape: tensor.shape, floats: UnsafeBufferPointer(start: tensor.data, count: tensor.count))
-            }
-            try writer.write(to: directory.appendingPathComponent(Checkpoint.optimizerFile))
-            try snapshot.write(to: directory.appendingPathComponent(Checkpoint.stateFile))
-            try config.write(to: directory.appendingPathComponent(Checkpoint.configFile))
-            try task.writeCheckpointFiles(to: directory)
-        }
+        var writer = CheckpointWriter(weights: model.stateDict(), weightsMetadata: ["step": "\(snapshot.step)"])
+        writer.optimizerState = (optimizer.stateTensors(),
+                                 ["step": "\(snapshot.step)", "optimizer_steps": "\(snapshot.optimizerSteps)"])
+        writer.state = snapshot
+        writer.config = CheckpointConfig(model: recipe.model, objective: recipe.objective)
+        writer.extraFiles = task.writeCheckpointFiles
+        let url = try writer.write(to: checkpoints, step: state.step, keepLast: recipe.train.keepLast)
         tensorBoard.flush()
         console.message("checkpoint \(url.path)")
         return url

@@ -6,7 +6,7 @@ extension Trainer {
     /// console text, empty while the curve is too short to fit. A run initialised from another run's checkpoint
     /// borrows that run's annealing-law shape (`forecastPrior`), as `pretrain predict --prior-run` does.
     func forecastFinalLoss(into record: inout MetricsRecord) -> String {
-        let logged = (try? readMetrics(runDirectory.appendingPathComponent("metrics.jsonl"))) ?? []
+        let logged = (try? readMetrics(RunDirectory(runDirectory).metrics)) ?? []
         let curve = RunLearningCurve(records: logged.filter { $0.step < record.step } + [record], metric: .valLoss,
                                      schedule: schedule, plannedSteps: recipe.train.steps)
         guard let prediction = try? curve.predict(at: recipe.train.steps, prior: forecastPrior) else { return "" }

@@ -33,7 +33,7 @@ struct BEATs: ParsableCommand {
 
     func run() throws {
         let url = URL(fileURLWithPath: recipe)
-        let root = URL(fileURLWithPath: out ?? "runs/" + url.deletingPathExtension().lastPathComponent)
+        let root = out.map { URL(fileURLWithPath: $0) } ?? RunDirectory(defaultForRecipe: url).url
         let loop = try BEATsLoop.load(url, root: root, overrides: overrides)
         if let threads = loop.base.train.threads { Runtime.configure(threads: threads) }
         let interrupt = InterruptFlag()

@@ -1,7 +1,6 @@
 import ArgumentParser
 import AudioData
 import Foundation
-import SafeTensors
 
 /// `pretrain features fbank|mfcc IN --out OUT.safetensors`: Kaldi-compatible features of an audio file or of every
 /// audio file under a directory, one tensor (frames, dims) per file keyed by its relative path.
@@ -52,43 +51,21 @@ struct FeatureArguments: ParsableArguments {
         return options
     }
 
-    /// Loads the input's audio, computes features `batchSize` files at a time in parallel, writes OUT (and the
-    /// statistics). A single file that cannot be decoded fails the command; in a directory it is reported and skipped.
-    func run(kind: String, description: String, dimension: Int, compute: ([[Float]]) -> [FeatureMatrix]) throws {
-        let inputURL = URL(fileURLWithPath: input)
-        let corpus = try AudioCorpus(inputURL)
-        var isDirectory: ObjCBool = false
-        _ = FileManager.default.fileExists(atPath: inputURL.path, isDirectory: &isDirectory)
-
-        var writer = SafeTensorsWriter(metadata: ["features": kind, "options": description])
-        var statistics = FeatureStatisticsAccumulator(dimension: dimension)
-        var pending: [(key: String, samples: [Float])] = []
-        var frames = 0, seconds = 0.0
-        func flush() throws {
-            for (file, features) in zip(pending, compute(pending.map(\.samples))) {
-                try writer.add(file.key, shape: features.shape, floats: features.values)
-                try statistics.add(features)
-                frames += features.frameCount
-            }
-            pending.removeAll()
-        }
+    /// Writes OUT (and the statistics) with `FeatureFile`; a file of a directory that cannot be decoded is
+    /// reported and skipped.
+    func run(kind: String, description: String, dimension: Int, compute: @escaping ([[Float]]) -> [FeatureMatrix]) throws {
+        let file = FeatureFile(kind: kind, options: description, dimension: dimension, sampleRate: sampleRate, compute: compute)
         let start = Date()
-        let skipped = try corpus.forEachWaveform(sampleRate: sampleRate) { file, waveform in
-            pending.append((file.key, waveform.samples))
-            seconds += waveform.duration
-            if pending.count == 64 { try flush() }
-        }
-        try flush()
-        if let failure = skipped.first, !isDirectory.boolValue { throw failure.error }
-        for file in skipped { print("skipped \(file.reason)") }
-        let written = corpus.files.count - skipped.count
-        guard written > 0 else { throw ValidationError("no file under \(input) could be decoded (\(skipped.count) skipped)") }
-        try writer.write(to: URL(fileURLWithPath: out))
-        if let stats {
-            try statistics.normalization().write(to: URL(fileURLWithPath: stats), metadata: ["features": kind, "options": description])
+        let summary: FeatureFile.Summary
+        do {
+            summary = try file.write(input: URL(fileURLWithPath: input), to: URL(fileURLWithPath: out),
+                                     statistics: stats.map { URL(fileURLWithPath: $0) }, skippedFile: { print("skipped \($0.reason)") })
+        } catch let error as FeatureFile.NothingDecoded {
+            throw ValidationError(error.message)
         }
         print(String(format: "%@: %d files (%.1f s of audio, %d frames × %d) → %@ in %.1f s; skipped %d undecodable",
-                     kind, written, seconds, frames, dimension, out, Date().timeIntervalSince(start), skipped.count))
+                     kind, summary.files, summary.seconds, summary.frames, dimension, out, Date().timeIntervalSince(start),
+                     summary.skipped.count))
     }
 }
 

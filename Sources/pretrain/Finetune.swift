@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
-import Layers
 import Probes
-import SafeTensors
 import Tensors
 import Training
 
@@ -51,69 +49,25 @@ struct Finetune: ParsableCommand {
         guard let parsedTask = ProbeTask(rawValue: task), parsedTask == .pr else {
             throw ValidationError("--task \(task): fine-tuning supports pr (CTC phoneme recognition)")
         }
-        var settings = CTCFineTuningSettings()
-        settings.steps = steps
-        settings.batchSize = batchSize
-        settings.learningRate = lr
-        settings.headLearningRateScale = headLRScale
-        settings.freezeEncoderSteps = freezeEncoderSteps
-        settings.timeMaskProbability = timeMask
-        settings.logEvery = logEvery
-        settings.devEvery = devEvery
-        if let problem = settings.problem { throw ValidationError(problem) }
+        var fineTuning = CheckpointFineTuning(checkpoint: URL(fileURLWithPath: checkpoint), corpus: URL(fileURLWithPath: corpus))
+        fineTuning.settings.steps = steps
+        fineTuning.settings.batchSize = batchSize
+        fineTuning.settings.learningRate = lr
+        fineTuning.settings.headLearningRateScale = headLRScale
+        fineTuning.settings.freezeEncoderSteps = freezeEncoderSteps
+        fineTuning.settings.timeMaskProbability = timeMask
+        fineTuning.settings.logEvery = logEvery
+        fineTuning.settings.devEvery = devEvery
+        if let problem = fineTuning.settings.problem { throw ValidationError(problem) }
+        (fineTuning.labelledMinutes, fineTuning.seed, fineTuning.randomInit) = (labelledMinutes, seed, randomInit)
+        fineTuning.out = out.map { URL(fileURLWithPath: $0) }
 
-        let loaded = try loadAudioEncoder(URL(fileURLWithPath: checkpoint), randomWeights: randomInit, seed: seed)
-        let splits = try parsedTask.examples(corpus: URL(fileURLWithPath: corpus))
-        let pool = splits["train"]!
-        let train = try labelledMinutes.map { try labelledSubset(pool, seconds: $0 * 60, seed: seed) } ?? pool
-        let encoder = try FeatureEncoderFineTuning(encoder: loaded.encoder, normalization: loaded.normalization,
-                                                   featureOptions: loaded.featureOptions)
-        let tuner = CTCFineTuner(encoder: encoder, name: randomInit ? "random-init" : loaded.directory.path)
-        tuner.log = { print($0) }
-        print("fine-tuning \(tuner.name) on \(train.count) labelled utterances, testing on \(splits["test"]!.count)")
-        let result = try tuner.run(splits: splits, train: train, task: parsedTask, seed: seed, settings: settings)
-
-        let directory = out.map { URL(fileURLWithPath: $0) } ?? defaultDirectory(loaded.directory)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let destination = directory.appendingPathComponent("result.json")
-        let encoderJSON = JSONEncoder()
-        encoderJSON.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoderJSON.encode(result).write(to: destination, options: .atomic)
-        try saveCheckpoint(loaded, head: tuner.head!, in: directory)
+        let outcome = try fineTuning.run(log: { print($0) })
+        let result = outcome.result
         let selected = result.devPERs.isEmpty ? "" : String(format: " │ update %d (best dev PER %.4f)", result.selectedStep,
                                                                    result.devPERs.map(\.per).min()!)
         print(String(format: "finetune pr: PER %.4f (%d/%d phonemes) │ %.1f labelled min, %d utterances │ %d test%@ │ %@ → %@",
                      result.per, result.editErrors, result.referencePhonemes, result.labelledSeconds / 60,
-                     result.trainUtterances, result.testUtterances, selected, result.encoder, destination.path))
-    }
-
-    /// OUT/checkpoint: the source checkpoint with the encoder's weights replaced by the fine-tuned ones, so that
-    /// loadAudioEncoder, `pretrain probe` and a later teacher read it as any audio checkpoint (every objective model
-    /// keeps its encoder under `encoder.`); OUT/ctc_head.safetensors: the head (classes: blank, then the inventory).
-    func saveCheckpoint(_ loaded: LoadedAudioEncoder, head: Linear, in directory: URL) throws {
-        let checkpoint = directory.appendingPathComponent("checkpoint")
-        let files = FileManager.default
-        try? files.removeItem(at: checkpoint)
-        try files.createDirectory(at: checkpoint, withIntermediateDirectories: true)
-        for name in try files.contentsOfDirectory(atPath: loaded.directory.path)
-        where name != Checkpoint.modelFile && name != Checkpoint.optimizerFile && name != Checkpoint.completeMarker {
-            try files.copyItem(at: loaded.directory.appendingPathComponent(name), to: checkpoint.appendingPathComponent(name))
-        }
-        var weights = try loadSafetensors(loaded.directory.appendingPathComponent(Checkpoint.modelFile))
-        for (name, tensor) in loaded.encoder.namedParameters() { weights["encoder." + name] = tensor }
-        var writer = SafeTensorsWriter(metadata: ["fine_tuned_from": loaded.directory.path])
-        for name in weights.keys.sorted() {
-            let tensor = weights[name]!
-            try writer.add(name, shape: tensor.shape, floats: UnsafeBufferPointer(start: tensor.data, count: tensor.count))
-        }
-        try writer.write(to: checkpoint.appendingPathComponent(Checkpoint.modelFile))
-        try Data().write(to: checkpoint.appendingPathComponent(Checkpoint.completeMarker))
-        try head.save(to: directory.appendingPathComponent("ctc_head.safetensors"))
-    }
-
-    func defaultDirectory(_ checkpointDirectory: URL) -> URL {
-        let run = checkpointDirectory.deletingLastPathComponent().deletingLastPathComponent()
-        let minutes = labelledMinutes.map { String(format: "%gmin", $0) } ?? "all"
-        return run.appendingPathComponent("finetune/pr-\(minutes)-seed\(seed)\(randomInit ? "-random-init" : "")")
+                     result.trainUtterances, result.testUtterances, selected, result.encoder, outcome.directory.result.path))
     }
 }

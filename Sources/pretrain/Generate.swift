@@ -79,8 +79,8 @@ struct Generate: ParsableCommand {
 func checkpointTokenizer(_ loaded: LoadedCheckpoint, override: String?) throws -> URL {
     if let override { return URL(fileURLWithPath: override) }
     if let url = loaded.tokenizerURL { return url }
-    let run = loaded.directory.deletingLastPathComponent().deletingLastPathComponent()
-    let candidate = run.appendingPathComponent("tokenizer.json")
+    let run = RunDirectory(ofCheckpoint: loaded.directory)
+    let candidate = run.tokenizer
     guard FileManager.default.fileExists(atPath: candidate.path) else {
         throw ValidationError("\(loaded.directory.path) has no tokenizer.json (nor has \(run.path)); pass --tokenizer")
     }

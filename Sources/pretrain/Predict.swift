@@ -62,13 +62,7 @@ struct Predict: ParsableCommand {
         guard let target = at ?? curve.plannedSteps else {
             throw ValidationError("no recipe.yaml in \(runDirectory) to take the final step from; give --at STEP")
         }
-        var steps = curve.steps, losses = curve.losses
-        if let fromFraction, let last = steps.last {
-            let kept = steps.indices.filter { Double(steps[$0]) <= fromFraction * Double(curve.plannedSteps ?? last) }
-            (steps, losses) = (kept.map { steps[$0] }, kept.map { losses[$0] })
-        }
-        let prediction = try LearningCurve.predict(steps: steps, losses: losses, at: target, model: chosen,
-                                                   areas: curve.areas(through: max(target, steps.last ?? 0)), prior: prior)
+        let prediction = try curve.predict(at: target, fittingThrough: fromFraction, model: chosen, prior: prior)
         let fit = prediction.fit
         print(String(format: "%@ at step %d: %.4f, interval [%.4f, %.4f] (residual bootstrap and sub-window fits)", metric, target,
                      prediction.loss, prediction.low, prediction.high))
@@ -97,21 +91,20 @@ struct Predict: ParsableCommand {
     }
 
     private func runBacktests(model: LearningCurveModel?, prior: LearningCurvePrior?) throws {
-        var errors: [Double] = []
+        var backtests: [LearningCurveBacktest] = []
         for runDirectory in runDirectories {
             let curve = try RunLearningCurve.load(runDirectory: URL(fileURLWithPath: runDirectory),
                                                   metric: LearningCurveMetric(rawValue: metric)!)
             let result = try curve.backtest(fraction: fromFraction ?? 0.3, model: model, prior: prior)
-            errors.append(abs(result.relativeError))
+            backtests.append(result)
             print(String(format: "%@: backtest on %@ (%@): fitted steps ≤ %d (%.0f %%), predicted step %d: %.4f [%.4f, %.4f], "
                 + "actual %.4f, relative error %+.2f %%", runDirectory, metric, result.prediction.fit.model.rawValue,
                 result.prediction.lastStep, 100 * result.fraction, result.finalStep, result.prediction.loss,
                 result.prediction.low, result.prediction.high, result.actual, 100 * result.relativeError))
         }
-        if errors.count > 1 {
-            let sorted = errors.sorted()
-            let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-            print(String(format: "median absolute relative error over %d runs: %.2f %%", errors.count, 100 * median))
+        if backtests.count > 1 {
+            print(String(format: "median absolute relative error over %d runs: %.2f %%", backtests.count,
+                         100 * LearningCurveBacktest.medianAbsoluteRelativeError(backtests)))
         }
     }
 }

@@ -1,8 +1,6 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import HFInterop
-import Tensors
 import Training
 
 /// `pretrain train RECIPE [--run-dir DIR] [--set k=v]… [--resume DIR | --init-from CKPT]`.
@@ -39,114 +37,41 @@ struct Train: ParsableCommand {
     @Flag(help: "Start afresh in a run directory that holds an earlier run: its checkpoints, metrics, events and report are deleted first.")
     var overwrite = false
 
+    var options: TrainingRun {
+        var options = TrainingRun(recipe: recipe.map { URL(fileURLWithPath: $0) }, runDirectory: runDirectory.map { URL(fileURLWithPath: $0) })
+        options.overrides = overrides
+        options.resume = resume.map { URL(fileURLWithPath: $0) }
+        options.initFrom = initFrom.map { URL(fileURLWithPath: $0) }
+        options.importWeights = Self.importHuggingFace
+        (options.overwrite, options.stopAfter) = (overwrite, stopAfter)
+        return options
+    }
+
     func validate() throws {
-        if resume != nil && initFrom != nil { throw ValidationError("--resume and --init-from exclude each other") }
-        if resume == nil && recipe == nil { throw ValidationError("a recipe file is required (or --resume RUN_DIR)") }
-        if resume != nil && overwrite { throw ValidationError("--overwrite starts afresh; it cannot be combined with --resume") }
-        if let runDirectory, let resume, URL(fileURLWithPath: runDirectory).standardized != URL(fileURLWithPath: resume).standardized {
-            throw ValidationError("--resume continues in its own run directory; leave out --run-dir")
-        }
-        if let stopAfter, stopAfter < 1 { throw ValidationError("--stop-after must be ≥ 1") }
+        if let problem = options.problem { throw ValidationError(problem) }
     }
 
     func run() throws {
-        let start: TrainingStart
-        let runURL: URL
-        var recipeValue: Recipe
-        if let resume {
-            runURL = URL(fileURLWithPath: resume)
-            let stored = runURL.appendingPathComponent("recipe.yaml")
-            guard FileManager.default.fileExists(atPath: stored.path) else {
-                throw TrainingError("\(runURL.path): not a run directory (no recipe.yaml)")
-            }
-            recipeValue = try Recipe.load(recipe.map { URL(fileURLWithPath: $0) } ?? stored, overrides: overrides)
-            let previous = try Recipe.load(stored)
-            for change in Self.changes(from: previous, to: recipeValue) { print("resume with a changed recipe: \(change)") }
-            if recipeValue.model.vocabSize == nil { recipeValue.model.vocabSize = previous.model.vocabSize }
-            start = .resume
-        } else {
-            let recipeURL = URL(fileURLWithPath: recipe!)
-            recipeValue = try Recipe.load(recipeURL, overrides: overrides)
-            runURL = URL(fileURLWithPath: runDirectory ?? "runs/" + recipeURL.deletingPathExtension().lastPathComponent)
-            start = try initFrom.map(Self.initialWeights) ?? .fresh
-            if overwrite { try RunOutputs.remove(from: runURL) }
-        }
-        if let threads = recipeValue.train.threads { Runtime.configure(threads: threads) }
-        let corpus = try TrainingCorpus.load(recipeValue.data)
-        let trainer = try Trainer(recipe: recipeValue, runDirectory: runURL, corpus: corpus, start: start)
+        let (plan, trainer) = try options.trainer(log: { print($0) })
         let interrupt = InterruptFlag()
         trainer.shouldStop = { interrupt.isSet }
         let summary = try trainer.run(stopAfter: stopAfter)
         trainer.console.finish()
-        if summary.finished, let evaluation = summary.evaluation, recipeValue.model.flavor.isAudio {
-            print(String(format: "final: step %d │ val loss %.4f", summary.step, evaluation.loss))
-        } else if summary.finished, let evaluation = summary.evaluation {
-            var line = String(format: "final: step %d │ val loss %.4f │ ppl %.2f", summary.step, evaluation.loss, evaluation.perplexity)
-            if let bpb = evaluation.bitsPerByte { line += String(format: " │ %.4f bits/byte", bpb) }
-            print(line)
-        }
+        if let line = summary.finalLine(audio: plan.recipe.model.flavor.isAudio) { print(line) }
         if let checkpoint = summary.checkpoint { print("checkpoint: \(checkpoint.path)") }
     }
 
-    /// `--init-from`: one of our checkpoints (or run directories), or a Hugging Face model directory (config.json
-    /// with a `model_type`), imported strictly; an encoder-only BERT gets a fresh masked-LM head.
-    static func initialWeights(_ path: String) throws -> TrainingStart {
-        let url = URL(fileURLWithPath: path)
-        let config = url.appendingPathComponent("config.json")
-        guard let data = try? Data(contentsOf: config),
+    /// `--init-from` a Hugging Face model directory (config.json with a `model_type`), imported strictly; an
+    /// encoder-only BERT gets a fresh masked-LM head. nil for anything else (one of our checkpoints).
+    static func importHuggingFace(_ url: URL) throws -> TrainingStart? {
+        guard let data = try? Data(contentsOf: url.appendingPathComponent("config.json")),
               let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], object["model_type"] != nil else {
-            return .initFrom(url)
+            return nil
         }
-        let imported = try importHuggingFace(directory: url, options: HuggingFaceImportOptions(freshMaskedLMHead: true))
+        let imported = try HFInterop.importHuggingFace(directory: url, options: HuggingFaceImportOptions(freshMaskedLMHead: true))
         if !imported.freshlyInitialized.isEmpty {
             print("\(url.path) has no masked-LM head: initialised afresh (\(imported.freshlyInitialized.joined(separator: ", ")))")
         }
         return .initFromWeights(source: url.path, weights: imported.model.stateDict())
     }
-
-    /// "optim.lr: 0.001 → 0.0005" lines for every recipe value that differs.
-    static func changes(from old: Recipe, to new: Recipe) -> [String] {
-        func flatten(_ recipe: Recipe) -> [String: String] {
-            guard let data = try? JSONEncoder().encode(recipe),
-                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
-            var result: [String: String] = [:]
-            func walk(_ value: Any, _ path: String) {
-                if let dictionary = value as? [String: Any] {
-                    for (key, child) in dictionary { walk(child, path.isEmpty ? key : "\(path).\(key)") }
-                } else {
-                    result[path] = "\(value)"
-                }
-            }
-            walk(object, "")
-            return result
-        }
-        let (a, b) = (flatten(old), flatten(new))
-        return Set(a.keys).union(b.keys).sorted().compactMap { key in
-            a[key] == b[key] ? nil : "\(key): \(a[key] ?? "unset") → \(b[key] ?? "unset")"
-        }
-    }
-}
-
-/// Set by the first Ctrl-C (SIGINT) or SIGTERM; a second one ends the process at once.
-final class InterruptFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var set = false
-    private var sources: [DispatchSourceSignal] = []
-
-    init() {
-        for signalNumber in [SIGINT, SIGTERM] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { [weak self] in
-                guard let self else { return }
-                if self.isSet { exit(130) }
-                self.lock.withLock { self.set = true }
-                FileHandle.standardError.write(Data("\ninterrupted: stopping after this step with a checkpoint (again to quit now)\n".utf8))
-            }
-            source.resume()
-            sources.append(source)
-        }
-    }
-
-    var isSet: Bool { lock.withLock { set } }
 }
