@@ -37,9 +37,9 @@ public final class FeatureEncoderFineTuning: FineTunableEncoder {
     public var dimension: Int { encoder.config.hiddenSize }
 
     /// Frames per encoder time step (frame stack, or patch width).
-    var unit: Int { encoder is AudioPatchEncoder ? encoder.config.patchTime : encoder.config.frameStack }
+    var unit: Int { encoder.timeUnit }
     /// Frequency rows per time step (1 for a frame encoder).
-    var rows: Int { (encoder as? AudioPatchEncoder)?.rows ?? 1 }
+    var rows: Int { encoder.frequencyRows }
 
     /// Normalised fbank frames; an utterance shorter than one patch is padded with zeros (the mean) to one patch.
     public func input(_ waveform: Waveform) throws -> FeatureMatrix {

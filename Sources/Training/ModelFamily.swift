@@ -13,6 +13,8 @@ public protocol ModelFamily {
     static var keys: Set<String> { get }
     /// Problems of the model section's values for this family, each naming its key.
     static func problems(_ model: ModelSection) -> [String]
+    /// The transformers class `pretrain export --format hf` writes this family as; nil: not exportable.
+    static var huggingFaceArchitecture: String? { get }
     /// A freshly initialised backbone of the (resolved) model section, the part an objective wraps with its heads:
     /// a decoder, an encoder with an MLM head, an audio encoder, the waveform model.
     static func makeBackbone(_ model: ModelSection, options: BackboneOptions, generator: inout RandomGenerator) throws -> Module
@@ -20,6 +22,7 @@ public protocol ModelFamily {
 
 extension ModelFamily {
     public static func problems(_ model: ModelSection) -> [String] { [] }
+    public static var huggingFaceArchitecture: String? { nil }
 }
 
 /// What an objective asks of the backbone before it is built.

@@ -6,18 +6,20 @@ import Tensors
 // that needs the set of kinds (recipe decoding and validation, the trainer, checkpoint loading, probes, export,
 // the bench) asks here. Nothing else lists them.
 
-/// `model.flavor`: the name of a registered model family. Decoding a name no family registered is an error that
-/// lists the registered ones.
-public struct ModelFlavor: RawRepresentable, Hashable, Codable, CustomStringConvertible {
-    public let rawValue: String
-    public init(rawValue: String) { self.rawValue = rawValue }
+/// A name that must be registered: decoding an unregistered one is an error that lists the registered names.
+public protocol RegisteredName: RawRepresentable, Hashable, Codable, CustomStringConvertible where RawValue == String {
+    init(rawValue: String)
+    /// The names registered now, in registration order.
+    static var registeredNames: [String] { get }
+}
+
+extension RegisteredName {
     public var description: String { rawValue }
 
     public init(from decoder: Decoder) throws {
         let name = try decoder.singleValueContainer().decode(String.self)
-        guard Registry.family(ModelFlavor(rawValue: name)) != nil else {
-            throw RecipeError("\(recipePath(decoder.codingPath)) must be one of "
-                + "\(Registry.families.map { $0.flavor.rawValue }.joined(separator: ", ")), got '\(name)'")
+        guard Self.registeredNames.contains(name) else {
+            throw RecipeError("\(recipePath(decoder.codingPath)) must be one of \(Self.registeredNames.joined(separator: ", ")), got '\(name)'")
         }
         self.init(rawValue: name)
     }
@@ -26,6 +28,13 @@ public struct ModelFlavor: RawRepresentable, Hashable, Codable, CustomStringConv
         var container = encoder.singleValueContainer()
         try container.encode(rawValue)
     }
+}
+
+/// `model.flavor`: the name of a registered model family.
+public struct ModelFlavor: RegisteredName {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public static var registeredNames: [String] { Registry.families.map { $0.flavor.rawValue } }
 
     /// The registered family of this name (decoding guarantees one exists).
     public var family: any ModelFamily.Type {
@@ -38,24 +47,10 @@ public struct ModelFlavor: RawRepresentable, Hashable, Codable, CustomStringConv
 }
 
 /// `objective.kind`: the name of a registered objective.
-public struct ObjectiveKind: RawRepresentable, Hashable, Codable, CustomStringConvertible {
+public struct ObjectiveKind: RegisteredName {
     public let rawValue: String
     public init(rawValue: String) { self.rawValue = rawValue }
-    public var description: String { rawValue }
-
-    public init(from decoder: Decoder) throws {
-        let name = try decoder.singleValueContainer().decode(String.self)
-        guard Registry.objective(ObjectiveKind(rawValue: name)) != nil else {
-            throw RecipeError("\(recipePath(decoder.codingPath)) must be one of "
-                + "\(Registry.objectives.map { $0.kind.rawValue }.joined(separator: ", ")), got '\(name)'")
-        }
-        self.init(rawValue: name)
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
+    public static var registeredNames: [String] { Registry.objectives.map { $0.kind.rawValue } }
 
     public var definition: any ObjectiveDefinition.Type {
         guard let definition = Registry.objective(self) else { preconditionFailure("objective \(rawValue) is not registered") }

@@ -40,15 +40,15 @@ struct Export: ParsableCommand {
         if tokenizer != nil && tokenizerURL == nil { throw ValidationError("cannot read --tokenizer \(tokenizer!)") }
         let textTokenizer = try tokenizerURL.map(loadTokenizer)
         let directory = URL(fileURLWithPath: out)
-        let architecture: String
+        guard let architecture = loaded.config.model.family.huggingFaceArchitecture else {
+            throw ValidationError("\(loaded.directory.path): model.flavor \(loaded.config.model.flavor) has no Hugging Face architecture to export to")
+        }
         if let decoder = loaded.decoder {
             try exportHuggingFace(decoder, to: directory, tokenizer: tokenizerURL,
                                   endOfTextToken: textTokenizer?.specialTokenID("<|endoftext|>"))
-            architecture = decoder.config.flavor == .gpt2 ? "GPT2LMHeadModel" : "LlamaForCausalLM"
         } else if let encoder = loaded.encoder {
             try exportHuggingFace(encoder, to: directory, tokenizer: tokenizerURL,
                                   padToken: textTokenizer?.specialTokenID("[PAD]"))
-            architecture = "BertForMaskedLM"
         } else {
             throw ValidationError("\(loaded.directory.path): no exportable model")
         }

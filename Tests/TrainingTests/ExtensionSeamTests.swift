@@ -3,6 +3,7 @@ import Layers
 import Objectives
 import Tensors
 import Training
+import TestSupport
 import XCTest
 
 // The proof of the seam: a model family and an objective that the toolkit has never heard of, registered from
@@ -83,42 +84,48 @@ final class ExtensionSeamTests: XCTestCase {
         Registry.register(NextTokenParity.self)
     }
 
-    func recipe(steps: Int) throws -> Recipe {
-        var recipe = try Recipe.parse("""
+    /// A recipe file of the toy over a prepared corpus on disk, as a user would write it.
+    func writeRecipe(in root: URL) throws -> URL {
+        try TestCorpus.writePrepared(to: root.appendingPathComponent("corpus"))
+        let recipe = root.appendingPathComponent("parity.yaml")
+        try """
             model: {flavor: parity_toy, d_model: 8, context: 8}
             objective: {kind: next_token_parity, parity: {label_smoothing: 0.05}}
+            data: {corpus: \(root.path)/corpus}
             optim: {batch_size: 4, lr: 0.01}
-            train: {eval_every: 5, eval_batches: 2, log_every: 1, checkpoint_every: 0}
-            """)
-        recipe.train.steps = steps
+            train: {steps: 12, eval_every: 5, eval_batches: 2, log_every: 1, checkpoint_every: 0}
+            """.write(to: recipe, atomically: true, encoding: .utf8)
         return recipe
     }
 
+    /// Through `TrainingRun`, the library call behind `pretrain train`: train, stop, resume, load.
     func testAnOutsideFamilyAndObjectiveTrainResumeExactlyAndLoad() throws {
         let root = try makeTemporaryDirectory()
-        let recipe = try recipe(steps: 12)
-        let straight = try Trainer(recipe: recipe, runDirectory: root.appendingPathComponent("straight"),
-                                   corpus: TestCorpus.make(), console: ConsoleProgress(mode: .silent))
-        XCTAssertTrue(try straight.run().finished)
-        let rows = try readMetrics(root.appendingPathComponent("straight/metrics.jsonl"))
-        let losses = rows.compactMap(\.valLoss)
+        let recipe = try writeRecipe(in: root)
+        let silent = ConsoleProgress(mode: .silent)
+        let straight = try TrainingRun(recipe: recipe, runDirectory: root.appendingPathComponent("straight")).run(console: silent)
+        XCTAssertTrue(straight.summary.finished)
+        let losses = try readMetrics(straight.plan.runDirectory.metrics).compactMap(\.valLoss)
         XCTAssertLessThan(try XCTUnwrap(losses.last), log(2), "the toy learns something (chance is ln 2)")
 
-        let interrupted = root.appendingPathComponent("interrupted")
-        try Trainer(recipe: recipe, runDirectory: interrupted, corpus: TestCorpus.make(), console: ConsoleProgress(mode: .silent))
-            .run(stopAfter: 5)
-        let resumed = try Trainer(recipe: recipe, runDirectory: interrupted, corpus: TestCorpus.make(), start: .resume,
-                                  console: ConsoleProgress(mode: .silent))
-        XCTAssertTrue(try resumed.run().finished)
-        for (a, b) in zip(straight.model.namedParameters(), resumed.model.namedParameters()) {
-            XCTAssertEqual(a.0, b.0)
-            XCTAssertEqual(a.1.scalars, b.1.scalars, "\(a.0): resumed bit for bit")
-        }
+        var first = TrainingRun(recipe: recipe, runDirectory: root.appendingPathComponent("interrupted"))
+        first.stopAfter = 5
+        XCTAssertFalse(try first.run(console: silent).summary.finished)
+        var resume = TrainingRun()
+        resume.resume = root.appendingPathComponent("interrupted")
+        let resumed = try resume.run(console: silent)
+        XCTAssertTrue(resumed.summary.finished)
+        XCTAssertEqual(resumed.summary.evaluation?.loss, straight.summary.evaluation?.loss, "exact resume")
 
-        let loaded = try loadCheckpoint(interrupted)
+        let loadedStraight = try loadCheckpoint(straight.plan.runDirectory.url)
+        let loaded = try loadCheckpoint(resumed.plan.runDirectory.url)
         XCTAssertTrue(loaded.model is ParityModel)
         XCTAssertEqual(loaded.config.objective.kind, .nextTokenParity)
-        XCTAssertEqual(loaded.model.namedParameters().map { $0.1.scalars }, straight.model.namedParameters().map { $0.1.scalars })
+        XCTAssertEqual(loaded.config.objective.settings(of: NextTokenParity.self)?.labelSmoothing, 0.05)
+        for (a, b) in zip(loadedStraight.model.namedParameters(), loaded.model.namedParameters()) {
+            XCTAssertEqual(a.name, b.name)
+            XCTAssertEqual(a.tensor.scalars, b.tensor.scalars, "\(a.name): resumed bit for bit")
+        }
         XCTAssertTrue(try loaded.objective() is ParityObjective)
     }
 

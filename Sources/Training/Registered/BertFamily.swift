@@ -10,6 +10,7 @@ extension ModelFlavor {
 public enum BertFamily: ModelFamily {
     public static let flavor = ModelFlavor.bert
     public static let dataForm: any DataForm.Type = TokenWindows.self
+    public static let huggingFaceArchitecture: String? = "BertForMaskedLM"
     public static let keys: Set<String> = ["vocab_size"]
 
     public static func makeBackbone(_ model: ModelSection, options: BackboneOptions, generator: inout RandomGenerator) throws -> Module {

@@ -10,6 +10,7 @@ extension ModelFlavor {
 public enum GPT2Family: ModelFamily {
     public static let flavor = ModelFlavor.gpt2
     public static let dataForm: any DataForm.Type = TokenWindows.self
+    public static let huggingFaceArchitecture: String? = "GPT2LMHeadModel"
     public static let keys: Set<String> = ["vocab_size", "tie_embeddings"]
 
     public static func makeBackbone(_ model: ModelSection, options: BackboneOptions, generator: inout RandomGenerator) throws -> Module {
