@@ -76,9 +76,10 @@ public final class Trainer {
     lazy var forecastPrior: LearningCurvePrior? = state.initializedFrom
         .flatMap { RunLearningCurve.annealingPrior(ofRunSaving: URL(fileURLWithPath: $0)) }
 
-    /// Seeds of the random streams, derived from `train.seed` (SplitMix in RandomGenerator decorrelates them).
-    enum Stream: UInt64 { case initialization = 0, data = 1, objective = 2, dropout = 3, mixture = 4 }
-    static func seed(_ base: UInt64, _ stream: Stream) -> UInt64 { base &+ stream.rawValue &* 0x9E37_79B9_7F4A_7C15 }
+    /// Seeds of the random streams, derived from `train.seed` (SplitMix in RandomGenerator decorrelates them); a data
+    /// form seeds its batches from `.data` (and a mixture's source draws from `.mixture`).
+    public enum Stream: UInt64 { case initialization = 0, data = 1, objective = 2, dropout = 3, mixture = 4 }
+    public static func seed(_ base: UInt64, _ stream: Stream) -> UInt64 { base &+ stream.rawValue &* 0x9E37_79B9_7F4A_7C15 }
 
     /// Prepares a run in `runDirectory` (created if needed): the model family's data form checks the corpus and
     /// resolves the model section from it, the registries build the model and objective, the data form the task.
