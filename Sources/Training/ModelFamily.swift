@@ -38,10 +38,10 @@ extension ModelSection {
     public static let commonKeys: Set<String> = ["flavor", "layers", "d_model", "heads", "context", "dropout", "mlp_hidden", "norm_eps"]
 
     /// The registered family of `flavor`.
-    public var family: any ModelFamily.Type { flavor.family }
+    public var family: any ModelFamily.Type { get throws { try flavor.family } }
 
     /// Keys set (away from their defaults) that the family does not read, each with the families that do.
-    func strayKeys() -> [String] {
+    func strayKeys(of family: any ModelFamily.Type) -> [String] {
         let own = family.keys.union(Self.commonKeys)
         return keysSet().filter { !own.contains($0) }.map { key in
             let readers = Registry.families.filter { $0.keys.contains(key) }.map { $0.flavor.rawValue }

@@ -74,7 +74,7 @@ public struct ObjectiveContext {
 /// the family's backbone first, then the objective's heads, both from `generator`.
 public func makeModelAndObjective(model: ModelSection, objective: ObjectiveSection, context: ObjectiveContext,
                                   generator: inout RandomGenerator) throws -> TrainableObjective {
-    let definition = objective.kind.definition
+    let definition = try objective.kind.definition
     guard definition.families.contains(model.flavor) else { throw RecipeError(objective.misfit(model.flavor)) }
     let backbone = try model.family.makeBackbone(model, options: definition.options(objective, model: model), generator: &generator)
     return try definition.make(objective, backbone: backbone, context: context, generator: &generator)

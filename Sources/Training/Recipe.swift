@@ -85,10 +85,16 @@ extension Recipe {
     public func validate(source: String = "recipe") throws {
         var problems: [String] = []
         func require(_ condition: Bool, _ message: @autoclosure () -> String) { if !condition { problems.append(message()) } }
+        let (family, definition): (any ModelFamily.Type, any ObjectiveDefinition.Type)
+        do {
+            (family, definition) = (try model.family, try objective.kind.definition)
+        } catch let error as RecipeError {
+            throw RecipeError("\(source): \(error.message)")
+        }
         problems += model.commonProblems()
-        problems += modelAndDataProblems()
+        problems += modelAndDataProblems(family)
         if objective.kind.fits(model.flavor) {
-            problems += objective.kind.definition.recipeProblems(self)
+            problems += definition.recipeProblems(self)
         } else {
             problems.append(objective.misfit(model.flavor))
         }
@@ -107,15 +113,14 @@ extension Recipe {
         require(train.keepLast >= 1, "train.keep_last must be ≥ 1")
         require(train.threads.map { $0 >= 1 } ?? true, "train.threads must be ≥ 1")
         require(train.maxConsecutiveSkips >= 1, "train.max_consecutive_skips must be ≥ 1")
-        if model.family.dataForm.isText { problems += data.mixtureProblems() }
+        if family.dataForm.isText { problems += data.mixtureProblems() }
         if problems.isEmpty { _ = try schedule.resolved(peakLR: optim.lr, steps: train.steps) }
         guard problems.isEmpty else { throw RecipeError("\(source): " + problems.joined(separator: "; ")) }
     }
 
     /// Problems of the model family's keys and values and of the data keys its data form reads.
-    func modelAndDataProblems() -> [String] {
-        let family = model.family
-        return model.strayKeys() + family.problems(model) + data.strayKeys(for: family.dataForm, flavor: model.flavor)
+    func modelAndDataProblems(_ family: any ModelFamily.Type) -> [String] {
+        model.strayKeys(of: family) + family.problems(model) + data.strayKeys(for: family.dataForm, flavor: model.flavor)
             + family.dataForm.problems(data)
     }
 

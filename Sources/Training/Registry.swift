@@ -30,16 +30,25 @@ extension RegisteredName {
     }
 }
 
+extension RecipeError {
+    /// "model.flavor must be one of gpt2, llama, …, got 'gpt5'".
+    static func unregistered<Name: RegisteredName>(_ key: String, _ name: Name) -> RecipeError {
+        RecipeError("\(key) must be one of \(Name.registeredNames.joined(separator: ", ")), got '\(name.rawValue)'")
+    }
+}
+
 /// `model.flavor`: the name of a registered model family.
 public struct ModelFlavor: RegisteredName {
     public let rawValue: String
     public init(rawValue: String) { self.rawValue = rawValue }
     public static var registeredNames: [String] { Registry.families.map { $0.flavor.rawValue } }
 
-    /// The registered family of this name (decoding guarantees one exists).
+    /// The registered family of this name (decoding guarantees one; a name made in code may not have one).
     public var family: any ModelFamily.Type {
-        guard let family = Registry.family(self) else { preconditionFailure("model flavor \(rawValue) is not registered") }
-        return family
+        get throws {
+            guard let family = Registry.family(self) else { throw RecipeError.unregistered("model.flavor", self) }
+            return family
+        }
     }
 
     /// Whether the family trains on audio (features or waveforms) rather than tokens.
@@ -52,9 +61,12 @@ public struct ObjectiveKind: RegisteredName {
     public init(rawValue: String) { self.rawValue = rawValue }
     public static var registeredNames: [String] { Registry.objectives.map { $0.kind.rawValue } }
 
+    /// The registered objective of this name (decoding guarantees one; a name made in code may not have one).
     public var definition: any ObjectiveDefinition.Type {
-        guard let definition = Registry.objective(self) else { preconditionFailure("objective \(rawValue) is not registered") }
-        return definition
+        get throws {
+            guard let definition = Registry.objective(self) else { throw RecipeError.unregistered("objective.kind", self) }
+            return definition
+        }
     }
 
     /// Whether this objective can train a model of `flavor`.

@@ -86,7 +86,7 @@ public final class Trainer {
     public init(recipe: Recipe, runDirectory: URL, corpus: TrainingCorpus, start: TrainingStart = .fresh,
                 console: ConsoleProgress = ConsoleProgress()) throws {
         var recipe = recipe
-        let dataForm = recipe.model.family.dataForm
+        let dataForm = try recipe.model.family.dataForm
         try dataForm.resolve(&recipe.model, corpus: corpus)
         try recipe.validate()
         self.recipe = recipe

@@ -40,7 +40,7 @@ struct Export: ParsableCommand {
         if tokenizer != nil && tokenizerURL == nil { throw ValidationError("cannot read --tokenizer \(tokenizer!)") }
         let textTokenizer = try tokenizerURL.map(loadTokenizer)
         let directory = URL(fileURLWithPath: out)
-        guard let architecture = loaded.config.model.family.huggingFaceArchitecture else {
+        guard let architecture = try loaded.config.model.family.huggingFaceArchitecture else {
             throw ValidationError("\(loaded.directory.path): model.flavor \(loaded.config.model.flavor) has no Hugging Face architecture to export to")
         }
         if let decoder = loaded.decoder {
