@@ -57,7 +57,7 @@ public struct RecipeKey<Section> {
         decode = { section, container in
             if let value = try container.decodeIfPresent(Value.self, forKey: key) { section[keyPath: property] = value }
         }
-        encode = { section, container in try container.encode(section[keyPath: property], forKey: key) }
+        encode = { section, container in try container.encode(shortestDecimal(section[keyPath: property]), forKey: key) }
         equal = { $0[keyPath: property] == $1[keyPath: property] }
     }
 
@@ -66,7 +66,9 @@ public struct RecipeKey<Section> {
         self.name = name
         let key = RecipeCodingKey(name)
         decode = { section, container in section[keyPath: property] = try container.decodeIfPresent(Value.self, forKey: key) }
-        encode = { section, container in try container.encodeIfPresent(section[keyPath: property], forKey: key) }
+        encode = { section, container in
+            if let value = section[keyPath: property] { try container.encode(shortestDecimal(value), forKey: key) }
+        }
         equal = { $0[keyPath: property] == $1[keyPath: property] }
     }
 
@@ -94,6 +96,14 @@ public struct RecipeKey<Section> {
         encode = { section, container in try container.encodeIfPresent(section[keyPath: property]?.rawValue, forKey: key) }
         equal = { $0[keyPath: property] == $1[keyPath: property] }
     }
+}
+
+/// A Float as the Double of its shortest decimal (`lr: 2e-3`, not the float32 noise `2.0000000949949e-3` that YAML
+/// writes for the Float itself); it reads back as the same Float. Lists of Floats likewise; other values as they are.
+func shortestDecimal(_ value: any Encodable) -> any Encodable {
+    if let float = value as? Float { return Double("\(float)") ?? Double(float) }
+    if let floats = value as? [Float] { return floats.map { Double("\($0)") ?? Double($0) } }
+    return value
 }
 
 /// The value of `key`, which must be one of `Value`'s cases.
