@@ -129,7 +129,7 @@ final class AudioCropsTask: TrainingTask {
         return evaluation
     }
 
-    func describe(_ evaluation: Evaluation, step: Int, full: Bool) -> String {
+    func describe(_ evaluation: Evaluation, record: MetricsRecord, step: Int, full: Bool) -> String {
         String(format: "eval step %d: val loss %.4f", step, evaluation.loss)
             + " (\(full ? "all " : "")\(ConsoleProgress.grouped(Double(evaluation.predicted))) val predictions)"
     }

@@ -14,6 +14,8 @@ public final class ConsoleProgress {
     public enum Mode { case terminal, lines, silent }
 
     public let mode: Mode
+    /// Sees every message, printed or not (tests read what a run says through it).
+    public var onMessage: ((String) -> Void)?
     private var lineIsOpen = false
     private var lastDraw = 0.0
 
@@ -39,6 +41,7 @@ public final class ConsoleProgress {
 
     /// A line of its own, below the live line.
     public func message(_ text: String) {
+        onMessage?(text)
         guard mode != .silent else { return }
         if lineIsOpen { write("\n"); lineIsOpen = false }
         write(text + "\n")

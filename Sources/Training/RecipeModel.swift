@@ -12,8 +12,12 @@ public struct ModelSection: RecipeSection {
     public var layers = 4
     public var dModel = 192
     public var heads = 4
-    /// Tokens per training window (T) and the size of the position table.
+    /// Tokens per training window (T), and the size of the position table unless `max_positions` says otherwise.
     public var context = 256
+    /// gpt2, llama, bert: positions the model holds (its position table; the longest input it accepts), when more
+    /// than the training windows' `context`: a Hugging Face checkpoint keeps its 512 (BERT) or 1024 (GPT-2) positions
+    /// while training on shorter windows, as BERT itself was. nil: model.context.
+    public var maxPositions: Int?
     /// nil: the corpus' vocabulary size (corpus.json).
     public var vocabSize: Int?
     public var dropout: Float = 0
@@ -47,7 +51,7 @@ public struct ModelSection: RecipeSection {
 
     public static let keys: [RecipeKey<ModelSection>] = [
         .init("flavor", \.flavor), .init("layers", \.layers), .init("d_model", \.dModel), .init("heads", \.heads),
-        .init("context", \.context), .init("vocab_size", \.vocabSize), .init("dropout", \.dropout),
+        .init("context", \.context), .init("max_positions", \.maxPositions), .init("vocab_size", \.vocabSize), .init("dropout", \.dropout),
         .init("mlp_hidden", \.mlpHidden), .init("tie_embeddings", \.tieEmbeddings), .init("norm_eps", \.normEps),
         .init("rope_base", \.ropeBase), .init("feature_dim", \.featureDim), .init("frame_stack", \.frameStack),
         .init("positions", choice: \.positions), .init("conv_position_kernel", \.convPositionKernel),
@@ -63,6 +67,9 @@ public struct ModelSection: RecipeSection {
             problems.append("model.d_model (\(dModel)) must be a positive multiple of model.heads (\(heads))")
         }
         if context < 1 { problems.append("model.context must be ≥ 1, got \(context)") }
+        if let maxPositions, maxPositions < context {
+            problems.append("model.max_positions (\(maxPositions)) must be at least model.context (\(context))")
+        }
         if let vocabSize, vocabSize < 2 { problems.append("model.vocab_size must be ≥ 2") }
         if !(dropout >= 0 && dropout < 1) { problems.append("model.dropout must be in [0, 1), got \(dropout)") }
         return problems

@@ -120,10 +120,15 @@ final class TokenWindowsTask: TrainingTask {
         return main ?? Evaluation(loss: .nan, predicted: 0, bitsPerByte: nil)
     }
 
-    func describe(_ evaluation: Evaluation, step: Int, full: Bool) -> String {
+    func describe(_ evaluation: Evaluation, record: MetricsRecord, step: Int, full: Bool) -> String {
         var text = String(format: "eval step %d: val loss %.4f │ ppl %.2f", step, evaluation.loss, evaluation.perplexity)
         if let bpb = evaluation.bitsPerByte { text += String(format: " │ %.4f bits/byte", bpb) }
-        return text + " (\(full ? "all " : "")\(ConsoleProgress.grouped(Double(evaluation.predicted))) val tokens)"
+        text += " (\(full ? "all " : "")\(ConsoleProgress.grouped(Double(evaluation.predicted))) val tokens)"
+        // The other sources' losses: forgetting during continual pre-training, on the console as it happens.
+        for (name, loss) in record.namedValidationLosses.sorted(by: { $0.key < $1.key }) {
+            text += " │ \(name) " + String(format: "%.4f", loss)
+        }
+        return text
     }
 
     func describeRun(steps: Int) -> String {

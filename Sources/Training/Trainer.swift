@@ -188,7 +188,7 @@ public final class Trainer {
                     let evaluation = task.evaluate(full: atEnd, into: &record)
                     let forecast = atEnd ? "" : forecastFinalLoss(into: &record)
                     summary.evaluation = evaluation
-                    console.message(task.describe(evaluation, step: step, full: atEnd) + forecast)
+                    console.message(task.describe(evaluation, record: record, step: step, full: atEnd) + forecast)
                     lastLog.time = Date()   // throughput counts training time only
                 }
                 try metrics.append(record)
@@ -220,23 +220,6 @@ public final class Trainer {
         summary.finished = true
         console.finish()
         return summary
-    }
-
-    /// The first lines of a run: what it trains (or where it resumes), a warning when there is nothing to evaluate,
-    /// and, for a run initialised from another, the loss of the weights as they arrive: the reference for the
-    /// stability gap and for forgetting.
-    private func announceStart() throws {
-        if state.step == 0 {
-            console.message(task.describeRun(steps: recipe.train.steps) + "; \(Runtime.threads) threads; run directory \(runDirectory.path)")
-            if !task.hasValidation { console.message(task.noValidationWarning) }
-        } else if state.step < recipe.train.steps {
-            console.message("resuming \(runDirectory.path) at step \(state.step) of \(recipe.train.steps)")
-        }
-        guard state.step == 0 && state.initializedFrom != nil && task.hasValidation else { return }
-        var record = MetricsRecord(step: 0, tokensSeen: 0, skippedUpdates: 0, sourceTokens: task.inputsBySource)
-        console.message(task.describe(task.evaluate(full: false, into: &record), step: 0, full: false))
-        try metrics.append(record)
-        tensorBoard.add(record)
     }
 
     /// One update: `grad_accum` micro-batches, each loss scaled by 1/grad_accum and backpropagated (gradients
@@ -278,22 +261,5 @@ public final class Trainer {
         }
         optimizer.zeroGrad()
         return (meanLoss, gradNorm)
-    }
-
-    /// The console's status line of a step.
-    private func statusLine(step: Int, loss: Double, lr: Float, tokensPerSecond: Double?, eta: Double) -> String {
-        let width = String(recipe.train.steps).count
-        let stepText = String(repeating: " ", count: max(0, width - String(step).count)) + "\(step)"
-        var parts = ["step \(stepText)/\(recipe.train.steps)", String(format: "loss %.4f", loss), String(format: "lr %.2e", lr)]
-        if let tokensPerSecond { parts.append("\(ConsoleProgress.grouped(tokensPerSecond)) \(task.inputUnit)/s") }
-        parts.append("ETA \(ConsoleProgress.duration(eta))")
-        if state.skippedUpdates > 0 { parts.append("skipped \(state.skippedUpdates)") }
-        let sourceTokens = task.inputsBySource
-        let drawn = sourceTokens.values.reduce(0, +)
-        if drawn > 0 {
-            parts.append(sourceTokens.sorted { $0.key < $1.key }
-                .map { "\($0.key) \(Int((100 * Double($0.value) / Double(drawn)).rounded()))%" }.joined(separator: " "))
-        }
-        return parts.joined(separator: " │ ")
     }
 }

@@ -33,10 +33,21 @@ extension Trainer {
             do {
                 try model.load(weights)
             } catch {
-                throw TrainingError("the weights of \(source) do not fit the recipe's model: \(error)")
+                throw TrainingError("the weights of \(source) do not fit the recipe's model\(positionTableHint(weights, model)): \(error)")
             }
             state.initializedFrom = source
         }
+    }
+
+    /// " (they hold 512 positions, the model 128: set model.max_positions: 512)" when the weights' position table
+    /// (GPT-2's wpe, BERT's position_embeddings) has another length than the model's, else "".
+    static func positionTableHint(_ weights: [String: Tensor], _ model: Module) -> String {
+        let own = model.stateDict()
+        for (name, tensor) in weights where name.hasSuffix("wpe.weight") || name.hasSuffix("position_embeddings.weight") {
+            guard let mine = own[name], mine.rank == 2, tensor.rank == 2, mine.size(0) != tensor.size(0) else { continue }
+            return " (they hold \(tensor.size(0)) positions, the model \(mine.size(0)): set model.max_positions: \(tensor.size(0)))"
+        }
+        return ""
     }
 
     /// Loads model.safetensors of `checkpoint` strictly; on a mismatch the error names the configuration

@@ -23,8 +23,8 @@ public protocol TrainingTask: AnyObject {
     var noValidationWarning: String { get }
     /// Evaluates the validation set(s) into `record` (`full`: every window, not only `train.eval_batches`).
     func evaluate(full: Bool, into record: inout MetricsRecord) -> Evaluation
-    /// The console line of an evaluation.
-    func describe(_ evaluation: Evaluation, step: Int, full: Bool) -> String
+    /// The console line of an evaluation (`record` holds what it wrote: the named sets' losses, the objective's values).
+    func describe(_ evaluation: Evaluation, record: MetricsRecord, step: Int, full: Bool) -> String
     /// The console's first line up to the thread count: the model, its parameters and the data
     /// ("gpt2 4×192 (4 heads, context 256, vocab 4096): 2.4M parameters; 300 steps of 4,096 tokens on 1.2M train tokens").
     func describeRun(steps: Int) -> String

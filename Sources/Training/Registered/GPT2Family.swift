@@ -11,7 +11,7 @@ public enum GPT2Family: ModelFamily {
     public static let flavor = ModelFlavor.gpt2
     public static let dataForm: any DataForm.Type = TokenWindows.self
     public static let huggingFaceArchitecture: String? = "GPT2LMHeadModel"
-    public static let keys: Set<String> = ["vocab_size", "tie_embeddings"]
+    public static let keys: Set<String> = ["vocab_size", "max_positions", "tie_embeddings"]
 
     public static func makeBackbone(_ model: ModelSection, options: BackboneOptions, generator: inout RandomGenerator) throws -> Module {
         GPTModel(model.gptConfig(flavor: .gpt2), generator: &generator)
@@ -21,7 +21,7 @@ public enum GPT2Family: ModelFamily {
 extension ModelSection {
     /// The decoder configuration of a gpt2 or llama section (vocabulary resolved).
     func gptConfig(flavor: GPTConfig.Flavor) -> GPTConfig {
-        GPTConfig(vocabSize: vocabSize ?? 0, contextLength: context, layers: layers, dModel: dModel, heads: heads,
+        GPTConfig(vocabSize: vocabSize ?? 0, contextLength: maxPositions ?? context, layers: layers, dModel: dModel, heads: heads,
                   flavor: flavor, dropout: dropout, layerNormEps: normEps ?? 1e-5, ropeBase: ropeBase, mlpHidden: mlpHidden,
                   tieEmbeddings: tieEmbeddings)
     }
