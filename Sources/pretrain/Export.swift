@@ -6,7 +6,7 @@ import TextData
 import Training
 
 /// `pretrain export CKPT --format hf --out DIR`: a checkpoint as a Hugging Face directory (config.json,
-/// model.safetensors, tokenizer.json) that transformers loads as GPT2LMHeadModel, LlamaForCausalLM or
+/// model.safetensors, tokenizer.json, and README.md with the model card, tokenizer_config.json, generation_config.json) that transformers loads as GPT2LMHeadModel, LlamaForCausalLM or
 /// BertForMaskedLM.
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -52,6 +52,16 @@ struct Export: ParsableCommand {
         } else {
             throw ValidationError("\(loaded.directory.path): no exportable model")
         }
+        let provenance = loaded.provenance
+        let card = HuggingFaceModelCard(
+            architecture: architecture, parameterCount: loaded.model.parameterCount,
+            maxPositions: loaded.config.model.maxPositions ?? loaded.config.model.context, generates: loaded.decoder != nil,
+            checkpoint: loaded.directory.path, recipeYAML: provenance.recipeYAML, data: provenance.data, metrics: provenance.metrics)
+        let roles = ["bos_token": "<|endoftext|>", "eos_token": "<|endoftext|>", "unk_token": "[UNK]", "sep_token": "[SEP]",
+                     "pad_token": "[PAD]", "cls_token": "[CLS]", "mask_token": "[MASK]"]
+        try writeHuggingFaceExtras(card, to: directory,
+                                   specialTokens: roles.filter { textTokenizer?.specialTokenID($0.value) != nil },
+                                   endOfTextToken: textTokenizer?.specialTokenID("<|endoftext|>"))
         print("wrote \(directory.path): \(architecture), \(loaded.model.parameterCount) parameters"
               + (tokenizerURL == nil ? " (no tokenizer.json found: pass --tokenizer to include one)" : " + tokenizer.json"))
     }
