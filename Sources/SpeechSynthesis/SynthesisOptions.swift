@@ -19,6 +19,12 @@ public struct SplitSizes: Codable, Equatable {
     }
 
     public func count(_ split: String) -> Int { split == "dev" ? dev : split == "test" ? test : train }
+
+    /// Every count times `factor`, rounded, and at least 1 where it was not 0 (a split never vanishes).
+    public func scaled(by factor: Double) -> SplitSizes {
+        func scale(_ count: Int) -> Int { count == 0 ? 0 : max(1, Int((Double(count) * factor).rounded())) }
+        return SplitSizes(train: scale(train), dev: scale(dev), test: scale(test))
+    }
     public static let splits = ["train", "dev", "test"]
 }
 
@@ -55,6 +61,20 @@ public struct SynthesisOptions: Codable, Equatable {
     public var prLanguage: String?
 
     public init() {}
+
+    /// The corpus `factor` times the size: the pre-training hours and every labelled subset's per-class,
+    /// per-speaker, per-language and phoneme-recognition counts (speakers and languages stay, so every task keeps
+    /// its classes). `--hours` alone changes only the unlabelled pre-training audio.
+    public func scaled(by factor: Double) throws -> SynthesisOptions {
+        guard factor > 0 && factor.isFinite else { throw SynthesisError.badOption("--scale must be a number > 0, got \(factor)") }
+        var scaled = self
+        scaled.hours = hours * factor
+        scaled.keywordsPerClass = keywordsPerClass.scaled(by: factor)
+        scaled.sidPerSpeaker = sidPerSpeaker.scaled(by: factor)
+        scaled.lidPerLanguage = lidPerLanguage.scaled(by: factor)
+        scaled.prUtterances = prUtterances.scaled(by: factor)
+        return scaled
+    }
 
     public func validate() throws {
         if !(hours >= 0 && hours.isFinite) { throw SynthesisError.badOption("--hours must be a number ≥ 0, got \(hours)") }

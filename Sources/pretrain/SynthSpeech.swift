@@ -22,8 +22,11 @@ struct SynthSpeech: ParsableCommand {
     @Option(help: "Output directory.")
     var out: String
 
-    @Option(help: "Hours of unlabelled pre-training audio.")
+    @Option(help: "Hours of unlabelled pre-training audio (only the pretrain subset: the labelled subsets keep their sizes; --scale shrinks all).")
     var hours: Double = 2
+
+    @Option(help: "Multiply every subset's size by this (--hours and the --ks, --sid, --lid, --pr counts; each count at least 1), e.g. 0.05 for a quick corpus.")
+    var scale: Double = 1
 
     @Option(help: "Seed: every text, speaker, noise and reverberation follows from it.")
     var seed: UInt64 = 0
@@ -80,6 +83,7 @@ struct SynthSpeech: ParsableCommand {
         options.speakerPool = speakerPool
         options.pretrainLanguage = pretrainLanguage
         options.prLanguage = prLanguage
+        options = try options.scaled(by: scale)
         var synthesizer = SpeechCorpusSynthesizer(options: options, textDirectory: URL(fileURLWithPath: textDir))
         synthesizer.jobs = jobs
         synthesizer.commandLine = CommandLine.arguments
