@@ -13,6 +13,9 @@ public struct RunReport {
     public let latestCheckpoint: String?
     /// The checkpoint the run's weights came from (`--init-from`; not set for an anneal branch, which continues).
     public let initializedFrom: String?
+    /// Training seconds and the machine, from the latest checkpoint's trainer_state.json (nil for older runs).
+    public var elapsedSeconds: Double?
+    public var machine: String?
 
     public struct RunDirectoryError: Error, CustomStringConvertible {
         public let path: String
@@ -36,6 +39,8 @@ public struct RunReport {
         latestCheckpoint = latest?.lastPathComponent
         let state = latest.flatMap { try? TrainerState.read($0.appendingPathComponent(Checkpoint.stateFile)) }
         initializedFrom = state?.branchedFrom == nil ? state?.initializedFrom : nil
+        elapsedSeconds = state?.elapsedSeconds
+        machine = state?.machine
     }
 
     public init(runDirectory: URL, metrics: MetricsTable, recipe: String?, latestCheckpoint: String? = nil,
@@ -115,9 +120,14 @@ public struct RunReport {
         let gradientNorms = metrics.series("grad_norm").map(\.value).filter { $0.isFinite && $0 > 0 }
         let spread = (gradientNorms.max() ?? 1) / (gradientNorms.min() ?? 1)
         // Raw only: spikes are what one looks for here, and smoothing would smear each into a slow decay.
-        plot("Gradient norm (before clipping)", "global L2 norm",
-             [SVGPlot.Series("grad norm", points: points("grad_norm"), color: SVGPlot.palette[3], lineWidth: 1.2, showInLegend: false)],
-             yScale: spread > 30 ? .logarithmic : .linear)
+        var gradientSeries = [SVGPlot.Series("grad norm", points: points("grad_norm"), color: SVGPlot.palette[3], lineWidth: 1.2,
+                                             showInLegend: clipThreshold != nil)]
+        if let clip = clipThreshold, let first = metrics.series("grad_norm").first, let last = metrics.series("grad_norm").last {
+            // Updates above the line were scaled down to it (optim.clip).
+            gradientSeries.append(SVGPlot.Series("clip \(Self.number(clip))", points: [(Double(first.step), clip), (Double(last.step), clip)],
+                                                 color: "#888888", lineStyle: .dashed))
+        }
+        plot("Gradient norm (before clipping)", "global L2 norm", gradientSeries, yScale: spread > 30 ? .logarithmic : .linear)
         let skipped = metrics.series("skipped_updates").map(\.value).max() ?? 0
         if skipped > 0 {
             plot("Skipped updates (non-finite loss or gradient)", "updates skipped so far",
@@ -189,13 +199,20 @@ public struct RunReport {
         let skipped = metrics.last("skipped_updates").map { Int($0.value) } ?? 0
         rows.append(("skipped updates", String(skipped)))
         if let latestCheckpoint { rows.append(("latest checkpoint", latestCheckpoint)) }
+        if let machine { rows.append(("machine", machine)) }
+        for branch in annealBranches {
+            rows.append(("anneal branch \(branch.name)", branch.finalValLoss.map { "final val loss \(Self.number($0)) at step \(Self.grouped(branch.step))" }
+                         ?? "no evaluation yet"))
+        }
         return rows
     }
 
-    /// Seconds the run took: from an `elapsed_s` column when the trainer logs one, otherwise estimated as
+    /// Seconds the run took: the latest checkpoint's `elapsed_seconds` (training time, across resumes), else an
+    /// `elapsed_s` column when the metrics have one, otherwise estimated as
     /// Σ Δtokens_seen / tokens_per_s over consecutive rows (tokens_per_s is measured over the wall time since
     /// the previous row, so this misses only what came before the first row and after the last).
     var wallTime: (value: Double, estimated: Bool)? {
+        if let elapsedSeconds, elapsedSeconds > 0 { return (elapsedSeconds, false) }   // the trainer's own clock
         if let elapsed = metrics.last("elapsed_s") { return (elapsed.value, false) }
         var seconds = 0.0, previousTokens = 0.0, counted = false
         for row in metrics.rows {

@@ -86,6 +86,7 @@ extension Trainer {
         state.objectiveRandom = RandomState(objectiveRandom)
         state.dropoutRandom = RandomState(Random.generator)
         state.optimizerSteps = optimizer.stepCount
+        state.machine = Machine.summary
         let snapshot = state
         var writer = CheckpointWriter(weights: model.stateDict(), weightsMetadata: ["step": "\(snapshot.step)"])
         writer.optimizerState = (optimizer.stateTensors(),

@@ -32,6 +32,8 @@ public struct TrainerState: Codable, Equatable {
     public var initializedFrom: String?
     /// The checkpoint a branch (`pretrain anneal`) continues, if the run is one.
     public var branchedFrom: String?
+    /// The machine that wrote this state (`Machine.summary`): reports say where the numbers were measured.
+    public var machine: String?
 
     public init(schedule: LearningRateSchedule, batcher: BatcherState?, mixture: MixtureState? = nil,
                 objectiveRandom: RandomState, dropoutRandom: RandomState) {
@@ -48,7 +50,7 @@ public struct TrainerState: Codable, Equatable {
         case objectiveRandom = "objective_random"
         case dropoutRandom = "dropout_random", intervalLossSum = "interval_loss_sum"
         case intervalMicroBatches = "interval_micro_batches", elapsedSeconds = "elapsed_seconds"
-        case initializedFrom = "initialized_from", branchedFrom = "branched_from"
+        case initializedFrom = "initialized_from", branchedFrom = "branched_from", machine
     }
 
     public static func read(_ url: URL) throws -> TrainerState {

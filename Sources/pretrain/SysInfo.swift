@@ -55,13 +55,7 @@ struct SysInfo: ParsableCommand {
     }
 }
 
-func cpuModelName() -> String {
-    guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "unknown" }
-    for line in text.split(separator: "\n") where line.hasPrefix("model name") {
-        if let colon = line.firstIndex(of: ":") { return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces) }
-    }
-    return "unknown"
-}
+func cpuModelName() -> String { Machine.cpuModel }
 
 /// Best-of-several GFLOP/s of an n×n×n f32 GEMM after warm-up.
 func measureGEMM(backend: MatmulBackend, size n: Int, repeats: Int = 10) -> Double {
