@@ -105,7 +105,7 @@ public func loadAudioEncoder(_ url: URL, randomWeights: Bool = false, seed: UInt
     }
     guard config.model.flavor != .audioWaveform else {
         throw CheckpointError("\(directory.path): a waveform encoder (audio_waveform), which reads samples, not fbank features; "
-            + "load it with loadWaveformEncoder")
+            + "pretrain probe and finetune take it, a teacher for kmeans or HuBERT/BEATs targets must be an fbank encoder")
     }
     let statistics = directory.appendingPathComponent(AudioPretraining.normalizationFile)
     guard FileManager.default.fileExists(atPath: statistics.path) else {

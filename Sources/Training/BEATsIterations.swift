@@ -61,26 +61,21 @@ public struct BEATsLoop {
 
     /// Reads a loop recipe: a recipe with a `beats:` section; `overrides` (--set path=value) apply to either part.
     public static func load(_ url: URL, root: URL, overrides: [String] = []) throws -> BEATsLoop {
-        let text: String
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw RecipeError("\(url.path): cannot read the recipe: \(error.localizedDescription)")
-        }
-        let node: Node?
-        do { node = try Yams.compose(yaml: text) } catch { throw RecipeError("\(url.path): not valid YAML: \(error)") }
-        guard let parsed = node, parsed.mapping != nil else { throw RecipeError("\(url.path): the recipe must be a mapping of sections") }
-        let mapping = try Recipe.applying(overrides, to: parsed).mapping!
+        let parsed = try RecipeYAML.compose(RecipeYAML.read(url), source: url.path)
+        let isLoopKey = { (override: String) in override.hasPrefix("beats.") || override.hasPrefix("beats=") }
+        let loopOverrides = overrides.filter(isLoopKey)
+        let mapping = try Recipe.applying(loopOverrides, to: parsed).mapping!
         let rest = Node.Mapping(mapping.filter { $0.key.string != "beats" })
         var loop = BEATsLoopSection()
         if let section = mapping["beats"] {
             do {
-                loop = try YAMLDecoder().decode(BEATsLoopSection.self, from: try Yams.serialize(node: section))
-            } catch let error as RecipeError {
-                throw RecipeError("\(url.path): beats: \(error.message)")
-            } catch let error as DecodingError {
-                throw RecipeError("\(url.path): beats: \(describe(error))")
+                let text = try Yams.serialize(node: .mapping(.init([(Node("beats"), section)])))
+                loop = try YAMLDecoder().decode(LoopSectionOnly.self, from: text).beats
+            } catch {
+                throw RecipeError(blaming: error, file: parsed, overrides: loopOverrides, source: url.path)
             }
         }
-        let base = try Recipe.parse(try Yams.serialize(node: .mapping(rest)), source: url.path)
+        let base = try Recipe.decode(.mapping(rest), overrides: overrides.filter { !isLoopKey($0) }, source: url.path)
         return try BEATsLoop(base: base, loop: loop, root: root)
     }
 
@@ -160,4 +155,10 @@ public struct BEATsLoop {
         }
         return stages
     }
+}
+
+/// The `beats:` section under its own name, so that its errors name `beats.<key>` and where it is written.
+private struct LoopSectionOnly: RecipeSection {
+    var beats = BEATsLoopSection()
+    static let keys: [RecipeKey<LoopSectionOnly>] = [.init("beats", \.beats)]
 }

@@ -60,7 +60,8 @@ public func loadCheckpoint(_ url: URL) throws -> LoadedCheckpoint {
     let directory = try Checkpoint.resolve(url)
     let config = try CheckpointConfig.read(directory.appendingPathComponent(Checkpoint.configFile))
     guard !config.model.flavor.isAudio else {
-        throw CheckpointError("\(directory.path): an audio checkpoint (\(config.model.flavor.rawValue)); load it with loadAudioEncoder")
+        throw CheckpointError("\(directory.path): an audio checkpoint (\(config.model.flavor.rawValue)), not a text model; "
+            + "use it with pretrain probe, finetune or kmeans")
     }
     guard (config.model.vocabSize ?? 0) >= 2 else {
         throw CheckpointError("\(directory.path)/\(Checkpoint.configFile): model.vocab_size is missing")

@@ -32,7 +32,9 @@ public struct Recipe: RecipeSection {
 
 public struct RecipeError: Error, CustomStringConvertible {
     public let message: String
-    public init(_ message: String) { self.message = message }
+    /// The recipe path of the one key to blame ("optim.lr"), so that parsing can say where that key is written.
+    public let keyPath: String?
+    public init(_ message: String, keyPath: String? = nil) { (self.message, self.keyPath) = (message, keyPath) }
     public var description: String { message }
 }
 
@@ -40,40 +42,28 @@ extension Recipe {
     /// Parses a recipe, applying `overrides` ("optim.lr=3e-4", "train.steps=200") to the YAML tree first.
     /// `source` names the text in error messages.
     public static func parse(_ yaml: String, overrides: [String] = [], source: String = "recipe") throws -> Recipe {
-        var root: Node
-        do {
-            root = try Yams.compose(yaml: yaml) ?? Node.mapping(.init([]))
-        } catch {
-            throw RecipeError("\(source): not valid YAML: \(error)")
-        }
-        if case .scalar(let scalar) = root, scalar.string.isEmpty || scalar.string == "~" || scalar.string == "null" {
-            root = Node.mapping(.init([]))   // an empty file: all defaults
-        }
-        guard root.mapping != nil else { throw RecipeError("\(source): the recipe must be a mapping of sections (model:, optim:, ...)") }
-        root = try applying(overrides, to: root)
+        try decode(RecipeYAML.compose(yaml, source: source), overrides: overrides, source: source)
+    }
+
+    /// Reads and parses a recipe file.
+    public static func load(_ url: URL, overrides: [String] = []) throws -> Recipe {
+        try parse(RecipeYAML.read(url), overrides: overrides, source: url.path)
+    }
+
+    /// The recipe of a composed YAML tree (`file`) with `overrides` applied. An error that one key causes names
+    /// where that key comes from: the `--set` that wrote it, or the file's line and column.
+    static func decode(_ file: Node, overrides: [String], source: String) throws -> Recipe {
+        let root = try applying(overrides, to: file)
         let text: String
         do { text = try Yams.serialize(node: root) } catch { throw RecipeError("\(source): \(error)") }
         let recipe: Recipe
         do {
             recipe = try YAMLDecoder().decode(Recipe.self, from: text)
-        } catch let error as RecipeError {
-            throw RecipeError("\(source): \(error.message)")
-        } catch let error as DecodingError {
-            throw RecipeError("\(source): \(describe(error))")
         } catch {
-            throw RecipeError("\(source): \(error)")
+            throw RecipeError(blaming: error, file: file, overrides: overrides, source: source)
         }
         try recipe.validate(source: source)
         return recipe
-    }
-
-    /// Reads and parses a recipe file.
-    public static func load(_ url: URL, overrides: [String] = []) throws -> Recipe {
-        let text: String
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw RecipeError("\(url.path): cannot read the recipe: \(error.localizedDescription)")
-        }
-        return try parse(text, overrides: overrides, source: url.path)
     }
 
     /// The resolved recipe as YAML (every key, defaults filled in): what RUN/recipe.yaml holds.

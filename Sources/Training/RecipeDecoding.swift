@@ -1,7 +1,7 @@
 import Foundation
 import Yams
 
-// `--set` overrides on the YAML tree, and decoding errors as one line naming the recipe path.
+// `--set` overrides on the YAML tree, and decoding errors as one line naming the recipe path and where it is set.
 
 extension Recipe {
     /// The YAML tree with each "path=value" override set (intermediate mappings created as needed).
@@ -13,6 +13,9 @@ extension Recipe {
             }
             let path = override[..<equals].split(separator: ".", omittingEmptySubsequences: false).map(String.init)
             guard !path.contains(where: \.isEmpty) else { throw RecipeError("--set \(override): empty key in the path") }
+            guard override.index(after: equals) != override.endIndex else {
+                throw RecipeError("--set \(override): no value after '=' (leave the --set out to keep the recipe's value)")
+            }
             root = try setScalar(in: root, path: path[...], value: String(override[override.index(after: equals)...]),
                                  fullPath: path.joined(separator: "."))
         }
@@ -48,13 +51,81 @@ func recipePath(_ codingPath: [CodingKey]) -> String {
         .replacingOccurrences(of: ".[", with: "[")
 }
 
-/// A decoding error as one line naming the recipe path.
-func describe(_ error: DecodingError) -> String {
+extension RecipeError {
+    /// A decoding error as one line: what is wrong with which key, and where that key comes from — the last `--set`
+    /// that wrote it or anything under it, else the file's line and column — without Yams' wrapper ("The given data
+    /// was not valid YAML.") around errors that the recipe types throw.
+    init(blaming error: Error, file: Node, overrides: [String], source: String) {
+        var (keyPath, message): (String?, String) = (nil, "\(error)")
+        if case let .dataCorrupted(context) = error as? DecodingError, let recipeError = context.underlyingError as? RecipeError {
+            (keyPath, message) = (recipeError.keyPath, recipeError.message)
+        } else if let recipeError = error as? RecipeError {
+            (keyPath, message) = (recipeError.keyPath, recipeError.message)
+        } else if let decodingError = error as? DecodingError {
+            let path = decodingError.recipePath
+            let root = try? Recipe.applying(overrides, to: file)
+            (keyPath, message) = (path, describe(decodingError, value: root.flatMap { locate(path, in: $0)?.node }))
+        }
+        guard let keyPath else { self.init("\(source): \(message)"); return }
+        let related = { (setPath: String) in
+            setPath == keyPath || keyPath.hasPrefix(setPath + ".") || keyPath.hasPrefix(setPath + "[") || setPath.hasPrefix(keyPath + ".")
+        }
+        if let override = overrides.last(where: { related(String($0.prefix(while: { $0 != "=" }))) }) {
+            self.init("--set \(override): \(message)", keyPath: keyPath)
+        } else if let mark = locate(keyPath, in: file)?.mark {
+            self.init("\(source):\(mark.line):\(mark.column): \(message)", keyPath: keyPath)
+        } else {
+            self.init("\(source): \(message)", keyPath: keyPath)
+        }
+    }
+}
+
+/// The node at a recipe path ("optim.lr", "data.val[0]") and where its key (or list element) is written.
+private func locate(_ path: String, in root: Node) -> (node: Node, mark: Mark?)? {
+    var (node, mark) = (root, root.mark)
+    for component in path.split(separator: ".") {
+        var name = Substring(component)
+        var indices: [Int] = []
+        while name.hasSuffix("]"), let open = name.lastIndex(of: "["), let index = Int(name[name.index(after: open)..<name.index(before: name.endIndex)]) {
+            indices.insert(index, at: 0)
+            name = name[..<open]
+        }
+        if !name.isEmpty {
+            guard let pair = node.mapping?.first(where: { $0.key.string == String(name) }) else { return nil }
+            (node, mark) = (pair.value, pair.key.mark)
+        }
+        for index in indices {
+            guard let sequence = node.sequence, sequence.indices.contains(index) else { return nil }
+            (node, mark) = (sequence[index], sequence[index].mark)
+        }
+    }
+    return (node, mark)
+}
+
+extension DecodingError {
+    /// The recipe path of the value (or missing key) the error is about.
+    var recipePath: String {
+        switch self {
+        case let .typeMismatch(_, context), let .valueNotFound(_, context), let .dataCorrupted(context):
+            return Training.recipePath(context.codingPath)
+        case let .keyNotFound(key, context):
+            return Training.recipePath(context.codingPath + [key])
+        @unknown default:
+            return ""
+        }
+    }
+}
+
+/// A decoding error as one line naming the recipe path ("optim.lr: expected a number, got 'abc'"); `value`: the
+/// node the recipe has there.
+func describe(_ error: DecodingError, value: Node? = nil) -> String {
+    let got = value.map { node in
+        node.scalar.map { ", got '\($0.string)'" } ?? (node.mapping != nil ? ", got a section" : ", got a list")
+    } ?? ""
     switch error {
-    case let .typeMismatch(type, context):
-        return "\(recipePath(context.codingPath)): expected \(readableTypeName(type)) (\(context.debugDescription))"
-    case let .valueNotFound(type, context):   // YAML that is not a value of the type (a word for a number) or null
-        return "\(recipePath(context.codingPath)): expected \(readableTypeName(type))"
+    case let .typeMismatch(type, context), let .valueNotFound(type, context):
+        // valueNotFound: YAML that is not a value of the type (a word for a number) or null.
+        return "\(recipePath(context.codingPath)): expected \(readableTypeName(type))\(got)"
     case let .keyNotFound(key, context):
         return "\(recipePath(context.codingPath + [key])): required key missing"
     case let .dataCorrupted(context):
@@ -73,6 +144,9 @@ private func readableTypeName(_ type: Any.Type) -> String {
     case is Float.Type, is Double.Type: return "a number"
     case is Bool.Type: return "true or false"
     case is String.Type: return "a string"
+    case is Node.Mapping.Type: return "a section (key: value lines)"
+    case is Node.Sequence.Type: return "a list"
+    case is Node.Scalar.Type: return "a single value"
     default: return "\(type)"
     }
 }

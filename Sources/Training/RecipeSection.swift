@@ -55,7 +55,10 @@ public struct RecipeKey<Section> {
         self.name = name
         let key = RecipeCodingKey(name)
         decode = { section, container in
-            if let value = try container.decodeIfPresent(Value.self, forKey: key) { section[keyPath: property] = value }
+            if let value = try container.decodeIfPresent(Value.self, forKey: key) {
+                try requireFinite(value, container, key)
+                section[keyPath: property] = value
+            }
         }
         encode = { section, container in try container.encode(shortestDecimal(section[keyPath: property]), forKey: key) }
         equal = { $0[keyPath: property] == $1[keyPath: property] }
@@ -65,7 +68,11 @@ public struct RecipeKey<Section> {
     public init<Value: Codable & Equatable>(_ name: String, _ property: WritableKeyPath<Section, Value?>) {
         self.name = name
         let key = RecipeCodingKey(name)
-        decode = { section, container in section[keyPath: property] = try container.decodeIfPresent(Value.self, forKey: key) }
+        decode = { section, container in
+            let value = try container.decodeIfPresent(Value.self, forKey: key)
+            if let value { try requireFinite(value, container, key) }
+            section[keyPath: property] = value
+        }
         encode = { section, container in
             if let value = section[keyPath: property] { try container.encode(shortestDecimal(value), forKey: key) }
         }
@@ -106,13 +113,33 @@ func shortestDecimal(_ value: any Encodable) -> any Encodable {
     return value
 }
 
+/// Throws when `value` is or holds a number that is not finite (`inf`, `.nan`, `1e39` for a Float): no setting means
+/// that, and training with one fails late and obscurely.
+func requireFinite(_ value: Any, _ container: KeyedDecodingContainer<RecipeCodingKey>, _ key: RecipeCodingKey) throws {
+    func nonFinite(_ value: Any) -> String? {
+        switch value {
+        case let number as Float: return number.isFinite ? nil : "\(number)"
+        case let number as Double: return number.isFinite ? nil : "\(number)"
+        case let list as [Any]: return list.lazy.compactMap(nonFinite).first
+        case let table as [String: Any]: return table.keys.sorted().lazy.compactMap { nonFinite(table[$0]!) }.first
+        default: return nil
+        }
+    }
+    if let number = nonFinite(value) {
+        let path = recipePath(container.codingPath + [key])
+        throw RecipeError("\(path) must be a finite number, got \(number)", keyPath: path)
+    }
+}
+
 /// The value of `key`, which must be one of `Value`'s cases.
 func decodeChoice<Value: RawRepresentable & CaseIterable>(_: Value.Type, _ container: KeyedDecodingContainer<RecipeCodingKey>,
                                                           _ key: RecipeCodingKey) throws -> Value where Value.RawValue == String {
     let text = try container.decode(String.self, forKey: key)
     guard let value = Value(rawValue: text) else {
-        throw RecipeError("\(recipePath(container.codingPath + [key])) must be one of "
-            + "\(Value.allCases.map(\.rawValue).joined(separator: ", ")), got '\(text)'")
+        let path = recipePath(container.codingPath + [key])
+        let names = Value.allCases.map(\.rawValue)
+        let suggestion = nearestName(to: text, among: names).map { " (did you mean \($0)?)" } ?? ""
+        throw RecipeError("\(path) must be one of \(names.joined(separator: ", ")), got '\(text)'\(suggestion)", keyPath: path)
     }
     return value
 }
@@ -127,10 +154,12 @@ public struct RecipeCodingKey: CodingKey, Hashable {
 }
 
 extension RecipeError {
-    /// "unknown key 'model.layer' (valid keys of model: flavor, layers, …)".
+    /// "unknown key 'optim.learning_rate': did you mean optim.lr? (valid keys of optim: lr, betas, …)".
     static func unknownKey(_ key: String, at codingPath: [CodingKey], valid: [String]) -> RecipeError {
         let path = recipePath(codingPath)
-        let fullPath = path.isEmpty ? key : "\(path).\(key)"
-        return RecipeError("unknown key '\(fullPath)' (valid keys\(path.isEmpty ? "" : " of \(path)"): \(valid.joined(separator: ", ")))")
+        let prefix = path.isEmpty ? "" : "\(path)."
+        let suggestion = nearestName(to: key, among: valid).map { ": did you mean \(prefix)\($0)?" } ?? ""
+        return RecipeError("unknown key '\(prefix)\(key)'\(suggestion) (valid keys\(path.isEmpty ? "" : " of \(path)"): "
+            + "\(valid.joined(separator: ", ")))", keyPath: prefix + key)
     }
 }

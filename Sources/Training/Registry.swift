@@ -19,7 +19,10 @@ extension RegisteredName {
     public init(from decoder: Decoder) throws {
         let name = try decoder.singleValueContainer().decode(String.self)
         guard Self.registeredNames.contains(name) else {
-            throw RecipeError("\(recipePath(decoder.codingPath)) must be one of \(Self.registeredNames.joined(separator: ", ")), got '\(name)'")
+            let path = recipePath(decoder.codingPath)
+            let suggestion = nearestName(to: name, among: Self.registeredNames).map { " (did you mean \($0)?)" } ?? ""
+            throw RecipeError("\(path) must be one of \(Self.registeredNames.joined(separator: ", ")), got '\(name)'\(suggestion)",
+                              keyPath: path)
         }
         self.init(rawValue: name)
     }

@@ -204,7 +204,8 @@ public final class Trainer {
                     ?? "no checkpoint was written before"
                 throw TrainingStopped(message: "training stopped at step \(step): the last \(state.consecutiveSkips) "
                     + "updates had a non-finite loss or gradient norm (\(state.skippedUpdates) skipped in all); \(kept). "
-                    + "Lower optim.lr or raise schedule.warmup, then --resume.")
+                    + (checkpoints.completeCheckpoints().isEmpty ? "Start again with a lower optim.lr or a longer schedule.warmup."
+                       : "Lower optim.lr or raise schedule.warmup, then --resume."))
             }
             let interrupted = step == stopAfter || shouldStop()
             let periodic = recipe.train.checkpointEvery > 0 && step % recipe.train.checkpointEvery == 0

@@ -39,7 +39,7 @@ public func loadWaveformEncoder(_ url: URL, randomWeights: Bool = false, seed: U
     let config = try CheckpointConfig.read(directory.appendingPathComponent(Checkpoint.configFile))
     guard config.model.flavor == .audioWaveform else {
         throw CheckpointError("\(directory.path): a \(config.model.flavor.rawValue) checkpoint, not a waveform encoder"
-            + (config.model.flavor.isAudio ? " (load it with loadAudioEncoder)" : ""))
+            + (config.model.flavor.isAudio ? " (an encoder of fbank features)" : ""))
     }
     let description = directory.appendingPathComponent(AudioPretraining.waveformFile)
     guard let data = try? Data(contentsOf: description),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Training
 
 @main
 struct Pretrain: ParsableCommand {
@@ -25,4 +26,37 @@ struct Pretrain: ParsableCommand {
             DataCommands.self,
             Study.self,
         ])
+
+    @Flag(help: "Show the version, the build and the matrix backend, and exit.")
+    var version = false
+
+    func run() throws {
+        guard version else { throw CleanExit.helpRequest(self) }
+        print(versionDescription())
+    }
+
+    /// ArgumentParser answers a misspelt subcommand with "Unexpected argument 'trian'"; this says which was meant.
+    static func main() {
+        if let typo = misspeltSubcommand(Array(CommandLine.arguments.dropFirst())) { exit(withError: ValidationError(typo)) }
+        main(nil)
+    }
+
+    /// "unknown command 'trian' (did you mean 'train'?)" when an argument in a subcommand's place names none but
+    /// nearly names one; nil otherwise (ArgumentParser then parses and reports as usual).
+    static func misspeltSubcommand(_ arguments: [String]) -> String? {
+        var (command, words): (ParsableCommand.Type, [String]) = (Pretrain.self, ["pretrain"])
+        for argument in arguments {
+            let configuration = command.configuration
+            guard !configuration.subcommands.isEmpty, configuration.defaultSubcommand == nil, !argument.hasPrefix("-"),
+                  argument != "help" else { return nil }
+            let named = configuration.subcommands.map { ($0, [$0._commandName] + $0.configuration.aliases) }
+            if let (subcommand, _) = named.first(where: { $0.1.contains(argument) }) {
+                (command, words) = (subcommand, words + [argument])
+                continue
+            }
+            guard let nearest = nearestName(to: argument, among: named.map { $0.1[0] }) else { return nil }
+            return "unknown command '\(words.joined(separator: " ")) \(argument)' (did you mean '\(nearest)'?)"
+        }
+        return nil
+    }
 }

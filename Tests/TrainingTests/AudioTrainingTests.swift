@@ -95,7 +95,10 @@ final class AudioTrainingTests: XCTestCase {
         XCTAssertEqual(steps.map(\.shape), [[5, 16], [5, 16]])
         let last = output.lastHiddenState.scalars
         XCTAssertEqual(steps[1].scalars[0], (last[0] + last[16]) / 2, accuracy: 1e-5)
-        XCTAssertThrowsError(try loadCheckpoint(run)) { XCTAssertTrue("\($0)".contains("loadAudioEncoder"), "\($0)") }
+        XCTAssertThrowsError(try loadCheckpoint(run)) {
+            XCTAssertTrue("\($0)".contains("not a text model; use it with pretrain probe, finetune or kmeans"), "\($0)")
+            XCTAssertFalse("\($0)".contains("loadAudioEncoder"), "a user types commands, not Swift functions: \($0)")
+        }
         // The random-init baseline: the init seed alone decides the fresh weights.
         func randomWeights(_ seed: UInt64) throws -> [Float] {
             try loadAudioEncoder(run, randomWeights: true, seed: seed).encoder.namedParameters().flatMap { $0.tensor.scalars }

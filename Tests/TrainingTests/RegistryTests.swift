@@ -24,7 +24,7 @@ final class RegistryTests: XCTestCase {
     func testMisspelledNamesListTheRegisteredOnes() {
         assertRecipeError("model: {flavor: gtp2}", contains: "model.flavor must be one of gpt2, llama, bert, audio_frames")
         assertRecipeError("objective: {kind: causal}", contains: "objective.kind must be one of causal_lm, masked_lm")
-        assertRecipeError("objective: {kind: tera, terra: {}}", contains: "unknown key 'objective.terra' (valid keys of objective: kind, masking, tera")
+        assertRecipeError("objective: {kind: tera, terra: {}}", contains: "unknown key 'objective.terra': did you mean objective.tera? (valid keys of objective: kind, masking, tera")
     }
 
     func testClosedSetsListTheirValues() {

@@ -74,7 +74,10 @@ final class Wav2Vec2TrainingTests: XCTestCase {
         XCTAssertEqual(states[0].shape, [24, 16], "0.5 s: 24 frames of 20 ms")
         XCTAssertTrue(states[1].scalars.allSatisfy(\.isFinite))
         XCTAssertFalse(loaded.encoder.parameters.contains { $0.requiresGrad }, "frozen for probes")
-        XCTAssertThrowsError(try loadAudioEncoder(run)) { XCTAssertTrue("\($0)".contains("loadWaveformEncoder"), "\($0)") }
+        XCTAssertThrowsError(try loadAudioEncoder(run)) {
+            XCTAssertTrue("\($0)".contains("pretrain probe and finetune take it"), "\($0)")
+            XCTAssertFalse("\($0)".contains("loadWaveformEncoder"), "a user types commands, not Swift functions: \($0)")
+        }
         XCTAssertThrowsError(try loaded.timeStates([Float](repeating: 0, count: 300))) {
             XCTAssertTrue("\($0)".contains("300 samples"), "\($0)")
         }

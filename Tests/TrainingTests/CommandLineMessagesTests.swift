@@ -1,0 +1,37 @@
+import Foundation
+import TestSupport
+import Training
+import XCTest
+
+/// What `pretrain` says to a user's mistakes and questions, in a child process as the user runs it: a misspelt
+/// subcommand gets the one meant, `--version` answers, a recipe error names the file, line and key.
+final class CommandLineMessagesTests: XCTestCase {
+    func testAMisspeltSubcommandSuggestsTheOneMeant() throws {
+        let train = try runPretrain(["trian", "recipe.yaml"])
+        XCTAssertEqual(train.status, 64, train.output)
+        XCTAssertTrue(train.output.contains("unknown command 'pretrain trian' (did you mean 'train'?)"), train.output)
+        let synth = try runPretrain(["data", "synth-speach"])
+        XCTAssertEqual(synth.status, 64, synth.output)
+        XCTAssertTrue(synth.output.contains("unknown command 'pretrain data synth-speach' (did you mean 'synth-speech'?)"), synth.output)
+    }
+
+    func testVersionNamesTheBuildAndTheBackend() throws {
+        let result = try runPretrain(["--version"])
+        XCTAssertEqual(result.status, 0, result.output)
+        XCTAssertTrue(result.output.hasPrefix("pretrain "), result.output)
+        XCTAssertTrue(result.output.contains("build:"), result.output)
+        XCTAssertTrue(result.output.contains("backend:"), result.output)
+    }
+
+    func testARecipeTypoNamesTheFileLineAndTheKeyMeant() throws {
+        let root = try makeTemporaryDirectory()
+        try "optim:\n  lr: 1e-3\n  learning_rate: 2\n".write(to: root.appendingPathComponent("typo.yaml"), atomically: true, encoding: .utf8)
+        try "optim:\n  lr: 1e-3\n".write(to: root.appendingPathComponent("valid.yaml"), atomically: true, encoding: .utf8)
+        let file = try runPretrain(["train", "typo.yaml", "--run-dir", "run"], in: root)
+        XCTAssertEqual(file.status, 1, file.output)
+        XCTAssertTrue(file.output.contains("typo.yaml:3:3: unknown key 'optim.learning_rate': did you mean optim.lr?"), file.output)
+        let set = try runPretrain(["train", "valid.yaml", "--run-dir", "run", "--set", "optim.lr=abc"], in: root)
+        XCTAssertEqual(set.status, 1, set.output)
+        XCTAssertTrue(set.output.contains("--set optim.lr=abc: optim.lr: expected a number, got 'abc'"), set.output)
+    }
+}
