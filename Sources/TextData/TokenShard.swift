@@ -21,6 +21,17 @@ public struct TokenShard {
         }
     }
 
+    /// The tokens of a shard, each checked to lie in 0..<vocabularySize: an id outside the vocabulary would index
+    /// past the model's embedding table, so it is refused at load, naming the shard, the id and its position.
+    public static func read(_ url: URL, vocabularySize: Int) throws -> [Int32] {
+        let tokens = try read(url)
+        if let position = tokens.firstIndex(where: { $0 < 0 || Int($0) >= vocabularySize }) {
+            throw TokenShardError(file: url.path, message: "token id \(UInt32(bitPattern: tokens[position])) at position "
+                + "\(position) is outside the vocabulary of \(vocabularySize) tokens")
+        }
+        return tokens
+    }
+
     /// The number of tokens a shard holds, from its header and size (the tokens are not read).
     public static func tokenCount(_ url: URL) throws -> Int {
         guard let handle = try? FileHandle(forReadingFrom: url) else {
