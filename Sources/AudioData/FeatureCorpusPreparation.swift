@@ -1,3 +1,4 @@
+import FileErrors
 import Foundation
 import SafeTensors
 
@@ -34,7 +35,7 @@ public enum FeatureCorpusPreparation {
         let corpus = try AudioCorpus(input)
         let manifestSplits = try manifest(in: input)
         let computer = try FbankComputer(options: options.fbank)
-        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        try FileError.createDirectory(output)
 
         let dimension = options.fbank.dimension
         var statistics = FeatureStatisticsAccumulator(dimension: dimension)

@@ -1,3 +1,4 @@
+import FileErrors
 import Foundation
 
 /// A token shard in llm.c's format (karpathy/llm.c, dev/data/data_common.py `write_datafile`): a 1024-byte header
@@ -66,13 +67,13 @@ public struct TokenShard {
             }
         }
         do { try data.write(to: url, options: .atomic) } catch {
-            throw TokenShardError(file: url.path, message: "cannot write (\(error.localizedDescription))")
+            throw TokenShardError(file: url.path, message: "cannot write: \(FileError.reason(error, path: url.path))")
         }
     }
 
     private static func contents(_ url: URL) throws -> Data {
         do { return try Data(contentsOf: url, options: .alwaysMapped) } catch {
-            throw TokenShardError(file: url.path, message: "cannot read the file (\(error.localizedDescription))")
+            throw TokenShardError(file: url.path, message: "cannot read the file: \(FileError.reason(error, path: url.path))")
         }
     }
 

@@ -1,3 +1,4 @@
+import FileErrors
 import Foundation
 import Yams
 
@@ -63,7 +64,7 @@ public struct BEATsLoop {
     public static func load(_ url: URL, root: URL, overrides: [String] = []) throws -> BEATsLoop {
         let text: String
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw RecipeError("\(url.path): cannot read the recipe: \(error.localizedDescription)")
+            throw RecipeError(FileError(error, operation: "read the recipe", path: url.path).description)
         }
         let node: Node?
         do { node = try Yams.compose(yaml: text) } catch { throw RecipeError("\(url.path): not valid YAML: \(error)") }

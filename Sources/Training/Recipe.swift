@@ -1,3 +1,4 @@
+import FileErrors
 import Foundation
 import Optimizers
 import Tensors
@@ -71,7 +72,7 @@ extension Recipe {
     public static func load(_ url: URL, overrides: [String] = []) throws -> Recipe {
         let text: String
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw RecipeError("\(url.path): cannot read the recipe: \(error.localizedDescription)")
+            throw RecipeError(FileError(error, operation: "read the recipe", path: url.path).description)
         }
         return try parse(text, overrides: overrides, source: url.path)
     }

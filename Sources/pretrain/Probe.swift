@@ -1,4 +1,5 @@
 import ArgumentParser
+import FileErrors
 import Foundation
 import Probes
 import Tensors
@@ -43,7 +44,7 @@ struct Probe: ParsableCommand {
                                           seeds: (0..<seeds).map { UInt64($0) }))
         }
         let destination = resultsURL()
-        try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileError.createDirectory(destination.deletingLastPathComponent())
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(results).write(to: destination, options: .atomic)
