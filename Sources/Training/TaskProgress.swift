@@ -45,14 +45,14 @@ public final class TaskProgress: @unchecked Sendable {
     }
 
     /// `label: 120/800 files │ 15.2 files/s │ ETA 44s` (rate and ETA once some time has passed).
-    static func status(_ label: String, unit: String, done: Double, total: Double, seconds: Double) -> String {
+    public static func status(_ label: String, unit: String, done: Double, total: Double, seconds: Double) -> String {
         func amount(_ value: Double) -> String {
             total < 100 && total != total.rounded() ? String(format: "%.2f", value) : ConsoleProgress.grouped(value)
         }
         var line = "\(label): \(amount(done))/\(amount(total)) \(unit)"
         guard seconds > 0.5, done > 0 else { return line }
         let rate = done / seconds
-        line += rate >= 10 ? " │ \(ConsoleProgress.grouped(rate)) \(unit)/s" : String(format: " │ %.2f %@/s", rate, unit)
+        line += rate >= 10 ? " │ \(ConsoleProgress.grouped(rate)) \(unit)/s" : String(format: " │ %.3g %@/s", rate, unit)
         if done < total { line += " │ ETA " + ConsoleProgress.duration((total - done) / rate) }
         return line
     }
