@@ -50,7 +50,9 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("gomp"), .linkedLibrary("dl")]),
         // oneDNN matmul primitives (created per shape, cached by the Swift backend).
         .target(name: "CDNNLMatmul", path: "Sources/CDNNLMatmul", linkerSettings: [.linkedLibrary("dnnl")]),
-        .target(name: "SafeTensors", path: "Sources/SafeTensors"),
+        // File-system failures as one plain line naming the path and the operation (Foundation only).
+        .target(name: "FileErrors", path: "Sources/FileErrors"),
+        .target(name: "SafeTensors", dependencies: ["FileErrors"], path: "Sources/SafeTensors"),
         // Audio decoding (libsndfile), resampling (libsoxr), double-precision FFT (FFTW), found by pkg-config.
         .systemLibrary(name: "CSndFile", path: "Sources/CSndFile", pkgConfig: "sndfile", providers: [.apt(["libsndfile1-dev"])]),
         .systemLibrary(name: "CSoxr", path: "Sources/CSoxr", pkgConfig: "soxr", providers: [.apt(["libsoxr-dev"])]),
@@ -62,7 +64,7 @@ let package = Package(
         .target(name: "Optimizers", dependencies: ["Tensors", "Layers"], path: "Sources/Optimizers",
                 swiftSettings: numericSettings),
         // Text corpora: byte-level BPE and WordPiece tokenizers, tokenizer.json, llm.c token shards.
-        .target(name: "TextData", path: "Sources/TextData", swiftSettings: numericSettings),
+        .target(name: "TextData", dependencies: ["FileErrors"], path: "Sources/TextData", swiftSettings: numericSettings),
         // What a model learns from a batch: causal LM, masked LM.
         .target(name: "Objectives", dependencies: ["Tensors", "Layers"], path: "Sources/Objectives",
                 swiftSettings: numericSettings),
@@ -70,13 +72,13 @@ let package = Package(
         // fine-tuning of checkpoints.
         .target(name: "Training",
                 dependencies: ["Tensors", "Layers", "Optimizers", "Objectives", "TextData", "SafeTensors", "AudioData",
-                               "Probes", .product(name: "Yams", package: "Yams")],
+                               "Probes", "FileErrors", .product(name: "Yams", package: "Yams")],
                 path: "Sources/Training", swiftSettings: numericSettings),
         // Hugging Face directories: config.json + model.safetensors + tokenizer.json, both ways.
-        .target(name: "HFInterop", dependencies: ["Tensors", "Layers", "TextData", "SafeTensors"],
+        .target(name: "HFInterop", dependencies: ["Tensors", "Layers", "TextData", "SafeTensors", "FileErrors"],
                 path: "Sources/HFInterop"),
         // Speech corpora: decoding, mono mix-down, resampling, Kaldi-compatible fbank/MFCC, normalisation statistics.
-        .target(name: "AudioData", dependencies: ["Tensors", "SafeTensors", "CSndFile", "CSoxr", "CFFTW3"],
+        .target(name: "AudioData", dependencies: ["Tensors", "SafeTensors", "FileErrors", "CSndFile", "CSoxr", "CFFTW3"],
                 path: "Sources/AudioData", swiftSettings: numericSettings),
         // SUPERB-style probes of frozen speech representations: layer mixture + linear head, CTC for phonemes.
         .target(name: "Probes", dependencies: ["Tensors", "Layers", "Optimizers", "AudioData"],
@@ -88,7 +90,7 @@ let package = Package(
         .target(name: "SpeechSynthesis", path: "Sources/SpeechSynthesis"),
         .executableTarget(name: "pretrain",
                           dependencies: ["Tensors", "Layers", "Optimizers", "SafeTensors", "TextData", "Objectives",
-                                         "Training", "HFInterop", "AudioData", "Probes", "SpeechSynthesis", "Studies",
+                                         "Training", "HFInterop", "AudioData", "Probes", "SpeechSynthesis", "Studies", "FileErrors",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/pretrain", swiftSettings: numericSettings),
         // Not a test bundle: what the test targets share (assertClose, fixtures, temporary directories, pretrain runs).
@@ -99,7 +101,7 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "TrainingTests",
                     dependencies: ["Tensors", "Layers", "Optimizers", "Objectives", "TextData", "Training", "SafeTensors", "AudioData",
-                                   "Probes", "TestSupport"],
+                                   "Probes", "FileErrors", "TestSupport"],
                     path: "Tests/TrainingTests", exclude: ["Fixtures"]),
         .testTarget(name: "HFInteropTests",
                     dependencies: ["Tensors", "Layers", "TextData", "HFInterop", "SafeTensors", "TestSupport"],

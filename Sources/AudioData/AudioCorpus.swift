@@ -15,6 +15,8 @@ public struct AudioCorpus {
     public struct Skipped {
         public var key: String
         public var reason: String
+        /// Skipped for bad content (`AudioError.isBadAudio`) rather than because it could not be decoded.
+        public var isBadAudio = false
         public var error: AudioError { AudioError(reason) }
     }
 
@@ -48,16 +50,22 @@ public struct AudioCorpus {
     }
 
     /// Loads every file at `sampleRate` and hands it to `body` in order; undecodable files are collected in the
-    /// returned list (key and libsndfile's reason) and skipped. Errors thrown by `body` end the loop.
+    /// returned list (key and libsndfile's reason) and skipped. A file of bad audio (non-finite samples, an absurd
+    /// sample rate or length) ends the loop with its error unless `skipBadAudio`, when it is skipped and listed too.
+    /// Errors thrown by `body` end the loop. `progress` gets (files done, files) after each file.
     @discardableResult
-    public func forEachWaveform(sampleRate: Int = 16_000, _ body: (File, Waveform) throws -> Void) throws -> [Skipped] {
+    public func forEachWaveform(sampleRate: Int = 16_000, skipBadAudio: Bool = false,
+                                progress: (_ done: Int, _ total: Int) -> Void = { _, _ in },
+                                _ body: (File, Waveform) throws -> Void) throws -> [Skipped] {
         var skipped: [Skipped] = []
-        for file in files {
+        for (index, file) in files.enumerated() {
+            defer { progress(index + 1, files.count) }
             let waveform: Waveform
             do {
                 waveform = try Waveform(contentsOf: file.url, sampleRate: sampleRate)
             } catch let error as AudioError {
-                skipped.append(Skipped(key: file.key, reason: error.message))
+                if error.isBadAudio && !skipBadAudio { throw error }
+                skipped.append(Skipped(key: file.key, reason: error.message, isBadAudio: error.isBadAudio))
                 continue
             }
             try body(file, waveform)

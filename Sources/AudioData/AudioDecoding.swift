@@ -47,20 +47,26 @@ public enum AudioDecoder {
         guard info.channels > 0, info.samplerate > 0 else {
             throw AudioError("\(path): cannot decode audio: \(info.channels) channels at \(info.samplerate) Hz")
         }
-        let channels = Int(info.channels)
+        let channels = Int(info.channels), rate = Int(info.samplerate)
+        // The rate before reading anything; the length as blocks arrive (a truncated file's header overstates it).
+        try AudioBounds.check(sampleRate: rate, frames: 0, path: path)
         // frames may be unknown or overstated (truncated files): read in blocks until libsndfile stops.
         var samples: [Float] = []
-        if info.frames > 0 && info.frames < Int64(Int32.max) { samples.reserveCapacity(Int(info.frames) * channels) }
+        if info.frames > 0 && info.frames < Int64(Int32.max) && Double(info.frames) <= AudioBounds.maxDuration * Double(rate) {
+            samples.reserveCapacity(Int(info.frames) * channels)
+        }
         let blockFrames = 65_536
         var block = [Float](repeating: 0, count: blockFrames * channels)
         while true {
             let read = block.withUnsafeMutableBufferPointer { sf_readf_float(file, $0.baseAddress, sf_count_t(blockFrames)) }
             if read <= 0 { break }
             samples.append(contentsOf: block[0..<Int(read) * channels])
+            try AudioBounds.check(sampleRate: rate, frames: samples.count / channels, path: path)
         }
         if sf_error(file) != SF_ERR_NO_ERROR {
             throw AudioError("\(path): cannot decode audio: \(String(cString: sf_strerror(file)))")
         }
-        return DecodedAudio(samples: samples, channels: channels, sampleRate: Int(info.samplerate))
+        try AudioBounds.checkFinite(samples, path: path)
+        return DecodedAudio(samples: samples, channels: channels, sampleRate: rate)
     }
 }

@@ -30,9 +30,11 @@ public struct FeatureCorpusInfo: Codable, Equatable {
     public var splitSeed: UInt64?
     /// Utterances a manifest put in other splits (e.g. test), left out of the corpus.
     public var heldOut: Int
-    /// Files that could not be decoded (named in `skippedFiles`).
+    /// Files that could not be decoded, or held bad audio under --skip-bad-audio (named in `skippedFiles`).
     public var skipped: Int
     public var skippedFiles: [String]
+    /// With --skip-bad-audio: how many of the skipped files held bad audio (nil: bad audio was an error).
+    public var skippedBadAudio: Int?
     /// The per-bin mean/std of the train split (`FeatureNormalization`), relative to the corpus directory.
     public var normalization: String
 
@@ -42,7 +44,7 @@ public struct FeatureCorpusInfo: Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case formatVersion = "format_version", features, dimension, options, train, val, splitSource = "split_source"
         case valFraction = "val_fraction", splitSeed = "split_seed", heldOut = "held_out", skipped
-        case skippedFiles = "skipped_files", normalization
+        case skippedFiles = "skipped_files", skippedBadAudio = "skipped_bad_audio", normalization
     }
 
     /// Reads DIR/corpus.json; throws naming the file when it is missing or malformed.

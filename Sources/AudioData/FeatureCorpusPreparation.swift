@@ -1,3 +1,4 @@
+import FileErrors
 import Foundation
 import SafeTensors
 
@@ -14,6 +15,9 @@ public enum FeatureCorpusPreparation {
         public var seed: UInt64 = 0
         /// A shard is closed once it holds this many frames.
         public var framesPerShard = 1_000_000
+        /// Skip (and count) files of bad audio — non-finite samples, an absurd sample rate or length — instead of
+        /// stopping at the first with its error.
+        public var skipBadAudio = false
 
         public init() {
             fbank.numMelBins = 80
@@ -22,11 +26,13 @@ public enum FeatureCorpusPreparation {
 
     public enum Split: String { case train, val, heldOut }
 
-    /// Prepares DIR (created if needed); undecodable files are skipped, listed and counted in corpus.json.
+    /// Prepares DIR (created if needed); undecodable files (and bad audio with `skipBadAudio`) are skipped, listed
+    /// and counted in corpus.json.
     /// Throws when nothing could be decoded or the train split is empty.
     @discardableResult
-    public static func prepare(input: URL, output: URL, options: Options = Options(),
-                               log: (String) -> Void = { _ in }) throws -> FeatureCorpusInfo {
+    /// `progress` gets (files done, files) as each file is read.
+    public static func prepare(input: URL, output: URL, options: Options = Options(), log: (String) -> Void = { _ in },
+                               progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws -> FeatureCorpusInfo {
         try options.fbank.validate()
         guard options.valFraction >= 0 && options.valFraction < 1 else {
             throw AudioError("the val fraction must be in [0, 1), got \(options.valFraction)")
@@ -34,7 +40,7 @@ public enum FeatureCorpusPreparation {
         let corpus = try AudioCorpus(input)
         let manifestSplits = try manifest(in: input)
         let computer = try FbankComputer(options: options.fbank)
-        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        try FileError.createDirectory(output)
 
         let dimension = options.fbank.dimension
         var statistics = FeatureStatisticsAccumulator(dimension: dimension)
@@ -49,7 +55,8 @@ public enum FeatureCorpusPreparation {
             }
             pending.removeAll()
         }
-        let skipped = try corpus.forEachWaveform(sampleRate: Int(options.fbank.sampleRate)) { file, waveform in
+        let skipped = try corpus.forEachWaveform(sampleRate: Int(options.fbank.sampleRate),
+                                                 skipBadAudio: options.skipBadAudio, progress: progress) { file, waveform in
             let split = manifestSplits.map { $0[file.key] ?? .heldOut } ?? hashSplit(file.key, valFraction: options.valFraction, seed: options.seed)
             if split == .heldOut { heldOut += 1; return }
             pending.append((file.key, split, waveform.samples))
@@ -69,6 +76,7 @@ public enum FeatureCorpusPreparation {
                                      valFraction: manifestSplits == nil ? options.valFraction : nil,
                                      splitSeed: manifestSplits == nil ? options.seed : nil, heldOut: heldOut,
                                      skipped: skipped.count, skippedFiles: skipped.map(\.key),
+                                     skippedBadAudio: options.skipBadAudio ? skipped.filter(\.isBadAudio).count : nil,
                                      normalization: FeatureCorpusInfo.normalizationFile)
         try info.write(directory: output)
         return info

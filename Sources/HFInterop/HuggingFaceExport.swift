@@ -1,3 +1,4 @@
+import FileErrors
 import Foundation
 import Layers
 import SafeTensors
@@ -25,7 +26,7 @@ public func exportHuggingFace(_ model: BertForMaskedLM, to directory: URL, token
 
 func writeDirectory(_ directory: URL, config: [String: Any], weights: [(String, Tensor)], tokenizer: URL?) throws {
     let manager = FileManager.default
-    try manager.createDirectory(at: directory, withIntermediateDirectories: true)
+    try FileError.createDirectory(directory)
     // transformers reads the "format" metadata to know the tensors are PyTorch-ordered.
     var writer = SafeTensorsWriter(metadata: ["format": "pt"])
     for (name, tensor) in weights {

@@ -35,7 +35,9 @@ public struct KMeansConfig: Equatable {
 /// makes c the running mean of its points). Deterministic for a seed: every draw comes from one generator.
 public enum MiniBatchKMeans {
     /// points: (N, D) → centroids (K, D).
-    public static func fit(_ points: Tensor, config: KMeansConfig) -> Tensor {
+    /// `progress` gets (updates done, updates) after each mini-batch update.
+    public static func fit(_ points: Tensor, config: KMeansConfig,
+                           progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) -> Tensor {
         precondition(points.rank == 2, "k-means of (N, D) points, got \(points.shape)")
         if let problem = config.problem(points: points.size(0)) { preconditionFailure(problem) }
         let (n, d) = (points.size(0), points.size(1))
@@ -44,7 +46,8 @@ public enum MiniBatchKMeans {
         var counts = [Int](repeating: 0, count: config.k)
         let batchSize = min(config.batchSize, n)
         let batch = Tensor(uninitialized: [batchSize, d])
-        for _ in 0..<config.iterations {
+        for iteration in 0..<config.iterations {
+            defer { progress(iteration + 1, config.iterations) }
             let rows = (0..<batchSize).map { _ in generator.nextInt(below: n) }
             for (i, row) in rows.enumerated() { (batch.data + i * d).update(from: points.data + row * d, count: d) }
             // Assign the whole mini-batch first, then update (Algorithm 1, lines 5–13).

@@ -33,7 +33,11 @@ public struct ProbeResult: Codable, Equatable {
 public final class ProbeRunner {
     public let corpus: URL
     public var log: (String) -> Void = { _ in }
+    /// (utterances encoded, utterances the task encodes): the forward passes of the frozen representation are most
+    /// of a probe's time.
+    public var progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }
     private var cache: [URL: [Tensor]] = [:]
+    private var toEncode = 0
 
     public init(corpus: URL) { self.corpus = corpus }
 
@@ -52,11 +56,14 @@ public final class ProbeRunner {
             try fbank.fitNormalization(trainPool.map { try Waveform(contentsOf: $0.audio) })
         }
         let classes = Array(Set(trainPool.map(\.label))).sorted()
-        var scores: [Double] = [], weights: [[Float]] = [], trainCounts: [Int] = [], steps: [Int] = []
-        for seed in seeds {
-            let train = task == .pr
+        let trainSets = seeds.map { seed in
+            task == .pr
                 ? Array(labelledSubset(trainPool.map { var e = $0; e.label = ""; return e }, perClass: labelsPerClass * 12, seed: seed))
                 : labelledSubset(trainPool, perClass: labelsPerClass, seed: seed)
+        }
+        toEncode = Set((trainSets.joined() + dev + test).map(\.audio)).count
+        var scores: [Double] = [], weights: [[Float]] = [], trainCounts: [Int] = [], steps: [Int] = []
+        for (seed, train) in zip(seeds, trainSets) {
             trainCounts.append(train.count)
             let outcome = try score(task, representation, train: train, dev: dev, test: test, classes: classes, seed: seed)
             scores.append(outcome.score)
@@ -80,6 +87,7 @@ public final class ProbeRunner {
             throw ProbeDataError("\(example.audio.path): the representation gave \(states.count) layers, expected \(representation.layerCount) of (frames, \(representation.dimension))")
         }
         cache[example.audio] = states
+        progress(cache.count, toEncode)
         return states
     }
 

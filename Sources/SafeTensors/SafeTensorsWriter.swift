@@ -1,3 +1,4 @@
+import FileErrors
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -74,7 +75,7 @@ public struct SafeTensorsWriter {
         let directory = url.deletingLastPathComponent()
         let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
         guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
-            throw SafeTensorsError("\(url.path): cannot create temporary file in \(directory.path)")
+            throw SafeTensorsError("\(url.path): cannot create a temporary file in \(directory.path): \(FileError.reason(errno: errno))")
         }
         do {
             let handle = try FileHandle(forWritingTo: temporary)
@@ -83,7 +84,7 @@ public struct SafeTensorsWriter {
             try handle.synchronize()
         } catch {
             try? FileManager.default.removeItem(at: temporary)
-            throw SafeTensorsError("\(url.path): cannot write: \(error.localizedDescription)")
+            throw SafeTensorsError("\(url.path): cannot write: \(FileError.reason(error, path: temporary.path))")
         }
         guard rename(temporary.path, url.path) == 0 else {
             let reason = String(cString: strerror(errno))

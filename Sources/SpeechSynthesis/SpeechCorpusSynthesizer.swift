@@ -12,6 +12,9 @@ public struct SpeechCorpusSynthesizer {
     /// Where to look for espeak-ng and sox (PATH when nil).
     public var searchPath: String?
     public var log: (String) -> Void = { _ in }
+    /// How far a subset has come: ("labelled", utterances rendered, utterances) from the render workers' threads,
+    /// ("pretrain", hours rendered, hours) after each chunk.
+    public var progress: @Sendable (_ phase: String, _ done: Double, _ total: Double) -> Void = { _, _, _ in }
 
     public init(options: SynthesisOptions, textDirectory: URL) {
         self.options = options
@@ -51,7 +54,7 @@ public struct SpeechCorpusSynthesizer {
         let renderer = UtteranceRenderer(tools: tools, directory: directory)
         let labelled = plan.labelledUtterances()
         log("labelled subsets: \(labelled.count) utterances")
-        var bySubset = Dictionary(grouping: try render(labelled, renderer), by: \.subset)
+        var bySubset = Dictionary(grouping: try render(labelled, renderer, phase: "labelled"), by: \.subset)
         if options.subsets.contains("pretrain") {
             bySubset["pretrain"] = try renderPretraining(plan, renderer, directory: directory)
         }
@@ -120,6 +123,7 @@ public struct SpeechCorpusSynthesizer {
                 reached = seconds >= target
             }
             log(String(format: "pretrain: %d utterances, %.2f of %.2f hours", kept.count, seconds / 3600, options.hours))
+            progress("pretrain", min(seconds, target) / 3600, options.hours)
         }
         var index = kept.count
         while true {   // surplus of the last chunk, or of an earlier run with more hours
@@ -132,10 +136,11 @@ public struct SpeechCorpusSynthesizer {
     }
 
     /// Renders `specs` on `jobs` threads, each taking the next utterance in turn; results keep the order of `specs`.
-    func render(_ specs: [UtteranceSpec], _ renderer: UtteranceRenderer) throws -> [ManifestEntry] {
+    /// `phase` names them in `progress` (nil: not reported per utterance).
+    func render(_ specs: [UtteranceSpec], _ renderer: UtteranceRenderer, phase: String? = nil) throws -> [ManifestEntry] {
         let queue = RenderQueue(count: specs.count)
         let finished = DispatchGroup()
-        let (seed, log) = (options.seed, log)
+        let (seed, log, progress) = (options.seed, log, progress)
         for _ in 0..<min(jobs, max(specs.count, 1)) {
             finished.enter()
             Thread.detachNewThread {
@@ -143,7 +148,10 @@ public struct SpeechCorpusSynthesizer {
                 while let index = queue.take() {
                     do {
                         let entry = try renderer.render(specs[index], seed: seed)
-                        if let done = queue.finish(index, entry), done % 500 == 0 { log("rendered \(done) of \(specs.count)") }
+                        if let done = queue.finish(index, entry) {
+                            if done % 500 == 0 { log("rendered \(done) of \(specs.count)") }
+                            if let phase { progress(phase, Double(done), Double(specs.count)) }
+                        }
                     } catch {
                         queue.fail(error)
                     }

@@ -1,3 +1,4 @@
+import FileErrors
 import Foundation
 
 /// Text files → a `PreparedCorpus` directory: documents are encoded, each preceded by the end-of-text token,
@@ -43,7 +44,7 @@ public struct CorpusPreparation {
         if shardTokens < 1 { throw CorpusError("shard size must be positive, got \(shardTokens)") }
         let survey = try surveyInputs(assignFiles())
 
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try FileError.createDirectory(directory)
         try removeEarlierOutput(in: directory)
         let tokenizer = try makeTokenizer(survey.trainer, in: directory)
         guard let eot = tokenizer.specialTokenID("<|endoftext|>") ?? tokenizer.specialTokenID("[SEP]") else {
@@ -75,8 +76,8 @@ public struct CorpusPreparation {
             tokenizer: "tokenizer.json", vocabSize: tokenizer.vocabularySize, eotToken: eot,
             trainTokens: train.tokens, valTokens: val.tokens, trainBytes: train.bytes, valBytes: val.bytes,
             trainDocuments: train.documents, valDocuments: val.documents, files: entries, skipped: survey.skipped)
-        try Data(manifest.jsonText().utf8).write(to: directory.appendingPathComponent(PreparedCorpus.manifestName),
-                                                  options: .atomic)
+        let manifestURL = directory.appendingPathComponent(PreparedCorpus.manifestName)
+        try FileError.wrap("write", path: manifestURL.path) { try Data(manifest.jsonText().utf8).write(to: manifestURL, options: .atomic) }
         return manifest
     }
 

@@ -132,6 +132,15 @@ public struct PreparedCorpus {
         }
     }
 
+    public enum ShardSplit { case train, val }
+
+    /// The tokens of a split's shards, every id checked against `vocabularySize` (nil: corpus.json's vocab_size) as
+    /// each shard is read: the one place shards are loaded for training or evaluation.
+    public func readShards(_ split: ShardSplit, vocabularySize: Int? = nil) throws -> [[Int32]] {
+        let bound = vocabularySize ?? manifest.vocabSize
+        return try (split == .train ? trainShards : valShards).map { try TokenShard.read($0, vocabularySize: bound) }
+    }
+
     /// Shard files named `<split>_NNNNNN.bin`, in order.
     public static func shards(_ split: String, in directory: URL) throws -> [URL] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []

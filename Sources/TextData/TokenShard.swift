@@ -1,3 +1,4 @@
+import FileErrors
 import Foundation
 
 /// A token shard in llm.c's format (karpathy/llm.c, dev/data/data_common.py `write_datafile`): a 1024-byte header
@@ -19,6 +20,17 @@ public struct TokenShard {
             }
             return (0..<count).map { Int32(bitPattern: UInt32(littleEndian: (base + 4 * $0).loadUnaligned(as: UInt32.self))) }
         }
+    }
+
+    /// The tokens of a shard, each checked to lie in 0..<vocabularySize: an id outside the vocabulary would index
+    /// past the model's embedding table, so it is refused at load, naming the shard, the id and its position.
+    public static func read(_ url: URL, vocabularySize: Int) throws -> [Int32] {
+        let tokens = try read(url)
+        if let position = tokens.firstIndex(where: { $0 < 0 || Int($0) >= vocabularySize }) {
+            throw TokenShardError(file: url.path, message: "token id \(UInt32(bitPattern: tokens[position])) at position "
+                + "\(position) is outside the vocabulary of \(vocabularySize) tokens")
+        }
+        return tokens
     }
 
     /// The number of tokens a shard holds, from its header and size (the tokens are not read).
@@ -55,13 +67,13 @@ public struct TokenShard {
             }
         }
         do { try data.write(to: url, options: .atomic) } catch {
-            throw TokenShardError(file: url.path, message: "cannot write (\(error.localizedDescription))")
+            throw TokenShardError(file: url.path, message: "cannot write: \(FileError.reason(error, path: url.path))")
         }
     }
 
     private static func contents(_ url: URL) throws -> Data {
         do { return try Data(contentsOf: url, options: .alwaysMapped) } catch {
-            throw TokenShardError(file: url.path, message: "cannot read the file (\(error.localizedDescription))")
+            throw TokenShardError(file: url.path, message: "cannot read the file: \(FileError.reason(error, path: url.path))")
         }
     }
 

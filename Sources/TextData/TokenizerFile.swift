@@ -1,3 +1,4 @@
+import FileErrors
 import Foundation
 
 /// A parsed Hugging Face tokenizer.json with typed accessors by dotted key ("model.vocab"); every failure is a
@@ -10,7 +11,7 @@ struct TokenizerFile {
         path = url.path
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw TokenizerFileError(file: url.path, key: "", message: "cannot read the file (\(error.localizedDescription))")
+            throw TokenizerFileError(file: url.path, key: "", message: "cannot read the file: \(FileError.reason(error, path: url.path))")
         }
         guard let parsed = try? JSONSerialization.jsonObject(with: data) else {
             throw TokenizerFileError(file: url.path, key: "", message: "not valid JSON")

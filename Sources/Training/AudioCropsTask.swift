@@ -31,6 +31,7 @@ public enum FeatureCrops: DataForm {
         guard let objective = objective as? FeaturePretrainingObjective, let features = corpus.features else {
             throw objectiveMismatch(objective, expected: "feature crops")
         }
+        try MicroBatchMemory.check(recipe, parameters: objective.model.parameterCount)
         let model = recipe.model
         return try AudioCropsTask(objective: objective, recipe: recipe, train: features.train, val: features.val,
                                   dimension: features.dimension, unit: "frames", seed: seed,
@@ -66,6 +67,7 @@ public enum WaveformCrops: DataForm {
         guard let objective = objective as? FeaturePretrainingObjective, let waveforms = corpus.waveforms else {
             throw objectiveMismatch(objective, expected: "waveform crops")
         }
+        try MicroBatchMemory.check(recipe, parameters: objective.model.parameterCount)
         let model = recipe.model
         return try AudioCropsTask(objective: objective, recipe: recipe, train: waveforms.train, val: waveforms.val,
                                   dimension: 1, unit: "samples", seed: seed, describe: { steps, parameters in

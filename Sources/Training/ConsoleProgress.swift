@@ -16,11 +16,14 @@ public final class ConsoleProgress {
     public let mode: Mode
     /// Sees every message, printed or not (tests read what a run says through it).
     public var onMessage: ((String) -> Void)?
+    /// stderr for commands whose stdout holds their results (`TaskProgress`); stdout for a training run.
+    private let output: FileHandle
     private var lineIsOpen = false
     private var lastDraw = 0.0
 
-    public init(mode: Mode? = nil) {
-        self.mode = mode ?? (isatty(STDOUT_FILENO) != 0 ? .terminal : .lines)
+    public init(mode: Mode? = nil, standardError: Bool = false) {
+        output = standardError ? .standardError : .standardOutput
+        self.mode = mode ?? (isatty(standardError ? STDERR_FILENO : STDOUT_FILENO) != 0 ? .terminal : .lines)
     }
 
     /// A step's status. `logged`: this step wrote a metrics row (the moment a non-terminal prints).
@@ -53,7 +56,7 @@ public final class ConsoleProgress {
     }
 
     private func write(_ text: String) {
-        FileHandle.standardOutput.write(Data(text.utf8))
+        output.write(Data(text.utf8))
     }
 
     /// `3m12s`, `1h04m`, `42s`.

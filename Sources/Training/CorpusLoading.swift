@@ -62,7 +62,7 @@ extension TrainingCorpus {
         let plan = MixturePlan(data)
         for planned in plan?.sources ?? [] {
             let prepared = try source(planned.corpus, key: "data source '\(planned.name)'")
-            var shards = try prepared.trainShards.map(TokenShard.read)
+            var shards = try prepared.readShards(.train)
             if let subset = planned.subsetTokens {
                 let available = shards.reduce(0) { $0 + $1.count }
                 guard subset <= available else {
@@ -74,7 +74,7 @@ extension TrainingCorpus {
             sources.append(TrainSource(name: planned.name, shards: shards))
         }
         let tokenizer = corpus.tokenizerURL
-        return TrainingCorpus(trainShards: plan == nil ? try corpus.trainShards.map(TokenShard.read) : [],
+        return TrainingCorpus(trainShards: plan == nil ? try corpus.readShards(.train) : [],
                               validation: validation, namedValidation: named,
                               vocabularySize: corpus.vocabularySize,
                               tokenizerURL: FileManager.default.fileExists(atPath: tokenizer.path) ? tokenizer : nil,
@@ -84,7 +84,7 @@ extension TrainingCorpus {
     /// The val split of a prepared corpus, with its bytes per token.
     public static func validationSet(name: String, _ corpus: PreparedCorpus) throws -> ValidationSet {
         let bytesPerToken = corpus.valTokens > 0 && corpus.valBytes > 0 ? Double(corpus.valBytes) / Double(corpus.valTokens) : nil
-        return ValidationSet(name: name, shards: try corpus.valShards.map(TokenShard.read), bytesPerToken: bytesPerToken)
+        return ValidationSet(name: name, shards: try corpus.readShards(.val), bytesPerToken: bytesPerToken)
     }
 
     /// The first `count` tokens of the shards, in shard order (a multi-epoch subset).

@@ -1,3 +1,4 @@
+import FileErrors
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -8,24 +9,18 @@ import Darwin
 /// File-system steps that survive a crash or power loss: data reaches the disk (fsync) before a rename makes it
 /// visible, and the directory holding the renamed entry is synced so that the rename itself is durable.
 
-struct FileSystemError: Error, CustomStringConvertible {
-    let message: String
-    init(_ message: String) { self.message = message }
-    var description: String { message }
-}
-
 /// Flushes a file or directory to disk.
 func fsyncPath(_ url: URL) throws {
     let descriptor = open(url.path, O_RDONLY)
-    guard descriptor >= 0 else { throw FileSystemError("\(url.path): cannot open to sync: \(String(cString: strerror(errno)))") }
+    guard descriptor >= 0 else { throw FileError(path: url.path, operation: "open to sync", reason: FileError.reason(errno: errno)) }
     defer { close(descriptor) }
-    guard fsync(descriptor) == 0 else { throw FileSystemError("\(url.path): fsync failed: \(String(cString: strerror(errno)))") }
+    guard fsync(descriptor) == 0 else { throw FileError(path: url.path, operation: "sync to disk", reason: FileError.reason(errno: errno)) }
 }
 
 /// rename(2): atomic replacement of `destination` when it is a file or an empty directory.
 func renameItem(_ source: URL, to destination: URL) throws {
     guard rename(source.path, destination.path) == 0 else {
-        throw FileSystemError("cannot rename \(source.path) to \(destination.path): \(String(cString: strerror(errno)))")
+        throw FileError(path: source.path, operation: "rename to \(destination.path)", reason: FileError.reason(errno: errno))
     }
 }
 
@@ -40,15 +35,11 @@ func writeFileAtomically(_ data: Data, to url: URL) throws {
         try fsyncPath(directory)
     } catch {
         try? FileManager.default.removeItem(at: temporary)
-        throw FileSystemError("\(url.path): cannot write: \(error)")
+        throw FileError(error, operation: "write", path: url.path)
     }
 }
 
 /// Creates `url` and its parents when missing.
 func createDirectory(_ url: URL) throws {
-    do {
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    } catch {
-        throw FileSystemError("\(url.path): cannot create directory: \(error.localizedDescription)")
-    }
+    try FileError.createDirectory(url)
 }

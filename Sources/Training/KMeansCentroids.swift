@@ -39,11 +39,14 @@ public enum KMeansCentroids {
     }
 
     /// Every valid vector of the utterances (cut into windows of at most `window` frames, each labelled alone, as
-    /// training crops are), then at most `limit` of them drawn without replacement by `seed`: (N, D).
+    /// training crops are), then at most `limit` of them drawn without replacement by `seed`: (N, D). `progress` gets
+    /// (utterances done, utterances): a teacher's layer takes a forward pass per window.
     public static func vectors(_ utterances: [FeatureCorpus.Utterance], dimension: Int, features: ClusteredFeatures,
-                               window: Int, limit: Int?, seed: UInt64) -> Tensor {
+                               window: Int, limit: Int?, seed: UInt64,
+                               progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) -> Tensor {
         var collected: [Float] = []
-        for utterance in utterances {
+        for (index, utterance) in utterances.enumerated() {
+            defer { progress(index + 1, utterances.count) }
             var start = 0
             while start < utterance.frames {
                 let frames = min(window, utterance.frames - start)

@@ -1,3 +1,4 @@
+import FileErrors
 import Foundation
 
 /// One row of RUN/metrics.jsonl: what the trainer knew at a logged step.
@@ -162,7 +163,7 @@ public struct MetricsError: Error, CustomStringConvertible {
 public func readMetrics(_ url: URL) throws -> [MetricsRecord] {
     let data: Data
     do { data = try Data(contentsOf: url) } catch {
-        throw MetricsError(message: "\(url.path): cannot read metrics: \(error.localizedDescription)")
+        throw MetricsError(message: FileError(error, operation: "read the metrics", path: url.path).description)
     }
     let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
     let decoder = JSONDecoder()
@@ -177,39 +178,4 @@ public func readMetrics(_ url: URL) throws -> [MetricsRecord] {
         }
     }
     return records
-}
-
-/// Appends rows to RUN/metrics.jsonl, one line each, flushed to the file as they are written.
-public final class MetricsLog {
-    public let url: URL
-    private let handle: FileHandle
-
-    /// Opens (creating) the log. `keepingThrough`: rows with a later step are removed first — what a resumed run
-    /// does, so that rows logged after the checkpoint by the interrupted run are not duplicated.
-    public init(url: URL, keepingThrough lastStep: Int? = nil) throws {
-        self.url = url
-        let manager = FileManager.default
-        if let lastStep, manager.fileExists(atPath: url.path) {
-            let kept = try readMetrics(url).filter { $0.step <= lastStep }
-            let text = try kept.map { try $0.jsonLine() + "\n" }.joined()
-            try writeFileAtomically(Data(text.utf8), to: url)
-        }
-        if !manager.fileExists(atPath: url.path) {
-            guard manager.createFile(atPath: url.path, contents: nil) else {
-                throw MetricsError(message: "\(url.path): cannot create the metrics log")
-            }
-        }
-        do {
-            handle = try FileHandle(forWritingTo: url)
-            try handle.seekToEnd()
-        } catch {
-            throw MetricsError(message: "\(url.path): cannot open the metrics log: \(error.localizedDescription)")
-        }
-    }
-
-    deinit { try? handle.close() }
-
-    public func append(_ record: MetricsRecord) throws {
-        try handle.write(contentsOf: Data((try record.jsonLine() + "\n").utf8))
-    }
 }

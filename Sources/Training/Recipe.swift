@@ -1,3 +1,4 @@
+import FileErrors
 import Foundation
 import Optimizers
 import Tensors

@@ -1,3 +1,4 @@
+import FileErrors
 import Foundation
 import Yams
 // libyaml as Yams vendors it: its event stream is the one view of a document that costs no recursion and no
@@ -26,7 +27,7 @@ enum RecipeYAML {
             defer { try? handle.close() }
             data = try handle.read(upToCount: maxBytes + 1) ?? Data()
         } catch {
-            throw RecipeError("\(url.path): cannot read the recipe: \(error.localizedDescription)")
+            throw RecipeError(FileError(error, operation: "read the recipe", path: url.path).description)
         }
         guard data.count <= maxBytes else { throw RecipeError("\(url.path): larger than a recipe's limit of \(maxBytes) bytes") }
         guard let text = String(data: data, encoding: .utf8) else { throw RecipeError("\(url.path): not UTF-8 text") }

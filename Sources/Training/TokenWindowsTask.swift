@@ -25,6 +25,7 @@ public enum TokenWindows: DataForm {
     public static func makeTask(objective: TrainableObjective, recipe: Recipe, corpus: TrainingCorpus,
                                 seed: UInt64) throws -> TrainingTask {
         guard let objective = objective as? PretrainingObjective else { throw objectiveMismatch(objective, expected: "token windows") }
+        try MicroBatchMemory.check(recipe, parameters: objective.model.parameterCount)
         return TokenWindowsTask(objective: objective, recipe: recipe, corpus: corpus,
                                 windows: try TokenWindowStream(recipe: recipe, corpus: corpus, seed: seed))
     }

@@ -47,7 +47,7 @@ struct Eval: ParsableCommand {
             throw TrainingError("\(data) has a vocabulary of \(corpus.vocabularySize) tokens, the model \(vocabulary): "
                 + "it was tokenized with another tokenizer")
         }
-        let shards = try (split == "val" ? corpus.valShards : corpus.trainShards).map(TokenShard.read)
+        let shards = try corpus.readShards(split == "val" ? .val : .train, vocabularySize: vocabulary)
         let (tokens, bytes) = split == "val" ? (corpus.valTokens, corpus.valBytes) : (corpus.trainTokens, corpus.trainBytes)
         let context = loaded.config.model.context
         let windows = evaluationBatches(shards: shards, context: context, batchSize: batchSize, limit: batches)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import AudioData
 import Foundation
+import Training
 
 /// `pretrain features prepare IN --out DIR`: fbank shards with a train/val split, the train split's normalisation
 /// statistics and corpus.json — what an audio recipe's data.features names.
@@ -10,13 +11,17 @@ struct PrepareFeatures: ParsableCommand {
         discussion: """
             The split follows IN/manifest.jsonl when present (its path and split fields; test and other splits are held \
             out), else a seeded hash of each file's path sends --val-fraction of the files to val. Files that cannot be \
-            decoded are reported and skipped. Example: pretrain features prepare data/speech --out data/speech-fbank
+            decoded are reported and skipped. A file of bad audio (NaN or infinite samples, a sample rate outside \
+            1–384 kHz, longer than 4 hours) is an error, or skipped and counted with --skip-bad-audio. \
+            Example: pretrain features prepare data/speech --out data/speech-fbank
             """)
 
     @OptionGroup var arguments: FeatureArguments
     @Option(name: .customLong("val-fraction"), help: "Fraction of files sent to val when there is no manifest.")
     var valFraction = 0.05
     @Option(help: "Seed of the hash split.") var seed: UInt64 = 0
+    @Flag(name: .customLong("skip-bad-audio"), help: "Skip and count files of bad audio instead of stopping at the first.")
+    var skipBadAudio = false
 
     func validate() throws {
         if arguments.stats != nil {
@@ -29,12 +34,19 @@ struct PrepareFeatures: ParsableCommand {
         options.fbank = try arguments.fbankOptions()
         options.valFraction = valFraction
         options.seed = seed
+        options.skipBadAudio = skipBadAudio
         let start = Date()
+        let progress = TaskProgress("features prepare", unit: "files")
         let info = try FeatureCorpusPreparation.prepare(input: URL(fileURLWithPath: arguments.input),
-                                                        output: URL(fileURLWithPath: arguments.out), options: options) { print($0) }
+                                                        output: URL(fileURLWithPath: arguments.out), options: options,
+                                                        log: { progress.message($0) },
+                                                        progress: { progress.update(Double($0), of: Double($1)) })
+        progress.finish()
+        let bad = info.skippedBadAudio ?? 0
         print(String(format: "fbank corpus %@: train %d utterances (%d frames), val %d (%d frames) × %d bins; split by %@; "
-                     + "held out %d; skipped %d undecodable; %.1f s",
+                     + "held out %d; skipped %d undecodable%@; %.1f s",
                      arguments.out, info.train.utterances, info.train.frames, info.val.utterances, info.val.frames,
-                     info.dimension, info.splitSource, info.heldOut, info.skipped, Date().timeIntervalSince(start)))
+                     info.dimension, info.splitSource, info.heldOut, info.skipped - bad,
+                     skipBadAudio ? ", \(bad) bad audio" : "", Date().timeIntervalSince(start)))
     }
 }

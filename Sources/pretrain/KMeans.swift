@@ -47,15 +47,21 @@ struct KMeans: ParsableCommand {
             }
             clustered = .cepstra(count: numCeps)
         }
+        let reading = TaskProgress("kmeans \(teacher == nil ? "cepstra" : "teacher layer \(layer!)")", unit: "utterances")
         let points = KMeansCentroids.vectors(corpus.train, dimension: corpus.dimension, features: clustered,
-                                             window: window, limit: maxVectors, seed: seed)
+                                             window: window, limit: maxVectors, seed: seed) {
+            reading.update(Double($0), of: Double($1))
+        }
+        reading.finish()
         var config = KMeansConfig(k: k)
         config.batchSize = batchSize
         config.iterations = iterations
         config.initialization = initialization
         config.seed = seed
         if let problem = config.problem(points: points.size(0)) { throw ValidationError("k-means: \(problem)") }
-        let centroids = MiniBatchKMeans.fit(points, config: config)
+        let fitting = TaskProgress("kmeans fit", unit: "updates")
+        let centroids = MiniBatchKMeans.fit(points, config: config) { fitting.update(Double($0), of: Double($1)) }
+        fitting.finish()
         let inertia = MiniBatchKMeans.inertia(points, centroids: centroids)
         var metadata = KMeansCentroids.metadata(clustered, teacher: teacher)
         metadata["k"] = "\(k)"

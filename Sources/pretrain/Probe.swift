@@ -1,4 +1,5 @@
 import ArgumentParser
+import FileErrors
 import Foundation
 import Probes
 import Tensors
@@ -36,14 +37,17 @@ struct Probe: ParsableCommand {
             }
         }
         let runner = ProbeRunner(corpus: URL(fileURLWithPath: corpus))
-        runner.log = { print($0) }
         var results: [ProbeResult] = []
         for task in tasks {
+            let progress = TaskProgress("probe \(task.rawValue) encoding", unit: "utterances")
+            runner.log = { progress.message($0) }
+            runner.progress = { progress.update(Double($0), of: Double($1)) }
             results.append(try runner.run(task, representation: representation, labelsPerClass: labelsPerClass,
                                           seeds: (0..<seeds).map { UInt64($0) }))
+            progress.finish()
         }
         let destination = resultsURL()
-        try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileError.createDirectory(destination.deletingLastPathComponent())
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(results).write(to: destination, options: .atomic)

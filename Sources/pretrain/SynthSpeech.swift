@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SpeechSynthesis
+import Training
 
 /// `pretrain data synth-speech --out DIR`: a labelled speech corpus made by espeak-ng, the same for a seed.
 struct SynthSpeech: ParsableCommand {
@@ -87,9 +88,16 @@ struct SynthSpeech: ParsableCommand {
         var synthesizer = SpeechCorpusSynthesizer(options: options, textDirectory: URL(fileURLWithPath: textDir))
         synthesizer.jobs = jobs
         synthesizer.commandLine = CommandLine.arguments
-        synthesizer.log = { print($0) }
+        let console = ConsoleProgress(standardError: true)
+        let labelled = TaskProgress("synth-speech labelled subsets", unit: "utterances", console: console)
+        let pretraining = TaskProgress("synth-speech pretrain", unit: "hours", console: console)
+        synthesizer.log = { labelled.message($0) }
+        synthesizer.progress = { phase, done, total in
+            (phase == "pretrain" ? pretraining : labelled).update(done, of: total)
+        }
         let start = Date()
         let summary = try synthesizer.run(into: URL(fileURLWithPath: out))
+        pretraining.finish()
         for subset in options.subsets {
             let splits = SplitSizes.splits.compactMap { split in
                 summary.subsets[subset]?[split].map { String(format: "%@ %d (%.2f h)", split, $0.utterances, $0.hours) }

@@ -1,0 +1,33 @@
+import Foundation
+
+/// What a decoded file must satisfy to be speech rather than a corrupt header or broken samples, checked before
+/// anything is allocated for it: a header claiming 1 Hz would resample each stored sample into 16,000, and NaN
+/// samples would make every feature and the corpus statistics NaN without an error.
+public enum AudioBounds {
+    /// Sample rates of real recordings: telephone 8 kHz down to 1 kHz, studio 384 kHz up.
+    public static let sampleRates = 1_000...384_000
+    /// The longest file taken as one utterance (a whole day of audio is a header error or not an utterance).
+    public static let maxDuration: Double = 4 * 3600
+
+    /// Throws naming the file when its sample rate is outside `sampleRates` or `frames` at that rate last longer
+    /// than `maxDuration`.
+    static func check(sampleRate: Int, frames: Int, path: String) throws {
+        guard sampleRates.contains(sampleRate) else {
+            throw AudioError(badAudio: "\(path): a sample rate of \(sampleRate) Hz is outside \(sampleRates.lowerBound)…"
+                + "\(sampleRates.upperBound) Hz (a corrupt header?)")
+        }
+        let seconds = Double(frames) / Double(sampleRate)
+        guard seconds <= maxDuration else {
+            throw AudioError(badAudio: String(format: "%@: %.1f hours of audio (%d frames at %d Hz) is longer than the "
+                + "%.0f hours one utterance may last", path, seconds / 3600, frames, sampleRate, maxDuration / 3600))
+        }
+    }
+
+    /// Throws naming the file when a sample is NaN or infinite.
+    static func checkFinite(_ samples: [Float], path: String) throws {
+        let bad = samples.reduce(0) { $1.isFinite ? $0 : $0 + 1 }
+        guard bad == 0 else {
+            throw AudioError(badAudio: "\(path): \(bad) of \(samples.count) samples are not finite (NaN or infinity)")
+        }
+    }
+}
