@@ -97,14 +97,7 @@ public final class Trainer {
         if let threads = recipe.train.threads { Runtime.configure(threads: threads) }
 
         try createDirectory(runDirectory)
-        let resumeFrom = checkpoints.completeCheckpoints().last
-        if !start.isResume, let existing = resumeFrom {
-            throw TrainingError("\(runDirectory.path) already holds checkpoints (newest: \(existing.url.lastPathComponent)); "
-                + "continue it with --resume, start it afresh with --overwrite, or choose another --run-dir")
-        }
-        if start.isResume && resumeFrom == nil {
-            throw TrainingError("\(runDirectory.path): nothing to resume, no complete checkpoint in \(checkpoints.directory.path)")
-        }
+        let resumeFrom = try Self.checkpointToStartFrom(start, in: checkpoints, runDirectory: runDirectory, console: console)
         checkpoints.removeAbandonedPartials()
 
         let seed = recipe.train.seed
@@ -122,7 +115,7 @@ public final class Trainer {
                                  objectiveRandom: RandomState(RandomGenerator(seed: Self.seed(seed, .objective))),
                                  dropoutRandom: RandomState(RandomGenerator(seed: Self.seed(seed, .dropout))))
         task.saveStreams(into: &state)
-        try Self.restore(start, newestCheckpoint: resumeFrom?.url, recipe: recipe, task: task, optimizer: optimizer,
+        try Self.restore(start, newestCheckpoint: resumeFrom, recipe: recipe, task: task, optimizer: optimizer,
                          schedule: schedule, state: &state)
         self.state = state
         metrics = try MetricsLog(url: RunDirectory(runDirectory).metrics, keepingThrough: state.step)
