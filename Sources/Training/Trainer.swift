@@ -69,8 +69,10 @@ public final class Trainer {
     public var shouldStop: () -> Bool = { false }
 
     let metrics: MetricsLog
-    /// The same rows as events for `tensorboard --logdir RUN`.
-    let tensorBoard: TensorBoardWriter
+    /// The run directory's lock, the earlier run --overwrite set aside, the recipe still to write (TrainerRunDirectory.swift).
+    let held: HeldRun
+    /// The same rows as events for `tensorboard --logdir RUN` (none for a finished run resumed: it logs nothing).
+    let tensorBoard: TensorBoardWriter?
     private let trainableParameters: [Tensor]
     /// The learning-curve shape of the run this one was initialised from (fitted once, at the first forecast).
     lazy var forecastPrior: LearningCurvePrior? = state.initializedFrom
@@ -83,8 +85,10 @@ public final class Trainer {
 
     /// Prepares a run in `runDirectory` (created if needed): the model family's data form checks the corpus and
     /// resolves the model section from it, the registries build the model and objective, the data form the task.
+    /// `overwrite`: start afresh where an earlier run is; its files are set aside only once all of that succeeded
+    /// (RUN/.overwritten-<time>/), and deleted when this run's first checkpoint is complete.
     public init(recipe: Recipe, runDirectory: URL, corpus: TrainingCorpus, start: TrainingStart = .fresh,
-                console: ConsoleProgress = ConsoleProgress()) throws {
+                overwrite: Bool = false, console: ConsoleProgress = ConsoleProgress()) throws {
         var recipe = recipe
         let dataForm = try recipe.model.family.dataForm
         try dataForm.resolve(&recipe.model, corpus: corpus)
@@ -96,8 +100,8 @@ public final class Trainer {
         checkpoints = CheckpointStore(runDirectory: runDirectory)
         if let threads = recipe.train.threads { Runtime.configure(threads: threads) }
 
-        try createDirectory(runDirectory)
-        let resumeFrom = try Self.checkpointToStartFrom(start, in: checkpoints, runDirectory: runDirectory, console: console)
+        held = try HeldRun(RunDirectory(runDirectory), start: start, overwrite: overwrite)
+        let resumeFrom = try held.checkpointToStartFrom(start, overwrite: overwrite, console: console)
         checkpoints.removeAbandonedPartials()
 
         let seed = recipe.train.seed
@@ -118,9 +122,11 @@ public final class Trainer {
         try Self.restore(start, newestCheckpoint: resumeFrom, recipe: recipe, task: task, optimizer: optimizer,
                          schedule: schedule, state: &state)
         self.state = state
-        metrics = try MetricsLog(url: RunDirectory(runDirectory).metrics, keepingThrough: state.step)
-        tensorBoard = try TensorBoardWriter(directory: runDirectory, restartStep: start.isResume ? state.step + 1 : nil)
-        try writeFileAtomically(Data(try recipe.yaml().utf8), to: RunDirectory(runDirectory).recipe)
+        let finished = try held.begin(start, step: state.step, recipe: recipe, overwrite: overwrite, console: console)
+        metrics = try MetricsLog(url: held.run.metrics, keepingThrough: state.step)
+        tensorBoard = finished ? nil : try TensorBoardWriter(directory: runDirectory, restartStep: start.isResume ? state.step + 1 : nil)
+        // A resumed run's recipe is written with its first checkpoint: a resume that fails keeps the stored one.
+        if !start.isResume { try held.writePendingRecipe() }
     }
 
     // MARK: - The loop
@@ -130,6 +136,8 @@ public final class Trainer {
     /// in a row (no checkpoint is written then; the previous ones are kept).
     @discardableResult
     public func run(stopAfter: Int? = nil) throws -> TrainingSummary {
+        try held.acquire()
+        defer { held.release() }
         let total = recipe.train.steps
         Random.generator = try state.dropoutRandom.generator()
         var objectiveRandom = try state.objectiveRandom.generator()
@@ -185,7 +193,7 @@ public final class Trainer {
                     lastLog.time = Date()   // throughput counts training time only
                 }
                 try metrics.append(record)
-                tensorBoard.add(record)
+                tensorBoard?.add(record)
             } else {
                 console.update(statusLine(step: step, loss: Double(loss), lr: lr,
                                           tokensPerSecond: Double(state.tokensSeen - lastLog.tokens) / max(1e-9, now.timeIntervalSince(lastLog.time)),
@@ -224,12 +232,15 @@ public final class Trainer {
             if !task.hasValidation { console.message(task.noValidationWarning) }
         } else if state.step < recipe.train.steps {
             console.message("resuming \(runDirectory.path) at step \(state.step) of \(recipe.train.steps)")
+        } else {
+            console.message("\(runDirectory.path) finished at \(state.step)/\(recipe.train.steps); "
+                + "extend it with --resume \(runDirectory.path) --set train.steps=N")
         }
         guard state.step == 0 && state.initializedFrom != nil && task.hasValidation else { return }
         var record = MetricsRecord(step: 0, tokensSeen: 0, skippedUpdates: 0, sourceTokens: task.inputsBySource)
         console.message(task.describe(task.evaluate(full: false, into: &record), step: 0, full: false))
         try metrics.append(record)
-        tensorBoard.add(record)
+        tensorBoard?.add(record)
     }
 
     /// One update: `grad_accum` micro-batches, each loss scaled by 1/grad_accum and backpropagated (gradients
@@ -271,22 +282,5 @@ public final class Trainer {
         }
         optimizer.zeroGrad()
         return (meanLoss, gradNorm)
-    }
-
-    /// The console's status line of a step.
-    private func statusLine(step: Int, loss: Double, lr: Float, tokensPerSecond: Double?, eta: Double) -> String {
-        let width = String(recipe.train.steps).count
-        let stepText = String(repeating: " ", count: max(0, width - String(step).count)) + "\(step)"
-        var parts = ["step \(stepText)/\(recipe.train.steps)", String(format: "loss %.4f", loss), String(format: "lr %.2e", lr)]
-        if let tokensPerSecond { parts.append("\(ConsoleProgress.grouped(tokensPerSecond)) \(task.inputUnit)/s") }
-        parts.append("ETA \(ConsoleProgress.duration(eta))")
-        if state.skippedUpdates > 0 { parts.append("skipped \(state.skippedUpdates)") }
-        let sourceTokens = task.inputsBySource
-        let drawn = sourceTokens.values.reduce(0, +)
-        if drawn > 0 {
-            parts.append(sourceTokens.sorted { $0.key < $1.key }
-                .map { "\($0.key) \(Int((100 * Double($0.value) / Double(drawn)).rounded()))%" }.joined(separator: " "))
-        }
-        return parts.joined(separator: " │ ")
     }
 }
