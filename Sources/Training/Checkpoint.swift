@@ -6,7 +6,8 @@ import Foundation
 ///
 /// Writing is crash-safe: the files go into a hidden temporary directory and are fsynced, the directory is
 /// renamed into place, then the `COMPLETE` marker is written and `checkpoints/latest` is updated. A directory
-/// without `COMPLETE` (a crash between rename and marker, or a copy in progress) is never loaded.
+/// without `COMPLETE` (a crash between rename and marker, or a copy in progress) is never loaded. The marker records
+/// every file's CRC-32C (`CheckpointManifest`), checked on every load, so that damage after writing is found too.
 public enum Checkpoint {
     public static let modelFile = "model.safetensors"
     public static let optimizerFile = "optimizer.safetensors"
@@ -30,8 +31,16 @@ public enum Checkpoint {
         FileManager.default.fileExists(atPath: directory.appendingPathComponent(completeMarker).path)
     }
 
-    /// A complete checkpoint directory, or a run directory (then its newest complete checkpoint).
+    /// A complete checkpoint directory, or a run directory (then its newest complete checkpoint), its files checked
+    /// against their checksums: where every loader starts.
     public static func resolve(_ url: URL) throws -> URL {
+        let directory = try locate(url)
+        try verify(directory)
+        return directory
+    }
+
+    /// `resolve` without reading the files: where a checkpoint is, for naming things after it.
+    public static func locate(_ url: URL) throws -> URL {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw CheckpointError("\(url.path): no such checkpoint or run directory")
@@ -62,8 +71,10 @@ extension Checkpoint {
         let manager = FileManager.default
         try? manager.removeItem(at: partial)
         try createDirectory(partial)
+        let manifest: CheckpointManifest
         do {
             try contents(partial)
+            manifest = try CheckpointManifest.make(of: partial)
             for file in try manager.contentsOfDirectory(atPath: partial.path) {
                 try fsyncPath(partial.appendingPathComponent(file))
             }
@@ -81,7 +92,8 @@ extension Checkpoint {
             try? manager.removeItem(at: partial)
             throw CheckpointError("cannot write checkpoint \(final.path): \(error)")
         }
-        try writeFileAtomically(Data(marker.utf8), to: final.appendingPathComponent(completeMarker))
+        let text = marker.isEmpty || marker.hasSuffix("\n") ? marker : marker + "\n"
+        try writeFileAtomically(Data((text + manifest.lines).utf8), to: final.appendingPathComponent(completeMarker))
     }
 }
 
@@ -142,6 +154,24 @@ public struct CheckpointStore {
             let url = directory.appendingPathComponent(name)
             if !Checkpoint.isComplete(url) { try? FileManager.default.removeItem(at: url) }
         }
+    }
+
+    /// Renames a damaged checkpoint to `step_NNNNNN.damaged` (kept for inspection, no longer a checkpoint) and points
+    /// `latest` at the newest remaining one. Returns the new name.
+    func setAsideDamaged(_ checkpoint: URL) throws -> URL {
+        var aside = checkpoint.appendingPathExtension("damaged")
+        var attempt = 1
+        while FileManager.default.fileExists(atPath: aside.path) {
+            aside = checkpoint.appendingPathExtension("damaged\(attempt)")
+            attempt += 1
+        }
+        try renameItem(checkpoint, to: aside)
+        if let newest = completeCheckpoints().last {
+            try writeFileAtomically(Data((newest.url.lastPathComponent + "\n").utf8), to: latestPointer)
+        } else {
+            try? FileManager.default.removeItem(at: latestPointer)
+        }
+        return aside
     }
 
     /// Removes temporary directories left by a process that died while writing a checkpoint.

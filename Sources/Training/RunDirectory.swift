@@ -11,6 +11,8 @@ import Foundation
 ///     RUN/anneals/from_S_steps_N/        anneal branches, each a run directory of its own
 ///     RUN/probes/<name>.json             `pretrain probe` results
 ///     RUN/finetune/<name>/               `pretrain finetune` outputs (`FineTuningDirectory`)
+///     RUN/.lock                          the pid of the process training the run, flock'ed (`RunLock`)
+///     RUN/.overwritten-<time>/           an earlier run `--overwrite` replaces, until the new run's first checkpoint
 ///
 /// Tools that read or write a run take these names from here, so that a renamed file cannot leave a reader behind.
 public struct RunDirectory: Equatable {
@@ -44,6 +46,8 @@ public struct RunDirectory: Equatable {
         static let finetune = "finetune"
         static let tokenizer = "tokenizer.json"
         static let eventsPrefix = "events.out.tfevents."
+        static let lock = ".lock"
+        static let overwrittenPrefix = ".overwritten-"
     }
 
     public var path: String { url.path }
@@ -99,14 +103,42 @@ public struct RunDirectory: Equatable {
     /// Whether `name` is one of a run's TensorBoard event files.
     public static func isEventsFile(_ name: String) -> Bool { name.hasPrefix(Name.eventsPrefix) }
 
-    /// Deletes what a run writes (recipe, metrics, events, checkpoints, report) and nothing else: `--overwrite`.
-    public func clear() throws {
-        let manager = FileManager.default
-        guard let names = try? manager.contentsOfDirectory(atPath: url.path) else { return }
+    /// The names of what a run writes (recipe, metrics, events, checkpoints, report) present in the directory.
+    private func writtenNames() -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
         let written: Set = [Name.checkpoints, Name.metrics, Name.recipe, Name.report]
-        for name in names where written.contains(name) || Self.isEventsFile(name) {
-            try manager.removeItem(at: url.appendingPathComponent(name))
+        return names.filter { written.contains($0) || Self.isEventsFile($0) }.sorted()
+    }
+
+    /// Deletes what a run writes (recipe, metrics, events, checkpoints, report) and nothing else.
+    public func clear() throws {
+        for name in writtenNames() { try FileManager.default.removeItem(at: url.appendingPathComponent(name)) }
+    }
+
+    /// Moves what a run writes (the files `clear` deletes) into a new RUN/.overwritten-<unix seconds>/ and returns
+    /// it; nil when there was nothing. `--overwrite` does this, and deletes it once the new run has a checkpoint.
+    public func setAsidePreviousRun() throws -> URL? {
+        let names = writtenNames()
+        guard !names.isEmpty else { return nil }
+        let base = "\(Name.overwrittenPrefix)\(Int(Date().timeIntervalSince1970))"
+        var aside = url.appendingPathComponent(base)
+        var attempt = 1
+        while FileManager.default.fileExists(atPath: aside.path) {
+            aside = url.appendingPathComponent("\(base)-\(attempt)")
+            attempt += 1
         }
+        try createDirectory(aside)
+        for name in names { try renameItem(url.appendingPathComponent(name), to: aside.appendingPathComponent(name)) }
+        try fsyncPath(aside)
+        try fsyncPath(url)
+        return aside
+    }
+
+    /// Whether `other` is this directory or lies inside it (symbolic links resolved).
+    public func contains(_ other: URL) -> Bool {
+        let base = url.resolvingSymlinksInPath().standardizedFileURL.path
+        let path = other.resolvingSymlinksInPath().standardizedFileURL.path
+        return path == base || path.hasPrefix(base.hasSuffix("/") ? base : base + "/")
     }
 
     /// The stage directories of a BEATs loop under `root`: iter1/ssl, iter2/tokenizer, iter2/ssl, …, each a run

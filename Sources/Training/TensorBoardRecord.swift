@@ -1,29 +1,3 @@
-/// CRC-32C (Castagnoli): the checksum TFRecord frames carry. Reflected polynomial 0x82F63B78 (RFC 3720 §B.4),
-/// initial value and final xor 0xFFFFFFFF; one table lookup per byte (event files are small, speed is no concern).
-public enum CRC32C {
-    static let table: [UInt32] = (0..<256).map { byte in
-        var crc = UInt32(byte)
-        for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0x82F6_3B78 : crc >> 1 }
-        return crc
-    }
-
-    public static func checksum(_ bytes: [UInt8]) -> UInt32 {
-        bytes.withUnsafeBufferPointer { buffer in
-            table.withUnsafeBufferPointer { table in
-                var crc: UInt32 = 0xFFFF_FFFF
-                for byte in buffer { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
-                return crc ^ 0xFFFF_FFFF
-            }
-        }
-    }
-
-    /// TFRecord stores CRCs rotated and offset, because a CRC of data that itself contains CRCs is weak
-    /// (tensorflow/core/lib/hash/crc32c.h, `Mask`).
-    public static func masked(_ crc: UInt32) -> UInt32 {
-        ((crc >> 15) | (crc << 17)) &+ 0xA282_EAD8
-    }
-}
-
 /// TFRecord framing, the container of TensorBoard event files:
 /// `uint64 length | uint32 masked_crc32c(length) | data | uint32 masked_crc32c(data)`, all little-endian.
 public enum TFRecord {

@@ -69,8 +69,10 @@ public final class Trainer {
     public var shouldStop: () -> Bool = { false }
 
     let metrics: MetricsLog
-    /// The same rows as events for `tensorboard --logdir RUN`.
-    let tensorBoard: TensorBoardWriter
+    /// The run directory's lock, the earlier run --overwrite set aside, the recipe still to write (TrainerRunDirectory.swift).
+    let held: HeldRun
+    /// The same rows as events for `tensorboard --logdir RUN` (none for a finished run resumed: it logs nothing).
+    let tensorBoard: TensorBoardWriter?
     private let trainableParameters: [Tensor]
     /// The learning-curve shape of the run this one was initialised from (fitted once, at the first forecast).
     lazy var forecastPrior: LearningCurvePrior? = state.initializedFrom
@@ -83,8 +85,10 @@ public final class Trainer {
 
     /// Prepares a run in `runDirectory` (created if needed): the model family's data form checks the corpus and
     /// resolves the model section from it, the registries build the model and objective, the data form the task.
+    /// `overwrite`: start afresh where an earlier run is; its files are set aside only once all of that succeeded
+    /// (RUN/.overwritten-<time>/), and deleted when this run's first checkpoint is complete.
     public init(recipe: Recipe, runDirectory: URL, corpus: TrainingCorpus, start: TrainingStart = .fresh,
-                console: ConsoleProgress = ConsoleProgress()) throws {
+                overwrite: Bool = false, console: ConsoleProgress = ConsoleProgress()) throws {
         var recipe = recipe
         let dataForm = try recipe.model.family.dataForm
         try dataForm.resolve(&recipe.model, corpus: corpus)
@@ -96,15 +100,8 @@ public final class Trainer {
         checkpoints = CheckpointStore(runDirectory: runDirectory)
         if let threads = recipe.train.threads { Runtime.configure(threads: threads) }
 
-        try createDirectory(runDirectory)
-        let resumeFrom = checkpoints.completeCheckpoints().last
-        if !start.isResume, let existing = resumeFrom {
-            throw TrainingError("\(runDirectory.path) already holds checkpoints (newest: \(existing.url.lastPathComponent)); "
-                + "continue it with --resume, start it afresh with --overwrite, or choose another --run-dir")
-        }
-        if start.isResume && resumeFrom == nil {
-            throw TrainingError("\(runDirectory.path): nothing to resume, no complete checkpoint in \(checkpoints.directory.path)")
-        }
+        held = try HeldRun(RunDirectory(runDirectory), start: start, overwrite: overwrite)
+        let resumeFrom = try held.checkpointToStartFrom(start, overwrite: overwrite, console: console)
         checkpoints.removeAbandonedPartials()
 
         let seed = recipe.train.seed
@@ -122,12 +119,14 @@ public final class Trainer {
                                  objectiveRandom: RandomState(RandomGenerator(seed: Self.seed(seed, .objective))),
                                  dropoutRandom: RandomState(RandomGenerator(seed: Self.seed(seed, .dropout))))
         task.saveStreams(into: &state)
-        try Self.restore(start, newestCheckpoint: resumeFrom?.url, recipe: recipe, task: task, optimizer: optimizer,
+        try Self.restore(start, newestCheckpoint: resumeFrom, recipe: recipe, task: task, optimizer: optimizer,
                          schedule: schedule, state: &state)
         self.state = state
-        metrics = try MetricsLog(url: RunDirectory(runDirectory).metrics, keepingThrough: state.step)
-        tensorBoard = try TensorBoardWriter(directory: runDirectory, restartStep: start.isResume ? state.step + 1 : nil)
-        try writeFileAtomically(Data(try recipe.yaml().utf8), to: RunDirectory(runDirectory).recipe)
+        let finished = try held.begin(start, step: state.step, recipe: recipe, overwrite: overwrite, console: console)
+        metrics = try MetricsLog(url: held.run.metrics, keepingThrough: state.step)
+        tensorBoard = finished ? nil : try TensorBoardWriter(directory: runDirectory, restartStep: start.isResume ? state.step + 1 : nil)
+        // A resumed run's recipe is written with its first checkpoint: a resume that fails keeps the stored one.
+        if !start.isResume { try held.writePendingRecipe() }
     }
 
     // MARK: - The loop
@@ -137,6 +136,8 @@ public final class Trainer {
     /// in a row (no checkpoint is written then; the previous ones are kept).
     @discardableResult
     public func run(stopAfter: Int? = nil) throws -> TrainingSummary {
+        try held.acquire()
+        defer { held.release() }
         let total = recipe.train.steps
         Random.generator = try state.dropoutRandom.generator()
         var objectiveRandom = try state.objectiveRandom.generator()
@@ -192,7 +193,7 @@ public final class Trainer {
                     lastLog.time = Date()   // throughput counts training time only
                 }
                 try metrics.append(record)
-                tensorBoard.add(record)
+                tensorBoard?.add(record)
             } else {
                 console.update(statusLine(step: step, loss: Double(loss), lr: lr,
                                           tokensPerSecond: Double(state.tokensSeen - lastLog.tokens) / max(1e-9, now.timeIntervalSince(lastLog.time)),

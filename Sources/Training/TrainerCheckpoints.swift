@@ -94,8 +94,10 @@ extension Trainer {
         writer.state = snapshot
         writer.config = CheckpointConfig(model: recipe.model, objective: recipe.objective)
         writer.extraFiles = task.writeCheckpointFiles
+        try held.writePendingRecipe()
         let url = try writer.write(to: checkpoints, step: state.step, keepLast: recipe.train.keepLast)
-        tensorBoard.flush()
+        held.checkpointWritten()
+        tensorBoard?.flush()
         console.message("checkpoint \(url.path)")
         return url
     }

@@ -17,13 +17,16 @@ extension Trainer {
             }
         } else if state.step < recipe.train.steps {
             console.message("resuming \(runDirectory.path) at step \(state.step) of \(recipe.train.steps)")
+        } else {
+            console.message("\(runDirectory.path) finished at \(state.step)/\(recipe.train.steps); "
+                + "extend it with --resume \(runDirectory.path) --set train.steps=N")
         }
         guard state.step == 0 && state.initializedFrom != nil && task.hasValidation else { return }
         var record = MetricsRecord(step: 0, tokensSeen: 0, skippedUpdates: 0, sourceTokens: task.inputsBySource)
         let evaluation = task.evaluate(full: false, into: &record)
         console.message(task.describe(evaluation, record: record, step: 0, full: false))
         try metrics.append(record)
-        tensorBoard.add(record)
+        tensorBoard?.add(record)
     }
 
     /// The console's status line of a step.

@@ -2,8 +2,8 @@ import Foundation
 import Tensors
 
 /// `pretrain train` as a library call, so that tests and other code train exactly as the command line does:
-/// the recipe read with its overrides (or the stored one of a run to resume), the run directory chosen, an earlier
-/// run cleared with `overwrite`, the corpus loaded, the trainer built and run.
+/// the recipe read with its overrides (or the stored one of a run to resume), the run directory chosen, the corpus
+/// loaded, the trainer built (replacing an earlier run with `overwrite`) and run.
 public struct TrainingRun {
     /// The recipe file; with `resume` optional (the run's stored recipe.yaml is read then).
     public var recipe: URL?
@@ -18,7 +18,8 @@ public struct TrainingRun {
     /// Reads `initFrom` when it is not one of our checkpoints (the command line imports a Hugging Face directory
     /// here, as Training does not depend on HFInterop); nil: it is a checkpoint.
     public var importWeights: (URL) throws -> TrainingStart? = { _ in nil }
-    /// Delete an earlier run's files from the run directory first.
+    /// Start afresh where an earlier run is: its files are set aside once the recipe, corpus, model and `initFrom`
+    /// have been checked, and deleted when the new run's first checkpoint is complete (`Trainer`'s `overwrite`).
     public var overwrite = false
     /// Stop after this step with a checkpoint.
     public var stopAfter: Int?
@@ -66,15 +67,14 @@ public struct TrainingRun {
                     start: try initFrom.map { try importWeights($0) ?? .initFrom($0) } ?? .fresh)
     }
 
-    /// The plan carried out up to the first step: an earlier run cleared (`overwrite`), the corpus loaded, the
-    /// trainer built (which refuses a run directory holding checkpoints unless resuming).
+    /// The plan carried out up to the first step: the corpus loaded, the trainer built (which locks the run
+    /// directory, refuses one holding checkpoints unless resuming or overwriting, and sets an overwritten run aside).
     public func trainer(console: ConsoleProgress = ConsoleProgress(), log: (String) -> Void = { _ in }) throws -> (plan: Plan, trainer: Trainer) {
         let plan = try plan(log: log)
-        if overwrite { try plan.runDirectory.clear() }
         if let threads = plan.recipe.train.threads { Runtime.configure(threads: threads) }
         let corpus = try TrainingCorpus.load(plan.recipe.data)
         let trainer = try Trainer(recipe: plan.recipe, runDirectory: plan.runDirectory.url, corpus: corpus,
-                                  start: plan.start, console: console)
+                                  start: plan.start, overwrite: overwrite, console: console)
         return (plan, trainer)
     }
 

@@ -27,7 +27,7 @@ public struct LoadedWaveformEncoder {
 
 /// Whether an audio checkpoint (or run directory) holds a waveform encoder (model.flavor audio_waveform).
 public func isWaveformCheckpoint(_ url: URL) throws -> Bool {
-    let directory = try Checkpoint.resolve(url)
+    let directory = try Checkpoint.locate(url)
     return try CheckpointConfig.read(directory.appendingPathComponent(Checkpoint.configFile)).model.flavor == .audioWaveform
 }
 

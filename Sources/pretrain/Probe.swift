@@ -81,7 +81,7 @@ struct Probe: ParsableCommand {
     func resultsURL() -> URL {
         if let out { return URL(fileURLWithPath: out) }
         let label = (baseline ?? "encoder") + (layer.map { "-layer\($0)" } ?? "")
-        let base = checkpoint.flatMap { try? Checkpoint.resolve(URL(fileURLWithPath: $0)) }
+        let base = checkpoint.flatMap { try? Checkpoint.locate(URL(fileURLWithPath: $0)) }
         let run = base.map { RunDirectory(ofCheckpoint: $0) } ?? .probesWithoutRun
         return run.probeResults(named: "\(label)-\(labelsPerClass)-per-class")
     }

@@ -34,7 +34,8 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("stop-after"), help: "Stop after this step with a checkpoint (continue later with --resume).")
     var stopAfter: Int?
 
-    @Flag(help: "Start afresh in a run directory that holds an earlier run: its checkpoints, metrics, events and report are deleted first.")
+    @Flag(help: ArgumentHelp("Start afresh in a run directory that holds an earlier run.",
+                             discussion: "Its checkpoints, metrics, events and report are moved to RUN/.overwritten-<time>/ once the new recipe, corpus, model and --init-from have been checked, and deleted when the new run's first checkpoint is complete. --init-from may not point into the run directory it replaces."))
     var overwrite = false
 
     var options: TrainingRun {

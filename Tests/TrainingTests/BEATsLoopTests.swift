@@ -61,20 +61,23 @@ final class BEATsLoopTests: XCTestCase {
         XCTAssertTrue(ssl2.encoder is AudioPatchEncoder)
         XCTAssertEqual(try loadAudioEncoder(tokenizerRun).encoder.config.layers, 1)
         let sslRun = runs.appendingPathComponent("iter2/ssl")
-        let trained = try Trainer(recipe: try Recipe.load(sslRun.appendingPathComponent("recipe.yaml")), runDirectory: sslRun,
-                                  corpus: try TrainingCorpus.load(stages[2].recipe.data), start: .resume,
-                                  console: ConsoleProgress(mode: .silent))
-        guard let prediction = trained.objective as? MaskedPrediction else {
-            return XCTFail("iteration 2's SSL model is a masked-prediction model")
+        let finalWeights: [(name: String, scalars: [Float])]
+        do {  // a trainer locks its run directory until released: this one, never run, ends with this scope
+            let trained = try Trainer(recipe: try Recipe.load(sslRun.appendingPathComponent("recipe.yaml")), runDirectory: sslRun,
+                                      corpus: try TrainingCorpus.load(stages[2].recipe.data), start: .resume,
+                                      console: ConsoleProgress(mode: .silent))
+            guard let prediction = trained.objective as? MaskedPrediction else {
+                return XCTFail("iteration 2's SSL model is a masked-prediction model")
+            }
+            var generator = RandomGenerator(seed: 4)
+            let batch = FeatureBatch(features: Tensor.normal([2, 24, 16], generator: &generator), lengths: [24, 13])
+            XCTAssertEqual(prediction.predictionModel.tokenizer.labels(batch, for: prediction.encoder),
+                           tokenizer.labels(batch, for: prediction.encoder))
+            finalWeights = trained.model.namedParameters().map { ($0.name, $0.tensor.scalars) }
         }
-        var generator = RandomGenerator(seed: 4)
-        let batch = FeatureBatch(features: Tensor.normal([2, 24, 16], generator: &generator), lengths: [24, 13])
-        XCTAssertEqual(prediction.predictionModel.tokenizer.labels(batch, for: prediction.encoder),
-                       tokenizer.labels(batch, for: prediction.encoder))
 
         // Interrupt the last stage (its last checkpoint incomplete): a rerun skips the finished stages and resumes
         // it from step 2, ending with the same weights.
-        let finalWeights = trained.model.namedParameters().map { $0.tensor.scalars }
         try FileManager.default.removeItem(at: sslRun.appendingPathComponent("checkpoints/step_000004/COMPLETE"))
         XCTAssertEqual(BEATsLoop.progress(of: stages[2]), .interrupted(step: 2))
         log = []
@@ -83,7 +86,7 @@ final class BEATsLoopTests: XCTestCase {
         XCTAssertTrue(log[0].hasPrefix("iter1/ssl: finished") && log[1].hasPrefix("iter2/tokenizer: finished"), "\(log)")
         XCTAssertTrue(log[2].hasPrefix("iter2/ssl: resuming at step 2"), log[2])
         let resumed = try loadSafetensors(sslRun.appendingPathComponent("checkpoints/step_000004/model.safetensors"))
-        for ((name, _), expected) in zip(trained.model.namedParameters(), finalWeights) {
+        for (name, expected) in finalWeights {
             XCTAssertEqual(resumed[name]?.scalars, expected, "\(name) after the resumed stage")
         }
 

@@ -17,7 +17,8 @@ final class RunDirectoryTests: XCTestCase {
         let events = names.filter(RunDirectory.isEventsFile)
         XCTAssertEqual(events.count, 1, "\(names)")
         XCTAssertTrue(events[0].hasPrefix("events.out.tfevents."), events[0])
-        XCTAssertEqual(Set(names), Set(["recipe.yaml", "metrics.jsonl", "checkpoints", "report.html"] + events))
+        XCTAssertEqual(Set(names), Set(["recipe.yaml", "metrics.jsonl", "checkpoints", "report.html", ".lock"] + events))
+        XCTAssertEqual(run.lockFile, run.url.appendingPathComponent(".lock"))
         XCTAssertEqual(run.recipe, run.url.appendingPathComponent("recipe.yaml"))
         XCTAssertEqual(run.metrics, run.url.appendingPathComponent("metrics.jsonl"))
         XCTAssertEqual(run.report, run.url.appendingPathComponent("report.html"))
@@ -35,7 +36,8 @@ final class RunDirectoryTests: XCTestCase {
         try RunReport(runDirectory: run.url).write()
         try "mine".write(to: run.url.appendingPathComponent("notes.txt"), atomically: true, encoding: .utf8)
         try run.clear()
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: run.path), ["notes.txt"])
+        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: run.path)), ["notes.txt", ".lock"],
+                       "the lock file stays: deleting it could let two processes lock two different files")
         XCTAssertThrowsError(try run.storedRecipe()) { error in
             XCTAssertTrue("\(error)".contains("not a run directory (no recipe.yaml)"), "\(error)")
         }
