@@ -24,5 +24,6 @@ struct Pretrain: ParsableCommand {
             Export.self,
             DataCommands.self,
             Study.self,
+            Fuzz.self,
         ])
 }
