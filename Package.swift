@@ -117,6 +117,7 @@ let package = Package(
                     path: "Tests/AudioDataTests", exclude: ["Fixtures"]),
         .testTarget(name: "SpeechSynthesisTests", dependencies: ["SpeechSynthesis"], path: "Tests/SpeechSynthesisTests"),
         .testTarget(name: "StudiesTests", dependencies: ["Studies", "Training", "TestSupport"], path: "Tests/StudiesTests"),
+        .testTarget(name: "FuzzingTests", dependencies: ["Fuzzing", "TestSupport"], path: "Tests/FuzzingTests"),
     ],
     swiftLanguageModes: [.v5]
 )

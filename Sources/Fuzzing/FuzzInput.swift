@@ -79,10 +79,13 @@ public struct FuzzTarget {
         try parseFiles(input, input.write(into: directory))
     }
 
-    /// Input `index` of the session seeded with `seed`, drawn from the families allowed: (family, input).
-    public func input(seed: UInt64, index: Int, skipKnown: Bool) -> (family: Int, input: FuzzInput) {
+    /// Input `index` of the session seeded with `seed`, drawn from the families allowed (all, less those with a
+    /// known issue when `skipKnown`, only `only` when given): (family, input).
+    public func input(seed: UInt64, index: Int, skipKnown: Bool, only: String? = nil) -> (family: Int, input: FuzzInput) {
         var random = FuzzRandom(seed: seed, input: index)
-        let allowed = families.indices.filter { !skipKnown || families[$0].knownIssue == nil }
+        let allowed = families.indices.filter { index in
+            (!skipKnown || families[index].knownIssue == nil) && (only == nil || only == families[index].name)
+        }
         let family = random.pick(allowed)
         return (family, families[family].make(&random))
     }

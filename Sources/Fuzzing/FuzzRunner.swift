@@ -11,12 +11,15 @@ public struct FuzzOptions {
     public var maxInputSeconds: Double = 10
     /// Leaves out the families marked with an open issue item.
     public var skipKnown = false
+    /// Only this family (to check one issue item, or a fix).
+    public var family: String?
 
     public init() {}
 
     /// The command line that makes input `index` again.
     func rerun(_ target: FuzzTarget, _ index: Int) -> String {
-        "pretrain fuzz \(target.name) --seed \(seed) --input \(index)\(skipKnown ? " --skip-known" : "") --save-input DIR"
+        "pretrain fuzz \(target.name) --seed \(seed) --input \(index)\(skipKnown ? " --skip-known" : "")"
+            + "\(family.map { " --family \($0)" } ?? "") --save-input DIR"
     }
 }
 
@@ -110,7 +113,7 @@ public final class FuzzRunner {
         startWatchdog()
         defer { try? FileManager.default.removeItem(at: scratch) }
         if let save {
-            try target.input(seed: options.seed, index: index, skipKnown: options.skipKnown).input.write(into: save)
+            try target.input(seed: options.seed, index: index, skipKnown: options.skipKnown, only: options.family).input.write(into: save)
         }
         let (family, outcome) = try parse(index)
         return (target.families[family], outcome)
@@ -130,7 +133,9 @@ public final class FuzzRunner {
     }
 
     private func parse(_ index: Int) throws -> (Int, Outcome) {
-        let (family, input) = target.input(seed: options.seed, index: index, skipKnown: options.skipKnown)
+        CrashReport.prepare("fuzz \(target.name): CRASH while making input \(index) (a bug of the fuzzer, not of the parser); "
+            + "rerun: \(options.rerun(target, index))")
+        let (family, input) = target.input(seed: options.seed, index: index, skipKnown: options.skipKnown, only: options.family)
         let name = target.families[family].name
         let known = target.families[family].knownIssue.map { "; known issue: \($0)" } ?? ""
         CrashReport.prepare("fuzz \(target.name): CRASH on input \(index) (family \(name)\(known)); rerun: \(options.rerun(target, index))")

@@ -19,6 +19,7 @@ struct Fuzz: ParsableCommand {
     var maxInputSeconds = 10.0
     @Flag(name: .customLong("skip-known"), help: "Leave out the mutation families that hit open issue items.")
     var skipKnown = false
+    @Option(help: "Only this mutation family.") var family: String?
     @Flag(name: .customLong("check-seeds"), help: "Parse the unmutated seeds and print how each ended (each must be accepted).")
     var checkSeeds = false
     @Option(help: "Parse only input K of the seed and print how it ended (a rerun).") var input: Int?
@@ -31,6 +32,11 @@ struct Fuzz: ParsableCommand {
         }
         guard seconds > 0, maxInputSeconds > 0, maxRSSMB > 0 else { throw ValidationError("limits must be positive") }
         if saveInput != nil && input == nil { throw ValidationError("--save-input needs --input") }
+        let target = FuzzTargets.named(parser)!
+        let usable = target.families.filter { !skipKnown || $0.knownIssue == nil }.map(\.name)
+        if let family, !usable.contains(family) {
+            throw ValidationError("no family '\(family)' of \(parser)\(skipKnown ? " outside the known issues" : "") (families: \(usable.joined(separator: ", ")))")
+        }
     }
 
     func run() throws {
@@ -40,6 +46,7 @@ struct Fuzz: ParsableCommand {
         options.maxRSSMegabytes = maxRSSMB
         options.maxInputSeconds = maxInputSeconds
         options.skipKnown = skipKnown
+        options.family = family
         let target = FuzzTargets.named(parser)!
         let runner = FuzzRunner(target: target, options: options)
         if checkSeeds {

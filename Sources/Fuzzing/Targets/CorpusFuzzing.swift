@@ -34,7 +34,8 @@ enum CorpusFuzzing {
     static func shards(_ random: inout FuzzRandom) -> FuzzInput {
         var input = seed()
         for _ in 0..<random.geometricCount(max: 3) {
-            let shard = random.int(2...3)
+            guard input.files.count > 2 else { break }
+            let shard = random.int(2..<input.files.count)
             switch random.int(0..<5) {
             case 0: ShardFuzzing.headerField(&input.files[shard].bytes, &random)
             case 1: ByteMutations.havoc(&input.files[shard].bytes, &random)
