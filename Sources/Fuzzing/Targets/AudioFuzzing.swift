@@ -104,7 +104,10 @@ enum AudioFuzzing {
 
     static func decode(_ url: URL) throws {
         let waveform = try Waveform(contentsOf: url, sampleRate: 16_000)
+        guard waveform.samples.allSatisfy(\.isFinite) else {
+            throw FuzzFinding("audio with samples that are not finite was accepted (issue 18 item: non-finite audio)")
+        }
         let features = try FbankComputer().compute(waveform)
-        _ = features.frameCount
+        guard features.values.allSatisfy(\.isFinite) else { throw FuzzFinding("fbank features hold NaN or infinity") }
     }
 }

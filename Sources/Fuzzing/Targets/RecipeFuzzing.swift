@@ -1,3 +1,4 @@
+import Foundation
 import Training
 
 /// Recipes: YAML text and `--set` overrides through `Recipe.parse`, then what a run computes from an accepted
@@ -149,6 +150,12 @@ enum RecipeFuzzing {
         parse: { input, _ in
             let recipe = try Recipe.parse(input.text("recipe.yaml"), overrides: input.arguments, source: "recipe.yaml")
             let resolved = try recipe.yaml()
+            // A number that is not finite is a value no run can use (issue 18 item: recipes refuse them).
+            if let line = resolved.split(separator: "\n").first(where: {
+                $0.range(of: #":\s+[-+]?\.(nan|inf)\s*$"#, options: [.regularExpression, .caseInsensitive]) != nil
+            }) {
+                throw FuzzFinding("a recipe with a non-finite number was accepted (resolved: \(line.trimmingCharacters(in: .whitespaces)))")
+            }
             _ = try Recipe.parse(resolved, source: "resolved recipe.yaml")
             let schedule = try recipe.learningRateSchedule()
             for step in [0, 1, recipe.train.steps / 2, recipe.train.steps - 1, recipe.train.steps] {
