@@ -38,11 +38,15 @@ func checkTokenIDs(_ vocabulary: [String: Int], _ addedTokens: [AddedToken], sou
     }
 }
 
-/// A tokenizer file that cannot be used: names the file, the JSON key and what is wrong with it.
+/// A tokenizer file that cannot be used: names the file, the JSON key and what is wrong with it, on one line (line
+/// breaks of tokens quoted from the file are escaped).
 public struct TokenizerFileError: Error, CustomStringConvertible {
     public var file: String
     public var key: String
     public var message: String
 
-    public var description: String { key.isEmpty ? "\(file): \(message)" : "\(file): \(key): \(message)" }
+    public var description: String {
+        let text = key.isEmpty ? "\(file): \(message)" : "\(file): \(key): \(message)"
+        return text.replacingOccurrences(of: "\r", with: "\\r").replacingOccurrences(of: "\n", with: "\\n")
+    }
 }

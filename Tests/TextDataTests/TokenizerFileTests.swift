@@ -118,6 +118,20 @@ final class TokenizerFileTests: XCTestCase {
         try assertLoadFails(json, naming: "model.vocab")
     }
 
+    /// Found by `pretrain fuzz tokenizer`: a merge naming a token with a line break made a two-line message.
+    func testMessagesStayOnOneLine() throws {
+        var json = try fixtureJSON("hf_bpe512.tokenizer.json")
+        var model = try XCTUnwrap(json["model"] as? [String: Any])
+        var merges = try XCTUnwrap(model["merges"] as? [[String]])
+        merges[3] = ["a\nb", "t"]
+        model["merges"] = merges
+        json["model"] = model
+        XCTAssertThrowsError(try loadTokenizer(write(json))) { error in
+            XCTAssertFalse("\(error)".contains("\n"), "\(error)")
+            XCTAssertTrue("\(error)".contains(#""a\nb" is not in model.vocab"#), "\(error)")
+        }
+    }
+
     func testFileThatIsNotJSONIsReportedWithItsPath() throws {
         let url = try makeTemporaryDirectory().appendingPathComponent("tokenizer.json")
         try Data("{ not json".utf8).write(to: url)
