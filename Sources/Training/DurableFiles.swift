@@ -40,7 +40,9 @@ func writeFileAtomically(_ data: Data, to url: URL) throws {
         try fsyncPath(directory)
     } catch {
         try? FileManager.default.removeItem(at: temporary)
-        throw FileSystemError("\(url.path): cannot write: \(error)")
+        // Foundation's errors print as an NSError dump; its localized description is the sentence a user needs.
+        let reason = (error as? FileSystemError)?.message ?? error.localizedDescription
+        throw FileSystemError("\(url.path): cannot write: \(reason)")
     }
 }
 
