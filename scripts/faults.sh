@@ -15,6 +15,7 @@
 #                                         with the machine's speed); FAULT_KEEP=1 keeps the work directory
 #   PRETRAIN=path/to/pretrain             another binary (default .build/release/pretrain)
 # Mounts (tmpfs, read-only bind) need root; without it those scenarios are skipped with a message.
+# Kills and the disk filling happen at random moments within the reference run's duration (RUN_MS below).
 set -u
 cd "$(dirname "$0")/.."
 P=$(realpath "${PRETRAIN:-.build/release/pretrain}")
@@ -49,7 +50,11 @@ EOF
 FINAL=checkpoints/step_$(printf '%06d' $STEPS)
 train() { "$P" train "$@" >> "$LOG" 2>&1; }
 LOG=$WORK/reference.log
+started=$(date +%s%N)
 train "$WORK/recipe.yaml" --run-dir "$WORK/reference" || { cat "$LOG"; exit 1; }
+# Kill and fill moments are drawn within the reference run's duration (ms), whatever the machine's speed.
+RUN_MS=$((($(date +%s%N) - started) / 1000000))
+echo "faults: the uninterrupted run takes $RUN_MS ms"
 # A run stopped after step 21 (a checkpoint step), copied by the scenarios that start from a run in progress.
 LOG=$WORK/base.log
 train "$WORK/recipe.yaml" --run-dir "$WORK/base" --stop-after 21 || { cat "$LOG"; exit 1; }
@@ -74,7 +79,7 @@ finish() {
     for attempt in 1 2 3 4; do finished "$run" && return 0; continue_run "$run"; done
     finished "$run"
 }
-random_sleep() { sleep "$(printf '%d.%03d' $((RANDOM % 2)) $((RANDOM % 1000)))"; }
+random_sleep() { local ms=$((RANDOM % ($1 + 1))); sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"; }
 partial_exists() { compgen -G "$1/checkpoints/.partial-*" > /dev/null; }
 
 # --- kill -9 --------------------------------------------------------------------------------------------------------
@@ -88,7 +93,7 @@ for ((trial = 1; trial <= TRIALS; trial++)); do
             # The moment a checkpoint directory is being written (builtins only: the poll takes microseconds).
             while kill -0 $pid 2> /dev/null && ! partial_exists "$run"; do :; done
         else
-            random_sleep
+            random_sleep $RUN_MS
         fi
         pkill -9 -P $pid 2> /dev/null; kill -9 $pid 2> /dev/null; wait $pid 2> /dev/null
         kills=$((kills + 1))
@@ -108,7 +113,7 @@ if mount -t tmpfs -o size=16m tmpfs "$WORK/full" 2> /dev/null; then
         rm -rf "$run" "$WORK/full/filler"
         train "$WORK/recipe.yaml" --run-dir "$run" & pid=$!
         while kill -0 $pid 2> /dev/null && [ ! -e "$run/checkpoints/latest" ]; do :; done
-        sleep "0.$(printf %03d $((RANDOM % 200)))"
+        random_sleep $((RUN_MS / 4))
         dd if=/dev/zero of="$WORK/full/filler" bs=64k > /dev/null 2>&1
         wait $pid; status=$?
         # A clean stop: an error exit (not a signal) with a message that names the full disk.
