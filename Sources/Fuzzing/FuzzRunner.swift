@@ -35,8 +35,6 @@ public struct FuzzSummary {
     public var firstFinding: String?
     public var seconds = 0.0
     public var peakRSSBytes = 0
-    /// Inputs per family name, to show that every family ran.
-    public var familyCounts: [String: Int] = [:]
 
     /// `fuzz recipe: 123456 inputs in 60.0 s, 0 crashes, 98765 errors, 24691 accepted, peak RSS 120 MB`: a crash
     /// ends the process, so a summary that is printed says 0 crashes.
@@ -75,9 +73,8 @@ public final class FuzzRunner {
         let deadline = start + UInt64(options.seconds * 1e9)
         var index = 0
         repeat {
-            let (family, outcome) = try parse(index)
+            let outcome = try parse(index).outcome
             summary.inputs += 1
-            summary.familyCounts[target.families[family].name, default: 0] += 1
             switch outcome {
             case .accepted: summary.accepted += 1
             case .finding(let message):
@@ -113,7 +110,7 @@ public final class FuzzRunner {
         startWatchdog()
         defer { try? FileManager.default.removeItem(at: scratch) }
         if let save {
-            try target.input(seed: options.seed, index: index, skipKnown: options.skipKnown, only: options.family).input.write(into: save)
+            try makeInput(index).input.write(into: save)
         }
         let (family, outcome) = try parse(index)
         return (target.families[family], outcome)
@@ -132,13 +129,18 @@ public final class FuzzRunner {
         }
     }
 
-    private func parse(_ index: Int) throws -> (Int, Outcome) {
+    private func makeInput(_ index: Int) -> (family: Int, input: FuzzInput) {
+        target.input(seed: options.seed, index: index, skipKnown: options.skipKnown, only: options.family)
+    }
+
+    private func parse(_ index: Int) throws -> (family: Int, outcome: Outcome) {
         CrashReport.prepare("fuzz \(target.name): CRASH while making input \(index) (a bug of the fuzzer, not of the parser); "
             + "rerun: \(options.rerun(target, index))")
-        let (family, input) = target.input(seed: options.seed, index: index, skipKnown: options.skipKnown, only: options.family)
+        let (family, input) = makeInput(index)
         let name = target.families[family].name
         let known = target.families[family].knownIssue.map { "; known issue: \($0)" } ?? ""
-        CrashReport.prepare("fuzz \(target.name): CRASH on input \(index) (family \(name)\(known)); rerun: \(options.rerun(target, index))")
+        CrashReport.prepare("fuzz \(target.name): CRASH on input \(index) (family \(name)\(known)); "
+            + "rerun: \(options.rerun(target, index))")
         try input.write(into: scratch)
         lock.withLock { current = (index, family, DispatchTime.now().uptimeNanoseconds) }
         defer { lock.withLock { current = nil } }

@@ -3,11 +3,12 @@
 /// repeated (duplicate keys and sections), swapped or dropped, values nested thousands deep, YAML aliases.
 public enum TextMutations {
     /// Numbers at the edges of Int32, Int64, Double and beyond; negative sizes; fractions where integers go.
-    public static let extremeNumbers = ["0", "-0", "1", "-1", "2", "-7", "0.5", "1.5", "-2.5", "2147483647", "2147483648",
-                                        "-2147483649", "4294967296", "9223372036854775807", "9223372036854775808",
-                                        "-9223372036854775809", "18446744073709551616", "99999999999999999999999999",
-                                        "1e308", "1e309", "-1e309", "1e-400", "4.9e-324", "1e9", "100000000", "65536",
-                                        "3.4028235e38", "01", "0x10", "1_000"]
+    public static let extremeNumbers = [
+        "0", "-0", "1", "-1", "2", "-7", "0.5", "1.5", "-2.5", "2147483647", "2147483648", "-2147483649", "4294967296",
+        "9223372036854775807", "9223372036854775808", "-9223372036854775809", "18446744073709551616",
+        "99999999999999999999999999", "1e308", "1e309", "-1e309", "1e-400", "4.9e-324", "1e9", "100000000", "65536",
+        "3.4028235e38", "01", "0x10", "1_000",
+    ]
     public static let nonFiniteJSON = ["NaN", "Infinity", "-Infinity", "1e999", "-1e999", "nan", "inf"]
     public static let nonFiniteYAML = [".nan", ".NaN", ".inf", "-.inf", "+.inf", ".Inf", "1e999", "-1e999"]
     public static let oddStrings = ["", " ", "\\u0000", "\\ud800", "\\udc00x", "\\uD83D\\uDE00", "\u{1F600}", "é", "a\\nb",
@@ -129,7 +130,9 @@ public enum TextMutations {
         switch random.int(0..<3) {
         case 0: return String(repeating: "[", count: depth) + "1" + String(repeating: "]", count: depth)
         case 1: return String(repeating: "{a: ", count: depth) + "1" + String(repeating: "}", count: depth)
-        default: return "\n" + (0..<min(depth, 2000)).map { String(repeating: " ", count: 2 * $0 + 2) + "-" }.joined(separator: "\n") + " 1"
+        default:
+            let lines = (0..<min(depth, 2000)).map { String(repeating: " ", count: 2 * $0 + 2) + "-" }
+            return "\n" + lines.joined(separator: "\n") + " 1"
         }
     }
 

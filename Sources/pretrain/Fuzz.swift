@@ -9,7 +9,7 @@ struct Fuzz: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fuzz",
         abstract: "Fuzz one input parser with seeded structured mutations (every input must parse or fail with one line).",
-        discussion: "Parsers: " + FuzzTargets.all.map { "\($0.name) (\($0.parses))" }.joined(separator: "; ") + ".")
+        discussion: "Parsers: " + FuzzTargets.all.map { "\($0.name): \($0.parses)" }.joined(separator: "; ") + ".")
 
     @Argument(help: "The parser: \(FuzzTargets.names.joined(separator: ", ")).") var parser: String
     @Option(help: "How long to fuzz.") var seconds = 10.0
@@ -35,7 +35,8 @@ struct Fuzz: ParsableCommand {
         let target = FuzzTargets.named(parser)!
         let usable = target.families.filter { !skipKnown || $0.knownIssue == nil }.map(\.name)
         if let family, !usable.contains(family) {
-            throw ValidationError("no family '\(family)' of \(parser)\(skipKnown ? " outside the known issues" : "") (families: \(usable.joined(separator: ", ")))")
+            let scope = skipKnown ? " outside the known issues" : ""
+            throw ValidationError("no family '\(family)' of \(parser)\(scope) (families: \(usable.joined(separator: ", ")))")
         }
     }
 

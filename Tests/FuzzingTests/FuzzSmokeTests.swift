@@ -48,7 +48,8 @@ final class FuzzSmokeTests: XCTestCase {
                                                     "--max-rss-mb", "2048", "--max-input-seconds", "20"])
             XCTAssertEqual(status, 0, "pretrain fuzz \(name) died or failed:\n\(output.suffix(2000))")
             let summary = output.split(separator: "\n").last.map(String.init) ?? ""
-            let pattern = #"^fuzz \#(name): [1-9][0-9]* inputs in [0-9.]+ s, 0 crashes, [0-9]+ errors.*, [0-9]+ accepted.*, peak RSS [0-9]+ MB$"#
+            let pattern = #"^fuzz \#(name): [1-9][0-9]* inputs in [0-9.]+ s, 0 crashes, [0-9]+ errors.*, "#
+                + #"[0-9]+ accepted.*, peak RSS [0-9]+ MB$"#
             XCTAssertNotNil(summary.range(of: pattern, options: .regularExpression), "\(name): \(summary)")
         }
     }

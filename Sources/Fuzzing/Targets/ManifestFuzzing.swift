@@ -7,17 +7,28 @@ import SpeechSynthesis
 /// `pretrain features prepare`'s split (`FeatureCorpusPreparation.manifest`) and the synthesiser's
 /// (`CorpusFiles.readManifest`, which a resumed `pretrain data synth-speech` reads).
 enum ManifestFuzzing {
+    /// One manifest line as `pretrain data synth-speech` writes it (keys sorted).
+    static func line(_ path: String, _ subset: String, _ split: String, label: String?, phonemes: String,
+                     extra: String = #""noise":"none","gain_db":0"#) -> String {
+        let labelField = label.map { #","label":"\#($0)""# } ?? ""
+        return #"{"duration":1.5,"language":"en","path":"\#(path)","phonemes":"\#(phonemes)","speaker":"s01","split":"\#(split)","#
+            + #""subset":"\#(subset)","text":"to be","voice":"en-us+m3"\#(labelField),\#(extra)}"#
+    }
+
+    /// Train and test lines of every probe task, a dev line of the pre-training subset, and the optional fields
+    /// (snr_db, reverb, a null) in use.
     static let seed: [UInt8] = {
         let lines = [
-            #"{"duration":1.25,"language":"en","path":"ks/train/0001.wav","phonemes":"j ɛ s","speaker":"s01","split":"train","subset":"ks","text":"yes","voice":"en-us+m3","label":"yes","noise":"white","snr_db":20,"gain_db":-3,"reverb":[50,50]}"#,
-            #"{"duration":0.9,"language":"en","path":"ks/test/0002.wav","phonemes":"n oʊ","speaker":"s02","split":"test","subset":"ks","text":"no","voice":"en-us+f2","label":"no","noise":"pink","snr_db":10.5,"gain_db":0}"#,
-            #"{"duration":2.5,"language":"fi","path":"lid/train/0003.wav","phonemes":"m o i","speaker":"s03","split":"train","subset":"lid","text":"moi","voice":"fi","label":"fi","noise":"none","gain_db":1}"#,
-            #"{"duration":2.0,"language":"en","path":"lid/test/0004.wav","phonemes":"h aɪ","speaker":"s01","split":"test","subset":"lid","text":"hi","voice":"en","label":"en","noise":"none","gain_db":1,"reverb":null}"#,
-            #"{"duration":1.5,"language":"en","path":"sid/train/0005.wav","phonemes":"ð ə","speaker":"s01","split":"train","subset":"sid","text":"the","voice":"en","label":"s01","noise":"none","gain_db":0}"#,
-            #"{"duration":1.5,"language":"en","path":"sid/test/0006.wav","phonemes":"ð ə","speaker":"s01","split":"test","subset":"sid","text":"the","voice":"en","label":"s01","noise":"babble","snr_db":5,"gain_db":-6}"#,
-            #"{"duration":3.0,"language":"en","path":"pr/train/0007.wav","phonemes":"t uː b iː","speaker":"s02","split":"train","subset":"pr","text":"to be","voice":"en","noise":"none","gain_db":0}"#,
-            #"{"duration":3.0,"language":"en","path":"pr/test/0008.wav","phonemes":"ɔː n ɒ t","speaker":"s03","split":"test","subset":"pr","text":"or not","voice":"en","noise":"none","gain_db":0}"#,
-            #"{"duration":4.0,"path":"pretrain/train/0009.wav","phonemes":"","split":"dev","subset":"pretrain","text":"","noise":"none","gain_db":0}"#,
+            line("ks/train/0001.wav", "ks", "train", label: "yes", phonemes: "j ɛ s",
+                 extra: #""noise":"white","snr_db":20,"gain_db":-3,"reverb":[50,50]"#),
+            line("ks/test/0002.wav", "ks", "test", label: "no", phonemes: "n oʊ", extra: #""noise":"pink","snr_db":10.5,"gain_db":0"#),
+            line("lid/train/0003.wav", "lid", "train", label: "fi", phonemes: "m o i"),
+            line("lid/test/0004.wav", "lid", "test", label: "en", phonemes: "h aɪ", extra: #""noise":"none","gain_db":1,"reverb":null"#),
+            line("sid/train/0005.wav", "sid", "train", label: "s01", phonemes: "ð ə"),
+            line("sid/test/0006.wav", "sid", "test", label: "s01", phonemes: "ð ə", extra: #""noise":"babble","snr_db":5,"gain_db":-6"#),
+            line("pr/train/0007.wav", "pr", "train", label: nil, phonemes: "t uː b iː"),
+            line("pr/test/0008.wav", "pr", "test", label: nil, phonemes: "ɔː n ɒ t"),
+            line("pretrain/dev/0009.wav", "pretrain", "dev", label: nil, phonemes: ""),
         ]
         return Array((lines.joined(separator: "\n") + "\n").utf8)
     }()

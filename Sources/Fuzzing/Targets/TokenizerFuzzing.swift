@@ -23,7 +23,8 @@ enum TokenizerFuzzing {
             {"id": 3, "content": "[SEP]", "special": true},
             {"id": 4, "content": "[MASK]", "special": true}
           ],
-          "normalizer": {"type": "BertNormalizer", "clean_text": true, "handle_chinese_chars": true, "strip_accents": null, "lowercase": true},
+          "normalizer": {"type": "BertNormalizer", "clean_text": true, "handle_chinese_chars": true, "strip_accents": null,
+                         "lowercase": true},
           "pre_tokenizer": {"type": "BertPreTokenizer"},
           "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": true},
           "model": {
