@@ -40,7 +40,7 @@ public struct FuzzSummary {
     /// ends the process, so a summary that is printed says 0 crashes.
     public var line: String {
         let unclear = unclearErrors > 0 ? " (\(unclearErrors) not one line)" : ""
-        let found = findings > 0 ? ", \(findings) findings" : ""
+        let found = findings > 0 ? ", \(findings) finding\(findings == 1 ? "" : "s")" : ""
         return "fuzz \(target): \(inputs) inputs in \(String(format: "%.1f", seconds)) s, 0 crashes, \(errors) errors\(unclear), "
             + "\(accepted) accepted\(found), peak RSS \(peakRSSBytes >> 20) MB"
     }
