@@ -86,12 +86,15 @@ let package = Package(
         // Rerunnable studies built on the trainer: plan, runs, measurements, RESULTS.md section and figures.
         .target(name: "Studies", dependencies: ["Tensors", "TextData", "Training"], path: "Sources/Studies",
                 swiftSettings: numericSettings),
+        // Structured fuzzers of every parser a user can feed (`pretrain fuzz`, `make fuzz`).
+        .target(name: "Fuzzing", dependencies: ["TextData", "SafeTensors", "AudioData", "SpeechSynthesis", "Probes", "Training"],
+                path: "Sources/Fuzzing"),
         // A regenerable labelled speech corpus from espeak-ng and sox (Foundation only).
         .target(name: "SpeechSynthesis", path: "Sources/SpeechSynthesis"),
         .executableTarget(name: "pretrain",
                           dependencies: ["Tensors", "Layers", "Optimizers", "SafeTensors", "TextData", "Objectives",
                                          "Training", "HFInterop", "AudioData", "Probes", "SpeechSynthesis", "Studies", "FileErrors",
-                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                                         "Fuzzing", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/pretrain", swiftSettings: numericSettings),
         // Not a test bundle: what the test targets share (assertClose, fixtures, temporary directories, pretrain runs).
         .target(name: "TestSupport", dependencies: ["Tensors", "SafeTensors"], path: "Tests/TestSupport"),
@@ -116,6 +119,7 @@ let package = Package(
                     path: "Tests/AudioDataTests", exclude: ["Fixtures"]),
         .testTarget(name: "SpeechSynthesisTests", dependencies: ["SpeechSynthesis"], path: "Tests/SpeechSynthesisTests"),
         .testTarget(name: "StudiesTests", dependencies: ["Studies", "Training", "TestSupport"], path: "Tests/StudiesTests"),
+        .testTarget(name: "FuzzingTests", dependencies: ["Fuzzing", "TestSupport"], path: "Tests/FuzzingTests"),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -93,7 +93,7 @@ public enum FeatureCorpusPreparation {
     }
 
     /// IN/manifest.jsonl as key → split, or nil when there is none. Paths are relative to IN.
-    static func manifest(in input: URL) throws -> [String: Split]? {
+    public static func manifest(in input: URL) throws -> [String: Split]? {
         let url = input.appendingPathComponent("manifest.jsonl")
         guard let text = try? String(contentsOf: url, encoding: .utf8) else { return nil }
         var splits: [String: Split] = [:]

@@ -43,9 +43,12 @@ struct ManifestLine: Decodable {
     var duration: Double?
 }
 
+/// A probe's data that cannot be used; one line (line breaks of values quoted from a manifest are escaped).
 public struct ProbeDataError: Error, CustomStringConvertible {
     public var description: String
-    init(_ description: String) { self.description = description }
+    init(_ description: String) {
+        self.description = description.replacingOccurrences(of: "\r", with: "\\r").replacingOccurrences(of: "\n", with: "\\n")
+    }
 }
 
 extension ProbeTask {

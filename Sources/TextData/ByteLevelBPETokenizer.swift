@@ -46,6 +46,7 @@ public final class ByteLevelBPETokenizer: Tokenizer {
         func failure(_ key: String, _ message: String) -> TokenizerFileError {
             TokenizerFileError(file: source, key: key, message: message)
         }
+        try checkTokenIDs(vocabulary, addedTokens, source: source)
         var size = (vocabulary.values.max() ?? -1) + 1
         for token in addedTokens { size = max(size, token.id + 1) }
         var strings = [String](repeating: "", count: size)

@@ -121,6 +121,7 @@ public struct PreparedCorpus {
         do { manifest = try JSONDecoder().decode(CorpusManifest.self, from: data) } catch {
             throw CorpusError("\(manifestURL.path): \(describe(error))")
         }
+        try Self.check(manifest, manifestURL)
         trainShards = try Self.shards("train", in: directory)
         valShards = try Self.shards("val", in: directory)
         guard !trainShards.isEmpty else { throw CorpusError("\(directory.path): no train_*.bin shards") }
@@ -139,6 +140,19 @@ public struct PreparedCorpus {
     public func readShards(_ split: ShardSplit, vocabularySize: Int? = nil) throws -> [[Int32]] {
         let bound = vocabularySize ?? manifest.vocabSize
         return try (split == .train ? trainShards : valShards).map { try TokenShard.read($0, vocabularySize: bound) }
+    }
+
+    /// Values that decode but no run can use: a vocabulary of no tokens, an end-of-text token outside it, negative
+    /// counts (pretrain tokenize writes none of these; a hand-edited corpus.json can).
+    static func check(_ manifest: CorpusManifest, _ url: URL) throws {
+        guard manifest.vocabSize >= 1 else { throw CorpusError("\(url.path): vocab_size is \(manifest.vocabSize); it must be ≥ 1") }
+        guard (0..<manifest.vocabSize).contains(manifest.eotToken) else {
+            throw CorpusError("\(url.path): eot_token \(manifest.eotToken) is outside the vocabulary of \(manifest.vocabSize)")
+        }
+        let counts = [("train_tokens", manifest.trainTokens), ("val_tokens", manifest.valTokens), ("train_bytes", manifest.trainBytes),
+                      ("val_bytes", manifest.valBytes), ("train_documents", manifest.trainDocuments),
+                      ("val_documents", manifest.valDocuments)]
+        if let (key, value) = counts.first(where: { $0.1 < 0 }) { throw CorpusError("\(url.path): \(key) is \(value); it must be ≥ 0") }
     }
 
     /// Shard files named `<split>_NNNNNN.bin`, in order.

@@ -26,6 +26,7 @@ public final class WordPieceTokenizer: Tokenizer {
     public init(vocabulary: [String: Int], addedTokens: [AddedToken] = [], normalizer: BertNormalizer? = BertNormalizer(),
                 unknownToken: String = "[UNK]", continuationPrefix: String = "##", maxInputCharactersPerWord: Int = 100,
                 cleanUpDecodedSpaces: Bool = true, source: String = "tokenizer") throws {
+        try checkTokenIDs(vocabulary, addedTokens, source: source)
         var size = (vocabulary.values.max() ?? -1) + 1
         for token in addedTokens { size = max(size, token.id + 1) }
         var strings = [String](repeating: "", count: size)

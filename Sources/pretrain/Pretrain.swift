@@ -25,6 +25,7 @@ struct Pretrain: ParsableCommand {
             Export.self,
             DataCommands.self,
             Study.self,
+            Fuzz.self,
         ])
 
     @Flag(help: "Show the version, the build and the matrix backend, and exit.")

@@ -55,6 +55,11 @@ final class ValidationTests: XCTestCase {
         assertRejected(header: "{\(entry("w", "F12"))}", buffer: [0, 0, 0, 0], ["tensor 'w'", "unknown dtype 'F12'"])
     }
 
+    /// Found by `pretrain fuzz safetensors`: a name or dtype with an escaped line break made a two-line message.
+    func testMessagesStayOnOneLineWhateverTheFileQuotes() {
+        assertRejected(header: "{\(entry(#"a\nb"#, #"F\r\n12"#))}", buffer: [0, 0, 0, 0], [#"tensor 'a\nb'"#, #"unknown dtype 'F\r\n12'"#])
+    }
+
     func testMissingFields() {
         assertRejected(header: #"{"w":{"shape":[1],"data_offsets":[0,4]}}"#, ["tensor 'w'", "missing 'dtype'"])
         assertRejected(header: #"{"w":{"dtype":"F32","data_offsets":[0,4]}}"#, ["tensor 'w'", "missing 'shape'"])

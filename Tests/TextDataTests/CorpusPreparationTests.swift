@@ -156,6 +156,23 @@ final class PreparedCorpusTests: XCTestCase {
         }
     }
 
+    /// Found by `pretrain fuzz corpus`: a vocab_size of -5 reached the trainer ("outside model.vocab_size -5") and an
+    /// eot_token of 900 in a vocabulary of 10 trained without a word.
+    func testValuesNoRunCanUseAreErrorsNamingTheKey() throws {
+        let directory = try makeTemporaryDirectory()
+        try TokenShard.write([0, 5, 6], vocabularySize: 10, to: directory.appendingPathComponent("train_000000.bin"))
+        for (vocabulary, eot, trainBytes, expected) in [(-5, 0, 2, "vocab_size is -5"), (10, 900, 2, "eot_token 900 is outside"),
+                                                        (10, -1, 2, "eot_token -1 is outside"), (10, 0, -2, "train_bytes is -2")] {
+            let manifest = CorpusManifest(tokenizer: "tokenizer.json", vocabSize: vocabulary, eotToken: eot, trainTokens: 3,
+                                          valTokens: 0, trainBytes: trainBytes, valBytes: 0, trainDocuments: 1, valDocuments: 0,
+                                          files: [], skipped: [])
+            try Data(manifest.jsonText().utf8).write(to: directory.appendingPathComponent("corpus.json"))
+            XCTAssertThrowsError(try PreparedCorpus(directory: directory)) { error in
+                XCTAssertTrue("\(error)".contains(expected), "\(error)")
+            }
+        }
+    }
+
     func testManifestRoundTripsThroughJSON() throws {
         let manifest = CorpusManifest(tokenizer: "tokenizer.json", vocabSize: 10, eotToken: 0, trainTokens: 4, valTokens: 0,
                                       trainBytes: 2, valBytes: 0, trainDocuments: 1, valDocuments: 0,

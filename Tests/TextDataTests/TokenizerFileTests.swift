@@ -93,6 +93,45 @@ final class TokenizerFileTests: XCTestCase {
         try assertLoadFails(json, naming: "model.unk_token")
     }
 
+    /// Found by `pretrain fuzz tokenizer`: one id of 100,000,000 made the loader allocate tables of that many entries
+    /// (gigabytes, then a hang); an id past Int32 trapped in the merge table.
+    func testAbsurdIDsAreRefusedBeforeAnythingIsAllocated() throws {
+        for (id, key) in [(100_000_000, "model.vocab"), (Int(Int32.max) + 1, "model.vocab"), (Int.max, "added_tokens")] {
+            var json = try fixtureJSON("hf_bpe512.tokenizer.json")
+            if key == "model.vocab" {
+                var model = try XCTUnwrap(json["model"] as? [String: Any])
+                var vocab = try XCTUnwrap(model["vocab"] as? [String: Any])
+                vocab["Ġthe"] = id
+                model["vocab"] = vocab
+                json["model"] = model
+            } else {
+                json["added_tokens"] = [["id": id, "content": "<|big|>", "special": true]]
+            }
+            try assertLoadFails(json, naming: key)
+        }
+        var json = try fixtureJSON("hf_wordpiece500.tokenizer.json")
+        var model = try XCTUnwrap(json["model"] as? [String: Any])
+        var vocab = try XCTUnwrap(model["vocab"] as? [String: Any])
+        vocab["the"] = maxVocabularySize
+        model["vocab"] = vocab
+        json["model"] = model
+        try assertLoadFails(json, naming: "model.vocab")
+    }
+
+    /// Found by `pretrain fuzz tokenizer`: a merge naming a token with a line break made a two-line message.
+    func testMessagesStayOnOneLine() throws {
+        var json = try fixtureJSON("hf_bpe512.tokenizer.json")
+        var model = try XCTUnwrap(json["model"] as? [String: Any])
+        var merges = try XCTUnwrap(model["merges"] as? [[String]])
+        merges[3] = ["a\nb", "t"]
+        model["merges"] = merges
+        json["model"] = model
+        XCTAssertThrowsError(try loadTokenizer(write(json))) { error in
+            XCTAssertFalse("\(error)".contains("\n"), "\(error)")
+            XCTAssertTrue("\(error)".contains(#""a\nb" is not in model.vocab"#), "\(error)")
+        }
+    }
+
     func testFileThatIsNotJSONIsReportedWithItsPath() throws {
         let url = try makeTemporaryDirectory().appendingPathComponent("tokenizer.json")
         try Data("{ not json".utf8).write(to: url)

@@ -51,4 +51,19 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(try readMetrics(url).map(\.step), [1, 2, 3, 4])
         XCTAssertEqual(try readMetrics(url).last?.loss, 40)
     }
+
+    /// Found by scripts/faults.sh (a read-only run directory): the error was an NSError dump with its user-info
+    /// dictionary; it is the file and one sentence.
+    func testAFailedRewriteSaysWhyInOneSentence() throws {
+        let directory = try makeTemporaryDirectory()
+        let url = directory.appendingPathComponent("metrics.jsonl")
+        try MetricsLog(url: url).append(MetricsRecord(step: 1, loss: 1))
+        // A directory where the rewrite's temporary file goes makes the write fail.
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent(".metrics.jsonl.\(getpid()).tmp"),
+                                                withIntermediateDirectories: false)
+        XCTAssertThrowsError(try MetricsLog(url: url, keepingThrough: 0)) { error in
+            XCTAssertTrue("\(error)".hasPrefix("\(url.path): cannot write: "), "\(error)")
+            XCTAssertFalse("\(error)".contains("Error Domain"), "\(error)")
+        }
+    }
 }
