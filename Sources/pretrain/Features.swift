@@ -15,7 +15,7 @@ struct Features: ParsableCommand {
 struct FeatureArguments: ParsableArguments {
     @Argument(help: "An audio file (WAV, FLAC, OGG, ...) or a directory searched recursively.")
     var input: String
-    @Option(help: "Output safetensors file.") var out: String
+    @Option(help: "Output: a safetensors file (fbank, mfcc) or a directory (prepare).") var out: String
     @Option(name: .customLong("stats"), help: "Also write per-dimension mean/std over all frames to this safetensors file.")
     var stats: String?
     @Option(name: .customLong("num-mel-bins"), help: "Mel filters.") var numMelBins = 80

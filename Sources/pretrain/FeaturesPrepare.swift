@@ -13,7 +13,7 @@ struct PrepareFeatures: ParsableCommand {
             out), else a seeded hash of each file's path sends --val-fraction of the files to val. Files that cannot be \
             decoded are reported and skipped. A file of bad audio (NaN or infinite samples, a sample rate outside \
             1–384 kHz, longer than 4 hours) is an error, or skipped and counted with --skip-bad-audio. \
-            Example: pretrain features prepare data/speech --out data/speech-fbank
+            Example: pretrain features prepare data/speech/pretrain --out data/speech-fbank (the unlabelled subset: data/speech itself would put the probes' labelled audio into pre-training)
             """)
 
     @OptionGroup var arguments: FeatureArguments

@@ -66,6 +66,10 @@ struct Predict: ParsableCommand {
         let fit = prediction.fit
         print(String(format: "%@ at step %d: %.4f, interval [%.4f, %.4f] (residual bootstrap and sub-window fits)", metric, target,
                      prediction.loss, prediction.low, prediction.high))
+        if let measured = RunLearningCurve.measured(runDirectory: URL(fileURLWithPath: runDirectory),
+                                                    metric: LearningCurveMetric(rawValue: metric)!, at: target) {
+            print(String(format: "measured at step %d: %.4f (the run's own evaluation there; not part of the fit)", target, measured))
+        }
         var formula = String(format: "a %.4f, b %.4f, c %.4f", fit.a, fit.b, fit.c)
         if fit.model == .annealing { formula += String(format: ", d %.4f", fit.d) }
         print(String(format: "model %@ (%@), fitted to %d points through step %d, rms residual %.4f", fit.model.rawValue,
