@@ -4,7 +4,7 @@ import Foundation
 /// anything is allocated for it: a header claiming 1 Hz would resample each stored sample into 16,000, and NaN
 /// samples would make every feature and the corpus statistics NaN without an error.
 public enum AudioBounds {
-    /// Sample rates of real recordings: telephone 8 kHz down to 1 kHz, studio 384 kHz up.
+    /// Sample rates of real recordings, with a margin: from 1 kHz (below telephony's 8 kHz) to studio 384 kHz.
     public static let sampleRates = 1_000...384_000
     /// The longest file taken as one utterance (a whole day of audio is a header error or not an utterance).
     public static let maxDuration: Double = 4 * 3600

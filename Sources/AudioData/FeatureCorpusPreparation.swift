@@ -67,7 +67,7 @@ public enum FeatureCorpusPreparation {
         let train = try writers[.train]!.finish(), val = try writers[.val]!.finish()
         guard train.utterances > 0 else {
             throw AudioError("\(input.path): no train utterance with at least one frame (\(corpus.files.count) files, "
-                + "\(skipped.count) undecodable, \(heldOut) held out by the manifest, \(val.utterances) in val)")
+                + "\(skipped.count) skipped, \(heldOut) held out by the manifest, \(val.utterances) in val)")
         }
         try statistics.normalization().write(to: output.appendingPathComponent(FeatureCorpusInfo.normalizationFile),
                                              metadata: ["features": "fbank", "options": options.fbank.kaldiArguments])

@@ -75,7 +75,7 @@ public struct SafeTensorsWriter {
         let directory = url.deletingLastPathComponent()
         let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
         guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
-            throw SafeTensorsError("\(url.path): cannot create a temporary file in \(directory.path): \(FileError.reason(errno: errno))")
+            throw SafeTensorsError("\(url.path): cannot create temporary file in \(directory.path): \(FileError.reason(errno: errno))")
         }
         do {
             let handle = try FileHandle(forWritingTo: temporary)
