@@ -23,11 +23,21 @@ public enum AudioBounds {
         }
     }
 
-    /// Throws naming the file when a sample is NaN or infinite.
+    /// The largest sample magnitude taken as audio. Decoded samples are in [-1, 1] at full scale; a float file may
+    /// exceed it where it clipped, but 10⁴ times full scale is broken data, and values near Float's limit overflow
+    /// the spectrum (its squares) into infinity and NaN.
+    public static let maxMagnitude: Float = 10_000
+
+    /// Throws naming the file when a sample is NaN, infinite or beyond `maxMagnitude`.
     static func checkFinite(_ samples: [Float], path: String) throws {
         let bad = samples.reduce(0) { $1.isFinite ? $0 : $0 + 1 }
         guard bad == 0 else {
             throw AudioError(badAudio: "\(path): \(bad) of \(samples.count) samples are not finite (NaN or infinity)")
+        }
+        let huge = samples.reduce(0) { abs($1) > maxMagnitude ? $0 + 1 : $0 }
+        guard huge == 0 else {
+            throw AudioError(badAudio: "\(path): \(huge) of \(samples.count) samples exceed \(Int(maxMagnitude)) times full scale "
+                + "(broken float data?)")
         }
     }
 }
