@@ -8,6 +8,8 @@ public enum AudioBounds {
     public static let sampleRates = 1_000...384_000
     /// The longest file taken as one utterance (a whole day of audio is a header error or not an utterance).
     public static let maxDuration: Double = 4 * 3600
+    /// The most channels taken as a recording (each decoded block holds 65,536 frames of every channel).
+    public static let maxChannels = 64
 
     /// Throws naming the file when its sample rate is outside `sampleRates` or `frames` at that rate last longer
     /// than `maxDuration`.

@@ -51,9 +51,15 @@ public enum AudioDecoder {
         // The rate before reading anything; the length as blocks arrive (a truncated file's header overstates it).
         try AudioBounds.check(sampleRate: rate, frames: 0, path: path)
         // frames may be unknown or overstated (truncated files): read in blocks until libsndfile stops.
+        guard channels <= AudioBounds.maxChannels else {
+            throw AudioError(badAudio: "\(path): \(channels) channels, more than the \(AudioBounds.maxChannels) a recording has (a corrupt header?)")
+        }
         var samples: [Float] = []
+        // The header's length only sizes the first allocation, and no further than the file's bytes can hold (a
+        // compressed file states what it likes: 10⁹ frames in a 1 KB FLAC once asked for 30 GB up front).
+        let fileBytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         if info.frames > 0 && info.frames < Int64(Int32.max) && Double(info.frames) <= AudioBounds.maxDuration * Double(rate) {
-            samples.reserveCapacity(Int(info.frames) * channels)
+            samples.reserveCapacity(min(Int(info.frames) * channels, 8 * max(fileBytes, 1 << 16)))
         }
         let blockFrames = 65_536
         var block = [Float](repeating: 0, count: blockFrames * channels)

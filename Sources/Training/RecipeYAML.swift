@@ -42,7 +42,7 @@ enum RecipeYAML {
         do {
             root = try Yams.compose(yaml: yaml) ?? Node.mapping(.init([]))
         } catch {
-            throw RecipeError("\(source): not valid YAML: \(error)")
+            throw RecipeError("\(source): not valid YAML: \(oneLine(error))")
         }
         if case .scalar(let scalar) = root, scalar.string.isEmpty || scalar.string == "~" || scalar.string == "null" {
             root = Node.mapping(.init([]))   // an empty file: all defaults
@@ -133,4 +133,12 @@ private func firstDuplicateKey(_ node: Node, path: String) -> (path: String, mar
         }
     }
     return nil
+}
+
+/// A YAML parser error as one line: Yams quotes the offending line and a caret under it, which a one-line error
+/// drops (the line and column stay in the message).
+func oneLine(_ error: Error) -> String {
+    var lines = "\(error)".split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+    if lines.count >= 3, lines.last!.trimmingCharacters(in: .whitespaces) == "^" { lines.removeLast(2) }
+    return lines.joined(separator: " ")
 }

@@ -38,13 +38,11 @@ final class FuzzHarnessTests: XCTestCase {
 }
 
 /// CI's short fuzz run: every parser 3 s (about 30 s in all) through the built `pretrain fuzz`, as `make fuzz` runs
-/// it for longer. `--skip-known` leaves out the families that hit issue 18 items still open on other branches
-/// (recipes: non-finite numbers, duplicate keys, depth and alias limits; audio: absurd sample rates, non-finite
-/// samples); drop it once those fixes land.
+/// it for longer, with every mutation family (the issue 18 items they once hit are fixed).
 final class FuzzSmokeTests: XCTestCase {
     func testEveryParserEndsEachInputInSuccessOrAnError() throws {
         for name in FuzzTargets.names {
-            let (status, output) = try runPretrain(["fuzz", name, "--seconds", "3", "--seed", "18", "--skip-known",
+            let (status, output) = try runPretrain(["fuzz", name, "--seconds", "3", "--seed", "18",
                                                     "--max-rss-mb", "2048", "--max-input-seconds", "20"])
             XCTAssertEqual(status, 0, "pretrain fuzz \(name) died or failed:\n\(output.suffix(2000))")
             let summary = output.split(separator: "\n").last.map(String.init) ?? ""

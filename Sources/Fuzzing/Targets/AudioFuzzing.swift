@@ -61,15 +61,14 @@ enum AudioFuzzing {
             },
             inPlace("bytes-in-place", file: "audio.wav", seeds: integerWAVs, keeping: [(20, 8)]),
             // Issue 18 (audio decoding, another branch): absurd WAV sample rates.
-            family("sample-rate", file: "audio.wav", seeds: AudioSeeds.wavSeeds, knownIssue: "issue 18: absurd WAV sample rates") {
+            family("sample-rate", file: "audio.wav", seeds: AudioSeeds.wavSeeds) {
                 bytes, random in FieldMutations.perturb32(&bytes, at: AudioSeeds.wavSampleRateOffset, &random)
             },
             // Issue 18 (audio decoding): non-finite audio.
-            family("non-finite", file: "audio.wav", seeds: [AudioSeeds.wavSeeds[4]], knownIssue: "issue 18: non-finite audio",
+            family("non-finite", file: "audio.wav", seeds: [AudioSeeds.wavSeeds[4]],
                    nonFiniteSamples),
             // Havoc can reach the sample rate and turn integer samples into float ones: both open items above.
-            family("bytes", file: "audio.wav", seeds: AudioSeeds.wavSeeds,
-                   knownIssue: "issue 18: absurd WAV sample rates, non-finite audio") { ByteMutations.havoc(&$0, &$1) },
+            family("bytes", file: "audio.wav", seeds: AudioSeeds.wavSeeds) { ByteMutations.havoc(&$0, &$1) },
         ],
         parse: { _, directory in
             let url = directory.appendingPathComponent("audio.wav")
@@ -90,13 +89,13 @@ enum AudioFuzzing {
                 if offset == 20 { bytes[20] = old & 0xF0 | bytes[20] & 0x0F }   // the high nibble ends the rate
             },
             // Issue 18 (audio decoding): absurd sample rates (STREAMINFO's 20-bit rate).
-            family("sample-rate", file: "audio.flac", seeds: AudioSeeds.flacSeeds, knownIssue: "issue 18: absurd sample rates") {
+            family("sample-rate", file: "audio.flac", seeds: AudioSeeds.flacSeeds) {
                 bytes, random in
                 let rate = random.pick([0, 1, 2, 7, 100, 655_350, 1_048_575])
                 bytes[18] = UInt8(rate >> 12); bytes[19] = UInt8(truncatingIfNeeded: rate >> 4)
                 bytes[20] = bytes[20] & 0x0F | UInt8(truncatingIfNeeded: rate << 4)
             },
-            family("bytes", file: "audio.flac", seeds: AudioSeeds.flacSeeds, knownIssue: "issue 18: absurd sample rates") {
+            family("bytes", file: "audio.flac", seeds: AudioSeeds.flacSeeds) {
                 ByteMutations.havoc(&$0, &$1)
             },
         ],
