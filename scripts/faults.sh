@@ -107,7 +107,7 @@ echo "kill -9: $resumed/$TRIALS resumed, $same/$TRIALS weights and curves identi
 mkdir -p "$WORK/full"
 if mount -t tmpfs -o size=16m tmpfs "$WORK/full" 2> /dev/null; then
     MOUNTS+=("$WORK/full")
-    clean=0 resumed=0 same=0 messages=""
+    clean=0 early=0 resumed=0 same=0
     for ((trial = 1; trial <= TRIALS; trial++)); do
         run=$WORK/full/run LOG=$WORK/full-$trial.log
         rm -rf "$run" "$WORK/full/filler"
@@ -118,11 +118,11 @@ if mount -t tmpfs -o size=16m tmpfs "$WORK/full" 2> /dev/null; then
         wait $pid; status=$?
         # A clean stop: an error exit (not a signal) with a message that names the full disk.
         if ((status > 0 && status < 128)) && grep -qi "space" "$LOG"; then clean=$((clean + 1)); fi
-        ((status == 0)) && messages="$messages (trial $trial finished before the disk filled)"
+        ((status == 0)) && early=$((early + 1))
         rm -f "$WORK/full/filler"
         finish "$run" && resumed=$((resumed + 1)) && identical "$run" && same=$((same + 1))
     done
-    echo "disk full: $clean/$TRIALS stopped with an error naming the full disk, $resumed/$TRIALS resumed after space was freed, $same/$TRIALS identical$messages"
+    echo "disk full: $clean/$TRIALS stopped with an error naming the full disk ($early finished before it filled), $resumed/$TRIALS resumed after space was freed, $same/$TRIALS identical"
 else
     echo "disk full: skipped (cannot mount a tmpfs here; needs root)"
 fi

@@ -139,8 +139,8 @@ public final class FuzzRunner {
         let (family, input) = makeInput(index)
         let name = target.families[family].name
         let known = target.families[family].knownIssue.map { "; known issue: \($0)" } ?? ""
-        CrashReport.prepare("fuzz \(target.name): CRASH on input \(index) (family \(name)\(known)); "
-            + "rerun: \(options.rerun(target, index))")
+        CrashReport.prepare("fuzz \(target.name): CRASH on input \(index) (family \(name)\(known)); its files are in "
+            + "\(scratch.path); rerun: \(options.rerun(target, index))")
         try input.write(into: scratch)
         lock.withLock { current = (index, family, DispatchTime.now().uptimeNanoseconds) }
         defer { lock.withLock { current = nil } }
@@ -166,13 +166,14 @@ public final class FuzzRunner {
                 let known = target.families[family].knownIssue.map { "; known issue: \($0)" } ?? ""
                 if elapsed > options.maxInputSeconds {
                     CrashReport.writeNow("fuzz \(target.name): HANG on input \(index) (family \(name)\(known)): still running after "
-                        + "\(String(format: "%.0f", elapsed)) s; rerun: \(options.rerun(target, index))")
+                        + "\(String(format: "%.0f", elapsed)) s; its files are in \(scratch.path); rerun: \(options.rerun(target, index))")
                     _exit(2)
                 }
                 let resident = ProcessMemory.residentBytes
                 if resident > limitBytes {
                     CrashReport.writeNow("fuzz \(target.name): MEMORY on input \(index) (family \(name)\(known)): RSS "
-                        + "\(resident >> 20) MB > \(options.maxRSSMegabytes) MB; rerun: \(options.rerun(target, index))")
+                        + "\(resident >> 20) MB > \(options.maxRSSMegabytes) MB; its files are in \(scratch.path); "
+                        + "rerun: \(options.rerun(target, index))")
                     _exit(3)
                 }
             }
