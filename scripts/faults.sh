@@ -191,4 +191,4 @@ for ((trial = 1; trial <= TRIALS; trial++)); do
         silent=$((silent + 1))
     fi
 done
-echo "corrupt model.safetensors: $refused/$TRIALS refused to resume, $fell_back/$TRIALS fell back to an intact checkpoint, $silent/$TRIALS trained on silently (checksums: another branch)"
+echo "corrupt model.safetensors: $refused/$TRIALS refused to resume, $fell_back/$TRIALS fell back to an intact checkpoint, $silent/$TRIALS trained on silently"
