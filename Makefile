@@ -41,10 +41,10 @@ demo: build
 	$(PRETRAIN) eval $(DEMO_RUN) --data $(DEMO_CORPUS)
 	$(PRETRAIN) generate $(DEMO_RUN) --prompt "ROMEO:" --max-tokens 120 --temperature 0.8 --top-k 50 --seed 1
 
-# The continual pre-training study of issue 5 (about 25 minutes on two cores): a small GPT pre-trained on
+# The continual pre-training study (about 25 minutes on two cores): a small GPT pre-trained on
 # modern-spelling Shakespeare, continued on the First Folio spelling in arms (rewarming, replay, schedules, a
 # multi-epoch subset). Both corpora share the upstream tokenizer and are prepared once. Writes runs/study-cpt/
-# (one run directory per arm, results.json) and the "Continual pre-training (issue 5)" section of docs/RESULTS.md
+# (one run directory per arm, results.json) and the "Continual pre-training" section of docs/RESULTS.md
 # with its figures in docs/results/. STUDY_FLAGS=--quick runs the tiny CI size; --reuse keeps finished arms.
 FOLIO_CORPUS := data/shakespeare-folio-4096
 STUDY_FLAGS ?=

@@ -3,7 +3,9 @@ import Training
 
 /// The study's outputs: OUT/results.json, and its section of a Markdown results file with the figures beside it.
 public enum StudyCPTReport {
-    public static let heading = "## Continual pre-training (issue 5)"
+    public static let heading = "## Continual pre-training"
+    /// The heading results files written before carry; a rerun replaces that section too.
+    static let earlierHeading = "## Continual pre-training (issue 5)"
 
     /// Writes `out`/results.json, the figures into results/ beside `resultsFile`, and the section into
     /// `resultsFile` (created when missing; other sections are kept).
@@ -25,7 +27,7 @@ public enum StudyCPTReport {
     public static func replacingSection(in document: String, with section: String) -> String {
         var lines = document.components(separatedBy: "\n")
         let body = section.hasSuffix("\n") ? String(section.dropLast()) : section
-        if let start = lines.firstIndex(where: { $0.trimmingCharacters(in: .whitespaces) == heading }) {
+        if let start = lines.firstIndex(where: { [heading, earlierHeading].contains($0.trimmingCharacters(in: .whitespaces)) }) {
             let end = lines[(start + 1)...].firstIndex { $0.hasPrefix("## ") } ?? lines.count
             let following = end < lines.count ? [""] : []
             lines.replaceSubrange(start..<end, with: body.components(separatedBy: "\n") + following)

@@ -59,7 +59,7 @@ final class StudyCPTReportTests: XCTestCase {
 
     func testTheSectionSaysHowItWasMade() throws {
         let section = StudyCPTReport.section(try threeArms(), plots: [])
-        XCTAssertTrue(section.hasPrefix("## Continual pre-training (issue 5)\n\n**Quick run**"), section)
+        XCTAssertTrue(section.hasPrefix("## Continual pre-training\n\n**Quick run**"), section)
         XCTAssertTrue(section.contains("- Command: `pretrain study cpt --quick`\n- Machine: a test machine\n"
             + "- Date: 2026-01-01 00:00 UTC; the runs took 2m05s of wall time in all.\n- Design: a design\n"), section)
         XCTAssertTrue(section.contains("upstream val loss 4.0000, downstream (First Folio) val loss 5.0000."), section)
@@ -122,13 +122,16 @@ final class StudyCPTReportTests: XCTestCase {
 
     func testTheSectionReplacesItsOldSelfAndKeepsTheOthersByteForByte() {
         let document = "# Results\n\n## Another study\n\nkeep me\n\n## Continual pre-training (issue 5)\n\nstale\n\n## Later\n\nkeep too\n"
-        let replaced = StudyCPTReport.replacingSection(in: document, with: "## Continual pre-training (issue 5)\n\nnew\n")
-        XCTAssertEqual(replaced, "# Results\n\n## Another study\n\nkeep me\n\n## Continual pre-training (issue 5)\n\nnew\n\n## Later\n\nkeep too\n")
+        let replaced = StudyCPTReport.replacingSection(in: document, with: "## Continual pre-training\n\nnew\n")
+        XCTAssertEqual(replaced, "# Results\n\n## Another study\n\nkeep me\n\n## Continual pre-training\n\nnew\n\n## Later\n\nkeep too\n",
+                       "the section under the earlier heading is replaced too")
+        XCTAssertEqual(StudyCPTReport.replacingSection(in: replaced, with: "## Continual pre-training\n\nnewer\n"),
+                       "# Results\n\n## Another study\n\nkeep me\n\n## Continual pre-training\n\nnewer\n\n## Later\n\nkeep too\n")
     }
 
     func testTheSectionIsAppendedWhenAbsentAndStartsAnEmptyDocument() {
-        XCTAssertEqual(StudyCPTReport.replacingSection(in: "# Results\n\n## Other\n\nx", with: "## Continual pre-training (issue 5)\n\nnew\n"),
-                       "# Results\n\n## Other\n\nx\n\n## Continual pre-training (issue 5)\n\nnew\n")
+        XCTAssertEqual(StudyCPTReport.replacingSection(in: "# Results\n\n## Other\n\nx", with: "## Continual pre-training\n\nnew\n"),
+                       "# Results\n\n## Other\n\nx\n\n## Continual pre-training\n\nnew\n")
         XCTAssertTrue(StudyCPTReport.replacingSection(in: "", with: "## Continual pre-training (issue 5)\n").hasPrefix("# Results\n\n"))
     }
 

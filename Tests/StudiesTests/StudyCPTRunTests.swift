@@ -86,7 +86,7 @@ final class StudyCPTRunTests: XCTestCase {
         XCTAssertEqual(stored.claims.count, 3)
         XCTAssertEqual(stored.machine.prefix(12), "a test CPU, ")
         let document = try String(contentsOf: outcome.root.appendingPathComponent("docs/RESULTS.md"), encoding: .utf8)
-        XCTAssertTrue(document.contains("## Continual pre-training (issue 5)\n\n- Command: `a test`\n"), document)
+        XCTAssertTrue(document.contains("## Continual pre-training\n\n- Command: `a test`\n"), document)
         XCTAssertTrue(document.contains("| infinite + anneal from step 40 (20 steps) |"), document)
         // The rerun wrote them last.
         XCTAssertTrue(document.contains("(11 of them finished by an earlier invocation and reused)"), document)

@@ -98,9 +98,9 @@ final class StudyCPTTests: XCTestCase {
         let root = try XCTUnwrap(Self.root)
         let document = try String(contentsOf: root.appendingPathComponent("docs/RESULTS.md"), encoding: .utf8)
         XCTAssertFalse(document.contains("stale numbers"))
-        XCTAssertTrue(document.hasPrefix("# Results\n\n## Another study\n\nkeep me\n\n## Continual pre-training (issue 5)\n"))
+        XCTAssertTrue(document.hasPrefix("# Results\n\n## Another study\n\nkeep me\n\n## Continual pre-training\n"))
         XCTAssertTrue(document.hasSuffix("\n## A later study\n\nkeep me too\n"), String(document.suffix(200)))
-        XCTAssertEqual(document.components(separatedBy: "## Continual pre-training (issue 5)").count, 2)
+        XCTAssertEqual(document.components(separatedBy: "## Continual pre-training\n").count, 2)
         XCTAssertTrue(document.contains("**Quick run**"))
         XCTAssertTrue(document.contains("| replay 25 % |"))
     }
