@@ -10,6 +10,20 @@ public enum TextMutations {
         "3.4028235e38", "01", "0x10", "1_000",
     ]
     public static let nonFiniteJSON = ["NaN", "Infinity", "-Infinity", "1e999", "-1e999", "nan", "inf"]
+
+    /// A named mutation of a file's bytes.
+    public typealias Named = (name: String, mutate: (inout [UInt8], inout FuzzRandom) -> Void)
+
+    /// The mutations every JSON parser gets, in this order: values (numbers, non-finite numbers, strings), lines,
+    /// nesting, invalid UTF-8. A target adds its own (byte havoc) around them.
+    public static let json: [Named] = [
+        ("numbers", { replaceNumber(&$0, with: extremeNumbers, &$1) }),
+        ("non-finite", { replaceNumber(&$0, with: nonFiniteJSON, &$1) }),
+        ("strings", { replaceString(&$0, &$1) }),
+        ("lines", { bytes, random in random.pick([duplicateLines, swapLines, deleteLines])(&bytes, &random) }),
+        ("deep-nesting", { nestJSON(&$0, &$1) }),
+        ("invalid-utf8", { ByteMutations.insertInvalidUTF8(&$0, &$1) }),
+    ]
     public static let nonFiniteYAML = [".nan", ".NaN", ".inf", "-.inf", "+.inf", ".Inf", "1e999", "-1e999"]
     public static let oddStrings = ["", " ", "\\u0000", "\\ud800", "\\udc00x", "\\uD83D\\uDE00", "\u{1F600}", "é", "a\\nb",
                                     "../../../../etc/passwd", "/dev/zero", String(repeating: "x", count: 5000),

@@ -105,13 +105,8 @@ final class CheckpointIntegrityTests: XCTestCase {
     /// says which checkpoint it set aside and where it resumes.
     func testTheCommandLineNamesTheDamagedFile() throws {
         let root = try makeTemporaryDirectory()
-        try TestCorpus.writePrepared(to: root.appendingPathComponent("corpus"))
-        try """
-            model: {layers: 2, d_model: 16, heads: 2, context: 8}
-            data: {corpus: corpus}
-            optim: {lr: 3e-3, batch_size: 4}
-            train: {steps: 20, eval_every: 10, eval_batches: 2, checkpoint_every: 10, keep_last: 3, seed: 5}
-            """.write(to: root.appendingPathComponent("tiny.yaml"), atomically: true, encoding: .utf8)
+        try TestCorpus.writeTinyRecipe(in: root, layers: 2, optim: "{lr: 3e-3, batch_size: 4}",
+                                      train: "{steps: 20, eval_every: 10, eval_batches: 2, checkpoint_every: 10, keep_last: 3, seed: 5}")
         let trained = try runPretrain(["train", "tiny.yaml", "--run-dir", "run", "--stop-after", "20"], in: root)
         XCTAssertEqual(trained.status, 0, trained.output)
         let weights = root.appendingPathComponent("run/checkpoints/step_000020/\(Checkpoint.modelFile)")

@@ -31,13 +31,8 @@ final class FileErrorCommandLineTests: XCTestCase {
 
     func testExportUnderAFileNamesTheFileInTheWay() throws {
         let root = try makeTemporaryDirectory()
-        try TestCorpus.writePrepared(to: root.appendingPathComponent("corpus"))
-        try """
-            model: {layers: 1, d_model: 16, heads: 2, context: 8}
-            data: {corpus: corpus}
-            optim: {batch_size: 2}
-            train: {steps: 1, eval_every: 1, eval_batches: 1, checkpoint_every: 1}
-            """.write(to: root.appendingPathComponent("tiny.yaml"), atomically: true, encoding: .utf8)
+        try TestCorpus.writeTinyRecipe(in: root, layers: 1, optim: "{batch_size: 2}",
+                                      train: "{steps: 1, eval_every: 1, eval_batches: 1, checkpoint_every: 1}")
         XCTAssertEqual(try runPretrain(["train", "tiny.yaml", "--run-dir", "run"], in: root).status, 0)
         try Data("x".utf8).write(to: root.appendingPathComponent("taken"))
         assertRefused(try runPretrain(["export", "run", "--out", "taken/hf"], in: root),

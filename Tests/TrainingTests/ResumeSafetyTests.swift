@@ -71,13 +71,8 @@ final class ResumeSafetyTests: XCTestCase {
 
     func testTheCommandLineSaysAFinishedRunIsFinishedAndHowToExtendIt() throws {
         let root = try makeTemporaryDirectory()
-        try TestCorpus.writePrepared(to: root.appendingPathComponent("corpus"))
-        try """
-            model: {layers: 2, d_model: 16, heads: 2, context: 8}
-            data: {corpus: corpus}
-            optim: {lr: 3e-3, batch_size: 4}
-            train: {steps: 10, eval_every: 10, eval_batches: 2, checkpoint_every: 10, seed: 5}
-            """.write(to: root.appendingPathComponent("tiny.yaml"), atomically: true, encoding: .utf8)
+        try TestCorpus.writeTinyRecipe(in: root, layers: 2, optim: "{lr: 3e-3, batch_size: 4}",
+                                      train: "{steps: 10, eval_every: 10, eval_batches: 2, checkpoint_every: 10, seed: 5}")
         XCTAssertEqual(try runPretrain(["train", "tiny.yaml", "--run-dir", "run"], in: root).status, 0)
         let run = root.appendingPathComponent("run")
         let events = try eventFiles(run)

@@ -18,13 +18,8 @@ final class ShardVocabularyCommandLineTests: XCTestCase {
 
     func testEvalOfAShardWithAnIdOutsideTheModelsVocabularyIsAnErrorNamingTheShard() throws {
         let root = try makeTemporaryDirectory()
-        try TestCorpus.writePrepared(to: root.appendingPathComponent("corpus"))
-        try """
-            model: {layers: 1, d_model: 16, heads: 2, context: 8}
-            data: {corpus: corpus}
-            optim: {batch_size: 2}
-            train: {steps: 2, eval_every: 2, eval_batches: 1, checkpoint_every: 2}
-            """.write(to: root.appendingPathComponent("tiny.yaml"), atomically: true, encoding: .utf8)
+        try TestCorpus.writeTinyRecipe(in: root, layers: 1, optim: "{batch_size: 2}",
+                                      train: "{steps: 2, eval_every: 2, eval_batches: 1, checkpoint_every: 2}")
         let train = try runPretrain(["train", "tiny.yaml", "--run-dir", "run"], in: root)
         XCTAssertEqual(train.status, 0, train.output)
         let shard = try patchValToken(root.appendingPathComponent("corpus"), to: 600)

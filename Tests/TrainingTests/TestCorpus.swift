@@ -20,6 +20,18 @@ enum TestCorpus {
                               vocabularySize: vocabularySize)
     }
 
+    /// ROOT/corpus (prepared) and ROOT/tiny.yaml, a GPT of width 16 and context 8 reading it, with the given `optim:`
+    /// and `train:` flow mappings: what the command-line tests run `pretrain train tiny.yaml` on.
+    static func writeTinyRecipe(in root: URL, layers: Int, optim: String, train: String) throws {
+        try writePrepared(to: root.appendingPathComponent("corpus"))
+        try """
+            model: {layers: \(layers), d_model: 16, heads: 2, context: 8}
+            data: {corpus: corpus}
+            optim: \(optim)
+            train: \(train)
+            """.write(to: root.appendingPathComponent("tiny.yaml"), atomically: true, encoding: .utf8)
+    }
+
     /// Writes a prepared corpus directory (llm.c shards + corpus.json) as `pretrain tokenize` does; another
     /// `seed` gives other text (train from `seed`, val from `seed + 1`).
     static func writePrepared(to directory: URL, trainTokens: Int = 6000, valTokens: Int = 800,

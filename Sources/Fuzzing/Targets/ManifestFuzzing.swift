@@ -44,17 +44,7 @@ enum ManifestFuzzing {
     static let target = FuzzTarget(
         name: "manifest", parses: "manifest.jsonl of speech corpora (probes, features prepare, synth-speech)",
         seeds: [FuzzInput("manifest.jsonl", seed)],
-        families: [
-            family("numbers") { TextMutations.replaceNumber(&$0, with: TextMutations.extremeNumbers, &$1) },
-            family("non-finite") { TextMutations.replaceNumber(&$0, with: TextMutations.nonFiniteJSON, &$1) },
-            family("strings") { TextMutations.replaceString(&$0, &$1) },
-            family("lines") { bytes, random in
-                random.pick([TextMutations.duplicateLines, TextMutations.swapLines, TextMutations.deleteLines])(&bytes, &random)
-            },
-            family("deep-nesting") { TextMutations.nestJSON(&$0, &$1) },
-            family("bytes") { ByteMutations.havoc(&$0, &$1) },
-            family("invalid-utf8") { ByteMutations.insertInvalidUTF8(&$0, &$1) },
-        ],
+        families: TextMutations.json.map { family($0.name, $0.mutate) } + [family("bytes") { ByteMutations.havoc(&$0, &$1) }],
         parse: { _, directory in
             var firstError: Error?
             func attempt(_ body: () throws -> Void) {
