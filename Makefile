@@ -91,16 +91,20 @@ study-newlang: build
 # FUZZ_SEED (printed, so that a failure reruns exactly). Fails when a parser's process dies by a signal (a trap),
 # hangs (exit 2) or passes FUZZ_MAX_RSS_MB (exit 3); each such line names the input and its rerun command.
 # FUZZ_FLAGS=--skip-known leaves out the mutation families of issue items still open (see docs/RELIABILITY.md).
+# FUZZ_INPUTS=N instead runs N inputs per parser, however long that takes (FUZZ_INPUTS=1000000: about 70 minutes on
+# one core).
 FUZZ_SECONDS ?= 600
+FUZZ_INPUTS ?=
 FUZZ_SEED ?= $(shell date +%s)
 FUZZ_MAX_RSS_MB ?= 2048
 FUZZ_PARSERS ?= recipe tokenizer corpus shard safetensors wav flac manifest jsonl
 FUZZ_FLAGS ?=
 
 fuzz: build
-	@echo "fuzz: seed $(FUZZ_SEED), $(FUZZ_SECONDS) s per parser"; failed=""; \
+	@budget="$(if $(FUZZ_INPUTS),--inputs $(FUZZ_INPUTS),--seconds $(FUZZ_SECONDS))"; \
+	echo "fuzz: seed $(FUZZ_SEED), $$budget per parser"; failed=""; \
 	for parser in $(FUZZ_PARSERS); do \
-		nice -n 10 $(PRETRAIN) fuzz $$parser --seconds $(FUZZ_SECONDS) --seed $(FUZZ_SEED) \
+		nice -n 10 $(PRETRAIN) fuzz $$parser $$budget --seed $(FUZZ_SEED) \
 			--max-rss-mb $(FUZZ_MAX_RSS_MB) $(FUZZ_FLAGS); status=$$?; \
 		if [ $$status -gt 128 ]; then failed="$$failed $$parser(signal $$((status - 128)))"; \
 		elif [ $$status -ne 0 ]; then failed="$$failed $$parser(exit $$status)"; fi; \

@@ -81,7 +81,7 @@ let package = Package(
         .target(name: "AudioData", dependencies: ["Tensors", "SafeTensors", "FileErrors", "CSndFile", "CSoxr", "CFFTW3"],
                 path: "Sources/AudioData", swiftSettings: numericSettings),
         // SUPERB-style probes of frozen speech representations: layer mixture + linear head, CTC for phonemes.
-        .target(name: "Probes", dependencies: ["Tensors", "Layers", "Optimizers", "AudioData"],
+        .target(name: "Probes", dependencies: ["Tensors", "Layers", "Optimizers", "AudioData", "FileErrors"],
                 path: "Sources/Probes", swiftSettings: numericSettings),
         // Rerunnable studies built on the trainer: plan, runs, measurements, RESULTS.md section and figures.
         .target(name: "Studies", dependencies: ["Tensors", "TextData", "Training"], path: "Sources/Studies",
@@ -90,7 +90,7 @@ let package = Package(
         .target(name: "Fuzzing", dependencies: ["TextData", "SafeTensors", "AudioData", "SpeechSynthesis", "Probes", "Training"],
                 path: "Sources/Fuzzing"),
         // A regenerable labelled speech corpus from espeak-ng and sox (Foundation only).
-        .target(name: "SpeechSynthesis", path: "Sources/SpeechSynthesis"),
+        .target(name: "SpeechSynthesis", dependencies: ["FileErrors"], path: "Sources/SpeechSynthesis"),
         .executableTarget(name: "pretrain",
                           dependencies: ["Tensors", "Layers", "Optimizers", "SafeTensors", "TextData", "Objectives",
                                          "Training", "HFInterop", "AudioData", "Probes", "SpeechSynthesis", "Studies", "FileErrors",

@@ -95,12 +95,12 @@ public enum FeatureCorpusPreparation {
     /// IN/manifest.jsonl as key → split, or nil when there is none. Paths are relative to IN.
     public static func manifest(in input: URL) throws -> [String: Split]? {
         let url = input.appendingPathComponent("manifest.jsonl")
-        guard let text = try? String(contentsOf: url, encoding: .utf8) else { return nil }
+        guard let data = try? Data(contentsOf: url) else { return nil }
         var splits: [String: Split] = [:]
-        for (index, line) in text.split(separator: "\n").enumerated() where !line.allSatisfy(\.isWhitespace) {
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+        for (number, line) in JSONLines.lines(data) {
+            guard let object = try? JSONSerialization.jsonObject(with: line) as? [String: Any],
                   let path = object["path"] as? String else {
-                throw AudioError("\(url.path):\(index + 1): expected a JSON object with a \"path\"")
+                throw AudioError("\(url.path):\(number): expected a JSON object with a \"path\"")
             }
             let split = (object["split"] as? String)?.lowercased() ?? "train"
             let key = path.hasPrefix(input.path + "/") ? String(path.dropFirst(input.path.count + 1)) : path

@@ -4,6 +4,8 @@ import Foundation
 /// How long and how hard one parser is fuzzed.
 public struct FuzzOptions {
     public var seconds: Double = 10
+    /// Stops after this many inputs (or at `seconds`, whichever comes first).
+    public var maxInputs: Int?
     public var seed: UInt64 = 0
     /// The resident-memory bound: exceeding it ends the process (exit status 3) naming the input.
     public var maxRSSMegabytes = 2048
@@ -59,18 +61,26 @@ public final class FuzzRunner {
     public init(target: FuzzTarget, options: FuzzOptions) {
         self.target = target
         self.options = options
-        scratch = FileManager.default.temporaryDirectory
+        scratch = Self.scratchParent
             .appendingPathComponent("pretrain-fuzz-\(target.name)-\(ProcessInfo.processInfo.processIdentifier)")
     }
 
-    /// Fuzzes until `options.seconds` have passed.
+    /// /dev/shm where it is a writable directory (the parsers write and fsync corpora and checkpoints: on a disk
+    /// that is most of an input's time), else the temporary directory. `TMPDIR` set by the user wins.
+    static var scratchParent: URL {
+        let shm = URL(fileURLWithPath: "/dev/shm")
+        if ProcessInfo.processInfo.environment["TMPDIR"] == nil, access(shm.path, W_OK) == 0 { return shm }
+        return FileManager.default.temporaryDirectory
+    }
+
+    /// Fuzzes until `options.seconds` have passed or `options.maxInputs` inputs were parsed.
     public func run() throws -> FuzzSummary {
         CrashReport.install()
         startWatchdog()
         defer { try? FileManager.default.removeItem(at: scratch) }
         var summary = FuzzSummary(target: target.name)
         let start = DispatchTime.now().uptimeNanoseconds
-        let deadline = start + UInt64(options.seconds * 1e9)
+        let deadline = options.seconds.isFinite ? start + UInt64(options.seconds * 1e9) : UInt64.max
         var index = 0
         repeat {
             let outcome = try parse(index).outcome
@@ -90,7 +100,7 @@ public final class FuzzRunner {
                 }
             }
             index += 1
-        } while DispatchTime.now().uptimeNanoseconds < deadline
+        } while DispatchTime.now().uptimeNanoseconds < deadline && index < options.maxInputs ?? .max
         summary.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         summary.peakRSSBytes = ProcessMemory.peakResidentBytes
         return summary

@@ -1,3 +1,4 @@
+import FileErrors
 import Foundation
 
 /// The SUPERB-style tasks a frozen speech representation is probed on (Yang et al., 2021).
@@ -55,20 +56,20 @@ extension ProbeTask {
     /// The task's examples in a corpus directory's manifest.jsonl, grouped by split.
     public func examples(corpus: URL) throws -> [String: [ProbeExample]] {
         let manifest = corpus.appendingPathComponent("manifest.jsonl")
-        guard let text = try? String(contentsOf: manifest, encoding: .utf8) else {
+        guard let data = try? Data(contentsOf: manifest) else {
             throw ProbeDataError("\(manifest.path): cannot read the corpus manifest (made by `pretrain data synth-speech`)")
         }
         var result: [String: [ProbeExample]] = [:]
-        for (index, line) in text.split(separator: "\n").enumerated() where !line.allSatisfy(\.isWhitespace) {
+        for (number, line) in JSONLines.lines(data) {
             let entry: ManifestLine
-            do { entry = try JSONDecoder().decode(ManifestLine.self, from: Data(line.utf8)) } catch {
-                throw ProbeDataError("\(manifest.path): line \(index + 1) is not a manifest entry (\(error))")
+            do { entry = try JSONDecoder().decode(ManifestLine.self, from: line) } catch {
+                throw ProbeDataError("\(manifest.path): line \(number) is not a manifest entry (\(error))")
             }
             guard entry.subset == rawValue else { continue }
             let phonemes = (entry.phonemes ?? "").split(separator: " ").map(String.init)
             if self == .pr, phonemes.isEmpty { continue }
             guard self == .pr || entry.label != nil else {
-                throw ProbeDataError("\(manifest.path): line \(index + 1) of subset \(rawValue) has no label")
+                throw ProbeDataError("\(manifest.path): line \(number) of subset \(rawValue) has no label")
             }
             result[entry.split, default: []].append(ProbeExample(
                 audio: corpus.appendingPathComponent(entry.path), split: entry.split,

@@ -1,3 +1,4 @@
+import FileErrors
 import Foundation
 
 /// The corpus's text files, each written to a temporary name and renamed, so that an interrupted run never
@@ -39,12 +40,12 @@ public enum CorpusFiles {
     }
 
     public static func readManifest(_ url: URL) throws -> [ManifestEntry] {
-        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+        guard let data = try? Data(contentsOf: url) else {
             throw SynthesisError.missingText("cannot read \(url.path)")
         }
-        return try text.split(separator: "\n").enumerated().map { line, json in
-            do { return try JSONDecoder().decode(ManifestEntry.self, from: Data(json.utf8)) } catch {
-                throw SynthesisError.badOption("\(url.path) line \(line + 1) is not a manifest entry: \(error)")
+        return try JSONLines.lines(data).map { number, json in
+            do { return try JSONDecoder().decode(ManifestEntry.self, from: json) } catch {
+                throw SynthesisError.badOption("\(url.path) line \(number) is not a manifest entry: \(error)")
             }
         }
     }

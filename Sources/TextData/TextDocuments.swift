@@ -1,3 +1,4 @@
+import FileErrors
 import Foundation
 
 /// The documents of one input file: a text file is one document; a JSONL file (extension .jsonl) holds one
@@ -21,22 +22,21 @@ public struct TextDocuments {
         guard let text = String(data: data, encoding: .utf8) else {
             return TextDocuments(documents: [], problem: "not valid UTF-8 text")
         }
-        if url.pathExtension.lowercased() == "jsonl" { return jsonLines(text) }
+        if url.pathExtension.lowercased() == "jsonl" { return jsonLines(data) }
         guard text.contains(where: { !$0.isWhitespace }) else { return TextDocuments(documents: [], problem: "empty") }
         return TextDocuments(documents: [text], problem: nil)
     }
 
-    static func jsonLines(_ text: String) -> TextDocuments {
+    static func jsonLines(_ data: Data) -> TextDocuments {
         var documents = [String]()
         var bad = 0, empty = 0, lines = 0
         var firstBad: String?
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            guard line.contains(where: { !$0.isWhitespace }) else { continue }
+        for (number, line) in JSONLines.lines(data) {
             lines += 1
-            let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            let object = try? JSONSerialization.jsonObject(with: line) as? [String: Any]
             guard let document = object?["text"] as? String else {
                 bad += 1
-                if firstBad == nil { firstBad = "line \(index + 1) is not a JSON object with a string \"text\"" }
+                if firstBad == nil { firstBad = "line \(number) is not a JSON object with a string \"text\"" }
                 continue
             }
             if document.contains(where: { !$0.isWhitespace }) { documents.append(document) } else { empty += 1 }

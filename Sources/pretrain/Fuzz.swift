@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Fuzzing
 
-/// `pretrain fuzz PARSER --seconds N --seed S`: one parser's structured fuzzer in this process (see `FuzzRunner`).
+/// `pretrain fuzz PARSER --seconds N [--inputs K] --seed S`: one parser's structured fuzzer in this process (see `FuzzRunner`).
 /// Prints one summary line and exits 0; a trap kills the process (the parent sees the signal), a hang exits 2, the
 /// RSS bound exits 3, each after a line naming the input and the command that makes it again.
 struct Fuzz: ParsableCommand {
@@ -12,7 +12,8 @@ struct Fuzz: ParsableCommand {
         discussion: "Parsers: " + FuzzTargets.all.map { "\($0.name): \($0.parses)" }.joined(separator: "; ") + ".")
 
     @Argument(help: "The parser: \(FuzzTargets.names.joined(separator: ", ")).") var parser: String
-    @Option(help: "How long to fuzz.") var seconds = 10.0
+    @Option(help: "How long to fuzz (default 10 s, or no limit with --inputs).") var seconds: Double?
+    @Option(help: "Stop after this many inputs (with --seconds: whichever comes first).") var inputs: Int?
     @Option(help: "The session's seed: input K of seed S is always the same input.") var seed: UInt64 = 0
     @Option(name: .customLong("max-rss-mb"), help: "Resident memory bound in MB (exit 3 past it).") var maxRSSMB = 2048
     @Option(name: .customLong("max-input-seconds"), help: "Time one input may take (exit 2 past it: a hang).")
@@ -30,7 +31,9 @@ struct Fuzz: ParsableCommand {
         guard FuzzTargets.named(parser) != nil else {
             throw ValidationError("unknown parser '\(parser)' (parsers: \(FuzzTargets.names.joined(separator: ", ")))")
         }
-        guard seconds > 0, maxInputSeconds > 0, maxRSSMB > 0 else { throw ValidationError("limits must be positive") }
+        guard seconds ?? 1 > 0, inputs ?? 1 > 0, maxInputSeconds > 0, maxRSSMB > 0 else {
+            throw ValidationError("limits must be positive")
+        }
         if saveInput != nil && input == nil { throw ValidationError("--save-input needs --input") }
         let target = FuzzTargets.named(parser)!
         let usable = target.families.filter { !skipKnown || $0.knownIssue == nil }.map(\.name)
@@ -42,7 +45,8 @@ struct Fuzz: ParsableCommand {
 
     func run() throws {
         var options = FuzzOptions()
-        options.seconds = seconds
+        options.seconds = seconds ?? (inputs == nil ? 10 : .infinity)
+        options.maxInputs = inputs
         options.seed = seed
         options.maxRSSMegabytes = maxRSSMB
         options.maxInputSeconds = maxInputSeconds

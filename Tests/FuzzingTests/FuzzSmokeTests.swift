@@ -51,4 +51,11 @@ final class FuzzSmokeTests: XCTestCase {
             XCTAssertNotNil(summary.range(of: pattern, options: .regularExpression), "\(name): \(summary)")
         }
     }
+
+    /// `--inputs N` (what `make fuzz FUZZ_INPUTS=N` passes) parses exactly N inputs, with no time limit of its own.
+    func testInputsBoundsTheCount() throws {
+        let (status, output) = try runPretrain(["fuzz", "shard", "--inputs", "250", "--seed", "3"])
+        XCTAssertEqual(status, 0, output)
+        XCTAssertTrue(output.contains("fuzz shard: 250 inputs in "), output)
+    }
 }
