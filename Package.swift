@@ -95,7 +95,9 @@ let package = Package(
                           dependencies: ["Tensors", "Layers", "Optimizers", "SafeTensors", "TextData", "Objectives",
                                          "Training", "HFInterop", "AudioData", "Probes", "SpeechSynthesis", "Studies", "FileErrors",
                                          "Fuzzing", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-                          path: "Sources/pretrain", swiftSettings: numericSettings),
+                          path: "Sources/pretrain", swiftSettings: numericSettings, plugins: ["BuildStamp"]),
+        // The git commit for `pretrain --version`, stamped before each build.
+        .plugin(name: "BuildStamp", capability: .buildTool(), path: "Plugins/BuildStamp"),
         // Not a test bundle: what the test targets share (assertClose, fixtures, temporary directories, pretrain runs).
         .target(name: "TestSupport", dependencies: ["Tensors", "SafeTensors"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "SafeTensors", "TestSupport"],

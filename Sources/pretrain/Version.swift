@@ -1,7 +1,8 @@
 import Foundation
 import Tensors
 
-/// The version of swift-pretrain; a release raises it by hand (SwiftPM has no build step that could stamp the commit).
+/// The version of swift-pretrain; a release raises it by hand. The commit (`buildCommit`) is stamped at build time by
+/// Plugins/BuildStamp.
 let pretrainVersion = "0.1.0"
 
 /// `pretrain --version`: the version, how the binary was built, and the matrix backend it runs on here (as
@@ -30,7 +31,7 @@ func versionDescription() -> String {
     #endif
     let backend = Matmul.backend
     return """
-        pretrain \(pretrainVersion)
+        pretrain \(pretrainVersion) (commit \(buildCommit))
         build:   \(configuration), \(compiler), \(architecture)
         backend: \(backend.name) (\(Matmul.choice)), \(backend.isa)
         """

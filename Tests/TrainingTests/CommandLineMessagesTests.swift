@@ -21,6 +21,23 @@ final class CommandLineMessagesTests: XCTestCase {
         XCTAssertTrue(result.output.hasPrefix("pretrain "), result.output)
         XCTAssertTrue(result.output.contains("build:"), result.output)
         XCTAssertTrue(result.output.contains("backend:"), result.output)
+        // The commit stamped at build time is the checkout's HEAD (the suite is built from this checkout).
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let git = Process()
+        git.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        git.arguments = ["git", "-C", root.path, "rev-parse", "--short=12", "HEAD"]
+        let pipe = Pipe()
+        git.standardOutput = pipe
+        git.standardError = FileHandle.nullDevice
+        try git.run()
+        git.waitUntilExit()
+        let head = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        if git.terminationStatus == 0 {
+            XCTAssertTrue(result.output.contains("(commit \(head)"), result.output)
+        } else {
+            XCTAssertTrue(result.output.contains("(commit unknown)"), result.output)
+        }
     }
 
     func testARecipeTypoNamesTheFileLineAndTheKeyMeant() throws {
