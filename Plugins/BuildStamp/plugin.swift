@@ -1,27 +1,24 @@
 import Foundation
 import PackagePlugin
 
-/// Writes BuildStamp.swift for `pretrain --version`: the git commit the binary was built from (with "-dirty" when the
-/// checkout had changes), or "unknown" outside a git checkout or without git. A prebuild command runs before every
-/// build; it rewrites the file only when the line changes, so an unchanged commit recompiles nothing.
+/// Writes BuildStamp.swift for `pretrain --version`: the git commit the binary was built from, or "unknown" outside
+/// a git checkout or without git. The command runs again when .git/HEAD or .git/index changes (a checkout, a commit,
+/// a pull), so a rebuilt binary names the commit it was built from; an edit that is not committed does not show.
 @main
 struct BuildStamp: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: Target) throws -> [Command] {
-        let output = context.pluginWorkDirectoryURL.appendingPathComponent("stamp")
-        let file = output.appendingPathComponent("BuildStamp.swift").path
+        let file = context.pluginWorkDirectoryURL.appendingPathComponent("BuildStamp.swift")
+        let root = context.package.directoryURL
+        let git = root.appendingPathComponent(".git")
+        let inputs = ["HEAD", "index"].map { git.appendingPathComponent($0) }
+            .filter { FileManager.default.fileExists(atPath: $0.path) }
         let script = """
-            cd "$1" || exit 0
-            commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
-            if [ "$commit" != unknown ] && [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then
-                commit="$commit-dirty"
-            fi
-            line="let buildCommit = \\"$commit\\""
-            mkdir -p "$(dirname "$2")"
-            [ "$(cat "$2" 2>/dev/null)" = "$line" ] || printf '%s\\n' "$line" > "$2"
+            commit=$(git -C "$1" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+            printf 'let buildCommit = "%s"\\n' "$commit" > "$2"
             """
-        return [.prebuildCommand(displayName: "Stamping the git commit for pretrain --version",
-                                 executable: URL(fileURLWithPath: "/bin/sh"),
-                                 arguments: ["-c", script, "stamp", context.package.directoryURL.path, file],
-                                 outputFilesDirectory: output)]
+        return [.buildCommand(displayName: "Stamping the git commit for pretrain --version",
+                              executable: URL(fileURLWithPath: "/bin/sh"),
+                              arguments: ["-c", script, "stamp", root.path, file.path],
+                              inputFiles: inputs, outputFiles: [file])]
     }
 }
