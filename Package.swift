@@ -52,6 +52,10 @@ let package = Package(
         .target(name: "CDNNLMatmul", path: "Sources/CDNNLMatmul", linkerSettings: [.linkedLibrary("dnnl")]),
         // File-system failures as one plain line naming the path and the operation (Foundation only).
         .target(name: "FileErrors", path: "Sources/FileErrors"),
+        // Open MPI (libopenmpi-dev), the engine of data-parallel training, found by pkg-config; `Distributed` wraps it
+        // behind a `Communicator` (a single process needs no MPI calls).
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
+        .target(name: "Distributed", dependencies: ["CMPI"], path: "Sources/Distributed"),
         .target(name: "SafeTensors", dependencies: ["FileErrors"], path: "Sources/SafeTensors"),
         // Audio decoding (libsndfile), resampling (libsoxr), double-precision FFT (FFTW), found by pkg-config.
         .systemLibrary(name: "CSndFile", path: "Sources/CSndFile", pkgConfig: "sndfile", providers: [.apt(["libsndfile1-dev"])]),
@@ -72,7 +76,7 @@ let package = Package(
         // fine-tuning of checkpoints.
         .target(name: "Training",
                 dependencies: ["Tensors", "Layers", "Optimizers", "Objectives", "TextData", "SafeTensors", "AudioData",
-                               "Probes", "FileErrors", .product(name: "Yams", package: "Yams")],
+                               "Probes", "FileErrors", "Distributed", .product(name: "Yams", package: "Yams")],
                 path: "Sources/Training", swiftSettings: numericSettings),
         // Hugging Face directories: config.json + model.safetensors + tokenizer.json, both ways.
         .target(name: "HFInterop", dependencies: ["Tensors", "Layers", "TextData", "SafeTensors", "FileErrors"],
@@ -94,7 +98,7 @@ let package = Package(
         .executableTarget(name: "pretrain",
                           dependencies: ["Tensors", "Layers", "Optimizers", "SafeTensors", "TextData", "Objectives",
                                          "Training", "HFInterop", "AudioData", "Probes", "SpeechSynthesis", "Studies", "FileErrors",
-                                         "Fuzzing", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                                         "Fuzzing", "Distributed", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/pretrain", swiftSettings: numericSettings, plugins: ["BuildStamp"]),
         // The git commit for `pretrain --version`, stamped before each build.
         .plugin(name: "BuildStamp", capability: .buildTool(), path: "Plugins/BuildStamp"),

@@ -12,7 +12,8 @@
 #
 #   scripts/faults.sh                     FAULT_TRIALS=5 trials per scenario (about two minutes on two cores)
 #   FAULT_TRIALS=40 scripts/faults.sh     the long run; FAULT_SEED=S repeats the random choices (kill times vary
-#                                         with the machine's speed); FAULT_KEEP=1 keeps the work directory
+#                                         with the machine's speed); FAULT_KEEP=1 keeps the work directory;
+#                                         FAULT_D_MODEL=256 a wider model whose checkpoint writes take longer
 #   PRETRAIN=path/to/pretrain             another binary (default .build/release/pretrain)
 # Mounts (tmpfs, read-only bind) need root; without it those scenarios are skipped with a message.
 # Kills and the disk filling happen at random moments within the reference run's duration (RUN_MS below).
@@ -39,8 +40,11 @@ cp data/shakespeare/{hamlet,macbeth,tempest}.txt "$WORK/text/"
 "$P" tokenize --train-vocab 300 --val-files tempest --out "$WORK/corpus" "$WORK/text" > "$WORK/tokenize.log" 2>&1 \
     || { cat "$WORK/tokenize.log"; exit 1; }
 STEPS=60
+# FAULT_D_MODEL=256 makes each checkpoint about 7 MB of weights and 14 MB of optimiser state, so that a kill aimed at
+# a checkpoint write lands inside it more often (at 32 a write takes well under a millisecond).
+D_MODEL=${FAULT_D_MODEL:-32}
 cat > "$WORK/recipe.yaml" <<EOF
-model: {flavor: gpt2, layers: 1, d_model: 32, heads: 2, context: 32}
+model: {flavor: gpt2, layers: 1, d_model: $D_MODEL, heads: 2, context: 32}
 objective: {kind: causal_lm}
 data: {corpus: $WORK/corpus}
 optim: {lr: 3.0e-3, batch_size: 4}
@@ -74,6 +78,12 @@ continue_run() {
     local run=$1
     if [ -e "$run/checkpoints/latest" ]; then train --resume "$run"; else train "$WORK/recipe.yaml" --run-dir "$run" --overwrite; fi
 }
+# continue_run in place of the calling (sub)shell.
+exec_run() {
+    local run=$1
+    if [ -e "$run/checkpoints/latest" ]; then exec "$P" train --resume "$run" >> "$LOG" 2>&1; fi
+    exec "$P" train "$WORK/recipe.yaml" --run-dir "$run" --overwrite >> "$LOG" 2>&1
+}
 finish() {
     local run=$1 attempt
     for attempt in 1 2 3 4; do finished "$run" && return 0; continue_run "$run"; done
@@ -88,14 +98,17 @@ for ((trial = 1; trial <= TRIALS; trial++)); do
     run=$WORK/kill-$trial LOG=$WORK/kill-$trial.log
     for ((k = 0; k < 1 + RANDOM % 3; k++)); do
         finished "$run" && break
-        continue_run "$run" 2> /dev/null & pid=$!   # (no "Killed" notice from the subshell)
+        # exec: $pid is pretrain itself. (Killing a subshell that runs it raced with its fork: a kill that came
+        # before pretrain started left it running, orphaned and holding the run's lock, and the resumes that
+        # followed were refused as concurrent.)
+        (exec_run "$run") 2> /dev/null & pid=$!
         if ((RANDOM % 2)); then
             # The moment a checkpoint directory is being written (builtins only: the poll takes microseconds).
             while kill -0 $pid 2> /dev/null && ! partial_exists "$run"; do :; done
         else
             random_sleep $RUN_MS
         fi
-        pkill -9 -P $pid 2> /dev/null; kill -9 $pid 2> /dev/null; wait $pid 2> /dev/null
+        kill -9 $pid 2> /dev/null; wait $pid 2> /dev/null
         kills=$((kills + 1))
         partial_exists "$run" && during_write=$((during_write + 1))
     done
@@ -105,7 +118,8 @@ echo "kill -9: $resumed/$TRIALS resumed, $same/$TRIALS weights and curves identi
 
 # --- disk full ------------------------------------------------------------------------------------------------------
 mkdir -p "$WORK/full"
-if mount -t tmpfs -o size=16m tmpfs "$WORK/full" 2> /dev/null; then
+# Room for the three kept checkpoints and one being written, and little more.
+if mount -t tmpfs -o size=$((D_MODEL <= 64 ? 16 : 160))m tmpfs "$WORK/full" 2> /dev/null; then
     MOUNTS+=("$WORK/full")
     clean=0 early=0 resumed=0 same=0
     for ((trial = 1; trial <= TRIALS; trial++)); do

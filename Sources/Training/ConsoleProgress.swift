@@ -1,3 +1,4 @@
+import Distributed
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -23,7 +24,9 @@ public final class ConsoleProgress {
 
     public init(mode: Mode? = nil, standardError: Bool = false) {
         output = standardError ? .standardError : .standardOutput
-        self.mode = mode ?? (isatty(standardError ? STDERR_FILENO : STDOUT_FILENO) != 0 ? .terminal : .lines)
+        // In a data-parallel job only rank 0 speaks (the others would print the same lines N times).
+        self.mode = mode ?? (World.current.rank != 0 ? .silent
+                             : isatty(standardError ? STDERR_FILENO : STDOUT_FILENO) != 0 ? .terminal : .lines)
     }
 
     /// A step's status. `logged`: this step wrote a metrics row (the moment a non-terminal prints).

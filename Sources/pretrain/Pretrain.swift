@@ -1,4 +1,5 @@
 import ArgumentParser
+import Distributed
 import Training
 
 @main
@@ -39,7 +40,11 @@ struct Pretrain: ParsableCommand {
     /// ArgumentParser answers a misspelt subcommand with "Unexpected argument 'trian'"; this says which was meant.
     static func main() {
         if let typo = misspeltSubcommand(Array(CommandLine.arguments.dropFirst())) { exit(withError: ValidationError(typo)) }
+        // Under mpirun every rank joins the MPI world first; a rank that fails exits non-zero without finalising,
+        // and mpirun then ends the other ranks (an error on one rank stops the job, never a hang in a collective).
+        do { try World.start() } catch { exit(withError: ValidationError("cannot start MPI: \(error)")) }
         main(nil)
+        World.finish()
     }
 
     /// "unknown command 'trian' (did you mean 'train'?)" when an argument in a subcommand's place names none but
