@@ -1,13 +1,14 @@
 # swift-pretrain: `make demo` runs the default job, `make test` the test suite. Both install what is missing.
 SHELL := /bin/bash
-APT_PACKAGES := libdnnl-dev libopenblas-dev libopenblas0-openmp pkg-config libsndfile1-dev libfftw3-dev libsoxr-dev espeak-ng sox
+APT_PACKAGES := libdnnl-dev libopenblas-dev libopenblas0-openmp pkg-config libsndfile1-dev libfftw3-dev libsoxr-dev espeak-ng sox \
+	libopenmpi-dev openmpi-bin
 SWIFT ?= swift
 RELEASE := $(SWIFT) build -c release
 
 .PHONY: deps build test demo study-cpt study-audio study-newlang bench fixtures clean fuzz faults
 
 # Debian/Ubuntu packages the build links against (and the tools `pretrain data synth-speech` drives: espeak-ng,
-# sox); apt-get runs only when one is missing.
+# sox; Open MPI for data-parallel training under mpirun); apt-get runs only when one is missing.
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
