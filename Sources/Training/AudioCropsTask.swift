@@ -27,14 +27,14 @@ public enum FeatureCrops: DataForm {
     }
 
     public static func makeTask(objective: TrainableObjective, recipe: Recipe, corpus: TrainingCorpus,
-                                seed: UInt64) throws -> TrainingTask {
+                                seed: UInt64, shard: DataShard) throws -> TrainingTask {
         guard let objective = objective as? FeaturePretrainingObjective, let features = corpus.features else {
             throw objectiveMismatch(objective, expected: "feature crops")
         }
         try MicroBatchMemory.check(recipe, parameters: objective.model.parameterCount)
         let model = recipe.model
         return try AudioCropsTask(objective: objective, recipe: recipe, train: features.train, val: features.val,
-                                  dimension: features.dimension, unit: "frames", seed: seed,
+                                  dimension: features.dimension, unit: "frames", seed: seed, shard: shard,
                                   describe: { steps, parameters in
             let frames = ConsoleProgress.grouped(Double(features.info.train.frames))
             return "\(model.flavor.rawValue) \(model.layers)×\(model.dModel) (\(model.heads) heads, crops of \(model.context) "
@@ -63,14 +63,14 @@ public enum WaveformCrops: DataForm {
     }
 
     public static func makeTask(objective: TrainableObjective, recipe: Recipe, corpus: TrainingCorpus,
-                                seed: UInt64) throws -> TrainingTask {
+                                seed: UInt64, shard: DataShard) throws -> TrainingTask {
         guard let objective = objective as? FeaturePretrainingObjective, let waveforms = corpus.waveforms else {
             throw objectiveMismatch(objective, expected: "waveform crops")
         }
         try MicroBatchMemory.check(recipe, parameters: objective.model.parameterCount)
         let model = recipe.model
         return try AudioCropsTask(objective: objective, recipe: recipe, train: waveforms.train, val: waveforms.val,
-                                  dimension: 1, unit: "samples", seed: seed, describe: { steps, parameters in
+                                  dimension: 1, unit: "samples", seed: seed, shard: shard, describe: { steps, parameters in
             let minutes = Int(Double(waveforms.trainSamples) / Double(WaveformCorpus.sampleRate) / 60)
             return "\(model.flavor.rawValue) \(model.layers)×\(model.dModel) (\(model.heads) heads, crops of \(model.context) "
                 + "samples), objective \(recipe.objective.kind.rawValue): \(parameters) parameters; \(steps) steps on "
@@ -86,6 +86,8 @@ final class AudioCropsTask: TrainingTask {
     let recipe: Recipe
     let inputUnit: String
     private let batcher: FeatureBatcher
+    /// The ranks that split each evaluation (one process: all of it).
+    private let shard: DataShard
     private let val: [FeatureCorpus.Utterance]
     private let dimension: Int
     /// The validation crops of periodic evaluations.
@@ -95,12 +97,13 @@ final class AudioCropsTask: TrainingTask {
     private let writeFiles: (URL) throws -> Void
 
     init(objective: FeaturePretrainingObjective, recipe: Recipe, train: [FeatureCorpus.Utterance],
-         val: [FeatureCorpus.Utterance], dimension: Int, unit: String, seed: UInt64,
+         val: [FeatureCorpus.Utterance], dimension: Int, unit: String, seed: UInt64, shard: DataShard,
          describe: @escaping (Int, String) -> String, writeFiles: @escaping (URL) throws -> Void) throws {
         (featureObjective, self.recipe, self.val, self.dimension, inputUnit) = (objective, recipe, val, dimension, unit)
+        self.shard = shard
         (describeStart, self.writeFiles) = (describe, writeFiles)
         batcher = try FeatureBatcher(utterances: train, dimension: dimension, crop: recipe.model.context,
-                                     batchSize: recipe.optim.batchSize, seed: Trainer.seed(seed, .data))
+                                     batchSize: recipe.optim.batchSize, seed: Trainer.seed(seed, .data), shard: shard)
         let limit = recipe.train.evalBatches
         validationBatches = featureEvaluationBatches(val, dimension: dimension, crop: recipe.model.context,
                                                      batchSize: recipe.optim.batchSize, limit: limit == 0 ? nil : limit)
@@ -123,7 +126,7 @@ final class AudioCropsTask: TrainingTask {
             ? featureEvaluationBatches(val, dimension: dimension, crop: recipe.model.context, batchSize: recipe.optim.batchSize)
             : validationBatches
         guard !batches.isEmpty else { return Evaluation(loss: .nan, predicted: 0, bitsPerByte: nil) }
-        let evaluation = Evaluation.of(featureObjective, batches: batches)
+        let evaluation = Evaluation.of(featureObjective, batches: batches, shard: shard)
         record.valLoss = evaluation.loss
         if let reporting = featureObjective as? EvaluationMetricsReporting {   // beside any running values of the same row
             record.objectiveMetrics.merge(reporting.evaluationMetrics(batches)) { _, evaluated in evaluated }

@@ -17,16 +17,20 @@ public final class FeatureBatcher {
     public let crop: Int
     public let batchSize: Int
     public let dimension: Int
+    /// This process' part of each global batch of `shard.count · batchSize` crops.
+    public let shard: DataShard
     private var generator: RandomGenerator
     private var batches = 0
 
-    public init(utterances: [FeatureCorpus.Utterance], dimension: Int, crop: Int, batchSize: Int, seed: UInt64) throws {
+    public init(utterances: [FeatureCorpus.Utterance], dimension: Int, crop: Int, batchSize: Int, seed: UInt64,
+                shard: DataShard = .whole) throws {
         guard !utterances.isEmpty else { throw TrainingError("the feature corpus has no train utterances") }
         precondition(crop >= 1 && batchSize >= 1, "crop and batch size must be ≥ 1")
         self.utterances = utterances
         self.dimension = dimension
         self.crop = crop
         self.batchSize = batchSize
+        self.shard = shard
         generator = RandomGenerator(seed: seed)
     }
 
@@ -39,11 +43,11 @@ public final class FeatureBatcher {
 
     public func next() -> FeatureBatch {
         batches += 1
-        let crops = (0..<batchSize).map { _ -> (FeatureCorpus.Utterance, Int) in
+        let crops = (0..<batchSize * shard.count).map { _ -> (FeatureCorpus.Utterance, Int) in
             let utterance = utterances[generator.nextInt(below: utterances.count)]
             return (utterance, utterance.frames > crop ? generator.nextInt(below: utterance.frames - crop + 1) : 0)
         }
-        return featureBatch(crops, crop: crop, dimension: dimension)
+        return featureBatch(Array(crops[shard.index * batchSize..<(shard.index + 1) * batchSize]), crop: crop, dimension: dimension)
     }
 }
 
@@ -78,8 +82,9 @@ func featureEvaluationBatches(_ utterances: [FeatureCorpus.Utterance], dimension
 extension Evaluation {
     /// The mean loss of a feature objective over `batches` (weighted by predictions), in evaluation mode without
     /// gradients; masks come from a generator seeded with `seed`, so every evaluation draws the same ones.
-    public static func of(_ objective: FeaturePretrainingObjective, batches: [FeatureBatch], seed: UInt64 = 0x5eed) -> Evaluation {
-        let (mean, predicted) = weightedMeanLoss(objective.model, batches, seed: seed) { objective.loss($0, generator: &$1) }
+    public static func of(_ objective: FeaturePretrainingObjective, batches: [FeatureBatch], seed: UInt64 = 0x5eed,
+                          shard: DataShard = .whole) -> Evaluation {
+        let (mean, predicted) = weightedMeanLoss(objective.model, batches, seed: seed, shard: shard) { objective.loss($0, generator: &$1) }
         return Evaluation(loss: mean, predicted: predicted, bitsPerByte: nil)
     }
 }

@@ -19,16 +19,19 @@ public final class MixtureBatcher {
     public let plan: MixturePlan
     public let batchSize: Int
     public let windowLength: Int
+    /// This process' part of each global batch (the source counts are global: every rank draws every window).
+    public let shard: DataShard
     private let sources: [TokenBatcher]
     private var choice: RandomGenerator
     private var tokens: [Int]
 
     /// `shards[i]`: the train shards of `plan.sources[i]`.
     public init(plan: MixturePlan, shards: [[[Int32]]], context: Int, batchSize: Int,
-                sampling: DataSection.Sampling, seed: UInt64) throws {
+                sampling: DataSection.Sampling, seed: UInt64, shard: DataShard = .whole) throws {
         precondition(shards.count == plan.sources.count, "one shard list per source")
         self.plan = plan
         self.batchSize = batchSize
+        self.shard = shard
         windowLength = context + 1
         choice = RandomGenerator(seed: seed)
         tokens = Array(repeating: 0, count: plan.sources.count)
@@ -53,11 +56,15 @@ public final class MixtureBatcher {
     public func next(step: Int) -> IntTensor {
         let weights = plan.weights(at: step)
         var values = [Int32](repeating: 0, count: batchSize * windowLength)
+        var elsewhere = [Int32](repeating: 0, count: shard.count > 1 ? windowLength : 0)   // other ranks' rows
         values.withUnsafeMutableBufferPointer { out in
-            for row in 0..<batchSize {
-                let source = draw(weights)
-                sources[source].writeNextWindow(to: out.baseAddress! + row * windowLength)
-                tokens[source] += windowLength - 1
+            elsewhere.withUnsafeMutableBufferPointer { other in
+                for row in 0..<batchSize * shard.count {
+                    let source = draw(weights)
+                    let own = shard.owns(row: row, perRank: batchSize)
+                    sources[source].writeNextWindow(to: own ? out.baseAddress! + row % batchSize * windowLength : other.baseAddress!)
+                    tokens[source] += windowLength - 1
+                }
             }
         }
         return IntTensor(values, shape: [batchSize, windowLength])

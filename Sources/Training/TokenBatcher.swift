@@ -30,6 +30,8 @@ public final class TokenBatcher {
     /// Tokens per window: context + 1 (inputs and the shifted targets).
     public let windowLength: Int
     public let batchSize: Int
+    /// This process' part of each global batch of `shard.count · batchSize` windows.
+    public let shard: DataShard
     private let shards: [[Int32]]
     /// cumulativeStarts[i]: number of valid window starts in shards 0..<i (random sampling).
     private let cumulativeStarts: [Int]
@@ -39,12 +41,14 @@ public final class TokenBatcher {
     private var windowsDrawn = 0
     private let corpusTokens: Int
 
-    public init(shards: [[Int32]], context: Int, batchSize: Int, sampling: DataSection.Sampling, seed: UInt64) throws {
+    public init(shards: [[Int32]], context: Int, batchSize: Int, sampling: DataSection.Sampling, seed: UInt64,
+                shard: DataShard = .whole) throws {
         precondition(context >= 1 && batchSize >= 1, "context and batch size must be positive")
         self.shards = shards
         self.sampling = sampling
         windowLength = context + 1
         self.batchSize = batchSize
+        self.shard = shard
         random = RandomGenerator(seed: seed)
         corpusTokens = shards.reduce(0) { $0 + $1.count }
         var cumulative = [0]
@@ -78,11 +82,17 @@ public final class TokenBatcher {
         windowsDrawn = state.windowsDrawn
     }
 
-    /// The next micro-batch: (B, T+1).
+    /// The next micro-batch: (B, T+1), this rank's rows of the N·B the stream draws.
     public func next() -> IntTensor {
         var values = [Int32](repeating: 0, count: batchSize * windowLength)
+        var elsewhere = [Int32](repeating: 0, count: shard.count > 1 ? windowLength : 0)   // other ranks' rows
         values.withUnsafeMutableBufferPointer { out in
-            for row in 0..<batchSize { writeNextWindow(to: out.baseAddress! + row * windowLength) }
+            elsewhere.withUnsafeMutableBufferPointer { other in
+                for row in 0..<batchSize * shard.count {
+                    let own = shard.owns(row: row, perRank: batchSize)
+                    writeNextWindow(to: own ? out.baseAddress! + row % batchSize * windowLength : other.baseAddress!)
+                }
+            }
         }
         return IntTensor(values, shape: [batchSize, windowLength])
     }

@@ -23,11 +23,11 @@ public enum TokenWindows: DataForm {
     }
 
     public static func makeTask(objective: TrainableObjective, recipe: Recipe, corpus: TrainingCorpus,
-                                seed: UInt64) throws -> TrainingTask {
+                                seed: UInt64, shard: DataShard) throws -> TrainingTask {
         guard let objective = objective as? PretrainingObjective else { throw objectiveMismatch(objective, expected: "token windows") }
         try MicroBatchMemory.check(recipe, parameters: objective.model.parameterCount)
-        return TokenWindowsTask(objective: objective, recipe: recipe, corpus: corpus,
-                                windows: try TokenWindowStream(recipe: recipe, corpus: corpus, seed: seed))
+        return TokenWindowsTask(objective: objective, recipe: recipe, corpus: corpus, shard: shard,
+                                windows: try TokenWindowStream(recipe: recipe, corpus: corpus, seed: seed, shard: shard))
     }
 }
 
@@ -37,14 +37,14 @@ enum TokenWindowStream {
     case mixture(MixtureBatcher)
 
     /// A TokenBatcher over the corpus, or a MixtureBatcher over its sources when the recipe has a mixture.
-    init(recipe: Recipe, corpus: TrainingCorpus, seed: UInt64) throws {
+    init(recipe: Recipe, corpus: TrainingCorpus, seed: UInt64, shard: DataShard) throws {
         let (context, batchSize, sampling) = (recipe.model.context, recipe.optim.batchSize, recipe.data.sampling)
         guard let plan = MixturePlan(recipe.data) else {
             guard corpus.sources.isEmpty else {
                 throw TrainingError("the corpus has mixture sources but the recipe has no data.mixture or data.replay")
             }
             self = .single(try TokenBatcher(shards: corpus.trainShards, context: context, batchSize: batchSize,
-                                            sampling: sampling, seed: Trainer.seed(seed, .data)))
+                                            sampling: sampling, seed: Trainer.seed(seed, .data), shard: shard))
             return
         }
         guard corpus.sources.map(\.name) == plan.sources.map(\.name) else {
@@ -52,7 +52,8 @@ enum TokenWindowStream {
                 + "the recipe's (\(plan.sources.map(\.name).joined(separator: ", "))); load it with TrainingCorpus.load(recipe.data)")
         }
         self = .mixture(try MixtureBatcher(plan: plan, shards: corpus.sources.map(\.shards), context: context,
-                                           batchSize: batchSize, sampling: sampling, seed: Trainer.seed(seed, .mixture)))
+                                           batchSize: batchSize, sampling: sampling, seed: Trainer.seed(seed, .mixture),
+                                           shard: shard))
     }
 
     /// The next micro-batch for update `step` (the step picks a mixture's phase): (B, T+1).
@@ -71,11 +72,13 @@ final class TokenWindowsTask: TrainingTask {
     let recipe: Recipe
     let corpus: TrainingCorpus
     let windows: TokenWindowStream
+    /// The ranks that split each evaluation (one process: all of it).
+    let shard: DataShard
     /// The validation windows of periodic evaluations, per set (the main one first).
     private let validationBatches: [[IntTensor]]
 
-    init(objective: PretrainingObjective, recipe: Recipe, corpus: TrainingCorpus, windows: TokenWindowStream) {
-        (tokenObjective, self.recipe, self.corpus, self.windows) = (objective, recipe, corpus, windows)
+    init(objective: PretrainingObjective, recipe: Recipe, corpus: TrainingCorpus, shard: DataShard, windows: TokenWindowStream) {
+        (tokenObjective, self.recipe, self.corpus, self.shard, self.windows) = (objective, recipe, corpus, shard, windows)
         let limit = recipe.train.evalBatches
         validationBatches = ([corpus.validation] + corpus.namedValidation).map {
             evaluationBatches(shards: $0.shards, context: recipe.model.context, batchSize: recipe.optim.batchSize,
@@ -105,7 +108,7 @@ final class TokenWindowsTask: TrainingTask {
                 ? evaluationBatches(shards: set.shards, context: recipe.model.context, batchSize: recipe.optim.batchSize)
                 : validationBatches[index]
             guard !batches.isEmpty else { continue }
-            let evaluation = Training.evaluate(tokenObjective, batches: batches, bytesPerToken: set.bytesPerToken)
+            let evaluation = Training.evaluate(tokenObjective, batches: batches, bytesPerToken: set.bytesPerToken, shard: shard)
             if index == 0 {
                 main = evaluation
                 record.valLoss = evaluation.loss

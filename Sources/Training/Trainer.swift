@@ -1,4 +1,5 @@
 import AudioData
+import Distributed
 import Foundation
 import Layers
 import Objectives
@@ -65,12 +66,20 @@ public final class Trainer {
     public internal(set) var state: TrainerState
     public let console: ConsoleProgress
     public let checkpoints: CheckpointStore
-    /// Polled after every step; true stops the run with a checkpoint (the CLI sets it on Ctrl-C).
+    /// Polled after every step; true stops the run with a checkpoint (the CLI sets it on Ctrl-C). In a data-parallel
+    /// job the run stops when it is true on any rank.
     public var shouldStop: () -> Bool = { false }
+    /// The ranks of a data-parallel job (DataParallel.swift): each trains on its part of every global batch, the
+    /// gradients are averaged, rank 0 alone writes the run directory. A single process by default.
+    public let communicator: Communicator
 
-    let metrics: MetricsLog
-    /// The run directory's lock, the earlier run --overwrite set aside, the recipe still to write (TrainerRunDirectory.swift).
-    let held: HeldRun
+    /// Rank 0's metrics.jsonl (the other ranks write nothing).
+    let metrics: MetricsLog?
+    /// The run directory's lock, the earlier run --overwrite set aside, the recipe still to write (TrainerRunDirectory.swift);
+    /// rank 0's only.
+    let held: HeldRun?
+    /// Averages gradients over the ranks (nil for one process).
+    let averager: GradientAverager?
     /// The same rows as events for `tensorboard --logdir RUN` (none for a finished run resumed: it logs nothing).
     let tensorBoard: TensorBoardWriter?
     private let trainableParameters: [Tensor]
@@ -88,7 +97,8 @@ public final class Trainer {
     /// `overwrite`: start afresh where an earlier run is; its files are set aside only once all of that succeeded
     /// (RUN/.overwritten-<time>/), and deleted when this run's first checkpoint is complete.
     public init(recipe: Recipe, runDirectory: URL, corpus: TrainingCorpus, start: TrainingStart = .fresh,
-                overwrite: Bool = false, console: ConsoleProgress = ConsoleProgress()) throws {
+                overwrite: Bool = false, console: ConsoleProgress = ConsoleProgress(),
+                communicator: Communicator = World.current) throws {
         var recipe = recipe
         let dataForm = try recipe.model.family.dataForm
         try dataForm.resolve(&recipe.model, corpus: corpus)
@@ -97,36 +107,71 @@ public final class Trainer {
         self.runDirectory = runDirectory
         self.corpus = corpus
         self.console = console
+        self.communicator = communicator
+        let isRoot = communicator.rank == 0
         checkpoints = CheckpointStore(runDirectory: runDirectory)
-        if let threads = recipe.train.threads { Runtime.configure(threads: threads) }
+        if let threads = recipe.train.threads {
+            Runtime.configure(threads: threads)
+        } else if communicator.localSize > 1 && ProcessInfo.processInfo.environment["PRETRAIN_THREADS"] == nil {
+            // Ranks on one machine share its cores.
+            Runtime.configure(threads: max(1, Runtime.threads / communicator.localSize))
+        }
 
-        held = try HeldRun(RunDirectory(runDirectory), start: start, overwrite: overwrite)
-        let resumeFrom = try held.checkpointToStartFrom(start, overwrite: overwrite, console: console)
-        checkpoints.removeAbandonedPartials()
+        // Rank 0 alone touches the run directory; the others receive what it restored.
+        held = isRoot ? try HeldRun(RunDirectory(runDirectory), start: start, overwrite: overwrite) : nil
+        let resumeFrom = try held?.checkpointToStartFrom(start, overwrite: overwrite, console: console)
+        if isRoot { checkpoints.removeAbandonedPartials() }
 
         let seed = recipe.train.seed
         var initialization = RandomGenerator(seed: Self.seed(seed, .initialization))
         let objective = try makeModelAndObjective(model: recipe.model, objective: recipe.objective,
                                                   context: ObjectiveContext(model: recipe.model, tokenizerURL: corpus.tokenizerURL),
                                                   generator: &initialization)
-        task = try dataForm.makeTask(objective: objective, recipe: recipe, corpus: corpus, seed: seed)
+        task = try dataForm.makeTask(objective: objective, recipe: recipe, corpus: corpus, seed: seed,
+                                     shard: DataShard(communicator))
         optimizer = AdamW(groups: ParameterGroup.decayByRank(task.model, weightDecay: recipe.optim.weightDecay),
                           learningRate: recipe.optim.lr, beta1: recipe.optim.betas[0], beta2: recipe.optim.betas[1],
                           epsilon: recipe.optim.eps)
         trainableParameters = optimizer.parameters
+        averager = communicator.size > 1 ? GradientAverager(parameters: trainableParameters, communicator: communicator) : nil
         schedule = try recipe.learningRateSchedule()
+        let rank = communicator.rank
         var state = TrainerState(schedule: schedule, batcher: nil,
-                                 objectiveRandom: RandomState(RandomGenerator(seed: Self.seed(seed, .objective))),
-                                 dropoutRandom: RandomState(RandomGenerator(seed: Self.seed(seed, .dropout))))
+                                 objectiveRandom: RandomState(RandomGenerator(seed: Self.rankSeed(seed, .objective, rank: rank))),
+                                 dropoutRandom: RandomState(RandomGenerator(seed: Self.rankSeed(seed, .dropout, rank: rank))))
         task.saveStreams(into: &state)
-        try Self.restore(start, newestCheckpoint: resumeFrom, recipe: recipe, task: task, optimizer: optimizer,
-                         schedule: schedule, state: &state)
+        if isRoot {
+            try Self.restore(start, newestCheckpoint: resumeFrom, recipe: recipe, task: task, optimizer: optimizer,
+                             schedule: schedule, state: &state)
+        }
+        if communicator.size > 1 {
+            let own = (state.objectiveRandom, state.dropoutRandom)
+            try StartSynchronization.run(communicator: communicator, model: task.model, optimizer: optimizer, state: &state)
+            if !isRoot && state.step > 0 {
+                try task.restoreStreams(from: state, checkpoint: runDirectory)
+                state.schedule = schedule
+            }
+            Self.adoptRankStreams(&state, own: own, rank: rank, size: communicator.size, seed: seed)
+        }
         self.state = state
-        let finished = try held.begin(start, step: state.step, recipe: recipe, overwrite: overwrite, console: console)
-        metrics = try MetricsLog(url: held.run.metrics, keepingThrough: state.step)
-        tensorBoard = finished ? nil : try TensorBoardWriter(directory: runDirectory, restartStep: start.isResume ? state.step + 1 : nil)
+        let finished = try held?.begin(start, step: state.step, recipe: recipe, overwrite: overwrite, console: console) ?? false
+        metrics = try held.map { try MetricsLog(url: $0.run.metrics, keepingThrough: state.step) }
+        tensorBoard = finished || !isRoot ? nil
+            : try TensorBoardWriter(directory: runDirectory, restartStep: start.isResume ? state.step + 1 : nil)
         // A resumed run's recipe is written with its first checkpoint: a resume that fails keeps the stored one.
-        if !start.isResume { try held.writePendingRecipe() }
+        if !start.isResume { try held?.writePendingRecipe() }
+    }
+
+    /// This rank's objective and dropout streams after rank 0's state arrived: the ones saved for this rank when the
+    /// checkpoint was written by as many ranks, else rank 0's own (rank 0) or fresh ones offset by rank and step.
+    static func adoptRankStreams(_ state: inout TrainerState, own: (RandomState, RandomState), rank: Int, size: Int, seed: UInt64) {
+        if let saved = state.rankStreams, saved.count == size {
+            (state.objectiveRandom, state.dropoutRandom) = (saved[rank].objectiveRandom, saved[rank].dropoutRandom)
+        } else if rank > 0 {
+            (state.objectiveRandom, state.dropoutRandom) = state.step == 0 ? own
+                : (RandomState(RandomGenerator(seed: rankSeed(seed, .objective, rank: rank, step: state.step))),
+                   RandomState(RandomGenerator(seed: rankSeed(seed, .dropout, rank: rank, step: state.step))))
+        }
     }
 
     // MARK: - The loop
@@ -136,8 +181,8 @@ public final class Trainer {
     /// in a row (no checkpoint is written then; the previous ones are kept).
     @discardableResult
     public func run(stopAfter: Int? = nil) throws -> TrainingSummary {
-        try held.acquire()
-        defer { held.release() }
+        try held?.acquire()
+        defer { held?.release() }
         let total = recipe.train.steps
         Random.generator = try state.dropoutRandom.generator()
         var objectiveRandom = try state.objectiveRandom.generator()
@@ -192,13 +237,14 @@ public final class Trainer {
                     console.message(task.describe(evaluation, record: record, step: step, full: atEnd) + forecast)
                     lastLog.time = Date()   // throughput counts training time only
                 }
-                try metrics.append(record)
+                try metrics?.append(record)
                 tensorBoard?.add(record)
             } else {
                 console.update(statusLine(step: step, loss: Double(loss), lr: lr,
                                           tokensPerSecond: Double(state.tokensSeen - lastLog.tokens) / max(1e-9, now.timeIntervalSince(lastLog.time)),
                                           eta: eta), logged: false)
             }
+            if evaluating { try StartSynchronization.checkAgreement(communicator: communicator, model: model, step: step) }
             if stopping {
                 console.finish()
                 let kept = checkpoints.completeCheckpoints().last.map { "the last good checkpoint is \($0.url.path)" }
@@ -208,7 +254,7 @@ public final class Trainer {
                     + (checkpoints.completeCheckpoints().isEmpty ? "Start again with a lower optim.lr or a longer schedule.warmup."
                        : "Lower optim.lr or raise schedule.warmup, then --resume."))
             }
-            let interrupted = step == stopAfter || shouldStop()
+            let interrupted = step == stopAfter || anyRankStops()
             let periodic = recipe.train.checkpointEvery > 0 && step % recipe.train.checkpointEvery == 0
             if atEnd || interrupted || (periodic && state.consecutiveSkips == 0) {
                 summary.checkpoint = try saveCheckpoint(objectiveRandom: objectiveRandom)
@@ -236,11 +282,12 @@ public final class Trainer {
         let scale = Tensor(scalar: 1 / Float(accumulation))
         var lossSum = 0.0
         var finite = true
+        var inputsSeen = 0
         for _ in 0..<accumulation {
             let (loss, inputs) = task.nextLoss(step: state.step, generator: &generator)
             let value = loss.item
             lossSum += Double(value)
-            state.tokensSeen += inputs
+            inputsSeen += inputs
             guard value.isFinite else {
                 finite = false
                 Autograd.discardTape()
@@ -248,6 +295,16 @@ public final class Trainer {
             }
             Autograd.backward(loss, seed: scale)
         }
+        if let averager {
+            // The gradients become the mean over the ranks; the loss the mean of their losses (non-finite on one
+            // rank makes every rank skip), the inputs the job's.
+            do { try averager.average() } catch { communicator.abort("pretrain: rank \(communicator.rank): \(error)") }
+            let sums = DataShard(communicator).sum([lossSum, Double(inputsSeen)])
+            lossSum = sums[0] / Double(communicator.size)
+            inputsSeen = Int(sums[1])
+            finite = lossSum.isFinite
+        }
+        state.tokensSeen += inputsSeen
         let gradNorm = recipe.optim.clip > 0 ? clipGradNorm(trainableParameters, maxNorm: recipe.optim.clip)
                                               : gradientNorm(trainableParameters)
         let meanLoss = Float(lossSum / Double(accumulation))
@@ -263,5 +320,14 @@ public final class Trainer {
         }
         optimizer.zeroGrad()
         return (meanLoss, gradNorm)
+    }
+}
+
+extension Trainer {
+    /// `shouldStop` on this rank, or on any rank of a data-parallel job (all ranks must stop at the same step).
+    func anyRankStops() -> Bool {
+        let here = shouldStop()
+        guard communicator.size > 1 else { return here }
+        return DataShard(communicator).sum([here ? 1 : 0])[0] > 0
     }
 }

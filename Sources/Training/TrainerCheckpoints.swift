@@ -80,12 +80,19 @@ extension Trainer {
     }
 
     /// Writes a complete checkpoint of the current step: weights, optimiser moments, the state with every stream's
-    /// position, config.json and the task's files.
-    func saveCheckpoint(objectiveRandom: RandomGenerator) throws -> URL {
+    /// position, config.json and the task's files. In a data-parallel job every rank calls it; rank 0 writes.
+    func saveCheckpoint(objectiveRandom: RandomGenerator) throws -> URL? {
         task.saveStreams(into: &state)
         state.objectiveRandom = RandomState(objectiveRandom)
         state.dropoutRandom = RandomState(Random.generator)
         state.optimizerSteps = optimizer.stepCount
+        if communicator.size > 1 {
+            // Every rank's own streams go into rank 0's checkpoint; the rest of the state is the same on every rank.
+            let own = RankStreams(objectiveRandom: state.objectiveRandom, dropoutRandom: state.dropoutRandom)
+            let all = try communicator.allGather(bytes: [UInt8](try JSONEncoder().encode(own)))
+            state.rankStreams = try all.map { try JSONDecoder().decode(RankStreams.self, from: Data($0)) }
+        }
+        guard let held else { return nil }
         state.machine = Machine.summary
         let snapshot = state
         var writer = CheckpointWriter(weights: model.stateDict(), weightsMetadata: ["step": "\(snapshot.step)"])

@@ -9,7 +9,10 @@ extension Trainer {
     /// stability gap and for forgetting.
     func announceStart() throws {
         if state.step == 0 {
-            console.message(task.describeRun(steps: recipe.train.steps) + "; \(Runtime.threads) threads; run directory \(runDirectory.path)")
+            let workers = communicator.size > 1
+                ? "\(communicator.size) ranks × \(Runtime.threads) thread\(Runtime.threads == 1 ? "" : "s") (\(communicator.engine))"
+                : "\(Runtime.threads) threads"
+            console.message(task.describeRun(steps: recipe.train.steps) + "; \(workers); run directory \(runDirectory.path)")
             if !task.hasValidation { console.message(task.noValidationWarning) }
             recipe.warnings.forEach(console.message)
             if let source = state.initializedFrom {
@@ -25,7 +28,7 @@ extension Trainer {
         var record = MetricsRecord(step: 0, tokensSeen: 0, skippedUpdates: 0, sourceTokens: task.inputsBySource)
         let evaluation = task.evaluate(full: false, into: &record)
         console.message(task.describe(evaluation, record: record, step: 0, full: false))
-        try metrics.append(record)
+        try metrics?.append(record)
         tensorBoard?.add(record)
     }
 
@@ -36,6 +39,7 @@ extension Trainer {
         var parts = ["step \(stepText)/\(recipe.train.steps)", String(format: "loss %.4f", loss), String(format: "lr %.2e", lr)]
         if let tokensPerSecond { parts.append("\(ConsoleProgress.grouped(tokensPerSecond)) \(task.inputUnit)/s") }
         parts.append("ETA \(ConsoleProgress.duration(eta))")
+        if let averager { parts.append(String(format: "all-reduce %.1f ms", 1000 * averager.lastSeconds)) }
         if state.skippedUpdates > 0 { parts.append("skipped \(state.skippedUpdates)") }
         let sourceTokens = task.inputsBySource
         let drawn = sourceTokens.values.reduce(0, +)

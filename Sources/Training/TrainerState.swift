@@ -34,6 +34,8 @@ public struct TrainerState: Codable, Equatable {
     public var branchedFrom: String?
     /// The machine that wrote this state (`Machine.summary`): reports say where the numbers were measured.
     public var machine: String?
+    /// Every rank's own streams in a data-parallel run (index = rank); nil for one process.
+    public var rankStreams: [RankStreams]?
 
     public init(schedule: LearningRateSchedule, batcher: BatcherState?, mixture: MixtureState? = nil,
                 objectiveRandom: RandomState, dropoutRandom: RandomState) {
@@ -51,6 +53,7 @@ public struct TrainerState: Codable, Equatable {
         case dropoutRandom = "dropout_random", intervalLossSum = "interval_loss_sum"
         case intervalMicroBatches = "interval_micro_batches", elapsedSeconds = "elapsed_seconds"
         case initializedFrom = "initialized_from", branchedFrom = "branched_from", machine
+        case rankStreams = "rank_streams"
     }
 
     public static func read(_ url: URL) throws -> TrainerState {

@@ -60,8 +60,10 @@ public protocol DataForm {
     /// Checks that `corpus` holds this form of data and fills what it decides into the model section (the
     /// vocabulary, the feature dimension).
     static func resolve(_ model: inout ModelSection, corpus: TrainingCorpus) throws
-    /// The task feeding `objective` (which must read this form's batches) from `corpus`.
-    static func makeTask(objective: TrainableObjective, recipe: Recipe, corpus: TrainingCorpus, seed: UInt64) throws -> TrainingTask
+    /// The task feeding `objective` (which must read this form's batches) from `corpus`; its batches are `shard`'s
+    /// rows of each global batch and its evaluations are split over the shard's ranks.
+    static func makeTask(objective: TrainableObjective, recipe: Recipe, corpus: TrainingCorpus, seed: UInt64,
+                         shard: DataShard) throws -> TrainingTask
 }
 
 extension DataForm {

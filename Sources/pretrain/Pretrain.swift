@@ -1,5 +1,6 @@
 import ArgumentParser
 import Distributed
+import Foundation
 import Training
 
 @main
@@ -43,6 +44,11 @@ struct Pretrain: ParsableCommand {
         // Under mpirun every rank joins the MPI world first; a rank that fails exits non-zero without finalising,
         // and mpirun then ends the other ranks (an error on one rank stops the job, never a hang in a collective).
         do { try World.start() } catch { exit(withError: ValidationError("cannot start MPI: \(error)")) }
+        // Rank 0 prints the results; the other ranks' standard output would repeat them (their errors still show).
+        if World.current.rank != 0 {
+            let null = open("/dev/null", O_WRONLY)
+            if null >= 0 { dup2(null, STDOUT_FILENO) }
+        }
         main(nil)
         World.finish()
     }
