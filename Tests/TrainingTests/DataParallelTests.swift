@@ -1,0 +1,220 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// Data-parallel training under `mpirun` (2 ranks on this machine, as CI runs it): the same loss curve as one
+/// process with the same global batch, exact resume with the same world size, a continuation with another, and a
+/// job that ends with a message naming the rank when a rank dies or fails.
+///
+/// Tolerance: 1e-5 relative per step. The ranks' gradients are sums of float32 products taken over 8 rows each and
+/// then added over the ranks, one process sums the same 16 rows in another order; over 20 steps that moves the loss
+/// by about 5e-8 (measured), so 1e-5 separates rounding from a real difference (a wrong row split or a missing
+/// 1/N changes the loss at the first update by more than 1e-3).
+final class DataParallelTests: XCTestCase {
+    /// The runs several tests compare, made once: 1 rank × batch 16, 2 ranks × batch 8 (shared memory and TCP), and
+    /// 2 ranks stopped at step 10.
+    private struct Runs {
+        let root: URL
+        var single: URL { root.appendingPathComponent("single") }
+        var parallel: URL { root.appendingPathComponent("parallel") }
+        var overTCP: URL { root.appendingPathComponent("tcp") }
+        var stopped: URL { root.appendingPathComponent("stopped") }
+    }
+    nonisolated(unsafe) private static var shared: Runs?
+    nonisolated(unsafe) private static var failure: String?
+
+    private static let mpirun = ["/usr/bin/env", "mpirun", "--oversubscribe", "--allow-run-as-root", "--bind-to", "none"]
+
+    override class func tearDown() {
+        if let shared { try? FileManager.default.removeItem(at: shared.root) }
+        super.tearDown()
+    }
+
+    override func setUpWithError() throws {
+        guard Self.hasMPIRun else { throw XCTSkip("mpirun is not installed (make deps installs openmpi-bin)") }
+        if let failure = Self.failure { XCTFail(failure); throw XCTSkip("the shared runs failed") }
+    }
+
+    static var hasMPIRun: Bool {
+        ProcessInfo.processInfo.environment["PATH"]?.split(separator: ":")
+            .contains { FileManager.default.isExecutableFile(atPath: "\($0)/mpirun") } ?? false
+    }
+
+    private static func recipe(batch: Int, steps: Int = 20, corpus: URL) -> String {
+        """
+        model: {flavor: gpt2, layers: 2, d_model: 32, heads: 2, context: 32}
+        objective: {kind: causal_lm}
+        data: {corpus: \(corpus.path)}
+        optim: {lr: 3.0e-3, batch_size: \(batch)}
+        schedule: {kind: cosine, warmup: 5}
+        train: {steps: \(steps), eval_every: 10, eval_batches: 0, log_every: 1, checkpoint_every: 10, seed: 7, threads: 1}
+
+        """
+    }
+
+    /// Runs `mpirun [flags] -np ranks pretrain arguments` in `directory`: exit status and output.
+    @discardableResult
+    static func mpi(_ ranks: Int, _ arguments: [String], flags: [String] = [], in directory: URL,
+                    expectSuccess: Bool = true) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: mpirun[0])
+        process.arguments = Array(mpirun.dropFirst()) + flags + ["-np", "\(ranks)", try pretrainExecutable().path] + arguments
+        process.currentDirectoryURL = directory
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        if expectSuccess && process.terminationStatus != 0 {
+            throw PretrainProcessError("mpirun -np \(ranks) pretrain \(arguments.joined(separator: " ")) exited \(process.terminationStatus):\n\(output.suffix(3000))")
+        }
+        return (process.terminationStatus, output)
+    }
+
+    private func runs() throws -> Runs {
+        if let shared = Self.shared { return shared }
+        do {
+            let root = FileManager.default.temporaryDirectory.appendingPathComponent("DataParallelTests-\(UUID().uuidString.prefix(8))")
+            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+            let corpus = root.appendingPathComponent("corpus")
+            try SyntheticCorpus.writePrepared(to: corpus, trainTokens: 20_000, valTokens: 2_000)
+            try Self.recipe(batch: 16, corpus: corpus).write(to: root.appendingPathComponent("one.yaml"), atomically: true, encoding: .utf8)
+            try Self.recipe(batch: 8, corpus: corpus).write(to: root.appendingPathComponent("two.yaml"), atomically: true, encoding: .utf8)
+            let runs = Runs(root: root)
+            let single = try runPretrain(["train", "one.yaml", "--run-dir", runs.single.path], in: root)
+            guard single.status == 0 else { throw PretrainProcessError("one rank failed: \(single.output.suffix(2000))") }
+            try Self.mpi(2, ["train", "two.yaml", "--run-dir", runs.parallel.path], in: root)
+            try Self.mpi(2, ["train", "two.yaml", "--run-dir", runs.overTCP.path], flags: ["--mca", "btl", "tcp,self"], in: root)
+            try Self.mpi(2, ["train", "two.yaml", "--run-dir", runs.stopped.path, "--stop-after", "10"], in: root)
+            Self.shared = runs
+            return runs
+        } catch {
+            Self.failure = "\(error)"
+            throw error
+        }
+    }
+
+    /// metrics.jsonl as rows of numbers.
+    private func metrics(_ run: URL) throws -> [[String: Double]] {
+        let text = try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+        return try text.split(separator: "\n").map { line in
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            return object.compactMapValues { ($0 as? NSNumber)?.doubleValue }
+        }
+    }
+
+    private func assertSameCurve(_ a: URL, _ b: URL, _ label: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let (left, right) = (try metrics(a), try metrics(b))
+        XCTAssertEqual(left.count, right.count, label, file: file, line: line)
+        for (x, y) in zip(left, right) {
+            for key in ["loss", "val_loss"] {
+                guard let u = x[key] else { continue }
+                guard let v = y[key] else { XCTFail("\(label): step \(x["step"] ?? 0) has no \(key)", file: file, line: line); continue }
+                XCTAssertLessThanOrEqual(abs(u - v) / abs(u), 1e-5, "\(label): \(key) at step \(x["step"] ?? 0): \(u) vs \(v)",
+                                         file: file, line: line)
+            }
+            XCTAssertEqual(x["tokens_seen"], y["tokens_seen"], "\(label): tokens seen", file: file, line: line)
+        }
+    }
+
+    func testTwoRanksTrainLikeOneWithTheSameGlobalBatch() throws {
+        let runs = try runs()
+        try assertSameCurve(runs.single, runs.parallel, "1 rank × 16 vs 2 ranks × 8 (shared memory)")
+        try assertSameCurve(runs.single, runs.overTCP, "1 rank × 16 vs 2 ranks × 8 (TCP)")
+        // Two ranks over shared memory and over TCP sum in the same order: the same bits.
+        let final = "checkpoints/step_000020/model.safetensors"
+        XCTAssertEqual(try Data(contentsOf: runs.parallel.appendingPathComponent(final)),
+                       try Data(contentsOf: runs.overTCP.appendingPathComponent(final)))
+    }
+
+    func testResumeWithTheSameRanksIsExactAndWithOneRankContinuesTheStream() throws {
+        let runs = try runs()
+        let copy = runs.root.appendingPathComponent("resumed-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.copyItem(at: runs.stopped, to: copy)
+        try Self.mpi(2, ["train", "--resume", copy.path], in: runs.root)
+        for file in ["model.safetensors", "optimizer.safetensors"] {
+            let name = "checkpoints/step_000020/\(file)"
+            XCTAssertEqual(try Data(contentsOf: runs.parallel.appendingPathComponent(name)),
+                           try Data(contentsOf: copy.appendingPathComponent(name)), "2 → 2 ranks: \(file)")
+        }
+        let withoutThroughput = { (run: URL) in try self.metrics(run).map { $0.filter { $0.key != "tokens_per_s" } } }
+        XCTAssertEqual(try withoutThroughput(runs.parallel), try withoutThroughput(copy), "2 → 2 ranks: metrics.jsonl")
+
+        // The same global batch on one rank: the same windows, so the curve of the one-rank run.
+        let single = runs.root.appendingPathComponent("to-one-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.copyItem(at: runs.stopped, to: single)
+        let resumed = try runPretrain(["train", "--resume", single.path, "--set", "optim.batch_size=16"], in: runs.root)
+        XCTAssertEqual(resumed.status, 0, resumed.output)
+        try assertSameCurve(runs.single, single, "2 ranks × 8 to step 10, then 1 rank × 16")
+    }
+
+    func testAKilledRankEndsTheJobWithItsRankNamed() throws {
+        let runs = try runs()
+        let recipe = runs.root.appendingPathComponent("long.yaml")
+        try Self.recipe(batch: 8, steps: 1_000_000, corpus: runs.root.appendingPathComponent("corpus"))
+            .write(to: recipe, atomically: true, encoding: .utf8)
+        let run = runs.root.appendingPathComponent("killed")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.mpirun[0])
+        process.arguments = Array(Self.mpirun.dropFirst()) + ["-np", "2", try pretrainExecutable().path, "train", recipe.path,
+                                                              "--run-dir", run.path]
+        let log = runs.root.appendingPathComponent("killed.log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        (process.standardOutput, process.standardError) = (handle, handle)
+        try process.run()
+        // The first checkpoint (step 10) is written, then rank 1 is killed.
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: run.appendingPathComponent("checkpoints/step_000010/COMPLETE").path) {
+            guard Date() < deadline, process.isRunning else { process.terminate(); return XCTFail("no checkpoint within 60 s") }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        guard let rank1 = Self.rankProcess(1, under: process.processIdentifier) else {
+            process.terminate()
+            return XCTFail("rank 1 not found among mpirun's children")
+        }
+        let killed = Date()
+        kill(rank1, SIGKILL)
+        while process.isRunning && Date().timeIntervalSince(killed) < 60 { Thread.sleep(forTimeInterval: 0.05) }
+        let seconds = Date().timeIntervalSince(killed)
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        try handle.close()
+        let output = try String(contentsOf: log, encoding: .utf8)
+        XCTAssertLessThan(seconds, 60, "the job did not end within 60 s of the kill")
+        XCTAssertNotEqual(process.terminationStatus, 0)
+        XCTAssertTrue(output.contains("rank 1"), "the message does not name rank 1:\n\(output.suffix(1500))")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: run.appendingPathComponent("checkpoints/step_000010/COMPLETE").path))
+    }
+
+    func testAnErrorOnOneRankStopsEveryRankWithItsMessage() throws {
+        let runs = try runs()
+        let run = runs.root.appendingPathComponent("one-rank-fails")
+        // MPMD launch: rank 1 alone is given a corpus that does not exist.
+        let missing = runs.root.appendingPathComponent("no-such-corpus").path
+        let started = Date()
+        let (status, output) = try Self.mpi(1, ["train", "two.yaml", "--run-dir", run.path, ":", "-np", "1",
+                                                try pretrainExecutable().path, "train", "two.yaml", "--run-dir", run.path,
+                                                "--set", "data.corpus=\(missing)"], in: runs.root, expectSuccess: false)
+        XCTAssertNotEqual(status, 0)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 60)
+        XCTAssertTrue(output.contains(missing), "the failing rank's message is missing:\n\(output.suffix(1500))")
+    }
+
+    /// The pid of the child of `parent` (mpirun) whose environment says it is rank `rank`.
+    static func rankProcess(_ rank: Int, under parent: Int32) -> Int32? {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return nil }
+        for entry in entries {
+            guard let pid = Int32(entry),
+                  let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 2, Int32(fields[1]) == parent,
+                  let environment = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { continue }
+            let variables = environment.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            if variables.contains("OMPI_COMM_WORLD_RANK=\(rank)") { return pid }
+        }
+        return nil
+    }
+}
