@@ -29,7 +29,7 @@ public struct FuzzOptions {
 public struct FuzzSummary {
     public var target: String
     public var inputs = 0, errors = 0, accepted = 0
-    /// Rejections whose message is empty or spans several lines (a user should get one line).
+    /// Rejections whose message is empty or spans several lines (any line break: a user should get one line).
     public var unclearErrors = 0
     public var firstUnclearError: String?
     /// Inputs a parser accepted although the result breaks what it promises (`FuzzFinding`), and the first one.
@@ -92,7 +92,7 @@ public final class FuzzRunner {
                 if summary.firstFinding == nil { summary.firstFinding = "input \(index) (\(options.rerun(target, index))): \(message)" }
             case .rejected(let message):
                 summary.errors += 1
-                if message.isEmpty || message.contains("\n") {
+                if message.isEmpty || message.contains(where: \.isNewline) {   // "\r\n", "\r", U+2028 too
                     summary.unclearErrors += 1
                     if summary.firstUnclearError == nil {
                         summary.firstUnclearError = "input \(index) (\(options.rerun(target, index))): \(message.prefix(400))"

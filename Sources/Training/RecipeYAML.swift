@@ -138,7 +138,9 @@ private func firstDuplicateKey(_ node: Node, path: String) -> (path: String, mar
 /// A YAML parser error as one line: Yams quotes the offending line and a caret under it, which a one-line error
 /// drops (the line and column stay in the message).
 func oneLine(_ error: Error) -> String {
-    var lines = "\(error)".split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+    // Every kind of line break: "\r\n" is one Character, which a split on "\n" would not cut (a recipe with CRLF
+    // line ends quoted its line and the caret below it on two lines).
+    var lines = "\(error)".split(whereSeparator: \.isNewline).map(String.init)
     if lines.count >= 3, lines.last!.trimmingCharacters(in: .whitespaces) == "^" { lines.removeLast(2) }
     return lines.joined(separator: " ")
 }

@@ -53,6 +53,16 @@ final class RecipeTests: XCTestCase {
         }
     }
 
+    /// A parse error in a recipe with Windows line ends is still one line (the fuzzer's input 65755 of seed 1205:
+    /// Yams quoted the line with its "\r\n", which a split on "\n" did not cut).
+    func testAParseErrorInACRLFRecipeIsOneLine() {
+        XCTAssertThrowsError(try Recipe.parse("model:\r\n  layers: 2\r\n  bad: \u{0C}x\r\n", source: "r.yaml")) {
+            let message = "\($0)"
+            XCTAssertTrue(message.hasPrefix("r.yaml: not valid YAML"), message)
+            XCTAssertFalse(message.contains { $0.isNewline }, message)
+        }
+    }
+
     func testValuesThatCannotRunAreRejected() {
         assertRecipeError("model: {d_model: 100, heads: 3}", contains: "model.d_model (100) must be a positive multiple of model.heads (3)")
         assertRecipeError("model: {flavor: bert}", contains: "objective.kind causal_lm does not fit model.flavor bert")
