@@ -85,19 +85,20 @@ final class GradientAverager {
 /// `--init-from` weights): every tensor of the model's state, the optimiser's moments, the trainer state. The
 /// other ranks read no checkpoint, so resuming needs the run directory on rank 0's machine only.
 enum StartSynchronization {
-    static func run(communicator: Communicator, model: Module, optimizer: AdamW, state: inout TrainerState) throws {
+    /// `optimizer`: the unsharded optimiser whose moments every rank gets (nil: a `ShardedOptimizer` scatters them).
+    static func run(communicator: Communicator, model: Module, optimizer: AdamW?, state: inout TrainerState) throws {
         guard communicator.size > 1 else { return }
         for (_, tensor) in model.stateDict().sorted(by: { $0.key < $1.key }) {
             try communicator.broadcast(UnsafeMutableBufferPointer(start: tensor.data, count: tensor.count), root: 0)
         }
-        let moments = optimizer.stateTensors()
+        let moments = optimizer?.stateTensors() ?? [:]
         for (_, tensor) in moments.sorted(by: { $0.key < $1.key }) {
             try communicator.broadcast(UnsafeMutableBufferPointer(start: tensor.data, count: tensor.count), root: 0)
         }
         var bytes = communicator.rank == 0 ? [UInt8](try JSONEncoder().encode(state)) : []
         try communicator.broadcast(bytes: &bytes, root: 0)
         if communicator.rank != 0 { state = try JSONDecoder().decode(TrainerState.self, from: Data(bytes)) }
-        try optimizer.loadState(moments, stepCount: state.optimizerSteps)
+        try optimizer?.loadState(moments, stepCount: state.optimizerSteps)
     }
 
     /// A CRC-32C over the bytes of every tensor of the model's state, in name order: equal on every rank while

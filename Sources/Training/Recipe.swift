@@ -16,6 +16,8 @@ public struct Recipe: RecipeSection {
     public var optim = OptimSection()
     public var schedule = ScheduleSection()
     public var train = TrainSection()
+    /// Data-parallel training under mpirun (ignored by a single process).
+    public var distributed = DistributedSection()
     /// Number format of matrix products: fp32, bf16 (mixed precision: bf16 operands, fp32 weights, optimiser state
     /// and reductions; falls back to fp32 on CPUs without bf16 instructions) or bf16-emulated (bf16 rounding in
     /// software, any CPU).
@@ -25,7 +27,8 @@ public struct Recipe: RecipeSection {
 
     public static let keys: [RecipeKey<Recipe>] = [
         .init("model", \.model), .init("objective", \.objective), .init("data", \.data), .init("optim", \.optim),
-        .init("schedule", \.schedule), .init("train", \.train), .init("precision", choice: \.precision),
+        .init("schedule", \.schedule), .init("train", \.train), .init("distributed", \.distributed),
+        .init("precision", choice: \.precision),
     ]
 }
 
@@ -104,6 +107,7 @@ extension Recipe {
         require(train.keepLast >= 1, "train.keep_last must be ≥ 1")
         require(train.threads.map { $0 >= 1 } ?? true, "train.threads must be ≥ 1")
         require(train.maxConsecutiveSkips >= 1, "train.max_consecutive_skips must be ≥ 1")
+        require(distributed.bucketMB >= 1 && distributed.bucketMB <= 4096, "distributed.bucket_mb must be in 1...4096, got \(distributed.bucketMB)")
         if family.dataForm.isText { problems += data.mixtureProblems() }
         if problems.isEmpty { _ = try schedule.resolved(peakLR: optim.lr, steps: train.steps) }
         guard problems.isEmpty else { throw RecipeError("\(source): " + problems.joined(separator: "; ")) }

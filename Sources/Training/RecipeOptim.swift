@@ -135,3 +135,19 @@ public struct TrainSection: RecipeSection {
     ]
 }
 
+
+/// `distributed:` — how the ranks of `mpirun -np N pretrain train` share the work (docs/DISTRIBUTED.md).
+public struct DistributedSection: RecipeSection {
+    /// ZeRO stage 1: each rank keeps the AdamW moments of its share of the parameters and updates only those;
+    /// gradients are reduce-scattered and parameters all-gathered (the all-reduce's traffic, 1/N of the optimiser
+    /// memory). Checkpoints are the same either way.
+    public var shardOptimizer = false
+    /// Gradient buckets of about this many MB are all-reduced together (as PyTorch DDP's bucket_cap_mb).
+    public var bucketMB = 25
+
+    public init() {}
+
+    public static let keys: [RecipeKey<DistributedSection>] = [
+        .init("shard_optimizer", \.shardOptimizer), .init("bucket_mb", \.bucketMB),
+    ]
+}

@@ -78,8 +78,10 @@ public final class Trainer {
     /// The run directory's lock, the earlier run --overwrite set aside, the recipe still to write (TrainerRunDirectory.swift);
     /// rank 0's only.
     let held: HeldRun?
-    /// Averages gradients over the ranks (nil for one process).
+    /// Averages gradients over the ranks (nil for one process, or with a sharded optimiser).
     let averager: GradientAverager?
+    /// ZeRO-1 (`distributed.shard_optimizer`): `optimizer` then holds this rank's share only.
+    let sharded: ShardedOptimizer?
     /// The same rows as events for `tensorboard --logdir RUN` (none for a finished run resumed: it logs nothing).
     let tensorBoard: TensorBoardWriter?
     private let trainableParameters: [Tensor]
@@ -129,24 +131,37 @@ public final class Trainer {
                                                   generator: &initialization)
         task = try dataForm.makeTask(objective: objective, recipe: recipe, corpus: corpus, seed: seed,
                                      shard: DataShard(communicator))
-        optimizer = AdamW(groups: ParameterGroup.decayByRank(task.model, weightDecay: recipe.optim.weightDecay),
-                          learningRate: recipe.optim.lr, beta1: recipe.optim.betas[0], beta2: recipe.optim.betas[1],
-                          epsilon: recipe.optim.eps)
-        trainableParameters = optimizer.parameters
-        averager = communicator.size > 1 ? GradientAverager(parameters: trainableParameters, communicator: communicator) : nil
+        let groups = ParameterGroup.decayByRank(task.model, weightDecay: recipe.optim.weightDecay)
+        if communicator.size > 1 && recipe.distributed.shardOptimizer {
+            let sharded = ShardedOptimizer(groups: groups, communicator: communicator, learningRate: recipe.optim.lr,
+                                           betas: recipe.optim.betas, epsilon: recipe.optim.eps)
+            (self.sharded, optimizer, averager) = (sharded, sharded.optimizer, nil)
+        } else {
+            sharded = nil
+            optimizer = AdamW(groups: groups, learningRate: recipe.optim.lr, beta1: recipe.optim.betas[0],
+                              beta2: recipe.optim.betas[1], epsilon: recipe.optim.eps)
+            averager = communicator.size > 1
+                ? GradientAverager(parameters: optimizer.parameters, communicator: communicator,
+                                   bucketBytes: recipe.distributed.bucketMB << 20)
+                : nil
+        }
+        trainableParameters = groups.flatMap { $0.parameters.map(\.tensor) }
         schedule = try recipe.learningRateSchedule()
         let rank = communicator.rank
         var state = TrainerState(schedule: schedule, batcher: nil,
                                  objectiveRandom: RandomState(RandomGenerator(seed: Self.rankSeed(seed, .objective, rank: rank))),
                                  dropoutRandom: RandomState(RandomGenerator(seed: Self.rankSeed(seed, .dropout, rank: rank))))
         task.saveStreams(into: &state)
+        var moments: [String: Tensor]?
         if isRoot {
-            try Self.restore(start, newestCheckpoint: resumeFrom, recipe: recipe, task: task, optimizer: optimizer,
-                             schedule: schedule, state: &state)
+            moments = try Self.restore(start, newestCheckpoint: resumeFrom, recipe: recipe, task: task, optimizer: optimizer,
+                                       schedule: schedule, state: &state)
         }
         if communicator.size > 1 {
             let own = (state.objectiveRandom, state.dropoutRandom)
-            try StartSynchronization.run(communicator: communicator, model: task.model, optimizer: optimizer, state: &state)
+            try StartSynchronization.run(communicator: communicator, model: task.model,
+                                         optimizer: sharded == nil ? optimizer : nil, state: &state)
+            try sharded?.scatterState(moments, stepCount: state.optimizerSteps)
             if !isRoot && state.step > 0 {
                 try task.restoreStreams(from: state, checkpoint: runDirectory)
                 state.schedule = schedule
@@ -277,7 +292,7 @@ public final class Trainer {
     private func update(learningRate: Float, generator: inout RandomGenerator) -> (loss: Float, gradNorm: Float) {
         let accumulation = recipe.optim.gradAccum
         optimizer.learningRate = learningRate
-        optimizer.zeroGrad()
+        trainableParameters.forEach { $0.zeroGrad() }   // every rank's, not only a sharded optimiser's share
         task.prepare(step: state.step)
         let scale = Tensor(scalar: 1 / Float(accumulation))
         var lossSum = 0.0
@@ -295,21 +310,29 @@ public final class Trainer {
             }
             Autograd.backward(loss, seed: scale)
         }
-        if let averager {
-            // The gradients become the mean over the ranks; the loss the mean of their losses (non-finite on one
-            // rank makes every rank skip), the inputs the job's.
-            do { try averager.average() } catch { communicator.abort("pretrain: rank \(communicator.rank): \(error)") }
+        if communicator.size > 1 {
+            // The gradients become the mean over the ranks (sharded: this rank's share of it); the loss the mean of
+            // their losses (non-finite on one rank makes every rank skip), the inputs the job's.
+            do { try averager?.average() } catch { communicator.abort("pretrain: rank \(communicator.rank): \(error)") }
             let sums = DataShard(communicator).sum([lossSum, Double(inputsSeen)])
             lossSum = sums[0] / Double(communicator.size)
             inputsSeen = Int(sums[1])
             finite = lossSum.isFinite
         }
         state.tokensSeen += inputsSeen
-        let gradNorm = recipe.optim.clip > 0 ? clipGradNorm(trainableParameters, maxNorm: recipe.optim.clip)
-                                              : gradientNorm(trainableParameters)
+        let gradNorm: Float
+        if let sharded {
+            do { gradNorm = try sharded.reduceScatterAndClip(maxNorm: recipe.optim.clip) } catch {
+                communicator.abort("pretrain: rank \(communicator.rank): \(error)")
+            }
+        } else {
+            gradNorm = recipe.optim.clip > 0 ? clipGradNorm(trainableParameters, maxNorm: recipe.optim.clip)
+                                             : gradientNorm(trainableParameters)
+        }
         let meanLoss = Float(lossSum / Double(accumulation))
         if finite && gradNorm.isFinite {
             optimizer.step()
+            do { try sharded?.allGatherParameters() } catch { communicator.abort("pretrain: rank \(communicator.rank): \(error)") }
             state.optimizerSteps = optimizer.stepCount
             state.consecutiveSkips = 0
             state.intervalLossSum += lossSum
@@ -318,7 +341,7 @@ public final class Trainer {
             state.skippedUpdates += 1
             state.consecutiveSkips += 1
         }
-        optimizer.zeroGrad()
+        trainableParameters.forEach { $0.zeroGrad() }   // every rank's, not only a sharded optimiser's share
         return (meanLoss, gradNorm)
     }
 }

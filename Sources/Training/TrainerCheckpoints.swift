@@ -6,11 +6,13 @@ import Tensors
 // How a trainer starts from a checkpoint and writes one.
 
 extension Trainer {
-    /// Applies `start` to the freshly built model, optimiser, data streams and state (before the trainer exists).
+    /// Applies `start` to the freshly built model, optimiser, data streams and state (before the trainer exists);
+    /// returns the optimiser moments a resume loaded (a sharded optimiser hands every rank its share of them).
     static func restore(_ start: TrainingStart, newestCheckpoint: URL?, recipe: Recipe, task: TrainingTask, optimizer: AdamW,
-                        schedule: LearningRateSchedule, state: inout TrainerState) throws {
+                        schedule: LearningRateSchedule, state: inout TrainerState) throws -> [String: Tensor]? {
         let model = task.model
         let expected = CheckpointConfig(model: recipe.model, objective: recipe.objective)
+        var loadedMoments: [String: Tensor]?
         switch start {
         case .fresh:
             break
@@ -21,6 +23,7 @@ extension Trainer {
             var restored = try TrainerState.read(checkpoint.appendingPathComponent(Checkpoint.stateFile))
             let moments = try loadSafetensors(checkpoint.appendingPathComponent(Checkpoint.optimizerFile))
             try optimizer.loadState(moments, stepCount: restored.optimizerSteps)
+            loadedMoments = moments
             try task.restoreStreams(from: restored, checkpoint: checkpoint)
             restored.schedule = schedule
             if case .branch = start { restored.branchedFrom = checkpoint.path }
@@ -37,6 +40,7 @@ extension Trainer {
             }
             state.initializedFrom = source
         }
+        return loadedMoments
     }
 
     /// " (they hold 512 positions, the model 128: set model.max_positions: 512)" when the weights' position table
@@ -92,11 +96,12 @@ extension Trainer {
             let all = try communicator.allGather(bytes: [UInt8](try JSONEncoder().encode(own)))
             state.rankStreams = try all.map { try JSONDecoder().decode(RankStreams.self, from: Data($0)) }
         }
+        let moments = try sharded?.gatherState() ?? optimizer.stateTensors()
         guard let held else { return nil }
         state.machine = Machine.summary
         let snapshot = state
         var writer = CheckpointWriter(weights: model.stateDict(), weightsMetadata: ["step": "\(snapshot.step)"])
-        writer.optimizerState = (optimizer.stateTensors(),
+        writer.optimizerState = (moments,
                                  ["step": "\(snapshot.step)", "optimizer_steps": "\(snapshot.optimizerSteps)"])
         writer.state = snapshot
         writer.config = CheckpointConfig(model: recipe.model, objective: recipe.objective)

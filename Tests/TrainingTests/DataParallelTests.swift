@@ -19,6 +19,8 @@ final class DataParallelTests: XCTestCase {
         var parallel: URL { root.appendingPathComponent("parallel") }
         var overTCP: URL { root.appendingPathComponent("tcp") }
         var stopped: URL { root.appendingPathComponent("stopped") }
+        var sharded: URL { root.appendingPathComponent("sharded") }
+        var shardedStopped: URL { root.appendingPathComponent("sharded-stopped") }
     }
     nonisolated(unsafe) private static var shared: Runs?
     nonisolated(unsafe) private static var failure: String?
@@ -87,6 +89,9 @@ final class DataParallelTests: XCTestCase {
             try Self.mpi(2, ["train", "two.yaml", "--run-dir", runs.parallel.path], in: root)
             try Self.mpi(2, ["train", "two.yaml", "--run-dir", runs.overTCP.path], flags: ["--mca", "btl", "tcp,self"], in: root)
             try Self.mpi(2, ["train", "two.yaml", "--run-dir", runs.stopped.path, "--stop-after", "10"], in: root)
+            let zero = ["--set", "distributed.shard_optimizer=true"]
+            try Self.mpi(2, ["train", "two.yaml", "--run-dir", runs.sharded.path] + zero, in: root)
+            try Self.mpi(2, ["train", "two.yaml", "--run-dir", runs.shardedStopped.path, "--stop-after", "10"] + zero, in: root)
             Self.shared = runs
             return runs
         } catch {
@@ -126,6 +131,30 @@ final class DataParallelTests: XCTestCase {
         let final = "checkpoints/step_000020/model.safetensors"
         XCTAssertEqual(try Data(contentsOf: runs.parallel.appendingPathComponent(final)),
                        try Data(contentsOf: runs.overTCP.appendingPathComponent(final)))
+    }
+
+    /// ZeRO-1: each rank keeps the moments of half the parameters; the curve is the unsharded one (with two ranks
+    /// the reduce-scatter adds the same two numbers as the all-reduce, so even the bits agree), the checkpoint is an
+    /// ordinary one, and it continues exactly with two ranks and on one.
+    func testShardedOptimizerStateTrainsLikeTheUnshardedOne() throws {
+        let runs = try runs()
+        try assertSameCurve(runs.parallel, runs.sharded, "2 ranks, optimizer state sharded vs not")
+        for file in ["model.safetensors", "optimizer.safetensors"] {
+            let name = "checkpoints/step_000020/\(file)"
+            XCTAssertEqual(try Data(contentsOf: runs.parallel.appendingPathComponent(name)),
+                           try Data(contentsOf: runs.sharded.appendingPathComponent(name)), "sharded vs not: \(file)")
+        }
+        let resumed = runs.root.appendingPathComponent("sharded-resumed-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.copyItem(at: runs.shardedStopped, to: resumed)
+        try Self.mpi(2, ["train", "--resume", resumed.path], in: runs.root)
+        XCTAssertEqual(try Data(contentsOf: runs.sharded.appendingPathComponent("checkpoints/step_000020/optimizer.safetensors")),
+                       try Data(contentsOf: resumed.appendingPathComponent("checkpoints/step_000020/optimizer.safetensors")),
+                       "sharded 2 → 2 ranks")
+        let one = runs.root.appendingPathComponent("sharded-to-one-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.copyItem(at: runs.shardedStopped, to: one)
+        let result = try runPretrain(["train", "--resume", one.path, "--set", "optim.batch_size=16"], in: runs.root)
+        XCTAssertEqual(result.status, 0, result.output)
+        try assertSameCurve(runs.single, one, "2 sharded ranks × 8 to step 10, then 1 rank × 16")
     }
 
     func testResumeWithTheSameRanksIsExactAndWithOneRankContinuesTheStream() throws {
