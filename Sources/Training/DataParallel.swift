@@ -4,23 +4,32 @@ import Layers
 import Optimizers
 import Tensors
 
-/// Averages the trainable parameters' gradients over the ranks of a data-parallel job after the last micro-batch's
-/// backward (earlier micro-batches only accumulate: DDP's `no_sync`). The parameters are grouped into buckets of
-/// about `bucketBytes` in reverse order of definition (the order backward finishes them, as DDP); each bucket is
-/// packed into one flat buffer, every bucket's all-reduce is started, then each is waited for, scaled by 1/N and
-/// unpacked. A parameter without a gradient on every rank keeps none (as one process would leave it).
-final class GradientAverager {
+/// Averages the trainable parameters' gradients over the ranks of a data-parallel job after the last micro-batch
+/// (earlier micro-batches only accumulate: DDP's `no_sync`). The parameters are grouped into buckets of about
+/// `bucketBytes` in reverse order of definition (about the order backward completes them, as DDP). With
+/// `backwardAndAverage` each bucket's all-reduce starts as soon as backward has run the first op that read its
+/// parameters (`Autograd.watchFirstUses`), so communication overlaps the rest of backward; a bucket whose gradients
+/// changed after it was sent (an op that did not report an input) is reduced again, and the step stays exact.
+/// A parameter without a gradient on every rank keeps none (as one process would leave it).
+public final class GradientAverager {
     let communicator: Communicator
     let parameters: [Tensor]
-    /// Parameter indices per bucket.
+    /// Parameter indices per bucket, in launch order.
     let buckets: [[Int]]
     private let buffers: [UnsafeMutableBufferPointer<Float>]
-    /// 1 where a rank has a gradient for the parameter, summed over ranks.
-    private var present: UnsafeMutableBufferPointer<Float>
-    /// Seconds the last `average()` took (packing, communication, unpacking).
-    private(set) var lastSeconds = 0.0
+    /// Per parameter: 1 where this rank has a gradient; then per bucket: 1 where its gradients changed after it
+    /// was sent; summed over the ranks in one small all-reduce, so that every rank takes the same decisions.
+    private var control: UnsafeMutableBufferPointer<Float>
+    /// What the last step's communication cost: seconds the step waited for it after backward (the exposed part),
+    /// seconds from the first bucket sent to the last one reduced, and the fraction of gradient bytes sent before
+    /// backward ended.
+    public private(set) var lastExposedSeconds = 0.0
+    public private(set) var lastCommunicationSeconds = 0.0
+    public private(set) var lastOverlappedFraction = 0.0
+    /// Buckets reduced again because a gradient changed after it was sent (0 when readiness is right).
+    public private(set) var repairedBuckets = 0
 
-    init(parameters: [Tensor], communicator: Communicator, bucketBytes: Int = 25 << 20) {
+    public init(parameters: [Tensor], communicator: Communicator, bucketBytes: Int = 25 << 20) {
         self.parameters = parameters
         self.communicator = communicator
         var buckets: [[Int]] = [], current: [Int] = [], bytes = 0
@@ -32,51 +41,127 @@ final class GradientAverager {
         if !current.isEmpty { buckets.append(current) }
         self.buckets = buckets
         buffers = buckets.map { bucket in
-            let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: bucket.reduce(0) { $0 + parameters[$1].count })
+            let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(1, bucket.reduce(0) { $0 + parameters[$1].count }))
             buffer.initialize(repeating: 0)
             return buffer
         }
-        present = .allocate(capacity: parameters.count)
-        present.initialize(repeating: 0)
+        control = .allocate(capacity: parameters.count + buckets.count)
+        control.initialize(repeating: 0)
     }
 
     deinit {
         buffers.forEach { $0.deallocate() }
-        present.deallocate()
+        control.deallocate()
     }
 
-    /// Every trainable parameter's gradient becomes the mean over the ranks.
-    func average() throws {
+    /// Called before the last micro-batch's forward pass: records where each parameter is first read.
+    public func watch() { Autograd.watchFirstUses(parameters) }
+
+    /// Every trainable parameter's gradient becomes the mean over the ranks (after backward: no overlap).
+    public func average() throws {
+        try reduce(backward: nil)
+    }
+
+    /// The last micro-batch's backward with each bucket sent when complete, then the mean (`watch()` came first).
+    public func backwardAndAverage(_ loss: Tensor, seed: Tensor?) throws {
+        try reduce(backward: (loss, seed))
+    }
+
+    private func reduce(backward: (loss: Tensor, seed: Tensor?)?) throws {
         let start = DispatchTime.now().uptimeNanoseconds
-        defer { lastSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
-        for (index, parameter) in parameters.enumerated() { present[index] = parameter.grad == nil ? 0 : 1 }
-        var pending: [PendingReduction] = []
-        for (bucket, buffer) in zip(buckets, buffers) {
-            var offset = 0
-            for index in bucket {
-                let parameter = parameters[index]
-                if let grad = parameter.grad {
-                    (buffer.baseAddress! + offset).update(from: grad.data, count: parameter.count)
-                } else {
-                    (buffer.baseAddress! + offset).update(repeating: 0, count: parameter.count)
-                }
-                offset += parameter.count
-            }
-            pending.append(try communicator.startAllReduceSum(buffer))
+        let slots = parameters.map(\.watchSlot)
+        // Bucket b is complete once backward has run entry complete[b] (Int.max: at once; -1: at the end).
+        let complete = buckets.map { bucket in
+            backward == nil ? -1 : bucket.map { slots[$0] >= 0 ? Autograd.firstUse(slot: slots[$0]) : -1 }.min() ?? .max
         }
-        try communicator.allReduceSum(present)
-        let scale = 1 / Float(communicator.size)
-        for ((bucket, buffer), reduction) in zip(zip(buckets, buffers), pending) {
-            try reduction.wait()
-            var offset = 0
-            for index in bucket {
-                let parameter = parameters[index]
-                defer { offset += parameter.count }
-                guard present[index] > 0 else { continue }
-                let grad = parameter.gradData()
-                let source = buffer.baseAddress! + offset
-                for i in 0..<parameter.count { grad[i] = source[i] * scale }
+        var pending: [PendingReduction] = [], signatures: [UInt64] = [], next = 0, failure: Error?
+        var sentDuringBackward = 0, firstSent: UInt64?
+        func send(through index: Int) {
+            while failure == nil && next < buckets.count && complete[next] >= index {
+                signatures.append(pack(next))
+                do { pending.append(try communicator.startAllReduceSum(buffers[next])) } catch { failure = error }
+                firstSent = firstSent ?? DispatchTime.now().uptimeNanoseconds
+                if index > 0 { sentDuringBackward += buffers[next].count }   // entries still to run
+                next += 1
             }
+            for reduction in pending { _ = try? reduction.test() }   // progress for the ones in flight
+        }
+        if let backward {
+            send(through: Autograd.pendingOps)
+            Autograd.backward(backward.loss, seed: backward.seed) { send(through: $0) }
+        } else {
+            send(through: -1)
+        }
+        let backwardEnd = DispatchTime.now().uptimeNanoseconds
+        if let failure { throw failure }
+        for reduction in pending { try reduction.wait() }
+        for (index, parameter) in parameters.enumerated() { control[index] = parameter.grad == nil ? 0 : 1 }
+        for bucket in buckets.indices {
+            control[parameters.count + bucket] = backward != nil && signature(of: bucket) != signatures[bucket] ? 1 : 0
+        }
+        try communicator.allReduceSum(control)
+        let scale = 1 / Float(communicator.size)
+        for bucket in buckets.indices {
+            if control[parameters.count + bucket] > 0 {   // on some rank a gradient changed after it was sent
+                repairedBuckets += 1
+                _ = pack(bucket)
+                try communicator.allReduceSum(buffers[bucket])
+            }
+            unpack(bucket, scale: scale)
+        }
+        let end = DispatchTime.now().uptimeNanoseconds
+        lastExposedSeconds = Double(end - (backward == nil ? start : backwardEnd)) / 1e9
+        lastCommunicationSeconds = Double(end - (firstSent ?? end)) / 1e9
+        let total = buffers.reduce(0) { $0 + $1.count }
+        lastOverlappedFraction = total > 0 ? Double(sentDuringBackward) / Double(total) : 0
+    }
+
+    /// Copies bucket `bucket`'s gradients (zeros where none) into its buffer; returns their signature.
+    private func pack(_ bucket: Int) -> UInt64 {
+        let buffer = buffers[bucket]
+        var offset = 0
+        for index in buckets[bucket] {
+            let parameter = parameters[index]
+            if let grad = parameter.grad {
+                (buffer.baseAddress! + offset).update(from: grad.data, count: parameter.count)
+            } else {
+                (buffer.baseAddress! + offset).update(repeating: 0, count: parameter.count)
+            }
+            offset += parameter.count
+        }
+        return Self.signature(UnsafeBufferPointer(buffer))
+    }
+
+    /// The signature the bucket's gradients have now (compared with the one packed).
+    private func signature(of bucket: Int) -> UInt64 {
+        var total: UInt64 = 0
+        for index in buckets[bucket] {
+            let parameter = parameters[index]
+            guard let grad = parameter.grad else { continue }   // zeros add nothing
+            total &+= Self.signature(UnsafeBufferPointer(start: grad.data, count: parameter.count))
+        }
+        return total
+    }
+
+    /// The wrapping sum of the values' bit patterns (changes when any value does, but for a vanishing chance).
+    private static func signature(_ values: UnsafeBufferPointer<Float>) -> UInt64 {
+        var total: UInt64 = 0
+        values.withMemoryRebound(to: UInt32.self) { bits in
+            for value in bits { total &+= UInt64(value) }
+        }
+        return total
+    }
+
+    private func unpack(_ bucket: Int, scale: Float) {
+        let buffer = buffers[bucket]
+        var offset = 0
+        for index in buckets[bucket] {
+            let parameter = parameters[index]
+            defer { offset += parameter.count }
+            guard control[index] > 0 else { continue }
+            let grad = parameter.gradData()
+            let source = buffer.baseAddress! + offset
+            for i in 0..<parameter.count { grad[i] = source[i] * scale }
         }
     }
 }

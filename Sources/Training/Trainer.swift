@@ -298,22 +298,30 @@ public final class Trainer {
         var lossSum = 0.0
         var finite = true
         var inputsSeen = 0
-        for _ in 0..<accumulation {
+        for microBatch in 0..<accumulation {
+            // The last micro-batch's backward sends each gradient bucket as soon as it is complete (the averager
+            // watches which op reads each parameter first); the earlier ones only accumulate.
+            let overlapping = averager != nil && microBatch == accumulation - 1
+            if overlapping { averager!.watch() }
             let (loss, inputs) = task.nextLoss(step: state.step, generator: &generator)
             let value = loss.item
             lossSum += Double(value)
             inputsSeen += inputs
-            guard value.isFinite else {
-                finite = false
-                Autograd.discardTape()
-                continue
+            do {
+                guard value.isFinite else {
+                    finite = false
+                    Autograd.discardTape()
+                    if overlapping { try averager!.average() }   // every rank takes part in the same collectives
+                    continue
+                }
+                if overlapping { try averager!.backwardAndAverage(loss, seed: scale) } else { Autograd.backward(loss, seed: scale) }
+            } catch {
+                communicator.abort("pretrain: rank \(communicator.rank): \(error)")
             }
-            Autograd.backward(loss, seed: scale)
         }
         if communicator.size > 1 {
-            // The gradients become the mean over the ranks (sharded: this rank's share of it); the loss the mean of
-            // their losses (non-finite on one rank makes every rank skip), the inputs the job's.
-            do { try averager?.average() } catch { communicator.abort("pretrain: rank \(communicator.rank): \(error)") }
+            // The gradients are the mean over the ranks now (sharded: reduce-scattered below); the loss becomes the
+            // mean of their losses (non-finite on one rank makes every rank skip), the inputs the job's.
             let sums = DataShard(communicator).sum([lossSum, Double(inputsSeen)])
             lossSum = sums[0] / Double(communicator.size)
             inputsSeen = Int(sums[1])

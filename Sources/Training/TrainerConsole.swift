@@ -39,7 +39,12 @@ extension Trainer {
         var parts = ["step \(stepText)/\(recipe.train.steps)", String(format: "loss %.4f", loss), String(format: "lr %.2e", lr)]
         if let tokensPerSecond { parts.append("\(ConsoleProgress.grouped(tokensPerSecond)) \(task.inputUnit)/s") }
         parts.append("ETA \(ConsoleProgress.duration(eta))")
-        if let averager { parts.append(String(format: "all-reduce %.1f ms", 1000 * averager.lastSeconds)) }
+        if let averager {
+            parts.append(String(format: "all-reduce %.1f ms (%.0f %% overlapped)", 1000 * averager.lastExposedSeconds,
+                                100 * averager.lastOverlappedFraction))
+            if averager.repairedBuckets > 0 { parts.append("\(averager.repairedBuckets) buckets re-sent") }
+        }
+        if let sharded { parts.append(String(format: "reduce-scatter + all-gather %.1f ms", 1000 * sharded.lastSeconds)) }
         if state.skippedUpdates > 0 { parts.append("skipped \(state.skippedUpdates)") }
         let sourceTokens = task.inputsBySource
         let drawn = sourceTokens.values.reduce(0, +)

@@ -13,6 +13,8 @@ public final class Tensor {
     /// Keeps the gradient of an op output after backward (as torch's `retain_grad()`); by default an
     /// intermediate's gradient is freed once its op has propagated it.
     public var retainsGrad = false
+    /// This parameter's index in `Autograd.watchFirstUses`' list, or -1 (data-parallel gradient readiness).
+    public var watchSlot = -1
 
     public init(shape: [Int], storage: Storage, offset: Int = 0, requiresGrad: Bool = false) {
         let count = shape.reduce(1, *)
