@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Distributed
 import Layers
 import Optimizers
 import Tensors
@@ -73,14 +74,21 @@ struct BenchStep: ParsableCommand {
         if effective.precision != requested { FileHandle.standardError.write(Data((effective.message + "\n").utf8)) }
         let workload = BenchWorkload(shape)
         for _ in 0..<warmup { workload.step() }
-        var times: [Double] = []
+        var times: [Double] = [], exposed: [Double] = [], communication: [Double] = [], overlapped: [Double] = []
         for _ in 0..<steps {
             let start = DispatchTime.now().uptimeNanoseconds
             workload.step()
             times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+            if let averager = workload.averager {
+                exposed.append(1000 * averager.lastExposedSeconds)
+                communication.append(1000 * averager.lastCommunicationSeconds)
+                overlapped.append(averager.lastOverlappedFraction)
+            }
         }
-        let milliseconds = times.sorted()[times.count / 2]
-        let tokenCount = shape.batch * shape.seq
+        let median = { (values: [Double]) in values.sorted()[values.count / 2] }
+        let milliseconds = median(times)
+        let ranks = World.current.size
+        let tokenCount = shape.batch * shape.seq * ranks
         let gflops = shape.flopsPerStep(parameters: workload.parameterCount) / (milliseconds / 1e3) / 1e9
         let ceiling = measureGEMM(backend: Matmul.backend, size: 1024, repeats: 5)
         let report: [(String, String)] = [
@@ -94,9 +102,17 @@ struct BenchStep: ParsableCommand {
             ("mfu", String(format: "%.3f", gflops / ceiling)),
             ("backend", "\"\(Matmul.backend.name)\""),
             ("threads", "\(Runtime.threads)"),
+            ("ranks", "\(ranks)"),
             ("peak_rss_mb", String(format: "%.1f", peakResidentMegabytes())),
         ]
-        print("{" + report.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
+        var fields = report
+        if !exposed.isEmpty {   // under mpirun: what the gradient all-reduce cost per step (medians)
+            fields += [("allreduce_exposed_ms", String(format: "%.2f", median(exposed))),
+                       ("allreduce_ms", String(format: "%.2f", median(communication))),
+                       ("allreduce_overlapped", String(format: "%.3f", median(overlapped))),
+                       ("buckets_resent", "\(workload.averager!.repairedBuckets)")]
+        }
+        print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
     }
 }
 

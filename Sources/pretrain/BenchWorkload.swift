@@ -1,3 +1,4 @@
+import Distributed
 import Layers
 import Objectives
 import Optimizers
@@ -52,7 +53,9 @@ struct BenchShape {
     }
 }
 
-/// One training step of the benchmark model on fixed random tokens: loss, backward, clipping, AdamW.
+/// One training step of the benchmark model on fixed random tokens: loss, backward, clipping, AdamW. Under mpirun
+/// each rank runs the step on its batch and the gradients are averaged as in training (bucketed all-reduce
+/// overlapped with backward), so the step time includes what communication the overlap did not hide.
 final class BenchWorkload {
     /// A freshly initialised backbone of the section's family.
     static func backbone(_ section: ModelSection, generator: inout RandomGenerator) throws -> Module {
@@ -61,6 +64,8 @@ final class BenchWorkload {
 
     let step: () -> Void
     let parameterCount: Int
+    /// The gradient averaging of a data-parallel step (nil for one process).
+    let averager: GradientAverager?
 
     init(_ shape: BenchShape) {
         var generator = RandomGenerator(seed: 0)
@@ -101,10 +106,20 @@ final class BenchWorkload {
                               beta1: 0.9, beta2: 0.95, epsilon: 1e-8)
         let parameters = optimizer.parameters
         parameterCount = parameters.reduce(0) { $0 + $1.count }
+        let communicator = World.current
+        let averager = communicator.size > 1 ? GradientAverager(parameters: parameters, communicator: communicator) : nil
+        self.averager = averager
         step = {
+            averager?.watch()
             let value = loss()
             optimizer.zeroGrad()
-            value.backward()
+            if let averager {
+                do { try averager.backwardAndAverage(value, seed: nil) } catch {
+                    communicator.abort("pretrain bench: rank \(communicator.rank): \(error)")
+                }
+            } else {
+                value.backward()
+            }
             clipGradNorm(parameters, maxNorm: 1)
             optimizer.step()
         }
