@@ -236,8 +236,10 @@ public enum CollectiveBenchmark {
 
     // MARK: - The α–β fit
 
-    /// Least squares of the relative error, Σ ((tᵢ − α − bᵢ·β) / tᵢ)², over the sizes: plain least squares would let
-    /// the largest message's noise (milliseconds) set α (microseconds). Nil with fewer than two sizes or a β ≤ 0.
+    /// Least squares of the relative error, Σ ((tᵢ − α − bᵢ·β) / tᵢ)², over the sizes, with α ≥ 0: plain least squares
+    /// would let the largest message's noise (milliseconds) set α (microseconds), and a negative α (mid-size messages
+    /// slower than the line, as when a protocol or cache level changes) means none was resolved, so the line through
+    /// the origin is fitted instead. Nil with fewer than two sizes or a β ≤ 0.
     public static func fit(_ measurements: [Measurement], ranks: Int) -> CostFit? {
         guard let collective = measurements.first?.collective, Set(measurements.map(\.bytes)).count >= 2 else { return nil }
         var (s, sb, sbb, st, sbt) = (0.0, 0.0, 0.0, 0.0, 0.0)
@@ -246,7 +248,8 @@ public enum CollectiveBenchmark {
             s += w; sb += w * b; sbb += w * b * b; st += w * t; sbt += w * b * t
         }
         let determinant = s * sbb - sb * sb
-        let alpha = (sbb * st - sb * sbt) / determinant, beta = (s * sbt - sb * st) / determinant
+        var alpha = (sbb * st - sb * sbt) / determinant, beta = (s * sbt - sb * st) / determinant
+        if alpha < 0 { (alpha, beta) = (0, sbt / sbb) }
         guard determinant > 0, beta > 0 else { return nil }
         return CostFit(collective: collective, alphaMicroseconds: alpha * 1e6, bandwidth: 1 / beta / 1e9,
                        busBandwidth: busFactor(ranks: ranks) / beta / 1e9, sizes: measurements.count)

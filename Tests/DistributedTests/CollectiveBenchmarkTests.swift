@@ -35,6 +35,19 @@ final class CollectiveBenchmarkTests: XCTestCase {
         XCTAssertNil(CollectiveBenchmark.fit(Array(measurements.prefix(1)), ranks: 4), "one size fits no line")
     }
 
+    /// Times whose free fit would give α < 0 get the line through the origin: α = 0, β from Σ b·t / Σ b² (weighted).
+    func testANegativeAlphaBecomesTheLineThroughTheOrigin() throws {
+        let measurements = [(4096, 0.5), (65536, 40.0), (1 << 20, 400.0)].map { bytes, microseconds in
+            CollectiveBenchmark.Measurement(collective: .allReduce, bytes: bytes, iterations: 10, latencyMicroseconds: microseconds,
+                                            fastestRankMicroseconds: microseconds, ranks: 2)
+        }
+        let fit = try XCTUnwrap(CollectiveBenchmark.fit(measurements, ranks: 2))
+        XCTAssertEqual(fit.alphaMicroseconds, 0)
+        let weighted = measurements.map { (b: Double($0.bytes), t: $0.latencyMicroseconds * 1e-6) }
+        let beta = weighted.reduce(0) { $0 + $1.b / $1.t } / weighted.reduce(0) { $0 + $1.b * $1.b / ($1.t * $1.t) }
+        XCTAssertEqual(fit.bandwidth, 1 / beta / 1e9, accuracy: 1e-9)
+    }
+
     /// NCCL-tests' convention: algbw = bytes / time, busbw = algbw · 2(n−1)/n.
     func testBusBandwidthIsAlgorithmBandwidthTimesTwoNMinusOneOverN() {
         let measurement = CollectiveBenchmark.Measurement(collective: .reduceScatterAllGather, bytes: 1 << 20, iterations: 1,
