@@ -4,8 +4,8 @@ import Foundation
 /// reduce-scatter followed by an all-gather (ZeRO-1's pair, which moves the same bytes), over message sizes. Every
 /// rank runs it together. For each size and collective: warm-up calls, then `iterations` timed calls between barriers;
 /// the size's time is the slowest rank's mean per call (a training step waits for the slowest rank). Bandwidths
-/// follow NCCL-tests (PERFORMANCE.md): algbw = bytes / time, busbw = algbw · 2(n−1)/n for both collectives, so a
-/// busbw near the link's bandwidth means the algorithm is bandwidth-optimal. Every result is checked exactly: rank r
+/// follow NCCL-tests' convention (its doc/PERFORMANCE.md): algbw = bytes / time, busbw = algbw · 2(n−1)/n for both
+/// collectives, so a busbw near the link's bandwidth means the algorithm is bandwidth-optimal. Every result is checked exactly: rank r
 /// sends `pattern(r, i)`, small integers whose sum is exact in fp32 in any order.
 public enum CollectiveBenchmark {
     /// What one measurement times.
@@ -29,7 +29,7 @@ public enum CollectiveBenchmark {
             (self.sizes, self.iterations, self.warmup) = (sizes, iterations, warmup)
         }
 
-        /// 4 KiB to 64 MiB in powers of 4 (OSU's range for collectives, cut at the gradient sizes of small models).
+        /// 4 KiB to 64 MiB in powers of 4: from latency-bound messages to the gradients of small models (tiny's: 17 MB).
         public static let defaultSizes = (0..<8).map { 4096 << (2 * $0) }
         /// For CI: three sizes, 20 calls each; enough to exercise both collectives and the fit, in well under a second.
         public static let quick = Settings(sizes: [4096, 65536, 1 << 20], iterations: 20, warmup: 2)
@@ -74,7 +74,7 @@ public enum CollectiveBenchmark {
     /// The α–β model of one collective fitted to its measurements: time = α + bytes · β.
     public struct CostFit: Codable, Sendable {
         public let collective: Collective
-        /// α: the time of an empty message, in microseconds.
+        /// α: the line's time per call at zero bytes, in microseconds.
         public let alphaMicroseconds: Double
         /// 1/β: the asymptotic algorithm bandwidth, in GB/s.
         public let bandwidth: Double
@@ -257,10 +257,9 @@ public enum CollectiveBenchmark {
 
     // MARK: - Sizes
 
-    /// "4096", "4K", "4KiB", "4KB", "64M", "1G" → bytes (K, M, G are 1024, 1024², 1024³, as in OSU's sizes).
+    /// "4096", "4K", "4KiB", "4KB", "64M", "1G" → bytes (K, M, G are 1024, 1024², 1024³).
     public static func parseSize(_ text: String) throws -> Int {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        let upper = trimmed.uppercased()
+        let upper = text.trimmingCharacters(in: .whitespaces).uppercased()
         let units: [(String, Int)] = [("KIB", 1 << 10), ("MIB", 1 << 20), ("GIB", 1 << 30), ("KB", 1 << 10), ("MB", 1 << 20),
                                       ("GB", 1 << 30), ("K", 1 << 10), ("M", 1 << 20), ("G", 1 << 30), ("B", 1)]
         let (suffix, scale) = units.first { upper.hasSuffix($0.0) } ?? ("", 1)
