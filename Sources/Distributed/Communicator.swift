@@ -71,9 +71,12 @@ extension Communicator {
 
     /// Part `rank` of `total` elements split as evenly as possible in rank order (the first `total % size` parts
     /// one larger): the counts of `reduceScatterSum` and `allGather` for an even split.
-    public func evenCounts(_ total: Int) -> [Int] {
-        (0..<size).map { total / size + ($0 < total % size ? 1 : 0) }
-    }
+    public func evenCounts(_ total: Int) -> [Int] { evenParts(total, parts: size) }
+}
+
+/// `total` split into `parts` counts as evenly as possible, the first `total % parts` one larger (`evenCounts`).
+public func evenParts(_ total: Int, parts: Int) -> [Int] {
+    (0..<parts).map { total / parts + ($0 < total % parts ? 1 : 0) }
 }
 
 /// One process: rank 0 of 1; every collective leaves its data as it is.

@@ -36,11 +36,17 @@ public final class MPICommunicator: Communicator {
         } else {
             localSize = 1
         }
+        engine = Self.libraryName
+    }
+
+    /// The linked MPI library's name and version ("Open MPI v4.1.4"), the first part of MPI_Get_library_version,
+    /// which MPI 3 allows before MPI_Init (`pretrain sysinfo` names it in a single process too).
+    static var libraryName: String {
         var text = [CChar](repeating: 0, count: Int(pretrain_mpi_max_library_version_string()) + 1)
         var length: Int32 = 0
         MPI_Get_library_version(&text, &length)
         let version = String(decoding: text.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        engine = version.split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? "MPI"
+        return version.split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? "MPI"
     }
 
     func finish() {

@@ -24,6 +24,16 @@ public enum World {
         return communicator
     }
 
+    /// One line for `pretrain sysinfo`: the engine and this process' place in the job ("Open MPI v4.1.4, rank 0 of 2
+    /// (2 on this machine)"), or that it is a single process and which MPI library it would use under mpirun.
+    public static var summary: String {
+        let world = current
+        guard world is MPICommunicator else {
+            return "not launched by mpirun (single process); \(MPICommunicator.libraryName) found"
+        }
+        return "\(world.engine), rank \(world.rank) of \(world.size) (\(world.localSize) on this machine)"
+    }
+
     /// Ends MPI cleanly (a rank that returns from main without it makes mpirun report an abnormal end).
     public static func finish() {
         (started as? MPICommunicator)?.finish()

@@ -6,11 +6,13 @@ import Optimizers
 import Tensors
 
 /// `pretrain bench`: performance measurements that print one JSON line each, for bench/compare.py to set beside
-/// the PyTorch reference scripts (bench/torch_reference.py, bench/tokenizer_reference.py).
+/// the PyTorch reference scripts (bench/torch_reference.py, bench/tokenizer_reference.py); and, under mpirun, the
+/// collectives of data-parallel training (a table; docs/DISTRIBUTED.md).
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Measure training steps or tokenizer throughput; prints one JSON line.",
-        subcommands: [BenchStep.self, BenchTokenizer.self, BenchFbank.self], defaultSubcommand: BenchStep.self)
+        commandName: "bench",
+        abstract: "Measure training steps, tokenizer or fbank throughput (one JSON line), or MPI collectives (a table).",
+        subcommands: [BenchStep.self, BenchTokenizer.self, BenchFbank.self, BenchAllReduce.self], defaultSubcommand: BenchStep.self)
 }
 
 /// `pretrain bench [step]`: times full training steps (forward, backward, clipping, AdamW) of a GPT-2-style or

@@ -1,11 +1,13 @@
 import ArgumentParser
 import CSupport
+import Distributed
 import Foundation
 import Tensors
 
-/// `pretrain sysinfo`: the CPU, the matrix backend and what it measures here.
+/// `pretrain sysinfo`: the CPU, the matrix backend and what it measures here, and the MPI world (under mpirun, rank 0
+/// alone prints).
 struct SysInfo: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "sysinfo", abstract: "Show CPU features, the matrix backend, threads and measured matmul GFLOP/s.")
+    static let configuration = CommandConfiguration(commandName: "sysinfo", abstract: "Show CPU features, the matrix backend, threads, the MPI world and measured matmul GFLOP/s.")
 
     @Option(help: "Threads for kernels and the matrix backend (default: all available cores).")
     var threads: Int?
@@ -14,6 +16,8 @@ struct SysInfo: ParsableCommand {
     var size: Int = 1024
 
     func run() throws {
+        // Under mpirun one report is enough; the other ranks would only compete with rank 0's measurements.
+        guard World.current.isRoot else { return }
         Runtime.configure(threads: threads)
         var features = [CChar](repeating: 0, count: 512)
         sp_cpu_features(&features, features.count)
@@ -24,6 +28,7 @@ struct SysInfo: ParsableCommand {
         print("isa:        \(backend.isa)")
         print("threads:    \(Runtime.threads)")
         print("ftz/daz:    \(Runtime.flushesDenormals ? "on" : "off")")
+        print("mpi:        \(World.summary)")
         let gflops = measureGEMM(backend: backend, size: size)
         print(String(format: "matmul f32: %.1f GFLOP/s at %d³", gflops, size))
         // oneDNN is measured even when another backend is active: it carries the bf16 path.
