@@ -25,7 +25,10 @@ final class DataParallelTests: XCTestCase {
     nonisolated(unsafe) private static var shared: Runs?
     nonisolated(unsafe) private static var failure: String?
 
-    private static let mpirun = ["/usr/bin/env", "mpirun", "--oversubscribe", "--allow-run-as-root", "--bind-to", "none"]
+    /// Ranks unbound (on two cores Open MPI would pin each to one, and the killed-rank test finds them by parent).
+    private static let unbound = ["--bind-to", "none"]
+    /// TCP over the loopback interface (Open MPI's TCP transport leaves `lo` out unless told), not shared memory.
+    private static let overTCP = ["--mca", "btl", "tcp,self", "--mca", "pml", "ob1", "--mca", "btl_tcp_if_include", "lo"]
 
     override class func tearDown() {
         if let shared { try? FileManager.default.removeItem(at: shared.root) }
@@ -33,13 +36,8 @@ final class DataParallelTests: XCTestCase {
     }
 
     override func setUpWithError() throws {
-        guard Self.hasMPIRun else { throw XCTSkip("mpirun is not installed (make deps installs openmpi-bin)") }
+        guard mpirunExecutable() != nil else { throw XCTSkip("mpirun is not installed (make deps installs openmpi-bin)") }
         if let failure = Self.failure { XCTFail(failure); throw XCTSkip("the shared runs failed") }
-    }
-
-    static var hasMPIRun: Bool {
-        ProcessInfo.processInfo.environment["PATH"]?.split(separator: ":")
-            .contains { FileManager.default.isExecutableFile(atPath: "\($0)/mpirun") } ?? false
     }
 
     private static func recipe(batch: Int, steps: Int = 20, corpus: URL) -> String {
@@ -54,24 +52,15 @@ final class DataParallelTests: XCTestCase {
         """
     }
 
-    /// Runs `mpirun [flags] -np ranks pretrain arguments` in `directory`: exit status and output.
+    /// Runs `mpirun [flags] -np ranks pretrain arguments` (paths absolute): exit status and output; throws on a
+    /// failure unless `expectSuccess` is false.
     @discardableResult
-    static func mpi(_ ranks: Int, _ arguments: [String], flags: [String] = [], in directory: URL,
-                    expectSuccess: Bool = true) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: mpirun[0])
-        process.arguments = Array(mpirun.dropFirst()) + flags + ["-np", "\(ranks)", try pretrainExecutable().path] + arguments
-        process.currentDirectoryURL = directory
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        if expectSuccess && process.terminationStatus != 0 {
-            throw PretrainProcessError("mpirun -np \(ranks) pretrain \(arguments.joined(separator: " ")) exited \(process.terminationStatus):\n\(output.suffix(3000))")
+    static func mpi(_ ranks: Int, _ arguments: [String], flags: [String] = [], expectSuccess: Bool = true) throws -> (status: Int32, output: String) {
+        let result = try runPretrainUnderMPI(ranks: ranks, mpiOptions: unbound + flags, arguments, timeout: 120)
+        if expectSuccess && result.status != 0 {
+            throw PretrainProcessError("mpirun -np \(ranks) pretrain \(arguments.joined(separator: " ")) exited \(result.status):\n\(result.output.suffix(3000))")
         }
-        return (process.terminationStatus, output)
+        return result
     }
 
     private func runs() throws -> Runs {
@@ -84,14 +73,14 @@ final class DataParallelTests: XCTestCase {
             try Self.recipe(batch: 16, corpus: corpus).write(to: root.appendingPathComponent("one.yaml"), atomically: true, encoding: .utf8)
             try Self.recipe(batch: 8, corpus: corpus).write(to: root.appendingPathComponent("two.yaml"), atomically: true, encoding: .utf8)
             let runs = Runs(root: root)
-            let single = try runPretrain(["train", "one.yaml", "--run-dir", runs.single.path], in: root)
+            let single = try runPretrain(["train", root.appendingPathComponent("one.yaml").path, "--run-dir", runs.single.path])
             guard single.status == 0 else { throw PretrainProcessError("one rank failed: \(single.output.suffix(2000))") }
-            try Self.mpi(2, ["train", "two.yaml", "--run-dir", runs.parallel.path], in: root)
-            try Self.mpi(2, ["train", "two.yaml", "--run-dir", runs.overTCP.path], flags: ["--mca", "btl", "tcp,self"], in: root)
-            try Self.mpi(2, ["train", "two.yaml", "--run-dir", runs.stopped.path, "--stop-after", "10"], in: root)
+            try Self.mpi(2, ["train", root.appendingPathComponent("two.yaml").path, "--run-dir", runs.parallel.path])
+            try Self.mpi(2, ["train", root.appendingPathComponent("two.yaml").path, "--run-dir", runs.overTCP.path], flags: Self.overTCP)
+            try Self.mpi(2, ["train", root.appendingPathComponent("two.yaml").path, "--run-dir", runs.stopped.path, "--stop-after", "10"])
             let zero = ["--set", "distributed.shard_optimizer=true"]
-            try Self.mpi(2, ["train", "two.yaml", "--run-dir", runs.sharded.path] + zero, in: root)
-            try Self.mpi(2, ["train", "two.yaml", "--run-dir", runs.shardedStopped.path, "--stop-after", "10"] + zero, in: root)
+            try Self.mpi(2, ["train", root.appendingPathComponent("two.yaml").path, "--run-dir", runs.sharded.path] + zero)
+            try Self.mpi(2, ["train", root.appendingPathComponent("two.yaml").path, "--run-dir", runs.shardedStopped.path, "--stop-after", "10"] + zero)
             Self.shared = runs
             return runs
         } catch {
@@ -146,13 +135,13 @@ final class DataParallelTests: XCTestCase {
         }
         let resumed = runs.root.appendingPathComponent("sharded-resumed-\(UUID().uuidString.prefix(8))")
         try FileManager.default.copyItem(at: runs.shardedStopped, to: resumed)
-        try Self.mpi(2, ["train", "--resume", resumed.path], in: runs.root)
+        try Self.mpi(2, ["train", "--resume", resumed.path])
         XCTAssertEqual(try Data(contentsOf: runs.sharded.appendingPathComponent("checkpoints/step_000020/optimizer.safetensors")),
                        try Data(contentsOf: resumed.appendingPathComponent("checkpoints/step_000020/optimizer.safetensors")),
                        "sharded 2 → 2 ranks")
         let one = runs.root.appendingPathComponent("sharded-to-one-\(UUID().uuidString.prefix(8))")
         try FileManager.default.copyItem(at: runs.shardedStopped, to: one)
-        let result = try runPretrain(["train", "--resume", one.path, "--set", "optim.batch_size=16"], in: runs.root)
+        let result = try runPretrain(["train", "--resume", one.path, "--set", "optim.batch_size=16"])
         XCTAssertEqual(result.status, 0, result.output)
         try assertSameCurve(runs.single, one, "2 sharded ranks × 8 to step 10, then 1 rank × 16")
     }
@@ -161,7 +150,7 @@ final class DataParallelTests: XCTestCase {
         let runs = try runs()
         let copy = runs.root.appendingPathComponent("resumed-\(UUID().uuidString.prefix(8))")
         try FileManager.default.copyItem(at: runs.stopped, to: copy)
-        try Self.mpi(2, ["train", "--resume", copy.path], in: runs.root)
+        try Self.mpi(2, ["train", "--resume", copy.path])
         for file in ["model.safetensors", "optimizer.safetensors"] {
             let name = "checkpoints/step_000020/\(file)"
             XCTAssertEqual(try Data(contentsOf: runs.parallel.appendingPathComponent(name)),
@@ -173,7 +162,7 @@ final class DataParallelTests: XCTestCase {
         // The same global batch on one rank: the same windows, so the curve of the one-rank run.
         let single = runs.root.appendingPathComponent("to-one-\(UUID().uuidString.prefix(8))")
         try FileManager.default.copyItem(at: runs.stopped, to: single)
-        let resumed = try runPretrain(["train", "--resume", single.path, "--set", "optim.batch_size=16"], in: runs.root)
+        let resumed = try runPretrain(["train", "--resume", single.path, "--set", "optim.batch_size=16"])
         XCTAssertEqual(resumed.status, 0, resumed.output)
         try assertSameCurve(runs.single, single, "2 ranks × 8 to step 10, then 1 rank × 16")
     }
@@ -185,8 +174,8 @@ final class DataParallelTests: XCTestCase {
             .write(to: recipe, atomically: true, encoding: .utf8)
         let run = runs.root.appendingPathComponent("killed")
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.mpirun[0])
-        process.arguments = Array(Self.mpirun.dropFirst()) + ["-np", "2", try pretrainExecutable().path, "train", recipe.path,
+        process.executableURL = mpirunExecutable()
+        process.arguments = ["--oversubscribe", "--allow-run-as-root"] + Self.unbound + ["-np", "2", try pretrainExecutable().path, "train", recipe.path,
                                                               "--run-dir", run.path]
         let log = runs.root.appendingPathComponent("killed.log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
@@ -223,9 +212,9 @@ final class DataParallelTests: XCTestCase {
         // MPMD launch: rank 1 alone is given a corpus that does not exist.
         let missing = runs.root.appendingPathComponent("no-such-corpus").path
         let started = Date()
-        let (status, output) = try Self.mpi(1, ["train", "two.yaml", "--run-dir", run.path, ":", "-np", "1",
-                                                try pretrainExecutable().path, "train", "two.yaml", "--run-dir", run.path,
-                                                "--set", "data.corpus=\(missing)"], in: runs.root, expectSuccess: false)
+        let (status, output) = try Self.mpi(1, ["train", runs.root.appendingPathComponent("two.yaml").path, "--run-dir", run.path, ":", "-np", "1",
+                                                try pretrainExecutable().path, "train", runs.root.appendingPathComponent("two.yaml").path, "--run-dir", run.path,
+                                                "--set", "data.corpus=\(missing)"], expectSuccess: false)
         XCTAssertNotEqual(status, 0)
         XCTAssertLessThan(Date().timeIntervalSince(started), 60)
         XCTAssertTrue(output.contains(missing), "the failing rank's message is missing:\n\(output.suffix(1500))")
