@@ -44,7 +44,7 @@ public struct HuggingFaceModelCard {
                                : "from transformers import AutoModelForMaskedLM, PreTrainedTokenizerFast")
         lines.append("model = \(generates ? "AutoModelForCausalLM" : "AutoModelForMaskedLM").from_pretrained(\"DIR\")")
         lines += ["tokenizer = PreTrainedTokenizerFast.from_pretrained(\"DIR\")", "```", "", "## Limitations", ""]
-        lines.append("The model holds \(maxPositions) positions; transformers rejects longer inputs.")
+        lines.append("The model holds \(maxPositions) positions; longer inputs fail in transformers (index out of range in the position table).")
         if generates {
             lines.append("`generate` in transformers stops at \(maxPositions) tokens (generation_config.json's max_length), while "
                 + "`pretrain generate` slides its window past it; sample at most \(maxPositions) tokens here.")
