@@ -117,9 +117,7 @@ final class DataParallelTests: XCTestCase {
         try assertSameCurve(runs.single, runs.parallel, "1 rank × 16 vs 2 ranks × 8 (shared memory)")
         try assertSameCurve(runs.single, runs.overTCP, "1 rank × 16 vs 2 ranks × 8 (TCP)")
         // Two ranks over shared memory and over TCP sum in the same order: the same bits.
-        let final = "checkpoints/step_000020/model.safetensors"
-        XCTAssertEqual(try Data(contentsOf: runs.parallel.appendingPathComponent(final)),
-                       try Data(contentsOf: runs.overTCP.appendingPathComponent(final)))
+        try assertSameFinalCheckpoint(runs.parallel, runs.overTCP, "shared memory vs TCP")
     }
 
     /// ZeRO-1: each rank keeps the moments of half the parameters; the curve is the unsharded one (with two ranks
@@ -128,43 +126,45 @@ final class DataParallelTests: XCTestCase {
     func testShardedOptimizerStateTrainsLikeTheUnshardedOne() throws {
         let runs = try runs()
         try assertSameCurve(runs.parallel, runs.sharded, "2 ranks, optimizer state sharded vs not")
-        for file in ["model.safetensors", "optimizer.safetensors"] {
-            let name = "checkpoints/step_000020/\(file)"
-            XCTAssertEqual(try Data(contentsOf: runs.parallel.appendingPathComponent(name)),
-                           try Data(contentsOf: runs.sharded.appendingPathComponent(name)), "sharded vs not: \(file)")
+        try assertSameFinalCheckpoint(runs.parallel, runs.sharded, "sharded vs not")
+        try assertSameFinalCheckpoint(runs.sharded, try resumedCopy(of: runs.shardedStopped, ranks: 2), "sharded 2 → 2 ranks")
+        try assertSameCurve(runs.single, try resumedCopy(of: runs.shardedStopped, ranks: 1),
+                            "2 sharded ranks × 8 to step 10, then 1 rank × 16")
+    }
+
+    /// A copy of the run `stopped` at step 10 resumed to its end: by 2 ranks, or by 1 rank with the same global
+    /// batch (16 windows).
+    private func resumedCopy(of stopped: URL, ranks: Int) throws -> URL {
+        let copy = stopped.deletingLastPathComponent()
+            .appendingPathComponent("\(stopped.lastPathComponent)-on-\(ranks)-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.copyItem(at: stopped, to: copy)
+        if ranks == 1 {
+            let result = try runPretrain(["train", "--resume", copy.path, "--set", "optim.batch_size=16"])
+            XCTAssertEqual(result.status, 0, result.output)
+        } else {
+            try Self.mpi(ranks, ["train", "--resume", copy.path])
         }
-        let resumed = runs.root.appendingPathComponent("sharded-resumed-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.copyItem(at: runs.shardedStopped, to: resumed)
-        try Self.mpi(2, ["train", "--resume", resumed.path])
-        XCTAssertEqual(try Data(contentsOf: runs.sharded.appendingPathComponent("checkpoints/step_000020/optimizer.safetensors")),
-                       try Data(contentsOf: resumed.appendingPathComponent("checkpoints/step_000020/optimizer.safetensors")),
-                       "sharded 2 → 2 ranks")
-        let one = runs.root.appendingPathComponent("sharded-to-one-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.copyItem(at: runs.shardedStopped, to: one)
-        let result = try runPretrain(["train", "--resume", one.path, "--set", "optim.batch_size=16"])
-        XCTAssertEqual(result.status, 0, result.output)
-        try assertSameCurve(runs.single, one, "2 sharded ranks × 8 to step 10, then 1 rank × 16")
+        return copy
+    }
+
+    /// The two runs' last checkpoints hold the same weights and optimiser state, byte for byte.
+    private func assertSameFinalCheckpoint(_ a: URL, _ b: URL, _ label: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        for name in ["model.safetensors", "optimizer.safetensors"] {
+            let path = "checkpoints/step_000020/\(name)"
+            XCTAssertEqual(try Data(contentsOf: a.appendingPathComponent(path)), try Data(contentsOf: b.appendingPathComponent(path)),
+                           "\(label): \(name)", file: file, line: line)
+        }
     }
 
     func testResumeWithTheSameRanksIsExactAndWithOneRankContinuesTheStream() throws {
         let runs = try runs()
-        let copy = runs.root.appendingPathComponent("resumed-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.copyItem(at: runs.stopped, to: copy)
-        try Self.mpi(2, ["train", "--resume", copy.path])
-        for file in ["model.safetensors", "optimizer.safetensors"] {
-            let name = "checkpoints/step_000020/\(file)"
-            XCTAssertEqual(try Data(contentsOf: runs.parallel.appendingPathComponent(name)),
-                           try Data(contentsOf: copy.appendingPathComponent(name)), "2 → 2 ranks: \(file)")
-        }
+        let copy = try resumedCopy(of: runs.stopped, ranks: 2)
+        try assertSameFinalCheckpoint(runs.parallel, copy, "2 → 2 ranks")
         let withoutThroughput = { (run: URL) in try self.metrics(run).map { $0.filter { $0.key != "tokens_per_s" } } }
         XCTAssertEqual(try withoutThroughput(runs.parallel), try withoutThroughput(copy), "2 → 2 ranks: metrics.jsonl")
 
         // The same global batch on one rank: the same windows, so the curve of the one-rank run.
-        let single = runs.root.appendingPathComponent("to-one-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.copyItem(at: runs.stopped, to: single)
-        let resumed = try runPretrain(["train", "--resume", single.path, "--set", "optim.batch_size=16"])
-        XCTAssertEqual(resumed.status, 0, resumed.output)
-        try assertSameCurve(runs.single, single, "2 ranks × 8 to step 10, then 1 rank × 16")
+        try assertSameCurve(runs.single, try resumedCopy(of: runs.stopped, ranks: 1), "2 ranks × 8 to step 10, then 1 rank × 16")
     }
 
     func testAKilledRankEndsTheJobWithItsRankNamed() throws {
