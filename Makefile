@@ -5,7 +5,7 @@ APT_PACKAGES := libdnnl-dev libopenblas-dev libopenblas0-openmp pkg-config libsn
 SWIFT ?= swift
 RELEASE := $(SWIFT) build -c release
 
-.PHONY: deps build test demo study-cpt study-audio study-newlang bench fixtures clean fuzz faults
+.PHONY: deps build test demo study-cpt study-audio study-newlang bench bench-dp fixtures clean fuzz faults
 
 # Debian/Ubuntu packages the build links against (and the tools `pretrain data synth-speech` drives: espeak-ng,
 # sox; Open MPI for data-parallel training under mpirun); apt-get runs only when one is missing.
@@ -62,6 +62,10 @@ study-cpt: build
 # Our training step next to PyTorch's, alternating runs (needs Python with torch).
 bench: build
 	python3 bench/compare.py
+
+# Data-parallel throughput here: 2 ranks × 1 thread under mpirun against 1 rank × 2 threads (docs/DISTRIBUTED.md).
+bench-dp: build
+	scripts/bench_dp.sh
 
 # Regenerates the PyTorch reference fixtures (needs Python with torch and safetensors).
 fixtures:
