@@ -167,6 +167,35 @@ final class DataParallelTests: XCTestCase {
         try assertSameCurve(runs.single, try resumedCopy(of: runs.stopped, ranks: 1), "2 ranks × 8 to step 10, then 1 rank × 16")
     }
 
+    /// Audio crops split the same way (FeatureBatcher), and TERA's masks come from each rank's own stream, saved for
+    /// every rank: two ranks resume exactly.
+    func testAnAudioObjectiveResumesExactlyOnTwoRanks() throws {
+        let runs = try runs()
+        let features = try AudioTrainingTests.featureCorpus(runs.root.appendingPathComponent("audio-\(UUID().uuidString.prefix(8))"))
+        let recipe = runs.root.appendingPathComponent("tera-\(UUID().uuidString.prefix(8)).yaml")
+        try """
+            model: {flavor: audio_frames, layers: 1, d_model: 16, heads: 2, context: 24, frame_stack: 2}
+            objective: {kind: tera}
+            data: {features: \(features.path)}
+            optim: {lr: 3.0e-3, batch_size: 2, grad_accum: 2}
+            schedule: {kind: cosine, warmup: 2}
+            train: {steps: 6, eval_every: 3, eval_batches: 1, log_every: 1, checkpoint_every: 3, seed: 11, threads: 1}
+
+            """.write(to: recipe, atomically: true, encoding: .utf8)
+        let straight = recipe.deletingPathExtension().appendingPathExtension("straight")
+        let stopped = recipe.deletingPathExtension().appendingPathExtension("stopped")
+        try Self.mpi(2, ["train", recipe.path, "--run-dir", straight.path])
+        try Self.mpi(2, ["train", recipe.path, "--run-dir", stopped.path, "--stop-after", "3"])
+        try Self.mpi(2, ["train", "--resume", stopped.path])
+        for name in ["model.safetensors", "optimizer.safetensors"] {
+            let path = "checkpoints/step_000006/\(name)"
+            XCTAssertEqual(try Data(contentsOf: straight.appendingPathComponent(path)),
+                           try Data(contentsOf: stopped.appendingPathComponent(path)), "TERA 2 → 2 ranks: \(name)")
+        }
+        let state = try String(contentsOf: straight.appendingPathComponent("checkpoints/step_000006/trainer_state.json"), encoding: .utf8)
+        XCTAssertTrue(state.contains("rank_streams"), "each rank's mask stream is saved")
+    }
+
     func testAKilledRankEndsTheJobWithItsRankNamed() throws {
         let runs = try runs()
         let recipe = runs.root.appendingPathComponent("long.yaml")
