@@ -107,6 +107,7 @@ extension Recipe {
         require(train.keepLast >= 1, "train.keep_last must be ≥ 1")
         require(train.threads.map { $0 >= 1 } ?? true, "train.threads must be ≥ 1")
         require(train.maxConsecutiveSkips >= 1, "train.max_consecutive_skips must be ≥ 1")
+        require(distributed.timeoutSeconds >= 1, "distributed.timeout_seconds must be ≥ 1, got \(distributed.timeoutSeconds)")
         require(distributed.bucketMB >= 1 && distributed.bucketMB <= 4096, "distributed.bucket_mb must be in 1...4096, got \(distributed.bucketMB)")
         if family.dataForm.isText { problems += data.mixtureProblems() }
         if problems.isEmpty { _ = try schedule.resolved(peakLR: optim.lr, steps: train.steps) }

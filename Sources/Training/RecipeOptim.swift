@@ -144,10 +144,13 @@ public struct DistributedSection: RecipeSection {
     public var shardOptimizer = false
     /// Gradient buckets of about this many MB are all-reduced together (as PyTorch DDP's bucket_cap_mb).
     public var bucketMB = 25
+    /// A rank that finishes no step (nor evaluation, nor checkpoint) for this many seconds ends the job with a
+    /// message: a stopped or unreachable rank would otherwise leave the others waiting in a collective.
+    public var timeoutSeconds = 1800.0
 
     public init() {}
 
     public static let keys: [RecipeKey<DistributedSection>] = [
-        .init("shard_optimizer", \.shardOptimizer), .init("bucket_mb", \.bucketMB),
+        .init("shard_optimizer", \.shardOptimizer), .init("bucket_mb", \.bucketMB), .init("timeout_seconds", \.timeoutSeconds),
     ]
 }

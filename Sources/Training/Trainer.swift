@@ -198,6 +198,13 @@ public final class Trainer {
     public func run(stopAfter: Int? = nil) throws -> TrainingSummary {
         try held?.acquire()
         defer { held?.release() }
+        // A data-parallel job whose ranks stop making progress ends instead of hanging (distributed.timeout_seconds).
+        let rank = communicator.rank, timeout = recipe.distributed.timeoutSeconds
+        let watchdog = communicator.size > 1 ? ProgressWatchdog(timeout: timeout) { waited in
+            String(format: "pretrain: rank %d: no training step finished for %.0f s (distributed.timeout_seconds %.0f): another "
+                + "rank is stopped, hung or unreachable; ending the job (the newest complete checkpoint is kept)", rank, waited, timeout)
+        } : nil
+        defer { watchdog?.stop() }
         let total = recipe.train.steps
         Random.generator = try state.dropoutRandom.generator()
         var objectiveRandom = try state.objectiveRandom.generator()
@@ -218,6 +225,7 @@ public final class Trainer {
         while state.step < total {
             let lr = schedule.learningRate(at: state.step)
             let (loss, gradNorm) = update(learningRate: lr, generator: &objectiveRandom)
+            watchdog?.beat()
             state.step += 1
             let step = state.step
             let now = Date()
@@ -247,6 +255,7 @@ public final class Trainer {
                                           tokensPerSecond: record.tokensPerSecond, eta: eta), logged: true)
                 if evaluating {
                     let evaluation = task.evaluate(full: atEnd, into: &record)
+                    watchdog?.beat()
                     let forecast = atEnd ? "" : forecastFinalLoss(into: &record)
                     summary.evaluation = evaluation
                     console.message(task.describe(evaluation, record: record, step: step, full: atEnd) + forecast)
@@ -273,6 +282,7 @@ public final class Trainer {
             let periodic = recipe.train.checkpointEvery > 0 && step % recipe.train.checkpointEvery == 0
             if atEnd || interrupted || (periodic && state.consecutiveSkips == 0) {
                 summary.checkpoint = try saveCheckpoint(objectiveRandom: objectiveRandom)
+                watchdog?.beat()
             }
             summary.step = step
             if interrupted && !atEnd {

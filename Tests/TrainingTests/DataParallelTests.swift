@@ -197,42 +197,62 @@ final class DataParallelTests: XCTestCase {
     }
 
     func testAKilledRankEndsTheJobWithItsRankNamed() throws {
+        let (seconds, status, output) = try signalRankOne(SIGKILL, label: "rank-killed")
+        XCTAssertLessThan(seconds, 60, "the job did not end within 60 s of the kill")
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("rank 1"), "the message does not name rank 1:\n\(output.suffix(1500))")
+    }
+
+    /// A rank that stops (SIGSTOP: alive, so mpirun sees nothing) leaves the others in a collective; the watchdog
+    /// ends the job after distributed.timeout_seconds.
+    func testAStoppedRankEndsTheJobAfterTheTimeout() throws {
+        let (seconds, status, output) = try signalRankOne(SIGSTOP, label: "rank-stopped", set: ["distributed.timeout_seconds=3"])
+        XCTAssertLessThan(seconds, 30, "the job did not end within 30 s of the stop")
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("no training step finished for"), "no watchdog message:\n\(output.suffix(1500))")
+    }
+
+    /// Starts a long 2-rank run, waits for its first checkpoint, sends `signal` to rank 1 and waits (60 s at most) for
+    /// mpirun to end: the seconds that took, mpirun's status and everything printed. The checkpoint stays intact.
+    private func signalRankOne(_ signal: Int32, label: String, set: [String] = []) throws -> (TimeInterval, Int32, String) {
         let runs = try runs()
         let recipe = runs.root.appendingPathComponent("long.yaml")
         try Self.recipe(batch: 8, steps: 1_000_000, corpus: runs.root.appendingPathComponent("corpus"))
             .write(to: recipe, atomically: true, encoding: .utf8)
-        let run = runs.root.appendingPathComponent("killed")
+        let run = runs.root.appendingPathComponent(label)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: run.path), "\(run.path) is another test's run")
         let process = Process()
         process.executableURL = mpirunExecutable()
-        process.arguments = ["--oversubscribe", "--allow-run-as-root"] + Self.unbound + ["-np", "2", try pretrainExecutable().path, "train", recipe.path,
-                                                              "--run-dir", run.path]
-        let log = runs.root.appendingPathComponent("killed.log")
+        process.arguments = ["--oversubscribe", "--allow-run-as-root"] + Self.unbound
+            + ["-np", "2", try pretrainExecutable().path, "train", recipe.path, "--run-dir", run.path] + set.flatMap { ["--set", $0] }
+        let log = runs.root.appendingPathComponent("\(label).log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         (process.standardOutput, process.standardError) = (handle, handle)
         try process.run()
-        // The first checkpoint (step 10) is written, then rank 1 is killed.
+        let checkpoint = run.appendingPathComponent("checkpoints/step_000010/COMPLETE").path
         let deadline = Date().addingTimeInterval(60)
-        while !FileManager.default.fileExists(atPath: run.appendingPathComponent("checkpoints/step_000010/COMPLETE").path) {
-            guard Date() < deadline, process.isRunning else { process.terminate(); return XCTFail("no checkpoint within 60 s") }
+        while !FileManager.default.fileExists(atPath: checkpoint) {
+            guard Date() < deadline, process.isRunning else {
+                process.terminate()
+                throw PretrainProcessError("no checkpoint within 60 s: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+            }
             Thread.sleep(forTimeInterval: 0.05)
         }
         guard let rank1 = Self.rankProcess(1, under: process.processIdentifier) else {
             process.terminate()
-            return XCTFail("rank 1 not found among mpirun's children")
+            throw PretrainProcessError("rank 1 not found among mpirun's children")
         }
-        let killed = Date()
-        kill(rank1, SIGKILL)
-        while process.isRunning && Date().timeIntervalSince(killed) < 60 { Thread.sleep(forTimeInterval: 0.05) }
-        let seconds = Date().timeIntervalSince(killed)
+        let sent = Date()
+        kill(rank1, signal)
+        while process.isRunning && Date().timeIntervalSince(sent) < 60 { Thread.sleep(forTimeInterval: 0.05) }
+        let seconds = Date().timeIntervalSince(sent)
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        kill(rank1, SIGKILL)   // a stopped rank mpirun could not end
         process.waitUntilExit()
         try handle.close()
-        let output = try String(contentsOf: log, encoding: .utf8)
-        XCTAssertLessThan(seconds, 60, "the job did not end within 60 s of the kill")
-        XCTAssertNotEqual(process.terminationStatus, 0)
-        XCTAssertTrue(output.contains("rank 1"), "the message does not name rank 1:\n\(output.suffix(1500))")
-        XCTAssertTrue(FileManager.default.fileExists(atPath: run.appendingPathComponent("checkpoints/step_000010/COMPLETE").path))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: checkpoint), "the checkpoint did not survive")
+        return (seconds, process.terminationStatus, try String(contentsOf: log, encoding: .utf8))
     }
 
     func testAnErrorOnOneRankStopsEveryRankWithItsMessage() throws {
