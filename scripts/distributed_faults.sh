@@ -6,6 +6,8 @@
 #
 #   scripts/distributed_faults.sh            DIST_TRIALS=10 trials (about a minute on two cores)
 #   DIST_TRIALS=N DIST_SEED=S PRETRAIN=path  more trials, other random choices, another binary
+#   DIST_SIGNAL=STOP                         stop the rank instead (alive, so only the trainer's watchdog can end
+#                                            the job: distributed.timeout_seconds is set to DIST_TIMEOUT, default 5)
 set -u
 cd "$(dirname "$0")/.."
 P=$(realpath "${PRETRAIN:-.build/release/pretrain}")
@@ -14,6 +16,8 @@ SEED=${DIST_SEED:-$(date +%s)}
 RANDOM=$SEED
 command -v mpirun > /dev/null || { echo "distributed_faults: mpirun not found (make deps installs openmpi-bin)"; exit 1; }
 [ -x "$P" ] || { echo "distributed_faults: $P not found (make build)"; exit 1; }
+SIGNAL=${DIST_SIGNAL:-KILL}
+TIMEOUT=${DIST_TIMEOUT:-5}
 WORK=$(mktemp -d /tmp/pretrain-dist-faults.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 echo "distributed_faults: seed $SEED, $TRIALS trials, work directory $WORK"
@@ -31,7 +35,8 @@ EOR
 ended=0 named=0 intact=0 worst=0
 for ((trial = 1; trial <= TRIALS; trial++)); do
     run=$WORK/run-$trial log=$WORK/run-$trial.log
-    mpirun --oversubscribe --allow-run-as-root -np 2 "$P" train "$WORK/recipe.yaml" --run-dir "$run" > "$log" 2>&1 & launcher=$!
+    mpirun --oversubscribe --allow-run-as-root --bind-to none -np 2 "$P" train "$WORK/recipe.yaml" --run-dir "$run" \
+        --set distributed.timeout_seconds=$TIMEOUT > "$log" 2>&1 & launcher=$!
     until [ -f "$run/checkpoints/step_000020/COMPLETE" ] || ! kill -0 $launcher 2> /dev/null; do sleep 0.05; done
     sleep "0.$((RANDOM % 10))$((RANDOM % 10))"
     victim_rank=$((RANDOM % 2)) victim=""
@@ -40,17 +45,23 @@ for ((trial = 1; trial <= TRIALS; trial++)); do
     done
     [ -n "$victim" ] || { echo "trial $trial: rank $victim_rank not found"; kill $launcher; wait $launcher; continue; }
     killed=$(date +%s%N)
-    kill -9 "$victim"
+    kill -s "$SIGNAL" "$victim"
     while kill -0 $launcher 2> /dev/null && (( $(date +%s%N) - killed < 60000000000 )); do sleep 0.05; done
     if kill -0 $launcher 2> /dev/null; then kill -9 $launcher; fi
     wait $launcher; status=$?
+    kill -9 "$victim" 2> /dev/null   # a stopped rank that mpirun could not end
     ms=$((($(date +%s%N) - killed) / 1000000))
     ((ms > worst)) && worst=$ms
     ((ms < 60000 && status != 0)) && ended=$((ended + 1))
-    grep -q "rank $victim_rank" "$log" && named=$((named + 1))
+    if [ "$SIGNAL" = KILL ]; then
+        grep -q "rank $victim_rank" "$log" && named=$((named + 1))
+    else   # the other rank's watchdog speaks
+        grep -q "rank $((1 - victim_rank)): no training step finished" "$log" && named=$((named + 1))
+    fi
     latest=$(cat "$run/checkpoints/latest")
     step=$((10#${latest#step_}))
     if "$P" train --resume "$run" --stop-after $((step + 1)) > "$WORK/resume-$trial.log" 2>&1; then intact=$((intact + 1)); fi
-    echo "trial $trial: killed rank $victim_rank, the job ended after $ms ms with status $status; resumed from $latest"
+    echo "trial $trial: SIG$SIGNAL to rank $victim_rank, the job ended after $ms ms with status $status; resumed from $latest"
 done
-echo "killed rank: $ended/$TRIALS jobs ended within 60 s (slowest $worst ms), $named/$TRIALS named the rank, $intact/$TRIALS newest checkpoints resumed"
+what=$([ "$SIGNAL" = KILL ] && echo "named the killed rank" || echo "had the other rank's watchdog message")
+echo "SIG$SIGNAL to a rank: $ended/$TRIALS jobs ended within 60 s (slowest $worst ms), $named/$TRIALS $what, $intact/$TRIALS newest checkpoints resumed"
