@@ -159,6 +159,13 @@ public final class Trainer {
         }
         if communicator.size > 1 {
             let own = (state.objectiveRandom, state.dropoutRandom)
+            // A rank that hangs before the loop would leave the others in these broadcasts.
+            let timeout = recipe.distributed.timeoutSeconds
+            let watchdog = ProgressWatchdog(timeout: timeout) { waited in
+                String(format: "pretrain: rank %d: the ranks did not finish starting within %.0f s (distributed.timeout_seconds "
+                    + "%.0f): another rank is stopped, hung or unreachable; ending the job", rank, waited, timeout)
+            }
+            defer { watchdog.stop() }
             try StartSynchronization.run(communicator: communicator, model: task.model,
                                          optimizer: sharded == nil ? optimizer : nil, state: &state)
             try sharded?.scatterState(moments, stepCount: state.optimizerSteps)
