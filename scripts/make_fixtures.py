@@ -456,6 +456,19 @@ def op_cases():
     add("cross_entropy_soft", "cross_entropy_soft", {"reduction": "mean"},
         lambda: {"in": {"logits": randn(6, 11, std=2.0)}, "const": {"targets": soft_targets(6, 11)}},
         lambda logits, targets: F.cross_entropy(logits, targets), loss=True)
+    # Hinton's soft-label distillation: τ² · KL(softmax(t/τ) ‖ softmax(s/τ)), the mean over rows (all leading axes).
+    def distillation_kl(tau):
+        def fn(student, teacher):
+            c = student.shape[-1]
+            return F.kl_div(F.log_softmax(student.reshape(-1, c) / tau, -1), F.softmax(teacher.reshape(-1, c) / tau, -1),
+                            reduction="batchmean") * tau * tau
+        return fn
+    add("distillation_kl", "distillation_kl", {"temperature": 2.0},
+        lambda: {"in": {"student": randn(6, 11, std=2.0)}, "const": {"teacher": randn(6, 11, std=2.0)}},
+        distillation_kl(2.0), loss=True)
+    add("distillation_kl_3d", "distillation_kl", {"temperature": 0.5},
+        lambda: {"in": {"student": randn(2, 3, 13, std=1.5)}, "const": {"teacher": randn(2, 3, 13, std=1.5)}},
+        distillation_kl(0.5), loss=True)
 
     # 13. regression losses
     add("mse", "mse_loss", {"reduction": "mean"},

@@ -25,6 +25,24 @@ final class LossTests: XCTestCase {
         }
     }
 
+    func testDistillationLossMatchesTorch() throws {
+        for name in ["distillation_kl", "distillation_kl_3d"] {   // τ = 2 on (6, 11); τ = 0.5 on (2, 3, 13)
+            try checkAgainstTorch(name) { fixture, inputs in
+                distillationLoss(student: inputs["student"]!, teacher: try fixture.tensor("const.teacher"),
+                                 temperature: fixture.float("temperature")!)
+            }
+        }
+    }
+
+    /// A student equal to its teacher has nothing to learn: the loss and its gradient are zero.
+    func testDistillationLossOfTheTeacherItselfIsZero() {
+        let logits = Tensor([0.5, -1, 2, 3, 0, -0.25], shape: [2, 3], requiresGrad: true)
+        let loss = distillationLoss(student: logits, teacher: logits.copy(), temperature: 3)
+        XCTAssertEqual(loss.item, 0, accuracy: 1e-6)
+        loss.backward()
+        for i in 0..<6 { XCTAssertEqual(logits.grad!.data[i], 0, accuracy: 1e-6) }
+    }
+
     func testMSEMatchesTorch() throws {
         try checkAgainstTorch("mse") { fixture, inputs in mseLoss(inputs["x"]!, try fixture.tensor("const.target")) }
     }

@@ -65,6 +65,58 @@ public func crossEntropy(_ logits: Tensor, probabilities: Tensor) -> Tensor {
     return out
 }
 
+/// Soft-label distillation (Hinton et al., 2015): τ² · KL(softmax(t/τ) ‖ softmax(s/τ)), the mean over rows, as
+/// `F.kl_div(F.log_softmax(s/τ), F.softmax(t/τ), reduction="batchmean") · τ²` on (rows, C). The τ² keeps the
+/// gradient's size independent of τ. student, teacher: (..., C) → scalar; only the student gets a gradient (the
+/// teacher's logits are a constant: a teacher runs forward only).
+public func distillationLoss(student: Tensor, teacher: Tensor, temperature: Float) -> Tensor {
+    let (n, c) = classRows(student, "distillationLoss")
+    precondition(teacher.shape == student.shape, "distillationLoss: teacher \(teacher.shape) does not match student \(student.shape)")
+    precondition(temperature > 0 && temperature.isFinite, "distillationLoss: temperature \(temperature) must be positive")
+    let rowLoss = Tensor(uninitialized: [n])
+    // Per row: q = softmax(s/τ) kept for backward, p = softmax(t/τ); KL = Σ p (log p − log q).
+    let studentProbabilities = Tensor(uninitialized: student.shape), teacherProbabilities = Tensor(uninitialized: student.shape)
+    let ps = student.data, pt = teacher.data, q = studentProbabilities.data, p = teacherProbabilities.data, losses = rowLoss.data
+    let inverse = 1 / temperature
+    parallelFor(n, grain: max(1, (1 << 14) / c)) { rows in
+        for row in rows {
+            let s = ps + row * c, t = pt + row * c, qs = q + row * c, tp = p + row * c
+            var studentMax = -Float.infinity, teacherMax = -Float.infinity
+            for j in 0..<c { studentMax = max(studentMax, s[j] * inverse); teacherMax = max(teacherMax, t[j] * inverse) }
+            var studentSum = 0.0, teacherSum = 0.0
+            for j in 0..<c {
+                qs[j] = Foundation.exp(s[j] * inverse - studentMax)
+                tp[j] = Foundation.exp(t[j] * inverse - teacherMax)
+                studentSum += Double(qs[j])
+                teacherSum += Double(tp[j])
+            }
+            let studentLog = Double(studentMax) + Foundation.log(studentSum), teacherLog = Double(teacherMax) + Foundation.log(teacherSum)
+            var kl = 0.0
+            for j in 0..<c {
+                qs[j] = Float(Double(qs[j]) / studentSum)
+                let probability = Double(tp[j]) / teacherSum
+                tp[j] = Float(probability)
+                // log p − log q = (t/τ − log Σ_t) − (s/τ − log Σ_s)
+                if probability > 0 { kl += probability * ((Double(t[j] * inverse) - teacherLog) - (Double(s[j] * inverse) - studentLog)) }
+            }
+            losses[row] = Float(kl)
+        }
+    }
+    let out = Tensor(scalar: n == 0 ? 0 : Float(Double(temperature * temperature) * sequentialSum(rowLoss.data, n) / Double(n)))
+    guard Autograd.needsGradient(student) else { return out }
+    Autograd.record(out) {
+        guard n > 0 else { return }
+        // d/ds [τ² · KL] = τ² · (q − p) / τ = τ (q − p), per row, over the mean's n.
+        let scale = out.grad!.item * temperature / Float(n)
+        // The closure holds the probability tensors (their storage lives as long as it does).
+        let ds = student.gradData(), q = studentProbabilities.data, p = teacherProbabilities.data
+        parallelFor(n * c, grain: 1 << 15) { range in
+            for i in range { ds[i] += scale * (q[i] - p[i]) }
+        }
+    }
+    return out
+}
+
 /// Mean squared error, as F.mse_loss: mean((x − target)²). x, target: same shape → scalar.
 public func mseLoss(_ x: Tensor, _ target: Tensor) -> Tensor {
     precondition(x.shape == target.shape, "mseLoss: shapes \(x.shape) and \(target.shape) differ")
