@@ -6,12 +6,6 @@ import XCTest
 /// `pretrain bench allreduce` and `pretrain sysinfo` as a user runs them: under mpirun with 2 ranks on shared memory
 /// and on TCP, and without mpirun.
 final class BenchAllReduceCommandTests: XCTestCase {
-    private func requireMPIRun() throws {
-        guard mpirunExecutable() != nil else {
-            throw XCTSkip("mpirun is not on PATH (Open MPI: apt-get install openmpi-bin libopenmpi-dev); the mpirun tests skip")
-        }
-    }
-
     /// Rank 0 alone prints: one header, one row per collective and size, a fit per collective; the JSON agrees.
     private func checkQuickRun(mpiOptions: [String], transport: String) throws {
         let directory = try makeTemporaryDirectory("\(transport)")
@@ -37,16 +31,13 @@ final class BenchAllReduceCommandTests: XCTestCase {
     }
 
     func testQuickRunOnSharedMemory() throws {
-        try requireMPIRun()
         try checkQuickRun(mpiOptions: [], transport: "shared-memory")
     }
 
     /// Open MPI's TCP transport over the loopback interface: the path a run across machines takes (pml ob1 so that
     /// a UCX build cannot bypass the btl choice).
     func testQuickRunOverTCP() throws {
-        try requireMPIRun()
-        try checkQuickRun(mpiOptions: ["--mca", "pml", "ob1", "--mca", "btl", "tcp,self", "--mca", "btl_tcp_if_include", "lo"],
-                          transport: "tcp")
+        try checkQuickRun(mpiOptions: mpiOverLoopbackTCP, transport: "tcp")
     }
 
     func testWithoutMPIRunItSaysHowToLaunchIt() throws {
@@ -61,7 +52,6 @@ final class BenchAllReduceCommandTests: XCTestCase {
         let single = try runPretrain(["sysinfo", "--size", "64"])
         XCTAssertEqual(single.status, 0, single.output)
         XCTAssertTrue(single.output.contains("mpi:        not launched by mpirun (single process); Open MPI"), single.output)
-        try requireMPIRun()
         let two = try runPretrainUnderMPI(ranks: 2, ["sysinfo", "--size", "64"])
         XCTAssertEqual(two.status, 0, two.output)
         let mpiLines = two.output.split(separator: "\n").filter { $0.hasPrefix("mpi:") }

@@ -9,12 +9,27 @@ public func mpirunExecutable() -> URL? {
         .first { FileManager.default.isExecutableFile(atPath: $0.path) }
 }
 
+/// mpirun, or an error that fails the test: `make deps` installs Open MPI, so a missing launcher is a broken set-up,
+/// not a reason to skip the data-parallel tests.
+@discardableResult
+public func requireMPIRun() throws -> URL {
+    guard let mpirun = mpirunExecutable() else {
+        throw PretrainProcessError("mpirun is not on PATH: install Open MPI (make deps, or apt-get install openmpi-bin libopenmpi-dev)")
+    }
+    return mpirun
+}
+
+/// mpirun options for TCP over the loopback interface instead of shared memory, the path a run across machines takes:
+/// `pml ob1` so that a UCX build cannot bypass the btl choice, and `lo`, which Open MPI's TCP transport leaves out
+/// unless told.
+public let mpiOverLoopbackTCP = ["--mca", "pml", "ob1", "--mca", "btl", "tcp,self", "--mca", "btl_tcp_if_include", "lo"]
+
 /// Runs `mpirun --oversubscribe --allow-run-as-root -np ranks mpiOptions… pretrain arguments…` (CI runs as root on
 /// one small machine) to its end: exit status and every rank's stdout + stderr. mpirun and its ranks are ended
 /// after `timeout` seconds (a collective that hangs fails the test instead of the suite).
 public func runPretrainUnderMPI(ranks: Int, mpiOptions: [String] = [], _ arguments: [String],
                                 timeout: TimeInterval = 60) throws -> (status: Int32, output: String) {
-    guard let mpirun = mpirunExecutable() else { throw PretrainProcessError("mpirun not found on PATH") }
+    let mpirun = try requireMPIRun()
     let process = Process()
     process.executableURL = mpirun
     process.arguments = ["--oversubscribe", "--allow-run-as-root", "-np", "\(ranks)"] + mpiOptions

@@ -27,8 +27,6 @@ final class DataParallelTests: XCTestCase {
 
     /// Ranks unbound (on two cores Open MPI would pin each to one, and the killed-rank test finds them by parent).
     private static let unbound = ["--bind-to", "none"]
-    /// TCP over the loopback interface (Open MPI's TCP transport leaves `lo` out unless told), not shared memory.
-    private static let overTCP = ["--mca", "btl", "tcp,self", "--mca", "pml", "ob1", "--mca", "btl_tcp_if_include", "lo"]
 
     override class func tearDown() {
         if let shared { try? FileManager.default.removeItem(at: shared.root) }
@@ -36,8 +34,8 @@ final class DataParallelTests: XCTestCase {
     }
 
     override func setUpWithError() throws {
-        guard mpirunExecutable() != nil else { throw XCTSkip("mpirun is not installed (make deps installs openmpi-bin)") }
-        if let failure = Self.failure { XCTFail(failure); throw XCTSkip("the shared runs failed") }
+        try requireMPIRun()
+        if let failure = Self.failure { throw PretrainProcessError("the runs these tests share failed: \(failure)") }
     }
 
     private static func recipe(batch: Int, steps: Int = 20, corpus: URL) -> String {
@@ -76,7 +74,7 @@ final class DataParallelTests: XCTestCase {
             let single = try runPretrain(["train", root.appendingPathComponent("one.yaml").path, "--run-dir", runs.single.path])
             guard single.status == 0 else { throw PretrainProcessError("one rank failed: \(single.output.suffix(2000))") }
             try Self.mpi(2, ["train", root.appendingPathComponent("two.yaml").path, "--run-dir", runs.parallel.path])
-            try Self.mpi(2, ["train", root.appendingPathComponent("two.yaml").path, "--run-dir", runs.overTCP.path], flags: Self.overTCP)
+            try Self.mpi(2, ["train", root.appendingPathComponent("two.yaml").path, "--run-dir", runs.overTCP.path], flags: mpiOverLoopbackTCP)
             try Self.mpi(2, ["train", root.appendingPathComponent("two.yaml").path, "--run-dir", runs.stopped.path, "--stop-after", "10"])
             let zero = ["--set", "distributed.shard_optimizer=true"]
             try Self.mpi(2, ["train", root.appendingPathComponent("two.yaml").path, "--run-dir", runs.sharded.path] + zero)
@@ -222,7 +220,7 @@ final class DataParallelTests: XCTestCase {
         let run = runs.root.appendingPathComponent(label)
         XCTAssertFalse(FileManager.default.fileExists(atPath: run.path), "\(run.path) is another test's run")
         let process = Process()
-        process.executableURL = mpirunExecutable()
+        process.executableURL = try requireMPIRun()
         process.arguments = ["--oversubscribe", "--allow-run-as-root"] + Self.unbound
             + ["-np", "2", try pretrainExecutable().path, "train", recipe.path, "--run-dir", run.path] + set.flatMap { ["--set", $0] }
         let log = runs.root.appendingPathComponent("\(label).log")
