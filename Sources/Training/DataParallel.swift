@@ -118,18 +118,8 @@ public final class GradientAverager {
 
     /// Copies bucket `bucket`'s gradients (zeros where none) into its buffer; returns their signature.
     private func pack(_ bucket: Int) -> UInt64 {
-        let buffer = buffers[bucket]
-        var offset = 0
-        for index in buckets[bucket] {
-            let parameter = parameters[index]
-            if let grad = parameter.grad {
-                (buffer.baseAddress! + offset).update(from: grad.data, count: parameter.count)
-            } else {
-                (buffer.baseAddress! + offset).update(repeating: 0, count: parameter.count)
-            }
-            offset += parameter.count
-        }
-        return Self.signature(UnsafeBufferPointer(buffer))
+        packGradients(buckets[bucket].map { parameters[$0] }, into: buffers[bucket].baseAddress!)
+        return Self.signature(UnsafeBufferPointer(buffers[bucket]))
     }
 
     /// The signature the bucket's gradients have now (compared with the one packed).
@@ -163,6 +153,20 @@ public final class GradientAverager {
             let source = buffer.baseAddress! + offset
             for i in 0..<parameter.count { grad[i] = source[i] * scale }
         }
+    }
+}
+
+/// Copies the tensors' gradients one after another to `destination` (zeros for a tensor without one): the flat
+/// buffer a collective sends.
+func packGradients(_ tensors: [Tensor], into destination: UnsafeMutablePointer<Float>) {
+    var offset = 0
+    for tensor in tensors {
+        if let grad = tensor.grad {
+            (destination + offset).update(from: grad.data, count: tensor.count)
+        } else {
+            (destination + offset).update(repeating: 0, count: tensor.count)
+        }
+        offset += tensor.count
     }
 }
 

@@ -1,4 +1,5 @@
 import Distributed
+import Tensors
 
 /// The part of every global batch this process trains on. In a data-parallel job of N ranks every rank draws the
 /// same N·B rows from the same seeded stream and keeps rows rank·B ..< (rank+1)·B, so the ranks see disjoint
@@ -17,8 +18,21 @@ public struct DataShard {
     /// Parts per global batch (the world size).
     public var count: Int { communicator.size }
 
-    /// Which of `rows` drawn rows belong to this rank, when every rank keeps `rows / count` of them.
-    func owns(row: Int, perRank: Int) -> Bool { row / perRank == index }
+    /// This rank's (rows, width) part of a global batch of count · rows rows: `draw` is called for every row of the
+    /// global batch in order (so every rank's stream advances alike) and writes `width` values where it is told;
+    /// the other ranks' rows go to a scratch row.
+    func keepOwnRows(_ rows: Int, width: Int, _ draw: (UnsafeMutablePointer<Int32>) -> Void) -> IntTensor {
+        var values = [Int32](repeating: 0, count: rows * width)
+        var elsewhere = [Int32](repeating: 0, count: count > 1 ? width : 0)
+        values.withUnsafeMutableBufferPointer { out in
+            elsewhere.withUnsafeMutableBufferPointer { other in
+                for row in 0..<rows * count {
+                    draw(row / rows == index ? out.baseAddress! + row % rows * width : other.baseAddress!)
+                }
+            }
+        }
+        return IntTensor(values, shape: [rows, width])
+    }
 
     /// The items of `items` this rank evaluates (item i goes to rank i mod count), for evaluations split over ranks.
     func share<T>(of items: [T]) -> [T] {

@@ -55,19 +55,11 @@ public final class MixtureBatcher {
     /// The next micro-batch for update `step`: (B, T+1).
     public func next(step: Int) -> IntTensor {
         let weights = plan.weights(at: step)
-        var values = [Int32](repeating: 0, count: batchSize * windowLength)
-        var elsewhere = [Int32](repeating: 0, count: shard.count > 1 ? windowLength : 0)   // other ranks' rows
-        values.withUnsafeMutableBufferPointer { out in
-            elsewhere.withUnsafeMutableBufferPointer { other in
-                for row in 0..<batchSize * shard.count {
-                    let source = draw(weights)
-                    let own = shard.owns(row: row, perRank: batchSize)
-                    sources[source].writeNextWindow(to: own ? out.baseAddress! + row % batchSize * windowLength : other.baseAddress!)
-                    tokens[source] += windowLength - 1
-                }
-            }
+        return shard.keepOwnRows(batchSize, width: windowLength) { destination in
+            let source = draw(weights)
+            sources[source].writeNextWindow(to: destination)
+            tokens[source] += windowLength - 1
         }
-        return IntTensor(values, shape: [batchSize, windowLength])
     }
 
     /// A source index with probability proportional to its weight (53-bit uniform against the running sum).

@@ -69,43 +69,27 @@ final class ShardedOptimizer {
     func reduceScatterAndClip(maxNorm: Float) throws -> Float {
         let start = DispatchTime.now().uptimeNanoseconds
         defer { lastSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
-        var offset = 0
-        for (index, (_, tensor)) in parameters.enumerated() {
-            present[index] = tensor.grad == nil ? 0 : 1
-            if let grad = tensor.grad {
-                (flat.baseAddress! + offset).update(from: grad.data, count: tensor.count)
-            } else {
-                (flat.baseAddress! + offset).update(repeating: 0, count: tensor.count)
-            }
-            offset += tensor.count
-        }
+        let tensors = parameters.map(\.tensor)
+        for (index, tensor) in tensors.enumerated() { present[index] = tensor.grad == nil ? 0 : 1 }
+        packGradients(tensors, into: flat.baseAddress!)
         try communicator.allReduceSum(present)
         try communicator.reduceScatterSum(UnsafeBufferPointer(start: flat.baseAddress, count: counts.reduce(0, +)),
                                           into: UnsafeMutableBufferPointer(start: share.baseAddress, count: counts[communicator.rank]),
                                           counts: counts)
-        // The mean into this share's gradients, and this share's part of the squared norm.
+        // The mean into this share's gradients; the global norm from every share's sum of squares.
         let scale = 1 / Float(communicator.size)
-        var squares = 0.0
-        offset = 0
-        for (index, (_, tensor)) in parameters.enumerated() where owners[index] == communicator.rank {
+        var offset = 0
+        let owned = tensors.indices.filter { owners[$0] == communicator.rank }
+        for index in owned {
+            let tensor = tensors[index]
             defer { offset += tensor.count }
             guard present[index] > 0 else { tensor.grad = nil; continue }
             let grad = tensor.gradData()
-            var partial = 0.0
-            for i in 0..<tensor.count {
-                grad[i] = share[offset + i] * scale
-                partial += Double(grad[i]) * Double(grad[i])
-            }
-            squares += partial
+            for i in 0..<tensor.count { grad[i] = share[offset + i] * scale }
         }
-        let norm = Float(try communicator.allReduceSum([squares])[0].squareRoot())
-        guard maxNorm > 0, norm.isFinite else { return norm }
-        let coefficient = min(1, maxNorm / (norm + 1e-6))
-        guard coefficient < 1 else { return norm }
-        for (index, (_, tensor)) in parameters.enumerated() where owners[index] == communicator.rank {
-            guard let grad = tensor.grad else { continue }
-            for i in 0..<tensor.count { grad.data[i] *= coefficient }
-        }
+        let mine = owned.map { tensors[$0] }
+        let norm = Float(try communicator.allReduceSum([gradientSquaredNorm(mine)])[0].squareRoot())
+        if maxNorm > 0 { clipGradients(mine, maxNorm: maxNorm, norm: norm) }
         return norm
     }
 

@@ -84,17 +84,7 @@ public final class TokenBatcher {
 
     /// The next micro-batch: (B, T+1), this rank's rows of the N·B the stream draws.
     public func next() -> IntTensor {
-        var values = [Int32](repeating: 0, count: batchSize * windowLength)
-        var elsewhere = [Int32](repeating: 0, count: shard.count > 1 ? windowLength : 0)   // other ranks' rows
-        values.withUnsafeMutableBufferPointer { out in
-            elsewhere.withUnsafeMutableBufferPointer { other in
-                for row in 0..<batchSize * shard.count {
-                    let own = shard.owns(row: row, perRank: batchSize)
-                    writeNextWindow(to: own ? out.baseAddress! + row % batchSize * windowLength : other.baseAddress!)
-                }
-            }
-        }
-        return IntTensor(values, shape: [batchSize, windowLength])
+        shard.keepOwnRows(batchSize, width: windowLength) { writeNextWindow(to: $0) }
     }
 
     /// Copies the next window (T+1 tokens) to `destination` (a mixture assembles its batches window by window).

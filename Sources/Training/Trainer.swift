@@ -160,19 +160,12 @@ public final class Trainer {
         if communicator.size > 1 {
             let own = (state.objectiveRandom, state.dropoutRandom)
             // A rank that hangs before the loop would leave the others in these broadcasts.
-            let timeout = recipe.distributed.timeoutSeconds
-            let watchdog = ProgressWatchdog(timeout: timeout) { waited in
-                String(format: "pretrain: rank %d: the ranks did not finish starting within %.0f s (distributed.timeout_seconds "
-                    + "%.0f): another rank is stopped, hung or unreachable; ending the job", rank, waited, timeout)
-            }
-            defer { watchdog.stop() }
+            let watchdog = Self.watchdog(communicator, recipe, "the ranks did not finish starting within", ending: "")
+            defer { watchdog?.stop() }
             try StartSynchronization.run(communicator: communicator, model: task.model,
                                          optimizer: sharded == nil ? optimizer : nil, state: &state)
             try sharded?.scatterState(moments, stepCount: state.optimizerSteps)
-            if !isRoot && state.step > 0 {
-                try task.restoreStreams(from: state, checkpoint: runDirectory)
-                state.schedule = schedule
-            }
+            if !isRoot && state.step > 0 { try task.restoreStreams(from: state, checkpoint: runDirectory) }
             Self.adoptRankStreams(&state, own: own, rank: rank, size: communicator.size, seed: seed)
         }
         self.state = state
@@ -182,6 +175,17 @@ public final class Trainer {
             : try TensorBoardWriter(directory: runDirectory, restartStep: start.isResume ? state.step + 1 : nil)
         // A resumed run's recipe is written with its first checkpoint: a resume that fails keeps the stored one.
         if !start.isResume { try held?.writePendingRecipe() }
+    }
+
+    /// A data-parallel job's watchdog (nil for one process): no progress for distributed.timeout_seconds ends the job
+    /// with "pretrain: rank R: <event> N s (distributed.timeout_seconds T): another rank is …; ending the job<ending>".
+    static func watchdog(_ communicator: Communicator, _ recipe: Recipe, _ event: String, ending: String) -> ProgressWatchdog? {
+        guard communicator.size > 1 else { return nil }
+        let (rank, timeout) = (communicator.rank, recipe.distributed.timeoutSeconds)
+        return ProgressWatchdog(timeout: timeout) { waited in
+            "pretrain: rank \(rank): \(event) " + String(format: "%.0f s (distributed.timeout_seconds %.0f)", waited, timeout)
+                + ": another rank is stopped, hung or unreachable; ending the job" + ending
+        }
     }
 
     /// This rank's objective and dropout streams after rank 0's state arrived: the ones saved for this rank when the
@@ -206,11 +210,8 @@ public final class Trainer {
         try held?.acquire()
         defer { held?.release() }
         // A data-parallel job whose ranks stop making progress ends instead of hanging (distributed.timeout_seconds).
-        let rank = communicator.rank, timeout = recipe.distributed.timeoutSeconds
-        let watchdog = communicator.size > 1 ? ProgressWatchdog(timeout: timeout) { waited in
-            String(format: "pretrain: rank %d: no training step finished for %.0f s (distributed.timeout_seconds %.0f): another "
-                + "rank is stopped, hung or unreachable; ending the job (the newest complete checkpoint is kept)", rank, waited, timeout)
-        } : nil
+        let watchdog = Self.watchdog(communicator, recipe, "no training step finished for",
+                                     ending: " (the newest complete checkpoint is kept)")
         defer { watchdog?.stop() }
         let total = recipe.train.steps
         Random.generator = try state.dropoutRandom.generator()
