@@ -1,24 +1,21 @@
-/// SplitMix64 (Steele et al. 2014): a tiny seeded generator. Input K of seed S draws from its own stream, so
-/// one input can be made again alone (`pretrain fuzz P --seed S --input K`) without replaying the inputs before it.
-public struct FuzzRandom: RandomNumberGenerator {
-    private var state: UInt64
+import SpeechSynthesis
 
-    public init(seed: UInt64) { state = seed }
+/// The fuzzers' seeded generator: SplitMix64 (SpeechSynthesis' `SeededRandom`) with the helpers mutations use.
+/// Input K of seed S draws from its own stream, so one input can be made again alone
+/// (`pretrain fuzz P --seed S --input K`) without replaying the inputs before it.
+public struct FuzzRandom: RandomNumberGenerator {
+    private var source: SeededRandom
+
+    public init(seed: UInt64) { source = SeededRandom(seed: seed) }
 
     /// The stream of input `index` of a session seeded with `seed`.
     public init(seed: UInt64, input index: Int) {
-        var mixer = FuzzRandom(seed: seed ^ 0x9E37_79B9_7F4A_7C15)
+        var mixer = SeededRandom(seed: seed ^ 0x9E37_79B9_7F4A_7C15)
         for _ in 0..<2 { _ = mixer.next() }
-        state = mixer.next() ^ UInt64(truncatingIfNeeded: index) &* 0xD6E8_FEB8_6659_FD93
+        source = SeededRandom(seed: mixer.next() ^ UInt64(truncatingIfNeeded: index) &* 0xD6E8_FEB8_6659_FD93)
     }
 
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    public mutating func next() -> UInt64 { source.next() }
 
     /// A uniform integer in `range` (which must not be empty).
     public mutating func int(_ range: Range<Int>) -> Int { Int.random(in: range, using: &self) }
