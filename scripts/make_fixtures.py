@@ -469,6 +469,27 @@ def op_cases():
     add("distillation_kl_3d", "distillation_kl", {"temperature": 0.5},
         lambda: {"in": {"student": randn(2, 3, 13, std=1.5)}, "const": {"teacher": randn(2, 3, 13, std=1.5)}},
         distillation_kl(0.5), loss=True)
+    # Latent distillation (TinyBERT / MiniLM): a student's hidden states through a learned projection against the
+    # teacher's (MSE), and the KL of the teacher's causal self-attention distributions to the student's, the mean
+    # over (B, H, T) rows, both from scores scale · q kᵀ with −∞ above the diagonal.
+    add("distillation_hidden_mse", "distillation_hidden_mse", {},
+        lambda: {"in": {"hidden": randn(2, 5, 6), "projection": randn(8, 6, std=0.4)}, "const": {"teacher": randn(2, 5, 8)}},
+        lambda hidden, projection, teacher: F.mse_loss(F.linear(hidden, projection), teacher), loss=True)
+
+    def causal_scores(q, k):
+        t = q.shape[-2]
+        s = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])
+        return s.masked_fill(torch.triu(torch.ones(t, t, dtype=torch.bool), 1), float("-inf"))
+
+    def attention_kl(query, key, teacher_query, teacher_key):
+        s, t = causal_scores(query, key), causal_scores(teacher_query, teacher_key)
+        p = F.softmax(t, -1)
+        terms = torch.where(p > 0, p * (F.log_softmax(t, -1) - F.log_softmax(s, -1)), torch.zeros_like(p))
+        return terms.sum() / (s.numel() // s.shape[-1])
+    add("distillation_attention_kl", "distillation_attention_kl", {},
+        lambda: {"in": {"query": randn(2, 3, 5, 4), "key": randn(2, 3, 5, 4)},
+                 "const": {"teacher_query": randn(2, 3, 5, 4, std=1.5), "teacher_key": randn(2, 3, 5, 4, std=1.5)}},
+        attention_kl, loss=True)
 
     # 13. regression losses
     add("mse", "mse_loss", {"reduction": "mean"},

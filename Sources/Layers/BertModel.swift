@@ -93,8 +93,20 @@ public final class BertModel: Module {
         if let attentionMask {
             precondition(attentionMask.shape == tokens.shape, "attentionMask \(attentionMask.shape) differs from tokens \(tokens.shape)")
         }
+        var unused: [Tensor]? = nil
+        return callAsFunction(tokens: tokens, attentionMask: attentionMask, tokenTypes: tokenTypes, layerOutputs: &unused)
+    }
+
+    /// As above; when `layerOutputs` is non-nil it receives the embeddings' output and each layer's: L + 1 tensors
+    /// (B, T, C), the last being the result (latent distillation's layers).
+    public func callAsFunction(tokens: IntTensor, attentionMask: IntTensor? = nil, tokenTypes: IntTensor? = nil,
+                               layerOutputs: inout [Tensor]?) -> Tensor {
         var x = embeddings(tokens, tokenTypes: tokenTypes)
-        for layer in layers { x = layer(x, attentionMask: attentionMask) }
+        layerOutputs?.append(x)
+        for layer in layers {
+            x = layer(x, attentionMask: attentionMask)
+            layerOutputs?.append(x)
+        }
         return x
     }
 

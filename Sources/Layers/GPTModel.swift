@@ -134,6 +134,13 @@ public final class GPTModel: Module {
 
     /// tokens: (B, T) → the final norm's output (B, T, C), the input of the output projection.
     public func hiddenStates(tokens: IntTensor) -> Tensor {
+        var unused: [Tensor]? = nil
+        return hiddenStates(tokens: tokens, layerOutputs: &unused)
+    }
+
+    /// tokens: (B, T) → the final norm's output (B, T, C); when `layerOutputs` is non-nil it receives the residual
+    /// stream after the embeddings and after each block: L + 1 tensors (B, T, C) (latent distillation's layers).
+    public func hiddenStates(tokens: IntTensor, layerOutputs: inout [Tensor]?) -> Tensor {
         precondition(tokens.shape.count == 2, "tokens must be (B, T), got \(tokens.shape)")
         let length = tokens.shape[1]
         precondition(length <= config.contextLength, "sequence of \(length) tokens exceeds the context of \(config.contextLength)")
@@ -142,7 +149,11 @@ public final class GPTModel: Module {
             x = x + slice(positionEmbedding.weight, axis: 0, range: 0..<length)          // + (T, C)
         }
         x = embeddingDropout(x)
-        for block in blocks { x = block(x) }
+        layerOutputs?.append(x)
+        for block in blocks {
+            x = block(x)
+            layerOutputs?.append(x)
+        }
         return finalNorm(x)
     }
 

@@ -28,6 +28,10 @@ public final class MultiHeadAttention: Module {
     @Key public var keyProjection: Linear?
     @Key public var valueProjection: Linear?
     @Key public var outputProjection: Linear
+    /// When set, each forward also keeps its pre-softmax scores (B, H, T, T) in `recordedScores`, on the tape, for
+    /// attention distillation (the fused kernel never materialises them). Off: nothing extra is computed.
+    public var recordsScores = false
+    @Buffer public var recordedScores: Tensor? = nil
 
     public init(dModel: Int, heads: Int, layout: Layout, causal: Bool, ropeBase: Float? = nil,
                 generator: inout RandomGenerator) {
@@ -83,6 +87,10 @@ public final class MultiHeadAttention: Module {
     public func callAsFunction(_ x: Tensor, keyPadding: IntTensor? = nil, positionOffset: Int = 0) -> Tensor {
         precondition(x.rank == 3, "attention input must be (B, T, C), got \(x.shape)")
         let (q, k, v) = projectedHeads(x, positionOffset: positionOffset)
+        if recordsScores {
+            precondition(keyPadding == nil && positionOffset == 0, "recording attention scores needs a full, unpadded sequence")
+            recordedScores = attentionScores(query: q, key: k, causal: causal)
+        }
         let attended = scaledDotProductAttention(query: q, key: k, value: v, causal: causal, keyPadding: keyPadding)
         return outputProjection(mergeHeads(attended))
     }

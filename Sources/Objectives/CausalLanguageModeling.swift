@@ -8,6 +8,7 @@ public final class CausalLanguageModeling: PretrainingObjective {
     public var model: Module { decoder }
 
     public init(model: GPTModel) { decoder = model }
+    public var predictsNextToken: Bool { true }
 
     public func loss(_ tokens: IntTensor, generator: inout RandomGenerator) -> (loss: Tensor, predicted: Int) {
         precondition(tokens.shape.count == 2 && tokens.shape[1] >= 2, "causal LM needs (B, T+1) windows, got \(tokens.shape)")

@@ -17,6 +17,12 @@ public protocol PretrainingObjective: TrainableObjective {
     /// `generator` supplies any randomness the objective needs (masking); the trainer saves its state in
     /// checkpoints so that a resumed run draws the same masks.
     func loss(_ tokens: IntTensor, generator: inout RandomGenerator) -> (loss: Tensor, predicted: Int)
+    /// Whether the loss is next-token cross-entropy over every position (so that bits per byte apply).
+    var predictsNextToken: Bool { get }
+}
+
+extension PretrainingObjective {
+    public var predictsNextToken: Bool { false }
 }
 
 extension IntTensor {

@@ -23,7 +23,7 @@ public func evaluate(_ objective: PretrainingObjective, batches: [IntTensor], by
                      seed: UInt64 = 0x5eed, shard: DataShard = .whole) -> Evaluation {
     let (mean, predicted) = weightedMeanLoss(objective.model, batches, seed: seed, shard: shard) { objective.loss($0, generator: &$1) }
     let bitsPerByte = bytesPerToken.map { mean / (log(2) * $0) }
-    return Evaluation(loss: mean, predicted: predicted, bitsPerByte: objective is CausalLanguageModeling ? bitsPerByte : nil)
+    return Evaluation(loss: mean, predicted: predicted, bitsPerByte: objective.predictsNextToken ? bitsPerByte : nil)
 }
 
 /// The mean of `loss` over `batches`, weighted by what each batch predicts, with `model` in evaluation mode (restored

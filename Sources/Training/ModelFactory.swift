@@ -70,7 +70,7 @@ public func loadCheckpoint(_ url: URL) throws -> LoadedCheckpoint {
     let model = try config.model.family.makeBackbone(config.model, options: BackboneOptions(), generator: &generator)
     let weights = directory.appendingPathComponent(Checkpoint.modelFile)
     do {
-        try model.load(contentsOf: weights)
+        try model.load(try config.objective.withoutTrainingOnlyHeads(loadSafetensors(weights)))
     } catch let error as SafeTensorsError {
         throw CheckpointError(error.message)  // already names the file
     } catch {
@@ -82,6 +82,15 @@ public func loadCheckpoint(_ url: URL) throws -> LoadedCheckpoint {
     return LoadedCheckpoint(directory: directory, config: config, model: model,
                             tokenizerURL: FileManager.default.fileExists(atPath: tokenizer.path) ? tokenizer : nil,
                             state: try? TrainerState.read(stateURL))
+}
+
+extension ObjectiveSection {
+    /// `weights` without the parameters the objective kept only to train (distillation's projections).
+    func withoutTrainingOnlyHeads(_ weights: [String: Tensor]) -> [String: Tensor] {
+        let prefixes = Registry.objective(kind)?.trainingOnlyPrefixes ?? []
+        guard !prefixes.isEmpty else { return weights }
+        return weights.filter { name, _ in !prefixes.contains { name.hasPrefix($0) } }
+    }
 }
 
 extension LoadedCheckpoint {

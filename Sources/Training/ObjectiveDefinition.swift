@@ -16,6 +16,12 @@ public protocol ObjectiveDefinition {
     /// Whether its settings at their defaults are accepted (and dropped) under another objective.kind; true only
     /// for masked_lm's `masking`, which every run directory written before the registries carries.
     static var defaultSettingsAcceptedElsewhere: Bool { get }
+    /// Settings keys of other objectives that this one reads too (distill reads masked_lm's `masking` for a BERT
+    /// student); a recipe of this kind may set them.
+    static var borrowedSettingsKeys: Set<String> { get }
+    /// Name prefixes of parameters that exist only to train (distillation's projections): a checkpoint loaded for
+    /// use (`loadCheckpoint`, `--init-from`) drops them.
+    static var trainingOnlyPrefixes: [String] { get }
     /// Problems of the settings in this recipe, each naming its key ("objective.tera.span_length must be ≥ 1").
     static func problems(_ settings: Settings, recipe: Recipe) -> [String]
     /// What the backbone needs for this objective.
@@ -29,6 +35,8 @@ public protocol ObjectiveDefinition {
 extension ObjectiveDefinition {
     public static var settingsKey: String? { nil }
     public static var defaultSettingsAcceptedElsewhere: Bool { false }
+    public static var borrowedSettingsKeys: Set<String> { [] }
+    public static var trainingOnlyPrefixes: [String] { [] }
     public static func problems(_ settings: Settings, recipe: Recipe) -> [String] { [] }
     public static func backboneOptions(_ settings: Settings, model: ModelSection) -> BackboneOptions { BackboneOptions() }
 
@@ -43,7 +51,9 @@ extension ObjectiveDefinition {
     }
     static func make(_ objective: ObjectiveSection, backbone: Module, context: ObjectiveContext,
                      generator: inout RandomGenerator) throws -> TrainableObjective {
-        try make(settings(in: objective), backbone: backbone, context: context, generator: &generator)
+        var context = context
+        context.objective = objective
+        return try make(settings(in: objective), backbone: backbone, context: context, generator: &generator)
     }
 }
 
@@ -62,9 +72,14 @@ public struct ObjectiveContext {
     /// When rebuilding a checkpoint's model: its weights file, for heads whose shapes come from the checkpoint
     /// (HuBERT's centroids, BEATs' tokenizer) instead of from files the recipe names.
     public var checkpointWeights: URL?
+    /// Built for a training run (a distillation teacher is loaded), not to evaluate or use a checkpoint.
+    public var training: Bool
+    /// The whole objective section (filled in by the registry: an objective may read borrowed settings from it).
+    public var objective: ObjectiveSection?
 
-    public init(model: ModelSection, tokenizerURL: URL? = nil, checkpointWeights: URL? = nil) {
+    public init(model: ModelSection, tokenizerURL: URL? = nil, checkpointWeights: URL? = nil, training: Bool = false) {
         self.model = model
+        self.training = training
         self.tokenizerURL = tokenizerURL
         self.checkpointWeights = checkpointWeights
     }

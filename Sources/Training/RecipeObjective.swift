@@ -37,7 +37,8 @@ public struct ObjectiveSection: Codable, Equatable {
                 throw RecipeError.unknownKey(key.stringValue, at: container.codingPath, valid: valid)
             }
             let value = try owner.decodeSettings(try container.superDecoder(forKey: key))
-            if owner.kind != kind {
+            let borrowed = Registry.objective(kind)?.borrowedSettingsKeys.contains(key.stringValue) ?? false
+            if owner.kind != kind && !borrowed {
                 guard owner.defaultSettingsAcceptedElsewhere && value.isDefault else {
                     throw RecipeError("objective.\(key.stringValue) applies to objective.kind \(owner.kind.rawValue) only "
                         + "(objective.kind is \(kind.rawValue))")

@@ -88,7 +88,7 @@ final class TokenWindowsTask: TrainingTask {
 
     var model: Module { tokenObjective.model }
     let inputUnit = "tok"
-    func prepare(step: Int) {}
+    func prepare(step: Int) { (tokenObjective as? StepAwareObjective)?.prepare(step: step) }
 
     func nextLoss(step: Int, generator: inout RandomGenerator) -> (loss: Tensor, inputs: Int) {
         let batch = windows.next(step: step)
@@ -165,7 +165,9 @@ final class TokenWindowsTask: TrainingTask {
         return []
     }
 
-    func drainMetrics(step: Int) -> (metrics: [String: Double], warnings: [String]) { ([:], []) }
+    func drainMetrics(step: Int) -> (metrics: [String: Double], warnings: [String]) {
+        ((tokenObjective as? StepAwareObjective)?.drainMetrics() ?? [:], [])
+    }
 
     func saveStreams(into state: inout TrainerState) {
         switch windows {

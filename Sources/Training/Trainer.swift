@@ -127,7 +127,7 @@ public final class Trainer {
         let seed = recipe.train.seed
         var initialization = RandomGenerator(seed: Self.seed(seed, .initialization))
         let objective = try makeModelAndObjective(model: recipe.model, objective: recipe.objective,
-                                                  context: ObjectiveContext(model: recipe.model, tokenizerURL: corpus.tokenizerURL),
+                                                  context: ObjectiveContext(model: recipe.model, tokenizerURL: corpus.tokenizerURL, training: true),
                                                   generator: &initialization)
         task = try dataForm.makeTask(objective: objective, recipe: recipe, corpus: corpus, seed: seed,
                                      shard: DataShard(communicator))

@@ -30,7 +30,7 @@ extension Trainer {
             state = restored
         case .initFrom(let source):
             let checkpoint = try Checkpoint.resolve(source)
-            try loadWeights(model, from: checkpoint, expected: expected)
+            try loadWeights(model, from: checkpoint, expected: expected, initializing: true)
             state.initializedFrom = checkpoint.path
         case let .initFromWeights(source, weights):
             do {
@@ -55,11 +55,22 @@ extension Trainer {
     }
 
     /// Loads model.safetensors of `checkpoint` strictly; on a mismatch the error names the configuration
-    /// differences and the tensors.
-    static func loadWeights(_ model: Module, from checkpoint: URL, expected: CheckpointConfig) throws {
+    /// differences and the tensors. `initializing` (`--init-from`): the heads the checkpoint's objective kept only
+    /// to train are dropped, and the new objective's own such heads keep their fresh values.
+    static func loadWeights(_ model: Module, from checkpoint: URL, expected: CheckpointConfig, initializing: Bool = false) throws {
         let weights = checkpoint.appendingPathComponent(Checkpoint.modelFile)
         do {
-            try model.load(contentsOf: weights)
+            var tensors = try loadSafetensors(weights)
+            if initializing {
+                if let saved = try? CheckpointConfig.read(checkpoint.appendingPathComponent(Checkpoint.configFile)) {
+                    tensors = saved.objective.withoutTrainingOnlyHeads(tensors)
+                }
+                let fresh = Registry.objective(expected.objective.kind)?.trainingOnlyPrefixes ?? []
+                for (name, parameter) in model.namedParameters() where fresh.contains(where: { name.hasPrefix($0) }) {
+                    tensors[name] = parameter.copy()
+                }
+            }
+            try model.load(tensors)
         } catch {
             var message = "\(weights.path) does not fit the recipe's model"
             if let saved = try? CheckpointConfig.read(checkpoint.appendingPathComponent(Checkpoint.configFile)) {

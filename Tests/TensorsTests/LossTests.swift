@@ -34,6 +34,23 @@ final class LossTests: XCTestCase {
         }
     }
 
+    /// TinyBERT's hidden-state loss: MSE(h · Wᵀ, teacher) with a learned projection W; gradients to h and W.
+    func testHiddenStateDistillationThroughAProjectionMatchesTorch() throws {
+        try checkAgainstTorch("distillation_hidden_mse") { fixture, inputs in
+            mseLoss(linear(inputs["hidden"]!, weight: inputs["projection"]!), try fixture.tensor("const.teacher"))
+        }
+    }
+
+    /// MiniLM's attention loss: KL(teacher's causal attention ‖ student's) per (B, H, T) row, from q and k.
+    func testAttentionDistributionDistillationMatchesTorch() throws {
+        try checkAgainstTorch("distillation_attention_kl") { fixture, inputs in
+            let teacher = attentionScores(query: try fixture.tensor("const.teacher_query"), key: try fixture.tensor("const.teacher_key"),
+                                          causal: true)
+            return distillationLoss(student: attentionScores(query: inputs["query"]!, key: inputs["key"]!, causal: true),
+                                    teacher: teacher, temperature: 1)
+        }
+    }
+
     /// A student equal to its teacher has nothing to learn: the loss and its gradient are zero.
     func testDistillationLossOfTheTeacherItselfIsZero() {
         let logits = Tensor([0.5, -1, 2, 3, 0, -0.25], shape: [2, 3], requiresGrad: true)

@@ -284,3 +284,17 @@ func attentionBackward(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: Unsa
         }
     }
 }
+
+/// The pre-softmax attention scores that the fused kernel never materialises, for attention distillation
+/// (MiniLM, TinyBERT): scale · Q Kᵀ, with −∞ where `causal` hides a key (j > i).
+/// query, key: (B, H, T, D) → (B, H, T, T). Gradients reach query and key through the product; the masked
+/// entries are constants (−∞), so a softmax over the last axis gives them probability 0 and gradient 0.
+public func attentionScores(query: Tensor, key: Tensor, causal: Bool, scale: Float? = nil) -> Tensor {
+    precondition(query.rank == 4 && key.shape == query.shape, "attentionScores: query \(query.shape) and key \(key.shape) must be equal (B, H, T, D)")
+    let scores = matmul(query, key, transposeB: true) * (scale ?? 1 / Float(query.size(-1)).squareRoot())
+    guard causal else { return scores }
+    let length = query.size(2)
+    var mask = [Float](repeating: 0, count: length * length)
+    for i in 0..<length { for j in (i + 1)..<max(i + 1, length) { mask[i * length + j] = -.infinity } }
+    return scores + Tensor(mask, shape: [length, length])                          // + (T, T), broadcast
+}

@@ -1,0 +1,175 @@
+import Foundation
+import HFInterop
+import Layers
+import Objectives
+import Tensors
+
+extension ObjectiveKind {
+    /// Knowledge distillation from a frozen teacher into a text model (soft labels, SALT's schedule, latent terms).
+    public static let distill = ObjectiveKind(rawValue: "distill")
+}
+
+/// `objective.kind: distill` — the student's own objective (causal LM for gpt2/llama, masked LM with
+/// `objective.masking` for bert) plus a frozen teacher's soft labels, hidden states and attention distributions
+/// (`Distillation`); its settings are `objective.distill`. The teacher is a checkpoint, a run directory or a
+/// Hugging Face directory with the student's vocabulary.
+public enum DistillObjective: ObjectiveDefinition {
+    public typealias Settings = DistillSection
+    public static let kind = ObjectiveKind.distill
+    public static let settingsKey: String? = "distill"
+    public static let families: [ModelFlavor] = [.gpt2, .llama, .bert]
+    public static let borrowedSettingsKeys: Set<String> = ["masking"]
+    public static let trainingOnlyPrefixes = [DistilledStudent.headPrefix]
+
+    public static func problems(_ section: DistillSection, recipe: Recipe) -> [String] {
+        let key = "objective.distill"
+        var problems: [String] = []
+        if section.teacher.isEmpty {
+            problems.append("\(key).teacher is required: a checkpoint, run directory or Hugging Face directory of the teacher")
+        }
+        if !(section.temperature > 0) { problems.append("\(key).temperature must be > 0, got \(section.temperature)") }
+        for (name, value) in [("hard_weight", section.hardWeight), ("soft_weight", section.softWeight),
+                              ("hidden_weight", section.hiddenWeight), ("attention_weight", section.attentionWeight)] where value < 0 {
+            problems.append("\(key).\(name) must be ≥ 0, got \(value)")
+        }
+        if section.hardWeight == 0 && section.untilStep != nil {
+            problems.append("\(key).until_step needs hard_weight > 0: after it the student would have no loss")
+        }
+        if let until = section.untilStep, until < 1 { problems.append("\(key).until_step must be ≥ 1, got \(until)") }
+        if section.decaySteps < 0 || section.decaySteps > (section.untilStep ?? 0) {
+            problems.append("\(key).decay_steps must be in 0…until_step, got \(section.decaySteps)")
+        }
+        if let map = section.layerMap {
+            if map.count != recipe.model.layers {
+                problems.append("\(key).layer_map must name a teacher layer for each of the \(recipe.model.layers) student layers, got \(map.count)")
+            }
+            if map.contains(where: { $0 < 0 }) { problems.append("\(key).layer_map entries must be ≥ 0 (0: no teacher layer), got \(map)") }
+        }
+        if section.hardWeight == 0 && section.softWeight == 0 && section.hiddenWeight == 0 && section.attentionWeight == 0 {
+            problems.append("\(key): every weight is 0, nothing to learn")
+        }
+        return problems
+    }
+
+    public static func make(_ settings: DistillSection, backbone: Module, context: ObjectiveContext,
+                            generator: inout RandomGenerator) throws -> TrainableObjective {
+        let base: PretrainingObjective
+        var baseObjective = ObjectiveSection()
+        if backbone is BertForMaskedLM {
+            baseObjective.kind = .maskedLM
+            baseObjective.masking = context.objective?.masking ?? MaskingSection()
+        }
+        guard let made = try baseObjective.kind.definition.make(baseObjective, backbone: backbone, context: context,
+                                                                generator: &generator) as? PretrainingObjective else {
+            throw TrainingError("objective distill needs a text model (gpt2, llama or bert)")
+        }
+        base = made
+        let teacher = context.training ? try loadTeacher(settings, student: backbone, context: context) : nil
+        // The projections are drawn after the student, so its initialisation is the plain run's.
+        return Distillation(base: base, teacher: teacher, config: settings.config, generator: &generator)
+    }
+
+    /// The teacher of `settings`, checked against the student: same kind of model (decoder or masked-LM encoder),
+    /// same vocabulary (and tokenizer.json, when both have one), enough positions, and the layers and heads the latent
+    /// terms need.
+    static func loadTeacher(_ settings: DistillSection, student: Module, context: ObjectiveContext) throws -> DistillableModel {
+        let url = URL(fileURLWithPath: settings.teacher)
+        let name = "objective.distill.teacher \(settings.teacher)"
+        let (module, tokenizer) = try loadTextModel(url)
+        guard let teacher = DistillableModel(module), let own = DistillableModel(student) else {
+            throw TrainingError("\(name): not a text model")
+        }
+        switch (teacher, own) {
+        case (.decoder, .decoder), (.encoder, .encoder): break
+        default:
+            throw TrainingError("\(name): a \(module is GPTModel ? "decoder" : "masked-LM encoder") cannot teach a "
+                + "\(student is GPTModel ? "decoder" : "masked-LM encoder")")
+        }
+        guard teacher.vocabularySize == own.vocabularySize else {
+            throw TrainingError("\(name) has a vocabulary of \(teacher.vocabularySize), the student \(own.vocabularySize): "
+                + "distillation needs the same tokenizer")
+        }
+        if let tokenizer, let corpus = context.tokenizerURL,
+           let a = try? Data(contentsOf: tokenizer), let b = try? Data(contentsOf: corpus), a != b {
+            throw TrainingError("\(name): its tokenizer.json differs from the corpus' \(corpus.path); distillation needs the same tokenizer")
+        }
+        guard teacher.positions >= context.model.context else {
+            throw TrainingError("\(name) takes \(teacher.positions) positions, fewer than model.context \(context.model.context)")
+        }
+        let config = settings.config
+        if config.usesLatent {
+            for pair in config.layerPairs(studentLayers: own.layers, teacherLayers: teacher.layers) where pair.teacher > teacher.layers {
+                throw TrainingError("objective.distill.layer_map names teacher layer \(pair.teacher); \(settings.teacher) has \(teacher.layers)")
+            }
+            if config.hiddenWeight > 0 && !config.projectHidden && teacher.width != own.width {
+                throw TrainingError("objective.distill.project_hidden: false needs equal widths; the teacher has \(teacher.width), the student \(own.width)")
+            }
+            if config.attentionWeight > 0 && teacher.heads != own.heads {
+                throw TrainingError("objective.distill.attention_weight needs equal head counts; the teacher has \(teacher.heads), the student \(own.heads)")
+            }
+        }
+        return teacher
+    }
+}
+
+/// A text model from a checkpoint or run directory of ours, or from a Hugging Face directory (config.json with a
+/// `model_type`): the model, in evaluation mode, and its tokenizer.json when it has one.
+public func loadTextModel(_ url: URL) throws -> (model: Module, tokenizer: URL?) {
+    if isHuggingFaceDirectory(url) {
+        let imported = try importHuggingFace(directory: url, options: HuggingFaceImportOptions(freshMaskedLMHead: false))
+        imported.model.eval()
+        return (imported.model, imported.tokenizer)
+    }
+    let loaded = try loadCheckpoint(url)
+    return (loaded.model, loaded.tokenizerURL)
+}
+
+/// Whether `url` holds a Hugging Face model: a config.json with a `model_type` (ours has `model` and `objective`).
+public func isHuggingFaceDirectory(_ url: URL) -> Bool {
+    guard let data = try? Data(contentsOf: url.appendingPathComponent("config.json")),
+          let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return false }
+    return object["model_type"] != nil
+}
+
+/// `objective.distill:` — the teacher and the weights of the distillation terms (`DistillationConfig`).
+public struct DistillSection: RecipeSection {
+    /// A checkpoint, run directory or Hugging Face directory (required).
+    public var teacher = ""
+    public var temperature: Float = 2
+    public var hardWeight: Float = 1
+    public var softWeight: Float = 1
+    public var hiddenWeight: Float = 0
+    public var attentionWeight: Float = 0
+    /// SALT: the teacher's terms apply before this update only (nil: throughout).
+    public var untilStep: Int?
+    /// … falling linearly to 0 over the last `decay_steps` updates before `until_step`.
+    public var decaySteps = 0
+    /// Teacher layer (1-based) of each student layer; 0 skips one; nil: the uniform map.
+    public var layerMap: [Int]?
+    /// Hidden states through a learned projection (required when the widths differ).
+    public var projectHidden = true
+
+    public init() {}
+
+    public static let keys: [RecipeKey<DistillSection>] = [
+        .init("teacher", \.teacher), .init("temperature", \.temperature), .init("hard_weight", \.hardWeight),
+        .init("soft_weight", \.softWeight), .init("hidden_weight", \.hiddenWeight), .init("attention_weight", \.attentionWeight),
+        .init("until_step", \.untilStep), .init("decay_steps", \.decaySteps), .init("layer_map", \.layerMap),
+        .init("project_hidden", \.projectHidden),
+    ]
+
+    public var config: DistillationConfig {
+        var config = DistillationConfig()
+        (config.temperature, config.hardWeight, config.softWeight) = (temperature, hardWeight, softWeight)
+        (config.hiddenWeight, config.attentionWeight) = (hiddenWeight, attentionWeight)
+        (config.untilStep, config.decaySteps, config.layerMap, config.projectHidden) = (untilStep, decaySteps, layerMap, projectHidden)
+        return config
+    }
+}
+
+extension ObjectiveSection {
+    public var distill: DistillSection? {
+        get { settings(of: DistillObjective.self) }
+        set { setSettings(newValue, of: DistillObjective.self) }
+    }
+}
