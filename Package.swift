@@ -110,7 +110,7 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "TrainingTests",
                     dependencies: ["Tensors", "Layers", "Optimizers", "Objectives", "TextData", "Training", "SafeTensors", "AudioData",
-                                   "Probes", "FileErrors", "TestSupport"],
+                                   "Probes", "FileErrors", "HFInterop", "TestSupport"],
                     path: "Tests/TrainingTests", exclude: ["Fixtures"]),
         .testTarget(name: "HFInteropTests",
                     dependencies: ["Tensors", "Layers", "TextData", "HFInterop", "SafeTensors", "TestSupport"],
