@@ -35,11 +35,7 @@ public struct BEATsLoopSection: RecipeSection {
 /// model i − 1, then pre-trains SSL model i on that tokenizer's labels. Every stage is a normal run directory
 /// under the root: iter1/ssl, iter2/tokenizer, iter2/ssl, …
 public struct BEATsLoop {
-    public struct Stage {
-        public var name: String
-        public var recipe: Recipe
-        public var directory: URL
-    }
+    public typealias Stage = TrainingStage
 
     public let base: Recipe
     public let loop: BEATsLoopSection
@@ -116,44 +112,13 @@ public struct BEATsLoop {
         return stages
     }
 
-    /// Where a stage stands: finished (a complete checkpoint at its last step), interrupted (an earlier complete
-    /// checkpoint: continue it with resume), or not started.
-    public enum Progress: Equatable { case finished, interrupted(step: Int), notStarted }
-
-    public static func progress(of stage: Stage) -> Progress {
-        guard let newest = CheckpointStore(runDirectory: stage.directory).completeCheckpoints().last else { return .notStarted }
-        return newest.step >= stage.recipe.train.steps ? .finished : .interrupted(step: newest.step)
-    }
-
-    /// Runs every unfinished stage in order (resuming an interrupted one) and returns the stages. `shouldStop`
-    /// is polled after every step of every run; when it stops one, the loop stops there (rerun to continue).
-    /// `log` gets one line per stage (unbuffered standard output by default, so it interleaves with the console).
+    /// Runs every unfinished stage in order (resuming an interrupted one; `runStages`) and returns the stages.
     @discardableResult
     public func run(iterations: Int, console: @autoclosure () -> ConsoleProgress = ConsoleProgress(),
                     shouldStop: @escaping () -> Bool = { false },
                     log: (String) -> Void = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }) throws -> [Stage] {
         let stages = stages(iterations: iterations)
-        for stage in stages {
-            let progress = Self.progress(of: stage)
-            switch progress {
-            case .finished:
-                log("\(stage.name): finished (\(stage.directory.path))")
-                continue
-            case .interrupted(let step):
-                log("\(stage.name): resuming at step \(step) of \(stage.recipe.train.steps)")
-            case .notStarted:
-                log("\(stage.name): \(stage.recipe.train.steps) steps of \(stage.recipe.objective.kind.rawValue) in \(stage.directory.path)")
-            }
-            let trainer = try Trainer(recipe: stage.recipe, runDirectory: stage.directory, corpus: try TrainingCorpus.load(stage.recipe.data),
-                                      start: progress == .notStarted ? .fresh : .resume, console: console())
-            trainer.shouldStop = shouldStop
-            let summary = try trainer.run()
-            trainer.console.finish()
-            guard summary.finished else {
-                log("\(stage.name): stopped at step \(summary.step); rerun the same command to continue")
-                return stages
-            }
-        }
+        try runStages(stages, console: console(), shouldStop: shouldStop, log: log)
         return stages
     }
 }

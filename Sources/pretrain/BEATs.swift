@@ -38,7 +38,7 @@ struct BEATs: ParsableCommand {
         if let threads = loop.base.train.threads { Runtime.configure(threads: threads) }
         let interrupt = InterruptFlag()
         let stages = try loop.run(iterations: iterations, shouldStop: { interrupt.isSet })
-        if stages.allSatisfy({ BEATsLoop.progress(of: $0) == .finished }) {
+        if stages.allSatisfy({ $0.progress == .finished }) {
             print("BEATs: \(iterations) iteration(s) finished; SSL models: "
                 + stages.filter { $0.name.hasSuffix("/ssl") }.map(\.directory.path).joined(separator: ", "))
         }

@@ -17,6 +17,7 @@ struct Pretrain: ParsableCommand {
             KMeans.self,
             Train.self,
             BEATs.self,
+            Stages.self,
             Anneal.self,
             Predict.self,
             Eval.self,

@@ -35,7 +35,7 @@ final class BEATsLoopTests: XCTestCase {
         XCTAssertEqual(stages.map(\.name), ["iter1/ssl", "iter2/tokenizer", "iter2/ssl"])
         XCTAssertEqual(stages.map { $0.recipe.objective.kind }, [.bestrq, .beatsTokenizer, .beats])
         for stage in stages {
-            XCTAssertEqual(BEATsLoop.progress(of: stage), .finished, stage.name)
+            XCTAssertEqual(stage.progress, .finished, stage.name)
             let newest = stage.directory.appendingPathComponent("checkpoints/step_000004")
             XCTAssertTrue(Checkpoint.isComplete(newest), "\(stage.name): its last checkpoint")
             XCTAssertTrue(FileManager.default.fileExists(atPath: stage.directory.appendingPathComponent("recipe.yaml").path))
@@ -79,7 +79,7 @@ final class BEATsLoopTests: XCTestCase {
         // Interrupt the last stage (its last checkpoint incomplete): a rerun skips the finished stages and resumes
         // it from step 2, ending with the same weights.
         try FileManager.default.removeItem(at: sslRun.appendingPathComponent("checkpoints/step_000004/COMPLETE"))
-        XCTAssertEqual(BEATsLoop.progress(of: stages[2]), .interrupted(step: 2))
+        XCTAssertEqual(stages[2].progress, .interrupted(step: 2))
         log = []
         try loop.run(iterations: 2, console: ConsoleProgress(mode: .silent), log: { log.append($0) })
         XCTAssertEqual(log.count, 3)
