@@ -18,6 +18,7 @@ struct Pretrain: ParsableCommand {
             Train.self,
             BEATs.self,
             Stages.self,
+            Distill.self,
             Anneal.self,
             Predict.self,
             Eval.self,

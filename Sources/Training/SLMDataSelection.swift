@@ -1,0 +1,155 @@
+import FileErrors
+import Foundation
+import Layers
+import Tensors
+import TextData
+
+/// SALT's data selection (Rawat et al. 2024, SALT_DS): a small language model scores the training windows, and
+/// the "challenging yet learnable" ones go into a corpus of their own, which a recipe up-weights in the first
+/// stage of training (`data.mixture` + `data.phases`).
+///
+/// The train split is cut into consecutive windows of `context + 1` tokens; each window's score is the small
+/// model's mean next-token loss on it. Our reading of "challenging yet learnable": rank by score, set aside the
+/// hardest `skipHardest` share (the windows no model predicts: lists, names, noise) and keep the next `fraction`
+/// of all windows. The selected windows are written in corpus order as one train shard; the val split, the
+/// tokenizer and bytes per token are the source corpus', so validation losses stay comparable.
+public struct SLMDataSelection {
+    public var context: Int
+    public var fraction: Double
+    public var skipHardest: Double
+    public var batchSize = 16
+
+    public init(context: Int, fraction: Double, skipHardest: Double = 0.1) {
+        (self.context, self.fraction, self.skipHardest) = (context, fraction, skipHardest)
+    }
+
+    /// The first invalid value, named as the command line spells it, or nil.
+    public var problem: String? {
+        if context < 1 { return "--context must be ≥ 1, got \(context)" }
+        if !(fraction > 0 && fraction <= 1) { return "--fraction must be in (0, 1], got \(fraction)" }
+        if !(skipHardest >= 0 && skipHardest < 1) || fraction + skipHardest > 1 {
+            return "--skip-hardest must be in [0, 1) with fraction + skip-hardest ≤ 1, got \(skipHardest) (fraction \(fraction))"
+        }
+        return nil
+    }
+
+    /// What a selection chose.
+    public struct Summary: Codable, Equatable {
+        public var windows: Int
+        public var selected: Int
+        public var meanScore: Double
+        public var meanSelectedScore: Double
+        /// The scores that bound the kept band, hardest first.
+        public var highestKept: Double
+        public var lowestKept: Double
+
+        enum CodingKeys: String, CodingKey {
+            case windows, selected, meanScore = "mean_score", meanSelectedScore = "mean_selected_score"
+            case highestKept = "highest_kept", lowestKept = "lowest_kept"
+        }
+    }
+
+    /// Each window's mean next-token loss under `model`: windows are (context + 1)-token slices of every shard.
+    public func scores(_ model: GPTModel, shards: [[Int32]]) -> [Double] {
+        let width = context + 1
+        var windows: [ArraySlice<Int32>] = []
+        for shard in shards where shard.count >= width {
+            for start in stride(from: 0, through: shard.count - width, by: width) { windows.append(shard[start..<(start + width)]) }
+        }
+        var scores: [Double] = []
+        scores.reserveCapacity(windows.count)
+        model.eval()
+        noGrad {
+            for first in stride(from: 0, to: windows.count, by: batchSize) {
+                let batch = windows[first..<min(first + batchSize, windows.count)]
+                let tokens = IntTensor(batch.flatMap { $0 }, shape: [batch.count, width])
+                let logits = model.forward(tokens: tokens.columns(0..<context))                  // (B, T, V)
+                scores += windowLosses(logits, targets: tokens.columns(1..<width))
+            }
+        }
+        return scores
+    }
+
+    /// The indices of the windows to keep, in corpus order.
+    public func choose(_ scores: [Double]) -> [Int] {
+        let order = scores.indices.sorted { scores[$0] != scores[$1] ? scores[$0] > scores[$1] : $0 < $1 }   // hardest first
+        let skip = Int((Double(scores.count) * skipHardest).rounded(.down))
+        let keep = max(1, Int((Double(scores.count) * fraction).rounded()))
+        return Array(order.dropFirst(skip).prefix(keep)).sorted()
+    }
+
+    /// Scores the train split of the prepared corpus `source` with `model` and writes the chosen windows as the
+    /// prepared corpus `destination` (train_000000.bin, the source's val shards, tokenizer.json, corpus.json and
+    /// selection.json with the summary).
+    public func run(model: GPTModel, source: URL, destination: URL) throws -> Summary {
+        if let problem { throw TrainingError(problem) }
+        var data = DataSection()
+        data.corpus = source.path
+        let corpus = try TrainingCorpus.load(data)
+        guard corpus.vocabularySize == model.config.vocabSize else {
+            throw TrainingError("\(source.path) has a vocabulary of \(corpus.vocabularySize), the model \(model.config.vocabSize): score with a model of the corpus' tokenizer")
+        }
+        guard model.config.contextLength >= context else {
+            throw TrainingError("--context \(context) exceeds the model's \(model.config.contextLength) positions")
+        }
+        let scores = scores(model, shards: corpus.trainShards)
+        guard !scores.isEmpty else { throw TrainingError("\(source.path): no train window of \(context + 1) tokens to score") }
+        let chosen = choose(scores)
+        let width = context + 1
+        var windows: [ArraySlice<Int32>] = []
+        for shard in corpus.trainShards where shard.count >= width {
+            for start in stride(from: 0, through: shard.count - width, by: width) { windows.append(shard[start..<(start + width)]) }
+        }
+        let tokens = chosen.flatMap { windows[$0] }
+
+        let manifestURL = source.appendingPathComponent("corpus.json")
+        var manifest: CorpusManifest
+        do { manifest = try JSONDecoder().decode(CorpusManifest.self, from: Data(contentsOf: manifestURL)) } catch {
+            throw TrainingError("\(manifestURL.path): cannot read the corpus description (\(FileError.reason(error)))")
+        }
+        try FileError.createDirectory(destination)
+        try TokenShard.write(tokens, vocabularySize: corpus.vocabularySize, to: destination.appendingPathComponent("train_000000.bin"))
+        let files = try FileManager.default.contentsOfDirectory(atPath: source.path)
+        for name in files where name.hasPrefix("val_") && name.hasSuffix(".bin") || name == manifest.tokenizer {
+            let target = destination.appendingPathComponent(name)
+            try? FileManager.default.removeItem(at: target)
+            try FileError.wrap("copy", path: target.path) { try FileManager.default.copyItem(at: source.appendingPathComponent(name), to: target) }
+        }
+        let bytesPerToken = Double(manifest.trainBytes) / Double(max(1, manifest.trainTokens))
+        manifest.trainBytes = Int((bytesPerToken * Double(tokens.count)).rounded())
+        manifest.trainTokens = tokens.count
+        manifest.trainDocuments = chosen.count
+        try FileError.wrap("write", path: destination.path + "/corpus.json") {
+            try Data(manifest.jsonText().utf8).write(to: destination.appendingPathComponent("corpus.json"), options: .atomic)
+        }
+        let mean = scores.reduce(0, +) / Double(scores.count)
+        let selectedScores = chosen.map { scores[$0] }
+        let summary = Summary(windows: scores.count, selected: chosen.count, meanScore: mean,
+                              meanSelectedScore: selectedScores.reduce(0, +) / Double(chosen.count),
+                              highestKept: selectedScores.max()!, lowestKept: selectedScores.min()!)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try FileError.wrap("write", path: destination.path + "/selection.json") {
+            try encoder.encode(summary).write(to: destination.appendingPathComponent("selection.json"), options: .atomic)
+        }
+        return summary
+    }
+}
+
+/// logits: (B, T, V), targets: (B, T) → each row's mean cross-entropy (log-sum-exp in Double).
+func windowLosses(_ logits: Tensor, targets: IntTensor) -> [Double] {
+    let (rows, length, vocabulary) = (logits.size(0), logits.size(1), logits.size(2))
+    let values = logits.data
+    return (0..<rows).map { row in
+        var total = 0.0
+        for position in 0..<length {
+            let line = values + (row * length + position) * vocabulary
+            var maximum = -Float.infinity
+            for j in 0..<vocabulary { maximum = max(maximum, line[j]) }
+            var sum = 0.0
+            for j in 0..<vocabulary { sum += Foundation.exp(Double(line[j] - maximum)) }
+            total += Double(maximum) + Foundation.log(sum) - Double(line[Int(targets.values[row * length + position])])
+        }
+        return total / Double(length)
+    }
+}
