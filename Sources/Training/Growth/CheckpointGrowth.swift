@@ -16,7 +16,13 @@ public struct GrownCheckpoint {
 /// ordinary checkpoint directory at `out`: model.safetensors, config.json (the grown model section, the same
 /// objective) and the source's tokenizer.json, crash-safely, so that `loadCheckpoint` and `pretrain train
 /// --init-from` read it. It has no optimiser state or trainer state: it starts runs, it does not resume one.
+/// `out` may exist only as an empty directory or a checkpoint (which is replaced): a mistyped --out must not take a
+/// directory of other files with it.
 public func growCheckpoint(_ url: URL, options: GrowthOptions, to out: URL) throws -> GrownCheckpoint {
+    if let existing = try? FileManager.default.contentsOfDirectory(atPath: out.path), !existing.isEmpty,
+       !existing.contains(Checkpoint.modelFile) {
+        throw GrowthError("--out \(out.path) is a directory of other files, not a checkpoint: choose a new or empty directory")
+    }
     let loaded = try loadCheckpoint(url)
     let source = loaded.directory.standardizedFileURL.resolvingSymlinksInPath().path
     let destination = out.standardizedFileURL.resolvingSymlinksInPath().path
