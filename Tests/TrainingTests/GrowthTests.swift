@@ -196,6 +196,7 @@ final class GrowthTests: XCTestCase {
             (GrowthOptions(layers: 2, dModel: 8), "--d-model 8 is smaller than the checkpoint's 16"),
             (GrowthOptions(layers: 2, dModel: 32, heads: 4), "--heads 4 with --d-model 32 gives a head dimension of 8, the checkpoint's is 4"),
             (GrowthOptions(layers: 2, dModel: 32, heads: 5), "--heads 5 does not divide --d-model 32"),
+            (GrowthOptions(layers: 2, dModel: 32, heads: 0), "--heads must be at least 1, got 0"),
             (GrowthOptions(layers: 2, dModel: 32, mlpHidden: 32), "--mlp-hidden 32 is smaller than the checkpoint's 64"),
         ]
         for (options, expected) in cases {
@@ -203,6 +204,9 @@ final class GrowthTests: XCTestCase {
                 XCTAssertTrue("\(error)".hasPrefix(expected), "\(error)")
                 XCTAssertFalse("\(error)".contains("\n"))
             }
+        }
+        XCTAssertThrowsError(try section(.audioFrames).grown(GrowthOptions(layers: 2, dModel: 32))) {
+            XCTAssertEqual("\($0)", "model.flavor audio_frames cannot be grown: only gpt2, llama and bert checkpoints")
         }
         XCTAssertThrowsError(try GrowthMethod(named: "wider")) { XCTAssertEqual("\($0)", "--method must be one of fpi, aki, stack, got 'wider'") }
     }

@@ -71,6 +71,7 @@ extension ModelSection {
         }
         let headDimension = dModel / heads
         let newHeads = options.heads ?? options.dModel / headDimension
+        guard newHeads >= 1 else { throw GrowthError("--heads must be at least 1, got \(newHeads)") }
         guard options.dModel % newHeads == 0 else {
             throw GrowthError("--heads \(newHeads) does not divide --d-model \(options.dModel)")
         }
