@@ -27,6 +27,7 @@ struct Pretrain: ParsableCommand {
             Finetune.self,
             Generate.self,
             Export.self,
+            Grow.self,
             DataCommands.self,
             Study.self,
             Fuzz.self,
