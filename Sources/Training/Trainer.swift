@@ -266,8 +266,8 @@ public final class Trainer {
                 state.intervalMicroBatches = 0
                 let (objectiveMetrics, warnings) = task.drainMetrics(step: step)
                 record.objectiveMetrics = objectiveMetrics
-                if let metrics = sparsityMetrics {
-                    record.sparsityMetrics = metrics
+                if let first = sparsityMetrics {
+                    record.sparsityMetrics = first
                     sparsityMetrics = nil
                 }
                 warnings.forEach(console.message)
