@@ -2,7 +2,8 @@ import Foundation
 
 /// A checkpoint is a directory `RUN/checkpoints/step_000200/` holding
 /// `model.safetensors`, `optimizer.safetensors`, `trainer_state.json`, `config.json` (the model and objective
-/// sections of the recipe, vocabulary resolved), `tokenizer.json` (when the corpus has one) and `COMPLETE`.
+/// sections of the recipe, vocabulary resolved), `tokenizer.json` (when the corpus has one), `sparsity.safetensors`
+/// (the masks of a sparse run) and `COMPLETE`.
 ///
 /// Writing is crash-safe: the files go into a hidden temporary directory and are fsynced, the directory is
 /// renamed into place, then the `COMPLETE` marker is written and `checkpoints/latest` is updated. A directory
@@ -14,6 +15,8 @@ public enum Checkpoint {
     public static let stateFile = "trainer_state.json"
     public static let configFile = "config.json"
     public static let tokenizerFile = "tokenizer.json"
+    /// The masks of a sparse run (`WeightSparsity`), when it is one.
+    public static let sparsityFile = "sparsity.safetensors"
     public static let completeMarker = "COMPLETE"
 
     /// `step_000200`.

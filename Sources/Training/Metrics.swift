@@ -33,6 +33,9 @@ public struct MetricsRecord: Codable, Equatable {
     /// What an objective reports besides its loss, written as `objective/<name>`: at evaluations
     /// (`EvaluationMetricsReporting`, BEATs' codebook usage) and while training (`StepAwareObjective`, wav2vec 2.0's).
     public var objectiveMetrics: [String: Double] = [:]
+    /// A sparse run's settings and training FLOPs, in its first row, under their own names: `sparsity/fraction`,
+    /// `sparsity/masked_weights`, `flops/dense`, `flops/sparse_equivalent` (`WeightSparsity.metrics`).
+    public var sparsityMetrics: [String: Double] = [:]
 
     public init(step: Int, loss: Double? = nil, lr: Double? = nil, gradNorm: Double? = nil, tokensPerSecond: Double? = nil,
                 tokensSeen: Int? = nil, skippedUpdates: Int? = nil, valLoss: Double? = nil, valPerplexity: Double? = nil,
@@ -58,6 +61,7 @@ public struct MetricsRecord: Codable, Equatable {
     static let namedValidationPrefix = "val_loss/"
     static let sourceTokensPrefix = "tokens_seen/"
     static let objectiveMetricsPrefix = "objective/"
+    static let sparsityMetricsPrefixes = ["sparsity/", "flops/"]
 
     private struct Key: CodingKey {
         var stringValue: String
@@ -99,6 +103,9 @@ public struct MetricsRecord: Codable, Equatable {
         for key in container.allKeys where key.stringValue.hasPrefix(Self.objectiveMetricsPrefix) {
             objectiveMetrics[String(key.stringValue.dropFirst(Self.objectiveMetricsPrefix.count))] = try container.decode(Double.self, forKey: key)
         }
+        for key in container.allKeys where Self.sparsityMetricsPrefixes.contains(where: key.stringValue.hasPrefix) {
+            sparsityMetrics[key.stringValue] = try container.decode(Double.self, forKey: key)
+        }
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -125,6 +132,7 @@ public struct MetricsRecord: Codable, Equatable {
         for (name, value) in objectiveMetrics.sorted(by: { $0.key < $1.key }) {
             try container.encode(value, forKey: Key(Self.objectiveMetricsPrefix + name))
         }
+        for (name, value) in sparsityMetrics.sorted(by: { $0.key < $1.key }) { try container.encode(value, forKey: Key(name)) }
     }
 
     /// One JSON line (no trailing newline). Non-finite numbers, which JSON cannot hold, are written as null.
@@ -149,6 +157,7 @@ public struct MetricsRecord: Codable, Equatable {
             = (finite(predictedFinalLoss), finite(predictedFinalLow), finite(predictedFinalHigh))
         copy.namedValidationLosses = namedValidationLosses.filter { $0.value.isFinite }
         copy.objectiveMetrics = objectiveMetrics.filter { $0.value.isFinite }
+        copy.sparsityMetrics = sparsityMetrics.filter { $0.value.isFinite }
         return copy
     }
 }

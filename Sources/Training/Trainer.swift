@@ -84,6 +84,8 @@ public final class Trainer {
     let sharded: ShardedOptimizer?
     /// The same rows as events for `tensorboard --logdir RUN` (none for a finished run resumed: it logs nothing).
     let tensorBoard: TensorBoardWriter?
+    /// The masks of `sparsity:` (SPDF), the same on every rank; nil for dense training.
+    public let sparsity: WeightSparsity?
     private let trainableParameters: [Tensor]
     /// The learning-curve shape of the run this one was initialised from (fitted once, at the first forecast).
     lazy var forecastPrior: LearningCurvePrior? = state.initializedFrom
@@ -91,7 +93,8 @@ public final class Trainer {
 
     /// Seeds of the random streams, derived from `train.seed` (SplitMix in RandomGenerator decorrelates them); a data
     /// form seeds its batches from `.data` (and a mixture's source draws from `.mixture`).
-    public enum Stream: UInt64 { case initialization = 0, data = 1, objective = 2, dropout = 3, mixture = 4 }
+    /// The random masks of `sparsity:` come from `.sparsity`.
+    public enum Stream: UInt64 { case initialization = 0, data = 1, objective = 2, dropout = 3, mixture = 4, sparsity = 5 }
     public static func seed(_ base: UInt64, _ stream: Stream) -> UInt64 { base &+ stream.rawValue &* 0x9E37_79B9_7F4A_7C15 }
 
     /// Prepares a run in `runDirectory` (created if needed): the model family's data form checks the corpus and
@@ -131,6 +134,7 @@ public final class Trainer {
                                                   generator: &initialization)
         task = try dataForm.makeTask(objective: objective, recipe: recipe, corpus: corpus, seed: seed,
                                      shard: DataShard(communicator))
+        let sparsity = recipe.sparsity.isEnabled ? try WeightSparsity(recipe.sparsity, model: task.model, runSeed: seed) : nil
         let groups = ParameterGroup.decayByRank(task.model, weightDecay: recipe.optim.weightDecay)
         if communicator.size > 1 && recipe.distributed.shardOptimizer {
             let sharded = ShardedOptimizer(groups: groups, communicator: communicator, learningRate: recipe.optim.lr,
@@ -155,7 +159,7 @@ public final class Trainer {
         var moments: [String: Tensor]?
         if isRoot {
             moments = try Self.restore(start, newestCheckpoint: resumeFrom, recipe: recipe, task: task, optimizer: optimizer,
-                                       schedule: schedule, state: &state)
+                                       sparsity: sparsity, schedule: schedule, state: &state)
         }
         if communicator.size > 1 {
             let own = (state.objectiveRandom, state.dropoutRandom)
@@ -165,9 +169,12 @@ public final class Trainer {
             try StartSynchronization.run(communicator: communicator, model: task.model,
                                          optimizer: sharded == nil ? optimizer : nil, state: &state)
             try sharded?.scatterState(moments, stepCount: state.optimizerSteps)
+            try sparsity?.broadcast(communicator)
             if !isRoot && state.step > 0 { try task.restoreStreams(from: state, checkpoint: runDirectory) }
             Self.adoptRankStreams(&state, own: own, rank: rank, size: communicator.size, seed: seed)
         }
+        sparsity?.applyToWeights()
+        self.sparsity = sparsity
         self.state = state
         let finished = try held?.begin(start, step: state.step, recipe: recipe, overwrite: overwrite, console: console) ?? false
         metrics = try held.map { try MetricsLog(url: $0.run.metrics, keepingThrough: state.step) }
@@ -222,6 +229,8 @@ public final class Trainer {
         let elapsedBefore = state.elapsedSeconds
         var lastLog = (time: processStart, tokens: state.tokensSeen)
         var summary = TrainingSummary(step: state.step, finished: state.step >= total)
+        // A sparse run's fraction and FLOPs go into its first metrics row.
+        var sparsityMetrics = firstStep == 0 ? sparsity?.metrics(model: model, section: recipe.model, tokens: plannedTokens) : nil
         // Products run in the recipe's precision for this run only; a bf16 request on a CPU without bf16
         // instructions falls back to fp32 and says so.
         let precision = Matmul.setPrecision(recipe.precision)
@@ -257,6 +266,10 @@ public final class Trainer {
                 state.intervalMicroBatches = 0
                 let (objectiveMetrics, warnings) = task.drainMetrics(step: step)
                 record.objectiveMetrics = objectiveMetrics
+                if let first = sparsityMetrics {
+                    record.sparsityMetrics = first
+                    sparsityMetrics = nil
+                }
                 warnings.forEach(console.message)
                 lastLog = (now, state.tokensSeen)
                 console.update(statusLine(step: step, loss: record.loss ?? Double(loss), lr: lr,
@@ -346,6 +359,10 @@ public final class Trainer {
             finite = lossSum.isFinite
         }
         state.tokensSeen += inputsSeen
+        // Masked weights learn nothing: their gradients are 0 before clipping (the norm counts live weights only) and
+        // before AdamW (their moments stay 0). Averaged gradients here, or with ZeRO-1 each rank's own before the
+        // reduce-scatter, whose sum of zeros is exactly zero.
+        sparsity?.maskGradients()
         let gradNorm: Float
         if let sharded {
             do { gradNorm = try sharded.reduceScatterAndClip(maxNorm: recipe.optim.clip) } catch {
@@ -373,6 +390,11 @@ public final class Trainer {
 }
 
 extension Trainer {
+    /// The inputs (tokens, frames) the whole run trains on: train.steps × batch_size × grad_accum × context × ranks.
+    var plannedTokens: Int {
+        recipe.train.steps * recipe.optim.batchSize * recipe.optim.gradAccum * recipe.model.context * communicator.size
+    }
+
     /// `shouldStop` on this rank, or on any rank of a data-parallel job (all ranks must stop at the same step).
     func anyRankStops() -> Bool {
         let here = shouldStop()

@@ -8,14 +8,16 @@ import Tensors
 extension Trainer {
     /// Applies `start` to the freshly built model, optimiser, data streams and state (before the trainer exists);
     /// returns the optimiser moments a resume loaded (a sharded optimiser hands every rank its share of them).
+    /// A sparse run's masks are drawn from the weights a fresh or initialised run starts with, and read from the
+    /// checkpoint a resume or a branch continues.
     static func restore(_ start: TrainingStart, newestCheckpoint: URL?, recipe: Recipe, task: TrainingTask, optimizer: AdamW,
-                        schedule: LearningRateSchedule, state: inout TrainerState) throws -> [String: Tensor]? {
+                        sparsity: WeightSparsity?, schedule: LearningRateSchedule, state: inout TrainerState) throws -> [String: Tensor]? {
         let model = task.model
         let expected = CheckpointConfig(model: recipe.model, objective: recipe.objective)
         var loadedMoments: [String: Tensor]?
         switch start {
         case .fresh:
-            break
+            sparsity?.drawMasks()
         case .resume, .branch:
             let checkpoint: URL
             if case .branch(let source) = start { checkpoint = try Checkpoint.resolve(source) } else { checkpoint = newestCheckpoint! }
@@ -23,6 +25,7 @@ extension Trainer {
             var restored = try TrainerState.read(checkpoint.appendingPathComponent(Checkpoint.stateFile))
             let moments = try loadSafetensors(checkpoint.appendingPathComponent(Checkpoint.optimizerFile))
             try optimizer.loadState(moments, stepCount: restored.optimizerSteps)
+            try sparsity?.load(from: checkpoint)
             loadedMoments = moments
             try task.restoreStreams(from: restored, checkpoint: checkpoint)
             restored.schedule = schedule
@@ -31,6 +34,7 @@ extension Trainer {
         case .initFrom(let source):
             let checkpoint = try Checkpoint.resolve(source)
             try loadWeights(model, from: checkpoint, expected: expected, initializing: true)
+            sparsity?.drawMasks()
             state.initializedFrom = checkpoint.path
         case let .initFromWeights(source, weights):
             do {
@@ -38,6 +42,7 @@ extension Trainer {
             } catch {
                 throw TrainingError("the weights of \(source) do not fit the recipe's model\(positionTableHint(weights, model)): \(error)")
             }
+            sparsity?.drawMasks()
             state.initializedFrom = source
         }
         return loadedMoments
@@ -116,7 +121,10 @@ extension Trainer {
                                  ["step": "\(snapshot.step)", "optimizer_steps": "\(snapshot.optimizerSteps)"])
         writer.state = snapshot
         writer.config = CheckpointConfig(model: recipe.model, objective: recipe.objective)
-        writer.extraFiles = task.writeCheckpointFiles
+        writer.extraFiles = { [task, sparsity] directory in
+            try task.writeCheckpointFiles(to: directory)
+            try sparsity?.write(into: directory)
+        }
         try held.writePendingRecipe()
         let url = try writer.write(to: checkpoints, step: state.step, keepLast: recipe.train.keepLast)
         held.checkpointWritten()

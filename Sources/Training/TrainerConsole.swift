@@ -15,6 +15,9 @@ extension Trainer {
             console.message(task.describeRun(steps: recipe.train.steps) + "; \(workers); run directory \(runDirectory.path)")
             if !task.hasValidation { console.message(task.noValidationWarning) }
             recipe.warnings.forEach(console.message)
+            if let sparsity {
+                console.message(sparsity.describe(sparsity.metrics(model: model, section: recipe.model, tokens: plannedTokens)))
+            }
             if let source = state.initializedFrom {
                 console.message("initialised from \(source) (weights only: a new optimiser, the schedule from step 0)")
             }
