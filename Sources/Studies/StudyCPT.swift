@@ -37,7 +37,7 @@ public struct StudyCPT {
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         let loadBefore = StudyMachine.loadAverage()
         let studyStart = Date()
-        var runner = StudyCPTRunner(out: out, reuse: reuse, console: console, shouldStop: shouldStop)
+        var runner = StudyRunner(out: out, reuse: reuse, console: console, shouldStop: shouldStop)
         let arms = plan.arms
 
         console.message("study cpt (\(plan.size.name)): \(arms.count) runs into \(out.path); load average \(loadBefore)")

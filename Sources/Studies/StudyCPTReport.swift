@@ -24,10 +24,11 @@ public enum StudyCPTReport {
 
     /// `document` with the study's section replaced (up to the next level-2 heading), or appended when absent.
     /// Other sections are left byte for byte.
-    public static func replacingSection(in document: String, with section: String) -> String {
+    public static func replacingSection(in document: String, with section: String, heading: String = StudyCPTReport.heading) -> String {
+        let headings = heading == Self.heading ? [heading, earlierHeading] : [heading]
         var lines = document.components(separatedBy: "\n")
         let body = section.hasSuffix("\n") ? String(section.dropLast()) : section
-        if let start = lines.firstIndex(where: { [heading, earlierHeading].contains($0.trimmingCharacters(in: .whitespaces)) }) {
+        if let start = lines.firstIndex(where: { headings.contains($0.trimmingCharacters(in: .whitespaces)) }) {
             let end = lines[(start + 1)...].firstIndex { $0.hasPrefix("## ") } ?? lines.count
             let following = end < lines.count ? [""] : []
             lines.replaceSubrange(start..<end, with: body.components(separatedBy: "\n") + following)

@@ -7,7 +7,7 @@ struct Study: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "study",
         abstract: "Rerunnable studies that write their measured numbers and figures into docs/RESULTS.md.",
-        subcommands: [StudyCPTCommand.self])
+        subcommands: [StudyCPTCommand.self, StudyTransferCommand.self])
 }
 
 /// `pretrain study cpt [--quick] [--out DIR] [--results FILE]`: the continual pre-training study of issue 5
@@ -56,6 +56,59 @@ struct StudyCPTCommand: ParsableCommand {
         for claim in summary.claims { print("\(claim.holds ? "holds" : "DOES NOT HOLD"): \(claim.statement) (\(claim.evidence))") }
         if let median = summary.backtestMedianError {
             print(String(format: "backtest: median |error| %.2f %% over %d curves", 100 * median, summary.backtestCount))
+        }
+        print("results: \(study.out.appendingPathComponent("results.json").path), section written to \(results)")
+    }
+}
+
+/// `pretrain study transfer [--quick] [--seeds N] [--out DIR] [--results FILE]`: the knowledge-transfer study
+/// (`StudyTransfer` in the Studies module).
+struct StudyTransferCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "transfer",
+        abstract: "Knowledge-transfer study on Shakespeare: soft-label KD, SALT (with its data selection), ERNIE-Tiny's stages, self-distillation for further pre-training, bert2BERT growth and SPDF.",
+        discussion: """
+            Tokenizes the plays itself into OUT/corpora (a BPE for GPT, one with [MASK] for BERT, the Folio with the \
+            BERT tokenizer, and one play split 85/15 as the small target set), trains every arm in OUT/<arm> and writes \
+            OUT/results.json, its section of the results file (replaced on rerun) and figures (results/transfer-*.svg).
+            """)
+
+    @Flag(help: "The tiny CI size: every arm on 1–2-layer models for a few steps.")
+    var quick = false
+
+    @Option(help: "Seeds of the arms measured over seeds (KD students, self-distillation, SPDF 50 %).")
+    var seeds: Int?
+
+    @Option(help: "Directory of the runs (one per arm), the corpora and results.json.")
+    var out = "runs/study-transfer"
+
+    @Option(help: "Markdown file whose knowledge-transfer section is written; figures go to results/ beside it.")
+    var results = "docs/RESULTS.md"
+
+    @Option(help: "The plays in modern spelling (plain-text files).")
+    var text = "data/shakespeare"
+
+    @Option(help: "The plays in First Folio spelling (the BERT task domain).")
+    var folio = "data/shakespeare-folio"
+
+    @Flag(help: "Keep runs in --out that already finished with the same recipe (continue an interrupted study).")
+    var reuse = false
+
+    func validate() throws {
+        if let seeds, seeds < 1 { throw ValidationError("--seeds must be ≥ 1") }
+    }
+
+    func run() throws {
+        var size: StudyTransferSize = quick ? .quick : .standard
+        if let seeds { size.seeds = seeds }
+        let study = StudyTransfer(size: size, text: URL(fileURLWithPath: text), folioText: URL(fileURLWithPath: folio),
+                                  out: URL(fileURLWithPath: out), resultsFile: URL(fileURLWithPath: results), reuse: reuse,
+                                  command: (["pretrain"] + CommandLine.arguments.dropFirst()).joined(separator: " "),
+                                  cpu: cpuModelName())
+        let interrupt = InterruptFlag()
+        let measured = try study.run(shouldStop: { interrupt.isSet })
+        for claim in StudyTransferReport.claims(measured) {
+            print("\(claim.holds ? "holds" : "DOES NOT HOLD"): \(claim.statement) (\(claim.evidence))")
         }
         print("results: \(study.out.appendingPathComponent("results.json").path), section written to \(results)")
     }

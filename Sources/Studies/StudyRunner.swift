@@ -1,9 +1,9 @@
 import Foundation
 import Training
 
-/// Runs the study's arms one after another, each in OUT/<arm name>/ (a normal run directory: `pretrain report`,
+/// Runs a study's arms one after another, each in OUT/<arm name>/ (a normal run directory: `pretrain report`,
 /// `pretrain predict` and TensorBoard read it), and its anneal branch in OUT/infinite/anneals/.
-struct StudyCPTRunner {
+struct StudyRunner {
     /// A finished run: where it is, its metrics rows and how long it took (wall time).
     struct FinishedRun {
         var directory: URL
@@ -34,17 +34,22 @@ struct StudyCPTRunner {
     private(set) var reusedRuns = 0
 
     mutating func run(_ arm: StudyCPTArm, start: TrainingStart, index: Int, of count: Int) throws -> FinishedRun {
-        let directory = out.appendingPathComponent(arm.name)
-        console.message("── run \(index)/\(count): \(arm.label) → \(directory.path)")
-        if reuse, let finished = Self.finished(directory, recipe: arm.recipe) {
+        try run(arm.name, label: arm.label, recipe: arm.recipe, start: start, index: index, of: count)
+    }
+
+    /// Trains `recipe` in OUT/`name` (or reuses the finished run there), from `start`.
+    mutating func run(_ name: String, label: String, recipe: Recipe, start: TrainingStart, index: Int, of count: Int) throws -> FinishedRun {
+        let directory = out.appendingPathComponent(name)
+        console.message("── run \(index)/\(count): \(label) → \(directory.path)")
+        if reuse, let finished = Self.finished(directory, recipe: recipe) {
             console.message("   reused (finished with the same recipe)")
             reusedRuns += 1
             runs.append(finished)
             return finished
         }
         try Self.clear(directory)
-        let trainer = try Trainer(recipe: arm.recipe, runDirectory: directory,
-                                  corpus: try TrainingCorpus.load(arm.recipe.data), start: start, console: console)
+        let trainer = try Trainer(recipe: recipe, runDirectory: directory,
+                                  corpus: try TrainingCorpus.load(recipe.data), start: start, console: console)
         return try train(trainer, directory: directory)
     }
 

@@ -1,0 +1,161 @@
+import Foundation
+import Training
+
+/// The knowledge-transfer study's outputs: OUT/results.json, its section of the results file and its figures.
+public enum StudyTransferReport {
+    public static let heading = "## Knowledge transfer: distillation, growth and sparse pre-training"
+
+    public static func write(_ results: StudyTransferResults, out: URL, resultsFile: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(results).write(to: out.appendingPathComponent("results.json"), options: .atomic)
+        let directory = resultsFile.deletingLastPathComponent()
+        let figures = try writeFigures(results, into: directory.appendingPathComponent("results"))
+        let existing = (try? String(contentsOf: resultsFile, encoding: .utf8)) ?? ""
+        let document = StudyCPTReport.replacingSection(in: existing, with: section(results, figures: figures.map { "results/" + $0 }),
+                                                       heading: heading)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try document.write(to: resultsFile, atomically: true, encoding: .utf8)
+    }
+
+    /// A claim of a paper as this study's numbers judge it.
+    public struct Claim {
+        public var statement: String
+        public var holds: Bool
+        public var evidence: String
+    }
+
+    /// The issue's four claims, judged on the means over seeds.
+    public static func claims(_ results: StudyTransferResults) -> [Claim] {
+        var claims: [Claim] = []
+        let kd = meanAndDeviation(results.arm(.kd, "KD (τ 2, ½ hard + ½ soft)").compactMap(\.finalBitsPerByte))
+        let plain = meanAndDeviation(results.arm(.kd, "no KD").compactMap(\.finalBitsPerByte))
+        claims.append(Claim(statement: "a KD student beats the same student without KD at equal steps (val bits/byte)",
+                            holds: kd.mean < plain.mean, evidence: "KD \(spread(kd)) vs no KD \(spread(plain))"))
+        for row in growthRows(results) {
+            let evidence = row.fraction.map { String(format: "%@ reaches %.4f after %.0f %% of the steps", row.arm, row.target, 100 * $0) }
+                ?? String(format: "%@ does not reach %.4f in %d steps", row.arm, row.target, row.steps)
+            claims.append(Claim(statement: "growth (\(row.arm)) reaches the from-scratch final loss in ≤ 70 % of its steps",
+                                holds: (row.fraction ?? 2) <= 0.7, evidence: evidence))
+        }
+        let further = meanAndDeviation(results.arm(.selfDistillation, "further pre-training").map(\.finalLoss))
+        let selfDistilled = meanAndDeviation(results.arm(.selfDistillation, "+ self-distillation").map(\.finalLoss))
+        claims.append(Claim(statement: "self-distillation beats plain further pre-training on the small target set (final target val loss)",
+                            holds: selfDistilled.mean < further.mean,
+                            evidence: "self-distillation \(spread(selfDistilled)) vs further pre-training \(spread(further))"))
+        let dense = meanAndDeviation(results.arm(.kd, "no KD").map(\.finalLoss))
+        let sparse = meanAndDeviation(results.arm(.spdf, "50 % sparse → dense").map(\.finalLoss))
+        let gap = (sparse.mean - dense.mean) / dense.mean
+        claims.append(Claim(statement: "SPDF at 50 % ends within 2 % of dense after dense continued training (val loss)",
+                            holds: abs(gap) <= 0.02,
+                            evidence: String(format: "50 %% → dense %@ vs dense %@ (%+.2f %%)", spread(sparse), spread(dense), 100 * gap)))
+        return claims
+    }
+
+    struct GrowthRow {
+        var arm: String
+        var target: Double
+        var steps: Int
+        var reached: Int?
+        var fraction: Double? { reached.map { Double($0) / Double(steps) } }
+    }
+
+    /// Each grown arm: the first evaluation step at or below the from-scratch run's final val loss.
+    static func growthRows(_ results: StudyTransferResults) -> [GrowthRow] {
+        guard let scratch = results.arm(.growth, "from scratch").first else { return [] }
+        return results.arms(.growth).filter { $0 != "from scratch" }.compactMap { arm in
+            guard let row = results.arm(.growth, arm).first else { return nil }
+            let reached = row.curve.first { $0[1] <= scratch.finalLoss }.map { Int($0[0]) }
+            return GrowthRow(arm: arm, target: scratch.finalLoss, steps: scratch.steps, reached: reached)
+        }
+    }
+
+    static func section(_ results: StudyTransferResults, figures: [String]) -> String {
+        var text = heading + "\n\n"
+        if results.size == StudyTransferSize.quick.name {
+            text += "*The quick (CI) size: tiny models for a few steps. These numbers test the pipeline, not the papers.*\n\n"
+        }
+        text += "Made by `\(results.command)` in \(String(format: "%.1f", results.minutes)) minutes"
+            + (results.reusedRuns > 0 ? " (\(results.reusedRuns) finished runs reused)" : "") + "; \(results.machine).\n"
+        text += "Val loss is nats per token on the held-out plays (the last evaluation reads the whole split); bits/byte for the causal LMs; "
+            + "mean ± sample standard deviation over the seeds listed. Runs and their metrics.jsonl are in the study's output directory.\n\n"
+        for question in StudyTransferResults.Question.allCases {
+            text += "### \(title(question))\n\n| arm | seeds | final val loss | best val loss | bits/byte |\n|---|---|---|---|---|\n"
+            for arm in results.arms(question) {
+                let rows = results.arm(question, arm)
+                let bits = rows.compactMap(\.finalBitsPerByte)
+                text += "| \(arm) | \(rows.map { String($0.seed) }.joined(separator: ", ")) | \(spread(meanAndDeviation(rows.map(\.finalLoss)))) | "
+                    + "\(spread(meanAndDeviation(rows.map(\.bestLoss)))) | \(bits.isEmpty ? "–" : spread(meanAndDeviation(bits))) |\n"
+            }
+            text += "\n" + notes(question, results)
+        }
+        text += "### Claims\n\n"
+        for claim in claims(results) { text += "- **\(claim.holds ? "holds" : "does not hold")**: \(claim.statement) — \(claim.evidence)\n" }
+        text += "\n" + figures.map { "![](\($0))" }.joined(separator: "\n") + "\n"
+        return text
+    }
+
+    static func title(_ question: StudyTransferResults.Question) -> String {
+        switch question {
+        case .kd: return "Soft-label distillation (a large teacher, small students)"
+        case .salt: return "SALT: a small model's soft labels (and windows) for the large model's first 25 %"
+        case .ernie: return "BERT: ERNIE-Tiny's staged latent distillation vs one-stage KD (masked LM on the Folio's held-out plays)"
+        case .selfDistillation: return "Self-distillation for further pre-training on one play"
+        case .growth: return "bert2BERT growth: small → large vs large from scratch"
+        case .spdf: return "SPDF: sparse pre-training, then dense (vs dense throughout: the no-KD students)"
+        }
+    }
+
+    static func notes(_ question: StudyTransferResults.Question, _ results: StudyTransferResults) -> String {
+        switch question {
+        case .salt:
+            guard let selection = results.selection else { return "" }
+            return String(format: "Selection: %d of %d windows kept (mean small-model loss %.3f; kept %.3f, from %.3f to %.3f).\n\n",
+                          selection.selected, selection.windows, selection.meanScore, selection.meanSelectedScore,
+                          selection.lowestKept, selection.highestKept)
+        case .growth:
+            var text = "| grown by | steps to the from-scratch final loss | share of its steps |\n|---|---|---|\n"
+            for row in growthRows(results) {
+                text += "| \(row.arm) | \(row.reached.map(String.init) ?? "not reached in \(row.steps)") | "
+                    + "\(row.fraction.map { String(format: "%.0f %%", 100 * $0) } ?? "–") |\n"
+            }
+            return text + "\nThe grown runs' steps exclude the small model's own pre-training (the no-KD student of seed 1).\n\n"
+        case .spdf:
+            var text = ""
+            for arm in results.arms(.spdf) {
+                guard let sparsity = results.arm(.spdf, arm).first?.sparsity, let dense = sparsity["flops/dense"],
+                      let sparse = sparsity["flops/sparse_equivalent"] else { continue }
+                text += String(format: "- %@: the sparse phase's training FLOPs %.3g dense, %.3g with a sparse kernel (%.0f %% saved); our kernels stay dense.\n",
+                               arm, dense, sparse, 100 * (1 - sparse / dense))
+            }
+            return text.isEmpty ? "" : text + "\n"
+        default:
+            return ""
+        }
+    }
+
+    static func spread(_ value: (mean: Double, deviation: Double)) -> String {
+        value.deviation > 0 ? String(format: "%.4f ± %.4f", value.mean, value.deviation) : String(format: "%.4f", value.mean)
+    }
+
+    /// transfer-<question>.svg: each arm's val loss against steps (seed 1).
+    static func writeFigures(_ results: StudyTransferResults, into directory: URL) throws -> [String] {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var files: [String] = []
+        // ERNIE-Tiny's curve would be its last stage's alone: no figure for that question.
+        for question in StudyTransferResults.Question.allCases where question != .ernie {
+            var plot = SVGPlot(title: title(question), xLabel: "step", yLabel: "val loss (nats/token)")
+            plot.id = "transfer-\(question.rawValue)"
+            for (index, arm) in results.arms(question).enumerated() {
+                guard let row = results.arm(question, arm).first, !row.curve.isEmpty else { continue }
+                plot.series.append(SVGPlot.Series(arm, points: row.curve.map { ($0[0], $0[1]) },
+                                                  color: SVGPlot.palette[index % SVGPlot.palette.count], markers: true))
+            }
+            guard !plot.series.isEmpty else { continue }
+            let name = "transfer-\(question.rawValue).svg"
+            try plot.write(to: directory.appendingPathComponent(name))
+            files.append(name)
+        }
+        return files
+    }
+}
