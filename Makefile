@@ -5,7 +5,7 @@ APT_PACKAGES := libdnnl-dev libopenblas-dev libopenblas0-openmp pkg-config libsn
 SWIFT ?= swift
 RELEASE := $(SWIFT) build -c release
 
-.PHONY: deps build test demo study-cpt study-audio study-newlang bench bench-dp fixtures clean fuzz faults
+.PHONY: deps build test demo study-cpt study-transfer study-audio study-newlang bench bench-dp fixtures clean fuzz faults
 
 # Debian/Ubuntu packages the build links against (and the tools `pretrain data synth-speech` drives: espeak-ng,
 # sox; Open MPI for data-parallel training under mpirun); apt-get runs only when one is missing.
@@ -80,6 +80,14 @@ fixtures:
 
 clean:
 	rm -rf .build
+
+# The knowledge-transfer study (about 35 minutes on two cores): soft-label KD, SALT, ERNIE-Tiny's stages, self-distillation
+# for further pre-training, bert2BERT growth and SPDF on the plays in data/shakespeare and data/shakespeare-folio (the
+# study tokenizes them itself). Writes runs/study-transfer/ and its section of docs/RESULTS.md; STUDY_FLAGS=--quick for
+# the CI size, --reuse to continue an interrupted study.
+study-transfer: build
+	OMP_WAIT_POLICY=passive $(PRETRAIN) study transfer --text data/shakespeare --folio data/shakespeare-folio \
+		--out runs/study-transfer --results docs/RESULTS.md $(STUDY_FLAGS)
 
 # The speech pre-training study of issue 6: espeak-ng corpus, TERA and SSAST pre-training (about 18 minutes each on
 # two cores), probes of both encoders and both baselines; the table lands in runs/study-audio/results.md.

@@ -469,6 +469,19 @@ def op_cases():
     add("distillation_kl_3d", "distillation_kl", {"temperature": 0.5},
         lambda: {"in": {"student": randn(2, 3, 13, std=1.5)}, "const": {"teacher": randn(2, 3, 13, std=1.5)}},
         distillation_kl(0.5), loss=True)
+    # Distillation from a cached teacher's top k: the k log-probabilities renormalised at τ, scattered to their ids.
+    def topk_kl(tau):
+        def fn(student, indices, log_probabilities):
+            q = F.softmax(log_probabilities / tau, -1)
+            log_s = F.log_softmax(student / tau, -1).gather(-1, indices.long())
+            return (q * (F.log_softmax(log_probabilities / tau, -1) - log_s)).sum(-1).mean() * tau * tau
+        return fn
+    def topk_gen():
+        teacher = torch.log_softmax(randn(6, 11, std=2.0), -1)
+        values, ids = teacher.topk(4, -1)
+        return {"in": {"student": randn(6, 11, std=2.0)}, "const": {"indices": ids.float(), "log_probabilities": values}}
+    add("distillation_topk", "distillation_topk", {"temperature": 2.0}, topk_gen, topk_kl(2.0), loss=True)
+
     # Latent distillation (TinyBERT / MiniLM): a student's hidden states through a learned projection against the
     # teacher's (MSE), and the KL of the teacher's causal self-attention distributions to the student's, the mean
     # over (B, H, T) rows, both from scores scale · q kᵀ with −∞ above the diagonal.

@@ -34,6 +34,26 @@ final class LossTests: XCTestCase {
         }
     }
 
+    /// A cached teacher's top 4 of 11, renormalised at τ = 2, against the student's full softmax.
+    func testTopKDistillationMatchesTorch() throws {
+        try checkAgainstTorch("distillation_topk") { fixture, inputs in
+            let ids = try fixture.tensor("const.indices")
+            return topKDistillationLoss(student: inputs["student"]!, indices: IntTensor(ids.scalars.map { Int32($0) }, shape: ids.shape),
+                                        logProbabilities: try fixture.tensor("const.log_probabilities"),
+                                        temperature: fixture.float("temperature")!)
+        }
+    }
+
+    /// With every token kept (k = C) the top-k loss is the full distillation loss.
+    func testTopKDistillationWithEveryTokenIsTheFullLoss() {
+        var generator = RandomGenerator(seed: 9)
+        let student = Tensor.normal([3, 5], generator: &generator), teacher = Tensor.normal([3, 5], generator: &generator)
+        let full = distillationLoss(student: student, teacher: teacher, temperature: 1.5).item
+        let ids = IntTensor((0..<15).map { Int32($0 % 5) }, shape: [3, 5])
+        let topK = topKDistillationLoss(student: student, indices: ids, logProbabilities: logSoftmax(teacher), temperature: 1.5).item
+        XCTAssertEqual(topK, full, accuracy: 1e-5)
+    }
+
     /// TinyBERT's hidden-state loss: MSE(h · Wᵀ, teacher) with a learned projection W; gradients to h and W.
     func testHiddenStateDistillationThroughAProjectionMatchesTorch() throws {
         try checkAgainstTorch("distillation_hidden_mse") { fixture, inputs in

@@ -117,6 +117,63 @@ public func distillationLoss(student: Tensor, teacher: Tensor, temperature: Floa
     return out
 }
 
+/// Soft-label distillation from a teacher's top k (a cached teacher: `pretrain distill cache`): the teacher's
+/// distribution is its k most probable tokens, renormalised at temperature τ — q_k = softmax(ℓ_k / τ) over the k
+/// log-probabilities ℓ it kept — and the loss is τ² · Σ_k q_k (log q_k − log softmax(s/τ)[i_k]), the mean over rows.
+/// student: (N, C) logits; indices: (N, K) token ids in [0, C); logProbabilities: (N, K). Only the student gets a
+/// gradient: τ · (softmax(s/τ) − q scattered to its ids) per row, over the mean's N.
+public func topKDistillationLoss(student: Tensor, indices: IntTensor, logProbabilities: Tensor, temperature: Float) -> Tensor {
+    let (n, c) = classRows(student, "topKDistillationLoss")
+    let k = logProbabilities.size(-1)
+    precondition(indices.count == n * k && logProbabilities.count == n * k,
+                 "topKDistillationLoss: indices \(indices.shape) and log-probabilities \(logProbabilities.shape) must be (\(n), K)")
+    precondition(temperature > 0 && temperature.isFinite, "topKDistillationLoss: temperature \(temperature) must be positive")
+    let rowLoss = Tensor(uninitialized: [n])
+    let studentProbabilities = Tensor(uninitialized: student.shape), teacherProbabilities = Tensor(uninitialized: [n, k])
+    let ps = student.data, pl = logProbabilities.data, q = studentProbabilities.data, p = teacherProbabilities.data, losses = rowLoss.data
+    let inverse = 1 / temperature
+    indices.values.withUnsafeBufferPointer { ids in
+        parallelFor(n, grain: max(1, (1 << 14) / c)) { rows in
+            for row in rows {
+                let s = ps + row * c, qs = q + row * c, l = pl + row * k, tp = p + row * k
+                var studentMax = -Float.infinity, teacherMax = -Float.infinity
+                for j in 0..<c { studentMax = max(studentMax, s[j] * inverse) }
+                for j in 0..<k { teacherMax = max(teacherMax, l[j] * inverse) }
+                var studentSum = 0.0, teacherSum = 0.0
+                for j in 0..<c { qs[j] = Foundation.exp(s[j] * inverse - studentMax); studentSum += Double(qs[j]) }
+                for j in 0..<k { tp[j] = Foundation.exp(l[j] * inverse - teacherMax); teacherSum += Double(tp[j]) }
+                let studentLog = Double(studentMax) + Foundation.log(studentSum), teacherLog = Double(teacherMax) + Foundation.log(teacherSum)
+                for j in 0..<c { qs[j] = Float(Double(qs[j]) / studentSum) }
+                var kl = 0.0
+                for j in 0..<k {
+                    let probability = Double(tp[j]) / teacherSum
+                    tp[j] = Float(probability)
+                    let id = Int(ids[row * k + j])
+                    precondition(id >= 0 && id < c, "topKDistillationLoss: token id \(id) outside 0..<\(c)")
+                    if probability > 0 { kl += probability * ((Double(l[j] * inverse) - teacherLog) - (Double(s[id] * inverse) - studentLog)) }
+                }
+                losses[row] = Float(kl)
+            }
+        }
+    }
+    let out = Tensor(scalar: n == 0 ? 0 : Float(Double(temperature * temperature) * sequentialSum(rowLoss.data, n) / Double(n)))
+    guard Autograd.needsGradient(student) else { return out }
+    Autograd.record(out) {
+        guard n > 0 else { return }
+        let scale = out.grad!.item * temperature / Float(n)
+        let ds = student.gradData(), q = studentProbabilities.data, p = teacherProbabilities.data
+        indices.values.withUnsafeBufferPointer { ids in
+            parallelFor(n, grain: max(1, (1 << 14) / c)) { rows in
+                for row in rows {
+                    for j in 0..<c { ds[row * c + j] += scale * q[row * c + j] }
+                    for j in 0..<k { ds[row * c + Int(ids[row * k + j])] -= scale * p[row * k + j] }
+                }
+            }
+        }
+    }
+    return out
+}
+
 /// Mean squared error, as F.mse_loss: mean((x − target)²). x, target: same shape → scalar.
 public func mseLoss(_ x: Tensor, _ target: Tensor) -> Tensor {
     precondition(x.shape == target.shape, "mseLoss: shapes \(x.shape) and \(target.shape) differ")
