@@ -135,6 +135,13 @@ public enum DistillableModel {
     }
 }
 
+/// A teacher's top-k next-token log-probabilities read from disk instead of computed (`TeacherCache`).
+public protocol CachedTeacherOutputs: AnyObject {
+    var topK: Int { get }
+    /// For a (T + 1)-token window: the T·K ids and log-probabilities, position-major; nil when not cached.
+    func topK(_ window: [Int32]) -> (indices: [Int32], logProbabilities: [Float])?
+}
+
 /// The learned projections of the hidden-state term, one per mapped student layer: (C_t, C_s), no bias.
 public final class DistillationHeads: Module {
     @Key public var hiddenProjections: [Linear]
@@ -172,6 +179,8 @@ public final class Distillation: PretrainingObjective, StepAwareObjective {
     public let base: PretrainingObjective
     public let student: DistillableModel
     public let teacher: DistillableModel?
+    /// Soft labels from a cache of the teacher's top k (causal LM, soft term only), in place of `teacher`.
+    public let cache: CachedTeacherOutputs?
     public let config: DistillationConfig
     public let wrapped: DistilledStudent
     public var model: Module { wrapped }
@@ -180,12 +189,13 @@ public final class Distillation: PretrainingObjective, StepAwareObjective {
     private var sums: [String: Double] = [:], batches = 0
 
     /// `teacher` nil: built to evaluate a checkpoint (the hard loss only). `generator` draws the projections.
-    public init(base: PretrainingObjective, teacher: DistillableModel?, config: DistillationConfig,
-                generator: inout RandomGenerator) {
+    public init(base: PretrainingObjective, teacher: DistillableModel?, cache: CachedTeacherOutputs? = nil,
+                config: DistillationConfig, generator: inout RandomGenerator) {
         guard let student = DistillableModel(base.model) else { preconditionFailure("distillation needs a GPTModel or BertForMaskedLM student") }
         self.base = base
         self.student = student
         self.teacher = teacher
+        self.cache = cache
         self.config = config
         let teacherLayers = teacher?.layers ?? student.layers
         pairs = config.usesLatent ? config.layerPairs(studentLayers: student.layers, teacherLayers: teacherLayers) : []
@@ -210,10 +220,12 @@ public final class Distillation: PretrainingObjective, StepAwareObjective {
     }
 
     public func loss(_ tokens: IntTensor, generator: inout RandomGenerator) -> (loss: Tensor, predicted: Int) {
-        guard let teacher, wrapped.isTraining, weight > 0, config.usesTeacher else {
+        guard teacher != nil || cache != nil, wrapped.isTraining, weight > 0, config.usesTeacher else {
             if wrapped.isTraining { record(["teacher_weight": 0]) }
             return base.loss(tokens, generator: &generator)
         }
+        if let cache { return cachedLoss(tokens, cache) }
+        let teacher = self.teacher!
         // The inputs and targets the base objective would use, with the same draws.
         let inputs: IntTensor, targets: IntTensor
         if let masked = base as? MaskedLanguageModeling {
@@ -261,6 +273,29 @@ public final class Distillation: PretrainingObjective, StepAwareObjective {
         }
         record(values)
         return (total, targets.values.reduce(0) { $0 + ($1 == -100 ? 0 : 1) })
+    }
+
+    /// A causal LM's hard loss plus the soft term against the cached top k of each window.
+    private func cachedLoss(_ tokens: IntTensor, _ cache: CachedTeacherOutputs) -> (loss: Tensor, predicted: Int) {
+        let (rows, width) = (tokens.shape[0], tokens.shape[1])
+        var indices: [Int32] = [], values: [Float] = []
+        for row in 0..<rows {
+            let window = Array(tokens.values[(row * width)..<((row + 1) * width)])
+            guard let cached = cache.topK(window) else {
+                preconditionFailure("a window is missing from the teacher cache: the recipe's checks tie the cache to sequential windows of its corpus")
+            }
+            indices += cached.indices
+            values += cached.logProbabilities
+        }
+        let inputs = tokens.columns(0..<(width - 1)), targets = tokens.columns(1..<width)
+        let logits = student.run(inputs, rows: nil, collectLayers: false, attentionLayers: []).logits
+        let hard = crossEntropy(logits, targets: IntTensor(targets.values, shape: [targets.count]))
+        let soft = topKDistillationLoss(student: logits, indices: IntTensor(indices, shape: [targets.count, cache.topK]),
+                                        logProbabilities: Tensor(values, shape: [targets.count, cache.topK]),
+                                        temperature: config.temperature)
+        record(["teacher_weight": Double(weight), "hard_loss": Double(hard.item), "soft_loss": Double(soft.item)])
+        let total = (config.hardWeight == 1 ? hard : hard * config.hardWeight) + soft * (weight * config.softWeight)
+        return (total, targets.count)
     }
 
     private func mean(_ terms: [Tensor]) -> Tensor {

@@ -1,14 +1,52 @@
 import ArgumentParser
 import Foundation
+import Layers
 import Training
 
 /// `pretrain distill …`: what distillation prepares outside a training run.
 struct Distill: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "distill",
-        abstract: "Prepare distillation: select the windows a small model finds challenging yet learnable (SALT).",
+        abstract: "Prepare distillation: cache a teacher's top-k soft labels; select the windows a small model finds challenging yet learnable (SALT).",
         discussion: "Distillation itself is a recipe objective: objective.kind: distill with objective.distill.teacher (see recipes/distill-example.yaml).",
-        subcommands: [Select.self])
+        subcommands: [Cache.self, Select.self])
+
+    /// `pretrain distill cache TEACHER --data CORPUS --context T --top-k K --out DIR`.
+    struct Cache: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a decoder teacher once over a corpus' train windows and keep its top-k next-token log-probabilities for objective.distill.cache.",
+            discussion: """
+                The windows are those sequential sampling draws at context T (T+1 tokens every T); a student reads the \
+                cache with data.sampling: sequential on the same corpus and context. DIR takes about W·T·K·8 bytes \
+                (W windows); it is written beside DIR and renamed into place.
+                """)
+
+        @Argument(help: "The teacher: a decoder checkpoint, run directory or Hugging Face directory.")
+        var teacher: String
+
+        @Option(help: ArgumentHelp("The prepared corpus (the student's data.corpus).", valueName: "CORPUS"))
+        var data: String
+
+        @Option(help: "Tokens per window (the student's model.context).")
+        var context: Int
+
+        @Option(name: .customLong("top-k"), help: "Log-probabilities kept per position.")
+        var topK: Int = 16
+
+        @Option(help: ArgumentHelp("The cache directory.", valueName: "DIR"))
+        var out: String
+
+        func run() throws {
+            guard let decoder = try loadTextModel(URL(fileURLWithPath: teacher)).model as? GPTModel else {
+                throw TrainingError("\(teacher): not a decoder; the cache holds next-token soft labels")
+            }
+            let progress = TaskProgress("distill cache", unit: "windows")
+            let header = try TeacherCache.write(teacher: decoder, teacherPath: teacher, corpus: URL(fileURLWithPath: data), context: context,
+                                                topK: topK, out: URL(fileURLWithPath: out)) { done, total in progress.update(Double(done), of: Double(total)) }
+            progress.finish()
+            print("cached the top \(header.topK) of \(header.windows) windows × \(header.context) positions into \(out)")
+        }
+    }
 
     /// `pretrain distill select SMALL --data CORPUS --context T --fraction F [--skip-hardest S] --out DIR`.
     struct Select: ParsableCommand {

@@ -24,8 +24,10 @@ public enum DistillObjective: ObjectiveDefinition {
     public static func problems(_ section: DistillSection, recipe: Recipe) -> [String] {
         let key = "objective.distill"
         var problems: [String] = []
-        if section.teacher.isEmpty {
-            problems.append("\(key).teacher is required: a checkpoint, run directory or Hugging Face directory of the teacher")
+        if let cache = section.cache {
+            problems += cacheProblems(cache, section: section, recipe: recipe)
+        } else if section.teacher.isEmpty {
+            problems.append("\(key).teacher is required: a checkpoint, run directory or Hugging Face directory of the teacher (or a cache)")
         }
         if !(section.temperature > 0) { problems.append("\(key).temperature must be > 0, got \(section.temperature)") }
         for (name, value) in [("hard_weight", section.hardWeight), ("soft_weight", section.softWeight),
@@ -51,6 +53,32 @@ public enum DistillObjective: ObjectiveDefinition {
         return problems
     }
 
+    /// A cache holds soft labels of sequential windows of one corpus at one context, for a decoder.
+    static func cacheProblems(_ cache: String, section: DistillSection, recipe: Recipe) -> [String] {
+        let key = "objective.distill.cache"
+        var problems: [String] = []
+        if recipe.model.flavor == .bert { problems.append("\(key) holds next-token soft labels; a masked-LM student needs a live teacher") }
+        if section.hiddenWeight > 0 || section.attentionWeight > 0 {
+            problems.append("\(key) holds soft labels only: hidden_weight and attention_weight need a live teacher")
+        }
+        if recipe.data.sampling != .sequential || !recipe.data.mixture.isEmpty || recipe.data.replay != nil || !recipe.data.phases.isEmpty {
+            problems.append("\(key) needs data.sampling: sequential over data.corpus alone (the cache holds those windows)")
+        }
+        guard let header = try? TeacherCache.header(URL(fileURLWithPath: cache)) else {
+            return problems + ["\(key) \(cache): no cache.json; write the cache with pretrain distill cache"]
+        }
+        if header.context != recipe.model.context {
+            problems.append("\(key) \(cache) holds windows of context \(header.context), model.context is \(recipe.model.context)")
+        }
+        let manifest = URL(fileURLWithPath: recipe.data.corpus).appendingPathComponent("corpus.json")
+        if let data = try? Data(contentsOf: manifest), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+           let tokens = object["train_tokens"] as? Int, tokens != header.corpusTrainTokens {
+            problems.append("\(key) \(cache) was written for a corpus of \(header.corpusTrainTokens) train tokens (\(header.corpus)); "
+                + "data.corpus \(recipe.data.corpus) has \(tokens)")
+        }
+        return problems
+    }
+
     public static func make(_ settings: DistillSection, backbone: Module, context: ObjectiveContext,
                             generator: inout RandomGenerator) throws -> TrainableObjective {
         let base: PretrainingObjective
@@ -64,9 +92,17 @@ public enum DistillObjective: ObjectiveDefinition {
             throw TrainingError("objective distill needs a text model (gpt2, llama or bert)")
         }
         base = made
-        let teacher = context.training ? try loadTeacher(settings, student: backbone, context: context) : nil
+        var teacher: DistillableModel?, cache: TeacherCache?
+        if context.training, let directory = settings.cache {
+            cache = try TeacherCache(URL(fileURLWithPath: directory))
+            if let vocabulary = context.model.vocabSize, cache!.header.vocabSize != vocabulary {
+                throw TrainingError("objective.distill.cache \(directory) has a vocabulary of \(cache!.header.vocabSize), the student \(vocabulary)")
+            }
+        } else if context.training {
+            teacher = try loadTeacher(settings, student: backbone, context: context)
+        }
         // The projections are drawn after the student, so its initialisation is the plain run's.
-        return Distillation(base: base, teacher: teacher, config: settings.config, generator: &generator)
+        return Distillation(base: base, teacher: teacher, cache: cache, config: settings.config, generator: &generator)
     }
 
     /// The teacher of `settings`, checked against the student: same kind of model (decoder or masked-LM encoder),
@@ -148,6 +184,8 @@ public struct DistillSection: RecipeSection {
     public var layerMap: [Int]?
     /// Hidden states through a learned projection (required when the widths differ).
     public var projectHidden = true
+    /// A teacher cache (`pretrain distill cache`) to read soft labels from instead of running `teacher`.
+    public var cache: String?
 
     public init() {}
 
@@ -155,7 +193,7 @@ public struct DistillSection: RecipeSection {
         .init("teacher", \.teacher), .init("temperature", \.temperature), .init("hard_weight", \.hardWeight),
         .init("soft_weight", \.softWeight), .init("hidden_weight", \.hiddenWeight), .init("attention_weight", \.attentionWeight),
         .init("until_step", \.untilStep), .init("decay_steps", \.decaySteps), .init("layer_map", \.layerMap),
-        .init("project_hidden", \.projectHidden),
+        .init("project_hidden", \.projectHidden), .init("cache", \.cache),
     ]
 
     public var config: DistillationConfig {
