@@ -1,4 +1,5 @@
 import Foundation
+import Objectives
 import Training
 
 /// The recipes of the knowledge-transfer study's arms (`StudyTransfer`), built from its size and corpora.
@@ -52,12 +53,12 @@ struct StudyTransferPlan {
 
     /// `recipe` distilled from the study's run `teacher`: ½ hard + ½ soft labels at τ = 2 unless `configure` says
     /// otherwise (a masked-LM recipe keeps its masking).
-    func distilled(_ recipe: Recipe, teacher: String, _ configure: (inout DistillSection) -> Void) -> Recipe {
+    func distilled(_ recipe: Recipe, teacher: String, _ configure: (inout DistillationConfig) -> Void) -> Recipe {
         var recipe = recipe
         var section = DistillSection()
         section.teacher = study.out.appendingPathComponent(teacher).path
-        (section.temperature, section.hardWeight, section.softWeight) = (2, 0.5, 0.5)
-        configure(&section)
+        (section.config.temperature, section.config.hardWeight, section.config.softWeight) = (2, 0.5, 0.5)
+        configure(&section.config)
         let masking = recipe.objective.masking
         recipe.objective = ObjectiveSection()
         recipe.objective.kind = .distill

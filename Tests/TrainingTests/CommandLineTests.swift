@@ -92,16 +92,7 @@ final class CommandLineTests: XCTestCase {
     /// A BERT recipe trains with the masked-LM objective on a corpus whose tokenizer has a [MASK] token.
     func testAMaskedLanguageModelRecipeTrainsABert() throws {
         let root = try makeTemporaryDirectory()
-        let words = ["the", "king", "queen", "speaks", "to", "a", "fool", "and", "his", "lord", "of", "night", "day", "sweet"]
-        var generator = (0..<10000).map { ($0 * 7919 + 13) % words.count }.makeIterator()
-        for (name, lines) in [("train.txt", 200), ("val.txt", 60)] {
-            let text = (0..<lines).map { _ in (0..<12).map { _ in words[generator.next()!] }.joined(separator: " ") }
-                .joined(separator: ".\n")
-            try text.write(to: root.appendingPathComponent(name), atomically: true, encoding: .utf8)
-        }
-        let tokenize = try runToCompletion(["tokenize", "--train-vocab", "300", "--special-tokens", "<|endoftext|>,[MASK]",
-                                            "--val-files", "val", "--out", "corpus", "train.txt", "val.txt"], in: root)
-        XCTAssertEqual(tokenize.status, 0, tokenize.output)
+        try TestCorpus.writeMaskedLMCorpus(in: root)
         try """
             model: {flavor: bert, layers: 1, d_model: 16, heads: 2, context: 16}
             objective: {kind: masked_lm, masking: {rate: 0.2, whole_word: true}}

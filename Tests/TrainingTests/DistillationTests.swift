@@ -21,11 +21,11 @@ final class DistillationTests: XCTestCase {
         return directory
     }
 
-    private func distilled(_ recipe: Recipe, teacher: URL, _ configure: (inout DistillSection) -> Void) -> Recipe {
+    private func distilled(_ recipe: Recipe, teacher: URL, _ configure: (inout DistillationConfig) -> Void) -> Recipe {
         var recipe = recipe
         var section = DistillSection()
         section.teacher = teacher.path
-        configure(&section)
+        configure(&section.config)
         recipe.objective.kind = .distill
         recipe.objective.distill = section
         return recipe
@@ -140,7 +140,7 @@ final class DistillationTests: XCTestCase {
         var objective = ObjectiveSection()
         objective.kind = .distill
         var section = DistillSection()
-        (section.teacher, section.hiddenWeight, section.attentionWeight) = (teacherURL.path, 1, 1)
+        (section.teacher, section.config.hiddenWeight, section.config.attentionWeight) = (teacherURL.path, 1, 1)
         objective.distill = section
         var generator = RandomGenerator(seed: 3)
         let distillation = try XCTUnwrap(try makeModelAndObjective(model: model, objective: objective,
@@ -204,15 +204,7 @@ final class DistillationTests: XCTestCase {
     /// (borrowed from masked_lm), soft labels and latent terms; `pretrain eval` scores the student without a teacher.
     func testABertStudentDistilsFromABertTeacherOnTheCommandLine() throws {
         let root = try makeTemporaryDirectory()
-        let words = ["the", "king", "queen", "speaks", "to", "a", "fool", "and", "his", "lord", "of", "night", "day", "sweet"]
-        var draws = (0..<10000).map { ($0 * 7919 + 13) % words.count }.makeIterator()
-        for (name, lines) in [("train.txt", 200), ("val.txt", 60)] {
-            let text = (0..<lines).map { _ in (0..<12).map { _ in words[draws.next()!] }.joined(separator: " ") }.joined(separator: ".\n")
-            try text.write(to: root.appendingPathComponent(name), atomically: true, encoding: .utf8)
-        }
-        let tokenize = try runPretrain(["tokenize", "--train-vocab", "300", "--special-tokens", "<|endoftext|>,[MASK]",
-                                        "--val-files", "val", "--out", "corpus", "train.txt", "val.txt"], in: root)
-        XCTAssertEqual(tokenize.status, 0, tokenize.output)
+        try TestCorpus.writeMaskedLMCorpus(in: root)
         try """
             model: {flavor: bert, layers: 2, d_model: 32, heads: 2, context: 16}
             objective: {kind: masked_lm}

@@ -1,4 +1,5 @@
 import Foundation
+import Objectives
 import Layers
 import Tensors
 import TestSupport
@@ -79,7 +80,7 @@ final class TeacherCacheTests: XCTestCase {
         XCTAssertEqual(problems { _ in }, "valid")
         XCTAssertTrue(problems { $0.data.sampling = .random }.contains("needs data.sampling: sequential"))
         XCTAssertTrue(problems { $0.model.context = 16 }.contains("holds windows of context 8"))
-        XCTAssertTrue(problems { $0.objective.distill!.hiddenWeight = 1 }.contains("need a live teacher"))
+        XCTAssertTrue(problems { $0.objective.distill!.config.hiddenWeight = 1 }.contains("need a live teacher"))
         // A truncated array is named when the run opens the cache.
         let ids = cache.appendingPathComponent("ids.bin")
         let bytes = try Data(contentsOf: ids)

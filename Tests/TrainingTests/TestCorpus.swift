@@ -32,6 +32,20 @@ enum TestCorpus {
             """.write(to: root.appendingPathComponent("tiny.yaml"), atomically: true, encoding: .utf8)
     }
 
+    /// ROOT/train.txt and ROOT/val.txt of short "sentences" of a few words, tokenized by `pretrain tokenize` into
+    /// ROOT/corpus with a BPE of 300 that has a [MASK] token (what a BERT recipe needs).
+    static func writeMaskedLMCorpus(in root: URL) throws {
+        let words = ["the", "king", "queen", "speaks", "to", "a", "fool", "and", "his", "lord", "of", "night", "day", "sweet"]
+        var draws = (0..<10000).map { ($0 * 7919 + 13) % words.count }.makeIterator()
+        for (name, lines) in [("train.txt", 200), ("val.txt", 60)] {
+            let text = (0..<lines).map { _ in (0..<12).map { _ in words[draws.next()!] }.joined(separator: " ") }.joined(separator: ".\n")
+            try text.write(to: root.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
+        let tokenize = try runPretrain(["tokenize", "--train-vocab", "300", "--special-tokens", "<|endoftext|>,[MASK]",
+                                        "--val-files", "val", "--out", "corpus", "train.txt", "val.txt"], in: root)
+        XCTAssertEqual(tokenize.status, 0, tokenize.output)
+    }
+
     /// Writes a prepared corpus directory (llm.c shards + corpus.json) as `pretrain tokenize` does; another
     /// `seed` gives other text (train from `seed`, val from `seed + 1`).
     static func writePrepared(to directory: URL, trainTokens: Int = 6000, valTokens: Int = 800,

@@ -81,23 +81,12 @@ public func distillationLoss(student: Tensor, teacher: Tensor, temperature: Floa
     parallelFor(n, grain: max(1, (1 << 14) / c)) { rows in
         for row in rows {
             let s = ps + row * c, t = pt + row * c, qs = q + row * c, tp = p + row * c
-            var studentMax = -Float.infinity, teacherMax = -Float.infinity
-            for j in 0..<c { studentMax = max(studentMax, s[j] * inverse); teacherMax = max(teacherMax, t[j] * inverse) }
-            var studentSum = 0.0, teacherSum = 0.0
-            for j in 0..<c {
-                qs[j] = Foundation.exp(s[j] * inverse - studentMax)
-                tp[j] = Foundation.exp(t[j] * inverse - teacherMax)
-                studentSum += Double(qs[j])
-                teacherSum += Double(tp[j])
-            }
-            let studentLog = Double(studentMax) + Foundation.log(studentSum), teacherLog = Double(teacherMax) + Foundation.log(teacherSum)
+            let studentLog = temperedSoftmax(s, count: c, inverse: inverse, into: qs)
+            let teacherLog = temperedSoftmax(t, count: c, inverse: inverse, into: tp)
             var kl = 0.0
-            for j in 0..<c {
-                qs[j] = Float(Double(qs[j]) / studentSum)
-                let probability = Double(tp[j]) / teacherSum
-                tp[j] = Float(probability)
+            for j in 0..<c where tp[j] > 0 {
                 // log p − log q = (t/τ − log Σ_t) − (s/τ − log Σ_s)
-                if probability > 0 { kl += probability * ((Double(t[j] * inverse) - teacherLog) - (Double(s[j] * inverse) - studentLog)) }
+                kl += Double(tp[j]) * ((Double(t[j] * inverse) - teacherLog) - (Double(s[j] * inverse) - studentLog))
             }
             losses[row] = Float(kl)
         }
@@ -136,21 +125,13 @@ public func topKDistillationLoss(student: Tensor, indices: IntTensor, logProbabi
         parallelFor(n, grain: max(1, (1 << 14) / c)) { rows in
             for row in rows {
                 let s = ps + row * c, qs = q + row * c, l = pl + row * k, tp = p + row * k
-                var studentMax = -Float.infinity, teacherMax = -Float.infinity
-                for j in 0..<c { studentMax = max(studentMax, s[j] * inverse) }
-                for j in 0..<k { teacherMax = max(teacherMax, l[j] * inverse) }
-                var studentSum = 0.0, teacherSum = 0.0
-                for j in 0..<c { qs[j] = Foundation.exp(s[j] * inverse - studentMax); studentSum += Double(qs[j]) }
-                for j in 0..<k { tp[j] = Foundation.exp(l[j] * inverse - teacherMax); teacherSum += Double(tp[j]) }
-                let studentLog = Double(studentMax) + Foundation.log(studentSum), teacherLog = Double(teacherMax) + Foundation.log(teacherSum)
-                for j in 0..<c { qs[j] = Float(Double(qs[j]) / studentSum) }
+                let studentLog = temperedSoftmax(s, count: c, inverse: inverse, into: qs)
+                let teacherLog = temperedSoftmax(l, count: k, inverse: inverse, into: tp)
                 var kl = 0.0
-                for j in 0..<k {
-                    let probability = Double(tp[j]) / teacherSum
-                    tp[j] = Float(probability)
+                for j in 0..<k where tp[j] > 0 {
                     let id = Int(ids[row * k + j])
                     precondition(id >= 0 && id < c, "topKDistillationLoss: token id \(id) outside 0..<\(c)")
-                    if probability > 0 { kl += probability * ((Double(l[j] * inverse) - teacherLog) - (Double(s[id] * inverse) - studentLog)) }
+                    kl += Double(tp[j]) * ((Double(l[j] * inverse) - teacherLog) - (Double(s[id] * inverse) - studentLog))
                 }
                 losses[row] = Float(kl)
             }
@@ -172,6 +153,20 @@ public func topKDistillationLoss(student: Tensor, indices: IntTensor, logProbabi
         }
     }
     return out
+}
+
+/// softmax(x / τ) of one row of `count` values into `probabilities`; returns log Σ exp(x / τ), in Double.
+@inline(__always)
+func temperedSoftmax(_ x: UnsafePointer<Float>, count: Int, inverse: Float, into probabilities: UnsafeMutablePointer<Float>) -> Double {
+    var maximum = -Float.infinity
+    for j in 0..<count { maximum = max(maximum, x[j] * inverse) }
+    var sum = 0.0
+    for j in 0..<count {
+        probabilities[j] = Foundation.exp(x[j] * inverse - maximum)
+        sum += Double(probabilities[j])
+    }
+    for j in 0..<count { probabilities[j] = Float(Double(probabilities[j]) / sum) }
+    return Double(maximum) + Foundation.log(sum)
 }
 
 /// Mean squared error, as F.mse_loss: mean((x − target)²). x, target: same shape → scalar.

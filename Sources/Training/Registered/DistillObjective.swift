@@ -29,25 +29,25 @@ public enum DistillObjective: ObjectiveDefinition {
         } else if section.teacher.isEmpty {
             problems.append("\(key).teacher is required: a checkpoint, run directory or Hugging Face directory of the teacher (or a cache)")
         }
-        if !(section.temperature > 0) { problems.append("\(key).temperature must be > 0, got \(section.temperature)") }
-        for (name, value) in [("hard_weight", section.hardWeight), ("soft_weight", section.softWeight),
-                              ("hidden_weight", section.hiddenWeight), ("attention_weight", section.attentionWeight)] where value < 0 {
+        if !(section.config.temperature > 0) { problems.append("\(key).temperature must be > 0, got \(section.config.temperature)") }
+        for (name, value) in [("hard_weight", section.config.hardWeight), ("soft_weight", section.config.softWeight),
+                              ("hidden_weight", section.config.hiddenWeight), ("attention_weight", section.config.attentionWeight)] where value < 0 {
             problems.append("\(key).\(name) must be ≥ 0, got \(value)")
         }
-        if section.hardWeight == 0 && section.untilStep != nil {
+        if section.config.hardWeight == 0 && section.config.untilStep != nil {
             problems.append("\(key).until_step needs hard_weight > 0: after it the student would have no loss")
         }
-        if let until = section.untilStep, until < 1 { problems.append("\(key).until_step must be ≥ 1, got \(until)") }
-        if section.decaySteps < 0 || section.decaySteps > (section.untilStep ?? 0) {
-            problems.append("\(key).decay_steps must be in 0…until_step, got \(section.decaySteps)")
+        if let until = section.config.untilStep, until < 1 { problems.append("\(key).until_step must be ≥ 1, got \(until)") }
+        if section.config.decaySteps < 0 || section.config.decaySteps > (section.config.untilStep ?? 0) {
+            problems.append("\(key).decay_steps must be in 0…until_step, got \(section.config.decaySteps)")
         }
-        if let map = section.layerMap {
+        if let map = section.config.layerMap {
             if map.count != recipe.model.layers {
                 problems.append("\(key).layer_map must name a teacher layer for each of the \(recipe.model.layers) student layers, got \(map.count)")
             }
             if map.contains(where: { $0 < 0 }) { problems.append("\(key).layer_map entries must be ≥ 0 (0: no teacher layer), got \(map)") }
         }
-        if section.hardWeight == 0 && section.softWeight == 0 && section.hiddenWeight == 0 && section.attentionWeight == 0 {
+        if section.config.hardWeight == 0 && section.config.softWeight == 0 && section.config.hiddenWeight == 0 && section.config.attentionWeight == 0 {
             problems.append("\(key): every weight is 0, nothing to learn")
         }
         return problems
@@ -58,7 +58,7 @@ public enum DistillObjective: ObjectiveDefinition {
         let key = "objective.distill.cache"
         var problems: [String] = []
         if recipe.model.flavor == .bert { problems.append("\(key) holds next-token soft labels; a masked-LM student needs a live teacher") }
-        if section.hiddenWeight > 0 || section.attentionWeight > 0 {
+        if section.config.hiddenWeight > 0 || section.config.attentionWeight > 0 {
             problems.append("\(key) holds soft labels only: hidden_weight and attention_weight need a live teacher")
         }
         if recipe.data.sampling != .sequential || !recipe.data.mixture.isEmpty || recipe.data.replay != nil || !recipe.data.phases.isEmpty {
@@ -167,42 +167,24 @@ public func isHuggingFaceDirectory(_ url: URL) -> Bool {
     return object["model_type"] != nil
 }
 
-/// `objective.distill:` — the teacher and the weights of the distillation terms (`DistillationConfig`).
+/// `objective.distill:` — the teacher (or a cache of its soft labels) and the terms' weights and schedule
+/// (`DistillationConfig`, which documents each).
 public struct DistillSection: RecipeSection {
-    /// A checkpoint, run directory or Hugging Face directory (required).
+    /// A checkpoint, run directory or Hugging Face directory (required unless `cache` is set).
     public var teacher = ""
-    public var temperature: Float = 2
-    public var hardWeight: Float = 1
-    public var softWeight: Float = 1
-    public var hiddenWeight: Float = 0
-    public var attentionWeight: Float = 0
-    /// SALT: the teacher's terms apply before this update only (nil: throughout).
-    public var untilStep: Int?
-    /// … falling linearly to 0 over the last `decay_steps` updates before `until_step`.
-    public var decaySteps = 0
-    /// Teacher layer (1-based) of each student layer; 0 skips one; nil: the uniform map.
-    public var layerMap: [Int]?
-    /// Hidden states through a learned projection (required when the widths differ).
-    public var projectHidden = true
     /// A teacher cache (`pretrain distill cache`) to read soft labels from instead of running `teacher`.
     public var cache: String?
+    public var config = DistillationConfig()
 
     public init() {}
 
     public static let keys: [RecipeKey<DistillSection>] = [
-        .init("teacher", \.teacher), .init("temperature", \.temperature), .init("hard_weight", \.hardWeight),
-        .init("soft_weight", \.softWeight), .init("hidden_weight", \.hiddenWeight), .init("attention_weight", \.attentionWeight),
-        .init("until_step", \.untilStep), .init("decay_steps", \.decaySteps), .init("layer_map", \.layerMap),
-        .init("project_hidden", \.projectHidden), .init("cache", \.cache),
+        .init("teacher", \.teacher), .init("cache", \.cache), .init("temperature", \.config.temperature),
+        .init("hard_weight", \.config.hardWeight), .init("soft_weight", \.config.softWeight),
+        .init("hidden_weight", \.config.hiddenWeight), .init("attention_weight", \.config.attentionWeight),
+        .init("until_step", \.config.untilStep), .init("decay_steps", \.config.decaySteps), .init("layer_map", \.config.layerMap),
+        .init("project_hidden", \.config.projectHidden),
     ]
-
-    public var config: DistillationConfig {
-        var config = DistillationConfig()
-        (config.temperature, config.hardWeight, config.softWeight) = (temperature, hardWeight, softWeight)
-        (config.hiddenWeight, config.attentionWeight) = (hiddenWeight, attentionWeight)
-        (config.untilStep, config.decaySteps, config.layerMap, config.projectHidden) = (untilStep, decaySteps, layerMap, projectHidden)
-        return config
-    }
 }
 
 extension ObjectiveSection {
