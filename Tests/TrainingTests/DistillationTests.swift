@@ -174,6 +174,17 @@ final class DistillationTests: XCTestCase {
                          try readMetrics(root.appendingPathComponent("from-checkpoint/metrics.jsonl")))
     }
 
+    /// An encoder-only Hugging Face BertModel (no masked-LM head) can teach hidden states and attention, not soft labels.
+    func testAnEncoderOnlyBertDirectoryTeachesLatentTermsOnly() throws {
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("HFInteropTests/Fixtures/import/bert_encoder")
+        XCTAssertTrue(isHuggingFaceDirectory(directory))
+        XCTAssertThrowsError(try loadTextModel(directory)) { XCTAssertTrue("\($0)".contains("encoder-only"), "\($0)") }
+        let teacher = try loadTextModel(directory, freshMaskedLMHead: true).model
+        XCTAssertTrue(teacher is BertForMaskedLM)
+        XCTAssertFalse(teacher.isTraining)
+    }
+
     func testTeacherProblemsAreOneLineErrorsNamingTheTeacher() throws {
         let root = try makeTemporaryDirectory()
         let corpus = TestCorpus.make()

@@ -111,7 +111,8 @@ public enum DistillObjective: ObjectiveDefinition {
     static func loadTeacher(_ settings: DistillSection, student: Module, context: ObjectiveContext) throws -> DistillableModel {
         let url = URL(fileURLWithPath: settings.teacher)
         let name = "objective.distill.teacher \(settings.teacher)"
-        let (module, tokenizer) = try loadTextModel(url)
+        // An encoder-only BertModel directory has no masked-LM head: it can teach hidden states and attention only.
+        let (module, tokenizer) = try loadTextModel(url, freshMaskedLMHead: settings.config.softWeight == 0)
         guard let teacher = DistillableModel(module), let own = DistillableModel(student) else {
             throw TrainingError("\(name): not a text model")
         }
@@ -149,10 +150,11 @@ public enum DistillObjective: ObjectiveDefinition {
 }
 
 /// A text model from a checkpoint or run directory of ours, or from a Hugging Face directory (config.json with a
-/// `model_type`): the model, in evaluation mode, and its tokenizer.json when it has one.
-public func loadTextModel(_ url: URL) throws -> (model: Module, tokenizer: URL?) {
+/// `model_type`): the model, in evaluation mode, and its tokenizer.json when it has one. `freshMaskedLMHead` accepts
+/// an encoder-only BERT directory (its masked-LM head then is a fresh one).
+public func loadTextModel(_ url: URL, freshMaskedLMHead: Bool = false) throws -> (model: Module, tokenizer: URL?) {
     if isHuggingFaceDirectory(url) {
-        let imported = try importHuggingFace(directory: url, options: HuggingFaceImportOptions(freshMaskedLMHead: false))
+        let imported = try importHuggingFace(directory: url, options: HuggingFaceImportOptions(freshMaskedLMHead: freshMaskedLMHead))
         imported.model.eval()
         return (imported.model, imported.tokenizer)
     }
