@@ -196,6 +196,14 @@ public struct RunReport {
         if !throughput.isEmpty {
             rows.append(("median tokens / s", Self.count(throughput[throughput.count / 2])))
         }
+        if let fraction = metrics.last("sparsity/fraction"), let masked = metrics.last("sparsity/masked_weights") {
+            rows.append(("weight sparsity", String(format: "%g", 100 * fraction.value) + " % of the blocks' linear weights held at 0 "
+                         + "(\(Self.grouped(Int(masked.value))) entries; SPDF)"))
+        }
+        if let dense = metrics.last("flops/dense"), let sparse = metrics.last("flops/sparse_equivalent") {
+            rows.append(("training FLOPs (planned)", String(format: "%.3g as run (dense kernels); %.3g with a sparse kernel",
+                                                            dense.value, sparse.value)))
+        }
         let skipped = metrics.last("skipped_updates").map { Int($0.value) } ?? 0
         rows.append(("skipped updates", String(skipped)))
         if let latestCheckpoint { rows.append(("latest checkpoint", latestCheckpoint)) }

@@ -197,7 +197,7 @@ public final class WeightSparsity {
     /// The console line of a sparse run's start.
     func describe(_ metrics: [String: Double]) -> String {
         let total = parameters.reduce(0) { $0 + $1.tensor.count }
-        return "sparsity: \(Int(100 * settings.fraction)) % of the \(parameters.count) linear weights of the blocks masked "
+        return "sparsity: \(Int(100 * settings.fraction)) % of each of the blocks' \(parameters.count) linear weights masked "
             + "(\(settings.mask.rawValue); \(maskedWeights) of \(total) entries held at 0); training FLOPs "
             + String(format: "%.3g dense, %.3g with a sparse kernel (ours stay dense)",
                      metrics["flops/dense"] ?? 0, metrics["flops/sparse_equivalent"] ?? 0)

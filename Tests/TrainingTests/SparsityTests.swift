@@ -109,6 +109,11 @@ final class SparsityTests: XCTestCase {
         XCTAssertEqual(first["flops/sparse_equivalent"], flops.sparseEquivalent)
         XCTAssertEqual(flops.dense - flops.sparseEquivalent, 6 * 0.75 * Double(sparse) * Double(tokens), accuracy: 1)
         XCTAssertEqual(first["sparsity/masked_weights"], Double(trainer.sparsity!.maskedWeights))
+        let summary = Dictionary(uniqueKeysWithValues: try RunReport(runDirectory: root).summary)
+        XCTAssertEqual(summary["weight sparsity"]?.hasPrefix("75 % of the blocks' linear weights held at 0"), true,
+                       "\(summary)")
+        XCTAssertEqual(summary["training FLOPs (planned)"],
+                       String(format: "%.3g as run (dense kernels); %.3g with a sparse kernel", flops.dense, flops.sparseEquivalent))
     }
 
     /// Magnitude masks take the smallest |w| of each matrix; random masks leave the dense initialisation unchanged.
