@@ -104,6 +104,12 @@ public struct StudyTransfer {
 
         // 5. Growth: the small model grown into the large one by each method vs the large one from scratch.
         results.add(.growth, "from scratch", seed: 1, scratch)
+        for (name, run) in [("small", "small-plain-s1"), ("large", "large-plain")] {
+            let loaded = try loadCheckpoint(out.appendingPathComponent(run))
+            results.flopsPerStep[name] = WeightSparsity.trainingFLOPs(model: loaded.config.model, parameters: loaded.model.parameterCount,
+                                                                      sparseWeights: 0, fraction: 0,
+                                                                      tokens: size.batchSize * size.context).dense
+        }
         for method in GrowthMethod.allCases {
             let grown = try plan.grow(out.appendingPathComponent("small-plain-s1"), method: method,
                                       into: out.appendingPathComponent("grown-\(method.rawValue)"))

@@ -56,17 +56,30 @@ public enum StudyTransferReport {
         var arm: String
         var target: Double
         var steps: Int
+        /// The grown model's loss before any training (step 0).
+        var start: Double?
         var reached: Int?
         var fraction: Double? { reached.map { Double($0) / Double(steps) } }
+        /// Training FLOPs to reach the target with the small model's own pre-training counted, as a share of the
+        /// from-scratch run's.
+        var flopsShare: Double?
     }
 
-    /// Each grown arm: the first evaluation step at or below the from-scratch run's final val loss.
+    /// Each grown arm: the first evaluation after step 0 at or below the from-scratch run's final val loss (every
+    /// evaluation of these runs reads the whole val split).
     static func growthRows(_ results: StudyTransferResults) -> [GrowthRow] {
         guard let scratch = results.arm(.growth, "from scratch").first else { return [] }
+        let small = results.flopsPerStep["small"], large = results.flopsPerStep["large"]
+        let smallSteps = results.arm(.kd, "no KD").first { $0.seed == 1 }?.steps
         return results.arms(.growth).filter { $0 != "from scratch" }.compactMap { arm in
             guard let row = results.arm(.growth, arm).first else { return nil }
-            let reached = row.curve.first { $0[1] <= scratch.finalLoss }.map { Int($0[0]) }
-            return GrowthRow(arm: arm, target: scratch.finalLoss, steps: scratch.steps, reached: reached)
+            let reached = row.curve.first { $0[0] > 0 && $0[1] <= scratch.finalLoss }.map { Int($0[0]) }
+            var share: Double?
+            if let reached, let small, let large, let smallSteps {
+                share = (Double(smallSteps) * small + Double(reached) * large) / (Double(scratch.steps) * large)
+            }
+            return GrowthRow(arm: arm, target: scratch.finalLoss, steps: scratch.steps, start: row.curve.first { $0[0] == 0 }?[1],
+                             reached: reached, flopsShare: share)
         }
     }
 
@@ -80,12 +93,17 @@ public enum StudyTransferReport {
         text += "Val loss is nats per token on the held-out plays (the last evaluation reads the whole split); bits/byte for the causal LMs; "
             + "mean ± sample standard deviation over the seeds listed. Runs and their metrics.jsonl are in the study's output directory.\n\n"
         for question in StudyTransferResults.Question.allCases {
-            text += "### \(title(question))\n\n| arm | seeds | final val loss | best val loss | bits/byte |\n|---|---|---|---|---|\n"
+            // Periodic evaluations read `evalBatches` of the split, the last one all of it; only the target play's val
+            // split is small enough that every evaluation reads all of it, so a best-so-far compares there alone.
+            let best = question == .selfDistillation
+            text += "### \(title(question))\n\n| arm | seeds | final val loss |\(best ? " best val loss |" : "") bits/byte |\n"
+                + "|---|---|---|\(best ? "---|" : "")---|\n"
             for arm in results.arms(question) {
                 let rows = results.arm(question, arm)
                 let bits = rows.compactMap(\.finalBitsPerByte)
-                text += "| \(arm) | \(rows.map { String($0.seed) }.joined(separator: ", ")) | \(spread(meanAndDeviation(rows.map(\.finalLoss)))) | "
-                    + "\(spread(meanAndDeviation(rows.map(\.bestLoss)))) | \(bits.isEmpty ? "–" : spread(meanAndDeviation(bits))) |\n"
+                text += "| \(arm) | \(rows.map { String($0.seed) }.joined(separator: ", ")) | \(spread(meanAndDeviation(rows.map(\.finalLoss)))) |"
+                    + (best ? " \(spread(meanAndDeviation(rows.map(\.bestLoss)))) |" : "")
+                    + " \(bits.isEmpty ? "–" : spread(meanAndDeviation(bits))) |\n"
             }
             text += "\n" + notes(question, results)
         }
@@ -114,12 +132,17 @@ public enum StudyTransferReport {
                           selection.selected, selection.windows, selection.meanScore, selection.meanSelectedScore,
                           selection.lowestKept, selection.highestKept)
         case .growth:
-            var text = "| grown by | steps to the from-scratch final loss | share of its steps |\n|---|---|---|\n"
+            var text = "| grown by | val loss at step 0 | steps to the from-scratch final loss | share of its steps | "
+                + "share of its FLOPs, the small model's pre-training included |\n|---|---|---|---|---|\n"
             for row in growthRows(results) {
-                text += "| \(row.arm) | \(row.reached.map(String.init) ?? "not reached in \(row.steps)") | "
-                    + "\(row.fraction.map { String(format: "%.0f %%", 100 * $0) } ?? "–") |\n"
+                text += "| \(row.arm) | \(row.start.map { String(format: "%.4f", $0) } ?? "–") | "
+                    + "\(row.reached.map(String.init) ?? "not reached in \(row.steps)") | "
+                    + "\(row.fraction.map { String(format: "%.0f %%", 100 * $0) } ?? "–") | "
+                    + "\(row.flopsShare.map { String(format: "%.0f %%", 100 * $0) } ?? "–") |\n"
             }
-            return text + "\nThe grown runs' steps exclude the small model's own pre-training (the no-KD student of seed 1).\n\n"
+            return text + "\nThe small model is the no-KD student of seed 1; FLOPs are counted as `pretrain bench` does (6·N per token plus "
+                + "attention). Steps to the target count from the first evaluation after step 0: the grown runs start at their "
+                + "small model's loss and the rewarmed learning rate first moves them away from it.\n\n"
         case .spdf:
             var text = ""
             for arm in results.arms(.spdf) {

@@ -30,6 +30,8 @@ public struct StudyTransferResults: Codable {
     public var reusedRuns = 0
     public var rows: [Row] = []
     public var selection: SLMDataSelection.Summary?
+    /// Training FLOPs of one step of the "small" and the "large" model.
+    public var flopsPerStep: [String: Double] = [:]
 
     init(size: String, command: String, machine: String) {
         (self.size, self.command, self.machine) = (size, command, machine)
