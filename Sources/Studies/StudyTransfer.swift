@@ -130,7 +130,9 @@ public struct StudyTransfer {
             }
         }
         results.machine = StudyMachine.description(cpu: cpu, loadBefore: loadBefore, loadAfter: StudyMachine.loadAverage())
-        results.minutes = Date().timeIntervalSince(started) / 60
+        // The runs' own wall times (a reused run keeps the time it took), so that a rerun with --reuse reports the study.
+        results.minutes = runner.runs.reduce(0) { $0 + $1.seconds } / 60
+        results.wallMinutes = Date().timeIntervalSince(started) / 60
         results.reusedRuns = runner.reusedRuns
         try StudyTransferReport.write(results, out: out, resultsFile: resultsFile)
         return results

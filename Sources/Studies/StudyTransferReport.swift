@@ -28,21 +28,24 @@ public enum StudyTransferReport {
     /// The issue's four claims, judged on the means over seeds.
     public static func claims(_ results: StudyTransferResults) -> [Claim] {
         var claims: [Claim] = []
-        let kd = meanAndDeviation(results.arm(.kd, "KD (τ 2, ½ hard + ½ soft)").compactMap(\.finalBitsPerByte))
-        let plain = meanAndDeviation(results.arm(.kd, "no KD").compactMap(\.finalBitsPerByte))
+        let kd = results.arm(.kd, "KD (τ 2, ½ hard + ½ soft)"), plain = results.arm(.kd, "no KD")
+        let kdPaired = paired(kd, plain) { $0.finalBitsPerByte ?? .nan }
         claims.append(Claim(statement: "a KD student beats the same student without KD at equal steps (val bits/byte)",
-                            holds: kd.mean < plain.mean, evidence: "KD \(spread(kd)) vs no KD \(spread(plain))"))
+                            holds: kdPaired.holds,
+                            evidence: "KD \(spread(meanAndDeviation(kd.compactMap(\.finalBitsPerByte)))) vs no KD "
+                                + "\(spread(meanAndDeviation(plain.compactMap(\.finalBitsPerByte)))); \(kdPaired.evidence)"))
         for row in growthRows(results) {
             let evidence = row.fraction.map { String(format: "%@ reaches %.4f after %.0f %% of the steps", row.arm, row.target, 100 * $0) }
                 ?? String(format: "%@ does not reach %.4f in %d steps", row.arm, row.target, row.steps)
             claims.append(Claim(statement: "growth (\(row.arm)) reaches the from-scratch final loss in ≤ 70 % of its steps",
                                 holds: (row.fraction ?? 2) <= 0.7, evidence: evidence))
         }
-        let further = meanAndDeviation(results.arm(.selfDistillation, "further pre-training").map(\.finalLoss))
-        let selfDistilled = meanAndDeviation(results.arm(.selfDistillation, "+ self-distillation").map(\.finalLoss))
+        let further = results.arm(.selfDistillation, "further pre-training"), selfDistilled = results.arm(.selfDistillation, "+ self-distillation")
+        let selfPaired = paired(selfDistilled, further) { $0.finalLoss }
         claims.append(Claim(statement: "self-distillation beats plain further pre-training on the small target set (final target val loss)",
-                            holds: selfDistilled.mean < further.mean,
-                            evidence: "self-distillation \(spread(selfDistilled)) vs further pre-training \(spread(further))"))
+                            holds: selfPaired.holds,
+                            evidence: "self-distillation \(spread(meanAndDeviation(selfDistilled.map(\.finalLoss)))) vs further pre-training "
+                                + "\(spread(meanAndDeviation(further.map(\.finalLoss)))); \(selfPaired.evidence)"))
         let dense = meanAndDeviation(results.arm(.kd, "no KD").map(\.finalLoss))
         let sparse = meanAndDeviation(results.arm(.spdf, "50 % sparse → dense").map(\.finalLoss))
         let gap = (sparse.mean - dense.mean) / dense.mean
@@ -50,6 +53,19 @@ public enum StudyTransferReport {
                             holds: abs(gap) <= 0.02,
                             evidence: String(format: "50 %% → dense %@ vs dense %@ (%+.2f %%)", spread(sparse), spread(dense), 100 * gap)))
         return claims
+    }
+
+    /// `a` against `b` seed by seed (same seed, same data order): the differences a − b of `value`; the claim that a is
+    /// lower holds when it is lower for every seed, so that an effect smaller than the spread between seeds still counts
+    /// only if it is consistent.
+    static func paired(_ a: [StudyTransferResults.Row], _ b: [StudyTransferResults.Row],
+                       _ value: (StudyTransferResults.Row) -> Double) -> (holds: Bool, evidence: String) {
+        let differences = a.compactMap { row in b.first { $0.seed == row.seed }.map { value(row) - value($0) } }
+        let lower = differences.filter { $0 < 0 }.count
+        let difference = meanAndDeviation(differences)
+        return (!differences.isEmpty && lower == differences.count,
+                String(format: "paired by seed: Δ %+.4f ± %.4f, lower for %d of %d seeds", difference.mean, difference.deviation,
+                       lower, differences.count))
     }
 
     struct GrowthRow {
@@ -88,8 +104,8 @@ public enum StudyTransferReport {
         if results.size == StudyTransferSize.quick.name {
             text += "*The quick (CI) size: tiny models for a few steps. These numbers test the pipeline, not the papers.*\n\n"
         }
-        text += "Made by `\(results.command)` in \(String(format: "%.1f", results.minutes)) minutes"
-            + (results.reusedRuns > 0 ? " (\(results.reusedRuns) finished runs reused)" : "") + "; \(results.machine).\n"
+        text += "Made by `\(results.command)`: its runs took \(String(format: "%.1f", results.minutes)) minutes"
+            + (results.reusedRuns > 0 ? " (\(results.reusedRuns) of them reused from an earlier invocation)" : "") + "; \(results.machine).\n"
         text += "Val loss is nats per token on the held-out plays (the last evaluation reads the whole split); bits/byte for the causal LMs; "
             + "mean ± sample standard deviation over the seeds listed. Runs and their metrics.jsonl are in the study's output directory.\n\n"
         for question in StudyTransferResults.Question.allCases {
@@ -150,6 +166,12 @@ public enum StudyTransferReport {
                       let sparse = sparsity["flops/sparse_equivalent"] else { continue }
                 text += String(format: "- %@: the sparse phase's training FLOPs %.3g dense, %.3g with a sparse kernel (%.0f %% saved); our kernels stay dense.\n",
                                arm, dense, sparse, 100 * (1 - sparse / dense))
+            }
+            let control = meanAndDeviation(results.arm(.spdf, "0 % sparse → dense").map(\.finalLoss)).mean
+            let dense = meanAndDeviation(results.arm(.kd, "no KD").map(\.finalLoss)).mean
+            if control.isFinite && dense.isFinite {
+                text += String(format: "- The 0 %% arm restarts the schedule without masks: %+.2f %% against dense throughout, the share of the gap "
+                               + "that the restart alone costs.\n", 100 * (control - dense) / dense)
             }
             return text.isEmpty ? "" : text + "\n"
         default:

@@ -26,7 +26,9 @@ public struct StudyTransferResults: Codable {
     public var size: String
     public var command: String
     public var machine: String
+    /// The runs' wall times added up, and this invocation's (shorter when runs were reused).
     public var minutes = 0.0
+    public var wallMinutes = 0.0
     public var reusedRuns = 0
     public var rows: [Row] = []
     public var selection: SLMDataSelection.Summary?
