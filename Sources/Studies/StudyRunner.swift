@@ -19,6 +19,10 @@ struct StudyRunner {
         var seconds: Double
         var loadBefore: String
         var loadAfter: String
+        /// The weights the run read besides its recipe (a distillation teacher, an --init-from checkpoint), as
+        /// "checkpoint@crc32c of model.safetensors": a run whose inputs were retrained since is not reused. Records
+        /// written before this field are trusted.
+        var inputs: [String]?
     }
 
     let out: URL
@@ -41,7 +45,8 @@ struct StudyRunner {
     mutating func run(_ name: String, label: String, recipe: Recipe, start: TrainingStart, index: Int, of count: Int) throws -> FinishedRun {
         let directory = out.appendingPathComponent(name)
         console.message("── run \(index)/\(count): \(label) → \(directory.path)")
-        if reuse, let finished = Self.finished(directory, recipe: recipe) {
+        let inputs = Self.inputs(recipe: recipe, start: start)
+        if reuse, let finished = Self.finished(directory, recipe: recipe, inputs: inputs) {
             console.message("   reused (finished with the same recipe)")
             reusedRuns += 1
             runs.append(finished)
@@ -50,7 +55,7 @@ struct StudyRunner {
         try Self.clear(directory)
         let trainer = try Trainer(recipe: recipe, runDirectory: directory,
                                   corpus: try TrainingCorpus.load(recipe.data), start: start, console: console)
-        return try train(trainer, directory: directory)
+        return try train(trainer, directory: directory, inputs: inputs)
     }
 
     /// The anneal branch of an infinite-schedule run (`pretrain anneal RUN --from-step S --steps N`).
@@ -70,7 +75,7 @@ struct StudyRunner {
                          directory: directory)
     }
 
-    private mutating func train(_ trainer: Trainer, directory: URL) throws -> FinishedRun {
+    private mutating func train(_ trainer: Trainer, directory: URL, inputs: [String]? = nil) throws -> FinishedRun {
         trainer.shouldStop = shouldStop
         let started = Date()
         let loadBefore = StudyMachine.loadAverage()
@@ -80,7 +85,7 @@ struct StudyRunner {
             throw TrainingError("interrupted in \(directory.path); rerun with --reuse to keep the runs that finished")
         }
         let record = RunRecord(seconds: Date().timeIntervalSince(started), loadBefore: loadBefore,
-                               loadAfter: StudyMachine.loadAverage())
+                               loadAfter: StudyMachine.loadAverage(), inputs: inputs)
         try JSONEncoder().encode(record).write(to: directory.appendingPathComponent(Self.recordFile))
         let finished = FinishedRun(directory: directory, records: try readMetrics(RunDirectory(directory).metrics),
                                    seconds: record.seconds, loadBefore: record.loadBefore, loadAfter: record.loadAfter)
@@ -90,7 +95,7 @@ struct StudyRunner {
 
     /// The run in `directory` when it reached its last step with `recipe` (the vocabulary size aside, which the
     /// trainer fills in) and kept its final checkpoint.
-    static func finished(_ directory: URL, recipe: Recipe) -> FinishedRun? {
+    static func finished(_ directory: URL, recipe: Recipe, inputs: [String] = []) -> FinishedRun? {
         guard var stored = try? Recipe.load(RunDirectory(directory).recipe) else { return nil }
         stored.model.vocabSize = recipe.model.vocabSize
         guard stored == recipe,
@@ -98,9 +103,24 @@ struct StudyRunner {
               let last = records.last, last.step == recipe.train.steps, last.isEvaluation,
               CheckpointStore(runDirectory: directory).completeCheckpoints().last?.step == recipe.train.steps,
               let data = try? Data(contentsOf: directory.appendingPathComponent(recordFile)),
-              let run = try? JSONDecoder().decode(RunRecord.self, from: data) else { return nil }
+              let run = try? JSONDecoder().decode(RunRecord.self, from: data), run.inputs.map({ $0 == inputs }) ?? true else { return nil }
         return FinishedRun(directory: directory, records: records, seconds: run.seconds, loadBefore: run.loadBefore,
                            loadAfter: run.loadAfter)
+    }
+
+    /// The weights a run reads besides its recipe: the distillation teacher's and the --init-from checkpoint's, each
+    /// named with the CRC-32C of its model.safetensors.
+    static func inputs(recipe: Recipe, start: TrainingStart) -> [String] {
+        var sources: [URL] = []
+        if let teacher = recipe.objective.distill?.teacher, !teacher.isEmpty { sources.append(URL(fileURLWithPath: teacher)) }
+        if case .initFrom(let source) = start { sources.append(source) }
+        return sources.map { source in
+            guard let checkpoint = try? Checkpoint.locate(source),
+                  let crc = try? CRC32C.checksum(ofFileAt: checkpoint.appendingPathComponent(Checkpoint.modelFile)).crc else {
+                return source.path + "@missing"
+            }
+            return checkpoint.path + "@" + String(crc, radix: 16)
+        }
     }
 
     /// Deletes what an earlier study wrote in a run directory (and nothing else).

@@ -94,4 +94,23 @@ final class StudyTransferTests: XCTestCase {
         XCTAssertEqual(again.reusedRuns, again.rows.count + 2 + 1 + 3 + 3)   // + teachers, the first ERNIE stages, the sparse runs
         XCTAssertEqual(again.rows.map(\.finalLoss), try XCTUnwrap(Self.results).rows.map(\.finalLoss))
     }
+
+    /// A run is reused only while the weights it read are the same: when another checkpoint takes the KD teacher's
+    /// place, the students that distilled from it train again (and nothing else does); restored, they train once
+    /// more, and then everything is reused.
+    func testStudentsOfAChangedTeacherTrainAgain() throws {
+        // The large model's final checkpoint takes the teacher's place; the teacher's run still looks finished.
+        let checkpoint = Self.root.appendingPathComponent("study/teacher/checkpoints/step_000012")
+        let kept = Self.root.appendingPathComponent("teacher-checkpoint")
+        try FileManager.default.moveItem(at: checkpoint, to: kept)
+        try FileManager.default.copyItem(at: Self.root.appendingPathComponent("study/large-plain/checkpoints/step_000008"), to: checkpoint)
+        let again = try Self.study(reuse: true).run(console: ConsoleProgress(mode: .silent))
+        try FileManager.default.removeItem(at: checkpoint)
+        try FileManager.default.moveItem(at: kept, to: checkpoint)
+        XCTAssertEqual(again.reusedRuns, again.rows.count + 2 + 1 + 3 + 3 - 2, "the two KD students train again")
+        let restored = try Self.study(reuse: true).run(console: ConsoleProgress(mode: .silent))
+        XCTAssertEqual(restored.reusedRuns, restored.rows.count + 2 + 1 + 3 + 3 - 2, "they read the restored teacher")
+        let settled = try Self.study(reuse: true).run(console: ConsoleProgress(mode: .silent))
+        XCTAssertEqual(settled.reusedRuns, settled.rows.count + 2 + 1 + 3 + 3)
+    }
 }
