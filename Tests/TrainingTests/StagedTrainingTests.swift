@@ -1,4 +1,5 @@
 import Foundation
+import Objectives
 import TestSupport
 import Training
 import XCTest
@@ -58,5 +59,19 @@ final class StagedTrainingTests: XCTestCase {
             XCTAssertTrue(result.output.contains(expected), result.output)
             XCTAssertEqual(result.output.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").count, 1, result.output)
         }
+    }
+
+    /// recipes/stages-example.yaml reads: two stages from the demo model, the second distilling from the first.
+    func testTheExampleStagesFileReads() throws {
+        let recipes = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("recipes")
+        let plan = try StagesPlan.load(recipes.appendingPathComponent("stages-example.yaml"), root: URL(fileURLWithPath: "/tmp/chain"))
+        XCTAssertEqual(plan.stages.map(\.name), ["further", "self_distilled"])
+        XCTAssertEqual(plan.stages.map { $0.initFrom?.path }, ["runs/demo", "runs/demo"].map { URL(fileURLWithPath: $0).path })
+        let distilled = plan.stages[1].recipe
+        XCTAssertEqual(distilled.objective.kind, .distill)
+        XCTAssertEqual(distilled.objective.distill?.teacher, "/tmp/chain/further")
+        XCTAssertEqual(distilled.objective.distill?.config.projectHidden, false)
+        XCTAssertEqual(distilled.data.corpus, "data/target")
     }
 }
