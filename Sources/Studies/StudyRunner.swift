@@ -98,6 +98,8 @@ struct StudyRunner {
     static func finished(_ directory: URL, recipe: Recipe, inputs: [String] = []) -> FinishedRun? {
         guard var stored = try? Recipe.load(RunDirectory(directory).recipe) else { return nil }
         stored.model.vocabSize = recipe.model.vocabSize
+        var recipe = recipe
+        try? recipe.objective.resolveReferences()   // as the trainer stored it
         guard stored == recipe,
               let records = try? readMetrics(RunDirectory(directory).metrics),
               let last = records.last, last.step == recipe.train.steps, last.isEvaluation,

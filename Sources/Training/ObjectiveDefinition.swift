@@ -24,6 +24,9 @@ public protocol ObjectiveDefinition {
     static var trainingOnlyPrefixes: [String] { get }
     /// Problems of the settings in this recipe, each naming its key ("objective.tera.span_length must be ≥ 1").
     static func problems(_ settings: Settings, recipe: Recipe) -> [String]
+    /// Pins what the settings point to before a run starts, so that the resolved recipe.yaml (and so a resume) reads
+    /// the same files: distill resolves a teacher's run directory to its newest checkpoint.
+    static func resolve(_ settings: inout Settings) throws
     /// What the backbone needs for this objective.
     static func backboneOptions(_ settings: Settings, model: ModelSection) -> BackboneOptions
     /// The objective around `backbone` (freshly initialised, or about to receive a checkpoint's weights when
@@ -37,6 +40,7 @@ extension ObjectiveDefinition {
     public static var defaultSettingsAcceptedElsewhere: Bool { false }
     public static var borrowedSettingsKeys: Set<String> { [] }
     public static var trainingOnlyPrefixes: [String] { [] }
+    public static func resolve(_ settings: inout Settings) throws {}
     public static func problems(_ settings: Settings, recipe: Recipe) -> [String] { [] }
     public static func backboneOptions(_ settings: Settings, model: ModelSection) -> BackboneOptions { BackboneOptions() }
 
@@ -49,12 +53,23 @@ extension ObjectiveDefinition {
     static func options(_ objective: ObjectiveSection, model: ModelSection) -> BackboneOptions {
         backboneOptions(settings(in: objective), model: model)
     }
+    static func resolve(_ objective: inout ObjectiveSection) throws {
+        guard let original = objective.settings(of: Self.self) else { return }
+        var resolved = original
+        try resolve(&resolved)
+        if resolved != original { objective.setSettings(resolved, of: Self.self) }
+    }
     static func make(_ objective: ObjectiveSection, backbone: Module, context: ObjectiveContext,
                      generator: inout RandomGenerator) throws -> TrainableObjective {
         var context = context
         context.objective = objective
         return try make(settings(in: objective), backbone: backbone, context: context, generator: &generator)
     }
+}
+
+extension ObjectiveSection {
+    /// The section with what its settings point to pinned (`ObjectiveDefinition.resolve`).
+    public mutating func resolveReferences() throws { try kind.definition.resolve(&self) }
 }
 
 /// An objective without settings.

@@ -107,6 +107,7 @@ public final class Trainer {
         var recipe = recipe
         let dataForm = try recipe.model.family.dataForm
         try dataForm.resolve(&recipe.model, corpus: corpus)
+        if case .resume = start {} else { try recipe.objective.resolveReferences() }
         try recipe.validate()
         self.recipe = recipe
         self.runDirectory = runDirectory

@@ -43,7 +43,7 @@ final class CompatibilityTests: XCTestCase {
         XCTAssertNotNil(state.featureBatcher)
     }
 
-    /// Every committed recipe parses (the BEATs loop file through its own loader).
+    /// Every committed recipe parses (the BEATs loop file and the stages file through their own loaders).
     func testEveryCommittedRecipeParses() throws {
         let files = try FileManager.default.contentsOfDirectory(at: Self.recipes, includingPropertiesForKeys: nil)
             .filter { $0.pathExtension == "yaml" }
@@ -51,6 +51,8 @@ final class CompatibilityTests: XCTestCase {
         for file in files {
             if file.lastPathComponent == "beats-small.yaml" {
                 XCTAssertNoThrow(try BEATsLoop.load(file, root: FileManager.default.temporaryDirectory), file.path)
+            } else if file.lastPathComponent == "stages-example.yaml" {
+                XCTAssertNoThrow(try StagesPlan.load(file, root: FileManager.default.temporaryDirectory), file.path)
             } else {
                 XCTAssertNoThrow(try Recipe.load(file), file.path)
             }

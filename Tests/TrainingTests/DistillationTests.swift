@@ -130,6 +130,27 @@ final class DistillationTests: XCTestCase {
                     start: .initFrom(root.appendingPathComponent("plain-from")), console: silent).run(stopAfter: 2)
     }
 
+    /// A teacher named by its run directory is pinned to that run's newest checkpoint when the student starts: the
+    /// resolved recipe names the checkpoint, and a student resumed after the teacher's run went on still equals an
+    /// uninterrupted student bit for bit.
+    func testAResumedStudentReadsTheTeacherItStartedWith() throws {
+        let root = try makeTemporaryDirectory()
+        let corpus = TestCorpus.make()
+        var teacherRecipe = tinyRecipe(steps: 20)
+        (teacherRecipe.model.dModel, teacherRecipe.model.dropout) = (32, 0)
+        let teacher = root.appendingPathComponent("teacher")
+        _ = try Trainer(recipe: teacherRecipe, runDirectory: teacher, corpus: corpus, console: silent).run(stopAfter: 10)
+        let recipe = distilled(tinyRecipe(steps: 16), teacher: teacher) { _ in }
+        try Trainer(recipe: recipe, runDirectory: root.appendingPathComponent("straight"), corpus: corpus, console: silent).run()
+        _ = try Trainer(recipe: recipe, runDirectory: root.appendingPathComponent("resumed"), corpus: corpus, console: silent).run(stopAfter: 8)
+        let stored = try Recipe.load(RunDirectory(root.appendingPathComponent("resumed")).recipe)
+        XCTAssertEqual(stored.objective.distill?.teacher, teacher.appendingPathComponent("checkpoints/step_000010").path)
+        try Trainer(recipe: teacherRecipe, runDirectory: teacher, corpus: corpus, start: .resume, console: silent).run()   // on to step 20
+        try Trainer(recipe: stored, runDirectory: root.appendingPathComponent("resumed"), corpus: corpus, start: .resume, console: silent).run()
+        assertSameCurves(try readMetrics(root.appendingPathComponent("resumed/metrics.jsonl")),
+                         try readMetrics(root.appendingPathComponent("straight/metrics.jsonl")))
+    }
+
     /// The teacher runs forward only: frozen, no gradient buffers after backward, and no tape entries of its own.
     func testTheTeacherRecordsNoTapeAndGetsNoGradient() throws {
         let root = try makeTemporaryDirectory()

@@ -53,6 +53,15 @@ public enum DistillObjective: ObjectiveDefinition {
         return problems
     }
 
+    /// A teacher given as a run directory becomes its newest complete checkpoint, so that a resumed student reads the
+    /// teacher it started with even if the teacher's run has gone on.
+    public static func resolve(_ settings: inout DistillSection) throws {
+        guard !settings.teacher.isEmpty else { return }
+        let url = URL(fileURLWithPath: settings.teacher)
+        guard !isHuggingFaceDirectory(url) else { return }
+        settings.teacher = try Checkpoint.locate(url).path
+    }
+
     /// A cache holds soft labels of sequential windows of one corpus at one context, for a decoder.
     static func cacheProblems(_ cache: String, section: DistillSection, recipe: Recipe) -> [String] {
         let key = "objective.distill.cache"
