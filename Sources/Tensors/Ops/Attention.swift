@@ -80,8 +80,9 @@ func attentionKeyBias(_ keyPadding: IntTensor) -> [Float] {
     keyPadding.values.map { $0 != 0 ? -Float.infinity : 0 }
 }
 
+/// `body` with a pointer to `array`'s elements, or nil when there is no array (an empty one must not be passed).
 @inline(__always)
-func withOptionalPointer<R>(_ array: [Float]?, _ body: (UnsafePointer<Float>?) -> R) -> R {
+func withOptionalPointer<Element, R>(_ array: [Element]?, _ body: (UnsafePointer<Element>?) -> R) -> R {
     guard let array else { return body(nil) }
     return array.withUnsafeBufferPointer { body($0.baseAddress!) }
 }

@@ -72,38 +72,7 @@ public func crossEntropy(_ logits: Tensor, probabilities: Tensor) -> Tensor {
 public func distillationLoss(student: Tensor, teacher: Tensor, temperature: Float) -> Tensor {
     let (n, c) = classRows(student, "distillationLoss")
     precondition(teacher.shape == student.shape, "distillationLoss: teacher \(teacher.shape) does not match student \(student.shape)")
-    precondition(temperature > 0 && temperature.isFinite, "distillationLoss: temperature \(temperature) must be positive")
-    let rowLoss = Tensor(uninitialized: [n])
-    // Per row: q = softmax(s/τ) kept for backward, p = softmax(t/τ); KL = Σ p (log p − log q).
-    let studentProbabilities = Tensor(uninitialized: student.shape), teacherProbabilities = Tensor(uninitialized: student.shape)
-    let ps = student.data, pt = teacher.data, q = studentProbabilities.data, p = teacherProbabilities.data, losses = rowLoss.data
-    let inverse = 1 / temperature
-    parallelFor(n, grain: max(1, (1 << 14) / c)) { rows in
-        for row in rows {
-            let s = ps + row * c, t = pt + row * c, qs = q + row * c, tp = p + row * c
-            let studentLog = temperedSoftmax(s, count: c, inverse: inverse, into: qs)
-            let teacherLog = temperedSoftmax(t, count: c, inverse: inverse, into: tp)
-            var kl = 0.0
-            for j in 0..<c where tp[j] > 0 {
-                // log p − log q = (t/τ − log Σ_t) − (s/τ − log Σ_s)
-                kl += Double(tp[j]) * ((Double(t[j] * inverse) - teacherLog) - (Double(s[j] * inverse) - studentLog))
-            }
-            losses[row] = Float(kl)
-        }
-    }
-    let out = Tensor(scalar: n == 0 ? 0 : Float(Double(temperature * temperature) * sequentialSum(rowLoss.data, n) / Double(n)))
-    guard Autograd.needsGradient(student) else { return out }
-    Autograd.record(out) {
-        guard n > 0 else { return }
-        // d/ds [τ² · KL] = τ² · (q − p) / τ = τ (q − p), per row, over the mean's n.
-        let scale = out.grad!.item * temperature / Float(n)
-        // The closure holds the probability tensors (their storage lives as long as it does).
-        let ds = student.gradData(), q = studentProbabilities.data, p = teacherProbabilities.data
-        parallelFor(n * c, grain: 1 << 15) { range in
-            for i in range { ds[i] += scale * (q[i] - p[i]) }
-        }
-    }
-    return out
+    return temperedKL(student: student, rows: n, classes: c, teacher: teacher, k: c, ids: nil, temperature: temperature, "distillationLoss")
 }
 
 /// Soft-label distillation from a teacher's top k (a cached teacher: `pretrain distill cache`): the teacher's
@@ -116,22 +85,33 @@ public func topKDistillationLoss(student: Tensor, indices: IntTensor, logProbabi
     let k = logProbabilities.size(-1)
     precondition(indices.count == n * k && logProbabilities.count == n * k,
                  "topKDistillationLoss: indices \(indices.shape) and log-probabilities \(logProbabilities.shape) must be (\(n), K)")
-    precondition(temperature > 0 && temperature.isFinite, "topKDistillationLoss: temperature \(temperature) must be positive")
+    precondition(indices.values.allSatisfy { $0 >= 0 && Int($0) < c }, "topKDistillationLoss: a token id is outside 0..<\(c)")
+    return temperedKL(student: student, rows: n, classes: c, teacher: logProbabilities, k: k, ids: indices.values,
+                      temperature: temperature, "topKDistillationLoss")
+}
+
+/// τ² · KL(p ‖ softmax(s/τ)), the mean over rows, where row r's teacher distribution p = softmax(t_r / τ) lives on
+/// the k classes `ids[r·k ..< (r+1)·k]`, or on all of them (k = C) when `ids` is nil. student: (N, C); teacher: (N, k).
+/// Per row q = softmax(s/τ) and p are kept for backward: d/ds = τ² · (q − p scattered to its ids) / τ, over N.
+private func temperedKL(student: Tensor, rows n: Int, classes c: Int, teacher: Tensor, k: Int, ids: [Int32]?,
+                        temperature: Float, _ name: String) -> Tensor {
+    precondition(temperature > 0 && temperature.isFinite, "\(name): temperature \(temperature) must be positive")
     let rowLoss = Tensor(uninitialized: [n])
     let studentProbabilities = Tensor(uninitialized: student.shape), teacherProbabilities = Tensor(uninitialized: [n, k])
-    let ps = student.data, pl = logProbabilities.data, q = studentProbabilities.data, p = teacherProbabilities.data, losses = rowLoss.data
+    let ps = student.data, pt = teacher.data, q = studentProbabilities.data, p = teacherProbabilities.data, losses = rowLoss.data
     let inverse = 1 / temperature
-    indices.values.withUnsafeBufferPointer { ids in
-        parallelFor(n, grain: max(1, (1 << 14) / c)) { rows in
+    let grain = max(1, (1 << 14) / c)
+    withOptionalPointer(n == 0 ? nil : ids) { ids in
+        parallelFor(n, grain: grain) { rows in
             for row in rows {
-                let s = ps + row * c, qs = q + row * c, l = pl + row * k, tp = p + row * k
+                let s = ps + row * c, t = pt + row * k, qs = q + row * c, tp = p + row * k
                 let studentLog = temperedSoftmax(s, count: c, inverse: inverse, into: qs)
-                let teacherLog = temperedSoftmax(l, count: k, inverse: inverse, into: tp)
+                let teacherLog = temperedSoftmax(t, count: k, inverse: inverse, into: tp)
                 var kl = 0.0
                 for j in 0..<k where tp[j] > 0 {
-                    let id = Int(ids[row * k + j])
-                    precondition(id >= 0 && id < c, "topKDistillationLoss: token id \(id) outside 0..<\(c)")
-                    kl += Double(tp[j]) * ((Double(l[j] * inverse) - teacherLog) - (Double(s[id] * inverse) - studentLog))
+                    let id = ids.map { Int($0[row * k + j]) } ?? j
+                    // log p − log q = (t/τ − log Σ_t) − (s/τ − log Σ_s)
+                    kl += Double(tp[j]) * ((Double(t[j] * inverse) - teacherLog) - (Double(s[id] * inverse) - studentLog))
                 }
                 losses[row] = Float(kl)
             }
@@ -141,13 +121,19 @@ public func topKDistillationLoss(student: Tensor, indices: IntTensor, logProbabi
     guard Autograd.needsGradient(student) else { return out }
     Autograd.record(out) {
         guard n > 0 else { return }
+        // The closure holds the probability tensors (their storage lives as long as it does).
         let scale = out.grad!.item * temperature / Float(n)
         let ds = student.gradData(), q = studentProbabilities.data, p = teacherProbabilities.data
-        indices.values.withUnsafeBufferPointer { ids in
-            parallelFor(n, grain: max(1, (1 << 14) / c)) { rows in
+        withOptionalPointer(n == 0 ? nil : ids) { ids in
+            parallelFor(n, grain: grain) { rows in
                 for row in rows {
-                    for j in 0..<c { ds[row * c + j] += scale * q[row * c + j] }
-                    for j in 0..<k { ds[row * c + Int(ids[row * k + j])] -= scale * p[row * k + j] }
+                    let grad = ds + row * c, qs = q + row * c, tp = p + row * k
+                    guard let ids else {
+                        for j in 0..<c { grad[j] += scale * (qs[j] - tp[j]) }
+                        continue
+                    }
+                    for j in 0..<c { grad[j] += scale * qs[j] }
+                    for j in 0..<k { grad[Int(ids[row * k + j])] -= scale * tp[j] }
                 }
             }
         }
