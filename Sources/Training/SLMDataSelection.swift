@@ -49,22 +49,24 @@ public struct SLMDataSelection {
         }
     }
 
-    /// Each window's mean next-token loss under `model`: windows are (context + 1)-token slices of every shard.
-    public func scores(_ model: GPTModel, shards: [[Int32]]) -> [Double] {
-        let width = context + 1
-        var windows: [ArraySlice<Int32>] = []
-        for shard in shards where shard.count >= width {
-            for start in stride(from: 0, through: shard.count - width, by: width) { windows.append(shard[start..<(start + width)]) }
-        }
+    /// The (context + 1)-token windows of `shards`, disjoint, in corpus order.
+    func windows(_ shards: [[Int32]]) -> [ArraySlice<Int32>] { tokenWindows(shards, length: context + 1, stride: context + 1) }
+
+    /// Each window's mean next-token loss under `model`.
+    public func scores(_ model: GPTModel, shards: [[Int32]]) -> [Double] { scores(model, windows: windows(shards)) }
+
+    func scores(_ model: GPTModel, windows: [ArraySlice<Int32>]) -> [Double] {
         var scores: [Double] = []
         scores.reserveCapacity(windows.count)
-        model.eval()
-        noGrad {
-            for first in stride(from: 0, to: windows.count, by: batchSize) {
-                let batch = windows[first..<min(first + batchSize, windows.count)]
-                let tokens = IntTensor(batch.flatMap { $0 }, shape: [batch.count, width])
-                let logits = model.forward(tokens: tokens.columns(0..<context))                  // (B, T, V)
-                scores += windowLosses(logits, targets: tokens.columns(1..<width))
+        forEachWindowBatch(windows, model: model, batchSize: batchSize) { tokens, logProbabilities in
+            let (rows, length, vocabulary) = (logProbabilities.size(0), logProbabilities.size(1), logProbabilities.size(2))
+            let values = logProbabilities.data
+            for row in 0..<rows {
+                var total = 0.0
+                for position in 0..<length {
+                    total -= Double(values[(row * length + position) * vocabulary + Int(tokens.values[row * (length + 1) + position + 1])])
+                }
+                scores.append(total / Double(length))
             }
         }
         return scores
@@ -92,14 +94,10 @@ public struct SLMDataSelection {
         guard model.config.contextLength >= context else {
             throw TrainingError("--context \(context) exceeds the model's \(model.config.contextLength) positions")
         }
-        let scores = scores(model, shards: corpus.trainShards)
+        let windows = windows(corpus.trainShards)
+        let scores = scores(model, windows: windows)
         guard !scores.isEmpty else { throw TrainingError("\(source.path): no train window of \(context + 1) tokens to score") }
         let chosen = choose(scores)
-        let width = context + 1
-        var windows: [ArraySlice<Int32>] = []
-        for shard in corpus.trainShards where shard.count >= width {
-            for start in stride(from: 0, through: shard.count - width, by: width) { windows.append(shard[start..<(start + width)]) }
-        }
         let tokens = chosen.flatMap { windows[$0] }
 
         let manifestURL = source.appendingPathComponent("corpus.json")
@@ -133,23 +131,5 @@ public struct SLMDataSelection {
             try encoder.encode(summary).write(to: destination.appendingPathComponent("selection.json"), options: .atomic)
         }
         return summary
-    }
-}
-
-/// logits: (B, T, V), targets: (B, T) → each row's mean cross-entropy (log-sum-exp in Double).
-func windowLosses(_ logits: Tensor, targets: IntTensor) -> [Double] {
-    let (rows, length, vocabulary) = (logits.size(0), logits.size(1), logits.size(2))
-    let values = logits.data
-    return (0..<rows).map { row in
-        var total = 0.0
-        for position in 0..<length {
-            let line = values + (row * length + position) * vocabulary
-            var maximum = -Float.infinity
-            for j in 0..<vocabulary { maximum = max(maximum, line[j]) }
-            var sum = 0.0
-            for j in 0..<vocabulary { sum += Foundation.exp(Double(line[j] - maximum)) }
-            total += Double(maximum) + Foundation.log(sum) - Double(line[Int(targets.values[row * length + position])])
-        }
-        return total / Double(length)
     }
 }

@@ -36,11 +36,7 @@ public final class TeacherCache: CachedTeacherOutputs {
 
     /// The windows of sequential sampling over `shards` with context T.
     public static func windows(_ shards: [[Int32]], context: Int) -> [ArraySlice<Int32>] {
-        var windows: [ArraySlice<Int32>] = []
-        for shard in shards where shard.count > context {
-            for start in stride(from: 0, through: shard.count - context - 1, by: context) { windows.append(shard[start...(start + context)]) }
-        }
-        return windows
+        tokenWindows(shards, length: context + 1, stride: context)
     }
 
     /// Reads the header of `directory` (cheap: recipe checks use it).
@@ -111,33 +107,24 @@ public final class TeacherCache: CachedTeacherOutputs {
         try? FileManager.default.removeItem(at: partial)
         try FileError.createDirectory(partial)
         var windowBytes = Data(), idBytes = Data(), valueBytes = Data()
-        teacher.eval()
         teacher.freeze()
-        try noGrad {
-            for first in stride(from: 0, to: windows.count, by: batchSize) {
-                let batch = windows[first..<min(first + batchSize, windows.count)]
-                let tokens = IntTensor(batch.flatMap { $0 }, shape: [batch.count, context + 1])
-                let logits = teacher.forward(tokens: tokens.columns(0..<context))            // (B, T, V)
-                let vocabulary = teacher.config.vocabSize
-                for row in 0..<(batch.count * context) {
-                    let line = logits.data + row * vocabulary
-                    var maximum = -Float.infinity
-                    for j in 0..<vocabulary { maximum = max(maximum, line[j]) }
-                    var sum = 0.0
-                    for j in 0..<vocabulary { sum += Foundation.exp(Double(line[j] - maximum)) }
-                    let normalizer = Float(Double(maximum) + Foundation.log(sum))
-                    for id in topIndices(line, count: vocabulary, k: topK) {
-                        withUnsafeBytes(of: Int32(id).littleEndian) { idBytes.append(contentsOf: $0) }
-                        withUnsafeBytes(of: (line[id] - normalizer).bitPattern.littleEndian) { valueBytes.append(contentsOf: $0) }
-                    }
+        var done = 0
+        forEachWindowBatch(windows, model: teacher, batchSize: batchSize) { tokens, logProbabilities in
+            let vocabulary = teacher.config.vocabSize
+            for row in 0..<(tokens.shape[0] * context) {
+                let line = logProbabilities.data + row * vocabulary
+                for id in topIndices(line, count: vocabulary, k: topK) {
+                    withUnsafeBytes(of: Int32(id).littleEndian) { idBytes.append(contentsOf: $0) }
+                    withUnsafeBytes(of: line[id].bitPattern.littleEndian) { valueBytes.append(contentsOf: $0) }
                 }
-                for token in batch.joined() { withUnsafeBytes(of: token.littleEndian) { windowBytes.append(contentsOf: $0) } }
-                progress(min(first + batchSize, windows.count), windows.count)
             }
-            for (name, bytes) in [("windows.bin", windowBytes), ("ids.bin", idBytes), ("logprobs.bin", valueBytes)] {
-                try FileError.wrap("write", path: partial.appendingPathComponent(name).path) {
-                    try bytes.write(to: partial.appendingPathComponent(name))
-                }
+            for token in tokens.values { withUnsafeBytes(of: token.littleEndian) { windowBytes.append(contentsOf: $0) } }
+            done += tokens.shape[0]
+            progress(done, windows.count)
+        }
+        for (name, bytes) in [("windows.bin", windowBytes), ("ids.bin", idBytes), ("logprobs.bin", valueBytes)] {
+            try FileError.wrap("write", path: partial.appendingPathComponent(name).path) {
+                try bytes.write(to: partial.appendingPathComponent(name))
             }
         }
         let header = Header(context: context, topK: topK, vocabSize: teacher.config.vocabSize, windows: windows.count,
