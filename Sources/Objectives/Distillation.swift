@@ -52,65 +52,38 @@ public struct DistillationConfig: Equatable {
 
 /// A text model as distillation sees it: a decoder or a masked-LM encoder, run on (B, T) inputs for the logits
 /// of some rows, its layer outputs and the attention scores of chosen layers.
-public enum DistillableModel {
-    case decoder(GPTModel)
-    case encoder(BertForMaskedLM)
+public struct DistillableModel {
+    public let module: Module
+    private let decoder: GPTModel?
+    private let encoder: BertForMaskedLM?
+    public let layers: Int, width: Int, heads: Int, vocabularySize: Int
+    /// The longest input it takes.
+    public let positions: Int
+    /// Layer l's attention at index l − 1 (found once: a reflection walk per step would be work on the hot path).
+    private let attentions: [MultiHeadAttention]
 
     public init?(_ module: Module) {
-        if let decoder = module as? GPTModel { self = .decoder(decoder) }
-        else if let encoder = module as? BertForMaskedLM { self = .encoder(encoder) }
-        else { return nil }
+        (self.module, decoder, encoder) = (module, module as? GPTModel, module as? BertForMaskedLM)
+        if let decoder {
+            let c = decoder.config
+            (layers, width, heads, vocabularySize, positions) = (c.layers, c.dModel, c.heads, c.vocabSize, c.contextLength)
+        } else if let encoder {
+            let c = encoder.config
+            (layers, width, heads, vocabularySize, positions) = (c.layers, c.hiddenSize, c.heads, c.vocabSize, c.maxPositions)
+        } else {
+            return nil
+        }
+        attentions = module.modules().compactMap { $0 as? MultiHeadAttention }
     }
 
-    public var module: Module {
-        switch self {
-        case .decoder(let model): return model
-        case .encoder(let model): return model
-        }
-    }
-
-    public var layers: Int {
-        switch self {
-        case .decoder(let model): return model.config.layers
-        case .encoder(let model): return model.config.layers
-        }
-    }
-
-    public var width: Int {
-        switch self {
-        case .decoder(let model): return model.config.dModel
-        case .encoder(let model): return model.config.hiddenSize
-        }
-    }
-
-    public var heads: Int {
-        switch self {
-        case .decoder(let model): return model.config.heads
-        case .encoder(let model): return model.config.heads
-        }
-    }
-
-    public var vocabularySize: Int {
-        switch self {
-        case .decoder(let model): return model.config.vocabSize
-        case .encoder(let model): return model.config.vocabSize
-        }
-    }
-
-    /// The longest input it takes.
-    public var positions: Int {
-        switch self {
-        case .decoder(let model): return model.config.contextLength
-        case .encoder(let model): return model.config.maxPositions
-        }
-    }
+    /// A decoder (GPT-2, Llama), else a masked-LM encoder (BERT).
+    public var isDecoder: Bool { decoder != nil }
 
     /// One forward pass. inputs: (B, T); rows: the flattened (B·T) positions whose logits are wanted (nil: all).
     /// Returns logits (N, V) of those rows, the L + 1 layer outputs (B, T, C) when `collectLayers`, and the
     /// pre-softmax attention scores (B, H, T, T) of the 1-based `attentionLayers`.
     public func run(_ inputs: IntTensor, rows: IntTensor?, collectLayers: Bool,
                     attentionLayers: Set<Int>) -> (logits: Tensor, layers: [Tensor], scores: [Int: Tensor]) {
-        let attentions = module.modules().compactMap { $0 as? MultiHeadAttention }
         for layer in attentionLayers { attentions[layer - 1].recordsScores = true }
         defer {
             for layer in attentionLayers {
@@ -121,13 +94,12 @@ public enum DistillableModel {
         var layerOutputs: [Tensor]? = collectLayers ? [] : nil
         let count = inputs.count
         let logits: Tensor
-        switch self {
-        case .decoder(let model):
-            let hidden = model.hiddenStates(tokens: inputs, layerOutputs: &layerOutputs).reshaped([count, model.config.dModel])
-            logits = linear(rows.map { embedding(hidden, indices: $0) } ?? hidden, weight: model.outputWeight)
-        case .encoder(let model):
-            let hidden = model.bert(tokens: inputs, layerOutputs: &layerOutputs).reshaped([count, model.config.hiddenSize])
-            logits = model.predictions(rows.map { embedding(hidden, indices: $0) } ?? hidden)
+        if let decoder {
+            let hidden = decoder.hiddenStates(tokens: inputs, layerOutputs: &layerOutputs).reshaped([count, width])
+            logits = linear(rows.map { embedding(hidden, indices: $0) } ?? hidden, weight: decoder.outputWeight)
+        } else {
+            let hidden = encoder!.bert(tokens: inputs, layerOutputs: &layerOutputs).reshaped([count, width])
+            logits = encoder!.predictions(rows.map { embedding(hidden, indices: $0) } ?? hidden)
         }
         var scores: [Int: Tensor] = [:]
         for layer in attentionLayers { scores[layer] = attentions[layer - 1].recordedScores }

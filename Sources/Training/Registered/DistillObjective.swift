@@ -125,11 +125,9 @@ public enum DistillObjective: ObjectiveDefinition {
         guard let teacher = DistillableModel(module), let own = DistillableModel(student) else {
             throw TrainingError("\(name): not a text model")
         }
-        switch (teacher, own) {
-        case (.decoder, .decoder), (.encoder, .encoder): break
-        default:
-            throw TrainingError("\(name): a \(module is GPTModel ? "decoder" : "masked-LM encoder") cannot teach a "
-                + "\(student is GPTModel ? "decoder" : "masked-LM encoder")")
+        guard teacher.isDecoder == own.isDecoder else {
+            throw TrainingError("\(name): a \(teacher.isDecoder ? "decoder" : "masked-LM encoder") cannot teach a "
+                + "\(own.isDecoder ? "decoder" : "masked-LM encoder")")
         }
         guard teacher.vocabularySize == own.vocabularySize else {
             throw TrainingError("\(name) has a vocabulary of \(teacher.vocabularySize), the student \(own.vocabularySize): "
