@@ -1,4 +1,3 @@
-import FileErrors
 import Foundation
 import Yams
 
@@ -77,15 +76,11 @@ public struct StagesPlan {
     public let stages: [TrainingStage]
 
     public static func load(_ url: URL, root: URL, overrides: [String] = []) throws -> StagesPlan {
-        let text: String
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw TrainingError("\(url.path): cannot read the stages file (\(FileError.reason(error)))")
-        }
+        // Read, bounded and decoded as a recipe is: a mistake is one line naming the file's line and column.
+        let node = try RecipeYAML.compose(RecipeYAML.read(url), source: url.path)
         let file: StagesFile
-        do { file = try YAMLDecoder().decode(StagesFile.self, from: text) } catch let error as RecipeError {
-            throw TrainingError("\(url.path): \(error.message)")
-        } catch {
-            throw TrainingError("\(url.path): \(oneLine(error))")
+        do { file = try YAMLDecoder().decode(StagesFile.self, from: try Yams.serialize(node: node)) } catch {
+            throw RecipeError(blaming: error, file: node, overrides: [], source: url.path)
         }
         guard !file.stages.isEmpty else { throw TrainingError("\(url.path): stages is empty") }
         let folder = url.deletingLastPathComponent()
@@ -127,28 +122,25 @@ public struct StagesPlan {
     }
 }
 
-private struct StagesFile: Decodable {
-    var stages: [Entry]
+/// A stages file: its keys are recipe-section tables, so an unknown key is the recipes' error listing the valid ones.
+struct StagesFile: RecipeSection {
+    var stages: [StageEntry] = []
 
-    struct Entry: Decodable {
-        var name: String
-        var recipe: String
-        var initFrom: String?
-        var set: [String]
+    static let keys: [RecipeKey<StagesFile>] = [.init("stages", \.stages)]
+}
 
-        enum CodingKeys: String, CodingKey, CaseIterable { case name, recipe, initFrom = "init_from", set }
+/// One entry of `stages:`; `name` and `recipe` are required.
+struct StageEntry: RecipeSection {
+    var name = ""
+    var recipe = ""
+    var initFrom: String?
+    var set: [String] = []
 
-        init(from decoder: Decoder) throws {
-            let container = try decoder.container(keyedBy: RecipeCodingKey.self)
-            let valid = CodingKeys.allCases.map(\.rawValue)
-            if let unknown = container.allKeys.first(where: { !valid.contains($0.stringValue) }) {
-                throw RecipeError.unknownKey(unknown.stringValue, at: container.codingPath, valid: valid)
-            }
-            let keys = try decoder.container(keyedBy: CodingKeys.self)
-            name = try keys.decode(String.self, forKey: .name)
-            recipe = try keys.decode(String.self, forKey: .recipe)
-            initFrom = try keys.decodeIfPresent(String.self, forKey: .initFrom)
-            set = try keys.decodeIfPresent([String].self, forKey: .set) ?? []
-        }
+    static let keys: [RecipeKey<StageEntry>] = [
+        .init("name", \.name), .init("recipe", \.recipe), .init("init_from", \.initFrom), .init("set", \.set),
+    ]
+
+    mutating func decoded(present: Set<String>, path: String) throws {
+        for key in ["name", "recipe"] where !present.contains(key) { throw RecipeError("\(path).\(key): required") }
     }
 }
