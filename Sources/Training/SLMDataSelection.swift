@@ -100,18 +100,16 @@ public struct SLMDataSelection {
         let chosen = choose(scores)
         let tokens = chosen.flatMap { windows[$0] }
 
-        let manifestURL = source.appendingPathComponent("corpus.json")
-        var manifest: CorpusManifest
-        do { manifest = try JSONDecoder().decode(CorpusManifest.self, from: Data(contentsOf: manifestURL)) } catch {
-            throw TrainingError("\(manifestURL.path): cannot read the corpus description (\(FileError.reason(error)))")
-        }
+        let prepared = try PreparedCorpus(directory: source)
+        var manifest = prepared.manifest
         try FileError.createDirectory(destination)
         try TokenShard.write(tokens, vocabularySize: corpus.vocabularySize, to: destination.appendingPathComponent("train_000000.bin"))
-        let files = try FileManager.default.contentsOfDirectory(atPath: source.path)
-        for name in files where name.hasPrefix("val_") && name.hasSuffix(".bin") || name == manifest.tokenizer {
-            let target = destination.appendingPathComponent(name)
+        // The tokenizer when the corpus has one (corpus.json names it; a synthetic corpus may not carry the file).
+        let tokenizer = FileManager.default.fileExists(atPath: prepared.tokenizerURL.path) ? [prepared.tokenizerURL] : []
+        for file in prepared.valShards + tokenizer {
+            let target = destination.appendingPathComponent(file.lastPathComponent)
             try? FileManager.default.removeItem(at: target)
-            try FileError.wrap("copy", path: target.path) { try FileManager.default.copyItem(at: source.appendingPathComponent(name), to: target) }
+            try FileError.wrap("copy", path: target.path) { try FileManager.default.copyItem(at: file, to: target) }
         }
         let bytesPerToken = Double(manifest.trainBytes) / Double(max(1, manifest.trainTokens))
         manifest.trainBytes = Int((bytesPerToken * Double(tokens.count)).rounded())

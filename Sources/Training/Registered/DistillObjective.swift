@@ -3,6 +3,7 @@ import HFInterop
 import Layers
 import Objectives
 import Tensors
+import TextData
 
 extension ObjectiveKind {
     /// Knowledge distillation from a frozen teacher into a text model (soft labels, SALT's schedule, latent terms).
@@ -79,9 +80,8 @@ public enum DistillObjective: ObjectiveDefinition {
         if header.context != recipe.model.context {
             problems.append("\(key) \(cache) holds windows of context \(header.context), model.context is \(recipe.model.context)")
         }
-        let manifest = URL(fileURLWithPath: recipe.data.corpus).appendingPathComponent("corpus.json")
-        if let data = try? Data(contentsOf: manifest), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-           let tokens = object["train_tokens"] as? Int, tokens != header.corpusTrainTokens {
+        if let tokens = (try? PreparedCorpus(directory: URL(fileURLWithPath: recipe.data.corpus)))?.trainTokens,
+           tokens != header.corpusTrainTokens {
             problems.append("\(key) \(cache) was written for a corpus of \(header.corpusTrainTokens) train tokens (\(header.corpus)); "
                 + "data.corpus \(recipe.data.corpus) has \(tokens)")
         }
