@@ -196,8 +196,6 @@ public final class Distillation: PretrainingObjective, StepAwareObjective {
             if wrapped.isTraining { record(["teacher_weight": 0]) }
             return base.loss(tokens, generator: &generator)
         }
-        if let cache { return cachedLoss(tokens, cache) }
-        let teacher = self.teacher!
         // The inputs and targets the base objective would use, with the same draws.
         let inputs: IntTensor, targets: IntTensor
         if let masked = base as? MaskedLanguageModeling {
@@ -216,13 +214,17 @@ public final class Distillation: PretrainingObjective, StepAwareObjective {
         let collect = config.hiddenWeight > 0
 
         let own = student.run(inputs, rows: rows, collectLayers: collect, attentionLayers: attentionLayers)
-        let reference = noGrad { teacher.run(inputs, rows: rows, collectLayers: collect, attentionLayers: teacherAttention) }
+        // A cached teacher gives soft labels only (the recipe's checks): no live pass then.
+        let reference = teacher.map { teacher in
+            noGrad { teacher.run(inputs, rows: rows, collectLayers: collect, attentionLayers: teacherAttention) }
+        }
 
         let hard = crossEntropy(own.logits, targets: rowTargets)
         var total = config.hardWeight == 1 ? hard : hard * config.hardWeight
         var values: [String: Double] = ["teacher_weight": Double(weight), "hard_loss": Double(hard.item)]
         if config.softWeight > 0 {
-            let soft = distillationLoss(student: own.logits, teacher: reference.logits, temperature: config.temperature)
+            let soft = cache.map { cachedSoftLoss(own.logits, windows: tokens, $0) }
+                ?? distillationLoss(student: own.logits, teacher: reference!.logits, temperature: config.temperature)
             total = total + soft * (weight * config.softWeight)
             values["soft_loss"] = Double(soft.item)
         }
@@ -231,14 +233,14 @@ public final class Distillation: PretrainingObjective, StepAwareObjective {
             for (index, pair) in pairs.enumerated() {
                 var hidden = own.layers[pair.student]
                 if let projection = wrapped.heads?.hiddenProjections[index] { hidden = projection(hidden) }
-                terms.append(mseLoss(hidden, reference.layers[pair.teacher]))
+                terms.append(mseLoss(hidden, reference!.layers[pair.teacher]))
             }
             let latent = mean(terms)
             total = total + latent * (weight * config.hiddenWeight)
             values["hidden_loss"] = Double(latent.item)
         }
         if config.attentionWeight > 0 {
-            let terms = pairs.map { distillationLoss(student: own.scores[$0.student]!, teacher: reference.scores[$0.teacher]!, temperature: 1) }
+            let terms = pairs.map { distillationLoss(student: own.scores[$0.student]!, teacher: reference!.scores[$0.teacher]!, temperature: 1) }
             let attention = mean(terms)
             total = total + attention * (weight * config.attentionWeight)
             values["attention_loss"] = Double(attention.item)
@@ -247,27 +249,20 @@ public final class Distillation: PretrainingObjective, StepAwareObjective {
         return (total, targets.values.reduce(0) { $0 + ($1 == -100 ? 0 : 1) })
     }
 
-    /// A causal LM's hard loss plus the soft term against the cached top k of each window.
-    private func cachedLoss(_ tokens: IntTensor, _ cache: CachedTeacherOutputs) -> (loss: Tensor, predicted: Int) {
-        let (rows, width) = (tokens.shape[0], tokens.shape[1])
+    /// The soft term against the cached top k of each window: logits (B·T, V) of windows (B, T+1).
+    private func cachedSoftLoss(_ logits: Tensor, windows: IntTensor, _ cache: CachedTeacherOutputs) -> Tensor {
+        let (rows, width) = (windows.shape[0], windows.shape[1])
         var indices: [Int32] = [], values: [Float] = []
         for row in 0..<rows {
-            let window = Array(tokens.values[(row * width)..<((row + 1) * width)])
-            guard let cached = cache.topK(window) else {
+            guard let cached = cache.topK(Array(windows.values[(row * width)..<((row + 1) * width)])) else {
                 preconditionFailure("a window is missing from the teacher cache: the recipe's checks tie the cache to sequential windows of its corpus")
             }
             indices += cached.indices
             values += cached.logProbabilities
         }
-        let inputs = tokens.columns(0..<(width - 1)), targets = tokens.columns(1..<width)
-        let logits = student.run(inputs, rows: nil, collectLayers: false, attentionLayers: []).logits
-        let hard = crossEntropy(logits, targets: IntTensor(targets.values, shape: [targets.count]))
-        let soft = topKDistillationLoss(student: logits, indices: IntTensor(indices, shape: [targets.count, cache.topK]),
-                                        logProbabilities: Tensor(values, shape: [targets.count, cache.topK]),
-                                        temperature: config.temperature)
-        record(["teacher_weight": Double(weight), "hard_loss": Double(hard.item), "soft_loss": Double(soft.item)])
-        let total = (config.hardWeight == 1 ? hard : hard * config.hardWeight) + soft * (weight * config.softWeight)
-        return (total, targets.count)
+        let positions = rows * (width - 1)
+        return topKDistillationLoss(student: logits, indices: IntTensor(indices, shape: [positions, cache.topK]),
+                                    logProbabilities: Tensor(values, shape: [positions, cache.topK]), temperature: config.temperature)
     }
 
     private func mean(_ terms: [Tensor]) -> Tensor {
