@@ -90,23 +90,22 @@ public enum DistillObjective: ObjectiveDefinition {
 
     public static func make(_ settings: DistillSection, backbone: Module, context: ObjectiveContext,
                             generator: inout RandomGenerator) throws -> TrainableObjective {
-        let base: PretrainingObjective
         var baseObjective = ObjectiveSection()
         if backbone is BertForMaskedLM {
             baseObjective.kind = .maskedLM
             baseObjective.masking = context.objective?.masking ?? MaskingSection()
         }
-        guard let made = try baseObjective.kind.definition.make(baseObjective, backbone: backbone, context: context,
+        guard let base = try baseObjective.kind.definition.make(baseObjective, backbone: backbone, context: context,
                                                                 generator: &generator) as? PretrainingObjective else {
             throw TrainingError("objective distill needs a text model (gpt2, llama or bert)")
         }
-        base = made
         var teacher: DistillableModel?, cache: TeacherCache?
         if context.training, let directory = settings.cache {
-            cache = try TeacherCache(URL(fileURLWithPath: directory))
-            if let vocabulary = context.model.vocabSize, cache!.header.vocabSize != vocabulary {
-                throw TrainingError("objective.distill.cache \(directory) has a vocabulary of \(cache!.header.vocabSize), the student \(vocabulary)")
+            let opened = try TeacherCache(URL(fileURLWithPath: directory))
+            if let vocabulary = context.model.vocabSize, opened.header.vocabSize != vocabulary {
+                throw TrainingError("objective.distill.cache \(directory) has a vocabulary of \(opened.header.vocabSize), the student \(vocabulary)")
             }
+            cache = opened
         } else if context.training {
             teacher = try loadTeacher(settings, student: backbone, context: context)
         }
