@@ -93,6 +93,10 @@ let package = Package(
         // Structured fuzzers of every parser a user can feed (`pretrain fuzz`, `make fuzz`).
         .target(name: "Fuzzing", dependencies: ["TextData", "SafeTensors", "AudioData", "SpeechSynthesis", "Probes", "Training"],
                 path: "Sources/Fuzzing"),
+        // Text curation before the tokenizer: JSONL documents through a YAML pipeline of steps (normalisation,
+        // exact and MinHash-LSH near-dedup, boilerplate lines, quality rules, language ID, filters by score).
+        .target(name: "Curation", dependencies: ["FileErrors", .product(name: "Yams", package: "Yams")],
+                path: "Sources/Curation"),
         // A regenerable labelled speech corpus from espeak-ng and sox (Foundation only).
         .target(name: "SpeechSynthesis", dependencies: ["FileErrors"], path: "Sources/SpeechSynthesis"),
         .executableTarget(name: "pretrain",
@@ -126,6 +130,7 @@ let package = Package(
         .testTarget(name: "SpeechSynthesisTests", dependencies: ["SpeechSynthesis"], path: "Tests/SpeechSynthesisTests"),
         .testTarget(name: "StudiesTests", dependencies: ["Studies", "Training", "TestSupport"], path: "Tests/StudiesTests"),
         .testTarget(name: "FuzzingTests", dependencies: ["Fuzzing", "TestSupport"], path: "Tests/FuzzingTests"),
+        .testTarget(name: "CurationTests", dependencies: ["Curation", "TestSupport"], path: "Tests/CurationTests"),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TestSupport"], path: "Tests/DistributedTests"),
     ],
     swiftLanguageModes: [.v5]
