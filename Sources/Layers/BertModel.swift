@@ -65,10 +65,13 @@ public final class BertEmbeddings: Module {
 
 /// BERT encoder (Devlin et al. 2019, §3): embeddings, then post-LN `BertLayer`s; no pooler (the masked-LM
 /// model does not use one). Keys as Hugging Face BertModel: `embeddings.…`, `encoder.layer.{i}.…`.
-public final class BertModel: Module {
+public final class BertModel: Module, SubModelRunnable {
     public let config: BertConfig
     @Key public var embeddings: BertEmbeddings
     @Key public var layers: [BertLayer]
+    /// bert2BERT's two-stage pre-training runs a `SubModel` in its first stage; nil: every layer.
+    public var subModel: SubModel?
+    public var blockCount: Int { layers.count }
 
     /// Builds the encoder with BERT's initialisation (`BertModel.initialize`), drawing from `generator`.
     public init(_ config: BertConfig, generator: inout RandomGenerator) {
@@ -101,13 +104,9 @@ public final class BertModel: Module {
     /// (B, T, C), the last being the result (latent distillation's layers).
     public func callAsFunction(tokens: IntTensor, attentionMask: IntTensor? = nil, tokenTypes: IntTensor? = nil,
                                layerOutputs: inout [Tensor]?) -> Tensor {
-        var x = embeddings(tokens, tokenTypes: tokenTypes)
-        layerOutputs?.append(x)
-        for layer in layers {
-            x = layer(x, attentionMask: attentionMask)
-            layerOutputs?.append(x)
-        }
-        return x
+        SubModel.run(subModel, blocks: layers.count, layerOutputs: &layerOutputs,
+                     embed: { embeddings(tokens, tokenTypes: tokenTypes) },
+                     block: { index, x in layers[index](x, attentionMask: attentionMask) })
     }
 
     /// BERT's initialisation (Hugging Face `BertPreTrainedModel._init_weights`): Linear and Embedding weights

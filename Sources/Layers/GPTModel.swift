@@ -57,7 +57,7 @@ public struct GPTConfig: Equatable {
 ///
 /// Checkpoint keys follow Hugging Face GPT2LMHeadModel / LlamaForCausalLM exactly (see `WeightNames`), so a
 /// strict `load` of a converted checkpoint is a dictionary update.
-public final class GPTModel: Module {
+public final class GPTModel: Module, SubModelRunnable {
     public let config: GPTConfig
 
     @Key public var tokenEmbedding: Embedding
@@ -68,6 +68,8 @@ public final class GPTModel: Module {
     /// Output projection; nil when tied to the token embedding.
     @Key public var lmHead: Linear?
     public let embeddingDropout: Dropout
+    /// bert2BERT's two-stage pre-training runs a `SubModel` in its first stage; nil: every block.
+    public var subModel: SubModel?
 
     /// The audited weight-name map: where each part lives in the Hugging Face checkpoint of the flavour.
     public struct WeightNames {
@@ -129,6 +131,8 @@ public final class GPTModel: Module {
         linear(hiddenStates(tokens: tokens), weight: outputWeight)
     }
 
+    public var blockCount: Int { blocks.count }
+
     /// The output projection: the token embedding when tied, else lm_head. (vocabSize, C).
     public var outputWeight: Tensor { lmHead?.weight ?? tokenEmbedding.weight }
 
@@ -144,16 +148,13 @@ public final class GPTModel: Module {
         precondition(tokens.shape.count == 2, "tokens must be (B, T), got \(tokens.shape)")
         let length = tokens.shape[1]
         precondition(length <= config.contextLength, "sequence of \(length) tokens exceeds the context of \(config.contextLength)")
-        var x = tokenEmbedding(tokens)                                                  // (B, T, C)
-        if let positionEmbedding {
-            x = x + slice(positionEmbedding.weight, axis: 0, range: 0..<length)          // + (T, C)
-        }
-        x = embeddingDropout(x)
-        layerOutputs?.append(x)
-        for block in blocks {
-            x = block(x)
-            layerOutputs?.append(x)
-        }
+        let x = SubModel.run(subModel, blocks: blocks.count, layerOutputs: &layerOutputs, embed: {
+            var x = tokenEmbedding(tokens)                                              // (B, T, C)
+            if let positionEmbedding {
+                x = x + slice(positionEmbedding.weight, axis: 0, range: 0..<length)      // + (T, C)
+            }
+            return embeddingDropout(x)
+        }, block: { index, x in blocks[index](x) })
         return finalNorm(x)
     }
 

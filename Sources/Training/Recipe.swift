@@ -20,6 +20,8 @@ public struct Recipe: RecipeSection {
     public var distributed = DistributedSection()
     /// Static weight sparsity of the Transformer blocks' linear weights (SPDF); off unless `fraction` > 0.
     public var sparsity = SparsitySection()
+    /// bert2BERT's two-stage pre-training: sub-models first, then the whole model; off unless `steps` > 0.
+    public var twoStage = TwoStageSection()
     /// Number format of matrix products: fp32, bf16 (mixed precision: bf16 operands, fp32 weights, optimiser state
     /// and reductions; falls back to fp32 on CPUs without bf16 instructions) or bf16-emulated (bf16 rounding in
     /// software, any CPU).
@@ -30,7 +32,7 @@ public struct Recipe: RecipeSection {
     public static let keys: [RecipeKey<Recipe>] = [
         .init("model", \.model), .init("objective", \.objective), .init("data", \.data), .init("optim", \.optim),
         .init("schedule", \.schedule), .init("train", \.train), .init("distributed", \.distributed),
-        .init("sparsity", \.sparsity), .init("precision", choice: \.precision),
+        .init("sparsity", \.sparsity), .init("two_stage", \.twoStage), .init("precision", choice: \.precision),
     ]
 }
 
@@ -112,6 +114,7 @@ extension Recipe {
         require(distributed.timeoutSeconds >= 1, "distributed.timeout_seconds must be ≥ 1, got \(distributed.timeoutSeconds)")
         require(distributed.bucketMB >= 1 && distributed.bucketMB <= 4096, "distributed.bucket_mb must be in 1...4096, got \(distributed.bucketMB)")
         problems += sparsity.problems()
+        problems += twoStage.problems(layers: model.layers)
         if family.dataForm.isText { problems += data.mixtureProblems() }
         if problems.isEmpty { _ = try schedule.resolved(peakLR: optim.lr, steps: train.steps) }
         guard problems.isEmpty else { throw RecipeError("\(source): " + problems.joined(separator: "; ")) }

@@ -86,6 +86,8 @@ public final class Trainer {
     let tensorBoard: TensorBoardWriter?
     /// The masks of `sparsity:` (SPDF), the same on every rank; nil for dense training.
     public let sparsity: WeightSparsity?
+    /// The sub-model stage of `two_stage:` (bert2BERT); nil when the section is off.
+    public let twoStage: TwoStagePretraining?
     private let trainableParameters: [Tensor]
     /// The learning-curve shape of the run this one was initialised from (fitted once, at the first forecast).
     lazy var forecastPrior: LearningCurvePrior? = state.initializedFrom
@@ -94,7 +96,10 @@ public final class Trainer {
     /// Seeds of the random streams, derived from `train.seed` (SplitMix in RandomGenerator decorrelates them); a data
     /// form seeds its batches from `.data` (and a mixture's source draws from `.mixture`).
     /// The random masks of `sparsity:` come from `.sparsity`.
-    public enum Stream: UInt64 { case initialization = 0, data = 1, objective = 2, dropout = 3, mixture = 4, sparsity = 5 }
+    /// The sub-models of `two_stage:` come from `.subModel`.
+    public enum Stream: UInt64 {
+        case initialization = 0, data = 1, objective = 2, dropout = 3, mixture = 4, sparsity = 5, subModel = 6
+    }
     public static func seed(_ base: UInt64, _ stream: Stream) -> UInt64 { base &+ stream.rawValue &* 0x9E37_79B9_7F4A_7C15 }
 
     /// Prepares a run in `runDirectory` (created if needed): the model family's data form checks the corpus and
@@ -136,6 +141,7 @@ public final class Trainer {
         task = try dataForm.makeTask(objective: objective, recipe: recipe, corpus: corpus, seed: seed,
                                      shard: DataShard(communicator))
         let sparsity = recipe.sparsity.isEnabled ? try WeightSparsity(recipe.sparsity, model: task.model, runSeed: seed) : nil
+        twoStage = recipe.twoStage.isEnabled ? try TwoStagePretraining(recipe.twoStage, model: task.model, runSeed: seed) : nil
         let groups = ParameterGroup.decayByRank(task.model, weightDecay: recipe.optim.weightDecay)
         if communicator.size > 1 && recipe.distributed.shardOptimizer {
             let sharded = ShardedOptimizer(groups: groups, communicator: communicator, learningRate: recipe.optim.lr,
@@ -242,7 +248,9 @@ public final class Trainer {
 
         while state.step < total {
             let lr = schedule.learningRate(at: state.step)
-            let (loss, gradNorm) = update(learningRate: lr, generator: &objectiveRandom)
+            let (loss, gradNorm) = twoStage.map { stage in
+                stage.training(step: state.step) { update(learningRate: lr, generator: &objectiveRandom) }
+            } ?? update(learningRate: lr, generator: &objectiveRandom)
             watchdog?.beat()
             state.step += 1
             let step = state.step

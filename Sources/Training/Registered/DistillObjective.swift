@@ -30,6 +30,10 @@ public enum DistillObjective: ObjectiveDefinition {
         } else if section.teacher.isEmpty {
             problems.append("\(key).teacher is required: a checkpoint, run directory or Hugging Face directory of the teacher (or a cache)")
         }
+        if recipe.twoStage.isEnabled && (section.config.hiddenWeight > 0 || section.config.attentionWeight > 0) {
+            problems.append("two_stage trains sub-models that lack the student's upper layers: \(key).hidden_weight and "
+                + "attention_weight must be 0 with it (soft and hard labels work)")
+        }
         if !(section.config.temperature > 0) { problems.append("\(key).temperature must be > 0, got \(section.config.temperature)") }
         for (name, value) in [("hard_weight", section.config.hardWeight), ("soft_weight", section.config.softWeight),
                               ("hidden_weight", section.config.hiddenWeight), ("attention_weight", section.config.attentionWeight)] where value < 0 {
