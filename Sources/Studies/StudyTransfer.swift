@@ -118,6 +118,15 @@ public struct StudyTransfer {
                                   plan.evaluatedOnTheWholeSplit(large), start: .initFrom(grown)))
         }
 
+        // bert2BERT's two-stage pre-training after aki (the paper's full method): sub-models of the bottom blocks for
+        // the first quarter, each adding the small model's depth, then the whole model.
+        var twoStage = plan.evaluatedOnTheWholeSplit(large)
+        (twoStage.twoStage.steps, twoStage.twoStage.blockLayers) = (size.largeSteps / 4, size.small.layers)
+        let arm = "grown by aki + two-stage"
+        results.add(.growth, arm, seed: 1, try train("grow-aki-two-stage", "large from the small one (aki), two-stage",
+                                                     twoStage, start: .initFrom(out.appendingPathComponent("grown-aki"))))
+        results.stepCosts[arm] = try plan.stepCosts(twoStage, model: out.appendingPathComponent("large-plain"))
+
         // 6. SPDF: sparse pre-training, then dense; 0 % is the same schedule restart without masks.
         for fraction in [Float(0), 0.5, 0.75] {
             for seed in fraction == 0.5 ? Array(1...size.seeds) : [1] {

@@ -9,7 +9,7 @@ struct StudyTransferPlan {
 
     /// Runs in order: the teacher, two per seed (KD), four (SALT), two + two + four (BERT), two per seed (target),
     /// three (growth), two per SPDF arm.
-    var runCount: Int { 1 + 2 * size.seeds + 4 + 8 + 2 * size.seeds + GrowthMethod.allCases.count + 2 * (size.seeds + 2) }
+    var runCount: Int { 1 + 2 * size.seeds + 4 + 8 + 2 * size.seeds + GrowthMethod.allCases.count + 1 + 2 * (size.seeds + 2) }
 
     /// A GPT-2 of `shape` on the study's GPT corpus for `steps` steps: cosine from `lr` to `minLR`.
     func gpt(_ shape: (layers: Int, width: Int, heads: Int), steps: Int, seed: Int, corpus: String = "gpt") -> Recipe {
@@ -126,6 +126,21 @@ struct StudyTransferPlan {
                                "full": MixtureSourceSection(corpus: study.corpus("gpt").path)]
         recipe.data.phases = [PhaseSection(until: until, weights: ["selected": 1]), PhaseSection(weights: ["full": 1])]
         return recipe
+    }
+
+    /// Each first-stage step's training FLOPs of a `two_stage:` recipe as a share of a whole step of the model that
+    /// `model` (a run of the same shape) holds.
+    func stepCosts(_ recipe: Recipe, model: URL) throws -> [Double] {
+        let loaded = try loadCheckpoint(model)
+        let blocks = recipe.model.layers
+        let blockParameters = loaded.model.namedParameters().filter { $0.name.hasPrefix("transformer.h.0.") }.reduce(0) { $0 + $1.tensor.count }
+        let other = loaded.model.parameterCount - blocks * blockParameters
+        return (0..<recipe.twoStage.steps).map { step in
+            TwoStagePretraining.flopsShare(
+                TwoStagePretraining.subModel(at: step, settings: recipe.twoStage, blocks: blocks, runSeed: recipe.train.seed),
+                blocks: blocks, blockParameters: blockParameters, otherParameters: other, dModel: recipe.model.dModel,
+                context: recipe.model.context)
+        }
     }
 
     /// The small model's checkpoint grown to the large shape by `method` (bert2BERT) in `directory`.

@@ -40,6 +40,13 @@ public enum StudyTransferReport {
             claims.append(Claim(statement: "growth (\(row.arm)) reaches the from-scratch final loss in ≤ 70 % of its steps",
                                 holds: (row.fraction ?? 2) <= 0.7, evidence: evidence))
         }
+        let growth = growthRows(results)
+        if let aki = growth.first(where: { $0.arm == "grown by aki" }), let twoStage = growth.first(where: { $0.arm == "grown by aki + two-stage" }) {
+            func share(_ row: GrowthRow) -> String { row.flopsShare.map { String(format: "%.0f %%", 100 * $0) } ?? "not reached" }
+            claims.append(Claim(statement: "bert2BERT's two-stage pre-training reaches the from-scratch final loss with fewer FLOPs than aki alone",
+                                holds: (twoStage.flopsShare ?? 2) < (aki.flopsShare ?? 2),
+                                evidence: "aki + two-stage \(share(twoStage)) of the from-scratch FLOPs, aki alone \(share(aki))"))
+        }
         let further = results.arm(.selfDistillation, "further pre-training"), selfDistilled = results.arm(.selfDistillation, "+ self-distillation")
         let selfPaired = paired(selfDistilled, further) { $0.finalLoss }
         claims.append(Claim(statement: "self-distillation beats plain further pre-training on the small target set (final target val loss)",
@@ -92,7 +99,10 @@ public enum StudyTransferReport {
             let reached = row.curve.first { $0[0] > 0 && $0[1] <= scratch.finalLoss }.map { Int($0[0]) }
             var share: Double?
             if let reached, let small, let large, let smallSteps {
-                share = (Double(smallSteps) * small + Double(reached) * large) / (Double(scratch.steps) * large)
+                // Two-stage arms: their first-stage steps cost less than a whole step.
+                let costs = results.stepCosts[arm] ?? []
+                let largeSteps = (0..<reached).reduce(0.0) { $0 + ($1 < costs.count ? costs[$1] : 1) }
+                share = (Double(smallSteps) * small + largeSteps * large) / (Double(scratch.steps) * large)
             }
             return GrowthRow(arm: arm, target: scratch.finalLoss, steps: scratch.steps, start: row.curve.first { $0[0] == 0 }?[1],
                              reached: reached, flopsShare: share)
@@ -158,7 +168,9 @@ public enum StudyTransferReport {
             }
             return text + "\nThe small model is the no-KD student of seed 1; FLOPs are counted as `pretrain bench` does (6·N per token plus "
                 + "attention). Steps to the target count from the first evaluation after step 0: the grown runs start at their "
-                + "small model's loss and the rewarmed learning rate first moves them away from it.\n\n"
+                + "small model's loss and the rewarmed learning rate first moves them away from it. The two-stage arm's first "
+                + "\(results.stepCosts.values.first?.count ?? 0) steps each train a sub-model (`two_stage:`), counted at their own "
+                + "FLOPs: the drawn depth forward, its top blocks and the head backward.\n\n"
         case .spdf:
             var text = ""
             for arm in results.arms(.spdf) {

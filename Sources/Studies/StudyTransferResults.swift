@@ -34,6 +34,8 @@ public struct StudyTransferResults: Codable {
     public var selection: SLMDataSelection.Summary?
     /// Training FLOPs of one step of the "small" and the "large" model.
     public var flopsPerStep: [String: Double] = [:]
+    /// A growth arm with `two_stage:`: each first-stage step's training FLOPs as a share of a whole large-model step.
+    public var stepCosts: [String: [Double]] = [:]
 
     init(size: String, command: String, machine: String) {
         (self.size, self.command, self.machine) = (size, command, machine)

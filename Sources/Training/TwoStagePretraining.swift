@@ -57,6 +57,11 @@ public struct TwoStagePretraining {
         Self.subModel(at: step, settings: settings, blocks: model.blockCount, seed: seed)
     }
 
+    /// What `subModel(at:)` returns for a run of `blocks` blocks seeded with `runSeed` (train.seed), without the model.
+    public static func subModel(at step: Int, settings: TwoStageSection, blocks: Int, runSeed: UInt64) -> SubModel? {
+        subModel(at: step, settings: settings, blocks: blocks, seed: Trainer.seed(runSeed, .subModel))
+    }
+
     static func subModel(at step: Int, settings: TwoStageSection, blocks: Int, seed: UInt64) -> SubModel? {
         guard step < settings.steps else { return nil }
         var generator = RandomGenerator(seed: seed &+ UInt64(step) &* 0xD1B5_4A32_D192_ED03)

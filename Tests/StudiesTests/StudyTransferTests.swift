@@ -56,7 +56,11 @@ final class StudyTransferTests: XCTestCase {
         XCTAssertEqual(results.arms(.salt).count, 4)
         XCTAssertEqual(results.arms(.ernie), ["no teacher", "one-stage KD (Folio teacher)", "ERNIE-Tiny's four stages"])
         XCTAssertEqual(results.arm(.selfDistillation, "+ self-distillation").map(\.seed), [1, 2])
-        XCTAssertEqual(results.arms(.growth), ["from scratch", "grown by fpi", "grown by aki", "grown by stack"])
+        XCTAssertEqual(results.arms(.growth), ["from scratch", "grown by fpi", "grown by aki", "grown by stack", "grown by aki + two-stage"])
+        // The two-stage arm's first quarter: sub-models of 1 or 2 blocks, the 1-block ones cheaper than a whole step.
+        let costs = try XCTUnwrap(results.stepCosts["grown by aki + two-stage"])
+        XCTAssertEqual(costs.count, 2)
+        XCTAssertTrue(costs.allSatisfy { $0 > 0 && $0 <= 1 + 1e-12 }, "\(costs)")
         XCTAssertEqual(results.arm(.spdf, "50 % sparse → dense").map(\.seed), [1, 2])
         for row in results.rows {
             XCTAssertTrue(row.finalLoss.isFinite && row.finalLoss > 0, "\(row.run): \(row.finalLoss)")
@@ -83,7 +87,7 @@ final class StudyTransferTests: XCTestCase {
         let document = try String(contentsOf: Self.root.appendingPathComponent("docs/RESULTS.md"), encoding: .utf8)
         XCTAssertTrue(document.contains(StudyTransferReport.heading))
         XCTAssertEqual(document.components(separatedBy: "\n### ").count - 1, 7)   // six questions and the claims
-        XCTAssertEqual(StudyTransferReport.claims(try XCTUnwrap(Self.results)).count, 6)
+        XCTAssertEqual(StudyTransferReport.claims(try XCTUnwrap(Self.results)).count, 8)   // + the two-stage arm's growth claim and its FLOPs claim
         for question in ["kd", "salt", "self_distillation", "growth", "spdf"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: Self.root.appendingPathComponent("docs/results/transfer-\(question).svg").path), question)
         }
