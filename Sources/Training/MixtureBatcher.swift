@@ -8,6 +8,8 @@ public struct MixtureState: Codable, Equatable {
     public var sources: [String: BatcherState]
     /// Training tokens (T per window) drawn from each source so far.
     public var tokens: [String: Int]
+    /// `data.skill_it`'s losses and weights (nil for static weights).
+    public var skillIt: SkillItState?
 }
 
 /// Cuts (B, T+1) batches whose windows come from several sources: each window's source is drawn by the weights
@@ -24,6 +26,8 @@ public final class MixtureBatcher {
     private let sources: [TokenBatcher]
     private var choice: RandomGenerator
     private var tokens: [Int]
+    /// Weights set from outside (Skill-it's online rule) in place of the plan's; nil: the plan's phase weights.
+    public var weightsOverride: [Double]?
 
     /// `shards[i]`: the train shards of `plan.sources[i]`.
     public init(plan: MixturePlan, shards: [[[Int32]]], context: Int, batchSize: Int,
@@ -54,7 +58,7 @@ public final class MixtureBatcher {
 
     /// The next micro-batch for update `step`: (B, T+1).
     public func next(step: Int) -> IntTensor {
-        let weights = plan.weights(at: step)
+        let weights = weightsOverride ?? plan.weights(at: step)
         return shard.keepOwnRows(batchSize, width: windowLength) { destination in
             let source = draw(weights)
             sources[source].writeNextWindow(to: destination)
@@ -81,7 +85,7 @@ public final class MixtureBatcher {
     public var state: MixtureState {
         MixtureState(choice: RandomState(choice),
                      sources: Dictionary(uniqueKeysWithValues: zip(plan.sources.map(\.name), sources.map(\.state))),
-                     tokens: tokensBySource)
+                     tokens: tokensBySource, skillIt: nil)
     }
 
     public func restore(_ state: MixtureState) throws {

@@ -129,6 +129,7 @@ extension DataSection {
                 problems.append("\(path).weights sum to 0; give some source a positive weight")
             }
         }
+        if let skillIt { problems += skillIt.problems(self) }
         return problems
     }
 }

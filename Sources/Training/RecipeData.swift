@@ -22,6 +22,8 @@ public struct DataSection: RecipeSection {
     public var replay: ReplaySection?
     /// Curriculum: mixture weights by step range, in order.
     public var phases: [PhaseSection] = []
+    /// Skill-it's online mixture weights, from a skills graph (`pretrain skills graph`); nil: the static weights.
+    public var skillIt: SkillItSection?
     /// Audio: a prepared feature corpus (`pretrain features prepare IN --out DIR`); audio models train on its crops
     /// of model.context frames, normalised with its statistics.
     public var features: String?
@@ -34,7 +36,8 @@ public struct DataSection: RecipeSection {
 
     public static let keys: [RecipeKey<DataSection>] = [
         .init("corpus", \.corpus), .init("val", \.val), .init("sampling", choice: \.sampling), .init("mixture", \.mixture),
-        .init("replay", \.replay), .init("phases", \.phases), .init("features", \.features), .init("waveforms", \.waveforms),
+        .init("replay", \.replay), .init("phases", \.phases), .init("skill_it", \.skillIt), .init("features", \.features),
+        .init("waveforms", \.waveforms),
     ]
 
     /// Without `corpus`, a mixture's first source (by name) gives the tokenizer and the main val split.

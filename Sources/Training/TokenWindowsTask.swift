@@ -7,7 +7,7 @@ import Tensors
 /// families (gpt2, llama, bert).
 public enum TokenWindows: DataForm {
     public static let isText = true
-    public static let dataKeys: Set<String> = ["corpus", "val", "sampling", "mixture", "replay", "phases"]
+    public static let dataKeys: Set<String> = ["corpus", "val", "sampling", "mixture", "replay", "phases", "skill_it"]
 
     public static func resolve(_ model: inout ModelSection, corpus: TrainingCorpus) throws {
         guard corpus.features == nil && corpus.waveforms == nil else {
@@ -26,8 +26,14 @@ public enum TokenWindows: DataForm {
                                 seed: UInt64, shard: DataShard) throws -> TrainingTask {
         guard let objective = objective as? PretrainingObjective else { throw objectiveMismatch(objective, expected: "token windows") }
         try MicroBatchMemory.check(recipe, parameters: objective.model.parameterCount)
-        return TokenWindowsTask(objective: objective, recipe: recipe, corpus: corpus, shard: shard,
-                                windows: try TokenWindowStream(recipe: recipe, corpus: corpus, seed: seed, shard: shard))
+        let windows = try TokenWindowStream(recipe: recipe, corpus: corpus, seed: seed, shard: shard)
+        var skillIt: SkillItRule?
+        if let settings = recipe.data.skillIt, case .mixture(let mixture) = windows {
+            skillIt = try SkillItRule(settings, graph: try SkillsGraph.load(URL(fileURLWithPath: settings.graph)),
+                                      sources: mixture.plan.sources.map(\.name), graphFile: settings.graph)
+        }
+        return try TokenWindowsTask(objective: objective, recipe: recipe, corpus: corpus, shard: shard, windows: windows,
+                                    skillIt: skillIt)
     }
 }
 
@@ -76,19 +82,42 @@ final class TokenWindowsTask: TrainingTask {
     let shard: DataShard
     /// The validation windows of periodic evaluations, per set (the main one first).
     private let validationBatches: [[IntTensor]]
+    /// Skill-it's online weights, and the val windows of each evaluation skill it measures every round.
+    private var skillIt: SkillItRule?
+    private let skillBatches: [[IntTensor]]
 
-    init(objective: PretrainingObjective, recipe: Recipe, corpus: TrainingCorpus, shard: DataShard, windows: TokenWindowStream) {
+    init(objective: PretrainingObjective, recipe: Recipe, corpus: TrainingCorpus, shard: DataShard, windows: TokenWindowStream,
+         skillIt: SkillItRule? = nil) throws {
         (tokenObjective, self.recipe, self.corpus, self.shard, self.windows) = (objective, recipe, corpus, shard, windows)
         let limit = recipe.train.evalBatches
         validationBatches = ([corpus.validation] + corpus.namedValidation).map {
             evaluationBatches(shards: $0.shards, context: recipe.model.context, batchSize: recipe.optim.batchSize,
                               limit: limit == 0 ? nil : limit)
         }
+        self.skillIt = skillIt
+        skillBatches = try (skillIt?.evaluationSkills ?? []).map { skill in
+            let set = corpus.validationSet(named: skill)
+            let batches = evaluationBatches(shards: set?.shards ?? [], context: recipe.model.context,
+                                            batchSize: recipe.optim.batchSize, limit: skillIt!.settings.evalBatches)
+            guard !batches.isEmpty else {
+                throw TrainingError("data.skill_it: the val split of source '\(skill)' holds no window of "
+                    + "\(recipe.model.context + 1) tokens to measure the skill on")
+            }
+            return batches
+        }
     }
 
     var model: Module { tokenObjective.model }
     let inputUnit = "tok"
-    func prepare(step: Int) { (tokenObjective as? StepAwareObjective)?.prepare(step: step) }
+
+    func prepare(step: Int) {
+        (tokenObjective as? StepAwareObjective)?.prepare(step: step)
+        guard var rule = skillIt, rule.isRound(step), case .mixture(let mixture) = windows else { return }
+        // The same windows and evaluation masks every round (and on every rank: the evaluation is summed over them).
+        rule.observe(skillBatches.map { Training.evaluate(tokenObjective, batches: $0, bytesPerToken: nil, shard: shard).loss })
+        mixture.weightsOverride = rule.state.weights
+        skillIt = rule
+    }
 
     func nextLoss(step: Int, generator: inout RandomGenerator) -> (loss: Tensor, inputs: Int) {
         let batch = windows.next(step: step)
@@ -165,14 +194,21 @@ final class TokenWindowsTask: TrainingTask {
         return []
     }
 
+    /// The objective's metrics, and a Skill-it mixture's current weights as `mixture_weight/<source>`.
     func drainMetrics(step: Int) -> (metrics: [String: Double], warnings: [String]) {
-        ((tokenObjective as? StepAwareObjective)?.drainMetrics() ?? [:], [])
+        var metrics = (tokenObjective as? StepAwareObjective)?.drainMetrics() ?? [:]
+        if let skillIt, case .mixture(let mixture) = windows {
+            for (source, weight) in zip(mixture.plan.sources, skillIt.state.weights) { metrics["mixture_weight/\(source.name)"] = weight }
+        }
+        return (metrics, [])
     }
 
     func saveStreams(into state: inout TrainerState) {
         switch windows {
         case .single(let batcher): state.batcher = batcher.state
-        case .mixture(let mixture): state.mixture = mixture.state
+        case .mixture(let mixture):
+            state.mixture = mixture.state
+            state.mixture?.skillIt = skillIt?.state
         }
     }
 
@@ -192,6 +228,14 @@ final class TokenWindowsTask: TrainingTask {
                     + "mixture; exact resume needs the same data (use --init-from to continue on other data)")
             }
             try windows.restore(mixture)
+            if skillIt != nil {
+                guard let saved = mixture.skillIt else {
+                    throw TrainingError("\(checkpoint.path) was written without data.skill_it; exact resume needs the same "
+                        + "mixture settings (use --init-from to continue with Skill-it)")
+                }
+                try skillIt!.restore(saved)
+                windows.weightsOverride = saved.weights
+            }
         }
     }
 

@@ -84,6 +84,11 @@ public struct TrainingCorpus {
     }
 
     /// Train tokens of the corpus, or of every mixture source.
+    /// The val split evaluated as `val_loss/<name>`: a named set, or the main one when `name` is its alias.
+    public func validationSet(named name: String) -> ValidationSet? {
+        namedValidation.first { $0.name == name } ?? (validationAliases[name] == "val" ? validation : nil)
+    }
+
     public var trainTokenCount: Int { trainShards.reduce(0) { $0 + $1.count } + sources.reduce(0) { $0 + $1.tokenCount } }
 
     /// The largest token id anywhere (to check it against the model's vocabulary).

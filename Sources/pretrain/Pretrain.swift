@@ -19,6 +19,7 @@ struct Pretrain: ParsableCommand {
             BEATs.self,
             Stages.self,
             Distill.self,
+            Skills.self,
             Anneal.self,
             Predict.self,
             Eval.self,
