@@ -68,7 +68,7 @@ def clean_lines(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.split("\n")).strip("\n")
 
 
-def fortune_files(package: str, root: pathlib.Path):
+def fortune_files(root: pathlib.Path):
     """The fortune files of one extracted package, sorted: everything under usr/share/games/fortunes* except the
     strfile indexes (.dat) and empty files (fortunes-pl's zero-byte `.u8` markers). Symbolic links (the `.u8` names
     of most packages, it-off's second tree) are followed; the duplicates they make are removed text by text later."""
@@ -110,15 +110,15 @@ def split_fortunes(text: str):
 
 
 def prepare_fortunes(packages, out: pathlib.Path, report):
-    by_lang = {}   # lang → list of documents in order; text → index for duplicates
-    seen = {}
+    by_lang = {}   # lang → its documents, in order
+    seen = {}      # (lang, text) → the document's index in by_lang[lang]
     stats = {}
-    for package, (version, root) in sorted(packages.items()):
+    for package, (_, root) in sorted(packages.items()):
         if package not in FORTUNE_PACKAGES:
             continue
-        lang_default, legacy = FORTUNE_PACKAGES[package]
+        legacy = FORTUNE_PACKAGES[package][1]
         games = root / "usr" / "share" / "games"
-        for path in fortune_files(package, root):
+        for path in fortune_files(root):
             raw = path.read_bytes()
             lang = fortune_language(package, path)
             st = stats.setdefault(lang, {"files": 0, "legacy_decoded": 0, "duplicates": 0})
@@ -196,7 +196,7 @@ FONT_SINGLE = {"B", "I", "SM", "SB"}
 PARAGRAPH_BREAKS = {"PP", "P", "LP", "TP", "IP", "HP", "TQ", "sp", "bp"}
 IGNORED = {"TH", "in", "ad", "na", "nh", "hy", "PD", "RS", "RE", "ft", "ti", "ta", "ne", "nr", "ds", "UC", "ce",
            "ll", "ps", "vs", "fi", "INDENT", "UNINDENT", "UR", "UE", "MT", "ME", "br", "if", "ie", "el", "T", "q",
-           "IX", "ss", "cs", "bd", "hw", "mk", "rt", "ns", "rs", "lf", "ig", "so", "Sp", "Vb", "Ve"}
+           "IX", "ss", "cs", "bd", "hw", "mk", "rt", "ns", "rs", "lf", "Sp", "Vb", "Ve"}
 # Skipped whole: code examples (.EX/.EE), tables (.TS/.TE), synopsis macros (.SY/.YS), equations, macro bodies.
 SKIPPED_BLOCKS = {"EX": "EE", "TS": "TE", "SY": "YS", "EQ": "EN", "de": "..", "ig": ".."}
 
@@ -432,7 +432,7 @@ def code_chunks(source: str):
 
 def prepare_cpython(packages, out: pathlib.Path, report):
     modules = {}
-    for package, (version, root) in sorted(packages.items()):
+    for package, (_, root) in sorted(packages.items()):
         if not re.fullmatch(r"libpython3\.\d+-(minimal|stdlib)", package):
             continue
         for lib in sorted((root / "usr" / "lib").glob("python3.*")):
