@@ -94,7 +94,7 @@ public struct LanguageIdentifier: Sendable {
     }
 
     /// The most probable label of `text` and its posterior probability. A text without letters has no n-grams and
-    /// gets the most frequent training label with its prior.
+    /// gets the most frequent training label (the first in label order on a tie) with its prior.
     public func predict(_ text: String) -> (label: String, confidence: Double) {
         let posteriors = posteriors(text)
         var best = 0
