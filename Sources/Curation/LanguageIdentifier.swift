@@ -108,7 +108,7 @@ public struct LanguageIdentifier: Sendable {
         var scores = logPriors
         logLikelihoods.withUnsafeBufferPointer { table in
             scores.withUnsafeMutableBufferPointer { scores in
-                features.forEachBucket(in: text) { bucket in
+                _ = features.forEachBucket(in: text) { bucket in
                     let row = bucket * labelCount
                     for label in 0..<labelCount { scores[label] += Double(table[row + label]) }
                 }
@@ -141,7 +141,7 @@ public struct LanguageIdentifierTrainer {
         let index = addLabel(label)
         documentCounts[index] += 1
         rows[index].withUnsafeMutableBufferPointer { row in
-            features.forEachBucket(in: text) { bucket in
+            _ = features.forEachBucket(in: text) { bucket in
                 // Saturates rather than wraps: 4·10⁹ occurrences of one bucket in one label is far past any corpus
                 // this reads, and a wrapped count would silently turn the most frequent n-gram into the rarest.
                 if row[bucket] < .max { row[bucket] += 1 }
