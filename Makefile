@@ -5,7 +5,7 @@ APT_PACKAGES := libdnnl-dev libopenblas-dev libopenblas0-openmp pkg-config libsn
 SWIFT ?= swift
 RELEASE := $(SWIFT) build -c release
 
-.PHONY: deps build test demo study-cpt study-transfer study-audio study-newlang bench bench-dp fixtures clean fuzz faults
+.PHONY: deps build test demo study-cpt study-transfer study-audio study-newlang bench bench-dp fixtures clean fuzz faults sources
 
 # Debian/Ubuntu packages the build links against (and the tools `pretrain data synth-speech` drives: espeak-ng,
 # sox; Open MPI for data-parallel training under mpirun); apt-get runs only when one is missing.
@@ -20,6 +20,13 @@ deps:
 
 build: deps
 	$(RELEASE) --product pretrain
+
+# The multi-source text corpus of issue 21 in data/sources/ (docs/DATA_SOURCES.md): fortunes in fifteen languages, the
+# Linux man pages, CPython's standard library (Debian packages fetched with `apt-get download`, nothing installed) and
+# both Shakespeare editions, as JSONL. Runs `apt-get update` only on a machine without package lists; a second run
+# with the same package versions does nothing.
+sources:
+	scripts/fetch_text_sources.sh
 
 # Numerical tests run in release: debug builds are too slow for the kernels. The suite is XCTest only;
 # --disable-swift-testing keeps the empty Swift Testing run from printing the last line ("0 tests").
