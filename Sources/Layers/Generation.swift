@@ -94,14 +94,16 @@ extension GPTModel {
     /// The prompt is run once to fill a KV cache, then each new token costs one position. Each token is drawn
     /// from the softmax of the last logits divided by `temperature`, restricted to the `topK` most likely tokens
     /// and then to the smallest set whose probability reaches `topP` (`TokenSampling`); temperature 0 is greedy
-    /// (argmax). Generation ends early when `stopToken` is drawn (it is not returned).
+    /// (argmax). Generation ends early when `stopToken` is drawn (it is not returned). `banned` ids are never drawn
+    /// (their logits are -∞: conditional training's other control tokens).
     ///
     /// Context overflow: a prompt longer than the context keeps its last `contextLength` tokens. When the cache
     /// is full the window slides: the cache is rebuilt from the last contextLength/2 tokens (one recomputation
     /// per contextLength/2 new tokens rather than one per token), so tokens after the first overflow are
     /// predicted from at least half a window of context. Runs in evaluation mode without recording gradients.
     public func generate(prompt: [Int], maxTokens: Int, temperature: Float = 1, topK: Int? = nil,
-                         topP: Float? = nil, generator: inout RandomGenerator, stopToken: Int? = nil) -> [Int] {
+                         topP: Float? = nil, generator: inout RandomGenerator, stopToken: Int? = nil,
+                         banned: Set<Int> = []) -> [Int] {
         precondition(!prompt.isEmpty, "generation needs a prompt of at least one token (e.g. end-of-text)")
         precondition(maxTokens >= 0, "maxTokens must be non-negative, got \(maxTokens)")
         let wasTraining = isTraining
@@ -112,7 +114,9 @@ extension GPTModel {
             func logitsAfter(_ tokens: [Int]) -> [Float] {
                 let logits = forward(tokens: IntTensor(tokens, shape: [1, tokens.count]), cache: cache)
                 let v = config.vocabSize
-                return Array(UnsafeBufferPointer(start: logits.data + (tokens.count - 1) * v, count: v))
+                var last = Array(UnsafeBufferPointer(start: logits.data + (tokens.count - 1) * v, count: v))
+                for id in banned where id < v { last[id] = -.infinity }
+                return last
             }
             var context = prompt, generated: [Int] = []
             var logits = logitsAfter(Array(prompt.suffix(config.contextLength)))

@@ -44,6 +44,13 @@ struct Generate: ParsableCommand {
     @Option(help: "Compute threads (default: every core this process may use).")
     var threads: Int?
 
+    @Option(help: ArgumentHelp("A control token to condition on, e.g. <|good|> (conditional training: documents tagged by a scorer).",
+                               valueName: "TOKEN"))
+    var condition: String?
+
+    @Option(help: ArgumentHelp("A special token never to generate, e.g. <|bad|> (repeatable).", valueName: "TOKEN"))
+    var ban: [String] = []
+
     func validate() throws {
         guard temperature >= 0 else { throw ValidationError("--temperature must be ≥ 0") }
         if let topK, topK < 1 { throw ValidationError("--top-k must be ≥ 1") }
@@ -59,17 +66,15 @@ struct Generate: ParsableCommand {
         }
         let tokenizerURL = try checkpointTokenizer(loaded, override: tokenizer)
         let textTokenizer = try loadTokenizer(tokenizerURL)
-        let endOfText = textTokenizer.specialTokenID("<|endoftext|>")
-        let promptIDs = (endOfText.map { [$0] } ?? []) + textTokenizer.encode(prompt)
-        guard !promptIDs.isEmpty else {
-            throw ValidationError("the tokenizer has no <|endoftext|> token to start from: give a non-empty --prompt")
-        }
+        let start = try GenerationPrompt(tokenizer: textTokenizer, prompt: prompt, condition: condition, banned: ban,
+                                         source: tokenizerURL.path)
+        let promptIDs = start.ids
         if let outside = promptIDs.first(where: { $0 >= decoder.config.vocabSize }) {
             throw ValidationError("\(tokenizerURL.path) gives id \(outside), outside the model's vocabulary of \(decoder.config.vocabSize): another tokenizer?")
         }
         var generator = RandomGenerator(seed: seed ?? UInt64.random(in: 0...UInt64.max))
         let generated = decoder.generate(prompt: promptIDs, maxTokens: maxTokens, temperature: temperature, topK: topK,
-                                         topP: topP, generator: &generator, stopToken: endOfText)
+                                         topP: topP, generator: &generator, stopToken: start.stop, banned: start.banned)
         print(prompt + textTokenizer.decode(generated))
     }
 }

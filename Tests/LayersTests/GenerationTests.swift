@@ -118,6 +118,22 @@ final class GenerationTests: XCTestCase {
         XCTAssertEqual(a, b)
     }
 
+    /// Banned ids (conditional training's other control tokens) are never drawn: greedy decoding takes the next
+    /// best token instead of the banned argmax, and sampling at temperature 1 never yields one.
+    func testBannedTokensAreNeverGenerated() {
+        let model = model(.gpt2)
+        var generator = RandomGenerator(seed: 5)
+        let greedy = model.generate(prompt: [3], maxTokens: 1, temperature: 0, generator: &generator)
+        let avoided = model.generate(prompt: [3], maxTokens: 1, temperature: 0, generator: &generator, banned: [greedy[0]])
+        let logits = lastRow(noGrad { model.forward(tokens: IntTensor([3], shape: [1, 1])) })
+        let second = logits.indices.filter { $0 != greedy[0] }.max { logits[$0] < logits[$1] }!
+        XCTAssertEqual(avoided, [second])
+        let banned: Set<Int> = [0, 4, 7, 11, 19]
+        let sampled = model.generate(prompt: [3], maxTokens: 200, temperature: 1, generator: &generator, banned: banned)
+        XCTAssertEqual(sampled.count, 200)
+        XCTAssertTrue(banned.isDisjoint(with: sampled), "\(sampled)")
+    }
+
     func testGenerationRestoresTrainingMode() {
         let model = model(.gpt2)
         model.train()
