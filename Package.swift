@@ -102,7 +102,7 @@ let package = Package(
         .executableTarget(name: "pretrain",
                           dependencies: ["Tensors", "Layers", "Optimizers", "SafeTensors", "TextData", "Objectives",
                                          "Training", "HFInterop", "AudioData", "Probes", "SpeechSynthesis", "Studies", "FileErrors",
-                                         "Fuzzing", "Distributed", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                                         "Fuzzing", "Distributed", "Curation", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/pretrain", swiftSettings: numericSettings, plugins: ["BuildStamp"]),
         // The git commit for `pretrain --version`, stamped before each build.
         .plugin(name: "BuildStamp", capability: .buildTool(), path: "Plugins/BuildStamp"),
@@ -130,6 +130,7 @@ let package = Package(
         .testTarget(name: "SpeechSynthesisTests", dependencies: ["SpeechSynthesis"], path: "Tests/SpeechSynthesisTests"),
         .testTarget(name: "StudiesTests", dependencies: ["Studies", "Training", "TestSupport"], path: "Tests/StudiesTests"),
         .testTarget(name: "FuzzingTests", dependencies: ["Fuzzing", "TestSupport"], path: "Tests/FuzzingTests"),
+        .testTarget(name: "CurationTests", dependencies: ["Curation", "TestSupport"], path: "Tests/CurationTests"),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TestSupport"], path: "Tests/DistributedTests"),
     ],
     swiftLanguageModes: [.v5]
