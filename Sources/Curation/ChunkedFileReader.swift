@@ -17,6 +17,8 @@ final class ChunkedFileReader {
     private var buffer: [UInt8]
     private var start = 0, end = 0
     private var atEOF = false
+    /// Bytes read from the file so far.
+    private(set) var bytesRead = 0
 
     init(_ url: URL, chunkSize: Int = 1 << 20) throws {
         path = url.path
@@ -50,6 +52,7 @@ final class ChunkedFileReader {
         guard count >= 0 else { throw FileError(path: path, operation: "read the input", reason: FileError.reason(errno: errno)) }
         if count == 0 { atEOF = true; return false }
         end += count
+        bytesRead += count
         return true
     }
 

@@ -68,7 +68,6 @@ public struct DocumentInput {
                 var lineNumber = 0
                 while try reader.nextLine({ line in
                     lineNumber += 1
-                    counts.bytes += line.count + 1
                     guard line.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) else { return }
                     switch Self.document(line, source: source) {
                     case .success(var document):
@@ -79,6 +78,7 @@ public struct DocumentInput {
                         try bad("\(file.name) line \(lineNumber): \(problem)", &counts)
                     }
                 }) {}
+                counts.bytes += reader.bytesRead
             } else {
                 let data = try FileError.wrap("read the input", path: file.name) { try Data(contentsOf: file.url) }
                 counts.bytes += data.count

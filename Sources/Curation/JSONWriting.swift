@@ -106,7 +106,7 @@ extension MetaValue {
             return "[\n" + values.map { pad + $0.prettyJSON(indent: indent + 1) }.joined(separator: ",\n") + "\n\(close)]"
         case .object(let object) where !object.isEmpty:
             return "{\n" + object.keys.sorted().map { key in
-                MetaValue.string(key).jsonText + ": " + object[key]!.prettyJSON(indent: indent + 1)
+                pad + MetaValue.string(key).jsonText + ": " + object[key]!.prettyJSON(indent: indent + 1)
             }.joined(separator: ",\n") + "\n\(close)}"
         default:
             return jsonText

@@ -4,7 +4,8 @@ import Foundation
 /// article"). The corpus pass counts, for each distinct line (spaces and tabs at its ends ignored), the documents
 /// it appears in; a line is boilerplate when that count is ≥ `min_documents` and more than `max_document_fraction`
 /// of the documents the step saw. `apply` removes those lines; a document with no text left is dropped
-/// ("boilerplate_only"). Blank lines are never counted or removed. Each kept document gets
+/// ("boilerplate_only"). Blank lines are never counted, and removed only where a removal would leave two in a row or
+/// some at the start or the end. Each kept document gets
 /// `meta.boilerplate_lines_removed`.
 ///
 /// Keys [defaults]: `max_document_fraction` [0.01], in [0, 1); `min_documents` [5], ≥ 2. Memory: about 16 bytes per
@@ -56,17 +57,22 @@ public final class BoilerplateLines: CurationStep {
         output.removeAll(keepingCapacity: true)
         var text = document.text
         text.withUTF8 { bytes in
-            var first = true
+            // Blank lines stay, except those a removal would leave at the start, the end or doubled.
+            var first = true, lastBlank = false, removedSinceText = false, textEnd = 0
             Self.forEachLine(bytes) { start, end, hash in
                 if let hash, documentCounts[hash] != nil {
                     removed += 1
+                    removedSinceText = true
                     return
                 }
+                if hash == nil, removedSinceText, first || lastBlank { return }
                 if !first { output.append(0x0A) }
                 output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<end]))
                 first = false
-                if hash != nil { keptText = true }
+                lastBlank = hash == nil
+                if hash != nil { keptText = true; removedSinceText = false; textEnd = output.count }
             }
+            if removedSinceText { output.removeSubrange(textEnd...) }   // blank lines a removal left at the end
         }
         guard keptText else {
             return .drop(DropReason("boilerplate_only", "boilerplate_lines: every line (\(removed)) is boilerplate"))

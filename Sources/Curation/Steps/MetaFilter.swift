@@ -88,7 +88,7 @@ public final class MetaFilter: CurationStep {
     }
 
     public func apply(to document: inout CurationDocument) throws -> StepVerdict {
-        guard let value = document.metaValue(field), value != .null else { return missingVerdict("has no meta.\(field)") }
+        guard let value = document.metaValue(field), value != .null else { return missingVerdict("no meta.\(field)") }
         switch test {
         case .range(let low, let high):
             guard let number = value.number else { return missingVerdict("meta.\(field) is not a number") }
@@ -114,6 +114,6 @@ public final class MetaFilter: CurationStep {
     }
 
     private func missingVerdict(_ detail: String) -> StepVerdict {
-        missing == .keep ? .keep : .drop(DropReason("\(field) missing", "filter: the document \(detail)"))
+        missing == .keep ? .keep : .drop(DropReason("\(field) missing", "filter: \(detail)"))
     }
 }
