@@ -155,12 +155,18 @@ private struct FastJSONParser {
         return nil
     }
 
-    /// The rest of a string that has escapes, built in `scratch`.
+    /// The rest of a string that has escapes, built in `scratch`: runs without escapes are copied whole (a JSONL text
+    /// has a `\n` every line, so this is the common path, not a rare one).
     mutating func escapedString(from start: Int) -> String? {
         scratch.removeAll(keepingCapacity: true)
-        scratch.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<position]))
+        var runStart = start
         while position < bytes.count {
             let byte = bytes[position]
+            if byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") && byte >= 0x20 {
+                position += 1
+                continue
+            }
+            scratch.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<position]))
             position += 1
             switch byte {
             case UInt8(ascii: "\""): return String(validating: scratch, as: UTF8.self)
@@ -181,9 +187,9 @@ private struct FastJSONParser {
                 default: return nil
                 }
             default:
-                if byte < 0x20 { return nil }
-                scratch.append(byte)
+                return nil   // a control character must be escaped
             }
+            runStart = position
         }
         return nil
     }

@@ -61,17 +61,6 @@ public struct MinHasher {
         return Double(equal) / Double(a.count)
     }
 
-    /// FNV-1a's step over lowercased bytes, then a finaliser: words are short, so this beats a block hash.
-    @inline(__always) private static func wordHash(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> UInt64 {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for index in start..<end {
-            var byte = bytes[index]
-            if byte &- UInt8(ascii: "A") < 26 { byte |= 0x20 }
-            h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
-        }
-        return mix64(h)
-    }
-
     /// The hash of the `size` values from `start` (fewer at a short text's end).
     @inline(__always) private static func combine(_ values: UnsafeBufferPointer<UInt64>, _ start: Int, _ count: Int) -> UInt64 {
         var h: UInt64 = 0x9E37_79B9_7F4A_7C15
@@ -89,7 +78,7 @@ public struct MinHasher {
                 while index < count, isASCIISpace(bytes[index]) { index += 1 }
                 let start = index
                 while index < count, !isASCIISpace(bytes[index]) { index += 1 }
-                if index > start { wordHashes.append(Self.wordHash(bytes, start, index)) }
+                if index > start { wordHashes.append(wordHash(bytes, start, index, foldCase: true)) }
             }
         }
         appendShingles(of: wordHashes)

@@ -83,3 +83,24 @@ struct SplitMix64 {
         return z ^ (z >> 31)
     }
 }
+
+/// The hash of a word (bytes `start..<end`), ASCII letters lowercased when `foldCase`: bytes are packed eight to a
+/// 64-bit chunk and each chunk mixed in by a multiply, then the whole finalised (a per-byte FNV step is bound by the
+/// multiply's latency, and words are hashed for every shingle and n-gram). Words of up to 8 bytes never collide.
+@inline(__always) func wordHash(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, foldCase: Bool) -> UInt64 {
+    var h: UInt64 = 0x9E37_79B9_7F4A_7C15
+    var chunk: UInt64 = 0
+    var shift: UInt64 = 0
+    for index in start..<end {
+        var byte = bytes[index]
+        if foldCase, byte &- UInt8(ascii: "A") < 26 { byte |= 0x20 }
+        chunk |= UInt64(byte) << shift
+        shift += 8
+        if shift == 64 {
+            h = (h ^ chunk) &* 0xFF51_AFD7_ED55_8CCD
+            h = (h << 29) | (h >> 35)
+            (chunk, shift) = (0, 0)
+        }
+    }
+    return mix64((h ^ chunk) &* 0xC4CE_B9FE_1A85_EC53 ^ UInt64(end - start))
+}

@@ -119,7 +119,7 @@ public final class NearDedup: CurationStep {
 
     public func apply(to document: inout CurationDocument) throws -> StepVerdict {
         if let jaccard = clusterJaccard[document.index] {
-            let snippet = String(document.text.prefix(160).map { $0.isNewline ? " " : $0 })
+            let snippet = Self.snippet(document.text)
             descriptions[document.index] = .object([
                 "index": .number(Double(document.index)), "origin": .string(document.origin),
                 "jaccard": .number((jaccard * 1000).rounded() / 1000), "snippet": .string(snippet),
@@ -128,6 +128,22 @@ public final class NearDedup: CurationStep {
         guard let duplicate = duplicateOf[document.index] else { return .keep }
         return .drop(DropReason("near_duplicate", String(format: "near_dedup: a near-duplicate of document %d (estimated Jaccard %.2f)",
                                                          duplicate.kept, duplicate.jaccard)))
+    }
+
+    /// The first 160 characters (Unicode scalars) of a text on one line, for people to recognise it by.
+    static func snippet(_ text: String) -> String {
+        var text = text
+        return text.withUTF8 { bytes in
+            var end = 0, scalars = 0
+            while end < bytes.count {
+                if bytes[end] & 0xC0 != 0x80 {
+                    if scalars == 160 { break }
+                    scalars += 1
+                }
+                end += 1
+            }
+            return String(decoding: bytes[..<end].map { $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 }, as: UTF8.self)
+        }
     }
 
     /// The clusters found (document indices, the kept one first), in the order of their kept documents.

@@ -103,7 +103,7 @@ public final class Normalize: CurationStep {
             wroteLine = true
         }
         if !trim && endsWithNewline { output.append(0x0A) }
-        return output.count != count || !output.withUnsafeBufferPointer { $0.elementsEqual(input) }
+        return output.count != count || (count > 0 && output.withUnsafeBufferPointer { memcmp($0.baseAddress!, input.baseAddress!, count) } != 0)
     }
 
     /// Copies one line's text, runs of spaces and tabs made one space when `collapseSpaces` is set.

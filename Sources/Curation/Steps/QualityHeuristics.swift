@@ -89,7 +89,7 @@ public final class QualityHeuristics: CurationStep {
         while index < count {
             let byte = bytes[index]
             if isASCIISpace(byte) { characters += 1; index += 1; continue }
-            var h: UInt64 = 0xCBF2_9CE4_8422_2325
+            let start = index
             var length = 0, hasLetter = false
             while index < count, !isASCIISpace(bytes[index]) {
                 let byte = bytes[index]
@@ -98,17 +98,14 @@ public final class QualityHeuristics: CurationStep {
                 if byte == UInt8(ascii: "#") { symbols += 1 }
                 else if byte == UInt8(ascii: "."), index + 2 < count, bytes[index + 1] == byte, bytes[index + 2] == byte {
                     symbols += 1
-                    h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
-                    h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
                     index += 2
                     length += 2
                 } else if byte == 0xE2, index + 2 < count, bytes[index + 1] == 0x80, bytes[index + 2] == 0xA6 { symbols += 1 }   // …
-                h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
                 index += 1
             }
             characters += length
             if hasLetter { alphaWords += 1 }
-            words.append((mix64(h), Int32(length)))
+            words.append((wordHash(bytes, start, index, foldCase: false), Int32(length)))
         }
         let wordCount = words.count
         let wordCharacters = words.reduce(0) { $0 + Int($1.length) }
