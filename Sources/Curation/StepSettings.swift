@@ -20,15 +20,6 @@ public struct StepSettings {
         (self.kind, self.file, self.position, self.values, self.keyMarks, self.stepMark) = (kind, file, position, values, keyMarks, mark)
     }
 
-    /// Settings made in code (tests, the bench): `values` as YAML scalars, lists or mappings.
-    public init(kind: String, _ values: [String: Any] = [:]) throws {
-        var nodes: [String: Node] = [:]
-        for (key, value) in values {
-            nodes[key] = try Yams.compose(yaml: try Yams.dump(object: value)) ?? Node("~")
-        }
-        self.init(kind: kind, file: "<settings>", position: 0, values: nodes, mark: nil)
-    }
-
     /// Whether the key is written in the step, `null` included.
     public func has(_ key: String) -> Bool { values[key] != nil }
 

@@ -54,4 +54,22 @@ final class CurateCommandLineTests: XCTestCase {
             XCTAssertEqual(result.output.split(separator: "\n").count, 1, result.output)
         }
     }
+
+    func testTheBenchPrintsOneJSONLineWithThroughputPerStep() throws {
+        let result = try runPretrain(["bench", "curate", repositoryRoot.appendingPathComponent("data/shakespeare/macbeth.txt").path,
+                                      "--pipeline", repositoryRoot.appendingPathComponent("pipelines/curate-example.yaml").path,
+                                      "--copies", "2", "--repeats", "1"])
+        XCTAssertEqual(result.status, 0, result.output)
+        let line = result.output.split(separator: "\n").first { $0.hasPrefix("{") } ?? ""
+        let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], result.output)
+        XCTAssertGreaterThan(report["mb_per_s"] as? Double ?? 0, 0)
+        XCTAssertEqual(report["threads"] as? Int, 1)
+        let steps = try XCTUnwrap(report["per_step"] as? [String: Any])
+        XCTAssertEqual(Set(steps.keys), ["0_normalize", "1_exact_dedup", "2_near_dedup", "3_boilerplate_lines", "4_quality", "5_filter", "6_set_meta"])
+        // The second copy differs from the first by one word a passage (a passage shorter than the word's position
+        // stays the same): near dedup finds them, exact dedup only the unchanged few.
+        let documents = report["documents"] as? Int ?? 0
+        XCTAssertGreaterThan((steps["1_exact_dedup"] as? [String: Any])?["kept"] as? Int ?? 0, documents * 95 / 100)
+        XCTAssertLessThanOrEqual((steps["2_near_dedup"] as? [String: Any])?["kept"] as? Int ?? .max, documents / 2 + 1)
+    }
 }
