@@ -50,8 +50,13 @@ public struct CurationPipeline {
             throw CurationError("\(file): not valid YAML: \(message)")
         }
         guard let mapping = root?.mapping else { throw CurationError("\(file): a pipeline is a mapping with a list under 'steps:'") }
-        for (key, _) in mapping where key.string != "steps" {
-            throw CurationError("\(place(file, key.mark)): unknown key '\(key.string ?? "\(key)")'; a pipeline has only 'steps:'")
+        var sawSteps = false
+        for (key, _) in mapping {
+            guard key.string == "steps" else {
+                throw CurationError("\(place(file, key.mark)): unknown key '\(key.string ?? "\(key)")'; a pipeline has only 'steps:'")
+            }
+            if sawSteps { throw CurationError("\(place(file, key.mark)): 'steps:' appears twice (YAML would keep only one)") }
+            sawSteps = true
         }
         guard let list = mapping["steps"]?.sequence, !list.isEmpty else {
             throw CurationError("\(file): 'steps:' must be a non-empty list of steps (- kind: normalize, …)")

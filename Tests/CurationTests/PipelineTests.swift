@@ -39,6 +39,7 @@ final class PipelineTests: XCTestCase {
             ("steps: []\n", ["p.yaml: 'steps:' must be a non-empty list"]),
             ("stages:\n  - kind: normalize\n", ["p.yaml:1:1: unknown key 'stages'; a pipeline has only 'steps:'"]),
             ("steps:\n  - kind: normalize\n    trim: true\n    trim: false\n", ["steps[0]: key 'trim' appears twice"]),
+            ("steps:\n  - kind: normalize\nsteps:\n  - kind: exact_dedup\n", ["p.yaml:3:1: 'steps:' appears twice"]),
             ("steps:\n  - kind: [normalize\n", ["p.yaml: not valid YAML"]),
             ("- a\n- b\n", ["p.yaml: a pipeline is a mapping with a list under 'steps:'"]),
             ("x: &a [1]\nsteps:\n  - kind: normalize\n    nfc: *a\n", ["p.yaml: line 4, column 10: a pipeline file may not use aliases"]),
