@@ -42,7 +42,7 @@ public final class Normalize: CurationStep {
             let isASCII = text.utf8.withContiguousStorageIfAvailable { bytes in !bytes.contains { $0 >= 0x80 } } ?? false
             if !isASCII {
                 let composed = text.precomposedStringWithCanonicalMapping
-                if composed.utf8.count != text.utf8.count || composed != text { (text, changed) = (composed, true) }
+                if !sameBytes(composed, text) { (text, changed) = (composed, true) }   // == would call NFD and NFC equal
             }
         }
         let whitespaceChanged = text.withUTF8 { normalizeWhitespace($0) }
