@@ -30,6 +30,7 @@ struct Pretrain: ParsableCommand {
             Export.self,
             Grow.self,
             DataCommands.self,
+            Curate.self,
             Study.self,
             Fuzz.self,
         ])
