@@ -98,12 +98,15 @@ let package = Package(
         // numericSettings: MinHash's multiply-shift permutations vectorise with the build CPU's 512/256-bit registers.
         .target(name: "Curation", dependencies: ["FileErrors", .product(name: "Yams", package: "Yams")],
                 path: "Sources/Curation", swiftSettings: numericSettings),
+        // Curation steps that run a trained model of ours (a perplexity scorer), registered with Curation's steps.
+        .target(name: "CurationScoring", dependencies: ["Curation", "Training", "TextData", "Layers", "Tensors"],
+                path: "Sources/CurationScoring", swiftSettings: numericSettings),
         // A regenerable labelled speech corpus from espeak-ng and sox (Foundation only).
         .target(name: "SpeechSynthesis", dependencies: ["FileErrors"], path: "Sources/SpeechSynthesis"),
         .executableTarget(name: "pretrain",
                           dependencies: ["Tensors", "Layers", "Optimizers", "SafeTensors", "TextData", "Objectives",
                                          "Training", "HFInterop", "AudioData", "Probes", "SpeechSynthesis", "Studies", "FileErrors",
-                                         "Fuzzing", "Distributed", "Curation",
+                                         "Fuzzing", "Distributed", "Curation", "CurationScoring",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/pretrain", swiftSettings: numericSettings, plugins: ["BuildStamp"]),
         // The git commit for `pretrain --version`, stamped before each build.
@@ -132,7 +135,8 @@ let package = Package(
         .testTarget(name: "SpeechSynthesisTests", dependencies: ["SpeechSynthesis"], path: "Tests/SpeechSynthesisTests"),
         .testTarget(name: "StudiesTests", dependencies: ["Studies", "Training", "TestSupport"], path: "Tests/StudiesTests"),
         .testTarget(name: "FuzzingTests", dependencies: ["Fuzzing", "TestSupport"], path: "Tests/FuzzingTests"),
-        .testTarget(name: "CurationTests", dependencies: ["Curation", "TestSupport"], path: "Tests/CurationTests"),
+        .testTarget(name: "CurationTests", dependencies: ["Curation", "CurationScoring", "Training", "TestSupport"],
+                    path: "Tests/CurationTests"),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TestSupport"], path: "Tests/DistributedTests"),
     ],
     swiftLanguageModes: [.v5]

@@ -183,9 +183,11 @@ public enum LanguageIdentifierTraining {
             guard let value = meta?[key] ?? (metaOnly ? nil : object[key]) else {
                 throw problem("no '\(key)' label (\(metaOnly ? "in meta" : "in meta or at the top level"))")
             }
-            guard let label = value as? String, !label.isEmpty,
-                  label.utf8.count <= LanguageIdentifier.maximumLabelBytes else {
-                throw problem("the '\(key)' label is not a string of 1…\(LanguageIdentifier.maximumLabelBytes) bytes")
+            // A boolean or number label is its JSON text ("true", "1623"), as the pipeline's filter compares it.
+            let label = value as? String ?? (value is NSNull ? nil
+                : (try? JSONSerialization.data(withJSONObject: value, options: .fragmentsAllowed)).flatMap { String(data: $0, encoding: .utf8) })
+            guard let label, !label.isEmpty, label.utf8.count <= LanguageIdentifier.maximumLabelBytes, !label.hasPrefix("{"), !label.hasPrefix("[") else {
+                throw problem("the '\(key)' label is not a string, boolean or number of 1…\(LanguageIdentifier.maximumLabelBytes) bytes")
             }
             examples.append((text, label))
         }

@@ -102,3 +102,17 @@ extension LoadedCheckpoint {
         return try config.objective.kind.definition.make(config.objective, backbone: model, context: context, generator: &generator)
     }
 }
+
+extension LoadedCheckpoint {
+    /// The checkpoint's tokenizer.json: `override` when given, else the checkpoint's own copy, else its run
+    /// directory's (RUN/checkpoints/step_N → RUN/tokenizer.json).
+    public func tokenizerFile(override: String? = nil) throws -> URL {
+        if let override { return URL(fileURLWithPath: override) }
+        if let tokenizerURL { return tokenizerURL }
+        let run = RunDirectory(ofCheckpoint: directory)
+        guard FileManager.default.fileExists(atPath: run.tokenizer.path) else {
+            throw TrainingError("\(directory.path) has no tokenizer.json (nor has \(run.path)); pass a tokenizer")
+        }
+        return run.tokenizer
+    }
+}

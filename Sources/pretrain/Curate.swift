@@ -1,16 +1,24 @@
 import ArgumentParser
 import Curation
+import CurationScoring
 import Foundation
 
-/// `pretrain curate IN... --pipeline P.yaml --out DIR`: text documents through a curation pipeline (docs/CURATION.md).
+/// `pretrain curate [run] IN... --pipeline P.yaml --out DIR`, `pretrain curate train-langid …`.
 struct Curate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "curate",
+        commandName: "curate", abstract: "Curate text documents before the tokenizer; train the classifiers its steps use.",
+        subcommands: [CurateRun.self, CurateTrainLangID.self], defaultSubcommand: CurateRun.self)
+}
+
+/// `pretrain curate IN... --pipeline P.yaml --out DIR`: text documents through a curation pipeline (docs/CURATION.md).
+struct CurateRun: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
         abstract: "Clean, deduplicate and filter text documents through a YAML pipeline of steps.",
         discussion: """
             Inputs: .jsonl files (one document a line: {"text": "...", "meta": {...}}; other fields go into meta), \
             .txt files (one document each) or directories of them. Every document gets meta.source, its file's name, \
-            unless it has one. Steps (docs/CURATION.md): \(CurationSteps.kinds.joined(separator: ", ")).
+            unless it has one. Steps (docs/CURATION.md): \(ModelScorers.register().joined(separator: ", ")).
             Writes DIR/curated.jsonl (kept documents, meta keys sorted: the same input and pipeline give the same bytes), \
             DIR/stats.json (per step and source: documents and bytes in and kept, drops per reason), DIR/report.html \
             (the funnel and histograms of meta values) and what steps add (near_dup_clusters.jsonl). The output is \
@@ -40,6 +48,7 @@ struct Curate: ParsableCommand {
     }
 
     func run() throws {
+        ModelScorers.register()
         let input = try DocumentInput(paths: inputs, skipBadLines: skipBadLines)
         let steps = try CurationPipeline.load(pipeline)
         var run = CurationRun(input: input, pipeline: steps, output: URL(fileURLWithPath: out))

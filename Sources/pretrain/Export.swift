@@ -36,7 +36,7 @@ struct Export: ParsableCommand {
 
     func run() throws {
         let loaded = try loadCheckpoint(URL(fileURLWithPath: checkpoint))
-        let tokenizerURL = try? checkpointTokenizer(loaded, override: tokenizer)
+        let tokenizerURL = try? loaded.tokenizerFile(override: tokenizer)
         if tokenizer != nil && tokenizerURL == nil { throw ValidationError("cannot read --tokenizer \(tokenizer!)") }
         let textTokenizer = try tokenizerURL.map(loadTokenizer)
         let directory = URL(fileURLWithPath: out)

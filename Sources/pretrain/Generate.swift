@@ -64,7 +64,7 @@ struct Generate: ParsableCommand {
         guard let decoder = loaded.decoder else {
             throw TrainingError("\(loaded.directory.path) holds a \(loaded.config.model.flavor) encoder; generate needs a decoder (gpt2 or llama)")
         }
-        let tokenizerURL = try checkpointTokenizer(loaded, override: tokenizer)
+        let tokenizerURL = try loaded.tokenizerFile(override: tokenizer)
         let textTokenizer = try loadTokenizer(tokenizerURL)
         let start = try GenerationPrompt(tokenizer: textTokenizer, prompt: prompt, condition: condition, banned: ban,
                                          source: tokenizerURL.path)
@@ -77,17 +77,4 @@ struct Generate: ParsableCommand {
                                          topP: topP, generator: &generator, stopToken: start.stop, banned: start.banned)
         print(prompt + textTokenizer.decode(generated))
     }
-}
-
-/// The tokenizer.json of a checkpoint: `override` when given, else the checkpoint's own copy, else the run
-/// directory's (RUN/checkpoints/step_N → RUN/tokenizer.json).
-func checkpointTokenizer(_ loaded: LoadedCheckpoint, override: String?) throws -> URL {
-    if let override { return URL(fileURLWithPath: override) }
-    if let url = loaded.tokenizerURL { return url }
-    let run = RunDirectory(ofCheckpoint: loaded.directory)
-    let candidate = run.tokenizer
-    guard FileManager.default.fileExists(atPath: candidate.path) else {
-        throw ValidationError("\(loaded.directory.path) has no tokenizer.json (nor has \(run.path)); pass --tokenizer")
-    }
-    return candidate
 }

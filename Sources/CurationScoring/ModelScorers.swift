@@ -1,0 +1,14 @@
+import Curation
+
+/// The curation steps that run one of our trained models (and so live above `Training`): `perplexity`. The command
+/// line registers them before it reads a pipeline.
+public enum ModelScorers {
+    public static let steps: [any CurationStep.Type] = [PerplexityScore.self]
+
+    /// Registers `steps` (again is harmless) and returns every step kind now known.
+    @discardableResult
+    public static func register() -> [String] {
+        steps.forEach(CurationSteps.register)
+        return CurationSteps.kinds
+    }
+}
