@@ -6,7 +6,10 @@ import Foundation
 ///   and pipeline);
 /// - stats.json: per step, in total and per source, documents and bytes in and kept, dropped per reason, examples;
 /// - report.html: the funnel per step and per source and histograms of numeric meta values (`CurationReport`);
-/// - whatever the steps write (near_dup_clusters.jsonl).
+/// - whatever the steps write (near_dup_clusters.jsonl);
+/// - with `splitBy`, the kept documents also in by-<field>/<value>.jsonl, one file per value of that meta field
+///   (a number or boolean as its JSON text, `_missing` without one): sources to tokenize with one tokenizer and
+///   balance in a mixture (equal weights = equal tokens per value).
 /// Everything is written into a temporary directory beside the output, renamed into place at the end: a failed run
 /// leaves no output directory, and a finished one replaces an existing one only with `overwrite`.
 public struct CurationRun {
@@ -17,6 +20,10 @@ public struct CurationRun {
     public var overwrite = false
     /// Progress lines (one per pass).
     public var log: (String) -> Void = { _ in }
+    /// A meta field whose values split the kept documents into by-<field>/<value>.jsonl as well.
+    public var splitBy: String?
+    /// The most files a split may write: more distinct values is an error (a field such as a title is no bucket).
+    public static let maximumSplitValues = 256
 
     public init(input: DocumentInput, pipeline: CurationPipeline, output: URL) {
         (self.input, self.pipeline, self.output) = (input, pipeline, output)
@@ -61,14 +68,17 @@ public struct CurationRun {
         }
         log("pass over the \(spool == nil ? "input" : "spool"): steps \(stageStart)..<\(pipeline.steps.count), writing curated.jsonl")
         let curated = try BufferedFileWriter(staging.appendingPathComponent("curated.jsonl"))
+        var split = try splitBy.map { try SplitWriters(field: $0, directory: staging) }
         try stream(from: spool, steps: stageStart..<pipeline.steps.count, tally: tally) { document in
             document.appendJSONLine(to: &curated.buffer)
             try curated.flushIfFull()
+            try split?.write(document)
             tally.summary.outputDocuments += 1
             tally.summary.outputBytes += document.text.utf8.count
             tally.histograms.add(document, kept: true)
         }
         try curated.close()
+        try split?.close()
         if let spool { try FileError.wrap("remove the spool", path: spool.path) { try FileManager.default.removeItem(at: spool) } }
         for step in pipeline.steps { try step.writeArtifacts(into: staging) }
         var summary = tally.summary
@@ -162,4 +172,55 @@ func sameBytes(_ a: String, _ b: String) -> Bool {
     guard a.utf8.count == b.utf8.count else { return false }
     var (a, b) = (a, b)
     return a.withUTF8 { x in b.withUTF8 { y in x.count == 0 || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 } }
+}
+
+/// The files of `CurationRun.splitBy`: by-<field>/<value>.jsonl, opened as values appear.
+struct SplitWriters {
+    let field: String
+    let directory: URL
+    private var writers: [String: BufferedFileWriter] = [:]
+
+    init(field: String, directory: URL) throws {
+        self.field = field
+        self.directory = directory.appendingPathComponent("by-" + Self.fileName(field))
+        try FileError.createDirectory(self.directory)
+    }
+
+    /// A value as a file name: letters, digits, '-', '_' and '.' kept, every other byte as %XX; never empty or a dot.
+    static func fileName(_ value: String) -> String {
+        var name = ""
+        for byte in value.utf8 {
+            let scalar = Unicode.Scalar(byte)
+            if byte < 0x80 && (scalar.properties.isAlphabetic || ("0"..."9").contains(Character(scalar)) || "-_.".unicodeScalars.contains(scalar)) {
+                name.unicodeScalars.append(scalar)
+            } else {
+                name += String(format: "%%%02X", byte)
+            }
+        }
+        return name.isEmpty || name.allSatisfy({ $0 == "." }) ? "_" + name : name
+    }
+
+    mutating func write(_ document: CurationDocument) throws {
+        let value: String
+        switch document.metaValue(field) {
+        case .string(let text)?: value = text
+        case nil, .null?: value = "_missing"
+        case let other?: value = other.jsonText
+        }
+        let name = Self.fileName(value)
+        if writers[name] == nil {
+            guard writers.count < CurationRun.maximumSplitValues else {
+                throw CurationError("--split-by \(field): more than \(CurationRun.maximumSplitValues) distinct values; "
+                    + "split by a field with a few values (a source, a language, an age bucket)")
+            }
+            writers[name] = try BufferedFileWriter(directory.appendingPathComponent(name + ".jsonl"))
+        }
+        let writer = writers[name]!
+        document.appendJSONLine(to: &writer.buffer)
+        try writer.flushIfFull()
+    }
+
+    func close() throws {
+        for name in writers.keys.sorted() { try writers[name]!.close() }
+    }
 }

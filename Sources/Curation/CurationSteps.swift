@@ -5,7 +5,7 @@ import Foundation
 public enum CurationSteps {
     public static let builtIn: [any CurationStep.Type] = [
         Normalize.self, ExactDedup.self, NearDedup.self, BoilerplateLines.self, QualityHeuristics.self, MetaFilter.self,
-        SetMeta.self, Classify.self,
+        SetMeta.self, Classify.self, ControlTag.self,
     ]
 
     private static let lock = NSLock()

@@ -39,6 +39,10 @@ struct CurateRun: ParsableCommand {
     @Flag(help: "Replace an existing non-empty output directory (after the new output is complete).")
     var overwrite = false
 
+    @Option(name: .customLong("split-by"),
+            help: ArgumentHelp("Also write the kept documents to DIR/by-FIELD/<value>.jsonl, one file per value of this meta field (sources to balance in a mixture).", valueName: "FIELD"))
+    var splitBy: String?
+
     @Flag(name: .customLong("skip-bad-lines"),
           help: "Skip and count malformed JSONL lines (and .txt files that are not UTF-8) instead of stopping at the first.")
     var skipBadLines = false
@@ -53,6 +57,7 @@ struct CurateRun: ParsableCommand {
         let steps = try CurationPipeline.load(pipeline)
         var run = CurationRun(input: input, pipeline: steps, output: URL(fileURLWithPath: out))
         run.overwrite = overwrite
+        run.splitBy = splitBy
         run.log = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
         let summary = try run.run()
         print(summary.table)

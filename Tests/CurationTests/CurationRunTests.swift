@@ -43,11 +43,12 @@ final class CurationRunTests: XCTestCase {
         return [root.appendingPathComponent("passages.jsonl").path, root.appendingPathComponent("macbeth.txt").path]
     }
 
-    private func run(_ inputs: [String], _ root: URL, out: String, overwrite: Bool = false) throws -> CurationSummary {
+    private func run(_ inputs: [String], _ root: URL, out: String, overwrite: Bool = false, splitBy: String? = nil) throws -> CurationSummary {
         var run = CurationRun(input: try DocumentInput(paths: inputs),
                               pipeline: try CurationPipeline.load(root.appendingPathComponent("pipeline.yaml").path),
                               output: root.appendingPathComponent(out))
         run.overwrite = overwrite
+        run.splitBy = splitBy
         return try run.run()
     }
 
@@ -97,6 +98,23 @@ final class CurationRunTests: XCTestCase {
         XCTAssertTrue(report.contains("quality_mean_word_length"))
         XCTAssertTrue(report.contains("exact_duplicate: 2"))
         XCTAssertFalse(report.contains("<script"))
+    }
+
+    /// --split-by: the kept documents again, one file per value of the field (file names escaped), in curated.jsonl's order.
+    func testSplitByWritesOneFilePerValue() throws {
+        let root = try makeTemporaryDirectory()
+        let inputs = try makeCorpus(in: root)
+        _ = try run(inputs, root, out: "out", splitBy: "source")
+        let out = root.appendingPathComponent("out")
+        let split = out.appendingPathComponent("by-source")
+        // The play is the longest document and the word-count filter drops it: one source is left.
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: split.path), ["passages.jsonl.jsonl"])
+        let curated = try String(contentsOf: out.appendingPathComponent("curated.jsonl"), encoding: .utf8)
+        XCTAssertEqual(try String(contentsOf: split.appendingPathComponent("passages.jsonl.jsonl"), encoding: .utf8), curated)
+        _ = try run(inputs, root, out: "years", splitBy: "year")   // a number: its JSON text
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("years/by-year").path), ["1623.jsonl"])
+        _ = try run(inputs, root, out: "none", splitBy: "no/such")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("none/by-no%2Fsuch").path), ["_missing.jsonl"])
     }
 
     func testTwoRunsWriteTheSameBytes() throws {
