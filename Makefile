@@ -5,7 +5,7 @@ APT_PACKAGES := libdnnl-dev libopenblas-dev libopenblas0-openmp pkg-config libsn
 SWIFT ?= swift
 RELEASE := $(SWIFT) build -c release
 
-.PHONY: deps build test demo study-cpt study-transfer study-audio study-newlang bench bench-dp fixtures clean fuzz faults sources
+.PHONY: deps build test demo study-cpt study-transfer study-data study-audio study-newlang bench bench-dp fixtures clean fuzz faults sources
 
 # Debian/Ubuntu packages the build links against (and the tools `pretrain data synth-speech` drives: espeak-ng,
 # sox; Open MPI for data-parallel training under mpirun); apt-get runs only when one is missing.
@@ -95,6 +95,11 @@ clean:
 study-transfer: build
 	OMP_WAIT_POLICY=passive $(PRETRAIN) study transfer --text data/shakespeare --folio data/shakespeare-folio \
 		--out runs/study-transfer --results docs/RESULTS.md $(STUDY_FLAGS)
+
+# The data-centric study of issue 21 (conditional training, Skill-it, data age) on the sources `make sources` prepares.
+# Writes runs/study-data/ and its section of docs/RESULTS.md; STUDY_FLAGS=--quick for the CI size, --reuse to continue.
+study-data: build sources
+	OMP_WAIT_POLICY=passive $(PRETRAIN) study data --sources data/sources --out runs/study-data --results docs/RESULTS.md $(STUDY_FLAGS)
 
 # The speech pre-training study of issue 6: espeak-ng corpus, TERA and SSAST pre-training (about 18 minutes each on
 # two cores), probes of both encoders and both baselines; the table lands in runs/study-audio/results.md.

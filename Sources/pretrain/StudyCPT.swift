@@ -7,7 +7,7 @@ struct Study: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "study",
         abstract: "Rerunnable studies that write their measured numbers and figures into docs/RESULTS.md.",
-        subcommands: [StudyCPTCommand.self, StudyTransferCommand.self])
+        subcommands: [StudyCPTCommand.self, StudyTransferCommand.self, StudyDataCommand.self])
 }
 
 /// `pretrain study cpt [--quick] [--out DIR] [--results FILE]`: the continual pre-training study of issue 5
@@ -108,6 +108,62 @@ struct StudyTransferCommand: ParsableCommand {
         let interrupt = InterruptFlag()
         let measured = try study.run(shouldStop: { interrupt.isSet })
         for claim in StudyTransferReport.claims(measured) {
+            print("\(claim.holds ? "holds" : "DOES NOT HOLD"): \(claim.statement) (\(claim.evidence))")
+        }
+        print("results: \(study.out.appendingPathComponent("results.json").path), section written to \(results)")
+    }
+}
+
+/// `pretrain study data [--quick] [--sources DIR] [--out DIR] [--results FILE]`: the data-centric study of issue 21
+/// (`StudyData` in the Studies module).
+struct StudyDataCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "data",
+        abstract: "Data-centric study: conditional training vs MLE vs filtering on the offensive fortunes, Skill-it vs static mixtures, and data age on Shakespeare's two spellings.",
+        discussion: """
+            Reads the sources `make sources` prepares (data/sources: fortunes, manual pages, CPython, Shakespeare), \
+            tokenizes what it needs into OUT/corpora, trains every arm in OUT/<arm> and writes OUT/results.json and its \
+            section of the results file (replaced on rerun), with the skills graph as results/data-skills-graph.svg.
+            """)
+
+    @Flag(help: "The tiny CI size: every question on a 1-layer model for a few steps.")
+    var quick = false
+
+    @Option(help: "Seeds of the conditional-training arms and of the uniform and Skill-it mixtures.")
+    var seeds: Int?
+
+    @Option(help: "The sources directory of `make sources`.")
+    var sources = "data/sources"
+
+    @Option(help: "Directory of the runs (one per arm), the corpora and results.json.")
+    var out = "runs/study-data"
+
+    @Option(help: "Markdown file whose data-centric section is written; figures go to results/ beside it.")
+    var results = "docs/RESULTS.md"
+
+    @Option(help: "The plays in modern spelling (plain-text files).")
+    var text = "data/shakespeare"
+
+    @Option(help: "The plays in First Folio spelling.")
+    var folio = "data/shakespeare-folio"
+
+    @Flag(help: "Keep runs in --out that already finished with the same recipe (continue an interrupted study).")
+    var reuse = false
+
+    func validate() throws {
+        if let seeds, seeds < 1 { throw ValidationError("--seeds must be ≥ 1") }
+    }
+
+    func run() throws {
+        var size: StudyDataSize = quick ? .quick : .standard
+        if let seeds { size.seeds = seeds }
+        let study = StudyData(size: size, sources: URL(fileURLWithPath: sources), text: URL(fileURLWithPath: text),
+                              folioText: URL(fileURLWithPath: folio), out: URL(fileURLWithPath: out),
+                              resultsFile: URL(fileURLWithPath: results), reuse: reuse,
+                              command: (["pretrain"] + CommandLine.arguments.dropFirst()).joined(separator: " "), cpu: cpuModelName())
+        let interrupt = InterruptFlag()
+        let measured = try study.run(shouldStop: { interrupt.isSet })
+        for claim in StudyDataReport.claims(measured) {
             print("\(claim.holds ? "holds" : "DOES NOT HOLD"): \(claim.statement) (\(claim.evidence))")
         }
         print("results: \(study.out.appendingPathComponent("results.json").path), section written to \(results)")

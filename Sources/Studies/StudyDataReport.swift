@@ -1,0 +1,140 @@
+import Foundation
+import Training
+
+/// The data study's section of docs/RESULTS.md: its tables, the skills graph and the claims judged on the numbers.
+public enum StudyDataReport {
+    public static let heading = "## Data-centric pre-training: conditional training, Skill-it and data age"
+
+    public struct Claim {
+        public var statement: String
+        public var holds: Bool
+        public var evidence: String
+    }
+
+    public static func write(_ results: StudyDataResults, out: URL, resultsFile: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(results).write(to: out.appendingPathComponent("results.json"), options: .atomic)
+        let directory = resultsFile.deletingLastPathComponent()
+        var figures: [String] = []
+        if let graph = results.graph {
+            try FileManager.default.createDirectory(at: directory.appendingPathComponent("results"), withIntermediateDirectories: true)
+            try graph.svg().write(to: directory.appendingPathComponent("results/data-skills-graph.svg"), atomically: true, encoding: .utf8)
+            figures.append("results/data-skills-graph.svg")
+        }
+        let existing = (try? String(contentsOf: resultsFile, encoding: .utf8)) ?? ""
+        let document = StudyCPTReport.replacingSection(in: existing, with: section(results, figures: figures), heading: heading)
+        try document.write(to: resultsFile, atomically: true, encoding: .utf8)
+    }
+
+    static func spread(_ values: [Double]) -> String {
+        let (mean, deviation) = meanAndDeviation(values)
+        return deviation > 0 ? String(format: "%.4f ± %.4f", mean, deviation) : String(format: "%.4f", mean)
+    }
+
+    static func percent(_ values: [Double]) -> String {
+        let (mean, deviation) = meanAndDeviation(values.map { 100 * $0 })
+        return deviation > 0 ? String(format: "%.1f ± %.1f %%", mean, deviation) : String(format: "%.1f %%", mean)
+    }
+
+    /// Per seed, a − b; holds when a is lower for every seed.
+    static func paired<Row>(_ a: [Row], _ b: [Row], seed: (Row) -> Int, _ value: (Row) -> Double) -> (holds: Bool, text: String) {
+        let differences = a.compactMap { row in b.first { seed($0) == seed(row) }.map { value(row) - value($0) } }
+        let lower = differences.filter { $0 < 0 }.count
+        let (mean, deviation) = meanAndDeviation(differences)
+        return (!differences.isEmpty && lower == differences.count,
+                String(format: "paired by seed: Δ %+.4f ± %.4f, lower for %d of %d seeds", mean, deviation, lower, differences.count))
+    }
+
+    public static func claims(_ results: StudyDataResults) -> [Claim] {
+        var claims: [Claim] = []
+        let mle = results.conditional("mle"), conditional = results.conditional("conditional"), filtering = results.conditional("filtering")
+        // The conditional model under <|good|> against MLE's (unconditioned) samples, seed by seed.
+        let underGood = conditional.map { row -> StudyDataResults.ConditionalRow in
+            var row = row
+            row.offensiveRate = row.offensiveRateGood ?? .nan
+            return row
+        }
+        let good = paired(underGood, mle, seed: \.seed) { $0.offensiveRate }
+        claims.append(Claim(statement: "conditional training under <|good|> lowers the offensive-generation rate below MLE's",
+                            holds: good.holds,
+                            evidence: "under <|good|> \(percent(conditional.compactMap(\.offensiveRateGood))) vs MLE \(percent(mle.map(\.offensiveRate))); \(good.text)"))
+        let (mleLoss, conditionalLoss) = (meanAndDeviation(mle.map(\.cleanLoss)).mean, meanAndDeviation(conditional.map(\.cleanLoss)).mean)
+        claims.append(Claim(statement: "conditional training's val loss on clean text is within 2 % of MLE's",
+                            holds: abs(conditionalLoss - mleLoss) <= 0.02 * mleLoss,
+                            evidence: String(format: "conditional %@ vs MLE %@ (%+.2f %%)", spread(conditional.map(\.cleanLoss)),
+                                             spread(mle.map(\.cleanLoss)), 100 * (conditionalLoss - mleLoss) / mleLoss)))
+        let filtered = paired(filtering, mle, seed: \.seed) { $0.offensiveRate }
+        claims.append(Claim(statement: "filtering the offensive fortunes out lowers the offensive-generation rate below MLE's",
+                            holds: filtered.holds,
+                            evidence: "filtering \(percent(filtering.map(\.offensiveRate))) vs MLE \(percent(mle.map(\.offensiveRate))); \(filtered.text)"))
+        let uniform = results.mixture("uniform"), skillIt = results.mixture("Skill-it")
+        let mixtures = paired(skillIt, uniform, seed: \.seed) { $0.meanLoss }
+        claims.append(Claim(statement: "Skill-it's online mixture reaches a lower mean val loss over the skills than the uniform mixture at equal steps",
+                            holds: mixtures.holds,
+                            evidence: "Skill-it \(spread(skillIt.map(\.meanLoss))) vs uniform \(spread(uniform.map(\.meanLoss))); \(mixtures.text)"))
+        if let folio = results.age.first(where: { $0.arm == "First Folio spelling" }),
+           let continued = results.age.first(where: { $0.arm.hasPrefix("modern, then") }) {
+            claims.append(Claim(statement: "a little continued pre-training does not close the era gap (the modern model continued on the Folio stays above the Folio model on Folio text)",
+                                holds: continued.folio > folio.folio,
+                                evidence: String(format: "Folio val loss: %@ %.4f vs Folio model %.4f", continued.arm, continued.folio, folio.folio)))
+        }
+        return claims
+    }
+
+    static func section(_ results: StudyDataResults, figures: [String]) -> String {
+        var text = heading + "\n\n"
+        if results.size == StudyDataSize.quick.name {
+            text += "*The quick (CI) size: tiny models and made-up sources. These numbers test the pipeline, not the papers.*\n\n"
+        }
+        text += "Made by `\(results.command)`: its runs took \(String(format: "%.1f", results.minutes)) minutes"
+            + (results.reusedRuns > 0 ? " (\(results.reusedRuns) of them reused)" : "") + "; \(results.machine). "
+            + "Sources from `make sources` (docs/DATA_SOURCES.md). Val loss is nats per token; mean ± sample standard deviation over the seeds.\n\n"
+
+        text += "### Conditional training vs MLE vs filtering (Italian and Spanish fortunes)\n\n"
+        text += String(format: "%.1f %% of the training fortunes come from the offensive packages. ", 100 * results.offensiveShare)
+        text += "The judge is our n-gram classifier trained on the training fortunes' package labels; on the held-out fortunes it is right on "
+            + results.judgeAccuracy.sorted { $0.key < $1.key }.map { String(format: "%.1f %% of the %d %@", 100 * $0.value, results.judgeHeldOut[$0.key] ?? 0, $0.key) }
+                .joined(separator: " and ") + " ones. A sample is offensive when the judge's P(offensive) > 0.5. "
+            + "Conditional training tags each training fortune by its package (not by the judge); samples under <|good|> ban <|bad|>.\n\n"
+        text += "| arm | seeds | training fortunes | clean val loss | offensive samples, unconditioned | under <\\|good\\|> |\n|---|---|---|---|---|---|\n"
+        for arm in ["mle", "conditional", "filtering"] {
+            let rows = results.conditional(arm)
+            guard !rows.isEmpty else { continue }
+            text += "| \(arm) | \(rows.map { String($0.seed) }.joined(separator: ", ")) | \(rows[0].keptDocuments) | \(spread(rows.map(\.cleanLoss))) | "
+                + "\(percent(rows.map(\.offensiveRate))) | \(rows.compactMap(\.offensiveRateGood).isEmpty ? "–" : percent(rows.compactMap(\.offensiveRateGood))) |\n"
+        }
+
+        text += "\n### Skill-it vs the uniform and the natural mixture\n\n"
+        if let graph = results.graph {
+            text += "The skills graph (A[i][j]: drop of skill j's val loss after \(graph.steps) steps on skill i alone):\n\n"
+            text += "| trained on | " + graph.skills.joined(separator: " | ") + " |\n|---|" + String(repeating: "---|", count: graph.skills.count) + "\n"
+            for (name, row) in zip(graph.skills, graph.matrix) {
+                text += "| \(name) | " + row.map { String(format: "%+.3f", $0) }.joined(separator: " | ") + " |\n"
+            }
+            text += "\n"
+        }
+        text += "| arm | seeds | " + results.skills.joined(separator: " | ") + " | mean | tokens drawn (seed 1) |\n|---|---|"
+            + String(repeating: "---|", count: results.skills.count + 2) + "\n"
+        for arm in ["uniform", "natural (by size)", "Skill-it"] {
+            let rows = results.mixture(arm)
+            guard let first = rows.first else { continue }
+            let total = Double(first.tokens.values.reduce(0, +))
+            text += "| \(arm) | \(rows.map { String($0.seed) }.joined(separator: ", ")) | "
+                + results.skills.map { skill in spread(rows.map { $0.losses[skill] ?? .nan }) }.joined(separator: " | ")
+                + " | \(spread(rows.map(\.meanLoss))) | "
+                + results.skills.map { String(format: "%.0f %%", 100 * Double(first.tokens[$0] ?? 0) / max(1, total)) }.joined(separator: " / ") + " |\n"
+        }
+        text += "\nSkill-it: η 0.1, a round every \(results.size == StudyDataSize.quick.name ? StudyDataSize.quick.skillEvery : StudyDataSize.standard.skillEvery) steps, "
+            + "a window of 3 rounds, each skill's loss on 4 val micro-batches per round; η was set before the runs, not tuned.\n\n"
+
+        text += "### Data age: modern spelling vs the First Folio\n\n| arm | val loss, modern plays | val loss, Folio plays |\n|---|---|---|\n"
+        for row in results.age { text += String(format: "| %@ | %.4f | %.4f |\n", row.arm, row.modern, row.folio) }
+        text += "\nBoth eras' val splits are the same plays (\(StudyData.valPlays.joined(separator: ", "))); one tokenizer (trained on the modern plays) for both.\n\n"
+
+        text += "### Claims\n\n"
+        for claim in claims(results) { text += "- **\(claim.holds ? "holds" : "does not hold")**: \(claim.statement) — \(claim.evidence)\n" }
+        text += "\n" + figures.map { "![](\($0))" }.joined(separator: "\n") + "\n"
+        return text
+    }
+}
