@@ -52,7 +52,7 @@ extension StudyData {
             let last = run.records.last { $0.valLoss != nil }
             let losses = Dictionary(uniqueKeysWithValues: skills.map { ($0, last?.namedValidationLosses[$0] ?? .nan) })
             results.mixtures.append(.init(arm: arm, seed: seed, run: run.directory.lastPathComponent, losses: losses,
-                                          meanLoss: losses.values.reduce(0, +) / Double(skills.count),
+                                          meanLoss: skills.map { losses[$0]! }.reduce(0, +) / Double(skills.count),
                                           tokens: run.records.last?.sourceTokens ?? [:]))
         }
         for seed in 1...size.seeds {
