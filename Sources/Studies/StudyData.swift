@@ -19,6 +19,8 @@ import Training
 ///    and Skill-it's online weights at equal steps; each skill's val loss.
 /// 3. Data age (Longpre et al. 2023, "A Pretrainer's Guide to Training Data"): a model of the modern-spelling plays
 ///    and one of the First Folio, each evaluated on both; then a little continued pre-training into the other era.
+/// 4. Curation: the funnel of the four sources through one pipeline (`pretrain curate`'s steps), and a model on the
+///    curated text vs one on the raw text at equal steps, on the same held-out curated documents.
 /// Trains (or reuses) one run of the study: name, label, recipe, start.
 typealias StudyTrain = (String, String, Recipe, TrainingStart) throws -> StudyRunner.FinishedRun
 
@@ -48,7 +50,7 @@ public struct StudyData {
         let loadBefore = StudyMachine.loadAverage()
         var runner = StudyRunner(out: out, reuse: reuse, console: console, shouldStop: shouldStop)
         var results = StudyDataResults(size: size.name, command: command)
-        let total = 3 * size.seeds + 2 * size.seeds + 1 + 4
+        let total = 3 * size.seeds + 2 * size.seeds + 1 + 4 + 2 * size.seeds
         var index = 0
         func train(_ name: String, _ label: String, _ recipe: Recipe, _ start: TrainingStart) throws -> StudyRunner.FinishedRun {
             index += 1
@@ -57,6 +59,7 @@ public struct StudyData {
         try conditionalTraining(&results, console: console, train: train)
         try skillIt(&results, console: console, train: train)
         try dataAge(&results, console: console, train: train)
+        try curation(&results, console: console, train: train)
         results.machine = StudyMachine.description(cpu: cpu, loadBefore: loadBefore, loadAfter: StudyMachine.loadAverage())
         results.minutes = runner.runs.reduce(0) { $0 + $1.seconds } / 60
         results.reusedRuns = runner.reusedRuns

@@ -77,6 +77,22 @@ public struct StudyDataResults: Codable {
         public var folio: Double
     }
 
+    /// Question 4: each source's documents in and after each step; the arms on raw and curated text.
+    public struct FunnelRow: Codable {
+        public var source: String
+        public var input: Int
+        public var kept: [Int]
+    }
+
+    public struct CurationRow: Codable {
+        public var arm: String
+        public var seed: Int
+        public var run: String
+        public var cleanLoss: Double
+        public var documents: Int
+        public var trainTokens: Int
+    }
+
     public var size: String
     public var command: String
     public var machine: String = ""
@@ -92,6 +108,10 @@ public struct StudyDataResults: Codable {
     public var graph: SkillsGraph?
     public var mixtures: [MixtureRow] = []
     public var age: [AgeRow] = []
+    public var funnelSteps: [String] = []
+    public var funnel: [FunnelRow] = []
+    public var nearDuplicateClusters = 0
+    public var curation: [CurationRow] = []
 
     init(size: String, command: String) { (self.size, self.command) = (size, command) }
 

@@ -31,13 +31,18 @@ final class StudyDataTests: XCTestCase {
                 + lines(rude + clean, count: 40, salt: index + 5).map { ($0, ["offensive": true, "lang": language] as [String: Any]) }
             try write("fortunes/\(language).jsonl", documents)
         }
-        let vocabularies = [
-            "fortunes/en.jsonl": ["you", "will", "meet", "a", "tall", "dark", "stranger", "luck", "today", "soon"],
-            "manpages.jsonl": ["the", "option", "file", "returns", "error", "flag", "is", "set", "when", "path"],
-            "cpython.jsonl": ["def", "return", "self", "import", "if", "none", "for", "in", "class", "x"],
-            "shakespeare-modern.jsonl": ["thou", "art", "my", "lord", "the", "king", "doth", "speak", "sweet", "night"],
-        ]
-        for (path, words) in vocabularies { try write(path, lines(words, count: 150, salt: path.count).map { ($0, [:]) }) }
+        // The skill sources: chunks of real text of four kinds from the repository (plays, docs, Swift code).
+        func chunks(_ path: String, lines per: Int) throws -> [(String, [String: Any])] {
+            let lines = try String(contentsOf: repositoryRoot.appendingPathComponent(path), encoding: .utf8)
+                .split(separator: "\n").map(String.init).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+            return stride(from: 0, to: min(lines.count, 150 * per), by: per).map {
+                (lines[$0..<min(lines.count, $0 + per)].joined(separator: "\n"), [:])
+            }
+        }
+        try write("fortunes/en.jsonl", try chunks("data/shakespeare/as_you_like_it.txt", lines: 3))
+        try write("manpages.jsonl", try chunks("docs/CURATION.md", lines: 2))
+        try write("cpython.jsonl", try chunks("Sources/Training/Trainer.swift", lines: 3))
+        try write("shakespeare-modern.jsonl", try chunks("data/shakespeare/hamlet.txt", lines: 4))
         try StudyTransferTests.writePlays(into: root)
     }
 
@@ -97,19 +102,31 @@ final class StudyDataTests: XCTestCase {
         XCTAssertEqual(results.age.map(\.arm), ["modern spelling", "First Folio spelling", "modern, then 4 steps of folio",
                                                 "folio, then 4 steps of modern"])
         XCTAssertTrue(results.age.allSatisfy { $0.modern.isFinite && $0.folio.isFinite })
+
+        // Every step's count is at most the one before.
+        XCTAssertEqual(results.funnel.map(\.source), ["cpython", "fortunes-en", "manpages", "shakespeare"])
+        XCTAssertEqual(results.funnelSteps, ["normalize", "exact_dedup", "near_dedup", "boilerplate_lines", "quality", "filter"])
+        for row in results.funnel {
+            XCTAssertGreaterThan(row.input, 50, row.source)
+            XCTAssertEqual(zip([row.input] + row.kept, row.kept).filter { $0.0 < $0.1 }.count, 0, "\(row)")
+            XCTAssertGreaterThan(row.kept.last!, 0, row.source)
+        }
+        XCTAssertEqual(results.curation.map(\.arm), ["raw", "curated", "raw", "curated"])
+        XCTAssertTrue(results.curation.allSatisfy { $0.cleanLoss.isFinite })
+        XCTAssertLessThan(results.curation[1].documents, results.curation[0].documents)
     }
 
     func testTheSectionHoldsEveryQuestionAndTheClaims() throws {
         let document = try String(contentsOf: Self.root.appendingPathComponent("docs/RESULTS.md"), encoding: .utf8)
         XCTAssertTrue(document.contains(StudyDataReport.heading))
-        XCTAssertEqual(document.components(separatedBy: "\n### ").count - 1, 4)   // three questions and the claims
-        XCTAssertEqual(StudyDataReport.claims(try XCTUnwrap(Self.results)).count, 5)
+        XCTAssertEqual(document.components(separatedBy: "\n### ").count - 1, 5)   // four questions and the claims
+        XCTAssertEqual(StudyDataReport.claims(try XCTUnwrap(Self.results)).count, 6)
         XCTAssertTrue(FileManager.default.fileExists(atPath: Self.root.appendingPathComponent("docs/results/data-skills-graph.svg").path))
     }
 
     func testARerunWithReuseTrainsNothingAgain() throws {
         let again = try Self.study(reuse: true).run(console: ConsoleProgress(mode: .silent))
-        XCTAssertEqual(again.reusedRuns, 3 * 2 + 2 * 2 + 1 + 4)
+        XCTAssertEqual(again.reusedRuns, 3 * 2 + 2 * 2 + 1 + 4 + 2 * 2)
         XCTAssertEqual(again.conditional.map(\.offensiveRate), try XCTUnwrap(Self.results).conditional.map(\.offensiveRate))
         XCTAssertEqual(again.mixtures.map(\.meanLoss), try XCTUnwrap(Self.results).mixtures.map(\.meanLoss))
     }
