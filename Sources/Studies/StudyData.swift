@@ -50,7 +50,7 @@ public struct StudyData {
         let loadBefore = StudyMachine.loadAverage()
         var runner = StudyRunner(out: out, reuse: reuse, console: console, shouldStop: shouldStop)
         var results = StudyDataResults(size: size.name, command: command)
-        let total = 3 * size.seeds + 2 * size.seeds + 1 + 4 + 2 * size.seeds
+        let total = 3 * size.seeds + Self.filterThresholds.count + 2 * size.seeds + 1 + 4 + 2 * size.seeds
         var index = 0
         func train(_ name: String, _ label: String, _ recipe: Recipe, _ start: TrainingStart) throws -> StudyRunner.FinishedRun {
             index += 1

@@ -7,6 +7,8 @@ import Training
 
 extension StudyData {
     static let controlTokens = ["<|endoftext|>", "<|good|>", "<|bad|>"]
+    /// The toxicity filter's thresholds on a classifier's P(offensive).
+    static let filterThresholds = [0.9, 0.5, 0.1]
 
     /// Question 1: MLE vs conditional training vs filtering on the Italian and Spanish fortunes.
     func conditionalTraining(_ results: inout StudyDataResults, console: ConsoleProgress, train: StudyTrain) throws {
@@ -41,11 +43,23 @@ extension StudyData {
         // One tokenizer for every arm (with the control tokens), the clean held-out fortunes as each arm's val split.
         let texts = out.appendingPathComponent("corpora/fortunes-text")
         let clean = heldOut.filter { !$0.offensive }.map(\.text)
-        let arms: [(name: String, documents: [String])] = [
+        var arms: [(name: String, documents: [String])] = [
             ("mle", training.map(\.text)),
             ("conditional", training.map { ($0.offensive ? "<|bad|>" : "<|good|>") + $0.text }),
             ("filtering", training.filter { !$0.offensive }.map(\.text)),
         ]
+        // The toxicity filter's trade-off: a filter classifier (trained on half the training fortunes, so that it is
+        // not the judge) keeps the fortunes whose P(offensive) is below each threshold (one seed each).
+        var filterTrainer = LanguageIdentifierTrainer()
+        for fortune in training where LanguageIdentifierTraining.isHeldOut(fortune.text, fraction: 0.5) {
+            filterTrainer.add(fortune.text, label: fortune.offensive ? "true" : "false")
+        }
+        if let filter = filterTrainer.model(), filter.labels.contains("true") {
+            let scores = training.map { filter.posteriors($0.text)[filter.labels.firstIndex(of: "true")!] }
+            for threshold in Self.filterThresholds {
+                arms.append(("classifier-\(Int(threshold * 100))", zip(training, scores).filter { $0.1 < threshold }.map(\.0.text)))
+            }
+        }
         for arm in arms {
             try writeDocuments(arm.documents, to: texts.appendingPathComponent("\(arm.name)/train.jsonl"))
             try writeDocuments(clean, to: texts.appendingPathComponent("\(arm.name)/heldout.jsonl"))
@@ -60,7 +74,7 @@ extension StudyData {
         let textTokenizer = try loadTokenizer(tokenizer)
 
         for seed in 1...size.seeds {
-            for arm in arms {
+            for arm in arms where seed == 1 || !arm.name.hasPrefix("classifier-") {
                 let name = "fortunes-\(arm.name)-s\(seed)"
                 let run = try train(name, "\(arm.name), seed \(seed)",
                                     gpt(corpus: corpus("fortunes-\(arm.name)"), steps: size.conditionalSteps, seed: seed), .fresh)

@@ -76,6 +76,10 @@ final class StudyDataTests: XCTestCase {
         for arm in ["mle", "conditional", "filtering"] {
             XCTAssertEqual(results.conditional(arm).map(\.seed), [1, 2], arm)
         }
+        // The classifier filters keep fewer fortunes as the threshold falls.
+        let filtered = ["classifier-90", "classifier-50", "classifier-10"].map { results.conditional($0).map(\.keptDocuments) }
+        XCTAssertTrue(filtered.allSatisfy { $0.count == 1 }, "\(filtered)")
+        XCTAssertTrue(filtered[0][0] >= filtered[1][0] && filtered[1][0] >= filtered[2][0], "\(filtered)")
         // Filtering keeps the training fortunes that are not offensive.
         let (all, kept) = (results.conditional("mle")[0].keptDocuments, results.conditional("filtering")[0].keptDocuments)
         XCTAssertEqual(Double(all - kept) / Double(all), results.offensiveShare, accuracy: 1e-12)
@@ -126,7 +130,7 @@ final class StudyDataTests: XCTestCase {
 
     func testARerunWithReuseTrainsNothingAgain() throws {
         let again = try Self.study(reuse: true).run(console: ConsoleProgress(mode: .silent))
-        XCTAssertEqual(again.reusedRuns, 3 * 2 + 2 * 2 + 1 + 4 + 2 * 2)
+        XCTAssertEqual(again.reusedRuns, 3 * 2 + 3 + 2 * 2 + 1 + 4 + 2 * 2)
         XCTAssertEqual(again.conditional.map(\.offensiveRate), try XCTUnwrap(Self.results).conditional.map(\.offensiveRate))
         XCTAssertEqual(again.mixtures.map(\.meanLoss), try XCTUnwrap(Self.results).mixtures.map(\.meanLoss))
     }
