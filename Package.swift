@@ -91,7 +91,7 @@ let package = Package(
         .target(name: "Studies", dependencies: ["Tensors", "Layers", "TextData", "Objectives", "Training", "Curation", "FileErrors"], path: "Sources/Studies",
                 swiftSettings: numericSettings),
         // Structured fuzzers of every parser a user can feed (`pretrain fuzz`, `make fuzz`).
-        .target(name: "Fuzzing", dependencies: ["TextData", "SafeTensors", "AudioData", "SpeechSynthesis", "Probes", "Training"],
+        .target(name: "Fuzzing", dependencies: ["TextData", "SafeTensors", "AudioData", "SpeechSynthesis", "Probes", "Training", "Curation"],
                 path: "Sources/Fuzzing"),
         // Text curation before the tokenizer: JSONL documents through a YAML pipeline of steps (normalisation,
         // exact and MinHash-LSH near-dedup, boilerplate lines, quality rules, language ID, filters by score).

@@ -3,6 +3,7 @@ public enum FuzzTargets {
     public static let all: [FuzzTarget] = [
         RecipeFuzzing.target, TokenizerFuzzing.target, CorpusFuzzing.target, ShardFuzzing.target,
         SafeTensorsFuzzing.target, AudioFuzzing.wav, AudioFuzzing.flac, ManifestFuzzing.target, JSONLFuzzing.target,
+        CurationFuzzing.target,
     ]
 
     public static var names: [String] { all.map(\.name) }

@@ -31,6 +31,10 @@ final class PipelineTests: XCTestCase {
             ("steps:\n  - kind: near_dedup\n    threshold: 0\n", ["threshold must be in (0, 1], got 0.0"]),
             ("steps:\n  - kind: near_dedup\n    bands: 0\n", ["steps[0] (near_dedup): bands must be ≥ 1, got 0"]),
             ("steps:\n  - kind: near_dedup\n    rows: -2\n", ["rows must be ≥ 1, got -2"]),
+            // Found by `pretrain fuzz curate`: a kind with line breaks in it is echoed escaped, on one line;
+            // bands × rows overflowed before the check.
+            ("steps:\n  - kind: \"contr\\n\\nol_tag\"\n", ["unknown step kind 'contr\\n\\nol_tag'"]),
+            ("steps:\n  - kind: near_dedup\n    bands: 8\n    rows: 9223372036854775807\n", ["× rows must be ≤ 4096 permutations"]),
             ("steps:\n  - kind: near_dedup\n    bands: many\n", ["bands must be an integer, got 'many'"]),
             ("steps:\n  - kind: near_dedup\n    shingle: lines\n", ["shingle must be one of words, characters, got 'lines'"]),
             ("steps:\n  - kind: exact_dedup\n    threshold: 1\n", ["unknown key 'threshold'; it takes no keys"]),

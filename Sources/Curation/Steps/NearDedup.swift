@@ -46,7 +46,7 @@ public final class NearDedup: CurationStep {
         guard (1...1000).contains(size) else { throw settings.problem("shingle_size", "must be in 1…1000, got \(size)") }
         guard bands >= 1 else { throw settings.problem("bands", "must be ≥ 1, got \(bands)") }
         guard rows >= 1 else { throw settings.problem("rows", "must be ≥ 1, got \(rows)") }
-        guard bands * rows <= 4096 else { throw settings.problem("bands", "× rows must be ≤ 4096 permutations, got \(bands) × \(rows)") }
+        guard bands <= 4096 && rows <= 4096 && bands * rows <= 4096 else { throw settings.problem("bands", "× rows must be ≤ 4096 permutations, got \(bands) × \(rows)") }
         guard threshold > 0 && threshold <= 1 else { throw settings.problem("threshold", "must be in (0, 1], got \(threshold)") }
         guard seed >= 0 else { throw settings.problem("seed", "must be ≥ 0, got \(seed)") }
         hasher = MinHasher(shingle: shingle, size: size, permutations: bands * rows, seed: UInt64(seed))
