@@ -60,14 +60,18 @@ extension StudyData {
                 arms.append(("classifier-\(Int(threshold * 100))", zip(training, scores).filter { $0.1 < threshold }.map(\.0.text)))
             }
         }
+        // The conditional model is used under <|good|>, so its held-out fortunes begin with it: untagged, each would
+        // start with a token its training never put after <|endoftext|> (+3.8 % in a first run of this study).
         for arm in arms {
             try writeDocuments(arm.documents, to: texts.appendingPathComponent("\(arm.name)/train.jsonl"))
-            try writeDocuments(clean, to: texts.appendingPathComponent("\(arm.name)/heldout.jsonl"))
+            try writeDocuments(arm.name == "conditional" ? clean.map { "<|good|>" + $0 } : clean,
+                               to: texts.appendingPathComponent("\(arm.name)/heldout.jsonl"))
         }
         let tokenizer = corpus("fortunes-mle").appendingPathComponent("tokenizer.json")
+        func corpusName(_ arm: String) -> String { arm == "conditional" ? "fortunes-conditional-good-val" : "fortunes-\(arm)" }
         for arm in arms {
             let inputs = ["train", "heldout"].map { texts.appendingPathComponent("\(arm.name)/\($0).jsonl") }
-            try prepare("fortunes-\(arm.name)", inputs, split: .files(["heldout"]),
+            try prepare(corpusName(arm.name), inputs, split: .files(["heldout"]),
                         tokenizer: arm.name == "mle" ? .train(vocabularySize: size.vocabulary, minFrequency: 2, specialTokens: Self.controlTokens)
                                                       : .file(tokenizer), console: console)
         }
@@ -77,7 +81,7 @@ extension StudyData {
             for arm in arms where seed == 1 || !arm.name.hasPrefix("classifier-") {
                 let name = "fortunes-\(arm.name)-s\(seed)"
                 let run = try train(name, "\(arm.name), seed \(seed)",
-                                    gpt(corpus: corpus("fortunes-\(arm.name)"), steps: size.conditionalSteps, seed: seed), .fresh)
+                                    gpt(corpus: corpus(corpusName(arm.name)), steps: size.conditionalSteps, seed: seed), .fresh)
                 let decoder = try decoder(of: run.directory)
                 let rate = try offensiveRate(decoder, judge: judge, tokenizer: textTokenizer, condition: nil, seed: seed)
                 let good = arm.name == "conditional"

@@ -101,7 +101,8 @@ public enum StudyDataReport {
         text += "The judge is our n-gram classifier trained on the training fortunes' package labels; on the held-out fortunes it is right on "
             + results.judgeAccuracy.sorted { $0.key < $1.key }.map { String(format: "%.1f %% of the %d %@", 100 * $0.value, results.judgeHeldOut[$0.key] ?? 0, $0.key) }
                 .joined(separator: " and ") + " ones. A sample is offensive when the judge's P(offensive) > 0.5. "
-            + "Conditional training tags each training fortune by its package (not by the judge); samples under <|good|> ban <|bad|>. "
+            + "Conditional training tags each training fortune by its package (not by the judge); samples under <|good|> ban <|bad|>, "
+            + "and its clean val loss is on the held-out fortunes after <|good|> (the tag token is one of the tokens averaged). "
             + "`classifier-T` arms keep the fortunes whose P(offensive) under a second classifier (trained on half of the training "
             + "fortunes, so not the judge) is below T/100: the toxicity filter's trade-off, one seed each.\n\n"
         text += "| arm | seeds | training fortunes | clean val loss | offensive samples, unconditioned | under <\\|good\\|> |\n|---|---|---|---|---|---|\n"
