@@ -60,13 +60,12 @@ extension StudyData {
                 arms.append(("classifier-\(Int(threshold * 100))", zip(training, scores).filter { $0.1 < threshold }.map(\.0.text)))
             }
         }
-        // The conditional model is used under <|good|>, so its held-out fortunes begin with it: untagged, each would
-        // start with a token its training never put after <|endoftext|> (+3.8 % in a first run of this study).
         for arm in arms {
             try writeDocuments(arm.documents, to: texts.appendingPathComponent("\(arm.name)/train.jsonl"))
             try writeDocuments(arm.name == "conditional" ? clean.map { "<|good|>" + $0 } : clean,
                                to: texts.appendingPathComponent("\(arm.name)/heldout.jsonl"))
         }
+
         let tokenizer = corpus("fortunes-mle").appendingPathComponent("tokenizer.json")
         func corpusName(_ arm: String) -> String { arm == "conditional" ? "fortunes-conditional-good-val" : "fortunes-\(arm)" }
         for arm in arms {
@@ -76,6 +75,7 @@ extension StudyData {
                                                       : .file(tokenizer), console: console)
         }
         let textTokenizer = try loadTokenizer(tokenizer)
+        let cleanIDs = clean.map { Array(textTokenizer.encode($0).prefix(size.context)) }
 
         for seed in 1...size.seeds {
             for arm in arms where seed == 1 || !arm.name.hasPrefix("classifier-") {
@@ -86,10 +86,36 @@ extension StudyData {
                 let rate = try offensiveRate(decoder, judge: judge, tokenizer: textTokenizer, condition: nil, seed: seed)
                 let good = arm.name == "conditional"
                     ? try offensiveRate(decoder, judge: judge, tokenizer: textTokenizer, condition: "<|good|>", seed: seed) : nil
-                results.conditional.append(.init(arm: arm.name, seed: seed, run: name, cleanLoss: run.records.last { $0.valLoss != nil }?.valLoss ?? .nan,
+                let cleanLoss = textLoss(decoder, documents: cleanIDs, tokenizer: textTokenizer,
+                                         condition: arm.name == "conditional" ? "<|good|>" : nil)
+                results.conditional.append(.init(arm: arm.name, seed: seed, run: name, cleanLoss: cleanLoss,
                                                  offensiveRate: rate, offensiveRateGood: good, keptDocuments: arm.documents.count))
             }
         }
+    }
+
+    /// Mean next-token loss over the text tokens of `documents` (token ids, at most a context each), each read after
+    /// <|endoftext|> and, for a conditional model, its condition: the same tokens are predicted for every arm, and the
+    /// condition's own token is not scored (the trainer's val loss would average it in, and untagged text would start
+    /// with a token the conditional model never saw after <|endoftext|>).
+    func textLoss(_ decoder: GPTModel, documents: [[Int]], tokenizer: Tokenizer, condition: String?) -> Double {
+        let prefix = [tokenizer.specialTokenID("<|endoftext|>")!] + (condition.flatMap { tokenizer.specialTokenID($0) }.map { [$0] } ?? [])
+        decoder.eval()
+        var total = 0.0, count = 0
+        noGrad {
+            for text in documents where !text.isEmpty {
+                let ids = Array((prefix + text).prefix(size.context + 1))
+                let inputs = Array(ids.dropLast())
+                var targets = Array(ids.dropFirst())
+                for index in 0..<(prefix.count - 1) { targets[index] = -100 }   // the condition, predicted from <|endoftext|>
+                let scored = targets.filter { $0 != -100 }.count
+                guard scored > 0 else { continue }
+                let loss = decoder.loss(tokens: IntTensor(inputs, shape: [1, inputs.count]), targets: IntTensor(targets, shape: [1, targets.count]))
+                total += Double(loss.item) * Double(scored)
+                count += scored
+            }
+        }
+        return total / Double(max(1, count))
     }
 
     /// The judge's verdict: P(offensive) above one half.

@@ -60,8 +60,8 @@ public enum StudyDataReport {
                             holds: good.holds,
                             evidence: "under <|good|> \(percent(conditional.compactMap(\.offensiveRateGood))) vs MLE \(percent(mle.map(\.offensiveRate))); \(good.text)"))
         let (mleLoss, conditionalLoss) = (meanAndDeviation(mle.map(\.cleanLoss)).mean, meanAndDeviation(conditional.map(\.cleanLoss)).mean)
-        claims.append(Claim(statement: "conditional training's val loss on clean text is within 2 % of MLE's",
-                            holds: abs(conditionalLoss - mleLoss) <= 0.02 * mleLoss,
+        claims.append(Claim(statement: "conditional training costs at most 2 % of MLE's loss on clean text",
+                            holds: conditionalLoss <= 1.02 * mleLoss,
                             evidence: String(format: "conditional %@ vs MLE %@ (%+.2f %%)", spread(conditional.map(\.cleanLoss)),
                                              spread(mle.map(\.cleanLoss)), 100 * (conditionalLoss - mleLoss) / mleLoss)))
         let filtered = paired(filtering, mle, seed: \.seed) { $0.offensiveRate }
@@ -102,10 +102,11 @@ public enum StudyDataReport {
             + results.judgeAccuracy.sorted { $0.key < $1.key }.map { String(format: "%.1f %% of the %d %@", 100 * $0.value, results.judgeHeldOut[$0.key] ?? 0, $0.key) }
                 .joined(separator: " and ") + " ones. A sample is offensive when the judge's P(offensive) > 0.5. "
             + "Conditional training tags each training fortune by its package (not by the judge); samples under <|good|> ban <|bad|>, "
-            + "and its clean val loss is on the held-out fortunes after <|good|> (the tag token is one of the tokens averaged). "
+            + "Clean loss: mean next-token loss over the text tokens of the held-out non-offensive fortunes, each read after "
+            + "<|endoftext|> (and <|good|> for the conditional model, whose own prediction is not scored), up to a context each. "
             + "`classifier-T` arms keep the fortunes whose P(offensive) under a second classifier (trained on half of the training "
             + "fortunes, so not the judge) is below T/100: the toxicity filter's trade-off, one seed each.\n\n"
-        text += "| arm | seeds | training fortunes | clean val loss | offensive samples, unconditioned | under <\\|good\\|> |\n|---|---|---|---|---|---|\n"
+        text += "| arm | seeds | training fortunes | clean loss | offensive samples, unconditioned | under <\\|good\\|> |\n|---|---|---|---|---|---|\n"
         for arm in ["mle", "conditional", "filtering"] + StudyData.filterThresholds.map({ "classifier-\(Int($0 * 100))" }) {
             let rows = results.conditional(arm)
             guard !rows.isEmpty else { continue }
