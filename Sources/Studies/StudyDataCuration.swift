@@ -37,7 +37,10 @@ extension StudyData {
         results.funnel = summary.sources.map { source in
             StudyDataResults.FunnelRow(source: (source as NSString).deletingPathExtension,
                                        input: summary.inputBySource[source]?.documents ?? 0,
-                                       kept: summary.steps.map { $0.bySource[source]?.documentsKept ?? 0 })
+                                       kept: summary.steps.map { $0.bySource[source]?.documentsKept ?? 0 },
+                                       dropped: summary.steps.reduce(into: [:]) { all, step in
+                                           all.merge(step.bySource[source]?.dropped ?? [:], uniquingKeysWith: +)
+                                       })
         }
         results.funnelSteps = summary.steps.map(\.kind)
         let clusters = (try? String(contentsOf: curatedDirectory.appendingPathComponent("near_dup_clusters.jsonl"), encoding: .utf8)) ?? ""

@@ -101,7 +101,7 @@ public enum StudyDataReport {
         text += "The judge is our n-gram classifier trained on the training fortunes' package labels; on the held-out fortunes it is right on "
             + results.judgeAccuracy.sorted { $0.key < $1.key }.map { String(format: "%.1f %% of the %d %@", 100 * $0.value, results.judgeHeldOut[$0.key] ?? 0, $0.key) }
                 .joined(separator: " and ") + " ones. A sample is offensive when the judge's P(offensive) > 0.5. "
-            + "Conditional training tags each training fortune by its package (not by the judge); samples under <|good|> ban <|bad|>, "
+            + "Conditional training tags each training fortune by its package (not by the judge); samples under <|good|> ban <|bad|>. "
             + "Clean loss: mean next-token loss over the text tokens of the held-out non-offensive fortunes, each read after "
             + "<|endoftext|> (and <|good|> for the conditional model, whose own prediction is not scored), up to a context each. "
             + "`classifier-T` arms keep the fortunes whose P(offensive) under a second classifier (trained on half of the training "
@@ -146,7 +146,12 @@ public enum StudyDataReport {
         for row in results.funnel {
             text += "| \(row.source) | \(row.input) | " + row.kept.map(String.init).joined(separator: " | ") + " |\n"
         }
-        text += "\nDocuments left after each step (the pipeline is `StudyData.curationPipeline`); near_dedup found \(results.nearDuplicateClusters) clusters.\n\n"
+        text += "\nDocuments left after each step (the pipeline is `StudyData.curationPipeline`); near_dedup found \(results.nearDuplicateClusters) clusters. "
+            + "The most frequent reasons a source's documents were dropped: "
+            + results.funnel.map { row in
+                "\(row.source) " + row.dropped.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(3)
+                    .map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            }.joined(separator: "; ") + " (a document fails at the first rule it breaks).\n\n"
         text += "| trained on | seeds | training documents | training tokens | val loss on held-out curated text |\n|---|---|---|---|---|\n"
         for arm in ["raw", "curated"] {
             let rows = results.curation.filter { $0.arm == arm }

@@ -82,6 +82,8 @@ public struct StudyDataResults: Codable {
         public var source: String
         public var input: Int
         public var kept: [Int]
+        /// Documents dropped per reason, over every step.
+        public var dropped: [String: Int]
     }
 
     public struct CurationRow: Codable {
