@@ -207,3 +207,16 @@ public enum TextMutations {
         }
     }
 }
+
+extension TextMutations {
+    /// The mutations of a JSON Lines document file, by family name (pretrain tokenize's and pretrain curate's input):
+    /// strings, lines, numbers (extreme and non-finite), deep nesting, byte havoc and invalid UTF-8.
+    static let jsonLinesMutations: [(name: String, mutate: (inout [UInt8], inout FuzzRandom) -> Void)] = [
+        ("strings", { replaceString(&$0, &$1) }),
+        ("lines", { bytes, random in random.pick([duplicateLines, swapLines, deleteLines])(&bytes, &random) }),
+        ("numbers", { replaceNumber(&$0, with: extremeNumbers + nonFiniteJSON, &$1) }),
+        ("deep-nesting", { nestJSON(&$0, &$1) }),
+        ("bytes", { ByteMutations.havoc(&$0, &$1) }),
+        ("invalid-utf8", { ByteMutations.insertInvalidUTF8(&$0, &$1) }),
+    ]
+}

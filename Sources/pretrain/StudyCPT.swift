@@ -82,17 +82,7 @@ struct StudyTransferCommand: ParsableCommand {
     @Option(help: "Directory of the runs (one per arm), the corpora and results.json.")
     var out = "runs/study-transfer"
 
-    @Option(help: "Markdown file whose knowledge-transfer section is written; figures go to results/ beside it.")
-    var results = "docs/RESULTS.md"
-
-    @Option(help: "The plays in modern spelling (plain-text files).")
-    var text = "data/shakespeare"
-
-    @Option(help: "The plays in First Folio spelling (the BERT task domain).")
-    var folio = "data/shakespeare-folio"
-
-    @Flag(help: "Keep runs in --out that already finished with the same recipe (continue an interrupted study).")
-    var reuse = false
+    @OptionGroup var common: StudyCommonOptions
 
     func validate() throws {
         if let seeds, seeds < 1 { throw ValidationError("--seeds must be ≥ 1") }
@@ -101,8 +91,8 @@ struct StudyTransferCommand: ParsableCommand {
     func run() throws {
         var size: StudyTransferSize = quick ? .quick : .standard
         if let seeds { size.seeds = seeds }
-        let study = StudyTransfer(size: size, text: URL(fileURLWithPath: text), folioText: URL(fileURLWithPath: folio),
-                                  out: URL(fileURLWithPath: out), resultsFile: URL(fileURLWithPath: results), reuse: reuse,
+        let study = StudyTransfer(size: size, text: URL(fileURLWithPath: common.text), folioText: URL(fileURLWithPath: common.folio),
+                                  out: URL(fileURLWithPath: out), resultsFile: URL(fileURLWithPath: common.results), reuse: common.reuse,
                                   command: (["pretrain"] + CommandLine.arguments.dropFirst()).joined(separator: " "),
                                   cpu: cpuModelName())
         let interrupt = InterruptFlag()
@@ -110,7 +100,7 @@ struct StudyTransferCommand: ParsableCommand {
         for claim in StudyTransferReport.claims(measured) {
             print("\(claim.holds ? "holds" : "DOES NOT HOLD"): \(claim.statement) (\(claim.evidence))")
         }
-        print("results: \(study.out.appendingPathComponent("results.json").path), section written to \(results)")
+        print("results: \(study.out.appendingPathComponent("results.json").path), section written to \(common.results)")
     }
 }
 
@@ -138,7 +128,31 @@ struct StudyDataCommand: ParsableCommand {
     @Option(help: "Directory of the runs (one per arm), the corpora and results.json.")
     var out = "runs/study-data"
 
-    @Option(help: "Markdown file whose data-centric section is written; figures go to results/ beside it.")
+    @OptionGroup var common: StudyCommonOptions
+
+    func validate() throws {
+        if let seeds, seeds < 1 { throw ValidationError("--seeds must be ≥ 1") }
+    }
+
+    func run() throws {
+        var size: StudyDataSize = quick ? .quick : .standard
+        if let seeds { size.seeds = seeds }
+        let study = StudyData(size: size, sources: URL(fileURLWithPath: sources), text: URL(fileURLWithPath: common.text),
+                              folioText: URL(fileURLWithPath: common.folio), out: URL(fileURLWithPath: out),
+                              resultsFile: URL(fileURLWithPath: common.results), reuse: common.reuse,
+                              command: (["pretrain"] + CommandLine.arguments.dropFirst()).joined(separator: " "), cpu: cpuModelName())
+        let interrupt = InterruptFlag()
+        let measured = try study.run(shouldStop: { interrupt.isSet })
+        for claim in StudyDataReport.claims(measured) {
+            print("\(claim.holds ? "holds" : "DOES NOT HOLD"): \(claim.statement) (\(claim.evidence))")
+        }
+        print("results: \(study.out.appendingPathComponent("results.json").path), section written to \(common.results)")
+    }
+}
+
+/// What the transfer and data studies share: where their section goes, the two editions of the plays, and reuse.
+struct StudyCommonOptions: ParsableArguments {
+    @Option(help: "Markdown file whose section is written (replaced on rerun); figures go to results/ beside it.")
     var results = "docs/RESULTS.md"
 
     @Option(help: "The plays in modern spelling (plain-text files).")
@@ -149,23 +163,4 @@ struct StudyDataCommand: ParsableCommand {
 
     @Flag(help: "Keep runs in --out that already finished with the same recipe (continue an interrupted study).")
     var reuse = false
-
-    func validate() throws {
-        if let seeds, seeds < 1 { throw ValidationError("--seeds must be ≥ 1") }
-    }
-
-    func run() throws {
-        var size: StudyDataSize = quick ? .quick : .standard
-        if let seeds { size.seeds = seeds }
-        let study = StudyData(size: size, sources: URL(fileURLWithPath: sources), text: URL(fileURLWithPath: text),
-                              folioText: URL(fileURLWithPath: folio), out: URL(fileURLWithPath: out),
-                              resultsFile: URL(fileURLWithPath: results), reuse: reuse,
-                              command: (["pretrain"] + CommandLine.arguments.dropFirst()).joined(separator: " "), cpu: cpuModelName())
-        let interrupt = InterruptFlag()
-        let measured = try study.run(shouldStop: { interrupt.isSet })
-        for claim in StudyDataReport.claims(measured) {
-            print("\(claim.holds ? "holds" : "DOES NOT HOLD"): \(claim.statement) (\(claim.evidence))")
-        }
-        print("results: \(study.out.appendingPathComponent("results.json").path), section written to \(results)")
-    }
 }

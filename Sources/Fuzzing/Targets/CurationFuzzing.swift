@@ -59,15 +59,7 @@ enum CurationFuzzing {
     static let target = FuzzTarget(
         name: "curate", parses: "pretrain curate: JSONL documents and the YAML pipeline through a whole run",
         seeds: pipelines.map { FuzzInput(files: [("docs.jsonl", documents), ("pipeline.yaml", $0)]) },
-        families: [
-            family("strings") { TextMutations.replaceString(&$0, &$1) },
-            family("lines") { bytes, random in
-                random.pick([TextMutations.duplicateLines, TextMutations.swapLines, TextMutations.deleteLines])(&bytes, &random)
-            },
-            family("numbers") { TextMutations.replaceNumber(&$0, with: TextMutations.extremeNumbers + TextMutations.nonFiniteJSON, &$1) },
-            family("deep-nesting") { TextMutations.nestJSON(&$0, &$1) },
-            family("bytes") { ByteMutations.havoc(&$0, &$1) },
-            family("invalid-utf8") { ByteMutations.insertInvalidUTF8(&$0, &$1) },
+        families: TextMutations.jsonLinesMutations.map { family($0.name, $0.mutate) } + [
             family("pipeline-values", pipeline: true) {
                 TextMutations.replaceYAMLValue(&$0, with: TextMutations.extremeNumbers + ["", "[]", "{}", "-1", "0", "true", "filter"], &$1)
             },

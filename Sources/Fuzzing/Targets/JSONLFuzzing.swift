@@ -28,16 +28,7 @@ enum JSONLFuzzing {
         name: "jsonl", parses: "JSONL input of pretrain tokenize (CorpusPreparation), the output reopened",
         seeds: TokenizerFuzzing.seeds.map { FuzzInput(files: [("docs.jsonl", seed), ("tokenizer.json", $0)]) }
             + [FuzzInput(files: [("docs.jsonl", seed)], arguments: ["--train-vocab", "280"])],
-        families: [
-            family("strings") { TextMutations.replaceString(&$0, &$1) },
-            family("lines") { bytes, random in
-                random.pick([TextMutations.duplicateLines, TextMutations.swapLines, TextMutations.deleteLines])(&bytes, &random)
-            },
-            family("numbers") { TextMutations.replaceNumber(&$0, with: TextMutations.extremeNumbers + TextMutations.nonFiniteJSON, &$1) },
-            family("deep-nesting") { TextMutations.nestJSON(&$0, &$1) },
-            family("bytes") { ByteMutations.havoc(&$0, &$1) },
-            family("invalid-utf8") { ByteMutations.insertInvalidUTF8(&$0, &$1) },
-        ],
+        families: TextMutations.jsonLinesMutations.map { family($0.name, $0.mutate) },
         parse: { input, directory in
             let tokenizer: CorpusPreparation.TokenizerSource = input.arguments.isEmpty
                 ? .file(directory.appendingPathComponent("tokenizer.json"))
