@@ -56,12 +56,18 @@ public struct CorpusPreparation {
         let val = ShardWriter(split: "val", directory: directory, shardTokens: shardTokens, vocabularySize: tokenizer.vocabularySize)
         var entries = [CorpusFile]()
         var documentIndex = 0
+        var index = DocumentIndexWriter()
         for file in survey.usable {
             var entry = CorpusFile(file: file.url.relativePath, trainDocuments: 0, valDocuments: 0, bytes: 0)
-            for document in TextDocuments.read(file.url).documents {
+            let read = TextDocuments.read(file.url)
+            for (position, document) in read.documents.enumerated() {
                 let toVal = isVal(document: documentIndex, file: file)
                 documentIndex += 1
-                try (toVal ? val : train).append(document: tokenizer.encode(document), eot: eot, bytes: document.utf8.count)
+                let writer = toVal ? val : train
+                let ids = tokenizer.encode(document)
+                try index.add(split: writer.split, start: writer.tokens, tokens: ids.count + 1, file: entry.file,
+                              metadata: position < read.metadata.count ? read.metadata[position] : nil)
+                try writer.append(document: ids, eot: eot, bytes: document.utf8.count)
                 entry.bytes += document.utf8.count
                 if toVal { entry.valDocuments += 1 } else { entry.trainDocuments += 1 }
             }
@@ -76,6 +82,7 @@ public struct CorpusPreparation {
             tokenizer: "tokenizer.json", vocabSize: tokenizer.vocabularySize, eotToken: eot,
             trainTokens: train.tokens, valTokens: val.tokens, trainBytes: train.bytes, valBytes: val.bytes,
             trainDocuments: train.documents, valDocuments: val.documents, files: entries, skipped: survey.skipped)
+        try index.write(to: directory.appendingPathComponent(PreparedCorpus.documentIndexName))
         let manifestURL = directory.appendingPathComponent(PreparedCorpus.manifestName)
         try FileError.wrap("write", path: manifestURL.path) { try Data(manifest.jsonText().utf8).write(to: manifestURL, options: .atomic) }
         return manifest
@@ -174,7 +181,7 @@ public struct CorpusPreparation {
     private func removeEarlierOutput(in directory: URL) throws {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
         where PreparedCorpus.isShardName(name, split: "train") || PreparedCorpus.isShardName(name, split: "val")
-            || name == PreparedCorpus.manifestName {
+            || name == PreparedCorpus.manifestName || name == PreparedCorpus.documentIndexName {
             try FileManager.default.removeItem(at: directory.appendingPathComponent(name))
         }
     }
@@ -216,5 +223,28 @@ private final class ShardWriter {
                              to: directory.appendingPathComponent(PreparedCorpus.shardName(split, shardIndex)))
         shardIndex += 1
         buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+/// documents.jsonl: one line per document in split order, `{"file", "meta", "split", "start", "tokens"}`: where its tokens
+/// (its <|endoftext|> first) lie in the split's token stream, and the fields its JSONL line carried besides "text". Written
+/// only when some document carries fields, so a plain-text corpus has none.
+struct DocumentIndexWriter {
+    private var lines = Data()
+    private var anyMetadata = false
+
+    mutating func add(split: String, start: Int, tokens: Int, file: String, metadata: [String: Any]?) throws {
+        var entry: [String: Any] = ["split": split, "start": start, "tokens": tokens, "file": file]
+        if let metadata {
+            entry["meta"] = metadata
+            anyMetadata = true
+        }
+        lines += try JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys, .withoutEscapingSlashes])
+        lines.append(0x0A)
+    }
+
+    func write(to url: URL) throws {
+        guard anyMetadata else { return }
+        try FileError.wrap("write", path: url.path) { try lines.write(to: url, options: .atomic) }
     }
 }

@@ -111,6 +111,8 @@ public struct PreparedCorpus {
     public var tokenizerURL: URL { directory.appendingPathComponent(manifest.tokenizer) }
 
     public static let manifestName = "corpus.json"
+    /// Each document's split, token range and metadata (`pretrain tokenize` of JSONL documents with fields besides text).
+    public static let documentIndexName = "documents.jsonl"
 
     public init(directory: URL) throws {
         self.directory = directory

@@ -5,6 +5,9 @@ import Foundation
 /// document per line, a JSON object whose "text" field is a string.
 public struct TextDocuments {
     public var documents: [String]
+    /// Per document of a JSONL file, the line's fields besides "text" (its "meta" object and any other field), or nil
+    /// when it has none; empty for a text file.
+    public var metadata: [[String: Any]?] = []
     /// Why the file, or some of its lines, were left out; nil when nothing was.
     public var problem: String?
 
@@ -29,6 +32,7 @@ public struct TextDocuments {
 
     static func jsonLines(_ data: Data) -> TextDocuments {
         var documents = [String]()
+        var metadata = [[String: Any]?]()
         var bad = 0, empty = 0, lines = 0
         var firstBad: String?
         for (number, line) in JSONLines.lines(data) {
@@ -39,13 +43,19 @@ public struct TextDocuments {
                 if firstBad == nil { firstBad = "line \(number) is not a JSON object with a string \"text\"" }
                 continue
             }
-            if document.contains(where: { !$0.isWhitespace }) { documents.append(document) } else { empty += 1 }
+            if document.contains(where: { !$0.isWhitespace }) {
+                documents.append(document)
+                let fields = object!.filter { $0.key != "text" }
+                metadata.append(fields.isEmpty ? nil : fields)
+            } else {
+                empty += 1
+            }
         }
         if lines == 0 { return TextDocuments(documents: [], problem: "empty") }
         var problems = [String]()
         if bad > 0 { problems.append("\(bad) of \(lines) lines unusable (\(firstBad!))") }
         if empty > 0 { problems.append("\(empty) of \(lines) lines with empty text") }
-        return TextDocuments(documents: documents, problem: problems.isEmpty ? nil : problems.joined(separator: "; "))
+        return TextDocuments(documents: documents, metadata: metadata, problem: problems.isEmpty ? nil : problems.joined(separator: "; "))
     }
 
     /// Input arguments to files: a directory stands for its .txt and .jsonl files, sorted by name.

@@ -49,6 +49,40 @@ final class CorpusPreparationTests: XCTestCase {
         XCTAssertEqual(corpus.vocabularySize, 512)
     }
 
+    /// JSONL fields besides "text" are kept in documents.jsonl with each document's split and token range: the range
+    /// starts at its end-of-text and decodes back to the text; a corpus of plain text has no index.
+    func testDocumentMetadataIsKeptWithEachDocumentsTokenRange() throws {
+        try write("meta.jsonl", [#"{"text": "Friends, Romans, countrymen.", "meta": {"era": "modern", "year": 1599}}"#,
+                                 #"{"text": "Lend me your ears.", "id": "jc-2"}"#, #"{"text": "I come to bury Caesar."}"#]
+            .joined(separator: "\n") + "\n")
+        let (out, _) = try prepare(["one.txt", "two.txt", "meta.jsonl"])
+        let corpus = try PreparedCorpus(directory: out)
+        let tokenizer = try loadTokenizer(corpus.tokenizerURL)
+        let lines = try String(contentsOf: out.appendingPathComponent(PreparedCorpus.documentIndexName), encoding: .utf8)
+            .split(separator: "\n").map { try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        XCTAssertEqual(lines.map { $0["split"] as? String }, ["train", "val", "train", "train", "train"])
+        // The file as corpus.json names it (the path given).
+        XCTAssertEqual(lines.map { ($0["file"] as? String).map { ($0 as NSString).lastPathComponent } },
+                       ["one.txt", "two.txt", "meta.jsonl", "meta.jsonl", "meta.jsonl"])
+        XCTAssertEqual(lines[2]["meta"] as? [String: [String: AnyHashable]], ["meta": ["era": "modern", "year": 1599]])
+        XCTAssertEqual(lines[3]["meta"] as? [String: String], ["id": "jc-2"])
+        XCTAssertNil(lines[4]["meta"])
+        let train = try corpus.trainShards.flatMap { try TokenShard.read($0) }
+        var next = 0
+        for (line, text) in zip(lines.filter { $0["split"] as? String == "train" },
+                                ["To be, or not to be: that is the question.\n", "Friends, Romans, countrymen.", "Lend me your ears.", "I come to bury Caesar."]) {
+            let (start, count) = (try XCTUnwrap(line["start"] as? Int), try XCTUnwrap(line["tokens"] as? Int))
+            XCTAssertEqual(start, next, "the train documents follow one another")
+            XCTAssertEqual(train[start], 0, "a range starts at its end-of-text")
+            XCTAssertEqual(tokenizer.decode(train[(start + 1)..<(start + count)].map(Int.init)), text)
+            next = start + count
+        }
+        XCTAssertEqual(next, train.count)
+
+        let (plain, _) = try prepare(["one.txt", "two.txt"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: plain.appendingPathComponent(PreparedCorpus.documentIndexName).path))
+    }
+
     func testCorpusJSONHasTheDocumentedKeysInOrder() throws {
         let (out, _) = try prepare(["one.txt", "two.txt"])
         let text = try String(contentsOf: out.appendingPathComponent("corpus.json"), encoding: .utf8)
