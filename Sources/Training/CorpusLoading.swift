@@ -74,11 +74,31 @@ extension TrainingCorpus {
             sources.append(TrainSource(name: planned.name, shards: shards))
         }
         let tokenizer = corpus.tokenizerURL
-        return TrainingCorpus(trainShards: plan == nil ? try corpus.readShards(.train) : [],
-                              validation: validation, namedValidation: named,
-                              vocabularySize: corpus.vocabularySize,
-                              tokenizerURL: FileManager.default.fileExists(atPath: tokenizer.path) ? tokenizer : nil,
-                              sources: sources, validationAliases: aliases)
+        var loaded = TrainingCorpus(trainShards: plan == nil ? try corpus.readShards(.train) : [],
+                                    validation: validation, namedValidation: named,
+                                    vocabularySize: corpus.vocabularySize,
+                                    tokenizerURL: FileManager.default.fileExists(atPath: tokenizer.path) ? tokenizer : nil,
+                                    sources: sources, validationAliases: aliases)
+        if let field = data.balanceBy { loaded.groups = try documentGroups(corpus, field: field, trainTokens: loaded.trainShards.reduce(0) { $0 + $1.count }) }
+        return loaded
+    }
+
+    /// The train documents of `corpus` grouped by `field` (`_missing` where a document lacks it), by value.
+    static func documentGroups(_ corpus: PreparedCorpus, field: String, trainTokens: Int) throws -> [DocumentGroup] {
+        guard let documents = try corpus.documentIndex() else {
+            throw TrainingError("data.balance_by: \(corpus.directory.path) has no \(PreparedCorpus.documentIndexName); tokenize "
+                + "JSONL documents that carry the field (pretrain curate writes them) to get one")
+        }
+        var ranges: [String: [Range<Int>]] = [:]
+        for document in documents where document.split == "train" {
+            guard document.start + document.tokens <= trainTokens else {
+                throw TrainingError("\(corpus.directory.path)/\(PreparedCorpus.documentIndexName): a document's tokens end at "
+                    + "\(document.start + document.tokens), past the \(trainTokens) train tokens (written for another corpus?)")
+            }
+            ranges[document.value(at: field) ?? "_missing", default: []].append(document.start..<(document.start + document.tokens))
+        }
+        guard !ranges.isEmpty else { throw TrainingError("data.balance_by: \(corpus.directory.path) lists no train document") }
+        return ranges.keys.sorted().map { DocumentGroup(value: $0, ranges: ranges[$0]!) }
     }
 
     /// The val split of a prepared corpus, with its bytes per token.

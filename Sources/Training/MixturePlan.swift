@@ -130,6 +130,12 @@ extension DataSection {
             }
         }
         if let skillIt { problems += skillIt.problems(self) }
+        if let balanceBy {
+            if balanceBy.isEmpty { problems.append("data.balance_by must name a field, e.g. meta.era") }
+            if !mixture.isEmpty || replay != nil {
+                problems.append("data.balance_by balances one corpus by a document field; with data.mixture or data.replay, weight the sources instead")
+            }
+        }
         return problems
     }
 }

@@ -24,6 +24,9 @@ public struct DataSection: RecipeSection {
     public var phases: [PhaseSection] = []
     /// Skill-it's online mixture weights, from a skills graph (`pretrain skills graph`); nil: the static weights.
     public var skillIt: SkillItSection?
+    /// Draw windows equally from the groups of train documents that share this field's value (a dotted path into
+    /// the fields documents.jsonl keeps: `meta.era`): equal tokens per value. One corpus only.
+    public var balanceBy: String?
     /// Audio: a prepared feature corpus (`pretrain features prepare IN --out DIR`); audio models train on its crops
     /// of model.context frames, normalised with its statistics.
     public var features: String?
@@ -36,7 +39,7 @@ public struct DataSection: RecipeSection {
 
     public static let keys: [RecipeKey<DataSection>] = [
         .init("corpus", \.corpus), .init("val", \.val), .init("sampling", choice: \.sampling), .init("mixture", \.mixture),
-        .init("replay", \.replay), .init("phases", \.phases), .init("skill_it", \.skillIt), .init("features", \.features),
+        .init("replay", \.replay), .init("phases", \.phases), .init("skill_it", \.skillIt), .init("balance_by", \.balanceBy), .init("features", \.features),
         .init("waveforms", \.waveforms),
     ]
 

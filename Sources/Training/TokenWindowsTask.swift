@@ -7,7 +7,7 @@ import Tensors
 /// families (gpt2, llama, bert).
 public enum TokenWindows: DataForm {
     public static let isText = true
-    public static let dataKeys: Set<String> = ["corpus", "val", "sampling", "mixture", "replay", "phases", "skill_it"]
+    public static let dataKeys: Set<String> = ["corpus", "val", "sampling", "mixture", "replay", "phases", "skill_it", "balance_by"]
 
     public static func resolve(_ model: inout ModelSection, corpus: TrainingCorpus) throws {
         guard corpus.features == nil && corpus.waveforms == nil else {
@@ -41,10 +41,16 @@ public enum TokenWindows: DataForm {
 enum TokenWindowStream {
     case single(TokenBatcher)
     case mixture(MixtureBatcher)
+    case balanced(BalancedBatcher)
 
     /// A TokenBatcher over the corpus, or a MixtureBatcher over its sources when the recipe has a mixture.
     init(recipe: Recipe, corpus: TrainingCorpus, seed: UInt64, shard: DataShard) throws {
         let (context, batchSize, sampling) = (recipe.model.context, recipe.optim.batchSize, recipe.data.sampling)
+        if !corpus.groups.isEmpty {
+            self = .balanced(try BalancedBatcher(groups: corpus.groups, shards: corpus.trainShards, context: context,
+                                                 batchSize: batchSize, seed: Trainer.seed(seed, .data), shard: shard))
+            return
+        }
         guard let plan = MixturePlan(recipe.data) else {
             guard corpus.sources.isEmpty else {
                 throw TrainingError("the corpus has mixture sources but the recipe has no data.mixture or data.replay")
@@ -67,6 +73,7 @@ enum TokenWindowStream {
         switch self {
         case .single(let batcher): return batcher.next()
         case .mixture(let mixture): return mixture.next(step: step)
+        case .balanced(let balanced): return balanced.next()
         }
     }
 }
@@ -174,6 +181,11 @@ final class TokenWindowsTask: TrainingTask {
 
     /// " (mixture: a 75 % (12.3k tokens), b 25 % (4,096 tokens); phases change at steps 100, 200)".
     private func describeMixture() -> String {
+        if case .balanced(let balanced) = windows {
+            return " (balanced by \(recipe.data.balanceBy ?? ""): " + balanced.groups.map { group in
+                "\(group.value) \(ConsoleProgress.grouped(Double(group.ranges.reduce(0) { $0 + $1.count }))) tokens"
+            }.joined(separator: ", ") + ")"
+        }
         guard case .mixture(let mixture) = windows else { return "" }
         let weights = mixture.plan.weights(at: 0)
         let parts = zip(mixture.plan.sources, corpus.sources).enumerated().map { index, pair in
@@ -186,6 +198,7 @@ final class TokenWindowsTask: TrainingTask {
 
     var inputsBySource: [String: Int] {
         if case .mixture(let mixture) = windows { return mixture.tokensBySource }
+        if case .balanced(let balanced) = windows { return balanced.tokensByGroup }
         return [:]
     }
 
@@ -209,6 +222,7 @@ final class TokenWindowsTask: TrainingTask {
         case .mixture(let mixture):
             state.mixture = mixture.state
             state.mixture?.skillIt = skillIt?.state
+        case .balanced(let balanced): state.balanced = balanced.state
         }
     }
 
@@ -216,12 +230,22 @@ final class TokenWindowsTask: TrainingTask {
     func restoreStreams(from state: TrainerState, checkpoint: URL) throws {
         switch windows {
         case .single(let windows):
-            guard let batcher = state.batcher else {
+            guard let batcher = state.batcher, state.balanced == nil else {
+                if state.balanced != nil {
+                    throw TrainingError("\(checkpoint.path) was written with data.balance_by, and the recipe has none; exact "
+                        + "resume needs the same data (use --init-from to continue on other data)")
+                }
                 throw TrainingError("\(checkpoint.path) was written by a run with a data mixture"
                     + (state.featureBatcher != nil ? " (or on features)" : "") + ", and the recipe has "
                     + "none; exact resume needs the same data (use --init-from to continue on other data)")
             }
             try windows.restore(batcher)
+        case .balanced(let windows):
+            guard let balanced = state.balanced else {
+                throw TrainingError("\(checkpoint.path) was written without data.balance_by; exact resume needs the same data "
+                    + "(use --init-from to continue balanced)")
+            }
+            try windows.restore(balanced)
         case .mixture(let windows):
             guard let mixture = state.mixture else {
                 throw TrainingError("\(checkpoint.path) was written by a single-corpus run, and the recipe has a data "

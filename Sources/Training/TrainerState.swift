@@ -17,6 +17,8 @@ public struct TrainerState: Codable, Equatable {
     /// The data position: `batcher` for a single corpus, `mixture` for a mixture of sources.
     public var batcher: BatcherState?
     public var mixture: MixtureState?
+    /// Windows balanced by a document field (`data.balance_by`).
+    public var balanced: BalancedState?
     /// The position in a feature corpus (audio runs).
     public var featureBatcher: FeatureBatcherState?
     /// Stream for the objective (masking).
@@ -48,7 +50,7 @@ public struct TrainerState: Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case step, optimizerSteps = "optimizer_steps", tokensSeen = "tokens_seen", skippedUpdates = "skipped_updates"
-        case consecutiveSkips = "consecutive_skips", schedule, batcher, mixture, featureBatcher = "feature_batcher"
+        case consecutiveSkips = "consecutive_skips", schedule, batcher, mixture, balanced, featureBatcher = "feature_batcher"
         case objectiveRandom = "objective_random"
         case dropoutRandom = "dropout_random", intervalLossSum = "interval_loss_sum"
         case intervalMicroBatches = "interval_micro_batches", elapsedSeconds = "elapsed_seconds"

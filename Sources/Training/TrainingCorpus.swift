@@ -36,6 +36,15 @@ public struct TrainingCorpus {
     public var trainShards: [[Int32]]
     /// A mixture's sources in `MixturePlan` order; empty for a single-corpus run.
     public var sources: [TrainSource]
+    /// `data.balance_by`: the train documents grouped by the field's value (sorted by value), as token ranges of the
+    /// train stream; empty otherwise.
+    public var groups: [DocumentGroup] = []
+
+    public struct DocumentGroup: Equatable {
+        public var value: String
+        public var ranges: [Range<Int>]
+        public init(value: String, ranges: [Range<Int>]) { (self.value, self.ranges) = (value, ranges) }
+    }
     /// Validation sets reported under a second name without being evaluated twice: a mixture source whose corpus
     /// is `data.corpus` (or another source's) has its val loss copied, name → the name it is evaluated under.
     public var validationAliases: [String: String]
