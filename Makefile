@@ -122,7 +122,7 @@ FUZZ_SECONDS ?= 600
 FUZZ_INPUTS ?=
 FUZZ_SEED ?= $(shell date +%s)
 FUZZ_MAX_RSS_MB ?= 2048
-FUZZ_PARSERS ?= recipe tokenizer corpus shard safetensors wav flac manifest jsonl
+FUZZ_PARSERS ?= recipe tokenizer corpus shard safetensors wav flac manifest jsonl curate
 FUZZ_FLAGS ?=
 
 fuzz: build
