@@ -21,7 +21,7 @@ deps:
 build: deps
 	$(RELEASE) --product pretrain
 
-# The multi-source text corpus of issue 21 in data/sources/ (docs/DATA_SOURCES.md): fortunes in fifteen languages, the
+# The multi-source text corpus in data/sources/ (docs/DATA_SOURCES.md): fortunes in fifteen languages, the
 # Linux man pages, CPython's standard library (Debian packages fetched with `apt-get download`, nothing installed) and
 # both Shakespeare editions, as JSONL. Runs `apt-get update` only on a machine without package lists; a second run
 # with the same package versions does nothing.
@@ -96,7 +96,7 @@ study-transfer: build
 	OMP_WAIT_POLICY=passive $(PRETRAIN) study transfer --text data/shakespeare --folio data/shakespeare-folio \
 		--out runs/study-transfer --results docs/RESULTS.md $(STUDY_FLAGS)
 
-# The data-centric study of issue 21 (conditional training, Skill-it, data age) on the sources `make sources` prepares.
+# The data-centric study (conditional training, Skill-it, data age, curation) on the sources `make sources` prepares.
 # Writes runs/study-data/ and its section of docs/RESULTS.md; STUDY_FLAGS=--quick for the CI size, --reuse to continue.
 study-data: build sources
 	OMP_WAIT_POLICY=passive $(PRETRAIN) study data --sources data/sources --out runs/study-data --results docs/RESULTS.md $(STUDY_FLAGS)

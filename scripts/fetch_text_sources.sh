@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Fetch and prepare the multi-source text corpus of issue 21 into data/sources/ (git-ignored; docs/DATA_SOURCES.md is
-# its data card): fortune cookies in fifteen languages, the Linux man pages, CPython's standard library, and the two
+# Fetch and prepare the multi-source text corpus into data/sources/ (git-ignored; docs/DATA_SOURCES.md is its data
+# card): fortune cookies in fifteen languages, the Linux man pages, CPython's standard library, and the two
 # Shakespeare editions of data/. Debian packages are fetched with `apt-get download` (no installation, no root) into
 # data/sources/.cache/ and unpacked with `dpkg-deb -x`; scripts/prepare_text_sources.py turns them into JSONL.
 #
@@ -18,7 +18,8 @@ OUT=${SOURCES_OUT:-$ROOT/data/sources}
 CACHE=$OUT/.cache
 CONVERTER=$ROOT/scripts/prepare_text_sources.py
 
-# The fortune packages asked for in issue 21; those the archive lacks (fortunes-fr in bookworm) are skipped.
+# The fortune packages: fifteen packages, two of them offensive sections; those the archive lacks (fortunes-fr in
+# bookworm) are skipped.
 FORTUNE_PACKAGES="fortunes fortunes-de fortunes-es fortunes-es-off fortunes-it fortunes-it-off fortunes-fr fortunes-pl
 fortunes-ru fortunes-cs fortunes-br fortunes-ga fortunes-eo fortunes-bg fortunes-zh"
 MAN_PACKAGES="manpages manpages-dev"

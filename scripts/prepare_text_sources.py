@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Convert the Debian packages fetched by scripts/fetch_text_sources.sh into JSONL documents (issue 21).
+"""Convert the Debian packages fetched by scripts/fetch_text_sources.sh into JSONL documents.
 
     python3 scripts/prepare_text_sources.py --packages DIR/packages.tsv --out data/sources
 
