@@ -12,7 +12,7 @@ public struct StudyCPTResults: Codable {
     public var design: String
     public var reference: StudyCPTReference
     public var arms: [StudyCPTArmResult]
-    public var claims: [StudyCPTClaim]
+    public var claims: [StudyClaim]
     /// Median |predicted − actual| / actual of the final loss over every curve with a backtest.
     public var backtestMedianError: Double?
     public var backtestCount: Int
@@ -32,7 +32,7 @@ public struct StudyCPTResults: Codable {
         self.design = design
         self.reference = reference
         self.arms = arms
-        claims = StudyCPTClaim.judge(arms)
+        claims = StudyClaim.judge(arms)
         let backtests = ([reference.backtest] + arms.map(\.backtest)).compactMap { $0 }
         let errors = backtests.map { abs($0.relativeError) }.sorted()
         backtestMedianError = errors.isEmpty ? nil : (errors[(errors.count - 1) / 2] + errors[errors.count / 2]) / 2

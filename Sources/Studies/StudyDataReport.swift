@@ -5,12 +5,6 @@ import Training
 public enum StudyDataReport {
     public static let heading = "## Data-centric pre-training: conditional training, Skill-it and data age"
 
-    public struct Claim {
-        public var statement: String
-        public var holds: Bool
-        public var evidence: String
-    }
-
     public static func write(_ results: StudyDataResults, out: URL, resultsFile: URL) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -27,27 +21,13 @@ public enum StudyDataReport {
         try document.write(to: resultsFile, atomically: true, encoding: .utf8)
     }
 
-    static func spread(_ values: [Double]) -> String {
-        let (mean, deviation) = meanAndDeviation(values)
-        return deviation > 0 ? String(format: "%.4f ± %.4f", mean, deviation) : String(format: "%.4f", mean)
-    }
-
     static func percent(_ values: [Double]) -> String {
         let (mean, deviation) = meanAndDeviation(values.map { 100 * $0 })
         return deviation > 0 ? String(format: "%.1f ± %.1f %%", mean, deviation) : String(format: "%.1f %%", mean)
     }
 
-    /// Per seed, a − b; holds when a is lower for every seed.
-    static func paired<Row>(_ a: [Row], _ b: [Row], seed: (Row) -> Int, _ value: (Row) -> Double) -> (holds: Bool, text: String) {
-        let differences = a.compactMap { row in b.first { seed($0) == seed(row) }.map { value(row) - value($0) } }
-        let lower = differences.filter { $0 < 0 }.count
-        let (mean, deviation) = meanAndDeviation(differences)
-        return (!differences.isEmpty && lower == differences.count,
-                String(format: "paired by seed: Δ %+.4f ± %.4f, lower for %d of %d seeds", mean, deviation, lower, differences.count))
-    }
-
-    public static func claims(_ results: StudyDataResults) -> [Claim] {
-        var claims: [Claim] = []
+    public static func claims(_ results: StudyDataResults) -> [StudyClaim] {
+        var claims: [StudyClaim] = []
         let mle = results.conditional("mle"), conditional = results.conditional("conditional"), filtering = results.conditional("filtering")
         // The conditional model under <|good|> against MLE's (unconditioned) samples, seed by seed.
         let underGood = conditional.map { row -> StudyDataResults.ConditionalRow in
@@ -55,32 +35,32 @@ public enum StudyDataReport {
             row.offensiveRate = row.offensiveRateGood ?? .nan
             return row
         }
-        let good = paired(underGood, mle, seed: \.seed) { $0.offensiveRate }
-        claims.append(Claim(statement: "conditional training under <|good|> lowers the offensive-generation rate below MLE's",
+        let good = paired(underGood, mle) { $0.offensiveRate }
+        claims.append(StudyClaim(statement: "conditional training under <|good|> lowers the offensive-generation rate below MLE's",
                             holds: good.holds,
-                            evidence: "under <|good|> \(percent(conditional.compactMap(\.offensiveRateGood))) vs MLE \(percent(mle.map(\.offensiveRate))); \(good.text)"))
+                            evidence: "under <|good|> \(percent(conditional.compactMap(\.offensiveRateGood))) vs MLE \(percent(mle.map(\.offensiveRate))); \(good.evidence)"))
         let (mleLoss, conditionalLoss) = (meanAndDeviation(mle.map(\.cleanLoss)).mean, meanAndDeviation(conditional.map(\.cleanLoss)).mean)
-        claims.append(Claim(statement: "conditional training costs at most 2 % of MLE's loss on clean text",
+        claims.append(StudyClaim(statement: "conditional training costs at most 2 % of MLE's loss on clean text",
                             holds: conditionalLoss <= 1.02 * mleLoss,
                             evidence: String(format: "conditional %@ vs MLE %@ (%+.2f %%)", spread(conditional.map(\.cleanLoss)),
                                              spread(mle.map(\.cleanLoss)), 100 * (conditionalLoss - mleLoss) / mleLoss)))
-        let filtered = paired(filtering, mle, seed: \.seed) { $0.offensiveRate }
-        claims.append(Claim(statement: "filtering the offensive fortunes out lowers the offensive-generation rate below MLE's",
+        let filtered = paired(filtering, mle) { $0.offensiveRate }
+        claims.append(StudyClaim(statement: "filtering the offensive fortunes out lowers the offensive-generation rate below MLE's",
                             holds: filtered.holds,
-                            evidence: "filtering \(percent(filtering.map(\.offensiveRate))) vs MLE \(percent(mle.map(\.offensiveRate))); \(filtered.text)"))
+                            evidence: "filtering \(percent(filtering.map(\.offensiveRate))) vs MLE \(percent(mle.map(\.offensiveRate))); \(filtered.evidence)"))
         let uniform = results.mixture("uniform"), skillIt = results.mixture("Skill-it")
-        let mixtures = paired(skillIt, uniform, seed: \.seed) { $0.meanLoss }
-        claims.append(Claim(statement: "Skill-it's online mixture reaches a lower mean val loss over the skills than the uniform mixture at equal steps",
+        let mixtures = paired(skillIt, uniform) { $0.meanLoss }
+        claims.append(StudyClaim(statement: "Skill-it's online mixture reaches a lower mean val loss over the skills than the uniform mixture at equal steps",
                             holds: mixtures.holds,
-                            evidence: "Skill-it \(spread(skillIt.map(\.meanLoss))) vs uniform \(spread(uniform.map(\.meanLoss))); \(mixtures.text)"))
+                            evidence: "Skill-it \(spread(skillIt.map(\.meanLoss))) vs uniform \(spread(uniform.map(\.meanLoss))); \(mixtures.evidence)"))
         let raw = results.curation.filter { $0.arm == "raw" }, curated = results.curation.filter { $0.arm == "curated" }
-        let curatedPaired = paired(curated, raw, seed: \.seed) { $0.cleanLoss }
-        claims.append(Claim(statement: "a model on curated text beats one on raw text at equal steps on clean held-out text",
+        let curatedPaired = paired(curated, raw) { $0.cleanLoss }
+        claims.append(StudyClaim(statement: "a model on curated text beats one on raw text at equal steps on clean held-out text",
                             holds: curatedPaired.holds,
-                            evidence: "curated \(spread(curated.map(\.cleanLoss))) vs raw \(spread(raw.map(\.cleanLoss))); \(curatedPaired.text)"))
+                            evidence: "curated \(spread(curated.map(\.cleanLoss))) vs raw \(spread(raw.map(\.cleanLoss))); \(curatedPaired.evidence)"))
         if let folio = results.age.first(where: { $0.arm == "First Folio spelling" }),
            let continued = results.age.first(where: { $0.arm.hasPrefix("modern, then") }) {
-            claims.append(Claim(statement: "a little continued pre-training does not close the era gap (the modern model continued on the Folio stays above the Folio model on Folio text)",
+            claims.append(StudyClaim(statement: "a little continued pre-training does not close the era gap (the modern model continued on the Folio stays above the Folio model on Folio text)",
                                 holds: continued.folio > folio.folio,
                                 evidence: String(format: "Folio val loss: %@ %.4f vs Folio model %.4f", continued.arm, continued.folio, folio.folio)))
         }
@@ -162,7 +142,7 @@ public enum StudyDataReport {
             + "are a tenth of the curated ones by a hash of the text, left out of both (a raw near-duplicate of one may remain).\n\n"
 
         text += "### Claims\n\n"
-        for claim in claims(results) { text += "- **\(claim.holds ? "holds" : "does not hold")**: \(claim.statement) — \(claim.evidence)\n" }
+        for claim in claims(results) { text += claim.markdown + "\n" }
         text += "\n" + figures.map { "![](\($0))" }.joined(separator: "\n") + "\n"
         return text
     }

@@ -120,3 +120,7 @@ public struct StudyDataResults: Codable {
     public func conditional(_ arm: String) -> [ConditionalRow] { conditional.filter { $0.arm == arm } }
     public func mixture(_ arm: String) -> [MixtureRow] { mixtures.filter { $0.arm == arm } }
 }
+
+extension StudyDataResults.ConditionalRow: SeededRow {}
+extension StudyDataResults.MixtureRow: SeededRow {}
+extension StudyDataResults.CurationRow: SeededRow {}

@@ -18,61 +18,41 @@ public enum StudyTransferReport {
         try document.write(to: resultsFile, atomically: true, encoding: .utf8)
     }
 
-    /// A claim of a paper as this study's numbers judge it.
-    public struct Claim {
-        public var statement: String
-        public var holds: Bool
-        public var evidence: String
-    }
-
     /// The issue's four claims, judged on the means over seeds.
-    public static func claims(_ results: StudyTransferResults) -> [Claim] {
-        var claims: [Claim] = []
+    public static func claims(_ results: StudyTransferResults) -> [StudyClaim] {
+        var claims: [StudyClaim] = []
         let kd = results.arm(.kd, "KD (τ 2, ½ hard + ½ soft)"), plain = results.arm(.kd, "no KD")
         let kdPaired = paired(kd, plain) { $0.finalBitsPerByte ?? .nan }
-        claims.append(Claim(statement: "a KD student beats the same student without KD at equal steps (val bits/byte)",
+        claims.append(StudyClaim(statement: "a KD student beats the same student without KD at equal steps (val bits/byte)",
                             holds: kdPaired.holds,
                             evidence: "KD \(spread(meanAndDeviation(kd.compactMap(\.finalBitsPerByte)))) vs no KD "
                                 + "\(spread(meanAndDeviation(plain.compactMap(\.finalBitsPerByte)))); \(kdPaired.evidence)"))
         for row in growthRows(results) {
             let evidence = row.fraction.map { String(format: "%@ reaches %.4f after %.0f %% of the steps", row.arm, row.target, 100 * $0) }
                 ?? String(format: "%@ does not reach %.4f in %d steps", row.arm, row.target, row.steps)
-            claims.append(Claim(statement: "growth (\(row.arm)) reaches the from-scratch final loss in ≤ 70 % of its steps",
+            claims.append(StudyClaim(statement: "growth (\(row.arm)) reaches the from-scratch final loss in ≤ 70 % of its steps",
                                 holds: (row.fraction ?? 2) <= 0.7, evidence: evidence))
         }
         let growth = growthRows(results)
         if let aki = growth.first(where: { $0.arm == "grown by aki" }), let twoStage = growth.first(where: { $0.arm == "grown by aki + two-stage" }) {
             func share(_ row: GrowthRow) -> String { row.flopsShare.map { String(format: "%.0f %%", 100 * $0) } ?? "not reached" }
-            claims.append(Claim(statement: "bert2BERT's two-stage pre-training reaches the from-scratch final loss with fewer FLOPs than aki alone",
+            claims.append(StudyClaim(statement: "bert2BERT's two-stage pre-training reaches the from-scratch final loss with fewer FLOPs than aki alone",
                                 holds: (twoStage.flopsShare ?? 2) < (aki.flopsShare ?? 2),
                                 evidence: "aki + two-stage \(share(twoStage)) of the from-scratch FLOPs, aki alone \(share(aki))"))
         }
         let further = results.arm(.selfDistillation, "further pre-training"), selfDistilled = results.arm(.selfDistillation, "+ self-distillation")
         let selfPaired = paired(selfDistilled, further) { $0.finalLoss }
-        claims.append(Claim(statement: "self-distillation beats plain further pre-training on the small target set (final target val loss)",
+        claims.append(StudyClaim(statement: "self-distillation beats plain further pre-training on the small target set (final target val loss)",
                             holds: selfPaired.holds,
                             evidence: "self-distillation \(spread(meanAndDeviation(selfDistilled.map(\.finalLoss)))) vs further pre-training "
                                 + "\(spread(meanAndDeviation(further.map(\.finalLoss)))); \(selfPaired.evidence)"))
         let dense = meanAndDeviation(results.arm(.kd, "no KD").map(\.finalLoss))
         let sparse = meanAndDeviation(results.arm(.spdf, "50 % sparse → dense").map(\.finalLoss))
         let gap = (sparse.mean - dense.mean) / dense.mean
-        claims.append(Claim(statement: "SPDF at 50 % ends within 2 % of dense after dense continued training (val loss)",
+        claims.append(StudyClaim(statement: "SPDF at 50 % ends within 2 % of dense after dense continued training (val loss)",
                             holds: abs(gap) <= 0.02,
                             evidence: String(format: "50 %% → dense %@ vs dense %@ (%+.2f %%)", spread(sparse), spread(dense), 100 * gap)))
         return claims
-    }
-
-    /// `a` against `b` seed by seed (same seed, same data order): the differences a − b of `value`; the claim that a is
-    /// lower holds when it is lower for every seed, so that an effect smaller than the spread between seeds still counts
-    /// only if it is consistent.
-    static func paired(_ a: [StudyTransferResults.Row], _ b: [StudyTransferResults.Row],
-                       _ value: (StudyTransferResults.Row) -> Double) -> (holds: Bool, evidence: String) {
-        let differences = a.compactMap { row in b.first { $0.seed == row.seed }.map { value(row) - value($0) } }
-        let lower = differences.filter { $0 < 0 }.count
-        let difference = meanAndDeviation(differences)
-        return (!differences.isEmpty && lower == differences.count,
-                String(format: "paired by seed: Δ %+.4f ± %.4f, lower for %d of %d seeds", difference.mean, difference.deviation,
-                       lower, differences.count))
     }
 
     struct GrowthRow {
@@ -134,7 +114,7 @@ public enum StudyTransferReport {
             text += "\n" + notes(question, results)
         }
         text += "### Claims\n\n"
-        for claim in claims(results) { text += "- **\(claim.holds ? "holds" : "does not hold")**: \(claim.statement) — \(claim.evidence)\n" }
+        for claim in claims(results) { text += claim.markdown + "\n" }
         text += "\n" + figures.map { "![](\($0))" }.joined(separator: "\n") + "\n"
         return text
     }
@@ -189,10 +169,6 @@ public enum StudyTransferReport {
         default:
             return ""
         }
-    }
-
-    static func spread(_ value: (mean: Double, deviation: Double)) -> String {
-        value.deviation > 0 ? String(format: "%.4f ± %.4f", value.mean, value.deviation) : String(format: "%.4f", value.mean)
     }
 
     /// transfer-<question>.svg: each arm's val loss against steps (seed 1).

@@ -70,3 +70,5 @@ func meanAndDeviation(_ values: [Double]) -> (mean: Double, deviation: Double) {
     let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1)
     return (mean, variance.squareRoot())
 }
+
+extension StudyTransferResults.Row: SeededRow {}
