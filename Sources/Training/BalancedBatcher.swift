@@ -17,7 +17,11 @@ public final class BalancedBatcher {
     public let batchSize: Int
     public let windowLength: Int
     public let shard: DataShard
-    private let stream: [Int32]
+    /// The train shards, read in place (document ranges count tokens across them, as documents.jsonl does), and the
+    /// offset of each one's first token.
+    private let shards: [[Int32]]
+    private let shardStarts: [Int]
+    private let totalTokens: Int
     /// Per group: the running token counts of its ranges (for the uniform position), and their total.
     private let cumulative: [[Int]]
     private var random: RandomGenerator
@@ -26,9 +30,13 @@ public final class BalancedBatcher {
     public init(groups: [TrainingCorpus.DocumentGroup], shards: [[Int32]], context: Int, batchSize: Int, seed: UInt64,
                 shard: DataShard = .whole) throws {
         precondition(!groups.isEmpty, "balanced windows need at least one group")
-        stream = Array(shards.joined())
-        guard stream.count > context else {
-            throw TrainingError("the train split holds \(stream.count) tokens, fewer than one window of \(context + 1)")
+        self.shards = shards
+        var starts = [0]
+        for shard in shards { starts.append(starts.last! + shard.count) }
+        totalTokens = starts.removeLast()
+        shardStarts = starts
+        guard totalTokens > context else {
+            throw TrainingError("the train split holds \(totalTokens) tokens, fewer than one window of \(context + 1)")
         }
         self.groups = groups
         self.batchSize = batchSize
@@ -57,9 +65,25 @@ public final class BalancedBatcher {
             let document = groups[group].ranges[low]
             let offset = position - (low > 0 ? sums[low - 1] : 0)
             var start = document.count >= windowLength ? document.lowerBound + min(offset, document.count - windowLength) : document.lowerBound
-            start = min(start, stream.count - windowLength)
-            stream.withUnsafeBufferPointer { source in destination.update(from: source.baseAddress! + start, count: windowLength) }
+            start = min(start, totalTokens - windowLength)
+            copyWindow(from: start, to: destination)
             tokens[group] += windowLength - 1
+        }
+    }
+
+    /// Copies the window of the train tokens that begins at `start` (counted across the shards) to `destination`.
+    private func copyWindow(from start: Int, to destination: UnsafeMutablePointer<Int32>) {
+        // The last shard that begins at or before `start`.
+        var (low, high) = (0, shardStarts.count - 1)
+        while low < high {
+            let middle = (low + high + 1) / 2
+            if shardStarts[middle] <= start { low = middle } else { high = middle - 1 }
+        }
+        var (shard, offset, copied) = (low, start - shardStarts[low], 0)
+        while copied < windowLength {
+            let count = min(windowLength - copied, shards[shard].count - offset)
+            shards[shard].withUnsafeBufferPointer { source in (destination + copied).update(from: source.baseAddress! + offset, count: count) }
+            (copied, shard, offset) = (copied + count, shard + 1, 0)
         }
     }
 

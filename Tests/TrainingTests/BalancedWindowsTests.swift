@@ -10,12 +10,14 @@ import XCTest
 final class BalancedWindowsTests: XCTestCase {
     private let silent = ConsoleProgress(mode: .silent)
 
-    /// A train stream of 6,000 tokens: group "rare" is the first 400 (ids 0..<32), "common" the rest (ids 32..<64), in
-    /// documents of 100 tokens.
+    /// A train stream of 6,000 tokens in two shards: group "rare" is the first 400 (ids 0..<32), "common" the rest
+    /// (ids 32..<64), in documents of 100 tokens.
     private func corpus() -> TrainingCorpus {
         var corpus = TestCorpus.make()
         let rare = (0..<400).map { Int32($0 % 32) }, common = (0..<5600).map { Int32(32 + $0 % 32) }
-        corpus.trainShards = [rare + common]
+        // Two shards that split a document: windows are read across the boundary.
+        let stream = rare + common
+        corpus.trainShards = [Array(stream[..<3050]), Array(stream[3050...])]
         corpus.groups = [
             .init(value: "common", ranges: stride(from: 400, to: 6000, by: 100).map { $0..<($0 + 100) }),
             .init(value: "rare", ranges: stride(from: 0, to: 400, by: 100).map { $0..<($0 + 100) }),
@@ -41,6 +43,21 @@ final class BalancedWindowsTests: XCTestCase {
         XCTAssertEqual(Double(rareWindows), 1000, accuracy: 90)
         XCTAssertEqual(batcher.tokensByGroup["rare"], rareWindows * 8)
         XCTAssertEqual(batcher.tokensByGroup.values.reduce(0, +), windows * 8)
+    }
+
+    /// A document across the shard boundary (at 3,050): its windows are read from both shards.
+    func testAWindowIsReadAcrossShards() throws {
+        let corpus = corpus()
+        let stream = corpus.trainShards.flatMap { $0 }
+        let batcher = try BalancedBatcher(groups: [.init(value: "edge", ranges: [3045..<3055])], shards: corpus.trainShards,
+                                          context: 8, batchSize: 1, seed: 5)
+        var starts = Set<Int>()
+        for _ in 0..<50 {
+            let window = batcher.next().values
+            let start = try XCTUnwrap([3045, 3046].first { Array(stream[$0..<($0 + 9)]) == window }, "\(window)")
+            starts.insert(start)
+        }
+        XCTAssertEqual(starts, [3045, 3046])
     }
 
     func testABalancedRunLogsItsGroupsAndResumesExactly() throws {
