@@ -65,7 +65,7 @@ public struct CorpusPreparation {
                 documentIndex += 1
                 let writer = toVal ? val : train
                 let ids = tokenizer.encode(document)
-                try index.add(split: writer.split, start: writer.tokens, tokens: ids.count + 1, file: entry.file,
+                index.add(split: writer.split, start: writer.tokens, tokens: ids.count + 1, file: entry.file,
                               metadata: position < read.metadata.count ? read.metadata[position] : nil)
                 try writer.append(document: ids, eot: eot, bytes: document.utf8.count)
                 entry.bytes += document.utf8.count
@@ -230,21 +230,24 @@ private final class ShardWriter {
 /// (its <|endoftext|> first) lie in the split's token stream, and the fields its JSONL line carried besides "text". Written
 /// only when some document carries fields, so a plain-text corpus has none.
 struct DocumentIndexWriter {
-    private var lines = Data()
+    private var entries: [(split: String, start: Int, tokens: Int, file: String, metadata: [String: Any]?)] = []
     private var anyMetadata = false
 
-    mutating func add(split: String, start: Int, tokens: Int, file: String, metadata: [String: Any]?) throws {
-        var entry: [String: Any] = ["split": split, "start": start, "tokens": tokens, "file": file]
-        if let metadata {
-            entry["meta"] = metadata
-            anyMetadata = true
-        }
-        lines += try JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys, .withoutEscapingSlashes])
-        lines.append(0x0A)
+    /// Notes a document; nothing is serialised unless some document has fields (a plain-text corpus costs a tuple each).
+    mutating func add(split: String, start: Int, tokens: Int, file: String, metadata: [String: Any]?) {
+        entries.append((split, start, tokens, file, metadata))
+        if metadata != nil { anyMetadata = true }
     }
 
     func write(to url: URL) throws {
         guard anyMetadata else { return }
+        var lines = Data()
+        for entry in entries {
+            var line: [String: Any] = ["split": entry.split, "start": entry.start, "tokens": entry.tokens, "file": entry.file]
+            if let metadata = entry.metadata { line["meta"] = metadata }
+            lines += try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys, .withoutEscapingSlashes])
+            lines.append(0x0A)
+        }
         try FileError.wrap("write", path: url.path) { try lines.write(to: url, options: .atomic) }
     }
 }
