@@ -184,9 +184,11 @@ public enum LanguageIdentifierTraining {
                 throw problem("no '\(key)' label (\(metaOnly ? "in meta" : "in meta or at the top level"))")
             }
             // A boolean or number label is its JSON text ("true", "1623"), as the pipeline's filter compares it.
-            let label = value as? String ?? (value is NSNull ? nil
-                : (try? JSONSerialization.data(withJSONObject: value, options: .fragmentsAllowed)).flatMap { String(data: $0, encoding: .utf8) })
-            guard let label, !label.isEmpty, label.utf8.count <= LanguageIdentifier.maximumLabelBytes, !label.hasPrefix("{"), !label.hasPrefix("[") else {
+            let isScalar = !(value is NSNull || value is [Any] || value is [String: Any])
+            let label = value as? String ?? (isScalar
+                ? (try? JSONSerialization.data(withJSONObject: value, options: .fragmentsAllowed)).flatMap { String(data: $0, encoding: .utf8) }
+                : nil)
+            guard let label, !label.isEmpty, label.utf8.count <= LanguageIdentifier.maximumLabelBytes else {
                 throw problem("the '\(key)' label is not a string, boolean or number of 1…\(LanguageIdentifier.maximumLabelBytes) bytes")
             }
             examples.append((text, label))
