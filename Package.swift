@@ -133,7 +133,7 @@ let package = Package(
         .testTarget(name: "AudioDataTests", dependencies: ["AudioData", "SafeTensors", "TestSupport"],
                     path: "Tests/AudioDataTests", exclude: ["Fixtures"]),
         .testTarget(name: "SpeechSynthesisTests", dependencies: ["SpeechSynthesis"], path: "Tests/SpeechSynthesisTests"),
-        .testTarget(name: "StudiesTests", dependencies: ["Studies", "Training", "TestSupport"], path: "Tests/StudiesTests"),
+        .testTarget(name: "StudiesTests", dependencies: ["Studies", "Training", "TextData", "TestSupport"], path: "Tests/StudiesTests"),
         .testTarget(name: "FuzzingTests", dependencies: ["Fuzzing", "TestSupport"], path: "Tests/FuzzingTests"),
         .testTarget(name: "CurationTests", dependencies: ["Curation", "CurationScoring", "Training", "TestSupport"],
                     path: "Tests/CurationTests"),

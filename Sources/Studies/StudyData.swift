@@ -81,12 +81,10 @@ public struct StudyData {
         return recipe
     }
 
-    /// Prepares `inputs` into corpus `name` unless a complete one is there (corpus.json is written last).
+    /// Prepares `inputs` into corpus `name` unless it was prepared from the same inputs (`StudyCorpora.prepare`).
     func prepare(_ name: String, _ inputs: [URL], split: CorpusPreparation.Split, tokenizer: CorpusPreparation.TokenizerSource,
                  console: ConsoleProgress) throws {
-        guard !FileManager.default.fileExists(atPath: corpus(name).appendingPathComponent(PreparedCorpus.manifestName).path) else { return }
-        console.message("── corpus \(name) → \(corpus(name).path)")
-        try CorpusPreparation(inputs: inputs, split: split, tokenizer: tokenizer).run(into: corpus(name))
+        try StudyCorpora.prepare(corpus(name), inputs: inputs, split: split, tokenizer: tokenizer, console: console)
     }
 
     /// Writes `documents` as JSONL (`{"text": …}` lines) unless the file holds exactly these bytes already.

@@ -5,11 +5,7 @@ import Training
 extension StudyData {
     /// Question 3: a model of each spelling era on both eras' held-out plays, then continued into the other era.
     func dataAge(_ results: inout StudyDataResults, console: ConsoleProgress, train: StudyTrain) throws {
-        func plays(_ directory: URL) throws -> [URL] {
-            let names = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".txt") }.sorted()
-            guard !names.isEmpty else { throw TrainingError("\(directory.path): no .txt plays to read") }
-            return names.map { directory.appendingPathComponent($0) }
-        }
+        let plays = StudyCorpora.plays
         try prepare("age-modern", try plays(text), split: .files(Self.valPlays),
                     tokenizer: .train(vocabularySize: size.vocabulary, minFrequency: 2, specialTokens: ["<|endoftext|>"]), console: console)
         try prepare("age-folio", try plays(folioText), split: .files(Self.valPlays),

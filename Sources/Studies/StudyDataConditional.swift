@@ -60,6 +60,8 @@ extension StudyData {
                 arms.append(("classifier-\(Int(threshold * 100))", zip(training, scores).filter { $0.1 < threshold }.map(\.0.text)))
             }
         }
+        // The conditional model's val split is read under its condition, so its logged val loss is (the reported
+        // clean loss is `textLoss`, the same tokens for every arm).
         for arm in arms {
             try writeDocuments(arm.documents, to: texts.appendingPathComponent("\(arm.name)/train.jsonl"))
             try writeDocuments(arm.name == "conditional" ? clean.map { "<|good|>" + $0 } : clean,
@@ -67,10 +69,9 @@ extension StudyData {
         }
 
         let tokenizer = corpus("fortunes-mle").appendingPathComponent("tokenizer.json")
-        func corpusName(_ arm: String) -> String { arm == "conditional" ? "fortunes-conditional-good-val" : "fortunes-\(arm)" }
         for arm in arms {
             let inputs = ["train", "heldout"].map { texts.appendingPathComponent("\(arm.name)/\($0).jsonl") }
-            try prepare(corpusName(arm.name), inputs, split: .files(["heldout"]),
+            try prepare("fortunes-\(arm.name)", inputs, split: .files(["heldout"]),
                         tokenizer: arm.name == "mle" ? .train(vocabularySize: size.vocabulary, minFrequency: 2, specialTokens: Self.controlTokens)
                                                       : .file(tokenizer), console: console)
         }
@@ -81,7 +82,7 @@ extension StudyData {
             for arm in arms where seed == 1 || !arm.name.hasPrefix("classifier-") {
                 let name = "fortunes-\(arm.name)-s\(seed)"
                 let run = try train(name, "\(arm.name), seed \(seed)",
-                                    gpt(corpus: corpus(corpusName(arm.name)), steps: size.conditionalSteps, seed: seed), .fresh)
+                                    gpt(corpus: corpus("fortunes-\(arm.name)"), steps: size.conditionalSteps, seed: seed), .fresh)
                 let decoder = try decoder(of: run.directory)
                 let rate = try offensiveRate(decoder, judge: judge, tokenizer: textTokenizer, condition: nil, seed: seed)
                 let good = arm.name == "conditional"

@@ -147,17 +147,11 @@ public struct StudyTransfer {
         return results
     }
 
-    /// The four tokenized corpora, each prepared once (a corpus.json marks one that is complete).
+    /// The four tokenized corpora, each prepared once per content of its inputs (`StudyCorpora.prepare`).
     func prepareCorpora(console: ConsoleProgress) throws {
-        func plays(_ directory: URL) throws -> [URL] {
-            let names = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".txt") }.sorted()
-            guard !names.isEmpty else { throw TrainingError("\(directory.path): no .txt plays to read") }
-            return names.map { directory.appendingPathComponent($0) }
-        }
+        let plays = StudyCorpora.plays
         func prepare(_ name: String, _ inputs: [URL], split: CorpusPreparation.Split, tokenizer: CorpusPreparation.TokenizerSource) throws {
-            guard !FileManager.default.fileExists(atPath: corpus(name).appendingPathComponent(PreparedCorpus.manifestName).path) else { return }
-            console.message("── corpus \(name) → \(corpus(name).path)")
-            try CorpusPreparation(inputs: inputs, split: split, tokenizer: tokenizer).run(into: corpus(name))
+            try StudyCorpora.prepare(corpus(name), inputs: inputs, split: split, tokenizer: tokenizer, console: console)
         }
         let modern = try plays(text)
         try prepare("gpt", modern, split: .files(valPlays), tokenizer: .train(vocabularySize: size.vocabulary, minFrequency: 2, specialTokens: ["<|endoftext|>"]))
