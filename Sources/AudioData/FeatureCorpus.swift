@@ -1,3 +1,4 @@
+import FileErrors
 import Foundation
 import SafeTensors
 
@@ -21,6 +22,8 @@ public struct FeatureCorpus {
     public var normalization: FeatureNormalization
     public var train: [Utterance]
     public var val: [Utterance]
+    /// Each utterance's manifest fields by key (utterances.jsonl); empty for a corpus prepared without a manifest.
+    public var metadata: [String: [String: String]] = [:]
     public var dimension: Int { info.dimension }
     /// The statistics file, copied into every checkpoint.
     public var normalizationURL: URL { directory.appendingPathComponent(info.normalization) }
@@ -54,7 +57,26 @@ public struct FeatureCorpus {
             }
             return utterances
         }
-        return FeatureCorpus(directory: directory, info: info, normalization: normalization,
-                             train: try read(info.train), val: try read(info.val))
+        var corpus = FeatureCorpus(directory: directory, info: info, normalization: normalization,
+                                   train: try read(info.train), val: try read(info.val))
+        if let name = info.utterances { corpus.metadata = try readMetadata(directory.appendingPathComponent(name)) }
+        return corpus
+    }
+
+    /// utterances.jsonl: key → manifest fields; a line that is not `{"key": string, "meta": {string: string}}` is an
+    /// error naming the file and line.
+    static func readMetadata(_ url: URL) throws -> [String: [String: String]] {
+        guard let data = try? Data(contentsOf: url) else {
+            throw AudioError("\(url.path): the corpus' utterance metadata is missing (prepare the corpus again with pretrain features prepare)")
+        }
+        var metadata: [String: [String: String]] = [:]
+        for (number, line) in JSONLines.lines(data) {
+            guard let object = try? JSONSerialization.jsonObject(with: line) as? [String: Any], let key = object["key"] as? String,
+                  let fields = object["meta"] as? [String: String] else {
+                throw AudioError("\(url.path):\(number): expected {\"key\": string, \"meta\": {field: string}}")
+            }
+            metadata[key] = fields
+        }
+        return metadata
     }
 }

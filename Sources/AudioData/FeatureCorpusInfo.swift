@@ -37,14 +37,18 @@ public struct FeatureCorpusInfo: Codable, Equatable {
     public var skippedBadAudio: Int?
     /// The per-bin mean/std of the train split (`FeatureNormalization`), relative to the corpus directory.
     public var normalization: String
+    /// utterances.jsonl (each utterance's manifest fields), relative to the corpus directory; nil when the corpus
+    /// was prepared without a manifest.
+    public var utterances: String?
 
     public static let fileName = "corpus.json"
     public static let normalizationFile = "normalization.safetensors"
+    public static let utterancesFile = "utterances.jsonl"
 
     enum CodingKeys: String, CodingKey {
         case formatVersion = "format_version", features, dimension, options, train, val, splitSource = "split_source"
         case valFraction = "val_fraction", splitSeed = "split_seed", heldOut = "held_out", skipped
-        case skippedFiles = "skipped_files", skippedBadAudio = "skipped_bad_audio", normalization
+        case skippedFiles = "skipped_files", skippedBadAudio = "skipped_bad_audio", normalization, utterances
     }
 
     /// Reads DIR/corpus.json; throws naming the file when it is missing or malformed.

@@ -38,7 +38,9 @@ public enum FeatureCorpusPreparation {
             throw AudioError("the val fraction must be in [0, 1), got \(options.valFraction)")
         }
         let corpus = try AudioCorpus(input)
-        let manifestSplits = try manifest(in: input)
+        let manifestEntries = try manifestEntries(in: input)
+        let manifestSplits = manifestEntries?.mapValues(\.split)
+        var keptKeys: [String] = []
         let computer = try FbankComputer(options: options.fbank)
         try FileError.createDirectory(output)
 
@@ -52,6 +54,7 @@ public enum FeatureCorpusPreparation {
             for (file, features) in zip(pending, computer.compute(batch: pending.map(\.samples))) where features.frameCount > 0 {
                 if file.split == .train { try statistics.add(features) }
                 try writers[file.split]!.add(file.key, features)
+                keptKeys.append(file.key)
             }
             pending.removeAll()
         }
@@ -77,7 +80,11 @@ public enum FeatureCorpusPreparation {
                                      splitSeed: manifestSplits == nil ? options.seed : nil, heldOut: heldOut,
                                      skipped: skipped.count, skippedFiles: skipped.map(\.key),
                                      skippedBadAudio: options.skipBadAudio ? skipped.filter(\.isBadAudio).count : nil,
-                                     normalization: FeatureCorpusInfo.normalizationFile)
+                                     normalization: FeatureCorpusInfo.normalizationFile,
+                                     utterances: manifestEntries == nil ? nil : FeatureCorpusInfo.utterancesFile)
+        if let manifestEntries {
+            try writeUtteranceMetadata(keptKeys, entries: manifestEntries, to: output.appendingPathComponent(FeatureCorpusInfo.utterancesFile))
+        }
         try info.write(directory: output)
         return info
     }
@@ -94,9 +101,15 @@ public enum FeatureCorpusPreparation {
 
     /// IN/manifest.jsonl as key → split, or nil when there is none. Paths are relative to IN.
     public static func manifest(in input: URL) throws -> [String: Split]? {
+        try manifestEntries(in: input)?.mapValues(\.split)
+    }
+
+    /// IN/manifest.jsonl as key → (split, every other field that is a string, number or boolean, as text), or nil when
+    /// there is none.
+    public static func manifestEntries(in input: URL) throws -> [String: (split: Split, fields: [String: String])]? {
         let url = input.appendingPathComponent("manifest.jsonl")
         guard let data = try? Data(contentsOf: url) else { return nil }
-        var splits: [String: Split] = [:]
+        var entries: [String: (split: Split, fields: [String: String])] = [:]
         for (number, line) in JSONLines.lines(data) {
             guard let object = try? JSONSerialization.jsonObject(with: line) as? [String: Any],
                   let path = object["path"] as? String else {
@@ -104,13 +117,34 @@ public enum FeatureCorpusPreparation {
             }
             let split = (object["split"] as? String)?.lowercased() ?? "train"
             let key = path.hasPrefix(input.path + "/") ? String(path.dropFirst(input.path.count + 1)) : path
+            var fields: [String: String] = [:]
+            for (name, value) in object where name != "path" && name != "split" {
+                switch value {
+                case let text as String: fields[name] = text
+                case let number as NSNumber:
+                    fields[name] = String(cString: number.objCType) == "c" ? (number.boolValue ? "true" : "false") : number.stringValue
+                default: continue
+                }
+            }
             switch split {
-            case "train": splits[key] = .train
-            case "val", "valid", "validation", "dev": splits[key] = .val
-            default: splits[key] = .heldOut
+            case "train": entries[key] = (.train, fields)
+            case "val", "valid", "validation", "dev": entries[key] = (.val, fields)
+            default: entries[key] = (.heldOut, fields)
             }
         }
-        return splits
+        return entries
+    }
+
+    /// utterances.jsonl: each kept utterance's manifest fields, `{"key", "meta"}` a line in corpus order, for
+    /// `data.balance_by` (a speaker's gender or accent).
+    static func writeUtteranceMetadata(_ keys: [String], entries: [String: (split: Split, fields: [String: String])], to url: URL) throws {
+        var data = Data()
+        for key in keys {
+            let object: [String: Any] = ["key": key, "meta": entries[key]?.fields ?? [:]]
+            data += try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+            data.append(0x0A)
+        }
+        try FileError.wrap("write", path: url.path) { try data.write(to: url, options: .atomic) }
     }
 }
 

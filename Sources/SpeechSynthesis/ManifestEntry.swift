@@ -8,6 +8,10 @@ public struct ManifestEntry: Codable, Equatable {
     public let phonemes: String    // espeak-ng IPA phonemes separated by spaces (PhonemeTokens)
     public let speaker: String?    // nil for a silence clip
     public let voice: String?      // espeak-ng -v (accent + variant); nil for a silence clip
+    public let accent: String?     // the voice's language or accent, "en-us" of "en-us+m3"; nil for a silence clip
+    /// The gender the voice variant's espeak-ng file declares ("male", "female"), "unstated" where it declares none;
+    /// nil for a silence clip.
+    public let gender: String?
     public let language: String?   // nil for a silence clip
     public let label: String?      // keyword class, speaker id or language; nil for pretrain and pr
     public let noise: String
@@ -16,7 +20,7 @@ public struct ManifestEntry: Codable, Equatable {
     public let reverb: [Int]?
 
     enum CodingKeys: String, CodingKey {
-        case path, subset, split, duration, text, phonemes, speaker, voice, language, label, noise, reverb
+        case path, subset, split, duration, text, phonemes, speaker, voice, accent, gender, language, label, noise, reverb
         case snrDB = "snr_db", gainDB = "gain_db"
     }
 }

@@ -22,6 +22,17 @@ public enum SpeakerProfiles {
         "Gene", "gustave", "iven", "john", "linda", "max", "Michael", "norbert", "paul", "quincy", "robert", "steph",
         "travis", "victor", "zac", "grandma", "grandpa", "whisper",
     ]
+    /// The `gender` line of each variant's file in espeak-ng 1.51's voices/!v/ (lowercased); variants whose file has
+    /// none are "unstated" (espeak-ng itself then treats the voice as male).
+    public static let declaredGenders: [String: String] = [
+        "m1": "male", "m2": "male", "m3": "male", "m4": "male", "m5": "male", "m6": "male", "m7": "male", "m8": "male",
+        "Andy": "male", "travis": "male", "victor": "male", "whisper": "male",
+        "f1": "female", "f2": "female", "f3": "female", "f4": "female", "f5": "female", "annie": "female", "aunty": "female",
+        "belinda": "female", "linda": "female", "steph": "female", "grandma": "female",
+    ]
+
+    public static func gender(variant: String) -> String { declaredGenders[variant] ?? "unstated" }
+
     public static let englishAccents = ["en", "en-us", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan",
                                         "en-gb-x-gbcwmd", "en-029", "en-us-nyc"]
     public static let pitchRange = 20...80

@@ -8,7 +8,7 @@ import Tensors
 /// patch encoders. Each checkpoint keeps the corpus' statistics and feature options.
 public enum FeatureCrops: DataForm {
     public static let isText = false
-    public static let dataKeys: Set<String> = ["features"]
+    public static let dataKeys: Set<String> = ["features", "balance_by"]
 
     public static func problems(_ data: DataSection) -> [String] {
         data.features == nil ? ["data.features (a feature corpus from pretrain features prepare) is required for audio encoders over features"] : []
@@ -33,13 +33,17 @@ public enum FeatureCrops: DataForm {
         }
         try MicroBatchMemory.check(recipe, parameters: objective.model.parameterCount)
         let model = recipe.model
+        let groups = try recipe.data.balanceBy.map { try FeatureBatcher.groups(features, field: $0) }
+        let balance = groups.map { groups in
+            " (balanced by \(recipe.data.balanceBy ?? ""): " + groups.map { "\($0.value) \($0.utterances.count)" }.joined(separator: ", ") + ")"
+        } ?? ""
         return try AudioCropsTask(objective: objective, recipe: recipe, train: features.train, val: features.val,
-                                  dimension: features.dimension, unit: "frames", seed: seed, shard: shard,
+                                  dimension: features.dimension, unit: "frames", seed: seed, shard: shard, groups: groups,
                                   describe: { steps, parameters in
             let frames = ConsoleProgress.grouped(Double(features.info.train.frames))
             return "\(model.flavor.rawValue) \(model.layers)×\(model.dModel) (\(model.heads) heads, crops of \(model.context) "
                 + "frames × \(features.dimension) bins), objective \(recipe.objective.kind.rawValue): \(parameters) parameters; "
-                + "\(steps) steps on \(features.train.count) train utterances (\(frames) frames)"
+                + "\(steps) steps on \(features.train.count) train utterances (\(frames) frames)\(balance)"
         }, writeFiles: { try AudioPretraining.writeFeatureFiles(features, to: $0) })
     }
 }
@@ -98,12 +102,13 @@ final class AudioCropsTask: TrainingTask {
 
     init(objective: FeaturePretrainingObjective, recipe: Recipe, train: [FeatureCorpus.Utterance],
          val: [FeatureCorpus.Utterance], dimension: Int, unit: String, seed: UInt64, shard: DataShard,
-         describe: @escaping (Int, String) -> String, writeFiles: @escaping (URL) throws -> Void) throws {
+         groups: [FeatureBatcher.FeatureGroup]? = nil, describe: @escaping (Int, String) -> String, writeFiles: @escaping (URL) throws -> Void) throws {
         (featureObjective, self.recipe, self.val, self.dimension, inputUnit) = (objective, recipe, val, dimension, unit)
         self.shard = shard
         (describeStart, self.writeFiles) = (describe, writeFiles)
         batcher = try FeatureBatcher(utterances: train, dimension: dimension, crop: recipe.model.context,
-                                     batchSize: recipe.optim.batchSize, seed: Trainer.seed(seed, .data), shard: shard)
+                                     batchSize: recipe.optim.batchSize, seed: Trainer.seed(seed, .data), shard: shard,
+                                     groups: groups)
         let limit = recipe.train.evalBatches
         validationBatches = featureEvaluationBatches(val, dimension: dimension, crop: recipe.model.context,
                                                      batchSize: recipe.optim.batchSize, limit: limit == 0 ? nil : limit)

@@ -11,6 +11,8 @@ public struct FeatureBatcherState: Codable, Equatable {
 
 /// Random crops of a feature corpus: each micro-batch draws `batchSize` utterances uniformly (seeded) and, from
 /// each one longer than `crop` frames, a window of `crop` frames at a uniform start; shorter ones are zero-padded.
+/// With `groups` (`data.balance_by`: the utterances of each value of a manifest field, e.g. a speaker's gender), each
+/// crop's group is drawn uniformly first, then an utterance of that group, so every value gets the same share of crops.
 /// features: (B, crop, F) and each row's length.
 public final class FeatureBatcher {
     public let utterances: [FeatureCorpus.Utterance]
@@ -19,12 +21,22 @@ public final class FeatureBatcher {
     public let dimension: Int
     /// This process' part of each global batch of `shard.count · batchSize` crops.
     public let shard: DataShard
+    /// Balanced draws: each group's utterance indices (nil: uniform over utterances).
+    public let groups: [FeatureGroup]?
     private var generator: RandomGenerator
     private var batches = 0
 
+    /// The train utterances that share one value of a manifest field.
+    public struct FeatureGroup: Equatable {
+        public var value: String
+        public var utterances: [Int]
+    }
+
     public init(utterances: [FeatureCorpus.Utterance], dimension: Int, crop: Int, batchSize: Int, seed: UInt64,
-                shard: DataShard = .whole) throws {
+                shard: DataShard = .whole, groups: [FeatureGroup]? = nil) throws {
         guard !utterances.isEmpty else { throw TrainingError("the feature corpus has no train utterances") }
+        precondition(groups.map { !$0.isEmpty && $0.allSatisfy { !$0.utterances.isEmpty } } ?? true, "groups must not be empty")
+        self.groups = groups
         precondition(crop >= 1 && batchSize >= 1, "crop and batch size must be ≥ 1")
         self.utterances = utterances
         self.dimension = dimension
@@ -44,10 +56,37 @@ public final class FeatureBatcher {
     public func next() -> FeatureBatch {
         batches += 1
         let crops = (0..<batchSize * shard.count).map { _ -> (FeatureCorpus.Utterance, Int) in
-            let utterance = utterances[generator.nextInt(below: utterances.count)]
+            let index: Int
+            if let groups {
+                let members = groups[generator.nextInt(below: groups.count)].utterances
+                index = members[generator.nextInt(below: members.count)]
+            } else {
+                index = generator.nextInt(below: utterances.count)
+            }
+            let utterance = utterances[index]
             return (utterance, utterance.frames > crop ? generator.nextInt(below: utterance.frames - crop + 1) : 0)
         }
         return featureBatch(Array(crops[shard.index * batchSize..<(shard.index + 1) * batchSize]), crop: crop, dimension: dimension)
+    }
+}
+
+extension FeatureBatcher {
+    /// The train utterances grouped by a manifest field's value (`_missing` where an utterance lacks it), by value.
+    public static func groups(_ corpus: FeatureCorpus, field: String) throws -> [FeatureGroup] {
+        guard corpus.info.utterances != nil else {
+            throw TrainingError("data.balance_by: \(corpus.directory.path) has no \(FeatureCorpusInfo.utterancesFile); prepare it "
+                + "with pretrain features prepare from a directory whose manifest.jsonl carries the field")
+        }
+        var members: [String: [Int]] = [:]
+        for (index, utterance) in corpus.train.enumerated() {
+            members[corpus.metadata[utterance.key]?[field] ?? "_missing", default: []].append(index)
+        }
+        if members.keys.count == 1, members["_missing"] != nil {
+            let fields = Set(corpus.metadata.values.flatMap(\.keys)).sorted()
+            throw TrainingError("data.balance_by: no train utterance of \(corpus.directory.path) has the field '\(field)' "
+                + "(fields: \(fields.joined(separator: ", ")))")
+        }
+        return members.keys.sorted().map { FeatureGroup(value: $0, utterances: members[$0]!) }
     }
 }
 

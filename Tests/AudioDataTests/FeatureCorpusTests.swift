@@ -62,6 +62,34 @@ final class FeatureCorpusTests: XCTestCase {
         XCTAssertEqual(corpus.val.map(\.key).sorted(), ["a1.wav", "sub/b4.wav"])
     }
 
+    /// The manifest's other fields travel with each kept utterance (utterances.jsonl), as text; held-out files do not.
+    func testManifestFieldsAreKeptPerUtterance() throws {
+        let input = try writeAudio()
+        let lines = ["{\"path\": \"a0.wav\", \"split\": \"train\", \"gender\": \"female\", \"snr_db\": 12.5, \"clean\": true}",
+                     "{\"path\": \"a1.wav\", \"split\": \"val\", \"gender\": \"male\", \"reverb\": [1, 2]}",
+                     "{\"path\": \"a2.wav\", \"split\": \"test\", \"gender\": \"male\"}"]
+        try lines.joined(separator: "\n").write(to: input.appendingPathComponent("manifest.jsonl"), atomically: true, encoding: .utf8)
+        let out = directory.appendingPathComponent("corpus")
+        let info = try FeatureCorpusPreparation.prepare(input: input, output: out)
+        XCTAssertEqual(info.utterances, "utterances.jsonl")
+        let corpus = try FeatureCorpus.load(out)
+        XCTAssertEqual(corpus.metadata["a0.wav"], ["gender": "female", "snr_db": "12.5", "clean": "true"])
+        XCTAssertEqual(corpus.metadata["a1.wav"], ["gender": "male"], "lists and objects are left out")
+        XCTAssertNil(corpus.metadata["a2.wav"], "held out")
+        XCTAssertNil(corpus.metadata["sub/b3.wav"], "not in the manifest: held out, so not listed")
+
+        let plain = directory.appendingPathComponent("plain")
+        try FileManager.default.removeItem(at: input.appendingPathComponent("manifest.jsonl"))
+        XCTAssertNil(try FeatureCorpusPreparation.prepare(input: input, output: plain).utterances)
+        XCTAssertTrue(try FeatureCorpus.load(plain).metadata.isEmpty)
+
+        try "{\"key\": \"a0.wav\", \"meta\": {\"gender\": 1}}\n".write(to: out.appendingPathComponent("utterances.jsonl"),
+                                                                          atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try FeatureCorpus.load(out)) {
+            XCTAssertEqual("\($0)", "\(out.path)/utterances.jsonl:1: expected {\"key\": string, \"meta\": {field: string}}")
+        }
+    }
+
     func testHashSplitDependsOnKeyAndSeedOnly() {
         let keys = (0..<2_000).map { "speaker\($0 % 37)/utt\($0).wav" }
         let first = keys.map { FeatureCorpusPreparation.hashSplit($0, valFraction: 0.1, seed: 3) }

@@ -73,8 +73,12 @@ final class SpeechCorpusSynthesizerTests: XCTestCase {
             if entry.label == "_silence_" {
                 XCTAssertEqual(entry.phonemes, "")
                 XCTAssertNil(entry.snrDB)
+                XCTAssertNil(entry.gender)
             } else {
                 XCTAssertFalse(entry.phonemes.isEmpty, entry.path)
+                let voice = try XCTUnwrap(entry.voice)
+                XCTAssertEqual(entry.accent, String(voice.prefix { $0 != "+" }), entry.path)
+                XCTAssertEqual(entry.gender, SpeakerProfiles.gender(variant: String(voice.split(separator: "+").last!)), entry.path)
             }
             if entry.subset == "ks" { XCTAssertGreaterThanOrEqual(entry.duration, 1) }
         }
@@ -133,6 +137,24 @@ final class SpeechCorpusSynthesizerTests: XCTestCase {
         options.languages = ["en", "de", "xx-nowhere"]
         XCTAssertThrowsError(try Self.synthesize(into: Repository.temporaryDirectory("bad-language"), jobs: 1, options: options)) {
             XCTAssertTrue("\($0)".contains("unknown language 'xx-nowhere'"), "\($0)")
+        }
+    }
+
+    /// The genders written into manifests are what espeak-ng's own variant files declare (where espeak-ng is installed).
+    func testDeclaredGendersMatchEspeakNGsVariantFiles() throws {
+        let candidates = ["/usr/lib/x86_64-linux-gnu/espeak-ng-data/voices/!v", "/usr/lib/aarch64-linux-gnu/espeak-ng-data/voices/!v",
+                          "/usr/share/espeak-ng-data/voices/!v", "/usr/lib/espeak-ng-data/voices/!v"]
+        guard let directory = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+            throw XCTSkip("espeak-ng's voice variants are not installed")
+        }
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory)
+        for variant in SpeakerProfiles.variants {
+            // espeak-ng finds a variant's file whatever its case ("annie" is the file Annie).
+            let file = try XCTUnwrap(files.first { $0.lowercased() == variant.lowercased() }, variant)
+            let text = try String(contentsOfFile: directory + "/" + file, encoding: .utf8)
+            let declared = text.split(whereSeparator: \.isNewline).map { $0.split(whereSeparator: \.isWhitespace) }
+                .first { $0.first?.lowercased() == "gender" }.flatMap { $0.dropFirst().first }.map { $0.lowercased() }
+            XCTAssertEqual(SpeakerProfiles.gender(variant: variant), declared ?? "unstated", variant)
         }
     }
 }
