@@ -181,6 +181,27 @@ final class TextTaskTests: XCTestCase {
         XCTAssertThrowsError(try TextTask.load(task)) { XCTAssertTrue("\($0)".contains("has no words for label 'b'"), "\($0)") }
     }
 
+    /// TAPT reads the unlabelled texts and train inputs once each, never dev or test; PCP wraps each in the cloze
+    /// with its label's words.
+    func testTaskAdaptiveTextsArePlainOrClozeWrapped() throws {
+        let prompt = TaskPrompt(template: "{text}\nIt is", cloze: "{text} It is{mask}.", verbalizer: ["a": " apt", "b": " bold"])
+        let definition = TaskDefinition(name: "t", description: "d", labels: ["a", "b"], source: "s", split: "s", prompt: prompt)
+        let task = TextTask(definition: definition, directory: URL(fileURLWithPath: "/tmp/t"),
+                            train: [TaskExample(text: "one", label: "a"), TaskExample(text: "two", label: "b")],
+                            dev: [TaskExample(text: "dev", label: "a")], test: [TaskExample(text: "test", label: "b")],
+                            unlabelled: ["three", "one"])
+        XCTAssertEqual(try TaskAdaptiveText.documents(task, kind: .tapt), ["three", "one", "two"])
+        XCTAssertEqual(try TaskAdaptiveText.documents(task, kind: .pcp, labels: ["b", "a", "a"]),
+                       ["three It is bold.", "one It is apt.", "two It is apt."])
+        XCTAssertThrowsError(try TaskAdaptiveText.documents(task, kind: .pcp, labels: ["a"])) {
+            XCTAssertTrue("\($0)".contains("needs one label per input (3), got 1"), "\($0)")
+        }
+        XCTAssertThrowsError(try TaskAdaptiveText.documents(task, kind: .pcp, labels: ["a", "a", "c"])) {
+            XCTAssertTrue("\($0)".contains("label 'c' is not one of t's labels"), "\($0)")
+        }
+        XCTAssertEqual(String(decoding: try TaskAdaptiveText.jsonLines(["x\"y"]), as: UTF8.self), "{\"text\":\"x\\\"y\"}\n")
+    }
+
     func testMacroF1AndAccuracyByHand() {
         // Class 0: TP 2, predicted 3, actual 2 → F1 0.8; class 1: TP 1, predicted 1, actual 2 → F1 2/3.
         let score = ClassificationScore(predicted: [0, 0, 0, 1], truth: [0, 0, 1, 1], classes: 2)
