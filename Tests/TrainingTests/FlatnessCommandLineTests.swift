@@ -61,6 +61,34 @@ final class FlatnessCommandLineTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(report["loss"] as? Double), try XCTUnwrap(evaluation["loss"] as? Double), accuracy: 1e-6)
     }
 
+    /// A BERT checkpoint is measured on its masked-LM loss, with the masks `pretrain eval` draws: the same loss.
+    func testFlatnessOfAMaskedLanguageModel() throws {
+        let root = try makeTemporaryDirectory()
+        try TestCorpus.writeMaskedLMCorpus(in: root)
+        try """
+            model: {flavor: bert, layers: 1, d_model: 16, heads: 2, context: 16}
+            objective: {kind: masked_lm}
+            data: {corpus: corpus}
+            optim: {batch_size: 4}
+            train: {steps: 3, eval_every: 3, checkpoint_every: 3}
+            """.write(to: root.appendingPathComponent("bert.yaml"), atomically: true, encoding: .utf8)
+        let train = try runPretrain(["train", "bert.yaml", "--run-dir", "run"], in: root)
+        XCTAssertEqual(train.status, 0, train.output)
+        let result = try runPretrain(["flatness", "run", "--data", "corpus", "--batch-size", "4", "--samples", "3",
+                                      "--iterations", "2", "--out", "flatness.json"], in: root)
+        XCTAssertEqual(result.status, 0, result.output)
+        let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: root.appendingPathComponent("flatness.json")))
+            as? [String: Any])
+        let trace = try XCTUnwrap(report["trace"] as? [String: Any])
+        XCTAssertEqual((trace["samples"] as? [Double])?.count, 3)
+        XCTAssertTrue(try XCTUnwrap(trace["mean"] as? Double).isFinite)
+        let eval = try runPretrain(["eval", "run", "--data", "corpus", "--batches", "2", "--batch-size", "4", "--json"], in: root)
+        XCTAssertEqual(eval.status, 0, eval.output)
+        let evaluation = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(eval.output.utf8)) as? [String: Any])
+        XCTAssertEqual(try XCTUnwrap(report["loss"] as? Double), try XCTUnwrap(evaluation["loss"] as? Double), accuracy: 1e-6)
+        XCTAssertEqual(report["predicted_tokens"] as? Int, evaluation["predicted_tokens"] as? Int)
+    }
+
     func testMistakesGetOneLineNamingTheFileOrTheFlag() throws {
         let root = try trainTinyRun()
         func firstLine(_ output: String) -> String { output.split(separator: "\n").first.map(String.init) ?? "" }
