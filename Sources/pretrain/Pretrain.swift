@@ -23,6 +23,7 @@ struct Pretrain: ParsableCommand {
             Anneal.self,
             Predict.self,
             Eval.self,
+            Evaluate.self,
             Probe.self,
             ProbeTable.self,
             Finetune.self,
