@@ -105,12 +105,16 @@ let package = Package(
         // few-shot samples, the majority and bag-of-words baselines.
         .target(name: "TextTasks", dependencies: ["Curation", "FileErrors", .product(name: "Yams", package: "Yams")],
                 path: "Sources/TextTasks"),
+        // Zero- and few-shot multiple-choice scoring of decoders on the text tasks, as lm-evaluation-harness scores them.
+        .target(name: "TextEvaluation",
+                dependencies: ["Tensors", "Layers", "TextData", "Training", "TextTasks", "Curation", "FileErrors"],
+                path: "Sources/TextEvaluation", swiftSettings: numericSettings),
         // A regenerable labelled speech corpus from espeak-ng and sox (Foundation only).
         .target(name: "SpeechSynthesis", dependencies: ["FileErrors"], path: "Sources/SpeechSynthesis"),
         .executableTarget(name: "pretrain",
                           dependencies: ["Tensors", "Layers", "Optimizers", "SafeTensors", "TextData", "Objectives",
                                          "Training", "HFInterop", "AudioData", "Probes", "SpeechSynthesis", "Studies", "FileErrors",
-                                         "Fuzzing", "Distributed", "Curation", "CurationScoring", "TextTasks",
+                                         "Fuzzing", "Distributed", "Curation", "CurationScoring", "TextTasks", "TextEvaluation",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/pretrain", swiftSettings: numericSettings, plugins: ["BuildStamp"]),
         // The git commit for `pretrain --version`, stamped before each build.
@@ -142,6 +146,9 @@ let package = Package(
         .testTarget(name: "CurationTests", dependencies: ["Curation", "CurationScoring", "Training", "TestSupport"],
                     path: "Tests/CurationTests"),
         .testTarget(name: "TextTasksTests", dependencies: ["TextTasks", "TestSupport"], path: "Tests/TextTasksTests"),
+        .testTarget(name: "TextEvaluationTests",
+                    dependencies: ["TextEvaluation", "TextTasks", "Training", "TextData", "HFInterop", "Layers", "Tensors", "TestSupport"],
+                    path: "Tests/TextEvaluationTests", exclude: ["Fixtures"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TestSupport"], path: "Tests/DistributedTests"),
     ],
     swiftLanguageModes: [.v5]

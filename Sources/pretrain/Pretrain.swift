@@ -23,6 +23,7 @@ struct Pretrain: ParsableCommand {
             Anneal.self,
             Predict.self,
             Eval.self,
+            Evaluate.self,
             Flatness.self,
             Probe.self,
             ProbeTable.self,
