@@ -5,7 +5,9 @@ APT_PACKAGES := libdnnl-dev libopenblas-dev libopenblas0-openmp pkg-config libsn
 SWIFT ?= swift
 RELEASE := $(SWIFT) build -c release
 
-.PHONY: deps build test demo study-cpt study-transfer study-data study-audio study-newlang bench bench-dp fixtures clean fuzz faults sources
+TASKS ?= data/tasks
+
+.PHONY: tasks deps build test demo study-cpt study-transfer study-data study-audio study-newlang bench bench-dp fixtures clean fuzz faults sources
 
 # Debian/Ubuntu packages the build links against (and the tools `pretrain data synth-speech` drives: espeak-ng,
 # sox; Open MPI for data-parallel training under mpirun); apt-get runs only when one is missing.
@@ -27,6 +29,11 @@ build: deps
 # with the same package versions does nothing.
 sources:
 	scripts/fetch_text_sources.sh
+
+# The labelled text tasks of docs/EVALUATION.md in data/tasks/: the three Shakespeare tasks from the bundled plays, the
+# four others from data/sources (fetched first when missing).
+tasks: build sources
+	$(PRETRAIN) tasks prepare --shakespeare data/shakespeare --sources data/sources --out $(TASKS)
 
 # Numerical tests run in release: debug builds are too slow for the kernels. The suite is XCTest only;
 # --disable-swift-testing keeps the empty Swift Testing run from printing the last line ("0 tests").

@@ -84,7 +84,7 @@ let package = Package(
         // Sequence-classification fine-tuning of the text checkpoints (gpt2, llama, bert): heads, best-dev-step
         // selection, linear probes, Hugging Face *ForSequenceClassification export.
         .target(name: "TextClassification",
-                dependencies: ["Tensors", "Layers", "Optimizers", "TextData", "Training", "HFInterop", "FileErrors"],
+                dependencies: ["Tensors", "Layers", "Optimizers", "TextData", "TextTasks", "Training", "HFInterop", "FileErrors"],
                 path: "Sources/TextClassification", swiftSettings: numericSettings),
         // Speech corpora: decoding, mono mix-down, resampling, Kaldi-compatible fbank/MFCC, normalisation statistics.
         .target(name: "AudioData", dependencies: ["Tensors", "SafeTensors", "FileErrors", "CSndFile", "CSoxr", "CFFTW3"],
@@ -106,12 +106,16 @@ let package = Package(
         // Curation steps that run a trained model of ours (a perplexity scorer), registered with Curation's steps.
         .target(name: "CurationScoring", dependencies: ["Curation", "Training", "TextData", "Layers", "Tensors"],
                 path: "Sources/CurationScoring", swiftSettings: numericSettings),
+        // Labelled text classification tasks from the bundled plays and data/sources: task.yaml, splits, data cards,
+        // few-shot samples, the majority and bag-of-words baselines.
+        .target(name: "TextTasks", dependencies: ["Curation", "FileErrors", .product(name: "Yams", package: "Yams")],
+                path: "Sources/TextTasks"),
         // A regenerable labelled speech corpus from espeak-ng and sox (Foundation only).
         .target(name: "SpeechSynthesis", dependencies: ["FileErrors"], path: "Sources/SpeechSynthesis"),
         .executableTarget(name: "pretrain",
                           dependencies: ["Tensors", "Layers", "Optimizers", "SafeTensors", "TextData", "Objectives",
                                          "Training", "HFInterop", "AudioData", "Probes", "SpeechSynthesis", "Studies", "FileErrors",
-                                         "Fuzzing", "Distributed", "Curation", "CurationScoring", "TextClassification",
+                                         "Fuzzing", "Distributed", "Curation", "CurationScoring", "TextTasks", "TextClassification",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/pretrain", swiftSettings: numericSettings, plugins: ["BuildStamp"]),
         // The git commit for `pretrain --version`, stamped before each build.
@@ -142,8 +146,10 @@ let package = Package(
         .testTarget(name: "FuzzingTests", dependencies: ["Fuzzing", "TestSupport"], path: "Tests/FuzzingTests"),
         .testTarget(name: "CurationTests", dependencies: ["Curation", "CurationScoring", "Training", "TestSupport"],
                     path: "Tests/CurationTests"),
+        .testTarget(name: "TextTasksTests", dependencies: ["TextTasks", "TestSupport"], path: "Tests/TextTasksTests"),
         .testTarget(name: "TextClassificationTests",
-                    dependencies: ["TextClassification", "Training", "HFInterop", "Layers", "Tensors", "TextData", "TestSupport"],
+                    dependencies: ["TextClassification", "TextTasks", "Training", "HFInterop", "Layers", "Tensors", "TextData",
+                                   "TestSupport"],
                     path: "Tests/TextClassificationTests"),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TestSupport"], path: "Tests/DistributedTests"),
     ],

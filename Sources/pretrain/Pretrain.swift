@@ -31,6 +31,7 @@ struct Pretrain: ParsableCommand {
             Grow.self,
             DataCommands.self,
             Curate.self,
+            Tasks.self,
             Study.self,
             Fuzz.self,
         ])
