@@ -1,6 +1,7 @@
 import Layers
 import Optimizers
 import Tensors
+import TextTasks
 
 /// One text as the classifier reads it: its token ids (special tokens added, truncated) and its class index.
 public struct EncodedExample: Equatable, Sendable {
@@ -71,8 +72,8 @@ public struct SequenceClassifierOutcome: Equatable, Sendable {
     /// The update whose weights the classifier holds now: best dev accuracy, the earliest on ties.
     public var bestStep: Int
     public var steps: Int
-    public var dev: ClassificationScores
-    public var test: ClassificationScores
+    public var dev: ClassificationScore
+    public var test: ClassificationScore
     public var devCurve: [DevPoint]
     public var testPredictions: [Int]
 }
@@ -141,7 +142,7 @@ public enum SequenceClassifierTraining {
             clipGradNorm(trained, maxNorm: settings.maxGradientNorm)
             optimizer.step()
             guard step % evaluateEvery == 0 || step == steps else { continue }
-            let accuracy = ClassificationScores(predictions: predictions(dev, features?.dev), gold: dev.map(\.label)).accuracy
+            let accuracy = ClassificationScore(predicted: predictions(dev, features?.dev), truth: dev.map(\.label), classes: labels).accuracy
             curve.append(DevPoint(step: step, accuracy: accuracy, trainLoss: lossSum / Double(lossCount)))
             (lossSum, lossCount) = (0, 0)
             let improved = accuracy > best.accuracy
@@ -153,8 +154,8 @@ public enum SequenceClassifierTraining {
         classifier.eval()
         return SequenceClassifierOutcome(
             bestStep: best.step, steps: steps,
-            dev: ClassificationScores(predictions: devPredictions, gold: dev.map(\.label)),
-            test: ClassificationScores(predictions: testPredictions, gold: test.map(\.label)),
+            dev: ClassificationScore(predicted: devPredictions, truth: dev.map(\.label), classes: labels),
+            test: ClassificationScore(predicted: testPredictions, truth: test.map(\.label), classes: labels),
             devCurve: curve, testPredictions: testPredictions)
     }
 

@@ -4,6 +4,7 @@ import HFInterop
 import Layers
 import Tensors
 import TextData
+import TextTasks
 import Training
 
 /// One labelled text; `label` indexes `LabelledSplits.labels`.
@@ -31,8 +32,8 @@ public struct SeedResult: Codable, Equatable, Sendable {
     public var bestStep: Int
     public var steps: Int
     public var trainExamples: Int
-    public var dev: ClassificationScores
-    public var test: ClassificationScores
+    public var dev: ClassificationScore
+    public var test: ClassificationScore
     public var devCurve: [DevPoint]
     /// The Hugging Face directory the fine-tuned classifier was written to, when it was.
     public var export: String?
