@@ -159,7 +159,8 @@ public struct TextClassifierFineTuning {
         let logits = SequenceClassifierTraining.logits(classifier, examples.map(\.1), padToken: backbone.inputs.padToken)
         let records: [[String: Any]] = zip(examples, logits).map { pair, row in
             ["text": pair.0.text, "label": labels[pair.0.label], "input_ids": pair.1.ids.map(Int.init),
-             "logits": row.map(Double.init), "prediction": labels[row.indices.reduce(0) { row[$1] > row[$0] ? $1 : $0 }]]
+             "logits": row.map { Double("\($0)")! },     // each Float's shortest decimal
+             "prediction": labels[row.indices.reduce(0) { row[$1] > row[$0] ? $1 : $0 }]]
         }
         let json: [String: Any] = ["labels": labels, "pad_token_id": Int(backbone.inputs.padToken),
                                    "prefix_ids": backbone.inputs.prefix.map(Int.init),
