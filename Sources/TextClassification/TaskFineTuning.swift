@@ -90,6 +90,10 @@ extension TextClassifierFineTuning {
                     log: (String) -> Void = { _ in }) throws -> FineTuningReport {
         precondition(!seeds.isEmpty, "at least one seed")
         let backbone = try prepare()
+        if export != nil && backbone.pooling == .mean {
+            throw FineTuningError("--out writes a transformers *ForSequenceClassification, which reads [CLS] (BERT) or the last "
+                + "token (GPT-2, Llama): --head mean has no such class")
+        }
         var results: [SeedResult] = []
         for seed in seeds {
             let splits = try LabelledSplits(task: task, shots: shots, seed: seed)

@@ -133,6 +133,7 @@ final class FinetuneTextCommandLineTests: XCTestCase {
             (["finetune-text", "gpt2", "--task", "task", "--head", "cls"], "--head cls: a decoder classifier pools last or mean"),
             (["finetune-text", "gpt2", "--task", "task", "--max-length", "99"], "--max-length 99: the model holds 1…16 tokens"),
             (["finetune-text", "gpt2", "--task", "nowhere"], "nowhere: no such task directory"),
+            (["finetune-text", "gpt2", "--task", "task", "--head", "mean", "--out", "x"], "--head mean has no such class"),
         ]
         for (arguments, message) in cases {
             let run = try runPretrain(arguments, in: root)
