@@ -44,7 +44,7 @@ public struct SequenceClassifierSettings: Equatable, Sendable {
         if let epochs, epochs < 1 { return "--epochs must be ≥ 1, got \(epochs)" }
         if batchSize < 1 { return "--batch-size must be ≥ 1, got \(batchSize)" }
         if let learningRate, !(learningRate > 0 && learningRate.isFinite) { return "--lr must be a positive number, got \(learningRate)" }
-        if !(0..<1).contains(warmupFraction) { return "--warmup must be in [0, 1), got \(warmupFraction)" }
+        if !(0..<1).contains(warmupFraction) { return "the warmup fraction must be in [0, 1), got \(warmupFraction)" }
         if let evaluateEvery, evaluateEvery < 1 { return "--eval-every must be ≥ 1, got \(evaluateEvery)" }
         return nil
     }
@@ -82,7 +82,8 @@ public struct SequenceClassifierOutcome: Equatable, Sendable {
 /// few-shot protocol): cross-entropy, AdamW with linear warmup and decay, global-norm clipping, shuffled batches
 /// padded to their longest text. Every `evaluateEvery` updates the dev accuracy is measured; the weights of the best
 /// dev step are kept (as the speech probes choose their step) and restored at the end, and the test split is scored
-/// with them. A linear probe freezes the backbone and trains only the head on pooled states computed once.
+/// with them. A linear probe freezes the backbone (it stays frozen) and trains only the head on pooled states computed
+/// once.
 /// Everything random — the batch order, dropout — follows `seed` (the head is drawn by whoever builds the classifier),
 /// so a seed gives the same result. `onEvaluation` sees each dev evaluation while the classifier holds that step's
 /// weights.
@@ -139,8 +140,8 @@ public enum SequenceClassifierTraining {
             lossCount += 1
             optimizer.zeroGrad()
             loss.backward()
-            clipGradNorm(trained, maxNorm: settings.maxGradientNorm)
-            optimizer.step()
+            // A non-finite gradient (an overflow) skips the update rather than writing NaN into every weight.
+            if clipGradNorm(trained, maxNorm: settings.maxGradientNorm).isFinite { optimizer.step() }
             guard step % evaluateEvery == 0 || step == steps else { continue }
             let accuracy = ClassificationScore(predicted: predictions(dev, features?.dev), truth: dev.map(\.label), classes: labels).accuracy
             curve.append(DevPoint(step: step, accuracy: accuracy, trainLoss: lossSum / Double(lossCount)))

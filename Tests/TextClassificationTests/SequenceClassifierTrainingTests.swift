@@ -129,6 +129,15 @@ final class SequenceClassifierTrainingTests: XCTestCase {
         }
     }
 
+    func testEpochsCountTheUpdatesOfWholePasses() {
+        var settings = SequenceClassifierSettings()
+        XCTAssertEqual(settings.totalSteps(trainExamples: 20), 200)
+        (settings.epochs, settings.batchSize) = (3, 8)
+        XCTAssertEqual(settings.totalSteps(trainExamples: 20), 9)
+        settings.batchSize = 0
+        XCTAssertEqual(settings.problem, "--batch-size must be ≥ 1, got 0")
+    }
+
     func testScoresAtTheBestStepAreMacroAveraged() {
         let outcome = fit(Self.bertClassifier(), settings: Self.settings(steps: 10))
         XCTAssertEqual(outcome.test.count, 16)
