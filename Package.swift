@@ -81,6 +81,11 @@ let package = Package(
         // Hugging Face directories: config.json + model.safetensors + tokenizer.json, both ways.
         .target(name: "HFInterop", dependencies: ["Tensors", "Layers", "TextData", "SafeTensors", "FileErrors"],
                 path: "Sources/HFInterop"),
+        // Sequence-classification fine-tuning of the text checkpoints (gpt2, llama, bert): heads, best-dev-step
+        // selection, linear probes, Hugging Face *ForSequenceClassification export.
+        .target(name: "TextClassification",
+                dependencies: ["Tensors", "Layers", "Optimizers", "TextData", "TextTasks", "Training", "HFInterop", "FileErrors"],
+                path: "Sources/TextClassification", swiftSettings: numericSettings),
         // Speech corpora: decoding, mono mix-down, resampling, Kaldi-compatible fbank/MFCC, normalisation statistics.
         .target(name: "AudioData", dependencies: ["Tensors", "SafeTensors", "FileErrors", "CSndFile", "CSoxr", "CFFTW3"],
                 path: "Sources/AudioData", swiftSettings: numericSettings),
@@ -115,6 +120,7 @@ let package = Package(
                           dependencies: ["Tensors", "Layers", "Optimizers", "SafeTensors", "TextData", "Objectives",
                                          "Training", "HFInterop", "AudioData", "Probes", "SpeechSynthesis", "Studies", "FileErrors",
                                          "Fuzzing", "Distributed", "Curation", "CurationScoring", "TextTasks", "TextEvaluation",
+                                         "TextClassification",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/pretrain", swiftSettings: numericSettings, plugins: ["BuildStamp"]),
         // The git commit for `pretrain --version`, stamped before each build.
@@ -149,6 +155,10 @@ let package = Package(
         .testTarget(name: "TextEvaluationTests",
                     dependencies: ["TextEvaluation", "TextTasks", "Training", "TextData", "HFInterop", "Layers", "Tensors", "TestSupport"],
                     path: "Tests/TextEvaluationTests", exclude: ["Fixtures"]),
+        .testTarget(name: "TextClassificationTests",
+                    dependencies: ["TextClassification", "TextTasks", "Training", "HFInterop", "Layers", "Tensors", "TextData",
+                                   "TestSupport"],
+                    path: "Tests/TextClassificationTests"),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TestSupport"], path: "Tests/DistributedTests"),
     ],
     swiftLanguageModes: [.v5]

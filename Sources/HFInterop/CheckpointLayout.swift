@@ -17,20 +17,26 @@ import Tensors
 /// |        |                                               | (`decoder.bias` stands in for a missing `cls.predictions.bias`); |
 /// |        |                                               | legacy `LayerNorm.gamma/beta` become weight/bias; keys without   |
 /// |        |                                               | `bert.` (an encoder-only BertModel) gain it                      |
+///
+/// Sequence classifiers (`HuggingFaceClassifier.swift`) add `classifier.*` and keep `bert.pooler.dense.*` (BERT), or
+/// add `score.weight` and have no `lm_head` (gpt2, llama); the rest of the table applies to them unchanged.
 enum CheckpointLayout {
     /// GPT-2's Conv1D modules store their weight as (in, out), the transpose of a Linear's (out, in).
     static let conv1DSuffixes = [".attn.c_attn.weight", ".attn.c_proj.weight", ".mlp.c_fc.weight", ".mlp.c_proj.weight"]
 
     static func isConv1DWeight(_ name: String) -> Bool { conv1DSuffixes.contains { name.hasSuffix($0) } }
 
-    /// Keys transformers keeps in some checkpoints that are buffers, not parameters: skipped before decoding.
-    static func isBuffer(_ name: String, family: HuggingFaceFamily) -> Bool {
+    /// Keys transformers keeps in some checkpoints that are buffers, not parameters, or parts a model here does not
+    /// have (BERT's pooler and NSP head, except that a sequence classifier, `classifier`, has the pooler): skipped
+    /// before decoding.
+    static func isBuffer(_ name: String, family: HuggingFaceFamily, classifier: Bool = false) -> Bool {
         switch family {
         case .gpt2: return name.hasSuffix(".attn.bias") || name.hasSuffix(".attn.masked_bias")
         case .llama: return name.hasSuffix("rotary_emb.inv_freq") || name.hasSuffix("rotary_emb.original_inv_freq")
         case .bert:
             return name.hasSuffix("embeddings.position_ids") || name.hasSuffix("embeddings.token_type_ids")
-                || name.hasPrefix("pooler.") || name.hasPrefix("bert.pooler.") || name.hasPrefix("cls.seq_relationship.")
+                || (!classifier && (name.hasPrefix("pooler.") || name.hasPrefix("bert.pooler.")))
+                || name.hasPrefix("cls.seq_relationship.")
         }
     }
 
@@ -94,7 +100,7 @@ enum CheckpointLayout {
 
     /// model.safetensors, or the shards a model.safetensors.index.json lists, as Float32 tensors, skipping the
     /// family's buffers without decoding them.
-    static func readWeights(_ directory: URL, family: HuggingFaceFamily) throws -> [String: Tensor] {
+    static func readWeights(_ directory: URL, family: HuggingFaceFamily, classifier: Bool = false) throws -> [String: Tensor] {
         let single = directory.appendingPathComponent("model.safetensors")
         let index = directory.appendingPathComponent("model.safetensors.index.json")
         var files: [URL]
@@ -115,7 +121,7 @@ enum CheckpointLayout {
         var weights: [String: Tensor] = [:]
         for url in files {
             let file = try SafeTensorsFile(contentsOf: url)
-            for name in file.names where !isBuffer(name, family: family) {
+            for name in file.names where !isBuffer(name, family: family, classifier: classifier) {
                 let (shape, values) = try file.floats(name)
                 guard weights[name] == nil else { throw HuggingFaceError("\(url.path): tensor \(name) appears in two shards") }
                 weights[name] = Tensor(values, shape: shape)

@@ -66,7 +66,13 @@ public func writeHuggingFaceExtras(_ card: HuggingFaceModelCard, to directory: U
         if let endOfTextToken { (generation["bos_token_id"], generation["eos_token_id"]) = (endOfTextToken, endOfTextToken) }
         try HuggingFaceConfig.write(generation, to: directory.appendingPathComponent("generation_config.json"))
     }
-    var tokenizer: [String: Any] = ["tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": card.maxPositions]
+    try writeTokenizerConfig(to: directory, maxPositions: card.maxPositions, specialTokens: specialTokens)
+}
+
+/// tokenizer_config.json: PreTrainedTokenizerFast over the directory's tokenizer.json, its longest input and the
+/// special tokens by role (e.g. ["pad_token": "[PAD]"]), so that AutoTokenizer knows its pad/mask/eos tokens.
+public func writeTokenizerConfig(to directory: URL, maxPositions: Int, specialTokens: [String: String]) throws {
+    var tokenizer: [String: Any] = ["tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": maxPositions]
     for (role, token) in specialTokens { tokenizer[role] = token }
     try HuggingFaceConfig.write(tokenizer, to: directory.appendingPathComponent("tokenizer_config.json"))
 }

@@ -28,6 +28,7 @@ struct Pretrain: ParsableCommand {
             Probe.self,
             ProbeTable.self,
             Finetune.self,
+            FinetuneText.self,
             Generate.self,
             Export.self,
             Grow.self,

@@ -1,0 +1,125 @@
+import FileErrors
+import Foundation
+import TextTasks
+import Training
+
+extension LabelledSplits {
+    /// One seed's examples of a task: K of each class from train and from dev (`TextTask.fewShot`, all when `shots` is
+    /// nil) and the whole test split, each label as its index in the task's list.
+    public init(task: TextTask, shots: Int?, seed: UInt64) throws {
+        if let shots, shots < 1 { throw FineTuningError("--shots must be ≥ 1, got \(shots)") }
+        let sample = task.fewShot(k: shots, seed: seed)
+        func indexed(_ examples: [TaskExample], _ split: String) throws -> [LabelledText] {
+            try examples.enumerated().map { index, example in
+                guard let label = task.labelIndex(example.label) else {
+                    throw FineTuningError("\(task.directory.path): \(split) example \(index + 1) has label '\(example.label)', "
+                        + "not one of task.yaml's labels (\(task.labels.joined(separator: ", ")))")
+                }
+                return LabelledText(text: example.text, label: label)
+            }
+        }
+        self.init(labels: task.labels, train: try indexed(sample.train, "train"), dev: try indexed(sample.dev, "dev"),
+                  test: try indexed(task.test, "test"))
+    }
+}
+
+/// Mean and sample standard deviation (n − 1; 0 for one value) over seeds.
+public struct Spread: Codable, Equatable, Sendable {
+    public var mean: Double
+    public var sd: Double
+
+    public init(_ values: [Double]) {
+        precondition(!values.isEmpty, "at least one value")
+        let mean = values.reduce(0, +) / Double(values.count)
+        let squares = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +)
+        self.mean = mean
+        sd = values.count > 1 ? (squares / Double(values.count - 1)).squareRoot() : 0
+    }
+}
+
+/// results.json of `pretrain finetune-text`: what was fine-tuned on what, each seed's scores at its best dev step, and
+/// their spread.
+public struct FineTuningReport: Codable, Equatable, Sendable {
+    public var checkpoint: String
+    public var task: String
+    public var labels: [String]
+    /// Examples per class in train and dev; nil: the whole splits.
+    public var shots: Int?
+    public var head: String
+    public var linearProbe: Bool
+    public var steps: Int
+    public var batchSize: Int
+    public var learningRate: Float
+    public var maxLength: Int
+    public var seeds: [SeedResult]
+    public var devAccuracy: Spread
+    public var testAccuracy: Spread
+    public var testMacroF1: Spread
+
+    enum CodingKeys: String, CodingKey {
+        case checkpoint, task, labels, shots, head, steps, seeds
+        case linearProbe = "linear_probe", batchSize = "batch_size", learningRate = "learning_rate", maxLength = "max_length"
+        case devAccuracy = "dev_accuracy", testAccuracy = "test_accuracy", testMacroF1 = "test_macro_f1"
+    }
+
+    /// A table of the seeds and their mean ± sd.
+    public var lines: [String] {
+        var lines = ["| seed | best step | dev accuracy | test accuracy | test macro-F1 |", "|---|---|---|---|---|"]
+        for seed in seeds {
+            lines.append(String(format: "| %llu | %d/%d | %.4f | %.4f | %.4f |", seed.seed, seed.bestStep, seed.steps,
+                                seed.dev.accuracy, seed.test.accuracy, seed.test.macroF1))
+        }
+        lines.append(String(format: "| mean ± sd | | %.4f ± %.4f | %.4f ± %.4f | %.4f ± %.4f |", devAccuracy.mean, devAccuracy.sd,
+                            testAccuracy.mean, testAccuracy.sd, testMacroF1.mean, testMacroF1.sd))
+        return lines
+    }
+
+    public func write(to url: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data = try encoder.encode(self) + Data("\n".utf8)
+        try FileError.createDirectory(url.deletingLastPathComponent())
+        try FileError.wrap("write the results", path: url.path) { try data.write(to: url, options: .atomic) }
+    }
+}
+
+extension TextClassifierFineTuning {
+    /// Fine-tunes the checkpoint on `task` once per seed (each seed its own few-shot sample, head, batches and
+    /// dropout). With `export`, seed s's classifier is written to `export/seed-s` as a Hugging Face directory.
+    public func run(task: TextTask, shots: Int?, seeds: [UInt64], export: URL? = nil,
+                    log: (String) -> Void = { _ in }) throws -> FineTuningReport {
+        precondition(!seeds.isEmpty, "at least one seed")
+        let backbone = try prepare()
+        if export != nil && backbone.pooling == .mean {
+            throw FineTuningError("--out writes a transformers *ForSequenceClassification, which reads [CLS] (BERT) or the last "
+                + "token (GPT-2, Llama): --head mean has no such class")
+        }
+        var results: [SeedResult] = []
+        for seed in seeds {
+            let splits = try LabelledSplits(task: task, shots: shots, seed: seed)
+            let result = try run(splits, seed: seed, backbone: backbone,
+                                 export: export?.appendingPathComponent("seed-\(seed)"), log: log)
+            log(String(format: "seed %llu: dev accuracy %.4f, test accuracy %.4f, macro-F1 %.4f at step %d (%d train examples)",
+                       seed, result.dev.accuracy, result.test.accuracy, result.test.macroF1, result.bestStep, result.trainExamples))
+            results.append(result)
+        }
+        return FineTuningReport(
+            checkpoint: backbone.directory.path, task: task.name, labels: task.labels, shots: shots,
+            head: backbone.pooling.rawValue, linearProbe: settings.linearProbe, steps: results[0].steps,
+            batchSize: settings.batchSize, learningRate: settings.peakLearningRate, maxLength: backbone.inputs.maxLength,
+            seeds: results, devAccuracy: Spread(results.map(\.dev.accuracy)),
+            testAccuracy: Spread(results.map(\.test.accuracy)), testMacroF1: Spread(results.map(\.test.macroF1)))
+    }
+}
+
+extension TextClassifierFineTuning {
+    /// RUN/finetune-text/<task>-<K>shot[-probe].json for a checkpoint of a run (a run directory's newest checkpoint);
+    /// beside a checkpoint that belongs to no run, in its parent's finetune-text/.
+    public func defaultResultsURL(task: String, shots: Int?) throws -> URL {
+        let directory = try Checkpoint.locate(checkpoint)
+        let run = RunDirectory(ofCheckpoint: directory)
+        let parent = run.holds(directory) ? run.url : directory.deletingLastPathComponent()
+        return parent.appendingPathComponent("finetune-text")
+            .appendingPathComponent("\(task)-\(shots.map { "\($0)shot" } ?? "all")\(settings.linearProbe ? "-probe" : "").json")
+    }
+}

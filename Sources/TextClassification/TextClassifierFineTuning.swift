@@ -1,0 +1,172 @@
+import FileErrors
+import Foundation
+import HFInterop
+import Layers
+import Tensors
+import TextData
+import TextTasks
+import Training
+
+/// One labelled text; `label` indexes `LabelledSplits.labels`.
+public struct LabelledText: Equatable, Sendable {
+    public var text: String
+    public var label: Int
+    public init(text: String, label: Int) {
+        self.text = text
+        self.label = label
+    }
+}
+
+/// The texts of one fine-tuning: the class names in index order and the three splits.
+public struct LabelledSplits: Equatable, Sendable {
+    public var labels: [String]
+    public var train: [LabelledText], dev: [LabelledText], test: [LabelledText]
+    public init(labels: [String], train: [LabelledText], dev: [LabelledText], test: [LabelledText]) {
+        (self.labels, self.train, self.dev, self.test) = (labels, train, dev, test)
+    }
+}
+
+/// One seed's fine-tuning, as results.json records it.
+public struct SeedResult: Codable, Equatable, Sendable {
+    public var seed: UInt64
+    public var bestStep: Int
+    public var steps: Int
+    public var trainExamples: Int
+    public var dev: ClassificationScore
+    public var test: ClassificationScore
+    public var devCurve: [DevPoint]
+    /// The Hugging Face directory the fine-tuned classifier was written to, when it was.
+    public var export: String?
+
+    enum CodingKeys: String, CodingKey {
+        case seed, steps, dev, test, export
+        case bestStep = "best_step", trainExamples = "train_examples", devCurve = "dev_curve"
+    }
+}
+
+/// Fine-tunes a text checkpoint of ours (gpt2, llama, bert; `loadCheckpoint`) as a sequence classifier with its own
+/// tokenizer, one seed at a time: a fresh copy of the checkpoint, a new head, `SequenceClassifierTraining`; on request
+/// the result is written as a Hugging Face *ForSequenceClassification directory with predictions.json, the test
+/// texts' ids and our logits that scripts/check_seqcls_export.py compares with transformers.
+public struct TextClassifierFineTuning {
+    public var checkpoint: URL
+    public var settings = SequenceClassifierSettings()
+    /// nil: the family's default, `.cls` for BERT (HF-exportable), `.last` for decoders.
+    public var pooling: SequencePooling?
+    /// Tokens per text, special tokens included; nil: the model's context (BERT: its positions).
+    public var maxLength: Int?
+    /// Test texts written to predictions.json beside an export.
+    public var exportedPredictions = 64
+
+    public init(checkpoint: URL) { self.checkpoint = checkpoint }
+
+    /// The checkpoint as this fine-tuning reads it: its directory, tokenizer and inputs, checked before any seed runs.
+    public struct Backbone {
+        public let directory: URL
+        public let tokenizer: URL
+        public let isDecoder: Bool
+        public let pooling: SequencePooling
+        public let inputs: ClassifierInputs
+        public let endOfTextToken: Int?
+        /// Positions the model holds.
+        public let context: Int
+    }
+
+    /// Loads and checks the checkpoint, its tokenizer, the head and the length.
+    public func prepare() throws -> Backbone {
+        if let problem = settings.problem { throw FineTuningError(problem) }
+        let loaded = try loadCheckpoint(checkpoint)
+        let isDecoder = loaded.decoder != nil
+        guard isDecoder || loaded.encoder != nil else {
+            throw FineTuningError("\(loaded.directory.path): a \(loaded.config.model.flavor.rawValue) checkpoint; fine-tuning a text classifier needs gpt2, llama or bert")
+        }
+        let pooling = self.pooling ?? (isDecoder ? .last : .cls)
+        let allowed: [SequencePooling] = isDecoder ? [.last, .mean] : [.cls, .mean]
+        guard allowed.contains(pooling) else {
+            throw FineTuningError("--head \(pooling.rawValue): a \(isDecoder ? "decoder" : "BERT") classifier pools \(allowed.map(\.rawValue).joined(separator: " or "))")
+        }
+        let context = loaded.decoder?.config.contextLength ?? loaded.encoder!.config.maxPositions
+        if let maxLength, !(1...context).contains(maxLength) {
+            throw FineTuningError("--max-length \(maxLength): the model holds 1…\(context) tokens")
+        }
+        let tokenizerURL = try loaded.tokenizerFile()
+        let tokenizer = try loadTokenizer(tokenizerURL)
+        let inputs = try ClassifierInputs(tokenizer: tokenizer, decoder: isDecoder, maxLength: maxLength ?? context,
+                                          source: tokenizerURL.path)
+        return Backbone(directory: loaded.directory, tokenizer: tokenizerURL, isDecoder: isDecoder, pooling: pooling,
+                        inputs: inputs, endOfTextToken: tokenizer.specialTokenID("<|endoftext|>"), context: context)
+    }
+
+    /// Fine-tunes a fresh copy of the checkpoint on `splits` with `seed`; with `export`, writes the classifier (at its
+    /// best dev step) there as a Hugging Face directory.
+    public func run(_ splits: LabelledSplits, seed: UInt64, backbone: Backbone, export: URL? = nil,
+                    log: (String) -> Void = { _ in }) throws -> SeedResult {
+        let encode = { (split: String, texts: [LabelledText]) throws -> [EncodedExample] in
+            guard !texts.isEmpty else { throw FineTuningError("the \(split) split has no examples") }
+            return try texts.enumerated().map { index, example in
+                guard splits.labels.indices.contains(example.label) else {
+                    throw FineTuningError("\(split) example \(index + 1): class \(example.label) is outside the \(splits.labels.count) labels")
+                }
+                let ids = backbone.inputs.encode(example.text)
+                guard !ids.isEmpty else { throw FineTuningError("\(split) example \(index + 1): the text gives no tokens") }
+                return EncodedExample(ids: ids, label: example.label)
+            }
+        }
+        let (train, dev, test) = (try encode("train", splits.train), try encode("dev", splits.dev), try encode("test", splits.test))
+        let classifier = try makeClassifier(backbone, labels: splits.labels.count, seed: seed)
+        let outcome = SequenceClassifierTraining.fit(classifier, train: train, dev: dev, test: test,
+                                                     padToken: backbone.inputs.padToken, settings: settings, seed: seed) { point, best in
+            log(String(format: "seed %llu step %d/%d: train loss %.4f, dev accuracy %.4f%@", seed, point.step,
+                       settings.totalSteps(trainExamples: train.count), point.trainLoss, point.accuracy, best ? " (best)" : ""))
+        }
+        if let export {
+            try exportClassifier(classifier, labels: splits.labels, backbone: backbone, to: export,
+                                 examples: Array(zip(splits.test, test).prefix(exportedPredictions)))
+        }
+        return SeedResult(seed: seed, bestStep: outcome.bestStep, steps: outcome.steps, trainExamples: train.count,
+                          dev: outcome.dev, test: outcome.test, devCurve: outcome.devCurve, export: export?.path)
+    }
+
+    /// The checkpoint's backbone (a fresh load) under a new head drawn from `seed`.
+    func makeClassifier(_ backbone: Backbone, labels: Int, seed: UInt64) throws -> SequenceClassifier {
+        let loaded = try loadCheckpoint(backbone.directory)
+        var generator = RandomGenerator(seed: seed)
+        if let decoder = loaded.decoder {
+            return GPTForSequenceClassification(decoder: decoder, labels: labels, padToken: Int(backbone.inputs.padToken),
+                                                pooling: backbone.pooling, generator: &generator)
+        }
+        return BertForSequenceClassification(bert: loaded.encoder!.bert, labels: labels, pooling: backbone.pooling,
+                                             generator: &generator)
+    }
+
+    func exportClassifier(_ classifier: SequenceClassifier, labels: [String], backbone: Backbone, to directory: URL,
+                          examples: [(LabelledText, EncodedExample)]) throws {
+        if let bert = classifier as? BertForSequenceClassification {
+            try exportHuggingFace(bert, labels: labels, to: directory, tokenizer: backbone.tokenizer,
+                                  padToken: Int(backbone.inputs.padToken))
+        } else {
+            try exportHuggingFace(classifier as! GPTForSequenceClassification, labels: labels, to: directory,
+                                  tokenizer: backbone.tokenizer, endOfTextToken: backbone.endOfTextToken)
+        }
+        let tokenizer = backbone.inputs.tokenizer
+        let roles = ["bos_token": "<|endoftext|>", "eos_token": "<|endoftext|>", "unk_token": "[UNK]", "sep_token": "[SEP]",
+                     "pad_token": "[PAD]", "cls_token": "[CLS]", "mask_token": "[MASK]"]
+        var special = roles.filter { tokenizer.specialTokenID($0.value) != nil }
+        if special["pad_token"] == nil, let pad = roles.values.first(where: { tokenizer.specialTokenID($0).map(Int32.init) == backbone.inputs.padToken }) {
+            special["pad_token"] = pad
+        }
+        try writeTokenizerConfig(to: directory, maxPositions: backbone.context, specialTokens: special)
+        let logits = SequenceClassifierTraining.logits(classifier, examples.map(\.1), padToken: backbone.inputs.padToken)
+        let records: [[String: Any]] = zip(examples, logits).map { pair, row in
+            ["text": pair.0.text, "label": labels[pair.0.label], "input_ids": pair.1.ids.map(Int.init),
+             "logits": row.map { Double("\($0)")! },     // each Float's shortest decimal
+             "prediction": labels[row.indices.reduce(0) { row[$1] > row[$0] ? $1 : $0 }]]
+        }
+        let json: [String: Any] = ["labels": labels, "pad_token_id": Int(backbone.inputs.padToken),
+                                   "prefix_ids": backbone.inputs.prefix.map(Int.init),
+                                   "suffix_ids": backbone.inputs.suffix.map(Int.init), "examples": records]
+        let data = try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])
+        let url = directory.appendingPathComponent("predictions.json")
+        try FileError.wrap("write the predictions", path: url.path) { try (data + Data("\n".utf8)).write(to: url, options: .atomic) }
+    }
+}
