@@ -178,6 +178,16 @@ public final class BertForMaskedLM: Module {
         return linear(h, weight: bert.embeddings.word.weight, bias: outputBias)
     }
 
+    /// hidden: (N, C) → the logits of the vocabulary ids `tokens` alone, (N, tokens.count): the columns of
+    /// `predictions(hidden)` for those ids, without the V-wide projection. The tied decoder's rows and the output bias
+    /// are gathered by `embedding`, so their gradients reach the word embeddings and `cls.predictions.bias`.
+    public func predictions(_ hidden: Tensor, restrictedTo tokens: IntTensor) -> Tensor {
+        let h = transformNorm(gelu(transform(hidden), approximate: .none))
+        let rows = embedding(bert.embeddings.word.weight, indices: tokens)                          // (L, C)
+        let bias = embedding(outputBias.reshaped([config.vocabSize, 1]), indices: tokens).reshaped([tokens.count])
+        return linear(h, weight: rows, bias: bias)
+    }
+
     /// tokens: (B, T) → logits (B, T, V). attentionMask and tokenTypes as `BertModel`.
     public func forward(tokens: IntTensor, attentionMask: IntTensor? = nil, tokenTypes: IntTensor? = nil) -> Tensor {
         predictions(bert(tokens: tokens, attentionMask: attentionMask, tokenTypes: tokenTypes))

@@ -9,6 +9,8 @@ public enum SequencePooling: String, CaseIterable, Sendable {
     /// The state of the last token that is not padding: Hugging Face GPT2ForSequenceClassification and
     /// LlamaForSequenceClassification.
     case last
+    /// The state at the mask token: a masked LM's prompt-based classifier (`MaskedLMPromptClassifier`).
+    case mask
 }
 
 /// A padded batch of token sequences. tokens, attentionMask: (B, T); the mask is 1 on real tokens, 0 on padding.
