@@ -67,15 +67,25 @@ public struct DevPoint: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey { case step, accuracy, trainLoss = "train_loss" }
 }
 
+/// Dev and test scores of a classifier before its first update (`fit(evaluateBeforeTraining:)`): for a prompt-based
+/// classifier of a pre-trained model, its zero-shot prediction.
+public struct StepZeroScores: Codable, Equatable, Sendable {
+    public var dev: ClassificationScore
+    public var test: ClassificationScore
+}
+
 /// A fine-tuning's result at its best dev step.
 public struct SequenceClassifierOutcome: Equatable, Sendable {
-    /// The update whose weights the classifier holds now: best dev accuracy, the earliest on ties.
+    /// The update whose weights the classifier holds now: best dev accuracy, the earliest on ties (0: the classifier as
+    /// it started, when it was evaluated before training).
     public var bestStep: Int
     public var steps: Int
     public var dev: ClassificationScore
     public var test: ClassificationScore
     public var devCurve: [DevPoint]
     public var testPredictions: [Int]
+    /// The scores before the first update, when they were measured.
+    public var stepZero: StepZeroScores?
 }
 
 /// Fine-tunes a `SequenceClassifier` on encoded examples (Devlin et al. 2019, §4.1; Gao et al. 2021, LM-BFF, for the
@@ -86,11 +96,14 @@ public struct SequenceClassifierOutcome: Equatable, Sendable {
 /// once.
 /// Everything random — the batch order, dropout — follows `seed` (the head is drawn by whoever builds the classifier),
 /// so a seed gives the same result. `onEvaluation` sees each dev evaluation while the classifier holds that step's
-/// weights.
+/// weights. With `evaluateBeforeTraining` (a classifier that is already one before training: a prompt-based one, or
+/// one fine-tuned before) dev and test are scored before the first update too, and step 0 is a candidate for the best
+/// dev step; `onEvaluation` sees it as step 0 (train loss 0: none yet), which the dev curve leaves out.
 public enum SequenceClassifierTraining {
     public static func fit(_ classifier: SequenceClassifier, train: [EncodedExample], dev: [EncodedExample],
                            test: [EncodedExample], padToken: Int32, settings: SequenceClassifierSettings,
-                           seed: UInt64, onEvaluation: (DevPoint, _ isBest: Bool) -> Void = { _, _ in })
+                           seed: UInt64, evaluateBeforeTraining: Bool = false,
+                           onEvaluation: (DevPoint, _ isBest: Bool) -> Void = { _, _ in })
         -> SequenceClassifierOutcome {
         precondition(settings.problem == nil, settings.problem ?? "")
         precondition(!train.isEmpty && !dev.isEmpty && !test.isEmpty, "train, dev and test examples")
@@ -126,8 +139,17 @@ public enum SequenceClassifierTraining {
             }
         }
 
-        classifier.train()
         var best: (step: Int, accuracy: Double, weights: [Tensor]) = (0, -1, [])
+        var stepZero: StepZeroScores?
+        if evaluateBeforeTraining {
+            let truth = (dev: dev.map(\.label), test: test.map(\.label))
+            stepZero = StepZeroScores(
+                dev: ClassificationScore(predicted: predictions(dev, features?.dev), truth: truth.dev, classes: labels),
+                test: ClassificationScore(predicted: predictions(test, features?.test), truth: truth.test, classes: labels))
+            best = (0, stepZero!.dev.accuracy, trained.map { $0.copy() })
+            onEvaluation(DevPoint(step: 0, accuracy: stepZero!.dev.accuracy, trainLoss: 0), true)
+        }
+        classifier.train()
         var curve: [DevPoint] = [], lossSum = 0.0, lossCount = 0
         for step in 1...steps {
             optimizer.learningRate = schedule.learningRate(at: step - 1)
@@ -157,7 +179,7 @@ public enum SequenceClassifierTraining {
             bestStep: best.step, steps: steps,
             dev: ClassificationScore(predicted: devPredictions, truth: dev.map(\.label), classes: labels),
             test: ClassificationScore(predicted: testPredictions, truth: test.map(\.label), classes: labels),
-            devCurve: curve, testPredictions: testPredictions)
+            devCurve: curve, testPredictions: testPredictions, stepZero: stepZero)
     }
 
     /// Class logits (N, labels) of `examples` in evaluation mode, `batchSize` texts per forward pass.

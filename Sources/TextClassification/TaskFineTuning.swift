@@ -45,24 +45,55 @@ public struct FineTuningReport: Codable, Equatable, Sendable {
     public var labels: [String]
     /// Examples per class in train and dev; nil: the whole splits.
     public var shots: Int?
+    public var method: FineTuningMethod
+    /// What the classifier reads: cls, mean or last for a new head; mask or last for a prompt.
     public var head: String
     public var linearProbe: Bool
     public var steps: Int
     public var batchSize: Int
     public var learningRate: Float
     public var maxLength: Int
+    /// `.prompt`: the labels whose verbaliser words are more than one token (their first token stands for them).
+    public var multiTokenLabels: [String]?
     public var seeds: [SeedResult]
     public var devAccuracy: Spread
     public var testAccuracy: Spread
     public var testMacroF1: Spread
+    /// Over the seeds that were scored before training (a prompt's zero-shot scores).
+    public var stepZeroDevAccuracy: Spread?
+    public var stepZeroTestAccuracy: Spread?
+    /// The pseudo-labelling settings, when the seeds were self-trained.
+    public var selfTraining: SelfTrainingSummary?
 
     enum CodingKeys: String, CodingKey {
-        case checkpoint, task, labels, shots, head, steps, seeds
+        case checkpoint, task, labels, shots, method, head, steps, seeds
         case linearProbe = "linear_probe", batchSize = "batch_size", learningRate = "learning_rate", maxLength = "max_length"
+        case multiTokenLabels = "multi_token_labels"
         case devAccuracy = "dev_accuracy", testAccuracy = "test_accuracy", testMacroF1 = "test_macro_f1"
+        case stepZeroDevAccuracy = "step_0_dev_accuracy", stepZeroTestAccuracy = "step_0_test_accuracy"
+        case selfTraining = "self_training"
     }
 
-    /// A table of the seeds and their mean ± sd.
+    init(task: TextTask, shots: Int?, backbone: TextClassifierFineTuning.Backbone, settings: SequenceClassifierSettings,
+         seeds: [SeedResult], selfTraining: SelfTrainingSummary? = nil) {
+        (checkpoint, self.task, labels, self.shots) = (backbone.directory.path, task.name, task.labels, shots)
+        (method, head, linearProbe) = (backbone.method, backbone.pooling.rawValue, settings.linearProbe)
+        (steps, batchSize, learningRate) = (seeds[0].steps, settings.batchSize, settings.peakLearningRate)
+        (maxLength, multiTokenLabels) = (backbone.inputs.maxLength, backbone.prompt?.multiTokenLabels)
+        self.seeds = seeds
+        devAccuracy = Spread(seeds.map(\.dev.accuracy))
+        testAccuracy = Spread(seeds.map(\.test.accuracy))
+        testMacroF1 = Spread(seeds.map(\.test.macroF1))
+        let stepZero = seeds.compactMap(\.stepZero)
+        if !stepZero.isEmpty {
+            stepZeroDevAccuracy = Spread(stepZero.map(\.dev.accuracy))
+            stepZeroTestAccuracy = Spread(stepZero.map(\.test.accuracy))
+        }
+        self.selfTraining = selfTraining
+    }
+
+    /// A table of the seeds and their mean ± sd; then the scores before training and the self-training stages, when
+    /// there are any.
     public var lines: [String] {
         var lines = ["| seed | best step | dev accuracy | test accuracy | test macro-F1 |", "|---|---|---|---|---|"]
         for seed in seeds {
@@ -71,6 +102,23 @@ public struct FineTuningReport: Codable, Equatable, Sendable {
         }
         lines.append(String(format: "| mean ± sd | | %.4f ± %.4f | %.4f ± %.4f | %.4f ± %.4f |", devAccuracy.mean, devAccuracy.sd,
                             testAccuracy.mean, testAccuracy.sd, testMacroF1.mean, testMacroF1.sd))
+        if let dev = stepZeroDevAccuracy, let test = stepZeroTestAccuracy {
+            let what = selfTraining == nil ? "zero-shot prompt" : "the model the last stage started from"
+            lines.append(String(format: "step 0 (%@, %d seeds): dev accuracy %.4f ± %.4f, test accuracy %.4f ± %.4f", what,
+                                seeds.filter { $0.stepZero != nil }.count, dev.mean, dev.sd, test.mean, test.sd))
+        }
+        if let selfTraining {
+            lines.append(String(format: "self-training: pseudo-labels of probability ≥ %g%@ among %d unlabelled texts",
+                                selfTraining.threshold, selfTraining.maxPseudoLabels.map { ", at most \($0)" } ?? "",
+                                selfTraining.unlabelled))
+            for seed in seeds {
+                guard let stages = seed.selfTraining else { continue }
+                lines.append(stages.line(seed: seed.seed, labels: labels))
+            }
+        }
+        if let multiTokenLabels, !multiTokenLabels.isEmpty {
+            lines.append("labels read by the first token of their words: \(multiTokenLabels.joined(separator: ", "))")
+        }
         return lines
     }
 
@@ -85,11 +133,13 @@ public struct FineTuningReport: Codable, Equatable, Sendable {
 
 extension TextClassifierFineTuning {
     /// Fine-tunes the checkpoint on `task` once per seed (each seed its own few-shot sample, head, batches and
-    /// dropout). With `export`, seed s's classifier is written to `export/seed-s` as a Hugging Face directory.
+    /// dropout), by `method`. With `export`, seed s's classifier is written to `export/seed-s` as a Hugging Face
+    /// directory (not for `.prompt`).
     public func run(task: TextTask, shots: Int?, seeds: [UInt64], export: URL? = nil,
                     log: (String) -> Void = { _ in }) throws -> FineTuningReport {
         precondition(!seeds.isEmpty, "at least one seed")
-        let backbone = try prepare()
+        if export != nil && method == .prompt { throw Self.promptExportError }
+        let backbone = try prepare(task: task)
         if export != nil && backbone.pooling == .mean {
             throw FineTuningError("--out writes a transformers *ForSequenceClassification, which reads [CLS] (BERT) or the last "
                 + "token (GPT-2, Llama): --head mean has no such class")
@@ -99,27 +149,29 @@ extension TextClassifierFineTuning {
             let splits = try LabelledSplits(task: task, shots: shots, seed: seed)
             let result = try run(splits, seed: seed, backbone: backbone,
                                  export: export?.appendingPathComponent("seed-\(seed)"), log: log)
-            log(String(format: "seed %llu: dev accuracy %.4f, test accuracy %.4f, macro-F1 %.4f at step %d (%d train examples)",
-                       seed, result.dev.accuracy, result.test.accuracy, result.test.macroF1, result.bestStep, result.trainExamples))
+            logResult(result, log: log)
             results.append(result)
         }
-        return FineTuningReport(
-            checkpoint: backbone.directory.path, task: task.name, labels: task.labels, shots: shots,
-            head: backbone.pooling.rawValue, linearProbe: settings.linearProbe, steps: results[0].steps,
-            batchSize: settings.batchSize, learningRate: settings.peakLearningRate, maxLength: backbone.inputs.maxLength,
-            seeds: results, devAccuracy: Spread(results.map(\.dev.accuracy)),
-            testAccuracy: Spread(results.map(\.test.accuracy)), testMacroF1: Spread(results.map(\.test.macroF1)))
+        return FineTuningReport(task: task, shots: shots, backbone: backbone, settings: settings, seeds: results)
+    }
+
+    func logResult(_ result: SeedResult, log: (String) -> Void) {
+        let before = result.stepZero.map { String(format: "; before training: dev %.4f, test %.4f", $0.dev.accuracy, $0.test.accuracy) }
+        log(String(format: "seed %llu: dev accuracy %.4f, test accuracy %.4f, macro-F1 %.4f at step %d (%d train examples)%@",
+                   result.seed, result.dev.accuracy, result.test.accuracy, result.test.macroF1, result.bestStep,
+                   result.trainExamples, before ?? ""))
     }
 }
 
 extension TextClassifierFineTuning {
-    /// RUN/finetune-text/<task>-<K>shot[-probe].json for a checkpoint of a run (a run directory's newest checkpoint);
-    /// beside a checkpoint that belongs to no run, in its parent's finetune-text/.
-    public func defaultResultsURL(task: String, shots: Int?) throws -> URL {
+    /// RUN/finetune-text/<task>-<K>shot[-probe][-prompt][-self-train].json for a checkpoint of a run (a run
+    /// directory's newest checkpoint); beside a checkpoint that belongs to no run, in its parent's finetune-text/.
+    public func defaultResultsURL(task: String, shots: Int?, selfTraining: Bool = false) throws -> URL {
         let directory = try Checkpoint.locate(checkpoint)
         let run = RunDirectory(ofCheckpoint: directory)
         let parent = run.holds(directory) ? run.url : directory.deletingLastPathComponent()
         return parent.appendingPathComponent("finetune-text")
-            .appendingPathComponent("\(task)-\(shots.map { "\($0)shot" } ?? "all")\(settings.linearProbe ? "-probe" : "").json")
+            .appendingPathComponent("\(task)-\(shots.map { "\($0)shot" } ?? "all")\(settings.linearProbe ? "-probe" : "")"
+                + "\(method == .prompt ? "-prompt" : "")\(selfTraining ? "-self-train" : "").json")
     }
 }

@@ -37,10 +37,23 @@ public struct SeedResult: Codable, Equatable, Sendable {
     public var devCurve: [DevPoint]
     /// The Hugging Face directory the fine-tuned classifier was written to, when it was.
     public var export: String?
+    /// Dev and test before the first update, when measured: a prompt-based classifier's zero-shot scores (with
+    /// self-training, those of the model the last stage started from).
+    public var stepZero: StepZeroScores?
+    /// The stages before the last, when this seed was self-trained.
+    public var selfTraining: SelfTrainingStages?
 
     enum CodingKeys: String, CodingKey {
         case seed, steps, dev, test, export
-        case bestStep = "best_step", trainExamples = "train_examples", devCurve = "dev_curve"
+        case bestStep = "best_step", trainExamples = "train_examples", devCurve = "dev_curve", stepZero = "step_0"
+        case selfTraining = "self_training"
+    }
+
+    init(_ outcome: SequenceClassifierOutcome, seed: UInt64, trainExamples: Int, export: String? = nil,
+         selfTraining: SelfTrainingStages? = nil) {
+        (self.seed, bestStep, steps, self.trainExamples) = (seed, outcome.bestStep, outcome.steps, trainExamples)
+        (dev, test, devCurve, self.export) = (outcome.dev, outcome.test, outcome.devCurve, export)
+        (stepZero, self.selfTraining) = (outcome.stepZero, selfTraining)
     }
 }
 
@@ -51,7 +64,9 @@ public struct SeedResult: Codable, Equatable, Sendable {
 public struct TextClassifierFineTuning {
     public var checkpoint: URL
     public var settings = SequenceClassifierSettings()
-    /// nil: the family's default, `.cls` for BERT (HF-exportable), `.last` for decoders.
+    /// A new head (`.head`), or the LM head inside the task's prompt (`.prompt`, LM-BFF; `PromptInputs`).
+    public var method = FineTuningMethod.head
+    /// nil: the family's default, `.cls` for BERT (HF-exportable), `.last` for decoders. Not for `.prompt`.
     public var pooling: SequencePooling?
     /// Tokens per text, special tokens included; nil: the model's context (BERT: its positions).
     public var maxLength: Int?
@@ -70,18 +85,33 @@ public struct TextClassifierFineTuning {
         public let endOfTextToken: Int?
         /// Positions the model holds.
         public let context: Int
+        public let method: FineTuningMethod
+        /// The prompt and the label tokens (`.prompt` only).
+        public let prompt: PromptInputs?
+
+        /// The ids the classifier reads for `text`.
+        public func encode(_ text: String) -> [Int32] { prompt?.encode(text) ?? inputs.encode(text) }
     }
 
-    /// Loads and checks the checkpoint, its tokenizer, the head and the length.
-    public func prepare() throws -> Backbone {
+    /// Loads and checks the checkpoint, its tokenizer, the head and the length; for `.prompt`, the prompt of `task`.
+    public func prepare(task: TextTask? = nil) throws -> Backbone {
         if let problem = settings.problem { throw FineTuningError(problem) }
+        if method == .prompt {
+            precondition(task != nil, "prompt-based fine-tuning is prepared for a task")
+            if settings.linearProbe {
+                throw FineTuningError("--linear-probe trains a new head on frozen states; --method prompt has no new head (it fine-tunes the whole model)")
+            }
+            if let pooling {
+                throw FineTuningError("--head \(pooling.rawValue): --method prompt reads the mask token (BERT) or the last token (GPT-2, Llama), not a head")
+            }
+        }
         let loaded = try loadCheckpoint(checkpoint)
         let isDecoder = loaded.decoder != nil
         guard isDecoder || loaded.encoder != nil else {
             throw FineTuningError("\(loaded.directory.path): a \(loaded.config.model.flavor.rawValue) checkpoint; fine-tuning a text classifier needs gpt2, llama or bert")
         }
-        let pooling = self.pooling ?? (isDecoder ? .last : .cls)
-        let allowed: [SequencePooling] = isDecoder ? [.last, .mean] : [.cls, .mean]
+        let pooling = method == .prompt ? (isDecoder ? .last : .mask) : self.pooling ?? (isDecoder ? .last : .cls)
+        let allowed: [SequencePooling] = method == .prompt ? [pooling] : isDecoder ? [.last, .mean] : [.cls, .mean]
         guard allowed.contains(pooling) else {
             throw FineTuningError("--head \(pooling.rawValue): a \(isDecoder ? "decoder" : "BERT") classifier pools \(allowed.map(\.rawValue).joined(separator: " or "))")
         }
@@ -93,43 +123,83 @@ public struct TextClassifierFineTuning {
         let tokenizer = try loadTokenizer(tokenizerURL)
         let inputs = try ClassifierInputs(tokenizer: tokenizer, decoder: isDecoder, maxLength: maxLength ?? context,
                                           source: tokenizerURL.path)
+        let vocabulary = loaded.decoder?.config.vocabSize ?? loaded.encoder!.config.vocabSize
+        let prompt = try method == .prompt
+            ? PromptInputs(task: task!, inputs: inputs, decoder: isDecoder, vocabularySize: vocabulary, source: tokenizerURL.path)
+            : nil
         return Backbone(directory: loaded.directory, tokenizer: tokenizerURL, isDecoder: isDecoder, pooling: pooling,
-                        inputs: inputs, endOfTextToken: tokenizer.specialTokenID("<|endoftext|>"), context: context)
+                        inputs: inputs, endOfTextToken: tokenizer.specialTokenID("<|endoftext|>"), context: context,
+                        method: method, prompt: prompt)
     }
 
     /// Fine-tunes a fresh copy of the checkpoint on `splits` with `seed`; with `export`, writes the classifier (at its
     /// best dev step) there as a Hugging Face directory.
     public func run(_ splits: LabelledSplits, seed: UInt64, backbone: Backbone, export: URL? = nil,
                     log: (String) -> Void = { _ in }) throws -> SeedResult {
+        if export != nil && backbone.method == .prompt { throw Self.promptExportError }
+        let (train, dev, test) = try encode(splits, backbone: backbone)
+        let classifier = try makeClassifier(backbone, labels: splits.labels.count, seed: seed)
+        let outcome = fit(classifier, train: train, dev: dev, test: test, backbone: backbone, seed: seed,
+                          evaluateBeforeTraining: backbone.method == .prompt, log: log)
+        if let export {
+            try exportClassifier(classifier, labels: splits.labels, backbone: backbone, to: export,
+                                 examples: Array(zip(splits.test, test).prefix(exportedPredictions)))
+        }
+        return SeedResult(outcome, seed: seed, trainExamples: train.count, export: export?.path)
+    }
+
+    static let promptExportError = FineTuningError(
+        "--out writes a transformers *ForSequenceClassification; a --method prompt classifier is the LM head inside a prompt and is not exported (write the results with --results)")
+
+    /// The splits as the classifier reads them; a label outside the task's or a text without tokens is an error.
+    func encode(_ splits: LabelledSplits, backbone: Backbone) throws
+        -> (train: [EncodedExample], dev: [EncodedExample], test: [EncodedExample]) {
+        if let prompt = backbone.prompt, prompt.labels != splits.labels {
+            throw FineTuningError("the splits' labels (\(splits.labels.joined(separator: ", "))) are not the prompt's (\(prompt.labels.joined(separator: ", ")))")
+        }
         let encode = { (split: String, texts: [LabelledText]) throws -> [EncodedExample] in
             guard !texts.isEmpty else { throw FineTuningError("the \(split) split has no examples") }
             return try texts.enumerated().map { index, example in
                 guard splits.labels.indices.contains(example.label) else {
                     throw FineTuningError("\(split) example \(index + 1): class \(example.label) is outside the \(splits.labels.count) labels")
                 }
-                let ids = backbone.inputs.encode(example.text)
+                let ids = backbone.encode(example.text)
                 guard !ids.isEmpty else { throw FineTuningError("\(split) example \(index + 1): the text gives no tokens") }
                 return EncodedExample(ids: ids, label: example.label)
             }
         }
-        let (train, dev, test) = (try encode("train", splits.train), try encode("dev", splits.dev), try encode("test", splits.test))
-        let classifier = try makeClassifier(backbone, labels: splits.labels.count, seed: seed)
-        let outcome = SequenceClassifierTraining.fit(classifier, train: train, dev: dev, test: test,
-                                                     padToken: backbone.inputs.padToken, settings: settings, seed: seed) { point, best in
-            log(String(format: "seed %llu step %d/%d: train loss %.4f, dev accuracy %.4f%@", seed, point.step,
-                       settings.totalSteps(trainExamples: train.count), point.trainLoss, point.accuracy, best ? " (best)" : ""))
-        }
-        if let export {
-            try exportClassifier(classifier, labels: splits.labels, backbone: backbone, to: export,
-                                 examples: Array(zip(splits.test, test).prefix(exportedPredictions)))
-        }
-        return SeedResult(seed: seed, bestStep: outcome.bestStep, steps: outcome.steps, trainExamples: train.count,
-                          dev: outcome.dev, test: outcome.test, devCurve: outcome.devCurve, export: export?.path)
+        return (try encode("train", splits.train), try encode("dev", splits.dev), try encode("test", splits.test))
     }
 
-    /// The checkpoint's backbone (a fresh load) under a new head drawn from `seed`.
+    /// `SequenceClassifierTraining.fit` with this fine-tuning's settings, each dev evaluation logged ("seed S step N/M",
+    /// with the stage's name when there are several).
+    func fit(_ classifier: SequenceClassifier, train: [EncodedExample], dev: [EncodedExample], test: [EncodedExample],
+             backbone: Backbone, seed: UInt64, stage: String? = nil, evaluateBeforeTraining: Bool,
+             log: (String) -> Void) -> SequenceClassifierOutcome {
+        let name = String(format: "seed %llu", seed) + (stage.map { " (\($0))" } ?? "")
+        let steps = settings.totalSteps(trainExamples: train.count)
+        let outcome = SequenceClassifierTraining.fit(classifier, train: train, dev: dev, test: test,
+                                                     padToken: backbone.inputs.padToken, settings: settings, seed: seed,
+                                                     evaluateBeforeTraining: evaluateBeforeTraining) { point, best in
+            if point.step == 0 {
+                log(String(format: "%@ step 0/%d: dev accuracy %.4f before training", name, steps, point.accuracy))
+            } else {
+                log(String(format: "%@ step %d/%d: train loss %.4f, dev accuracy %.4f%@", name, point.step, steps,
+                           point.trainLoss, point.accuracy, best ? " (best)" : ""))
+            }
+        }
+        return outcome
+    }
+
+    /// The checkpoint (a fresh load) as a classifier: under a new head drawn from `seed`, or (`.prompt`) its LM head
+    /// read at the prompt's answer.
     func makeClassifier(_ backbone: Backbone, labels: Int, seed: UInt64) throws -> SequenceClassifier {
         let loaded = try loadCheckpoint(backbone.directory)
+        if let prompt = backbone.prompt {
+            precondition(prompt.labelTokens.count == labels, "one label token per class")
+            if let decoder = loaded.decoder { return CausalLMPromptClassifier(decoder: decoder, labelTokens: prompt.labelTokens) }
+            return MaskedLMPromptClassifier(model: loaded.encoder!, maskToken: prompt.maskToken!, labelTokens: prompt.labelTokens)
+        }
         var generator = RandomGenerator(seed: seed)
         if let decoder = loaded.decoder {
             return GPTForSequenceClassification(decoder: decoder, labels: labels, padToken: Int(backbone.inputs.padToken),
