@@ -23,6 +23,10 @@ struct FinetuneText: ParsableCommand {
             With --out DIR: DIR/results.json and DIR/seed-N/ per seed, a Hugging Face directory \
             (BertForSequenceClassification, GPT2ForSequenceClassification or LlamaForSequenceClassification) with \
             predictions.json for scripts/check_seqcls_export.py.
+            --method prompt fine-tunes the LM head inside the task's prompt instead (LM-BFF: BERT's cloze with \
+            [MASK], a decoder's template; each label's verbaliser token), scored before training (zero-shot) too. \
+            --self-train: fine-tune, pseudo-label the task's unlabelled texts (probability ≥ --threshold), fine-tune \
+            a fresh copy on them, then again on the labelled examples.
             Example: pretrain finetune-text runs/bert --task data/tasks/shakespeare-genre --shots 16 --seeds 5
             """)
 
@@ -33,6 +37,12 @@ struct FinetuneText: ParsableCommand {
     @Option(help: "Seeds 0..<S: few-shot samples, heads, batch orders, dropout.") var seeds = 3
     @Option(help: "Pooling: cls or mean (BERT), last or mean (GPT-2/Llama); default cls / last.") var head: String?
     @Flag(name: .customLong("linear-probe"), help: "Freeze the checkpoint; train only the head.") var linearProbe = false
+    @Option(help: "head (a new classification head) or prompt (the LM head inside the task's prompt).") var method = "head"
+    @Flag(name: .customLong("self-train"), help: "Pseudo-label the task's unlabelled texts and train on them first.")
+    var selfTrain = false
+    @Option(help: "With --self-train: the softmax probability a pseudo-label needs.") var threshold = SelfTrainingSettings().threshold
+    @Option(name: .customLong("max-pseudo-labels"), help: "With --self-train: keep at most this many, the most probable.")
+    var maxPseudoLabels: Int?
     @Option(help: "Updates per seed.") var steps = SequenceClassifierSettings().steps
     @Option(help: "Passes over the training examples instead of --steps.") var epochs: Int?
     @Option(help: "Peak learning rate (default 5e-5; 1e-3 with --linear-probe).") var lr: Float?
@@ -54,6 +64,14 @@ struct FinetuneText: ParsableCommand {
         if let shots, shots < 1 { throw FineTuningError("--shots must be ≥ 1, got \(shots)") }
         guard seeds >= 1 else { throw FineTuningError("--seeds must be ≥ 1, got \(seeds)") }
         var fineTuning = TextClassifierFineTuning(checkpoint: URL(fileURLWithPath: checkpoint))
+        guard let method = FineTuningMethod(rawValue: method) else { throw FineTuningError("--method \(method): expected head or prompt") }
+        fineTuning.method = method
+        var selfTraining = SelfTrainingSettings()
+        (selfTraining.threshold, selfTraining.maxPseudoLabels) = (threshold, maxPseudoLabels)
+        if let problem = selfTraining.problem { throw FineTuningError(problem) }
+        if selfTrain && out != nil {
+            throw FineTuningError("--out exports the fine-tuned classifiers; --self-train does not (write the results with --results)")
+        }
         if let head {
             guard let pooling = SequencePooling(rawValue: head) else {
                 throw FineTuningError("--head \(head): expected cls, mean or last")
@@ -70,13 +88,16 @@ struct FinetuneText: ParsableCommand {
         if let problem = fineTuning.settings.problem { throw FineTuningError(problem) }
         let textTask = try TextTask.load(URL(fileURLWithPath: task))
         let outDirectory = out.map { URL(fileURLWithPath: $0) }
-        let report = try fineTuning.run(task: textTask, shots: shots, seeds: (0..<seeds).map(UInt64.init), export: outDirectory,
-                                        log: { if !quiet { print($0) } })
+        let seedList = (0..<seeds).map(UInt64.init), log = { (line: String) in if !quiet { print(line) } }
+        let report = try selfTrain
+            ? fineTuning.runSelfTraining(task: textTask, shots: shots, seeds: seedList, selfTraining: selfTraining, log: log)
+            : fineTuning.run(task: textTask, shots: shots, seeds: seedList, export: outDirectory, log: log)
         let resultsURL = try outDirectory?.appendingPathComponent("results.json") ?? results.map { URL(fileURLWithPath: $0) }
-            ?? fineTuning.defaultResultsURL(task: textTask.name, shots: shots)
+            ?? fineTuning.defaultResultsURL(task: textTask.name, shots: shots, selfTraining: selfTrain)
         try report.write(to: resultsURL)
         print("\(textTask.name) (\(textTask.labels.count) labels, \(shots.map { "\($0) per class" } ?? "all examples"), "
-              + "head \(report.head)\(linearProbe ? ", linear probe" : ""))")
+              + "\(method == .prompt ? "prompt, reading the" : "head") \(report.head)\(linearProbe ? ", linear probe" : "")"
+              + "\(selfTrain ? ", self-trained" : ""))")
         report.lines.forEach { print($0) }
         print("wrote \(resultsURL.path)" + (outDirectory.map { " and \(seeds) Hugging Face classifier\(seeds == 1 ? "" : "s") under \($0.path)" } ?? ""))
     }
