@@ -7,7 +7,7 @@ RELEASE := $(SWIFT) build -c release
 
 TASKS ?= data/tasks
 
-.PHONY: tasks deps build test demo study-cpt study-transfer study-data study-audio study-newlang bench bench-dp fixtures clean fuzz faults sources
+.PHONY: tasks deps build test demo study-cpt study-transfer study-data study-downstream study-audio study-newlang bench bench-dp fixtures clean fuzz faults sources
 
 # Debian/Ubuntu packages the build links against (and the tools `pretrain data synth-speech` drives: espeak-ng,
 # sox; Open MPI for data-parallel training under mpirun); apt-get runs only when one is missing.
@@ -107,6 +107,14 @@ study-transfer: build
 # Writes runs/study-data/ and its section of docs/RESULTS.md; STUDY_FLAGS=--quick for the CI size, --reuse to continue.
 study-data: build sources
 	OMP_WAIT_POLICY=passive $(PRETRAIN) study data --sources data/sources --out runs/study-data --results docs/RESULTS.md $(STUDY_FLAGS)
+
+# The downstream study (about an hour on two cores): the task suite of docs/EVALUATION.md for a GPT and a BERT of one shape
+# (and both continued on the tasks' texts), PCP vs TAPT vs none, self-training, same loss with different flatness.
+# Uses data/sources for four of the seven tasks when it exists (`make sources`). Writes runs/study-downstream/ and its
+# section of docs/RESULTS.md; STUDY_FLAGS=--quick for the CI size, --reuse to continue an interrupted study.
+study-downstream: build
+	OMP_WAIT_POLICY=passive $(PRETRAIN) study downstream --sources data/sources --out runs/study-downstream \
+		--results docs/RESULTS.md $(STUDY_FLAGS)
 
 # The speech pre-training study of issue 6: espeak-ng corpus, TERA and SSAST pre-training (about 18 minutes each on
 # two cores), probes of both encoders and both baselines; the table lands in runs/study-audio/results.md.

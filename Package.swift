@@ -93,7 +93,8 @@ let package = Package(
         .target(name: "Probes", dependencies: ["Tensors", "Layers", "Optimizers", "AudioData", "FileErrors"],
                 path: "Sources/Probes", swiftSettings: numericSettings),
         // Rerunnable studies built on the trainer: plan, runs, measurements, RESULTS.md section and figures.
-        .target(name: "Studies", dependencies: ["Tensors", "Layers", "TextData", "Objectives", "Training", "Curation", "FileErrors"], path: "Sources/Studies",
+        .target(name: "Studies", dependencies: ["Tensors", "Layers", "TextData", "Objectives", "Training", "Curation", "FileErrors",
+                                               "TextTasks", "TextClassification", "TextEvaluation"], path: "Sources/Studies",
                 swiftSettings: numericSettings),
         // Structured fuzzers of every parser a user can feed (`pretrain fuzz`, `make fuzz`).
         .target(name: "Fuzzing", dependencies: ["TextData", "SafeTensors", "AudioData", "SpeechSynthesis", "Probes", "Training", "Curation"],
