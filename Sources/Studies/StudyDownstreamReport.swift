@@ -53,10 +53,13 @@ public enum StudyDownstreamReport {
         // Self-training against fine-tuning alone.
         for row in results.rows where row.part == "self-training" && row.method == "self-training" {
             guard let alone = results.row(part: "self-training", model: row.model, task: row.task, method: "fine-tuning alone", shots: row.shots) else { continue }
+            let kept = results.pseudoLabels.filter { $0.task == row.task && $0.shots == row.shots }.map(\.kept)
             claims.append(StudyClaim(
                 statement: "on \(row.task) at K = \(row.shotsLabel), a pseudo-label self-training stage beats fine-tuning alone",
                 holds: row.mean > alone.mean,
-                evidence: String(format: "%.1f %% vs %.1f %% (mean over seeds)", 100 * row.mean, 100 * alone.mean)))
+                evidence: String(format: "%.1f %% vs %.1f %% (mean over seeds)", 100 * row.mean, 100 * alone.mean)
+                    + (kept.allSatisfy { $0 == 0 } ? "; no unlabelled text reached the threshold, so no pseudo-label stage ran"
+                                                   : "; pseudo-labels kept per seed: " + kept.map(String.init).joined(separator: ", "))))
         }
         // Flatness: the trace's correlation with the downstream mean over the routes.
         let routes = results.flatness.map { route -> (trace: Double, score: Double) in
@@ -89,6 +92,8 @@ public enum StudyDownstreamReport {
                         + "are fixed beforehand and the step is chosen on dev.", ""]
         let shots = results.rows.first { $0.part == "suite" }?.shots
         lines += ["### The suite (K = \(shots.map(String.init) ?? "all") per class)", "",
+                  "Zero-shot: lm-evaluation-harness-style multiple choice over the task's verbalised labels, on the first "
+                    + "\(results.zeroShotLimit.map(String.init) ?? "all") test examples; the other columns are fine-tuned with a head on the whole test split.", "",
                   "| task | majority | bag of words | GPT zero-shot (acc) | GPT | GPT + domain | BERT | BERT + domain |",
                   "|---|---|---|---|---|---|---|---|"]
         for task in results.tasks {

@@ -61,6 +61,8 @@ public struct StudyDownstreamResults: Codable {
     public var zeroShot: [ZeroShotRow] = []
     public var flatness: [FlatnessRow] = []
     public var pseudoLabels: [PseudoLabelRow] = []
+    /// Test examples the zero-shot scores read.
+    public var zeroShotLimit: Int?
     /// The base GPT's val loss, which the flatness routes are matched to.
     public var targetLoss: Double?
     public var machine = ""

@@ -20,6 +20,7 @@ extension StudyDownstream {
         _ = try train("bert-domain", "BERT continued on the tasks' texts",
                       recipe(bert: true, corpus: corpus("domain"), steps: size.continuedSteps), .initFrom(bert.directory))
         let shots = size.suiteShots
+        results.zeroShotLimit = size.zeroShotLimit
         for task in tasks {
             let baselines = seeds.map { TaskBaselines.evaluate(task, shots: shots, seed: $0) }
             results.baselines.append(BaselineRow(task: task.name, shots: shots, majority: baselines.map(\.majority.accuracy),
