@@ -28,6 +28,7 @@ struct StudyFineTuner {
         fineTuning.settings.steps = study.size.fineTuneSteps
         fineTuning.settings.batchSize = study.size.fineTuneBatch
         fineTuning.settings.learningRate = study.size.fineTuneLR
+        fineTuning.settings.evaluateEvery = study.size.fineTuneEvaluateEvery
         fineTuning.maxLength = study.size.context
         return fineTuning
     }
@@ -37,7 +38,8 @@ struct StudyFineTuner {
                          _ body: (TextClassifierFineTuning) throws -> FineTuningReport) throws -> FineTuningReport {
         let url = study.out.appendingPathComponent("finetune").appendingPathComponent(name + ".json")
         let stamp = try Self.stamp(checkpoint: checkpoint, task: task, shots: shots, seeds: study.seeds, variant: variant,
-                                   settings: "\(study.size.fineTuneSteps)/\(study.size.fineTuneBatch)/\(study.size.fineTuneLR)/\(study.size.context)")
+                                   settings: "\(study.size.fineTuneSteps)/\(study.size.fineTuneBatch)/\(study.size.fineTuneLR)/\(study.size.context)"
+                                        + "/\(study.size.fineTuneEvaluateEvery)")
         if study.reuse, let data = try? Data(contentsOf: url), let stored = try? JSONDecoder().decode(Stored.self, from: data),
            stored.stamp == stamp {
             reused += 1
