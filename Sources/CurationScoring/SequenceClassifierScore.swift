@@ -132,7 +132,7 @@ public final class SequenceClassifierScore: CurationStep {
         classifier.eval()
         for start in stride(from: 0, to: scored.count, by: batchSize) {
             let rows = Array(scored[start..<min(start + batchSize, scored.count)])
-            let logits = noGrad { classifier.logits(PaddedTokens(rows.map { ids[$0] }, padToken: inputs.padToken)) }
+            let logits = noGrad { classifier.logits(padded(rows.map { ids[$0] })) }
             let values = logits.scalars, width = labels.count
             for (offset, row) in rows.enumerated() {
                 result[row] = softmax(values[(offset * width)..<((offset + 1) * width)])
@@ -140,6 +140,24 @@ public final class SequenceClassifierScore: CurationStep {
         }
         return result
     }
+
+    /// Right-padded with an attention mask to the longest text, rounded up to a multiple of `lengthStep` (at most
+    /// `max_length`) when there are several: the buffer pool keeps buffers by exact size, and a corpus pass makes batches
+    /// of every length, so rounding bounds the memory it keeps to a few shapes' worth.
+    private func padded(_ sequences: [[Int32]]) -> PaddedTokens {
+        let longest = sequences.map(\.count).max()!
+        guard sequences.count > 1 else { return PaddedTokens(sequences, padToken: inputs.padToken) }
+        let length = min(inputs.maxLength, (longest + Self.lengthStep - 1) / Self.lengthStep * Self.lengthStep)
+        var tokens = [Int32](), mask = [Int32]()
+        for sequence in sequences {
+            tokens += sequence + [Int32](repeating: inputs.padToken, count: length - sequence.count)
+            mask += [Int32](repeating: 1, count: sequence.count) + [Int32](repeating: 0, count: length - sequence.count)
+        }
+        return PaddedTokens(tokens: IntTensor(tokens, shape: [sequences.count, length]),
+                            attentionMask: IntTensor(mask, shape: [sequences.count, length]))
+    }
+
+    private static let lengthStep = 16
 
     /// Softmax of Float logits, in Double.
     private func softmax(_ logits: ArraySlice<Float>) -> [Double] {
