@@ -13,8 +13,8 @@ import TextData
 /// first `max_length` tokens).
 ///
 /// With `batch_size` > 1 the step scores in its corpus pass: documents are collected as they arrive, and every
-/// `lengthWindow` of them are sorted by length and cut into batches, so a batch pads little; `apply` then reads the
-/// scores in input order. With `batch_size: 1` it scores each document in `apply`, without a spool.
+/// `lengthWindow` of them are sorted by length and cut into batches, so a batch pads little (to a multiple of
+/// `lengthStep` tokens); `apply` then reads the scores in input order. With `batch_size: 1` it scores each document in `apply`, without a spool.
 public final class SequenceClassifierScore: CurationStep {
     public static let kind = "sequence_classifier"
     public static let keys = ["model", "field", "score_label", "max_length", "batch_size"]
@@ -32,6 +32,8 @@ public final class SequenceClassifierScore: CurationStep {
 
     /// Documents collected together and sorted by length before they are cut into batches.
     private var lengthWindow: Int { batchSize * 32 }
+    /// A batch of several texts pads to a multiple of this many tokens (see `padded`).
+    private static let lengthStep = 16
     /// Corpus pass: each document's (label index, score) in input order (nil: its text gives no tokens), and the ids
     /// of documents not scored yet with their positions.
     private var scores: [(label: Int, score: Double)?] = []
@@ -145,8 +147,8 @@ public final class SequenceClassifierScore: CurationStep {
     /// `max_length`) when there are several: the buffer pool keeps buffers by exact size, and a corpus pass makes batches
     /// of every length, so rounding bounds the memory it keeps to a few shapes' worth.
     private func padded(_ sequences: [[Int32]]) -> PaddedTokens {
-        let longest = sequences.map(\.count).max()!
         guard sequences.count > 1 else { return PaddedTokens(sequences, padToken: inputs.padToken) }
+        let longest = sequences.map(\.count).max()!
         let length = min(inputs.maxLength, (longest + Self.lengthStep - 1) / Self.lengthStep * Self.lengthStep)
         var tokens = [Int32](), mask = [Int32]()
         for sequence in sequences {
@@ -156,8 +158,6 @@ public final class SequenceClassifierScore: CurationStep {
         return PaddedTokens(tokens: IntTensor(tokens, shape: [sequences.count, length]),
                             attentionMask: IntTensor(mask, shape: [sequences.count, length]))
     }
-
-    private static let lengthStep = 16
 
     /// Softmax of Float logits, in Double.
     private func softmax(_ logits: ArraySlice<Float>) -> [Double] {
