@@ -104,8 +104,10 @@ let package = Package(
         // numericSettings: MinHash's multiply-shift permutations vectorise with the build CPU's 512/256-bit registers.
         .target(name: "Curation", dependencies: ["FileErrors", .product(name: "Yams", package: "Yams")],
                 path: "Sources/Curation", swiftSettings: numericSettings),
-        // Curation steps that run a trained model of ours (a perplexity scorer), registered with Curation's steps.
-        .target(name: "CurationScoring", dependencies: ["Curation", "Training", "TextData", "Layers", "Tensors"],
+        // Curation steps that run a trained model of ours (a perplexity scorer, a fine-tuned sequence classifier),
+        // registered with Curation's steps.
+        .target(name: "CurationScoring",
+                dependencies: ["Curation", "Training", "TextData", "Layers", "Tensors", "HFInterop", "TextClassification"],
                 path: "Sources/CurationScoring", swiftSettings: numericSettings),
         // Labelled text classification tasks from the bundled plays and data/sources: task.yaml, splits, data cards,
         // few-shot samples, the majority and bag-of-words baselines.
@@ -150,7 +152,8 @@ let package = Package(
         .testTarget(name: "SpeechSynthesisTests", dependencies: ["SpeechSynthesis"], path: "Tests/SpeechSynthesisTests"),
         .testTarget(name: "StudiesTests", dependencies: ["Studies", "Training", "TextData", "TestSupport"], path: "Tests/StudiesTests"),
         .testTarget(name: "FuzzingTests", dependencies: ["Fuzzing", "TestSupport"], path: "Tests/FuzzingTests"),
-        .testTarget(name: "CurationTests", dependencies: ["Curation", "CurationScoring", "Training", "TestSupport"],
+        .testTarget(name: "CurationTests",
+                    dependencies: ["Curation", "CurationScoring", "Training", "HFInterop", "TextClassification", "TestSupport"],
                     path: "Tests/CurationTests"),
         .testTarget(name: "TextTasksTests", dependencies: ["TextTasks", "TestSupport"], path: "Tests/TextTasksTests"),
         .testTarget(name: "TextEvaluationTests",
