@@ -41,6 +41,9 @@ public struct PromptInputs {
     public let maxLength: Int
     let tokenizer: Tokenizer
 
+    /// The text of each label's token (" comedy", or " com" when that word is several tokens).
+    public var labelTokenTexts: [String] { labelTokens.map { tokenizer.decode([Int($0)]) } }
+
     /// Tokens of the prompt without the text, special tokens included.
     public var promptLength: Int {
         pieces.reduce(0) { count, piece in

@@ -53,6 +53,8 @@ public struct FineTuningReport: Codable, Equatable, Sendable {
     public var batchSize: Int
     public var learningRate: Float
     public var maxLength: Int
+    /// `.prompt`: each label's token (the first of its verbaliser words), as text.
+    public var labelTokens: [String]?
     /// `.prompt`: the labels whose verbaliser words are more than one token (their first token stands for them).
     public var multiTokenLabels: [String]?
     public var seeds: [SeedResult]
@@ -68,7 +70,7 @@ public struct FineTuningReport: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case checkpoint, task, labels, shots, method, head, steps, seeds
         case linearProbe = "linear_probe", batchSize = "batch_size", learningRate = "learning_rate", maxLength = "max_length"
-        case multiTokenLabels = "multi_token_labels"
+        case labelTokens = "label_tokens", multiTokenLabels = "multi_token_labels"
         case devAccuracy = "dev_accuracy", testAccuracy = "test_accuracy", testMacroF1 = "test_macro_f1"
         case stepZeroDevAccuracy = "step_0_dev_accuracy", stepZeroTestAccuracy = "step_0_test_accuracy"
         case selfTraining = "self_training"
@@ -79,7 +81,8 @@ public struct FineTuningReport: Codable, Equatable, Sendable {
         (checkpoint, self.task, labels, self.shots) = (backbone.directory.path, task.name, task.labels, shots)
         (method, head, linearProbe) = (backbone.method, backbone.pooling.rawValue, settings.linearProbe)
         (steps, batchSize, learningRate) = (seeds[0].steps, settings.batchSize, settings.peakLearningRate)
-        (maxLength, multiTokenLabels) = (backbone.inputs.maxLength, backbone.prompt?.multiTokenLabels)
+        (maxLength, labelTokens, multiTokenLabels) = (backbone.inputs.maxLength, backbone.prompt?.labelTokenTexts,
+                                                      backbone.prompt?.multiTokenLabels)
         self.seeds = seeds
         devAccuracy = Spread(seeds.map(\.dev.accuracy))
         testAccuracy = Spread(seeds.map(\.test.accuracy))
@@ -116,8 +119,11 @@ public struct FineTuningReport: Codable, Equatable, Sendable {
                 lines.append(stages.line(seed: seed.seed, labels: labels))
             }
         }
-        if let multiTokenLabels, !multiTokenLabels.isEmpty {
-            lines.append("labels read by the first token of their words: \(multiTokenLabels.joined(separator: ", "))")
+        if let labelTokens {
+            let tokens = zip(labels, labelTokens).map { "\($0) \"\($1)\"" }.joined(separator: ", ")
+            let several = multiTokenLabels ?? []
+            lines.append("label tokens: \(tokens)" + (several.isEmpty ? ""
+                : " (the first token of the words of \(several.joined(separator: ", ")), which are more than one)"))
         }
         return lines
     }

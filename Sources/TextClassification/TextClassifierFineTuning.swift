@@ -97,7 +97,7 @@ public struct TextClassifierFineTuning {
     public func prepare(task: TextTask? = nil) throws -> Backbone {
         if let problem = settings.problem { throw FineTuningError(problem) }
         if method == .prompt {
-            precondition(task != nil, "prompt-based fine-tuning is prepared for a task")
+            guard task != nil else { throw FineTuningError("prompt-based fine-tuning reads the task's prompt: prepare(task:)") }
             if settings.linearProbe {
                 throw FineTuningError("--linear-probe trains a new head on frozen states; --method prompt has no new head (it fine-tunes the whole model)")
             }

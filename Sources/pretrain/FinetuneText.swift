@@ -40,7 +40,7 @@ struct FinetuneText: ParsableCommand {
     @Option(help: "head (a new classification head) or prompt (the LM head inside the task's prompt).") var method = "head"
     @Flag(name: .customLong("self-train"), help: "Pseudo-label the task's unlabelled texts and train on them first.")
     var selfTrain = false
-    @Option(help: "With --self-train: the softmax probability a pseudo-label needs.") var threshold = SelfTrainingSettings().threshold
+    @Option(help: "With --self-train: the softmax probability a pseudo-label needs (default 0.9).") var threshold: Double?
     @Option(name: .customLong("max-pseudo-labels"), help: "With --self-train: keep at most this many, the most probable.")
     var maxPseudoLabels: Int?
     @Option(help: "Updates per seed.") var steps = SequenceClassifierSettings().steps
@@ -67,8 +67,11 @@ struct FinetuneText: ParsableCommand {
         guard let method = FineTuningMethod(rawValue: method) else { throw FineTuningError("--method \(method): expected head or prompt") }
         fineTuning.method = method
         var selfTraining = SelfTrainingSettings()
-        (selfTraining.threshold, selfTraining.maxPseudoLabels) = (threshold, maxPseudoLabels)
+        (selfTraining.threshold, selfTraining.maxPseudoLabels) = (threshold ?? selfTraining.threshold, maxPseudoLabels)
         if let problem = selfTraining.problem { throw FineTuningError(problem) }
+        if !selfTrain && (threshold != nil || maxPseudoLabels != nil) {
+            throw FineTuningError("--threshold and --max-pseudo-labels choose pseudo-labels: they need --self-train")
+        }
         if selfTrain && out != nil {
             throw FineTuningError("--out exports the fine-tuned classifiers; --self-train does not (write the results with --results)")
         }

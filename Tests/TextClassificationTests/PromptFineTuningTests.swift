@@ -187,6 +187,7 @@ final class PromptFineTuningTests: XCTestCase {
             (["--method", "cloze"], "--method cloze: expected head or prompt"),
             (["--self-train", "--out", "x"], "--self-train does not (write the results with --results)"),
             (["--self-train", "--threshold=-1"], "--threshold must be a number ≥ 0, got -1.0"),
+            (["--threshold", "0.5"], "--threshold and --max-pseudo-labels choose pseudo-labels: they need --self-train"),
         ]
         for (arguments, message) in cases + [(["--task", "plain-task", "--method", "prompt"], "has no prompt (template, cloze, verbalizer)")] {
             let task = arguments.contains("--task") ? [] : ["--task", "task"]
