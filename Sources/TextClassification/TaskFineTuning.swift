@@ -23,20 +23,6 @@ extension LabelledSplits {
     }
 }
 
-/// Mean and sample standard deviation (n − 1; 0 for one value) over seeds.
-public struct Spread: Codable, Equatable, Sendable {
-    public var mean: Double
-    public var sd: Double
-
-    public init(_ values: [Double]) {
-        precondition(!values.isEmpty, "at least one value")
-        let mean = values.reduce(0, +) / Double(values.count)
-        let squares = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +)
-        self.mean = mean
-        sd = values.count > 1 ? (squares / Double(values.count - 1)).squareRoot() : 0
-    }
-}
-
 /// results.json of `pretrain finetune-text`: what was fine-tuned on what, each seed's scores at its best dev step, and
 /// their spread.
 public struct FineTuningReport: Codable, Equatable, Sendable {

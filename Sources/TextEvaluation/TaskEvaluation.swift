@@ -30,19 +30,6 @@ public struct SeedScore: Codable, Sendable, Equatable {
     public var accNorm: Double
 }
 
-/// The mean and the sample standard deviation (n − 1; 0 for one value).
-public struct MeanDeviation: Codable, Sendable, Equatable {
-    public var mean: Double
-    public var sd: Double
-
-    public init(_ values: [Double]) {
-        let mean = values.isEmpty ? 0 : values.reduce(0, +) / Double(values.count)
-        let squares = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +)
-        self.mean = mean
-        sd = values.count > 1 ? (squares / Double(values.count - 1)).squareRoot() : 0
-    }
-}
-
 /// A task's multiple-choice scores over seeds, beside the majority class of its train split on the same examples.
 public struct TaskChoiceScores: Codable, Sendable, Equatable {
     public var task: String
@@ -55,8 +42,8 @@ public struct TaskChoiceScores: Codable, Sendable, Equatable {
     public var majorityLabel: String
     public var majority: Double
     public var seeds: [SeedScore]
-    public var acc: MeanDeviation
-    public var accNorm: MeanDeviation
+    public var acc: Spread
+    public var accNorm: Spread
     /// Examples whose context was cut to the model's window, summed over seeds.
     public var truncated: Int
     public var seconds: Double
@@ -158,7 +145,7 @@ public enum MultipleChoiceEvaluation {
             task: task.name, directory: task.directory.path, shots: shots, labels: task.labels, continuations: words,
             examples: count, majorityLabel: majority,
             majority: Double(test.filter { $0.label == majority }.count) / Double(max(1, count)),
-            seeds: scores, acc: MeanDeviation(scores.map(\.acc)), accNorm: MeanDeviation(scores.map(\.accNorm)),
+            seeds: scores, acc: Spread(scores.map(\.acc)), accNorm: Spread(scores.map(\.accNorm)),
             truncated: truncated, seconds: Date().timeIntervalSince(started))
     }
 
@@ -186,7 +173,7 @@ public enum MultipleChoiceEvaluation {
     /// and the majority class.
     public static func table(_ scores: [TaskChoiceScores]) -> String {
         func pad(_ text: String, _ width: Int) -> String { text.padding(toLength: max(width, text.count), withPad: " ", startingAt: 0) }
-        func cell(_ value: MeanDeviation, seeds: Int) -> String {
+        func cell(_ value: Spread, seeds: Int) -> String {
             seeds > 1 ? String(format: "%.3f ± %.3f", value.mean, value.sd) : String(format: "%.3f", value.mean)
         }
         var lines = [pad("task", 24) + pad("K", 4) + pad("seeds", 7) + pad("examples", 10) + pad("acc", 16) + pad("acc_norm", 16) + "majority"]

@@ -181,7 +181,7 @@ final class SequenceClassifierScoringTests: XCTestCase {
         }
         let spread = #"{"mean": 0.6, "sd": 0.1}"#
         try """
-            {"checkpoint": "ckpt", "task": "t", "labels": ["low", "mid", "high"], "head": "last", "linear_probe": false,
+            {"checkpoint": "ckpt", "task": "t", "labels": ["low", "mid", "high"], "method": "head", "head": "last", "linear_probe": false,
              "steps": 2, "batch_size": 8, "learning_rate": 0.00005, "max_length": 12,
              "seeds": [\(seed(0, dev: 0.5)), \(seed(1, dev: 0.75)), \(seed(2, dev: 0.75))],
              "dev_accuracy": \(spread), "test_accuracy": \(spread), "test_macro_f1": \(spread)}
