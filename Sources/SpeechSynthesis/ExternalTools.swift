@@ -6,6 +6,8 @@ public struct ExternalTools {
     public let sox: URL
     public let espeakVersion: String   // "1.51"
     public let soxVersion: String      // "14.4.2"
+    /// espeak-ng's data directory, as its banner names it ("Data at: …"): voices/, voices/!v/ (the variants), …
+    public let espeakData: URL?
 
     /// Finds both tools on `searchPath` (PATH by default); a missing one is named with its Debian package.
     public init(searchPath: String? = nil) throws {
@@ -24,6 +26,8 @@ public struct ExternalTools {
         let espeakBanner = try Self.run(espeak, ["--version"]).stdout
         espeakVersion = espeakBanner.components(separatedBy: "text-to-speech:").last?
             .split(separator: " ").first.map(String.init) ?? espeakBanner
+        espeakData = espeakBanner.components(separatedBy: "Data at:").dropFirst().first
+            .map { URL(fileURLWithPath: $0.trimmingCharacters(in: .whitespacesAndNewlines)) }
         let soxBanner = try Self.run(sox, ["--version"]).stdout
         soxVersion = soxBanner.components(separatedBy: "SoX v").last?
             .trimmingCharacters(in: .whitespacesAndNewlines) ?? soxBanner
