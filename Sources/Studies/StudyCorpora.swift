@@ -1,3 +1,5 @@
+import Curation
+import FileErrors
 import Foundation
 import TextData
 import Training
@@ -33,5 +35,16 @@ public enum StudyCorpora {
         try? FileManager.default.removeItem(at: stampURL)
         try CorpusPreparation(inputs: inputs, split: split, tokenizer: tokenizer).run(into: directory)
         try stamp.write(to: stampURL, atomically: true, encoding: .utf8)
+    }
+}
+
+/// Writes `documents` as JSONL (`{"text": …}` lines) unless the file holds exactly these bytes already, so that a
+/// corpus prepared from it keeps its input stamp; the studies' one writer of the texts they tokenize.
+func writeDocuments(_ documents: [String], to url: URL) throws {
+    try FileError.createDirectory(url.deletingLastPathComponent())
+    var data = Data()
+    for document in documents { data += MetaValue.object(["text": .string(document)]).jsonText.utf8; data.append(0x0A) }
+    if (try? Data(contentsOf: url)) != data {
+        try FileError.wrap("write", path: url.path) { try data.write(to: url, options: .atomic) }
     }
 }

@@ -87,14 +87,6 @@ public struct StudyData {
         try StudyCorpora.prepare(corpus(name), inputs: inputs, split: split, tokenizer: tokenizer, console: console)
     }
 
-    /// Writes `documents` as JSONL (`{"text": …}` lines) unless the file holds exactly these bytes already.
-    func writeDocuments(_ documents: [String], to url: URL) throws {
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        var data = Data()
-        for document in documents { data += MetaValue.object(["text": .string(document)]).jsonText.utf8; data.append(0x0A) }
-        if (try? Data(contentsOf: url)) != data { try data.write(to: url, options: .atomic) }
-    }
-
     /// (text, meta) of every line of a source file of `make sources`.
     func readSource(_ path: String) throws -> [(text: String, meta: [String: Any])] {
         let url = sources.appendingPathComponent(path)

@@ -1,4 +1,3 @@
-import FileErrors
 import Foundation
 import TextClassification
 import TextData
@@ -102,14 +101,5 @@ public struct StudyDownstream {
         recipe.train.keepLast = checkpointEvery == nil ? 1 : steps / (checkpointEvery ?? steps) + 1
         recipe.train.seed = UInt64(seed)
         return recipe
-    }
-
-    /// Writes `documents` as JSONL unless the file holds exactly these bytes already.
-    func writeDocuments(_ documents: [String], to url: URL) throws {
-        try FileError.createDirectory(url.deletingLastPathComponent())
-        let data = try TaskAdaptiveText.jsonLines(documents)
-        if (try? Data(contentsOf: url)) != data {
-            try FileError.wrap("write", path: url.path) { try data.write(to: url, options: .atomic) }
-        }
     }
 }

@@ -27,10 +27,10 @@ extension StudyDownstream {
         for (name, label, recipe) in [("flat-larger", "a larger GPT", larger), ("flat-small-batch", "a quarter of the batch", smallBatch),
                                       ("flat-high-lr", "three times the learning rate", highLR)] {
             let run = try train(name, "flatness route: \(label)", recipe, .fresh)
-            let kept = Set(CheckpointStore(runDirectory: run.directory).completeCheckpoints().map(\.step))
-            let candidates = run.records.filter { $0.isEvaluation && kept.contains($0.step) && $0.valLoss != nil }
+            let kept = CheckpointStore(runDirectory: run.directory).completeCheckpoints()
+            let candidates = run.records.filter { record in record.isEvaluation && record.valLoss != nil && kept.contains { $0.step == record.step } }
             guard let nearest = candidates.min(by: { abs($0.valLoss! - target) < abs($1.valLoss! - target) }),
-                  let directory = CheckpointStore(runDirectory: run.directory).completeCheckpoints().first(where: { $0.step == nearest.step })?.url else {
+                  let directory = kept.first(where: { $0.step == nearest.step })?.url else {
                 throw TrainingError("\(run.directory.path): no evaluated checkpoint to match the base loss")
             }
             routes.append(("\(label) (\(recipe.model.layers)×\(recipe.model.dModel), batch \(recipe.optim.batchSize), lr \(recipe.optim.lr))",

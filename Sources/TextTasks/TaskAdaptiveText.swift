@@ -38,14 +38,4 @@ public enum TaskAdaptiveText {
             }
         }
     }
-
-    /// Documents as JSONL (`{"text": …}` a line), the input of `pretrain tokenize`.
-    public static func jsonLines(_ documents: [String]) throws -> Data {
-        var data = Data()
-        for document in documents {
-            data += try JSONSerialization.data(withJSONObject: ["text": document], options: [.sortedKeys, .withoutEscapingSlashes])
-            data.append(0x0A)
-        }
-        return data
-    }
 }

@@ -199,7 +199,6 @@ final class TextTaskTests: XCTestCase {
         XCTAssertThrowsError(try TaskAdaptiveText.documents(task, kind: .pcp, labels: ["a", "a", "c"])) {
             XCTAssertTrue("\($0)".contains("label 'c' is not one of t's labels"), "\($0)")
         }
-        XCTAssertEqual(String(decoding: try TaskAdaptiveText.jsonLines(["x\"y"]), as: UTF8.self), "{\"text\":\"x\\\"y\"}\n")
     }
 
     func testMacroF1AndAccuracyByHand() {

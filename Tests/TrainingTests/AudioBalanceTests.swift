@@ -7,27 +7,11 @@ import XCTest
 
 /// `data.balance_by` for feature corpora: crops drawn equally per value of a manifest field (a speaker's gender).
 final class AudioBalanceTests: XCTestCase {
-    /// Eight tone files, six in train: one "female", four "male", one without the field; two in val.
+    /// AudioTrainingTests' eight tone files, six in train: one "female", four "male", one without the field; two in val.
     static func featureCorpus(_ root: URL, manifest: Bool = true) throws -> URL {
-        let input = root.appendingPathComponent(manifest ? "audio" : "audio-plain")
-        try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
-        var generator = RandomGenerator(seed: 5)
-        var lines: [String] = []
-        for index in 0..<8 {
-            let pitch = Float(150 + 90 * index)
-            let samples = (0..<6_400).map { 0.3 * sin(2 * Float.pi * pitch * Float($0) / 16_000) + 0.02 * generator.nextNormal() }
-            try writeWAV(samples, to: input.appendingPathComponent("u\(index).wav"))
-            let gender = index == 0 ? ", \"gender\": \"female\"" : index == 5 ? "" : ", \"gender\": \"male\""
-            lines.append("{\"path\": \"u\(index).wav\", \"split\": \"\(index < 6 ? "train" : "val")\", \"speaker\": \"s\(index)\"\(gender)}")
-        }
-        if manifest {
-            try lines.joined(separator: "\n").write(to: input.appendingPathComponent("manifest.jsonl"), atomically: true, encoding: .utf8)
-        }
-        var options = FeatureCorpusPreparation.Options()
-        options.fbank.numMelBins = 16
-        let out = root.appendingPathComponent(manifest ? "features" : "features-plain")
-        try FeatureCorpusPreparation.prepare(input: input, output: out, options: options)
-        return out
+        try AudioTrainingTests.featureCorpus(root, name: manifest ? "features" : "features-plain", manifestFields: manifest ? { index in
+            ", \"speaker\": \"s\(index)\"" + (index == 0 ? ", \"gender\": \"female\"" : index == 5 ? "" : ", \"gender\": \"male\"")
+        } : nil)
     }
 
     static func recipe(features: URL, balanceBy: String?) throws -> Recipe {

@@ -11,9 +11,12 @@ import XCTest
 /// corpus' statistics and feature options, the encoder loads for probes, and recipes that cannot run are
 /// rejected with the reason.
 final class AudioTrainingTests: XCTestCase {
-    /// A feature corpus of 16-bin fbanks from eight 0.4 s tone-plus-noise files (two in val by the manifest).
-    static func featureCorpus(_ root: URL) throws -> URL {
-        let input = root.appendingPathComponent("audio")
+    /// A feature corpus of 16-bin fbanks from eight 0.4 s tone-plus-noise files (two in val by the manifest), in
+    /// ROOT/`name`. `manifestFields(i)` adds fields to file i's manifest line (", \"gender\": \"male\""); nil writes no
+    /// manifest (the split is then a hash of the name).
+    static func featureCorpus(_ root: URL, name: String = "features",
+                              manifestFields: ((Int) -> String)? = { _ in "" }) throws -> URL {
+        let input = root.appendingPathComponent(name + "-audio")
         try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
         var generator = RandomGenerator(seed: 5)
         var manifest: [String] = []
@@ -21,12 +24,14 @@ final class AudioTrainingTests: XCTestCase {
             let pitch = Float(150 + 90 * index)
             let samples = (0..<6_400).map { 0.3 * sin(2 * Float.pi * pitch * Float($0) / 16_000) + 0.02 * generator.nextNormal() }
             try writeWAV(samples, to: input.appendingPathComponent("u\(index).wav"))
-            manifest.append("{\"path\": \"u\(index).wav\", \"split\": \"\(index < 6 ? "train" : "val")\"}")
+            manifest.append("{\"path\": \"u\(index).wav\", \"split\": \"\(index < 6 ? "train" : "val")\"\(manifestFields?(index) ?? "")}")
         }
-        try manifest.joined(separator: "\n").write(to: input.appendingPathComponent("manifest.jsonl"), atomically: true, encoding: .utf8)
+        if manifestFields != nil {
+            try manifest.joined(separator: "\n").write(to: input.appendingPathComponent("manifest.jsonl"), atomically: true, encoding: .utf8)
+        }
         var options = FeatureCorpusPreparation.Options()
         options.fbank.numMelBins = 16
-        let out = root.appendingPathComponent("features")
+        let out = root.appendingPathComponent(name)
         try FeatureCorpusPreparation.prepare(input: input, output: out, options: options)
         return out
     }
