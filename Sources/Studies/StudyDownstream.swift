@@ -50,7 +50,7 @@ public struct StudyDownstream {
             index += 1
             return try runner.run(name, label: label, recipe: recipe, start: start, index: index, of: total)
         }
-        var fineTuner = StudyFineTuner(study: self, console: console)
+        var fineTuner = StudyFineTuner(study: self, console: console, shouldStop: shouldStop)
         try suite(tasks, &results, train: train, fineTuner: &fineTuner, console: console)
         try adaptivePretraining(tasks, &results, train: train, fineTuner: &fineTuner, console: console)
         try selfTraining(tasks, &results, fineTuner: &fineTuner, console: console)

@@ -10,11 +10,13 @@ import Training
 struct StudyFineTuner {
     let study: StudyDownstream
     let console: ConsoleProgress
+    /// The study's interrupt, asked before every fine-tuning update.
+    let shouldStop: () -> Bool
     private(set) var seconds = 0.0
     private(set) var reused = 0
 
-    init(study: StudyDownstream, console: ConsoleProgress) {
-        (self.study, self.console) = (study, console)
+    init(study: StudyDownstream, console: ConsoleProgress, shouldStop: @escaping () -> Bool = { false }) {
+        (self.study, self.console, self.shouldStop) = (study, console, shouldStop)
     }
 
     private struct Stored: Codable {
@@ -30,6 +32,7 @@ struct StudyFineTuner {
         fineTuning.settings.learningRate = study.size.fineTuneLR
         fineTuning.settings.evaluateEvery = study.size.fineTuneEvaluateEvery
         fineTuning.maxLength = study.size.context
+        fineTuning.shouldStop = shouldStop
         return fineTuning
     }
 

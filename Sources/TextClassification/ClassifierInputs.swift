@@ -50,6 +50,13 @@ public struct ClassifierInputs {
 }
 
 /// A fine-tuning that cannot run as asked: one line naming the file, flag or label at fault.
+/// A fine-tuning ended by its `shouldStop` (an interrupt) before its last update; nothing of it is kept.
+public struct FineTuningStopped: Error, CustomStringConvertible {
+    public let step: Int
+    public let steps: Int
+    public var description: String { "fine-tuning interrupted after update \(step) of \(steps)" }
+}
+
 public struct FineTuningError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) {

@@ -128,7 +128,7 @@ extension TextClassifierFineTuning {
             // (a) and (b); the first classifier is released before the second is loaded.
             let (labelled, probabilities) = try {
                 let teacher = try makeClassifier(backbone, labels: splits.labels.count, seed: seed)
-                let outcome = fit(teacher, train: train, dev: dev, test: test, backbone: backbone, seed: seed,
+                let outcome = try fit(teacher, train: train, dev: dev, test: test, backbone: backbone, seed: seed,
                                   stage: "a: labelled", evaluateBeforeTraining: isPrompt, log: log)
                 return (outcome, Self.probabilities(teacher, unlabelled, padToken: backbone.inputs.padToken))
             }()
@@ -145,12 +145,12 @@ extension TextClassifierFineTuning {
                 log(String(format: "seed %llu (c): skipped, no pseudo-label; (d) fine-tunes the checkpoint on the labelled examples alone", seed))
             } else {
                 let pseudo = kept.map { EncodedExample(ids: unlabelled[$0.index].ids, label: $0.label) }
-                let outcome = fit(student, train: pseudo, dev: dev, test: test, backbone: backbone, seed: seed,
+                let outcome = try fit(student, train: pseudo, dev: dev, test: test, backbone: backbone, seed: seed,
                                   stage: "c: pseudo-labelled", evaluateBeforeTraining: isPrompt, log: log)
                 pseudoLabelled = StageResult(outcome, trainExamples: pseudo.count)
             }
             // (d)
-            let outcome = fit(student, train: train, dev: dev, test: test, backbone: backbone, seed: seed,
+            let outcome = try fit(student, train: train, dev: dev, test: test, backbone: backbone, seed: seed,
                               stage: "d: labelled again", evaluateBeforeTraining: isPrompt || pseudoLabelled != nil, log: log)
             let stages = SelfTrainingStages(labelled: StageResult(labelled, trainExamples: train.count), pseudoLabels: kept.count,
                                             pseudoLabelsPerClass: perClass, pseudoLabelled: pseudoLabelled)
@@ -173,7 +173,7 @@ extension TextClassifierFineTuning {
         let splits = try LabelledSplits(task: task, shots: shots, seed: seed)
         let (train, dev, test) = try encode(splits, backbone: backbone)
         let classifier = try makeClassifier(backbone, labels: splits.labels.count, seed: seed)
-        _ = fit(classifier, train: train, dev: dev, test: test, backbone: backbone, seed: seed,
+        _ = try fit(classifier, train: train, dev: dev, test: test, backbone: backbone, seed: seed,
                 evaluateBeforeTraining: backbone.method == .prompt, log: log)
         return Self.probabilities(classifier, encodedTexts, padToken: backbone.inputs.padToken).map { row in
             let label = row.indices.reduce(0) { row[$1] > row[$0] ? $1 : $0 }

@@ -99,11 +99,12 @@ public struct SequenceClassifierOutcome: Equatable, Sendable {
 /// weights. With `evaluateBeforeTraining` (a classifier that is already one before training: a prompt-based one, or
 /// one fine-tuned before) dev and test are scored before the first update too, and step 0 is a candidate for the best
 /// dev step; `onEvaluation` sees it as step 0 (train loss 0: none yet), which the dev curve leaves out.
+/// `shouldStop` is asked before every update (an interrupt); when it answers true the fit throws `FineTuningStopped`.
 public enum SequenceClassifierTraining {
     public static func fit(_ classifier: SequenceClassifier, train: [EncodedExample], dev: [EncodedExample],
                            test: [EncodedExample], padToken: Int32, settings: SequenceClassifierSettings,
-                           seed: UInt64, evaluateBeforeTraining: Bool = false,
-                           onEvaluation: (DevPoint, _ isBest: Bool) -> Void = { _, _ in })
+                           seed: UInt64, evaluateBeforeTraining: Bool = false, shouldStop: () -> Bool = { false },
+                           onEvaluation: (DevPoint, _ isBest: Bool) -> Void = { _, _ in }) throws
         -> SequenceClassifierOutcome {
         precondition(settings.problem == nil, settings.problem ?? "")
         precondition(!train.isEmpty && !dev.isEmpty && !test.isEmpty, "train, dev and test examples")
@@ -152,6 +153,7 @@ public enum SequenceClassifierTraining {
         classifier.train()
         var curve: [DevPoint] = [], lossSum = 0.0, lossCount = 0
         for step in 1...steps {
+            if shouldStop() { throw FineTuningStopped(step: step - 1, steps: steps) }
             optimizer.learningRate = schedule.learningRate(at: step - 1)
             let rows = order.next(settings.batchSize)
             let targets = IntTensor(rows.map { Int32(train[$0].label) }, shape: [rows.count])

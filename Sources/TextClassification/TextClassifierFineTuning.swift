@@ -72,6 +72,8 @@ public struct TextClassifierFineTuning {
     public var maxLength: Int?
     /// Test texts written to predictions.json beside an export.
     public var exportedPredictions = 64
+    /// Asked before every update (an interrupt): true ends the fine-tuning with `FineTuningStopped`.
+    public var shouldStop: () -> Bool = { false }
 
     public init(checkpoint: URL) { self.checkpoint = checkpoint }
 
@@ -139,7 +141,7 @@ public struct TextClassifierFineTuning {
         if export != nil && backbone.method == .prompt { throw Self.promptExportError }
         let (train, dev, test) = try encode(splits, backbone: backbone)
         let classifier = try makeClassifier(backbone, labels: splits.labels.count, seed: seed)
-        let outcome = fit(classifier, train: train, dev: dev, test: test, backbone: backbone, seed: seed,
+        let outcome = try fit(classifier, train: train, dev: dev, test: test, backbone: backbone, seed: seed,
                           evaluateBeforeTraining: backbone.method == .prompt, log: log)
         if let export {
             try exportClassifier(classifier, labels: splits.labels, backbone: backbone, to: export,
@@ -175,12 +177,12 @@ public struct TextClassifierFineTuning {
     /// with the stage's name when there are several).
     func fit(_ classifier: SequenceClassifier, train: [EncodedExample], dev: [EncodedExample], test: [EncodedExample],
              backbone: Backbone, seed: UInt64, stage: String? = nil, evaluateBeforeTraining: Bool,
-             log: (String) -> Void) -> SequenceClassifierOutcome {
+             log: (String) -> Void) throws -> SequenceClassifierOutcome {
         let name = String(format: "seed %llu", seed) + (stage.map { " (\($0))" } ?? "")
         let steps = settings.totalSteps(trainExamples: train.count)
-        let outcome = SequenceClassifierTraining.fit(classifier, train: train, dev: dev, test: test,
-                                                     padToken: backbone.inputs.padToken, settings: settings, seed: seed,
-                                                     evaluateBeforeTraining: evaluateBeforeTraining) { point, best in
+        let outcome = try SequenceClassifierTraining.fit(classifier, train: train, dev: dev, test: test,
+                                                         padToken: backbone.inputs.padToken, settings: settings, seed: seed,
+                                                         evaluateBeforeTraining: evaluateBeforeTraining, shouldStop: shouldStop) { point, best in
             if point.step == 0 {
                 log(String(format: "%@ step 0/%d: dev accuracy %.4f before training", name, steps, point.accuracy))
             } else {

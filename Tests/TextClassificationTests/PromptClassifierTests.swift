@@ -101,7 +101,7 @@ final class PromptClassifierTests: XCTestCase {
             }
             let logits = SequenceClassifierTraining.logits(classifier, dev, padToken: 0)
             XCTAssertEqual(logits.map { $0[1] > $0[0] ? 1 : 0 }, expected)
-            let outcome = SequenceClassifierTraining.fit(
+            let outcome = try SequenceClassifierTraining.fit(
                 classifier, train: Self.examples(32, seed: 1, decoder: isDecoder), dev: dev,
                 test: Self.examples(16, seed: 3, decoder: isDecoder), padToken: 0,
                 settings: SequenceClassifierTrainingTests.settings(steps: 10), seed: 0, evaluateBeforeTraining: true)
@@ -111,12 +111,12 @@ final class PromptClassifierTests: XCTestCase {
     }
 
     /// Without a new head, the LM head's two label tokens become the classes: the toy task is learned completely.
-    func testPromptFineTuningLearnsAToyTask() {
+    func testPromptFineTuningLearnsAToyTask() throws {
         for isDecoder in [false, true] {
             let classifier: SequenceClassifier = isDecoder
                 ? CausalLMPromptClassifier(decoder: Self.decoder(.gpt2), labelTokens: Self.labelTokens)
                 : MaskedLMPromptClassifier(model: Self.maskedLM(), maskToken: Self.maskToken, labelTokens: Self.labelTokens)
-            let outcome = SequenceClassifierTraining.fit(
+            let outcome = try SequenceClassifierTraining.fit(
                 classifier, train: Self.examples(32, seed: 1, decoder: isDecoder), dev: Self.examples(16, seed: 2, decoder: isDecoder),
                 test: Self.examples(16, seed: 3, decoder: isDecoder), padToken: 0,
                 settings: SequenceClassifierTrainingTests.settings(), seed: 0, evaluateBeforeTraining: true)

@@ -45,37 +45,37 @@ final class SequenceClassifierTrainingTests: XCTestCase {
 
     func fit(_ classifier: SequenceClassifier, settings: SequenceClassifierSettings = settings(), seed: UInt64 = 0,
              dev: [EncodedExample] = examples(16, seed: 2),
-             onEvaluation: (DevPoint, Bool) -> Void = { _, _ in }) -> SequenceClassifierOutcome {
-        SequenceClassifierTraining.fit(classifier, train: Self.examples(32, seed: 1), dev: dev, test: Self.examples(16, seed: 3),
+             onEvaluation: (DevPoint, Bool) -> Void = { _, _ in }) throws -> SequenceClassifierOutcome {
+        try SequenceClassifierTraining.fit(classifier, train: Self.examples(32, seed: 1), dev: dev, test: Self.examples(16, seed: 3),
                                        padToken: 0, settings: settings, seed: seed, onEvaluation: onEvaluation)
     }
 
-    func testBertLearnsASeparableTaskCompletely() {
-        let outcome = fit(Self.bertClassifier())
+    func testBertLearnsASeparableTaskCompletely() throws {
+        let outcome = try fit(Self.bertClassifier())
         XCTAssertEqual(outcome.dev.accuracy, 1, "\(outcome.devCurve)")
         XCTAssertEqual(outcome.test.accuracy, 1)
         XCTAssertEqual(outcome.test.macroF1, 1)
     }
 
-    func testBertWithMeanPoolingLearnsASeparableTaskCompletely() {
-        let outcome = fit(Self.bertClassifier(pooling: .mean))
+    func testBertWithMeanPoolingLearnsASeparableTaskCompletely() throws {
+        let outcome = try fit(Self.bertClassifier(pooling: .mean))
         XCTAssertEqual(outcome.dev.accuracy, 1, "\(outcome.devCurve)")
         XCTAssertEqual(outcome.test.accuracy, 1)
     }
 
     /// The decoder reads its last real token, which attends to the marker wherever it stands.
-    func testADecoderLearnsASeparableTaskCompletely() {
-        let outcome = fit(Self.gptClassifier())
+    func testADecoderLearnsASeparableTaskCompletely() throws {
+        let outcome = try fit(Self.gptClassifier())
         XCTAssertEqual(outcome.dev.accuracy, 1, "\(outcome.devCurve)")
         XCTAssertEqual(outcome.test.accuracy, 1)
     }
 
     /// A dev split labelled against train: dev accuracy falls as the classifier learns, so the best dev step is an
     /// early one, and the classifier ends with exactly the weights it had there.
-    func testTheBestDevStepsWeightsAreRestored() {
+    func testTheBestDevStepsWeightsAreRestored() throws {
         let classifier = Self.bertClassifier()
         var snapshots: [Int: [Float]] = [:]
-        let outcome = fit(classifier, dev: Self.examples(16, seed: 2, flipped: true)) { point, _ in
+        let outcome = try fit(classifier, dev: Self.examples(16, seed: 2, flipped: true)) { point, _ in
             snapshots[point.step] = classifier.parameters.flatMap(\.scalars)
         }
         XCTAssertEqual(outcome.devCurve.map(\.step), Array(stride(from: 10, through: 80, by: 10)))
@@ -87,13 +87,13 @@ final class SequenceClassifierTrainingTests: XCTestCase {
         XCTAssertNotEqual(classifier.parameters.flatMap(\.scalars), snapshots[outcome.steps])
     }
 
-    func testALinearProbeLeavesTheBackboneBitwiseUnchanged() {
+    func testALinearProbeLeavesTheBackboneBitwiseUnchanged() throws {
         for classifier in [Self.bertClassifier() as SequenceClassifier, Self.gptClassifier()] {
             let backboneBefore = classifier.backbone.parameters.map(\.scalars)
             let headBefore = classifier.headParameterNames.map { classifier.stateDict()[$0]!.scalars }
             var settings = Self.settings(learningRate: 1e-2)
             settings.linearProbe = true
-            let outcome = fit(classifier, settings: settings)
+            let outcome = try fit(classifier, settings: settings)
             XCTAssertEqual(classifier.backbone.parameters.map(\.scalars), backboneBefore)
             XCTAssertNotEqual(classifier.headParameterNames.map { classifier.stateDict()[$0]!.scalars }, headBefore)
             XCTAssertGreaterThan(outcome.devCurve.count, 0)
@@ -101,13 +101,13 @@ final class SequenceClassifierTrainingTests: XCTestCase {
     }
 
     /// Dropout is on (0.1), so the seed's dropout stream matters as much as its batch order.
-    func testTheSameSeedGivesTheSameResultBitForBit() {
+    func testTheSameSeedGivesTheSameResultBitForBit() throws {
         let (first, second, other) = (Self.bertClassifier(), Self.bertClassifier(), Self.bertClassifier())
         let settings = Self.settings(steps: 20)
-        let a = fit(first, settings: settings, seed: 7), b = fit(second, settings: settings, seed: 7)
+        let a = try fit(first, settings: settings, seed: 7), b = try fit(second, settings: settings, seed: 7)
         XCTAssertEqual(a, b)
         XCTAssertEqual(first.parameters.flatMap(\.scalars), second.parameters.flatMap(\.scalars))
-        _ = fit(other, settings: settings, seed: 8)
+        _ = try fit(other, settings: settings, seed: 8)
         XCTAssertNotEqual(first.parameters.flatMap(\.scalars), other.parameters.flatMap(\.scalars))
     }
 
@@ -115,7 +115,7 @@ final class SequenceClassifierTrainingTests: XCTestCase {
     func testAFineTunedClassifierRoundTripsThroughHuggingFace() throws {
         let batch = PaddedTokens(Self.examples(6, seed: 9).map(\.ids), padToken: 0)
         for classifier in [Self.bertClassifier() as SequenceClassifier, Self.gptClassifier()] {
-            _ = fit(classifier, settings: Self.settings(steps: 10))
+            _ = try fit(classifier, settings: Self.settings(steps: 10))
             let directory = try makeTemporaryDirectory().appendingPathComponent("classifier")
             if let bert = classifier as? BertForSequenceClassification {
                 try exportHuggingFace(bert, labels: ["two", "three"], to: directory)
@@ -129,7 +129,7 @@ final class SequenceClassifierTrainingTests: XCTestCase {
         }
     }
 
-    func testEpochsCountTheUpdatesOfWholePasses() {
+    func testEpochsCountTheUpdatesOfWholePasses() throws {
         var settings = SequenceClassifierSettings()
         XCTAssertEqual(settings.totalSteps(trainExamples: 20), 200)
         (settings.epochs, settings.batchSize) = (3, 8)
@@ -138,10 +138,22 @@ final class SequenceClassifierTrainingTests: XCTestCase {
         XCTAssertEqual(settings.problem, "--batch-size must be ≥ 1, got 0")
     }
 
-    func testScoresAtTheBestStepAreMacroAveraged() {
-        let outcome = fit(Self.bertClassifier(), settings: Self.settings(steps: 10))
+    func testScoresAtTheBestStepAreMacroAveraged() throws {
+        let outcome = try fit(Self.bertClassifier(), settings: Self.settings(steps: 10))
         XCTAssertEqual(outcome.test.count, 16)
         XCTAssertEqual(outcome.testPredictions.count, 16)
         XCTAssertLessThanOrEqual(outcome.test.macroF1, 1)
+    }
+
+    /// An interrupt (`shouldStop`) ends the fit before the next update with an error naming how far it got.
+    func testShouldStopEndsTheFitBeforeTheNextUpdate() throws {
+        var asked = 0
+        XCTAssertThrowsError(try SequenceClassifierTraining.fit(
+            Self.bertClassifier(), train: Self.examples(32, seed: 1), dev: Self.examples(16, seed: 2),
+            test: Self.examples(16, seed: 3), padToken: 0, settings: Self.settings(steps: 10), seed: 0,
+            shouldStop: { asked += 1; return asked > 3 })) { error in
+            XCTAssertEqual("\(error)", "fine-tuning interrupted after update 3 of 10")
+        }
+        XCTAssertEqual(asked, 4)
     }
 }
