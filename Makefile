@@ -91,6 +91,10 @@ fixtures:
 	python3 scripts/make_ctc_fixtures.py
 	python3 -m pip install -q torchaudio scipy numpy
 	python3 scripts/make_audio_fixtures.py
+	python3 -m pip install -q transformers tokenizers
+	python3 scripts/make_choice_fixtures.py
+	python3 scripts/make_seqcls_fixtures.py
+	python3 scripts/make_compose_fixtures.py
 
 clean:
 	rm -rf .build

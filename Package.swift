@@ -37,6 +37,7 @@ let package = Package(
         .library(name: "AudioData", targets: ["AudioData"]),
         .library(name: "SpeechSynthesis", targets: ["SpeechSynthesis"]),
         .library(name: "Studies", targets: ["Studies"]),
+        .library(name: "Composition", targets: ["Composition"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -94,7 +95,7 @@ let package = Package(
                 path: "Sources/Probes", swiftSettings: numericSettings),
         // Rerunnable studies built on the trainer: plan, runs, measurements, RESULTS.md section and figures.
         .target(name: "Studies", dependencies: ["Tensors", "Layers", "TextData", "Objectives", "Training", "Curation", "FileErrors",
-                                               "TextTasks", "TextClassification", "TextEvaluation"], path: "Sources/Studies",
+                                               "TextTasks", "TextClassification", "TextEvaluation", "Composition"], path: "Sources/Studies",
                 swiftSettings: numericSettings),
         // Structured fuzzers of every parser a user can feed (`pretrain fuzz`, `make fuzz`).
         .target(name: "Fuzzing", dependencies: ["TextData", "SafeTensors", "AudioData", "SpeechSynthesis", "Probes", "Training", "Curation"],
@@ -117,13 +118,17 @@ let package = Package(
         .target(name: "TextEvaluation",
                 dependencies: ["Tensors", "Layers", "TextData", "Training", "TextTasks", "Curation", "FileErrors"],
                 path: "Sources/TextEvaluation", swiftSettings: numericSettings),
+        // Composing checkpoints without training: log-probability arithmetic at sampling and scoring time (emulated
+        // fine-tuning, up-scaling), weight-space merging (averages, task arithmetic, TIES, residual transfer).
+        .target(name: "Composition", dependencies: ["Tensors", "Layers", "TextData", "Training", "FileErrors"],
+                path: "Sources/Composition", swiftSettings: numericSettings),
         // A regenerable labelled speech corpus from espeak-ng and sox (Foundation only).
         .target(name: "SpeechSynthesis", dependencies: ["FileErrors"], path: "Sources/SpeechSynthesis"),
         .executableTarget(name: "pretrain",
                           dependencies: ["Tensors", "Layers", "Optimizers", "SafeTensors", "TextData", "Objectives",
                                          "Training", "HFInterop", "AudioData", "Probes", "SpeechSynthesis", "Studies", "FileErrors",
                                          "Fuzzing", "Distributed", "Curation", "CurationScoring", "TextTasks", "TextEvaluation",
-                                         "TextClassification",
+                                         "TextClassification", "Composition",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/pretrain", swiftSettings: numericSettings, plugins: ["BuildStamp"]),
         // The git commit for `pretrain --version`, stamped before each build.
@@ -164,6 +169,9 @@ let package = Package(
                                    "TestSupport"],
                     path: "Tests/TextClassificationTests"),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TestSupport"], path: "Tests/DistributedTests"),
+        .testTarget(name: "CompositionTests",
+                    dependencies: ["Composition", "Training", "HFInterop", "Layers", "Tensors", "TextData", "SafeTensors", "TestSupport"],
+                    path: "Tests/CompositionTests", exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -88,7 +88,64 @@ extension GPTModel {
         x = finalNorm(x)
         return linear(x, weight: lmHead?.weight ?? tokenEmbedding.weight)
     }
+}
 
+/// A decoder whose next-token distribution can be read, whole or from a cache: one model (`GPTModel`), or several
+/// composed in log-probability space (`ComposedDecoder`). Scores are anything whose softmax over the last axis is the
+/// next-token distribution: logits, or log-probabilities.
+public protocol NextTokenModel: AnyObject {
+    /// Positions the model reads (a composition: the fewest of its models').
+    var contextLength: Int { get }
+    var vocabularySize: Int { get }
+    /// tokens: (B, T) → scores (N, V) at the flat positions `rows` (b·T + t), each the distribution of the token after
+    /// position t. No gradient is recorded by the callers; only the rows asked for go through the output projection.
+    func nextTokenScores(tokens: IntTensor, rows: [Int]) -> Tensor
+    /// An empty cache for `nextTokenScores(tokens:cache:)`.
+    func makeDecodingCache() -> DecodingCache
+    /// tokens: (B, T) at positions cache.length ..< cache.length + T → scores (B, T, V); the cache then holds them.
+    func nextTokenScores(tokens: IntTensor, cache: DecodingCache) -> Tensor
+    /// Runs `body` in evaluation mode (no dropout) without recording gradients, and restores the mode.
+    func inEvaluationMode<R>(_ body: () throws -> R) rethrows -> R
+}
+
+/// What a `NextTokenModel` keeps between calls of incremental decoding.
+public protocol DecodingCache: AnyObject {
+    /// Tokens held (the position of the next token).
+    var length: Int { get }
+    /// Forgets every token.
+    func reset()
+}
+
+extension KVCache: DecodingCache {}
+
+extension GPTModel: NextTokenModel {
+    public var contextLength: Int { config.contextLength }
+    public var vocabularySize: Int { config.vocabSize }
+
+    public func nextTokenScores(tokens: IntTensor, rows: [Int]) -> Tensor {
+        let hidden = hiddenStates(tokens: tokens)                                       // (B, T, C)
+        let width = hidden.size(-1)
+        let picked = Tensor(uninitialized: [rows.count, width])                          // (N, C)
+        for (i, row) in rows.enumerated() { (picked.data + i * width).update(from: hidden.data + row * width, count: width) }
+        return linear(picked, weight: outputWeight)                                      // (N, V)
+    }
+
+    public func makeDecodingCache() -> DecodingCache { makeCache() }
+
+    public func nextTokenScores(tokens: IntTensor, cache: DecodingCache) -> Tensor {
+        guard let cache = cache as? KVCache else { preconditionFailure("a GPTModel decodes from its own KVCache") }
+        return forward(tokens: tokens, cache: cache)
+    }
+
+    public func inEvaluationMode<R>(_ body: () throws -> R) rethrows -> R {
+        let wasTraining = isTraining
+        eval()
+        defer { train(wasTraining) }
+        return try noGrad { try body() }
+    }
+}
+
+extension NextTokenModel {
     /// Continues `prompt` by up to `maxTokens` tokens and returns them (the prompt not included).
     ///
     /// The prompt is run once to fill a KV cache, then each new token costs one position. Each token is drawn
@@ -101,25 +158,24 @@ extension GPTModel {
     /// is full the window slides: the cache is rebuilt from the last contextLength/2 tokens (one recomputation
     /// per contextLength/2 new tokens rather than one per token), so tokens after the first overflow are
     /// predicted from at least half a window of context. Runs in evaluation mode without recording gradients.
+    /// The scores are a model's logits, or a composition's normalised log-probabilities (`ComposedDecoder`).
     public func generate(prompt: [Int], maxTokens: Int, temperature: Float = 1, topK: Int? = nil,
                          topP: Float? = nil, generator: inout RandomGenerator, stopToken: Int? = nil,
                          banned: Set<Int> = []) -> [Int] {
         precondition(!prompt.isEmpty, "generation needs a prompt of at least one token (e.g. end-of-text)")
         precondition(maxTokens >= 0, "maxTokens must be non-negative, got \(maxTokens)")
-        let wasTraining = isTraining
-        eval()
-        defer { train(wasTraining) }
-        return noGrad {
-            let cache = makeCache()
+        let contextLength = self.contextLength
+        return inEvaluationMode {
+            let cache = makeDecodingCache()
             func logitsAfter(_ tokens: [Int]) -> [Float] {
-                let logits = forward(tokens: IntTensor(tokens, shape: [1, tokens.count]), cache: cache)
-                let v = config.vocabSize
+                let logits = nextTokenScores(tokens: IntTensor(tokens, shape: [1, tokens.count]), cache: cache)
+                let v = vocabularySize
                 var last = Array(UnsafeBufferPointer(start: logits.data + (tokens.count - 1) * v, count: v))
                 for id in banned where id < v { last[id] = -.infinity }
                 return last
             }
             var context = prompt, generated: [Int] = []
-            var logits = logitsAfter(Array(prompt.suffix(config.contextLength)))
+            var logits = logitsAfter(Array(prompt.suffix(contextLength)))
             while generated.count < maxTokens {
                 let next = TokenSampling.sample(logits: logits, temperature: temperature, topK: topK, topP: topP,
                                                 generator: &generator)
@@ -127,9 +183,9 @@ extension GPTModel {
                 generated.append(next)
                 context.append(next)
                 guard generated.count < maxTokens else { break }
-                if cache.length == config.contextLength {
+                if cache.length == contextLength {
                     cache.reset()
-                    logits = logitsAfter(Array(context.suffix(max(1, config.contextLength / 2))))
+                    logits = logitsAfter(Array(context.suffix(max(1, contextLength / 2))))
                 } else {
                     logits = logitsAfter([next])
                 }

@@ -71,12 +71,12 @@ public struct ChoiceEncoder {
     }
 }
 
-/// Scores continuations with a decoder (GPT-2 or Llama) as the harness's `_loglikelihood_tokens` does: one forward
-/// pass over each request's input, the log-softmax read at the continuation's positions. Requests are batched,
-/// right-padded (a causal model's real positions never see the padding), and only the continuation's rows go
-/// through the output projection.
+/// Scores continuations with a decoder (GPT-2 or Llama, or a composition of them: `ComposedDecoder`) as the harness's
+/// `_loglikelihood_tokens` does: one forward pass over each request's input, the log-softmax read at the
+/// continuation's positions. Requests are batched, right-padded (a causal model's real positions never see the
+/// padding), and only the continuation's rows go through the output projection.
 public final class DecoderChoiceScorer {
-    public let model: GPTModel
+    public let model: any NextTokenModel
     public let encoder: ChoiceEncoder
     /// Rows (requests) per forward pass.
     public var batchRows: Int
@@ -84,19 +84,18 @@ public final class DecoderChoiceScorer {
     public var checkpoint: URL?
 
     /// `source` names the tokenizer in errors.
-    public init(model: GPTModel, tokenizer: Tokenizer, source: String, batchRows: Int = 16) throws {
-        guard tokenizer.vocabularySize <= model.config.vocabSize else {
+    public init(model: any NextTokenModel, tokenizer: Tokenizer, source: String, batchRows: Int = 16) throws {
+        guard tokenizer.vocabularySize <= model.vocabularySize else {
             throw EvaluationError("\(source) has \(tokenizer.vocabularySize) ids, more than the model's vocabulary of "
-                + "\(model.config.vocabSize): another tokenizer?")
+                + "\(model.vocabularySize): another tokenizer?")
         }
         precondition(batchRows >= 1, "at least one row per batch")
         (self.model, self.batchRows) = (model, batchRows)
         encoder = ChoiceEncoder(tokenizer: tokenizer)
-        model.eval()
     }
 
     /// The model's positions: the harness's `max_length`.
-    public var window: Int { model.config.contextLength }
+    public var window: Int { model.contextLength }
 
     public func score(context: String, continuations: [String]) throws -> [ChoiceLikelihood] {
         try score(continuations.map { try encoder.encode(context: context, continuation: $0) })
@@ -115,7 +114,7 @@ public final class DecoderChoiceScorer {
         var start = 0
         while start < requests.count {
             let batch = Array(requests[start..<min(requests.count, start + batchRows)])
-            results += noGrad { scoreBatch(batch) }
+            results += model.inEvaluationMode { scoreBatch(batch) }
             start += batch.count
         }
         return results
@@ -126,8 +125,6 @@ public final class DecoderChoiceScorer {
         let inputs = batch.map { $0.input(window: window) }
         let length = inputs.map(\.count).max()!
         let tokens = IntTensor(inputs.flatMap { $0 + [Int](repeating: 0, count: length - $0.count) }, shape: [batch.count, length])
-        let hidden = model.hiddenStates(tokens: tokens)                                  // (B, T, C)
-        let width = hidden.size(-1)
         // The rows that predict continuation tokens: positions count - n ..< count of each input.
         var rows: [Int] = [], targets: [Int] = []
         for (b, request) in batch.enumerated() {
@@ -135,9 +132,7 @@ public final class DecoderChoiceScorer {
             rows += (count - n..<count).map { b * length + $0 }
             targets += request.continuation
         }
-        let picked = Tensor(uninitialized: [rows.count, width])                          // (N, C)
-        for (i, row) in rows.enumerated() { (picked.data + i * width).update(from: hidden.data + row * width, count: width) }
-        let logits = linear(picked, weight: model.outputWeight)                          // (N, V)
+        let logits = model.nextTokenScores(tokens: tokens, rows: rows)                  // (N, V)
         let vocabulary = logits.size(-1)
         var results: [ChoiceLikelihood] = []
         var row = 0

@@ -13,6 +13,10 @@ public struct Evaluation: Equatable {
     /// objective does not predict every token (masked LM).
     public var bitsPerByte: Double?
 
+    public init(loss: Double, predicted: Int, bitsPerByte: Double?) {
+        (self.loss, self.predicted, self.bitsPerByte) = (loss, predicted, bitsPerByte)
+    }
+
     public var perplexity: Double { exp(loss) }
 }
 

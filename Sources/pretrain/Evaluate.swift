@@ -1,6 +1,8 @@
 import ArgumentParser
+import Composition
 import Foundation
 import Tensors
+import TextData
 import TextEvaluation
 import TextTasks
 import Training
@@ -19,8 +21,10 @@ struct Evaluate: ParsableCommand {
             See docs/EVALUATION.md.
             """)
 
-    @Argument(help: "A decoder checkpoint directory, or a run directory (its newest complete checkpoint).")
-    var checkpoint: String
+    @Argument(help: "A decoder checkpoint directory, or a run directory (its newest complete checkpoint); not with --compose.")
+    var checkpoint: String?
+
+    @OptionGroup var composition: ComposeOptions
 
     @Option(help: "Task directories (from `pretrain tasks prepare`), comma-separated.")
     var tasks: String
@@ -65,8 +69,16 @@ struct Evaluate: ParsableCommand {
         // Every task and its prompt are checked before the model loads.
         let loaded = try taskPaths.map { try TextTask.load(URL(fileURLWithPath: $0)) }
         for task in loaded { _ = try FewShotPrompt(task: task, shots: shots, seed: 0) }
-        let scorer = try MultipleChoiceEvaluation.scorer(checkpoint: URL(fileURLWithPath: checkpoint), tokenizer: tokenizer,
+        let scorer: DecoderChoiceScorer, name: String
+        if let composed = try composition.load(checkpoint: checkpoint) {
+            let url = tokenizer.map { URL(fileURLWithPath: $0) } ?? composed.tokenizerURL
+            scorer = try DecoderChoiceScorer(model: composed.decoder, tokenizer: try loadTokenizer(url), source: url.path, batchRows: batchSize)
+            name = composed.expression.text
+        } else {
+            scorer = try MultipleChoiceEvaluation.scorer(checkpoint: URL(fileURLWithPath: checkpoint!), tokenizer: tokenizer,
                                                          batchRows: batchSize)
+            name = scorer.checkpoint?.path ?? checkpoint!
+        }
         var results: [TaskChoiceScores] = []
         var lines: [Data] = []
         for task in loaded {
@@ -82,9 +94,9 @@ struct Evaluate: ParsableCommand {
         }
         print(MultipleChoiceEvaluation.table(results))
         let seconds = results.map(\.seconds).reduce(0, +)
-        print("\(scorer.checkpoint?.path ?? checkpoint): \(shots)-shot, " + String(format: "%.1f s", seconds))
+        print("\(name): \(shots)-shot, " + String(format: "%.1f s", seconds))
         if let json {
-            let report = ChoiceEvaluationReport(checkpoint: scorer.checkpoint?.path ?? checkpoint, shots: shots, limit: limit, tasks: results)
+            let report = ChoiceEvaluationReport(checkpoint: name, shots: shots, limit: limit, tasks: results)
             try MultipleChoiceEvaluation.write(try MultipleChoiceEvaluation.json(report) + Data("\n".utf8), to: json)
             print("wrote \(json)")
         }

@@ -14,11 +14,14 @@ struct Generate: ParsableCommand {
         discussion: """
             The prompt is encoded with the checkpoint's tokenizer.json and preceded by <|endoftext|> (documents in a \
             prepared corpus begin with it); generation stops at the next <|endoftext|> or after --max-tokens. Past \
-            the context length the window slides (see GPTModel.generate).
+            the context length the window slides (see GPTModel.generate). With --compose, every step samples from \
+            the composition's normalised log-probabilities, each model advancing its own KV cache.
             """)
 
-    @Argument(help: "A checkpoint directory, or a run directory (its newest complete checkpoint).")
-    var checkpoint: String
+    @Argument(help: "A checkpoint directory, or a run directory (its newest complete checkpoint); not with --compose.")
+    var checkpoint: String?
+
+    @OptionGroup var composition: ComposeOptions
 
     @Option(help: "Text to continue (default: start a new document).")
     var prompt: String = ""
@@ -60,17 +63,22 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         if let threads { Runtime.configure(threads: threads) }
-        let loaded = try loadCheckpoint(URL(fileURLWithPath: checkpoint))
-        guard let decoder = loaded.decoder else {
-            throw TrainingError("\(loaded.directory.path) holds a \(loaded.config.model.flavor) encoder; generate needs a decoder (gpt2 or llama)")
+        let decoder: any NextTokenModel, tokenizerURL: URL
+        if let composed = try composition.load(checkpoint: checkpoint) {
+            (decoder, tokenizerURL) = (composed.decoder, tokenizer.map { URL(fileURLWithPath: $0) } ?? composed.tokenizerURL)
+        } else {
+            let loaded = try loadCheckpoint(URL(fileURLWithPath: checkpoint!))
+            guard let model = loaded.decoder else {
+                throw TrainingError("\(loaded.directory.path) holds a \(loaded.config.model.flavor) encoder; generate needs a decoder (gpt2 or llama)")
+            }
+            (decoder, tokenizerURL) = (model, try loaded.tokenizerFile(override: tokenizer))
         }
-        let tokenizerURL = try loaded.tokenizerFile(override: tokenizer)
         let textTokenizer = try loadTokenizer(tokenizerURL)
         let start = try GenerationPrompt(tokenizer: textTokenizer, prompt: prompt, condition: condition, banned: ban,
                                          source: tokenizerURL.path)
         let promptIDs = start.ids
-        if let outside = promptIDs.first(where: { $0 >= decoder.config.vocabSize }) {
-            throw ValidationError("\(tokenizerURL.path) gives id \(outside), outside the model's vocabulary of \(decoder.config.vocabSize): another tokenizer?")
+        if let outside = promptIDs.first(where: { $0 >= decoder.vocabularySize }) {
+            throw ValidationError("\(tokenizerURL.path) gives id \(outside), outside the model's vocabulary of \(decoder.vocabularySize): another tokenizer?")
         }
         var generator = RandomGenerator(seed: seed ?? UInt64.random(in: 0...UInt64.max))
         let generated = decoder.generate(prompt: promptIDs, maxTokens: maxTokens, temperature: temperature, topK: topK,

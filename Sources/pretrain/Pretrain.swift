@@ -32,6 +32,7 @@ struct Pretrain: ParsableCommand {
             Generate.self,
             Export.self,
             Grow.self,
+            Merge.self,
             DataCommands.self,
             Curate.self,
             Tasks.self,
