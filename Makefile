@@ -7,7 +7,7 @@ RELEASE := $(SWIFT) build -c release
 
 TASKS ?= data/tasks
 
-.PHONY: tasks deps build test demo study-cpt study-transfer study-data study-downstream study-audio study-newlang bench bench-dp fixtures clean fuzz faults sources
+.PHONY: tasks deps build test demo study-cpt study-transfer study-data study-downstream study-compose study-audio study-newlang bench bench-dp fixtures clean fuzz faults sources
 
 # Debian/Ubuntu packages the build links against (and the tools `pretrain data synth-speech` drives: espeak-ng,
 # sox; Open MPI for data-parallel training under mpirun); apt-get runs only when one is missing.
@@ -119,6 +119,12 @@ study-data: build sources
 study-downstream: build
 	OMP_WAIT_POLICY=passive $(PRETRAIN) study downstream --sources data/sources --out runs/study-downstream \
 		--results docs/RESULTS.md $(STUDY_FLAGS)
+
+# The composition study (about half an hour on two cores): EFT up-scaling with a β sweep, residual transfer and merging
+# (average, task arithmetic, TIES) on the plays in data/shakespeare and data/shakespeare-folio. Writes runs/study-compose/
+# and its section of docs/RESULTS.md; STUDY_FLAGS=--quick for the CI size, --reuse to continue an interrupted study.
+study-compose: build
+	OMP_WAIT_POLICY=passive $(PRETRAIN) study compose --out runs/study-compose --results docs/RESULTS.md $(STUDY_FLAGS)
 
 # The speech pre-training study of issue 6: espeak-ng corpus, TERA and SSAST pre-training (about 18 minutes each on
 # two cores), probes of both encoders and both baselines; the table lands in runs/study-audio/results.md.

@@ -7,7 +7,7 @@ struct Study: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "study",
         abstract: "Rerunnable studies that write their measured numbers and figures into docs/RESULTS.md.",
-        subcommands: [StudyCPTCommand.self, StudyTransferCommand.self, StudyDataCommand.self, StudyDownstreamCommand.self])
+        subcommands: [StudyCPTCommand.self, StudyTransferCommand.self, StudyDataCommand.self, StudyDownstreamCommand.self, StudyComposeCommand.self])
 }
 
 /// `pretrain study cpt [--quick] [--out DIR] [--results FILE]`: the continual pre-training study of issue 5
