@@ -14,7 +14,8 @@ import Training
 ///    et al. 2020) vs none, under prompt-based (LM-BFF) and conventional fine-tuning of the BERT at each few-shot K.
 /// 3. Pseudo-label self-training vs fine-tuning alone, at the smallest K and with every label.
 /// 4. Same loss, different flatness (Liu et al. 2023): GPTs brought to the base GPT's val loss by other routes (a
-///    larger model, a smaller batch, a higher learning rate), their Hessian trace and their downstream scores.
+///    larger model, a smaller batch, a higher learning rate, training past the end), their Hessian trace and their
+///    downstream scores.
 public struct StudyDownstream {
     public let size: StudyDownstreamSize
     /// The bundled plays, and data/sources when present (the four tasks that read it are left out without it).
@@ -45,7 +46,7 @@ public struct StudyDownstream {
         results.tasks = tasks.map(\.name)
         try prepareCorpora(tasks, console: console)
         var index = 0
-        let total = 4 + 3 + tasks.filter { Self.adaptiveTasks.contains($0.name) }.count * (1 + size.fewShots.count)
+        let total = 4 + 4 + tasks.filter { Self.adaptiveTasks.contains($0.name) }.count * (1 + size.fewShots.count)
         func train(_ name: String, _ label: String, _ recipe: Recipe, _ start: TrainingStart) throws -> StudyRunner.FinishedRun {
             index += 1
             return try runner.run(name, label: label, recipe: recipe, start: start, index: index, of: total)
@@ -59,6 +60,7 @@ public struct StudyDownstream {
         results.minutes = (runner.runs.reduce(0) { $0 + $1.seconds } + fineTuner.seconds) / 60
         results.reusedRuns = runner.reusedRuns
         results.reusedFineTunings = fineTuner.reused
+        results.untimedFineTunings = fineTuner.untimed
         try StudyDownstreamReport.write(results, out: out, resultsFile: resultsFile)
         return results
     }

@@ -86,7 +86,8 @@ public enum StudyDownstreamReport {
     static func section(_ results: StudyDownstreamResults) -> String {
         var lines = [heading, "",
                      "Made by `\(results.command)` (\(results.size) size) on \(results.machine); \(String(format: "%.0f", results.minutes)) "
-                        + "minutes of training and fine-tuning (\(results.reusedRuns) runs and \(results.reusedFineTunings) fine-tunings reused). "
+                        + "minutes of training and fine-tuning, reused runs and fine-tunings counted as they ran then (\(results.reusedRuns) runs and "
+                        + "\(results.reusedFineTunings) fine-tunings reused\(results.untimedFineTunings > 0 ? ", \(results.untimedFineTunings) of them stored without their time and not counted" : "")). "
                         + "Test accuracy in percent, mean ± sd over seeds (each seed its own few-shot sample); the tasks and their "
                         + "baselines are described in docs/EVALUATION.md. Nothing was tuned on a test split: the fine-tuning settings "
                         + "are fixed beforehand and the step is chosen on dev.", ""]

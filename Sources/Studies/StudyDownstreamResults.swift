@@ -69,6 +69,8 @@ public struct StudyDownstreamResults: Codable {
     public var minutes = 0.0
     public var reusedRuns = 0
     public var reusedFineTunings = 0
+    /// Reused fine-tunings stored without their time (not in `minutes`).
+    public var untimedFineTunings = 0
 
     public init(size: String, command: String) { (self.size, self.command) = (size, command) }
 

@@ -12,8 +12,10 @@ struct StudyFineTuner {
     let console: ConsoleProgress
     /// The study's interrupt, asked before every fine-tuning update.
     let shouldStop: () -> Bool
+    /// Wall time of the fine-tunings, reused ones as they ran then (those stored before times were kept: `untimed`).
     private(set) var seconds = 0.0
     private(set) var reused = 0
+    private(set) var untimed = 0
 
     init(study: StudyDownstream, console: ConsoleProgress, shouldStop: @escaping () -> Bool = { false }) {
         (self.study, self.console, self.shouldStop) = (study, console, shouldStop)
@@ -22,6 +24,7 @@ struct StudyFineTuner {
     private struct Stored: Codable {
         var stamp: String
         var report: FineTuningReport
+        var seconds: Double?
     }
 
     /// The study's fine-tuning settings on `checkpoint` (its newest checkpoint when a run directory).
@@ -46,16 +49,18 @@ struct StudyFineTuner {
         if study.reuse, let data = try? Data(contentsOf: url), let stored = try? JSONDecoder().decode(Stored.self, from: data),
            stored.stamp == stamp {
             reused += 1
+            if let time = stored.seconds { seconds += time } else { untimed += 1 }
             return stored.report
         }
         console.message("── fine-tune \(name)")
         let started = Date()
         let report = try body(base(checkpoint))
-        seconds += Date().timeIntervalSince(started)
+        let time = Date().timeIntervalSince(started)
+        seconds += time
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         try FileError.createDirectory(url.deletingLastPathComponent())
-        try FileError.wrap("write", path: url.path) { try encoder.encode(Stored(stamp: stamp, report: report)).write(to: url, options: .atomic) }
+        try FileError.wrap("write", path: url.path) { try encoder.encode(Stored(stamp: stamp, report: report, seconds: time)).write(to: url, options: .atomic) }
         return report
     }
 

@@ -74,7 +74,7 @@ public struct ScheduleSection: RecipeSection {
         let setKeys = Set(keysSet())
         for key in Self.keys.map(\.name) where present.contains(key) && setKeys.contains(key) && !reads.union(["kind", "warmup"]).contains(key) {
             throw RecipeError("schedule.\(key) does not apply to schedule kind '\(kind.rawValue)' "
-                + "(it reads: \(reads.sorted().joined(separator: ", ")))")
+                + "(it reads: \((["kind", "warmup"] + reads.sorted()).joined(separator: ", ")))")
         }
     }
 

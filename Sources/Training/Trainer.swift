@@ -114,6 +114,9 @@ public final class Trainer {
         try dataForm.resolve(&recipe.model, corpus: corpus)
         if case .resume = start {} else { try recipe.objective.resolveReferences() }
         try recipe.validate()
+        // What recipe.yaml will hold must read back (a recipe built in code can set a key its YAML form refuses, such as
+        // schedule.min_lr for a constant schedule): a run that could not be resumed or reported is refused first.
+        _ = try Recipe.parse(try recipe.yaml(), source: "the recipe of \(runDirectory.path)")
         self.recipe = recipe
         self.runDirectory = runDirectory
         self.corpus = corpus

@@ -48,11 +48,11 @@ final class StudyDownstreamTests: XCTestCase {
         let selfTraining = results.rows.filter { $0.part == "self-training" }
         XCTAssertEqual(selfTraining.count, 2 * 2 * 2)   // tasks × (K, all) × (alone, self-training)
         XCTAssertEqual(Set(selfTraining.map(\.shotsLabel)), ["4", "all"])
-        // Four routes, each at an evaluated checkpoint; traces are finite.
-        XCTAssertEqual(results.flatness.count, 4)
+        // Five routes (the base, three to its loss, one past its end), each at an evaluated checkpoint; traces are finite.
+        XCTAssertEqual(results.flatness.count, 5)
         XCTAssertTrue(results.flatness.allSatisfy { $0.trace.isFinite && $0.valLoss.isFinite })
         XCTAssertEqual(results.flatness[0].valLoss, try XCTUnwrap(results.targetLoss))
-        XCTAssertEqual(results.rows.filter { $0.part == "flatness" }.count, 4 * 2)
+        XCTAssertEqual(results.rows.filter { $0.part == "flatness" }.count, 5 * 2)
     }
 
     func testTheSectionHoldsEveryPartAndTheClaims() throws {
@@ -65,7 +65,7 @@ final class StudyDownstreamTests: XCTestCase {
 
     func testARerunWithReuseTrainsAndFineTunesNothingAgain() throws {
         let again = try Self.study(reuse: true).run(console: ConsoleProgress(mode: .silent))
-        XCTAssertEqual(again.reusedRuns, 4 + 2 + 3)
+        XCTAssertEqual(again.reusedRuns, 4 + 2 + 4)
         let results = try XCTUnwrap(Self.results)
         XCTAssertEqual(again.reusedFineTunings, results.rows.count)
         XCTAssertEqual(again.rows, results.rows)

@@ -191,3 +191,17 @@ final class PoisonedObjective: PretrainingObjective {
         return poisonCalls.contains(calls) ? (result.loss * Float.nan, result.predicted) : result
     }
 }
+
+extension TrainerTests {
+    /// A recipe built in code whose YAML form would not read back (here schedule.min_lr with a constant schedule) is
+    /// refused before the run starts, so no run directory holds a recipe.yaml that resume and report cannot read.
+    func testARecipeWhoseYAMLWouldNotReadBackIsRefused() throws {
+        var recipe = tinyRecipe(steps: 4)
+        (recipe.schedule.kind, recipe.schedule.minLR) = (.constant, 1e-4)
+        let run = try makeTemporaryDirectory().appendingPathComponent("run")
+        XCTAssertThrowsError(try Trainer(recipe: recipe, runDirectory: run, corpus: TestCorpus.make(), console: ConsoleProgress(mode: .silent))) {
+            XCTAssertEqual("\($0)", "the recipe of \(run.path): schedule.min_lr does not apply to schedule kind 'constant' (it reads: kind, warmup)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: run.appendingPathComponent("recipe.yaml").path))
+    }
+}
