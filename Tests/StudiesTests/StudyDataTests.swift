@@ -57,12 +57,10 @@ final class StudyDataTests: XCTestCase {
 
     override class func setUp() {
         super.setUp()
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("study-data-\(UUID().uuidString)")
-        do {
+        (root, results) = runQuickStudy("study-data") {
+            root = $0
             try writeSources(into: root)
-            results = try study(reuse: false).run(console: ConsoleProgress(mode: .silent))
-        } catch {
-            XCTFail("the quick study failed: \(error)")
+            return try study(reuse: false).run(console: ConsoleProgress(mode: .silent))
         }
     }
 

@@ -19,11 +19,9 @@ final class StudyDownstreamTests: XCTestCase {
 
     override class func setUp() {
         super.setUp()
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("study-downstream-\(UUID().uuidString)")
-        do {
-            results = try study(reuse: false).run(console: ConsoleProgress(mode: .silent))
-        } catch {
-            XCTFail("the quick study failed: \(error)")
+        (root, results) = runQuickStudy("study-downstream") {
+            root = $0
+            return try study(reuse: false).run(console: ConsoleProgress(mode: .silent))
         }
     }
 

@@ -13,6 +13,18 @@ enum TestCorpus {
     }
 }
 
+/// A quick study run once for a test class: a fresh temporary root (`name`-UUID) and what `run` made in it, or nil
+/// after recording the failure. The class's tearDown removes the root.
+func runQuickStudy<Results>(_ name: String, _ run: (URL) throws -> Results) -> (root: URL, results: Results?) {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)")
+    do {
+        return (root, try run(root))
+    } catch {
+        XCTFail("the quick study failed: \(error)")
+        return (root, nil)
+    }
+}
+
 /// The study at a size that trains in seconds: a 1-layer d=16 GPT, context 8, evaluated every other step so that
 /// every curve has ≥ 5 points after the warmup within its first 30 % (the backtest's minimum).
 let microSize = StudyCPTSize(

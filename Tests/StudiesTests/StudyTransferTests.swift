@@ -35,12 +35,10 @@ final class StudyTransferTests: XCTestCase {
 
     override class func setUp() {
         super.setUp()
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("study-transfer-\(UUID().uuidString)")
-        do {
+        (root, results) = runQuickStudy("study-transfer") {
+            root = $0
             try writePlays(into: root)
-            results = try study(reuse: false).run(console: ConsoleProgress(mode: .silent))
-        } catch {
-            XCTFail("the quick study failed: \(error)")
+            return try study(reuse: false).run(console: ConsoleProgress(mode: .silent))
         }
     }
 
