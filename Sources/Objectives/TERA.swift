@@ -78,7 +78,12 @@ public final class TERA: FeaturePretrainingObjective {
     }
 
     public func loss(_ batch: FeatureBatch, generator: inout RandomGenerator) -> (loss: Tensor, predicted: Int) {
-        let (altered, weights) = alter(batch, generator: &generator)
+        loss(batch, alterations: drawAlterations(batch, generator: &generator))
+    }
+
+    /// The loss for given alterations (one per row): reconstruct the original frames from the altered ones.
+    public func loss(_ batch: FeatureBatch, alterations: [TERAAlteration]) -> (loss: Tensor, predicted: Int) {
+        let (altered, weights) = apply(alterations, to: batch)
         let predicted = teraModel(altered, lengths: batch.lengths)
         let count = weights.scalars.reduce(0, +)
         guard count > 0 else { return (mean(predicted) * 0, 0) }
@@ -88,18 +93,21 @@ public final class TERA: FeaturePretrainingObjective {
     }
 
     /// features (B, T, F) → the altered input (B, T, F) and the loss weights (B, T, F): 1 at altered positions.
-    /// Draws per row: the spans (start, then one uniform for zero/random/keep, and the source of a random
-    /// segment), the band (width, start), then the noise decision and its values.
     public func alter(_ batch: FeatureBatch, generator: inout RandomGenerator) -> (features: Tensor, weights: Tensor) {
-        let x = batch.features
-        let (rows, frames, bins) = (x.size(0), x.size(1), x.size(2))
-        let altered = x.copy(), weights = Tensor(zeros: x.shape)
-        let source = x.data, out = altered.data, w = weights.data
-        for row in 0..<rows {
-            let length = min(batch.lengths[row], frames)
-            guard length > 0 else { continue }
-            let base = row * frames * bins
-            // Time: ⌈rate·L / span⌉ spans (at least one), starts drawn uniformly, spans may overlap.
+        apply(drawAlterations(batch, generator: &generator), to: batch)
+    }
+
+    /// Draws each row's alterations. Per row: the spans (start, then one uniform for zero/random/keep, and the
+    /// source of a random segment), the band (width, start), then the noise decision and its values. A row without
+    /// frames draws nothing.
+    public func drawAlterations(_ batch: FeatureBatch, generator: inout RandomGenerator) -> [TERAAlteration] {
+        let (frames, bins) = (batch.features.size(1), batch.features.size(2))
+        return batch.lengths.map { rowLength in
+            let length = min(rowLength, frames)
+            var alteration = TERAAlteration()
+            guard length > 0 else { return alteration }
+            // Time: round(rate·L / span) spans (at least one; s3prl's rounding), starts drawn uniformly and independently,
+            // so spans may overlap.
             let span = min(config.spanLength, length)
             let spans = config.timeMaskRate > 0
                 ? max(1, Int((config.timeMaskRate * Float(length) / Float(span)).rounded())) : 0
@@ -107,35 +115,103 @@ public final class TERA: FeaturePretrainingObjective {
                 let start = generator.nextInt(below: length - span + 1)
                 let u = generator.nextFloat()
                 let from = generator.nextInt(below: length - span + 1)
-                for t in start..<start + span {
-                    let target = base + t * bins
-                    if u < config.zeroFraction {
-                        for f in 0..<bins { out[target + f] = 0 }
-                    } else if u < config.zeroFraction + config.randomFraction {
-                        let copied = base + (from + t - start) * bins
-                        for f in 0..<bins { out[target + f] = source[copied + f] }
-                    }
-                    for f in 0..<bins { w[target + f] = 1 }
-                }
+                let kind: TERAAlteration.SpanKind = u < config.zeroFraction ? .zero
+                    : u < config.zeroFraction + config.randomFraction ? .segment(from: from) : .kept
+                alteration.spans.append(.init(start: start, length: span, kind: kind))
             }
             // Frequency: a band of width U{0 … ⌊fraction·F⌋} at a uniform start.
             let widest = Int(config.maxFrequencyMaskFraction * Float(bins))
             let width = widest > 0 ? generator.nextInt(below: widest + 1) : 0
             let low = generator.nextInt(below: bins - width + 1)
+            alteration.band = low..<low + width
+            // Magnitude: Gaussian noise over the whole utterance, all of it then predicted.
+            if generator.nextFloat() < config.noiseProbability {
+                alteration.noise = (0..<length * bins).map { _ in config.noiseStd * generator.nextNormal() }
+            }
+            return alteration
+        }
+    }
+
+    /// Applies one alteration per row in order — the spans (a later span overwrites an earlier one where they
+    /// overlap; a segment is copied from the unaltered row), the band over the row's frames, then the noise added
+    /// to the result → the altered input (B, T, F) and the loss weights (B, T, F): 1 at altered positions.
+    public func apply(_ alterations: [TERAAlteration], to batch: FeatureBatch) -> (features: Tensor, weights: Tensor) {
+        let x = batch.features
+        let (rows, frames, bins) = (x.size(0), x.size(1), x.size(2))
+        precondition(alterations.count == rows, "\(alterations.count) alterations for \(rows) rows")
+        let altered = x.copy(), weights = Tensor(zeros: x.shape)
+        let source = x.data, out = altered.data, w = weights.data
+        for (row, alteration) in alterations.enumerated() {
+            let length = min(batch.lengths[row], frames)
+            let base = row * frames * bins
+            for span in alteration.spans {
+                precondition(span.start >= 0 && span.start + span.length <= length, "a span outside the row's \(length) frames")
+                for t in span.start..<span.start + span.length {
+                    let target = base + t * bins
+                    switch span.kind {
+                    case .zero:
+                        for f in 0..<bins { out[target + f] = 0 }
+                    case .segment(let from):
+                        precondition(from >= 0 && from + span.length <= length, "a segment outside the row's \(length) frames")
+                        let copied = base + (from + t - span.start) * bins
+                        for f in 0..<bins { out[target + f] = source[copied + f] }
+                    case .kept:
+                        break
+                    }
+                    for f in 0..<bins { w[target + f] = 1 }
+                }
+            }
+            precondition(alteration.band.lowerBound >= 0 && alteration.band.upperBound <= bins, "a band outside the \(bins) bins")
             for t in 0..<length {
-                for f in low..<low + width {
+                for f in alteration.band {
                     out[base + t * bins + f] = 0
                     w[base + t * bins + f] = 1
                 }
             }
-            // Magnitude: Gaussian noise over the whole utterance, all of it then predicted.
-            if generator.nextFloat() < config.noiseProbability {
-                for i in base..<base + length * bins {
-                    out[i] += config.noiseStd * generator.nextNormal()
+            if let noise = alteration.noise {
+                precondition(noise.count == length * bins, "\(noise.count) noise values for \(length)×\(bins)")
+                for (offset, i) in (base..<base + length * bins).enumerated() {
+                    out[i] += noise[offset]
                     w[i] = 1
                 }
             }
         }
         return (altered, weights)
+    }
+}
+
+/// What TERA does to one utterance (§3.1–3.3): spans of frames zeroed, replaced by another segment of the same
+/// utterance or kept (all predicted), one band of bins zeroed in every frame, and optionally Gaussian noise added
+/// to every value (then all predicted).
+public struct TERAAlteration: Equatable {
+    public enum SpanKind: Equatable {
+        case zero
+        /// Replaced by the frames from `from` on, of the unaltered utterance.
+        case segment(from: Int)
+        case kept
+    }
+
+    public struct Span: Equatable {
+        public var start: Int
+        public var length: Int
+        public var kind: SpanKind
+
+        public init(start: Int, length: Int, kind: SpanKind) {
+            self.start = start
+            self.length = length
+            self.kind = kind
+        }
+    }
+
+    public var spans: [Span] = []
+    /// Bins zeroed in every frame of the utterance (empty: none).
+    public var band: Range<Int> = 0..<0
+    /// length · F values (already scaled by the noise std) added to the frames, row-major; nil: no noise.
+    public var noise: [Float]?
+
+    public init(spans: [Span] = [], band: Range<Int> = 0..<0, noise: [Float]? = nil) {
+        self.spans = spans
+        self.band = band
+        self.noise = noise
     }
 }
