@@ -91,6 +91,7 @@ fixtures:
 	python3 scripts/make_ctc_fixtures.py
 	python3 -m pip install -q torchaudio scipy numpy
 	python3 scripts/make_audio_fixtures.py
+	python3 scripts/make_audio_objective_fixtures.py
 
 clean:
 	rm -rf .build
