@@ -249,7 +249,7 @@ def save(name, tensors, meta):
 
 def make_tera():
     g = torch.Generator().manual_seed(11)
-    B, T, FEAT, K, LENGTHS = 2, 12, 6, 2, [12, 7]
+    B, T, FEAT, K, LENGTHS = 3, 12, 6, 2, [12, 7, 10]
     C, HEADS, INTER, LAYERS = 8, 2, 16, 1
     SPAN, NOISE_STD = 3, 0.2
     shapes = encoder_shapes("encoder", C, INTER, LAYERS, K * FEAT, T // K)
@@ -260,10 +260,10 @@ def make_tera():
 
     # The alterations, fixed: per row its spans (start, kind, source of a random segment), one band, the noise.
     # Kinds: 0 zeroed, 1 replaced by the segment of the same utterance starting at `source`, 2 kept (TERA §3.1:
-    # 80 % / 10 % / 10 %). No two spans overlap here; the Swift draws may overlap (a later span then wins).
-    spans = {0: [(1, 0, 0), (5, 1, 8), (9, 2, 0)], 1: [(2, 0, 0), (4, 1, 0)]}
-    bands = {0: (1, 2), 1: (4, 1)}                # (lowest bin, width): §3.2, a block of channels zeroed everywhere
-    noised = {0: False, 1: True}                  # §3.3: Gaussian noise over the whole utterance, all of it predicted
+    # 80 % / 10 % / 10 % of the utterances, one decision for all of an utterance's spans). No two spans overlap here.
+    spans = {0: [(1, 0, 0), (6, 0, 0)], 1: [(0, 1, 4), (4, 1, 1)], 2: [(2, 2, 0), (6, 2, 0)]}
+    bands = {0: (1, 2), 1: (4, 1), 2: (0, 0)}     # (lowest bin, width): §3.2, a block of channels zeroed everywhere
+    noised = {0: False, 1: True, 2: False}        # §3.3: Gaussian noise over the whole utterance, all of it predicted
     noise = NOISE_STD * torch.randn(B, T, FEAT, generator=g).to(REF)
     for row, length in enumerate(LENGTHS):
         noise[row, length:] = 0

@@ -4,10 +4,12 @@ import Tensors
 /// TERA's alterations (Liu, Li & Lee 2021, "TERA: Self-Supervised Learning of Transformer Encoder
 /// Representation for Speech", §3.1–3.3, and s3prl's defaults).
 public struct TERAConfig: Equatable {
-    /// Time alteration: this fraction of each utterance's frames is covered by spans of `spanLength` frames.
+    /// Time alteration: round(rate · L / spanLength) distinct span starts per utterance of L frames (about this
+    /// fraction of its frames, less where spans overlap), each altering `spanLength` frames.
     public var timeMaskRate: Float = 0.15
     public var spanLength = 7
-    /// Of the spans: zeroed, replaced by a random segment of the same utterance, or kept (still predicted).
+    /// Of the utterances (one decision for all of an utterance's spans, as TERA and s3prl decide it): spans zeroed,
+    /// replaced by random segments of the same utterance, or kept (still predicted).
     public var zeroFraction: Float = 0.8
     public var randomFraction: Float = 0.1
     /// Frequency alteration: one contiguous band of up to this fraction of the bins is zeroed in every frame.
@@ -97,27 +99,30 @@ public final class TERA: FeaturePretrainingObjective {
         apply(drawAlterations(batch, generator: &generator), to: batch)
     }
 
-    /// Draws each row's alterations. Per row: the spans (start, then one uniform for zero/random/keep, and the
-    /// source of a random segment), the band (width, start), then the noise decision and its values. A row without
-    /// frames draws nothing.
+    /// Draws each row's alterations. Per row: the distinct span starts, one uniform for zero/random/keep, the
+    /// distinct sources of the random segments (only when replaced), the band (width, start), then the noise
+    /// decision and its values. A row without frames draws nothing.
     public func drawAlterations(_ batch: FeatureBatch, generator: inout RandomGenerator) -> [TERAAlteration] {
         let (frames, bins) = (batch.features.size(1), batch.features.size(2))
         return batch.lengths.map { rowLength in
             let length = min(rowLength, frames)
             var alteration = TERAAlteration()
             guard length > 0 else { return alteration }
-            // Time: round(rate·L / span) spans (at least one; s3prl's rounding), starts drawn uniformly and independently,
-            // so spans may overlap.
+            // Time (§3.1; s3prl's process_train_MAM_data): round(rate·L / span) starts (at least one) drawn without
+            // replacement, so no two spans start together but spans may overlap; one decision for all of them.
             let span = min(config.spanLength, length)
+            let starts = length - span + 1
             let spans = config.timeMaskRate > 0
-                ? max(1, Int((config.timeMaskRate * Float(length) / Float(span)).rounded())) : 0
-            for _ in 0..<spans {
-                let start = generator.nextInt(below: length - span + 1)
+                ? min(starts, max(1, Int((config.timeMaskRate * Float(length) / Float(span)).rounded()))) : 0
+            if spans > 0 {
+                let chosen = distinct(spans, below: starts, generator: &generator)
                 let u = generator.nextFloat()
-                let from = generator.nextInt(below: length - span + 1)
-                let kind: TERAAlteration.SpanKind = u < config.zeroFraction ? .zero
-                    : u < config.zeroFraction + config.randomFraction ? .segment(from: from) : .kept
-                alteration.spans.append(.init(start: start, length: span, kind: kind))
+                let replaced = u >= config.zeroFraction && u < config.zeroFraction + config.randomFraction
+                let sources = replaced ? Array(distinct(spans, below: starts, generator: &generator)) : []
+                for (i, start) in chosen.enumerated() {
+                    let kind: TERAAlteration.SpanKind = u < config.zeroFraction ? .zero : replaced ? .segment(from: sources[i]) : .kept
+                    alteration.spans.append(.init(start: start, length: span, kind: kind))
+                }
             }
             // Frequency: a band of width U{0 … ⌊fraction·F⌋} at a uniform start.
             let widest = Int(config.maxFrequencyMaskFraction * Float(bins))
