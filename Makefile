@@ -89,8 +89,10 @@ fixtures:
 	python3 scripts/make_safetensors_fixture.py
 	python3 scripts/train_parity.py
 	python3 scripts/make_ctc_fixtures.py
-	python3 -m pip install -q torchaudio scipy numpy
+	python3 -m pip install -q scipy numpy
+	python3 -m pip install -q --no-deps torchaudio   # without its pinned torch, which would replace the installed one
 	python3 scripts/make_audio_fixtures.py
+	python3 scripts/make_audio_objective_fixtures.py
 	python3 -m pip install -q transformers tokenizers
 	python3 scripts/make_choice_fixtures.py
 	python3 scripts/make_seqcls_fixtures.py

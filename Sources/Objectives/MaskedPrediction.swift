@@ -58,11 +58,19 @@ public final class MaskedPrediction: FeaturePretrainingObjective {
 
     public func loss(_ batch: FeatureBatch, generator: inout RandomGenerator) -> (loss: Tensor, predicted: Int) {
         let labels = noGrad { predictionModel.tokenizer.labels(batch, for: encoder) }
-        let masked = maskedPositions(batch, generator: &generator)
-        let states = maskable.encodeMasked(batch.features, lengths: batch.lengths, masked: masked.flags).lastHiddenState
+        return loss(batch, labels: labels, masked: maskedPositions(batch, generator: &generator).flags)
+    }
+
+    /// The loss for given masks: B·N flags, true at the masked positions (`maskedPositions`' layout).
+    public func loss(_ batch: FeatureBatch, masked: [Bool]) -> (loss: Tensor, predicted: Int) {
+        loss(batch, labels: noGrad { predictionModel.tokenizer.labels(batch, for: encoder) }, masked: masked)
+    }
+
+    private func loss(_ batch: FeatureBatch, labels: [Int32], masked: [Bool]) -> (loss: Tensor, predicted: Int) {
+        let states = maskable.encodeMasked(batch.features, lengths: batch.lengths, masked: masked).lastHiddenState
         let (rows, positions, channels) = (states.size(0), states.size(1), states.size(2))
         precondition(labels.count == rows * positions, "\(labels.count) labels for \(rows)×\(positions) positions")
-        let indices = masked.flags.indices.filter { masked.flags[$0] }
+        let indices = masked.indices.filter { masked[$0] }
         guard !indices.isEmpty else { return (mean(states) * 0, 0) }
         let gather = IntTensor(indices.map { Int32($0) }, shape: [indices.count])
         let logits = predictionModel.head(embedding(states.reshaped([rows * positions, channels]), indices: gather))  // (M, K)

@@ -89,10 +89,24 @@ public final class SSAST: FeaturePretrainingObjective {
     public func loss(_ batch: FeatureBatch, generator: inout RandomGenerator) -> (loss: Tensor, predicted: Int) {
         let encoder = ssastModel.encoder
         let patches = encoder.patches(batch.features)                                            // (B, N, P)
-        let (rows, count, size) = (patches.size(0), patches.size(1), patches.size(2))
+        let count = patches.size(1)
         let columns = encoder.patchColumns(batch.lengths, columns: count / encoder.rows)
         let masked = maskedPatches(validColumns: columns, rows: encoder.rows, totalColumns: count / encoder.rows,
                                    generator: &generator)
+        return loss(batch, patches: patches, masked: masked)
+    }
+
+    /// The loss for given masks: per clip the same number of distinct patch indices (time-major, see
+    /// `maskedPatches`).
+    public func loss(_ batch: FeatureBatch, masked: [[Int]]) -> (loss: Tensor, predicted: Int) {
+        loss(batch, patches: ssastModel.encoder.patches(batch.features), masked: masked)
+    }
+
+    private func loss(_ batch: FeatureBatch, patches: Tensor, masked: [[Int]]) -> (loss: Tensor, predicted: Int) {
+        let encoder = ssastModel.encoder
+        let (rows, count, size) = (patches.size(0), patches.size(1), patches.size(2))
+        precondition(masked.count == rows && masked.allSatisfy { $0.count == masked[0].count } && !masked[0].isEmpty,
+                     "SSAST masks the same number of patches in each of the \(rows) clips")
         let perClip = masked[0].count
         var flags = [Bool](repeating: false, count: rows * count)
         var indices: [Int32] = []

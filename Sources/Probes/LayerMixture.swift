@@ -3,26 +3,26 @@ import Optimizers
 import Tensors
 
 /// SUPERB's learnable weighted sum of a frozen model's layers: softmax(w)·[h_0 … h_{L−1}], w initialised equal.
-final class LayerMixture {
-    let logits: Tensor   // (L)
+public final class LayerMixture {
+    public let logits: Tensor   // (L)
 
-    init(layers: Int) {
+    public init(layers: Int) {
         logits = Tensor(zeros: [layers], requiresGrad: true)
     }
 
     /// hidden: (N, C, L), each value's layers side by side → (N, C).
-    func callAsFunction(_ hidden: Tensor) -> Tensor {
+    public func callAsFunction(_ hidden: Tensor) -> Tensor {
         let (rows, dimension, layers) = (hidden.shape[0], hidden.shape[1], hidden.shape[2])
         let weights = softmax(logits.reshaped([1, layers])).reshaped([layers, 1])
         return matmul(hidden, weights).reshaped([rows, dimension])
     }
 
-    var weights: [Float] { noGrad { softmax(logits).scalars } }
+    public var weights: [Float] { noGrad { softmax(logits).scalars } }
 }
 
 /// Frames of every layer interleaved as (T', C, L), the layout `LayerMixture` multiplies.
 /// hidden: L tensors of shape (T', C).
-func interleavedLayers(_ hidden: [Tensor]) -> [Float] {
+public func interleavedLayers(_ hidden: [Tensor]) -> [Float] {
     let layers = hidden.count, frames = hidden[0].shape[0], dimension = hidden[0].shape[1]
     var result = [Float](repeating: 0, count: frames * dimension * layers)
     for (l, layer) in hidden.enumerated() {

@@ -7,7 +7,7 @@ import Tensors
 /// As SUPERB, the step is chosen on the dev split: a fixed budget under-fits some representations (fbank at 300
 /// steps) and over-fits others, so every `evaluateEvery` steps the dev accuracy is measured and the test score of
 /// the best dev step (the earliest on ties) is reported.
-struct UtteranceProbe {
+public struct UtteranceProbe {
     struct Settings {
         var maxSteps = 3000
         var evaluateEvery = 50
@@ -18,7 +18,7 @@ struct UtteranceProbe {
     typealias Example = (pooled: [Float], label: Int)
 
     /// Time average of every layer, interleaved as (C, L).
-    static func pooled(_ hidden: [Tensor]) -> [Float] {
+    public static func pooled(_ hidden: [Tensor]) -> [Float] {
         let frames = hidden[0].shape[0], width = hidden[0].shape[1] * hidden.count
         let frameValues = interleavedLayers(hidden)
         var average = [Float](repeating: 0, count: width)

@@ -40,6 +40,16 @@ public struct LoadedAudioEncoder {
     public let config: CheckpointConfig
     public let directory: URL
 
+    /// `loadAudioEncoder` builds it from a checkpoint; tests build one from weights they hold.
+    public init(encoder: AudioEncoder, normalization: FeatureNormalization, featureOptions: FbankOptions,
+                config: CheckpointConfig, directory: URL) {
+        self.encoder = encoder
+        self.normalization = normalization
+        self.featureOptions = featureOptions
+        self.config = config
+        self.directory = directory
+    }
+
     /// Raw fbank matrices (as `FbankComputer` gives them) → normalised, zero-padded (B, T, F) and every layer's
     /// states with the padding mask. Throws when a matrix has another dimension than the encoder's.
     public func hiddenStates(_ features: [FeatureMatrix]) throws -> AudioEncoderOutput {

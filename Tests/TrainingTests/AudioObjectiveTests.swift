@@ -19,23 +19,26 @@ final class AudioObjectiveTests: XCTestCase {
     }
 
     /// Time alteration alone: spans of 7 frames covering about 15 % of the frames (spans may overlap, so a little
-    /// less); of the spans about 80 % zeroed, the rest replaced by a segment (here: ones again) or kept.
+    /// less); all of an utterance's spans zeroed, or all replaced by segments (here: ones again) or kept
+    /// (AudioMaskStatisticsTests measures the 80/10/10 split over 1,000 seeds).
     func testTimeAlterationCoversAbout15PercentInSpansOfSeven() {
         let tera = teraObjective { $0.maxFrequencyMaskFraction = 0; $0.noiseProbability = 0 }
         var generator = RandomGenerator(seed: 1)
-        var altered = 0, zeroed = 0
+        var altered = 0
         let frames = 2_000
         for _ in 0..<5 {
             let (features, weights) = tera.alter(ones(frames: frames), generator: &generator)
+            var alteredHere = 0, zeroedHere = 0
             for t in 0..<frames where weights.data[t * 10] == 1 {
-                altered += 1
-                if features.data[t * 10] == 0 { zeroed += 1 }
+                alteredHere += 1
+                if features.data[t * 10] == 0 { zeroedHere += 1 }
                 XCTAssertTrue((0..<10).allSatisfy { weights.data[t * 10 + $0] == 1 }, "a time-altered frame is predicted in every bin")
             }
+            XCTAssertTrue(zeroedHere == 0 || zeroedHere == alteredHere, "one decision for all of an utterance's spans")
+            altered += alteredHere
         }
         let coverage = Double(altered) / Double(5 * frames)
         XCTAssertTrue((0.12...0.16).contains(coverage), "coverage \(coverage)")
-        XCTAssertTrue((0.7...0.9).contains(Double(zeroed) / Double(altered)), "zeroed \(zeroed) of \(altered)")
     }
 
     /// Frequency alteration alone: one contiguous band of at most 20 % of the bins, zeroed in every real frame and
