@@ -1,5 +1,6 @@
 import FileErrors
 import Foundation
+import Training
 
 /// The downstream study's results.json and its section of docs/RESULTS.md.
 public enum StudyDownstreamReport {
@@ -9,10 +10,60 @@ public enum StudyDownstreamReport {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(results).write(to: out.appendingPathComponent("results.json"), options: .atomic)
+        let figures = try writeFigures(results, into: resultsFile.deletingLastPathComponent().appendingPathComponent("results"))
         let existing = (try? String(contentsOf: resultsFile, encoding: .utf8)) ?? ""
-        let document = StudyCPTReport.replacingSection(in: existing, with: section(results), heading: heading)
+        let document = StudyCPTReport.replacingSection(in: existing, with: section(results, figures: figures.map { "results/" + $0 }),
+                                                       heading: heading)
         try FileError.createDirectory(resultsFile.deletingLastPathComponent())
         try document.write(to: resultsFile, atomically: true, encoding: .utf8)
+    }
+
+    /// The section and figures again from OUT/results.json (a study that already ran; nothing is trained or scored).
+    public static func rewrite(out: URL, resultsFile: URL) throws -> StudyDownstreamResults {
+        let url = out.appendingPathComponent("results.json")
+        let data = try FileError.wrap("read", path: url.path) { try Data(contentsOf: url) }
+        let results: StudyDownstreamResults
+        do { results = try JSONDecoder().decode(StudyDownstreamResults.self, from: data) } catch {
+            throw TrainingError("\(url.path): not the downstream study's results (\(error))")
+        }
+        try write(results, out: out, resultsFile: resultsFile)
+        return results
+    }
+
+    /// downstream-flatness.svg (each route's Hessian trace against its mean fine-tuned accuracy) and
+    /// downstream-pcp-<task>.svg (prompt-based fine-tuning's accuracy against K after PCP, TAPT or none).
+    static func writeFigures(_ results: StudyDownstreamResults, into directory: URL) throws -> [String] {
+        try FileError.createDirectory(directory)
+        var files: [String] = []
+        if !results.flatness.isEmpty {
+            var plot = SVGPlot(title: "Same loss, different flatness", xLabel: "Hessian trace (Hutchinson)",
+                               yLabel: "mean fine-tuned test accuracy (%)")
+            plot.id = "downstream-flatness"
+            for (index, route) in results.flatness.enumerated() {
+                let scores = results.rows.filter { $0.part == "flatness" && $0.model == route.route }.map(\.mean)
+                guard !scores.isEmpty else { continue }
+                plot.series.append(SVGPlot.Series(route.route, points: [(route.trace, 100 * scores.reduce(0, +) / Double(scores.count))],
+                                                  color: SVGPlot.palette[index % SVGPlot.palette.count], lineStyle: nil, markers: true))
+            }
+            if !plot.series.isEmpty {
+                try plot.write(to: directory.appendingPathComponent("downstream-flatness.svg"))
+                files.append("downstream-flatness.svg")
+            }
+        }
+        let adaptive = results.rows.filter { $0.part == "adaptive" && $0.method == "prompt-based" && $0.shots != nil }
+        for task in Set(adaptive.map(\.task)).sorted() {
+            var plot = SVGPlot(title: "\(task): prompt-based fine-tuning after continued pre-training", xLabel: "K (examples per class)",
+                               yLabel: "test accuracy (%, mean over seeds)")
+            plot.id = "downstream-pcp-\(task)"
+            for (index, start) in ["none", "TAPT", "PCP"].enumerated() {
+                let points = adaptive.filter { $0.task == task && $0.model == start }.sorted { $0.shots! < $1.shots! }
+                    .map { (x: Double($0.shots!), y: 100 * $0.mean) }
+                if !points.isEmpty { plot.series.append(SVGPlot.Series(start, points: points, color: SVGPlot.palette[index], markers: true)) }
+            }
+            try plot.write(to: directory.appendingPathComponent("downstream-pcp-\(task).svg"))
+            files.append("downstream-pcp-\(task).svg")
+        }
+        return files
     }
 
     /// Test accuracy over seeds as "mean ± sd" in percent.
@@ -83,7 +134,7 @@ public enum StudyDownstreamReport {
         return vx > 0 && vy > 0 ? covariance / (vx * vy).squareRoot() : .nan
     }
 
-    static func section(_ results: StudyDownstreamResults) -> String {
+    static func section(_ results: StudyDownstreamResults, figures: [String] = []) -> String {
         var lines = [heading, "",
                      "Made by `\(results.command)` (\(results.size) size) on \(results.machine); \(String(format: "%.0f", results.minutes)) "
                         + "minutes of training and fine-tuning, reused runs and fine-tunings counted as they ran then (\(results.reusedRuns) runs and "
@@ -146,6 +197,7 @@ public enum StudyDownstreamReport {
             }
         }
         lines += ["", "### Claims", ""] + claims(results).map(\.markdown)
+        if !figures.isEmpty { lines += [""] + figures.map { "![](\($0))" } }
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -28,11 +28,21 @@ struct StudyDownstreamCommand: ParsableCommand {
 
     @OptionGroup var common: StudyCommonOptions
 
+    @Flag(name: .customLong("report-only"), help: "Rewrite the section and figures from OUT/results.json without running anything.")
+    var reportOnly = false
+
     func validate() throws {
         if let seeds, seeds < 1 { throw ValidationError("--seeds must be ≥ 1") }
     }
 
     func run() throws {
+        if reportOnly {
+            let out = URL(fileURLWithPath: self.out)
+            let measured = try StudyDownstreamReport.rewrite(out: out, resultsFile: URL(fileURLWithPath: common.results))
+            StudyDownstreamReport.claims(measured).forEach { print($0.consoleLine) }
+            print("section written to \(common.results) from \(out.appendingPathComponent("results.json").path)")
+            return
+        }
         var size: StudyDownstreamSize = quick ? .quick : .standard
         if let seeds { size.seeds = seeds }
         let study = StudyDownstream(size: size, text: URL(fileURLWithPath: common.text), sources: URL(fileURLWithPath: sources),

@@ -57,6 +57,12 @@ final class StudyDownstreamTests: XCTestCase {
         let document = try String(contentsOf: Self.root.appendingPathComponent("docs/RESULTS.md"), encoding: .utf8)
         XCTAssertTrue(document.contains(StudyDownstreamReport.heading))
         XCTAssertEqual(document.components(separatedBy: "\n### ").count - 1, 5)   // four parts and the claims
+        // The flatness scatter and the PCP figure of the genre task, beside the results file.
+        for figure in ["downstream-flatness.svg", "downstream-pcp-shakespeare-genre.svg"] {
+            XCTAssertTrue(document.contains("![](results/\(figure))"), figure)
+            let svg = try String(contentsOf: Self.root.appendingPathComponent("docs/results/\(figure)"), encoding: .utf8)
+            XCTAssertTrue(svg.hasPrefix("<svg") || svg.hasPrefix("<?xml"), figure)
+        }
         // Domain (GPT, BERT), PCP at one K on one task, self-training on 2 tasks × 2, flatness.
         XCTAssertEqual(StudyDownstreamReport.claims(try XCTUnwrap(Self.results)).count, 2 + 1 + 4 + 1)
     }
@@ -67,5 +73,19 @@ final class StudyDownstreamTests: XCTestCase {
         let results = try XCTUnwrap(Self.results)
         XCTAssertEqual(again.reusedFineTunings, results.rows.count)
         XCTAssertEqual(again.rows, results.rows)
+    }
+
+    /// `--report-only`: the same section again from results.json, and a one-line error without one.
+    func testTheSectionIsRewrittenFromResultsJSON() throws {
+        let again = Self.root.appendingPathComponent("again/RESULTS.md")
+        _ = try StudyDownstreamReport.rewrite(out: Self.root.appendingPathComponent("study"), resultsFile: again)
+        let (rewritten, original) = (try String(contentsOf: again, encoding: .utf8),
+                                     try String(contentsOf: Self.root.appendingPathComponent("docs/RESULTS.md"), encoding: .utf8))
+        // (A first write ends the file with one newline more than a replacement of the section.)
+        XCTAssertEqual(rewritten.trimmingCharacters(in: .newlines), original.trimmingCharacters(in: .newlines))
+        let empty = Self.root.appendingPathComponent("empty")
+        XCTAssertThrowsError(try StudyDownstreamReport.rewrite(out: empty, resultsFile: again)) { error in
+            XCTAssertEqual("\(error)", "\(empty.path)/results.json: cannot read: no such file or directory")
+        }
     }
 }
