@@ -109,6 +109,7 @@ public struct StudyCompose {
         }
         results.machine = StudyMachine.description(cpu: cpu, loadBefore: loadBefore, loadAfter: StudyMachine.loadAverage())
         results.minutes = Date().timeIntervalSince(started) / 60
+        results.trainingMinutes = runner.runs.reduce(0) { $0 + $1.seconds } / 60
         results.reusedRuns = runner.reusedRuns
         try StudyComposeReport.write(results, out: out, resultsFile: resultsFile)
         return results

@@ -14,7 +14,9 @@ public struct StudyComposeResults: Codable {
     public var size: String
     public var command: String
     public var machine = ""
+    /// Wall time of this invocation, and of every run's training (reused runs as they ran then).
     public var minutes = 0.0
+    public var trainingMinutes = 0.0
     public var reusedRuns = 0
     public var rows: [ComposeRow] = []
 
@@ -102,14 +104,21 @@ public enum StudyComposeReport {
         if results.size == StudyComposeSize.quick.name {
             text += "**Quick run** (`--quick`: the tiny CI size, not the study's default size; numbers are noisy).\n\n"
         }
-        text += "Made by `\(results.command)` in \(String(format: "%.1f", results.minutes)) minutes"
-            + (results.reusedRuns > 0 ? " (\(results.reusedRuns) runs reused from an earlier invocation)" : "") + " on \(results.machine).\n\n"
+        text += "Made by `\(results.command)` on \(results.machine). Its runs trained for "
+            + String(format: "%.1f", results.trainingMinutes) + " minutes"
+            + (results.reusedRuns > 0 ? " (\(results.reusedRuns) of them reused from an earlier invocation, counted as they ran then)" : "")
+            + "; this invocation took " + String(format: "%.1f", results.minutes) + " minutes in all (merging and scoring included).\n\n"
         text += "Val bits per byte (lower is better) on three domains sharing one tokenizer: the modern plays without the histories "
             + "(*original*: hamlet and tempest), the same plays in First Folio spelling (*Folio*, the domain the \"tuned\" models "
             + "continued on, standing in for instruction tuning) and the modern history plays (*histories*, new data: richard_iii). "
             + "Small models over seeds (mean ± sd); the large ones are one run.\n"
         for (part, title) in [("up-scaling", "Up-scaling and the β sweep"), ("residual", "Residual transfer"), ("merging", "Merging two children of one parent")] {
-            text += "\n### \(title)\n\n| model | original | Folio | histories |\n|---|---|---|---|\n"
+            text += "\n### \(title)\n\n"
+            if part == "merging" {
+                text += "Task arithmetic at λ = 1 over these two children is base + (Folio − base) + (histories − base), the same "
+                    + "weights as the residual transfer above (histories child + Folio residual): its row repeats that one.\n\n"
+            }
+            text += "| model | original | Folio | histories |\n|---|---|---|---|\n"
             for arm in results.arms(part) {
                 let rows = results.arm(part, arm)
                 text += "| \(arm) | " + StudyCompose.domains.map { spread(rows.map(value($0))) }.joined(separator: " | ") + " |\n"
