@@ -36,6 +36,8 @@ struct BenchStep: ParsableCommand {
     @Option(help: "Timed steps (the median is reported).") var steps: Int = 10
     @Option(help: "Untimed warm-up steps.") var warmup: Int = 3
     @Option(help: "Threads (default: all available cores).") var threads: Int?
+    @Flag(help: "After the timed steps, as many profiled steps: the time per op kind, forward and backward, on stderr and as profile_ms.")
+    var profile = false
 
     func resolvedShape() throws -> BenchShape {
         var shape = BenchShape.presets["tiny"]!
@@ -108,6 +110,11 @@ struct BenchStep: ParsableCommand {
             ("peak_rss_mb", String(format: "%.1f", peakResidentMegabytes())),
         ]
         var fields = report
+        if profile {
+            let breakdown = StepProfile.measure(steps: steps, step: workload.step)
+            FileHandle.standardError.write(Data(breakdown.table.utf8))
+            fields.append(("profile_ms", breakdown.json))
+        }
         if !exposed.isEmpty {   // under mpirun: what the gradient all-reduce cost per step (medians)
             fields += [("allreduce_exposed_ms", String(format: "%.2f", median(exposed))),
                        ("allreduce_ms", String(format: "%.2f", median(communication))),

@@ -111,8 +111,9 @@ final class BenchWorkload {
         self.averager = averager
         step = {
             averager?.watch()
+            OpProfiler.mark()
             let value = loss()
-            optimizer.zeroGrad()
+            OpProfiler.charge("zero grad") { optimizer.zeroGrad() }
             if let averager {
                 do { try averager.backwardAndAverage(value, seed: nil) } catch {
                     communicator.abort("pretrain bench: rank \(communicator.rank): \(error)")
@@ -120,8 +121,8 @@ final class BenchWorkload {
             } else {
                 value.backward()
             }
-            clipGradNorm(parameters, maxNorm: 1)
-            optimizer.step()
+            OpProfiler.charge("clip") { _ = clipGradNorm(parameters, maxNorm: 1) }
+            OpProfiler.charge("optimizer") { optimizer.step() }
         }
     }
 }

@@ -122,3 +122,24 @@ final class AutogradMemoryTests: XCTestCase {
         XCTAssertEqual(w.grad!.item, 36, "d/dw (3w)² = 18w")
     }
 }
+
+/// `OpProfiler`: ops charged by the file that defines them, forward and backward, only while it is on.
+final class OpProfilerTests: XCTestCase {
+    func testOpsAreChargedByKindWhileOn() {
+        var generator = RandomGenerator(seed: 1)
+        let a = Tensor.normal([8, 16], std: 1, generator: &generator, requiresGrad: true)
+        let b = Tensor.normal([16, 4], std: 1, generator: &generator, requiresGrad: true)
+        OpProfiler.start()
+        OpProfiler.mark()
+        let loss = sum(matmul(a, b))
+        loss.backward()
+        OpProfiler.charge("optimizer") { _ = a.count }
+        OpProfiler.stop()
+        XCTAssertEqual(Set(OpProfiler.forward.keys), ["gemm", "reduce"])
+        XCTAssertEqual(Set(OpProfiler.backward.keys), ["gemm", "reduce"])
+        XCTAssertEqual(Set(OpProfiler.other.keys).subtracting(["allocation (inside the ops above)"]), ["optimizer"])
+        let before = OpProfiler.forward
+        sum(matmul(a, b)).backward()
+        XCTAssertEqual(OpProfiler.forward, before, "nothing charged while off")
+    }
+}

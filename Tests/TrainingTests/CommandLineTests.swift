@@ -135,6 +135,25 @@ final class CommandLineTests: XCTestCase {
     }
 
     /// `pretrain bench --arch audio` times TERA's frame encoder: one JSON line whose parameter count is the one
+    /// `--profile`: the step's time by op kind on stderr and as profile_ms, the kinds of a GPT step all there, their sum
+    /// (with what no kind explains) the profiled step's wall time.
+    func testBenchProfileBreaksTheStepDownByOpKind() throws {
+        let root = try makeTemporaryDirectory()
+        let result = try runToCompletion(["bench", "--layers", "1", "--d-model", "32", "--heads", "2", "--seq", "16", "--batch", "2",
+                                          "--vocab", "64", "--steps", "2", "--warmup", "1", "--profile"], in: root)
+        XCTAssertEqual(result.status, 0, result.output)
+        XCTAssertTrue(result.output.contains("phase     kind"), result.output)
+        let line = try XCTUnwrap(result.output.split(separator: "\n").last)
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        let profile = try XCTUnwrap(report["profile_ms"] as? [String: Double])
+        for kind in ["forward.gemm", "forward.attention", "forward.norm", "forward.embedding", "forward.output projection + loss",
+                     "backward.gemm", "backward.attention", "backward.norm", "step.optimizer", "step.clip"] {
+            XCTAssertGreaterThan(profile[kind] ?? 0, 0, kind)
+        }
+        let explained = profile.filter { !["step", "new_buffers"].contains($0.key) && !$0.key.contains("allocation") }.values.reduce(0, +)
+        XCTAssertEqual(explained, try XCTUnwrap(profile["step"]), accuracy: 0.01)
+    }
+
     /// bench/torch_reference.py's TERAFrames has for the same shape (so the side-by-side ratio compares like with like).
     func testBenchOfTheAudioEncoderPrintsOneJSONLine() throws {
         let root = try makeTemporaryDirectory()

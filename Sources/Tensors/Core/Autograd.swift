@@ -7,6 +7,8 @@ public enum Autograd {
     struct Entry {
         let output: Tensor
         let backward: () -> Void
+        /// The file of the op that recorded it (its kind for `OpProfiler`).
+        let file: StaticString
     }
 
     nonisolated(unsafe) static var tape: [Entry] = []
@@ -55,9 +57,10 @@ public enum Autograd {
     }
 
     /// Records an op. `backward` runs only when `output` received a gradient.
-    public static func record(_ output: Tensor, backward: @escaping () -> Void) {
+    public static func record(_ output: Tensor, file: StaticString = #fileID, backward: @escaping () -> Void) {
         output.requiresGrad = true
-        tape.append(Entry(output: output, backward: backward))
+        tape.append(Entry(output: output, backward: backward, file: file))
+        if OpProfiler.isOn { OpProfiler.chargeForward(file) }
     }
 
     /// Number of ops waiting for a backward pass.
@@ -89,7 +92,7 @@ public enum Autograd {
         while let entry = entries.popLast() {
             defer { afterEntry?(entries.count) }
             guard entry.output.grad != nil else { continue }
-            entry.backward()
+            if OpProfiler.isOn { OpProfiler.chargeBackward(entry.file, entry.backward) } else { entry.backward() }
             if !entry.output.retainsGrad { entry.output.grad = nil }
         }
         afterEntry?(-1)

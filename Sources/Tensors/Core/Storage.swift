@@ -45,7 +45,7 @@ public final class BufferPool: @unchecked Sendable {
         allocations += 1
         lock.unlock()
         var raw: UnsafeMutableRawPointer?
-        let status = posix_memalign(&raw, 64, slots * MemoryLayout<Float>.stride)
+        let status = OpProfiler.charge("allocation (inside the ops above)") { posix_memalign(&raw, 64, slots * MemoryLayout<Float>.stride) }
         guard status == 0, let raw else { fatalError("out of memory allocating \(slots) floats") }
         return raw.bindMemory(to: Float.self, capacity: slots)
     }
