@@ -138,6 +138,22 @@ def fbank_row(a):
     print(f"| {mine:.0f} | {reference:.0f} | {mine / reference:.1f}× | {ours[0]['frames']} ({same}) |")
 
 
+def profile_table(a, config):
+    """`pretrain bench --profile` beside bench/torch_reference.py --profile for one config, one round each."""
+    ours = run([a.binary, "bench", "step", *flags(config), f"--steps={a.steps}", "--profile"])["profile_ms"]
+    theirs = run([sys.executable, "bench/torch_reference.py", "--mode=flushed", *flags(config), f"--steps={a.steps}",
+                  "--profile"])["profile_ms"]
+    print(f"machine: {cpu_name()}, {os.cpu_count()} cores; {config}, fp32 (PyTorch flushed), mean ms per step over "
+          f"{a.steps} profiled steps\n")
+    print("| phase.kind | ours | PyTorch |\n|---|---|---|")
+    keys = [k for k in ours if k not in ("step", "new_buffers")] + [k for k in theirs if k not in ours and k != "step"]
+    for key in keys + ["step"]:
+        cell = lambda d: f"{d[key]:.1f}" if key in d else "–"
+        print(f"| {key} | {cell(ours)} | {cell(theirs)} |")
+    print(f"\nours: {ours.get('new_buffers', 0):.1f} fresh buffers per step. 'output projection + loss' is our fused "
+          "vocabulary projection and cross-entropy; PyTorch's vocabulary GEMM counts under gemm.")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
@@ -151,7 +167,11 @@ def main():
     ap.add_argument("--no-tokenizer", action="store_true")
     ap.add_argument("--no-fbank", action="store_true")
     ap.add_argument("--binary", default=".build/release/pretrain")
+    ap.add_argument("--profile", metavar="CONFIG",
+                    help="only the step's time by op kind for CONFIG, ours (fp32) beside PyTorch's (flushed), side by side")
     a = ap.parse_args()
+    if a.profile:
+        return profile_table(a, a.profile)
     rows, fp32_modes, with_bf16 = step_rows(a)
     print(f"machine: {cpu_name()}, {os.cpu_count()} cores; {a.rounds} alternating rounds, median ms per step "
           f"({a.steps} timed steps each; bf16: {a.bf16_rounds} round(s) of {a.bf16_steps})\n")

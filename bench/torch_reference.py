@@ -12,6 +12,7 @@ import math
 import os
 import resource
 import statistics
+import sys
 import time
 
 import torch
@@ -155,6 +156,8 @@ def main():
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    ap.add_argument("--profile", action="store_true",
+                    help="after the timed steps, as many under torch.profiler: self CPU time by phase and op kind (stderr, profile_ms)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -179,12 +182,17 @@ def main():
         targets = torch.where(positions % 7 == 0, idx, torch.full_like(idx, -100))
 
     def step():
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.mode == "bf16"):
-            loss = model(idx, targets)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        with torch.profiler.record_function("forward"):
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.mode == "bf16"):
+                loss = model(idx, targets)
+        with torch.profiler.record_function("zero grad"):
+            opt.zero_grad(set_to_none=True)
+        with torch.profiler.record_function("backward"):
+            loss.backward()
+        with torch.profiler.record_function("clip"):
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        with torch.profiler.record_function("optimizer"):
+            opt.step()
         return loss.item()
 
     for _ in range(a.warmup):
@@ -197,10 +205,69 @@ def main():
     ms = statistics.median(times) * 1e3
     tokens = a.batch * a.seq
     gflops = flops_per_step(params, a.layers, a.d_model, a.seq, tokens) / (ms / 1e3) / 1e9
-    print(json.dumps({"impl": "pytorch", "arch": a.arch, "mode": a.mode, "torch": torch.__version__, "params": params,
-                      "tokens_per_s": round(tokens / (ms / 1e3), 1), "ms_per_step": round(ms, 2),
-                      "gflops": round(gflops, 1), "threads": a.threads,
-                      "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
+    report = {"impl": "pytorch", "arch": a.arch, "mode": a.mode, "torch": torch.__version__, "params": params,
+              "tokens_per_s": round(tokens / (ms / 1e3), 1), "ms_per_step": round(ms, 2),
+              "gflops": round(gflops, 1), "threads": a.threads,
+              "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+    if a.profile:
+        report["profile_ms"] = profile(step, a.steps)
+    print(json.dumps(report))
+
+
+PHASES = ("forward", "backward", "zero grad", "clip", "optimizer")
+# aten op name (without the namespace) → the kinds `pretrain bench --profile` reports.
+KINDS = [
+    ("gemm", ("mm", "addmm", "bmm", "matmul", "linear", "baddbmm", "mkldnn_*", "convolution", "_convolution")),
+    ("attention", ("*scaled_dot_product", "*flash_attention")),
+    ("norm", ("layer_norm", "native_layer_norm", "rms_norm", "_fused_rms_norm")),
+    ("output projection + loss", ("cross_entropy", "nll_loss", "log_softmax", "_log_softmax", "l1_loss")),
+    ("softmax", ("softmax", "_softmax")),
+    ("embedding", ("embedding", "embedding_dense_backward", "embedding_backward")),
+    ("shape", ("view", "reshape", "transpose", "permute", "t", "contiguous", "clone", "copy_", "cat", "split", "chunk",
+               "expand", "as_strided", "unsqueeze", "squeeze", "narrow", "slice", "select", "_unsafe_view", "unbind",
+               "split_with_sizes", "empty_like", "empty", "empty_strided", "resize_")),
+]
+
+
+def kind_of(name):
+    """An op's kind: its name equal to one of a kind's (or that name + _backward), or containing a "*name" pattern."""
+    op = name.split("::")[-1]
+    for kind, names in KINDS:
+        if any(n.strip("*") in op if n.startswith("*") else op.startswith(n[:-1]) if n.endswith("*")
+               else op in (n, n + "_backward") for n in names):
+            return kind
+    return "elementwise" if name.startswith("aten::") else "other"
+
+
+def profile(step, steps):
+    """Self CPU time per step by phase (the step's record_function ranges) and op kind, on stderr and as a dict."""
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+        start = time.perf_counter()
+        for _ in range(steps):
+            step()
+        wall = (time.perf_counter() - start) / steps * 1e3
+    totals = {}
+    for event in prof.events():
+        if event.name in PHASES or event.name.startswith("ProfilerStep"):
+            continue
+        phase, parent = None, event.cpu_parent
+        while parent is not None and phase is None:
+            phase = parent.name if parent.name in PHASES else None
+            parent = parent.cpu_parent
+        if phase is None:   # backward ops run under the autograd engine's own ranges
+            phase = "backward" if "Backward" in event.name or "backward" in event.name else "other"
+        kind = kind_of(event.name) if phase in ("forward", "backward") else phase
+        key = f"{'step' if phase in ('zero grad', 'clip', 'optimizer') else phase}.{kind}"
+        totals[key] = totals.get(key, 0.0) + event.self_cpu_time_total / 1e3 / steps
+    rows = sorted(totals.items(), key=lambda kv: (kv[0].split(".")[0] != "forward", kv[0].split(".")[0] != "backward", -kv[1]))
+    print(f"{'phase':10s}{'kind':36s}  ms/step   share", file=sys.stderr)
+    for key, value in rows:
+        phase, kind = key.split(".", 1)
+        print(f"{phase:10s}{kind:36s}{value:9.2f}  {100 * value / wall:5.1f} %", file=sys.stderr)
+    print(f"{'step (wall time of the profiled steps, with the profiler)':46s}{wall:9.2f}", file=sys.stderr)
+    out = {key: round(value, 3) for key, value in rows}
+    out["step"] = round(wall, 3)
+    return out
 
 
 if __name__ == "__main__":
