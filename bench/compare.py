@@ -138,6 +138,21 @@ def fbank_row(a):
     print(f"| {mine:.0f} | {reference:.0f} | {mine / reference:.1f}× | {ours[0]['frames']} ({same}) |")
 
 
+def inference_rows(a):
+    """Forward-only evaluation and greedy KV-cache generation (batch 1 and 8), alternating rounds, median tokens/s."""
+    print("\n| inference | ours tokens/s | PyTorch tokens/s (inference_mode) | ratio |\n|---|---|---|---|")
+    for config in a.inference_configs.split(","):
+        for task, extra in [("eval", []), ("generate", ["--gen-batch=1"]), ("generate", ["--gen-batch=8"])]:
+            ours, theirs = [], []
+            for _ in range(a.rounds):
+                ours.append(run([a.binary, "bench", task, f"--model={config}", *extra, "--repeats=3"])["tokens_per_s"])
+                theirs.append(run([sys.executable, "bench/torch_reference.py", f"--task={task}", *flags(config), *extra,
+                                   "--steps=3", "--warmup=1"])["tokens_per_s"])
+            mine, their = statistics.median(ours), statistics.median(theirs)
+            label = f"{config} {task}" + (f" batch {extra[0].split('=')[1]}" if extra else "")
+            print(f"| {label} | {mine:.0f} | {their:.0f} | {mine / their:.2f}× |")
+
+
 def profile_table(a, config):
     """`pretrain bench --profile` beside bench/torch_reference.py --profile for one config, one round each."""
     ours = run([a.binary, "bench", "step", *flags(config), f"--steps={a.steps}", "--profile"])["profile_ms"]
@@ -164,6 +179,8 @@ def main():
                     help="rounds of the bf16 pair (PyTorch's bf16 is very slow on CPUs without bf16 instructions)")
     ap.add_argument("--bf16-steps", type=int, default=2)
     ap.add_argument("--bf16-configs", default="tiny,small", help="configs that get the bf16 pair")
+    ap.add_argument("--inference-configs", default="tiny,small", help="GPT configs of the eval and generate rows")
+    ap.add_argument("--no-inference", action="store_true")
     ap.add_argument("--no-tokenizer", action="store_true")
     ap.add_argument("--no-fbank", action="store_true")
     ap.add_argument("--binary", default=".build/release/pretrain")
@@ -176,6 +193,8 @@ def main():
     print(f"machine: {cpu_name()}, {os.cpu_count()} cores; {a.rounds} alternating rounds, median ms per step "
           f"({a.steps} timed steps each; bf16: {a.bf16_rounds} round(s) of {a.bf16_steps})\n")
     print_tables(rows, fp32_modes, with_bf16)
+    if not a.no_inference:
+        inference_rows(a)
     if not a.no_tokenizer:
         tokenizer_row(a)
     if not a.no_fbank:

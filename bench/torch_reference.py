@@ -31,11 +31,17 @@ class Block(nn.Module):
         self.c_fc = nn.Linear(d, 4 * d)
         self.mlp_proj = nn.Linear(4 * d, d)
 
-    def forward(self, x):
+    def forward(self, x, cache=None):
+        """x: (B, T, C). With `cache` (a dict), the T tokens follow the ones cached: their keys and values are appended."""
         b, t, c = x.shape
         q, k, v = self.c_attn(self.ln_1(x)).split(c, dim=2)
         q, k, v = (z.view(b, t, self.heads, c // self.heads).transpose(1, 2) for z in (q, k, v))
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        if cache is not None:
+            if "k" in cache:
+                k, v = torch.cat([cache["k"], k], dim=2), torch.cat([cache["v"], v], dim=2)
+            cache["k"], cache["v"] = k, v
+        # A single new token attends to everything cached; a prompt is causal within itself.
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=t > 1)
         x = x + self.c_proj(y.transpose(1, 2).reshape(b, t, c))
         return x + self.mlp_proj(F.gelu(self.c_fc(self.ln_2(x)), approximate="tanh"))
 
@@ -52,11 +58,14 @@ class GPT(nn.Module):
                 nn.init.normal_(p, std=0.02)
 
     def forward(self, idx, targets):
-        x = self.wte(idx) + self.wpe(torch.arange(idx.shape[1]))
-        for block in self.h:
-            x = block(x)
-        logits = self.ln_f(x) @ self.wte.weight.t()
-        return F.cross_entropy(logits.float().view(-1, logits.shape[-1]), targets.view(-1))
+        return F.cross_entropy(self.logits(idx).float().view(-1, self.wte.weight.shape[0]), targets.view(-1))
+
+    def logits(self, idx, caches=None, start=0):
+        """idx: (B, T) at positions start ..< start + T → (B, T, V); `caches`: one dict per block."""
+        x = self.wte(idx) + self.wpe(torch.arange(start, start + idx.shape[1]))
+        for i, block in enumerate(self.h):
+            x = block(x, None if caches is None else caches[i])
+        return self.ln_f(x) @ self.wte.weight.t()
 
 
 class BertLayer(nn.Module):
@@ -156,6 +165,11 @@ def main():
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    ap.add_argument("--task", default="step", choices=["step", "eval", "generate"],
+                    help="step: a training step; eval: logits of --batch windows; generate: greedy KV-cache decoding")
+    ap.add_argument("--gen-batch", type=int, default=1)
+    ap.add_argument("--prompt", type=int, default=16)
+    ap.add_argument("--new-tokens", type=int, default=64)
     ap.add_argument("--profile", action="store_true",
                     help="after the timed steps, as many under torch.profiler: self CPU time by phase and op kind (stderr, profile_ms)")
     a = ap.parse_args()
@@ -167,6 +181,8 @@ def main():
         model = TERAFrames(a.seq, a.layers, a.d_model, a.heads, a.feature_bins, a.frame_stack)
     else:
         model = (GPT if a.arch == "gpt2" else BertMLM)(a.vocab, a.seq, a.layers, a.d_model, a.heads)
+    if a.task != "step":
+        return inference(model, a)
     decay = [p for p in model.parameters() if p.dim() >= 2]
     other = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": other, "weight_decay": 0.0}],
@@ -212,6 +228,36 @@ def main():
     if a.profile:
         report["profile_ms"] = profile(step, a.steps)
     print(json.dumps(report))
+
+
+def inference(model, a):
+    """`pretrain bench eval` / `generate`'s counterpart: median of --steps repetitions under torch.inference_mode."""
+    assert a.arch == "gpt2", "inference benchmarks are for the GPT-2 configs"
+    model.eval()
+    if a.task == "eval":
+        idx = torch.randint(0, a.vocab, (a.batch, a.seq))
+        body, produced, rows = (lambda: model.logits(idx)), a.batch * a.seq, a.batch
+    else:
+        prompt = torch.randint(0, a.vocab, (a.gen_batch, a.prompt))
+
+        def body():
+            caches = [{} for _ in model.h]
+            logits = model.logits(prompt, caches)
+            for step in range(a.new_tokens):
+                nxt = logits[:, -1].argmax(dim=-1, keepdim=True)
+                logits = model.logits(nxt, caches, start=a.prompt + step)
+        produced, rows = a.gen_batch * a.new_tokens, a.gen_batch
+    times = []
+    with torch.inference_mode():
+        for i in range(a.warmup + a.steps):
+            start = time.perf_counter()
+            body()
+            if i >= a.warmup:
+                times.append(time.perf_counter() - start)
+    seconds = statistics.median(times)
+    print(json.dumps({"impl": "pytorch", "task": a.task, "mode": a.mode, "torch": torch.__version__, "batch": rows,
+                      "tokens_per_s": round(produced / seconds, 1), "ms": round(seconds * 1e3, 2), "threads": a.threads,
+                      "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
 
 
 PHASES = ("forward", "backward", "zero grad", "clip", "optimizer")

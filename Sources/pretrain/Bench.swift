@@ -12,7 +12,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure training steps, tokenizer, fbank or curation throughput (one JSON line), or MPI collectives (a table).",
-        subcommands: [BenchStep.self, BenchTokenizer.self, BenchFbank.self, BenchCurate.self, BenchAllReduce.self], defaultSubcommand: BenchStep.self)
+        subcommands: [BenchStep.self, BenchEval.self, BenchGenerate.self, BenchTokenizer.self, BenchFbank.self, BenchCurate.self, BenchAllReduce.self], defaultSubcommand: BenchStep.self)
 }
 
 /// `pretrain bench [step]`: times full training steps (forward, backward, clipping, AdamW) of a GPT-2-style or

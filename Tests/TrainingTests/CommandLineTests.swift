@@ -135,6 +135,23 @@ final class CommandLineTests: XCTestCase {
     }
 
     /// `pretrain bench --arch audio` times TERA's frame encoder: one JSON line whose parameter count is the one
+    /// `bench eval` and `bench generate`: one JSON line each with the tokens produced per second.
+    func testBenchOfInferencePrintsOneJSONLine() throws {
+        let root = try makeTemporaryDirectory()
+        for (task, extra, batch) in [("eval", [String](), 16), ("generate", ["--gen-batch", "2", "--prompt", "4", "--new-tokens", "3"], 2)] {
+            let result = try runToCompletion(["bench", task, "--model", "tiny", "--repeats", "1", "--warmup", "0"] + extra, in: root)
+            XCTAssertEqual(result.status, 0, result.output)
+            let line = try XCTUnwrap(result.output.split(separator: "\n").last)
+            let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            XCTAssertEqual(report["task"] as? String, task)
+            XCTAssertEqual(report["batch"] as? Int, batch)
+            XCTAssertGreaterThan(report["tokens_per_s"] as? Double ?? 0, 0)
+        }
+        let wrong = try runToCompletion(["bench", "generate", "--model", "bert-tiny"], in: root)
+        XCTAssertNotEqual(wrong.status, 0)
+        XCTAssertTrue(wrong.output.contains("--model must be a GPT-2 config"), wrong.output)
+    }
+
     /// `--profile`: the step's time by op kind on stderr and as profile_ms, the kinds of a GPT step all there, their sum
     /// (with what no kind explains) the profiled step's wall time.
     func testBenchProfileBreaksTheStepDownByOpKind() throws {
