@@ -36,6 +36,8 @@ struct BenchStep: ParsableCommand {
     @Option(help: "Timed steps (the median is reported).") var steps: Int = 10
     @Option(help: "Untimed warm-up steps.") var warmup: Int = 3
     @Option(help: "Threads (default: all available cores).") var threads: Int?
+    @Option(name: .customLong("background-load"), help: "Busy processes (`yes > /dev/null`) kept running beside the timed steps: a loaded machine.")
+    var backgroundLoad = 0
     @Flag(help: "After the timed steps, as many profiled steps: the time per op kind, forward and backward, on stderr and as profile_ms.")
     var profile = false
 
@@ -76,6 +78,9 @@ struct BenchStep: ParsableCommand {
         Runtime.configure(threads: threads)
         let effective = Matmul.setPrecision(requested)
         if effective.precision != requested { FileHandle.standardError.write(Data((effective.message + "\n").utf8)) }
+        guard backgroundLoad >= 0 else { throw ValidationError("--background-load must be ≥ 0") }
+        let load = try BackgroundLoad(processes: backgroundLoad)
+        defer { load.stop() }
         let workload = BenchWorkload(shape)
         for _ in 0..<warmup { workload.step() }
         var times: [Double] = [], exposed: [Double] = [], communication: [Double] = [], overlapped: [Double] = []
@@ -106,7 +111,8 @@ struct BenchStep: ParsableCommand {
             ("mfu", String(format: "%.3f", gflops / ceiling)),
             ("backend", "\"\(Matmul.backend.name)\""),
             ("threads", "\(Runtime.threads)"),
-            ("ranks", "\(ranks)"),
+            ("ranks", "\(ranks)"), ("background_load", "\(backgroundLoad)"),
+            ("omp_wait_policy", "\"\(ProcessInfo.processInfo.environment["OMP_WAIT_POLICY"] ?? "unset")\""),
             ("peak_rss_mb", String(format: "%.1f", peakResidentMegabytes())),
         ]
         var fields = report
@@ -131,4 +137,26 @@ func peakResidentMegabytes() -> Double {
           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
           let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
     return kilobytes / 1024
+}
+
+/// Busy processes beside a benchmark (`--background-load N`): each `yes` writing to /dev/null keeps one core busy, as
+/// another job on a laptop would. Stopped (SIGKILL) when the benchmark ends.
+final class BackgroundLoad {
+    private var processes: [Process] = []
+
+    init(processes count: Int) throws {
+        for _ in 0..<count {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/yes")
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            processes.append(process)
+        }
+    }
+
+    func stop() {
+        for process in processes where process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        for process in processes { process.waitUntilExit() }
+        processes.removeAll()
+    }
 }

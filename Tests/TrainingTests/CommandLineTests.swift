@@ -135,6 +135,25 @@ final class CommandLineTests: XCTestCase {
     }
 
     /// `pretrain bench --arch audio` times TERA's frame encoder: one JSON line whose parameter count is the one
+    /// `--background-load 1`: the steps run beside a busy process, which is gone when the benchmark ends.
+    func testBenchUnderBackgroundLoadLeavesNothingRunning() throws {
+        let root = try makeTemporaryDirectory()
+        let before = Self.runningYes()
+        let result = try runToCompletion(["bench", "--layers", "1", "--d-model", "32", "--heads", "2", "--seq", "16", "--batch", "2",
+                                          "--vocab", "64", "--steps", "1", "--warmup", "0", "--background-load", "1"], in: root)
+        XCTAssertEqual(result.status, 0, result.output)
+        let line = try XCTUnwrap(result.output.split(separator: "\n").last)
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        XCTAssertEqual(report["background_load"] as? Int, 1)
+        XCTAssertEqual(Self.runningYes(), before, "the busy process is stopped")
+    }
+
+    /// Processes named `yes` on the machine (/proc/PID/comm).
+    static func runningYes() -> Int {
+        let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc"))?.filter { Int($0) != nil } ?? []
+        return pids.filter { (try? String(contentsOfFile: "/proc/\($0)/comm", encoding: .utf8)) == "yes\n" }.count
+    }
+
     /// `bench eval` and `bench generate`: one JSON line each with the tokens produced per second.
     func testBenchOfInferencePrintsOneJSONLine() throws {
         let root = try makeTemporaryDirectory()
