@@ -49,6 +49,8 @@ let package = Package(
         // CPU feature detection, MXCSR (flush-to-zero) for every compute thread, OpenBLAS loading.
         .target(name: "CSupport", path: "Sources/CSupport",
                 linkerSettings: [.linkedLibrary("gomp"), .linkedLibrary("dl")]),
+        // `pretrain`'s start-up: OMP_WAIT_POLICY=passive unless the user chose a policy (C, a constructor that re-executes).
+        .target(name: "CStartup", path: "Sources/CStartup"),
         // oneDNN matmul primitives (created per shape, cached by the Swift backend).
         .target(name: "CDNNLMatmul", path: "Sources/CDNNLMatmul", linkerSettings: [.linkedLibrary("dnnl")]),
         // File-system failures as one plain line naming the path and the operation (Foundation only).
@@ -128,7 +130,7 @@ let package = Package(
                           dependencies: ["Tensors", "Layers", "Optimizers", "SafeTensors", "TextData", "Objectives",
                                          "Training", "HFInterop", "AudioData", "Probes", "SpeechSynthesis", "Studies", "FileErrors",
                                          "Fuzzing", "Distributed", "Curation", "CurationScoring", "TextTasks", "TextEvaluation",
-                                         "TextClassification", "Composition",
+                                         "TextClassification", "Composition", "CStartup",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/pretrain", swiftSettings: numericSettings, plugins: ["BuildStamp"]),
         // The git commit for `pretrain --version`, stamped before each build.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CStartup
 import CSupport
 import Distributed
 import Foundation
@@ -27,6 +28,7 @@ struct SysInfo: ParsableCommand {
         print("backend:    \(backend.name) (\(Matmul.choice))")
         print("isa:        \(backend.isa)")
         print("threads:    \(Runtime.threads)")
+        print("omp wait:   \(openMPWaitPolicy())")
         print("ftz/daz:    \(Runtime.flushesDenormals ? "on" : "off")")
         print("mpi:        \(World.summary)")
         let gflops = measureGEMM(backend: backend, size: size)
@@ -83,4 +85,13 @@ func measureGEMM(size n: Int, repeats: Int = 10,
         best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }
     return 2 * Double(n) * Double(n) * Double(n) / best / 1e9
+}
+
+/// The OpenMP wait policy in force: set by `pretrain` at start-up (CStartup), or the user's.
+func openMPWaitPolicy() -> String {
+    let environment = ProcessInfo.processInfo.environment
+    if !String(cString: sp_startup_wait_policy()).isEmpty { return "passive (set at start-up; OMP_WAIT_POLICY or GOMP_SPINCOUNT override it)" }
+    if let policy = environment["OMP_WAIT_POLICY"] { return "OMP_WAIT_POLICY=\(policy) (from the environment)" }
+    if let count = environment["GOMP_SPINCOUNT"] { return "GOMP_SPINCOUNT=\(count) (from the environment)" }
+    return "libgomp's default (PRETRAIN_OMP_REEXEC=0)"
 }

@@ -135,6 +135,31 @@ final class CommandLineTests: XCTestCase {
     }
 
     /// `pretrain bench --arch audio` times TERA's frame encoder: one JSON line whose parameter count is the one
+    /// Without a policy in the environment `pretrain` runs with OMP_WAIT_POLICY=passive (set at start-up, before
+    /// libgomp reads it, by executing itself again with the same arguments); a policy the user set is kept, and
+    /// PRETRAIN_OMP_REEXEC=0 leaves libgomp's default.
+    func testTheOpenMPWaitPolicyIsPassiveUnlessTheUserChoseOne() throws {
+        func sysinfo(_ extra: [String: String]) throws -> String {
+            let process = Process()
+            process.executableURL = try pretrainExecutable()
+            process.arguments = ["sysinfo"]
+            var environment = ProcessInfo.processInfo.environment
+            for name in ["OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "PRETRAIN_OMP_REEXEC", "PRETRAIN_OMP_POLICY_SET"] { environment[name] = nil }
+            process.environment = environment.merging(extra) { $1 }
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            try process.run()
+            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            XCTAssertEqual(process.terminationStatus, 0, output)
+            return output.split(separator: "\n").first { $0.hasPrefix("omp wait:") }.map(String.init) ?? output
+        }
+        XCTAssertEqual(try sysinfo([:]), "omp wait:   passive (set at start-up; OMP_WAIT_POLICY or GOMP_SPINCOUNT override it)")
+        XCTAssertEqual(try sysinfo(["OMP_WAIT_POLICY": "active"]), "omp wait:   OMP_WAIT_POLICY=active (from the environment)")
+        XCTAssertEqual(try sysinfo(["GOMP_SPINCOUNT": "1000"]), "omp wait:   GOMP_SPINCOUNT=1000 (from the environment)")
+        XCTAssertEqual(try sysinfo(["PRETRAIN_OMP_REEXEC": "0"]), "omp wait:   libgomp's default (PRETRAIN_OMP_REEXEC=0)")
+    }
+
     /// `--background-load 1`: the steps run beside a busy process, which is gone when the benchmark ends.
     func testBenchUnderBackgroundLoadLeavesNothingRunning() throws {
         let root = try makeTemporaryDirectory()
