@@ -90,6 +90,26 @@ final class AutogradTests: XCTestCase {
         for _ in 0..<5 { step() }
         XCTAssertEqual(BufferPool.shared.allocations, before)
     }
+
+    /// Large buffers come in eight sizes per doubling: a tensor a little smaller than one freed before reuses its
+    /// buffer (batches padded to different lengths), and no class is more than 12.5 % above what was asked.
+    func testBufferPoolSizeClassesLetNearbySizesShareBuffers() {
+        XCTAssertEqual(BufferPool.slots(100), 100)
+        XCTAssertEqual(BufferPool.slots(16_384), 16_384)
+        XCTAssertEqual(BufferPool.slots(16_385), 18_432)                // 16,384 + 2,048
+        XCTAssertEqual(BufferPool.slots(1 << 20), 1 << 20)
+        for count in stride(from: 16_385, to: 3_000_000, by: 9_973) {
+            let slots = BufferPool.slots(count)
+            XCTAssertGreaterThanOrEqual(slots, count)
+            XCTAssertLessThanOrEqual(Double(slots), 1.125 * Double(count), "\(count)")
+        }
+        _ = Tensor(zeros: [8, 100_000])                                   // freed at once: its buffer is cached
+        let before = BufferPool.shared.allocations
+        let smaller = Tensor(zeros: [8, 98_750])                          // both in the class of 851,968 floats
+        XCTAssertEqual(BufferPool.slots(800_000), BufferPool.slots(790_000))
+        XCTAssertEqual(BufferPool.shared.allocations, before, "the 800,000-float buffer serves 790,000 floats")
+        XCTAssertEqual(smaller.count, 790_000)
+    }
 }
 
 /// Backward frees what it no longer needs: an intermediate's gradient is gone once its op has propagated it,

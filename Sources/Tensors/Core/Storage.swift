@@ -22,7 +22,10 @@ public final class Storage {
     deinit { BufferPool.shared.give(pointer, count: count) }
 }
 
-/// Recycles buffers by exact size. Bounded by `capacityBytes`; beyond it buffers are freed.
+/// Recycles buffers by size class: exact up to 16,384 floats, above that rounded up to one of eight sizes per
+/// doubling (at most 12.5 % more than asked), so that shapes which vary a little from batch to batch (texts padded to
+/// each batch's longest) reuse each other's buffers instead of each caching its own. Bounded by `capacityBytes`;
+/// beyond it buffers are freed.
 public final class BufferPool: @unchecked Sendable {
     public static let shared = BufferPool()
 
@@ -33,8 +36,15 @@ public final class BufferPool: @unchecked Sendable {
 
     public private(set) var allocations = 0
 
+    /// The floats a buffer for `count` floats holds.
+    public static func slots(_ count: Int) -> Int {
+        guard count > 16_384 else { return max(count, 1) }
+        let step = 1 << ((Int.bitWidth - 1 - count.leadingZeroBitCount) - 3)   // an eighth of the power of two below
+        return (count + step - 1) / step * step
+    }
+
     func take(_ count: Int) -> UnsafeMutablePointer<Float> {
-        let slots = max(count, 1)
+        let slots = Self.slots(count)
         lock.lock()
         if var list = free[slots], let buffer = list.popLast() {
             free[slots] = list
@@ -51,7 +61,7 @@ public final class BufferPool: @unchecked Sendable {
     }
 
     func give(_ buffer: UnsafeMutablePointer<Float>, count: Int) {
-        let slots = max(count, 1)
+        let slots = Self.slots(count)
         lock.lock()
         if cachedBytes + slots * 4 <= capacityBytes {
             free[slots, default: []].append(buffer)
