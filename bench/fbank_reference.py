@@ -15,20 +15,8 @@ import types
 import torch
 
 
-def import_kaldi():
-    try:
-        import torchaudio.compliance.kaldi as kaldi
-    except OSError:
-        # A CUDA build of torchaudio without its libraries: the Kaldi code is pure Python, the extension is not needed.
-        for name in [m for m in sys.modules if m.startswith("torchaudio")]:
-            del sys.modules[name]
-        stub = types.ModuleType("torchaudio._extension")
-        stub._IS_TORCHAUDIO_EXT_AVAILABLE = False
-        stub._IS_ALIGN_AVAILABLE = False
-        stub.fail_if_no_align = lambda f: f
-        sys.modules["torchaudio._extension"] = stub
-        import torchaudio.compliance.kaldi as kaldi
-    return kaldi
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
+from torchaudio_import import import_kaldi  # noqa: E402
 
 
 def main():

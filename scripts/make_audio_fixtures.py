@@ -20,20 +20,7 @@ from safetensors.torch import save_file
 from scipy.io import wavfile
 
 
-def import_torchaudio():
-    try:
-        import torchaudio  # noqa: F401
-    except OSError:
-        for name in [m for m in sys.modules if m.startswith("torchaudio")]:
-            del sys.modules[name]
-        stub = types.ModuleType("torchaudio._extension")
-        stub._IS_TORCHAUDIO_EXT_AVAILABLE = False
-        stub._IS_ALIGN_AVAILABLE = False
-        stub.fail_if_no_align = lambda f: f
-        sys.modules["torchaudio._extension"] = stub
-    import torchaudio
-    import torchaudio.compliance.kaldi as kaldi
-    return torchaudio, kaldi
+from torchaudio_import import import_torchaudio  # noqa: E402
 
 
 torchaudio, kaldi = import_torchaudio()

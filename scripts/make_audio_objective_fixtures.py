@@ -50,20 +50,7 @@ REF = torch.float64
 EPS_LN = 1e-12
 
 
-def import_kaldi():
-    """torchaudio.compliance.kaldi (pure Python); the compiled extension is stubbed when it cannot load."""
-    try:
-        import torchaudio  # noqa: F401
-    except OSError:
-        for name in [m for m in sys.modules if m.startswith("torchaudio")]:
-            del sys.modules[name]
-        stub = types.ModuleType("torchaudio._extension")
-        stub._IS_TORCHAUDIO_EXT_AVAILABLE = False
-        stub._IS_ALIGN_AVAILABLE = False
-        stub.fail_if_no_align = lambda f: f
-        sys.modules["torchaudio._extension"] = stub
-    import torchaudio.compliance.kaldi as kaldi
-    return kaldi
+from torchaudio_import import import_kaldi  # noqa: E402
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -25,19 +25,7 @@ import torch.nn.functional as F
 from safetensors.torch import save_file
 
 
-def stub_torchaudio_extension():
-    """transformers imports torchaudio, whose compiled extension may be built for CUDA and fail to load on a
-    CPU-only machine (as in scripts/make_audio_fixtures.py); nothing here needs it."""
-    try:
-        import torchaudio  # noqa: F401
-    except OSError:
-        for name in [m for m in sys.modules if m.startswith("torchaudio")]:
-            del sys.modules[name]
-        stub = types.ModuleType("torchaudio._extension")
-        stub._IS_TORCHAUDIO_EXT_AVAILABLE = False
-        stub._IS_ALIGN_AVAILABLE = False
-        stub.fail_if_no_align = lambda f: f
-        sys.modules["torchaudio._extension"] = stub
+from torchaudio_import import stub_torchaudio_extension  # noqa: E402
 
 
 stub_torchaudio_extension()
