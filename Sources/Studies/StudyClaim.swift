@@ -36,8 +36,10 @@ func paired<Row: SeededRow>(_ a: [Row], _ b: [Row], _ value: (Row) -> Double) ->
 }
 
 /// "mean ± deviation" to four decimals, the mean alone when the deviation is 0.
+/// "mean ± sd" to four decimals; the mean alone when the sd would print as 0.0000 (equal values whose mean rounds
+/// off by an ulp have a deviation of about 1e-16).
 func spread(_ value: (mean: Double, deviation: Double)) -> String {
-    value.deviation > 0 ? String(format: "%.4f ± %.4f", value.mean, value.deviation) : String(format: "%.4f", value.mean)
+    value.deviation >= 0.00005 ? String(format: "%.4f ± %.4f", value.mean, value.deviation) : String(format: "%.4f", value.mean)
 }
 
 func spread(_ values: [Double]) -> String { spread(meanAndDeviation(values)) }
