@@ -1,10 +1,11 @@
 // Before anything else in `pretrain`: an OpenMP wait policy that does not spin a loaded machine to a halt.
 //
 // libgomp reads OMP_WAIT_POLICY and GOMP_SPINCOUNT once, when it loads (before main), and by default its idle
-// workers spin for a while before sleeping. On two cores shared with another busy process that spinning takes the
-// cores from the threads doing the work: a training step measured 5–10× slower, KV-cache generation up to 60×.
-// When the user has set neither variable, this constructor sets OMP_WAIT_POLICY=passive (workers sleep at once) and
-// executes the same program again with the same arguments, so that the libgomp of the new image reads it.
+// workers spin 300,000 times before sleeping. On two cores shared with another busy process that spinning takes the
+// cores from the threads doing the work: a training step measured 3–13× slower, KV-cache generation up to 60×.
+// When the user has set neither variable, this constructor sets GOMP_SPINCOUNT=1000 (a short spin, then sleep: on a
+// quiet machine as fast as the default within noise, under load close to OMP_WAIT_POLICY=passive; docs/PERFORMANCE.md)
+// and executes the same program again with the same arguments, so that the libgomp of the new image reads it.
 // PRETRAIN_OMP_REEXEC=0 turns it off. Only the `pretrain` executable links this target.
 #define _GNU_SOURCE
 #include "CStartup.h"
@@ -20,7 +21,7 @@ const char *sp_startup_wait_policy(void) { return chosen; }
 __attribute__((constructor)) static void sp_choose_wait_policy(void) {
     const char *set = getenv("PRETRAIN_OMP_POLICY_SET");
     if (set && strcmp(set, "1") == 0) {   // the image this constructor executed: say so, and keep the variable from children
-        chosen = "passive";
+        chosen = "GOMP_SPINCOUNT=1000";
         unsetenv("PRETRAIN_OMP_POLICY_SET");
         return;
     }
@@ -40,9 +41,9 @@ __attribute__((constructor)) static void sp_choose_wait_policy(void) {
     int count = 0;
     for (ssize_t i = 0; i < length && count < 4096; i += (ssize_t)strlen(buffer + i) + 1) arguments[count++] = buffer + i;
     arguments[count] = NULL;
-    if (setenv("OMP_WAIT_POLICY", "passive", 1) != 0 || setenv("PRETRAIN_OMP_POLICY_SET", "1", 1) != 0) return;
+    if (setenv("GOMP_SPINCOUNT", "1000", 1) != 0 || setenv("PRETRAIN_OMP_POLICY_SET", "1", 1) != 0) return;
     execv("/proc/self/exe", arguments);
     // execv returned: keep running as we are (the policy then is libgomp's default), without claiming one.
-    unsetenv("OMP_WAIT_POLICY");
+    unsetenv("GOMP_SPINCOUNT");
     unsetenv("PRETRAIN_OMP_POLICY_SET");
 }

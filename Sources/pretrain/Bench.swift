@@ -112,7 +112,7 @@ struct BenchStep: ParsableCommand {
             ("backend", "\"\(Matmul.backend.name)\""),
             ("threads", "\(Runtime.threads)"),
             ("ranks", "\(ranks)"), ("background_load", "\(backgroundLoad)"),
-            ("omp_wait_policy", "\"\(ProcessInfo.processInfo.environment["OMP_WAIT_POLICY"] ?? "unset")\""),
+            ("omp_wait", "\"\(openMPWaitPolicy().split(separator: " ").first ?? "")\""),
             ("peak_rss_mb", String(format: "%.1f", peakResidentMegabytes())),
         ]
         var fields = report

@@ -90,7 +90,8 @@ func measureGEMM(size n: Int, repeats: Int = 10,
 /// The OpenMP wait policy in force: set by `pretrain` at start-up (CStartup), or the user's.
 func openMPWaitPolicy() -> String {
     let environment = ProcessInfo.processInfo.environment
-    if !String(cString: sp_startup_wait_policy()).isEmpty { return "passive (set at start-up; OMP_WAIT_POLICY or GOMP_SPINCOUNT override it)" }
+    let chosen = String(cString: sp_startup_wait_policy())
+    if !chosen.isEmpty { return "\(chosen) (set at start-up; OMP_WAIT_POLICY or GOMP_SPINCOUNT override it)" }
     if let policy = environment["OMP_WAIT_POLICY"] { return "OMP_WAIT_POLICY=\(policy) (from the environment)" }
     if let count = environment["GOMP_SPINCOUNT"] { return "GOMP_SPINCOUNT=\(count) (from the environment)" }
     return "libgomp's default (PRETRAIN_OMP_REEXEC=0)"

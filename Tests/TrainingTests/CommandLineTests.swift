@@ -135,7 +135,7 @@ final class CommandLineTests: XCTestCase {
     }
 
     /// `pretrain bench --arch audio` times TERA's frame encoder: one JSON line whose parameter count is the one
-    /// Without a policy in the environment `pretrain` runs with OMP_WAIT_POLICY=passive (set at start-up, before
+    /// Without a policy in the environment `pretrain` runs with GOMP_SPINCOUNT=1000 (set at start-up, before
     /// libgomp reads it, by executing itself again with the same arguments); a policy the user set is kept, and
     /// PRETRAIN_OMP_REEXEC=0 leaves libgomp's default.
     func testTheOpenMPWaitPolicyIsPassiveUnlessTheUserChoseOne() throws {
@@ -154,7 +154,7 @@ final class CommandLineTests: XCTestCase {
             XCTAssertEqual(process.terminationStatus, 0, output)
             return output.split(separator: "\n").first { $0.hasPrefix("omp wait:") }.map(String.init) ?? output
         }
-        XCTAssertEqual(try sysinfo([:]), "omp wait:   passive (set at start-up; OMP_WAIT_POLICY or GOMP_SPINCOUNT override it)")
+        XCTAssertEqual(try sysinfo([:]), "omp wait:   GOMP_SPINCOUNT=1000 (set at start-up; OMP_WAIT_POLICY or GOMP_SPINCOUNT override it)")
         XCTAssertEqual(try sysinfo(["OMP_WAIT_POLICY": "active"]), "omp wait:   OMP_WAIT_POLICY=active (from the environment)")
         XCTAssertEqual(try sysinfo(["GOMP_SPINCOUNT": "1000"]), "omp wait:   GOMP_SPINCOUNT=1000 (from the environment)")
         XCTAssertEqual(try sysinfo(["PRETRAIN_OMP_REEXEC": "0"]), "omp wait:   libgomp's default (PRETRAIN_OMP_REEXEC=0)")
