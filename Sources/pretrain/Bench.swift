@@ -4,6 +4,7 @@ import Distributed
 import Layers
 import Optimizers
 import Tensors
+import Training
 
 /// `pretrain bench`: performance measurements that print one JSON line each, for bench/compare.py to set beside
 /// the PyTorch reference scripts (bench/torch_reference.py, bench/tokenizer_reference.py); and, under mpirun, the
@@ -137,26 +138,4 @@ func peakResidentMegabytes() -> Double {
           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
           let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
     return kilobytes / 1024
-}
-
-/// Busy processes beside a benchmark (`--background-load N`): each `yes` writing to /dev/null keeps one core busy, as
-/// another job on a laptop would. Stopped (SIGKILL) when the benchmark ends.
-final class BackgroundLoad {
-    private var processes: [Process] = []
-
-    init(processes count: Int) throws {
-        for _ in 0..<count {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/yes")
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-            processes.append(process)
-        }
-    }
-
-    func stop() {
-        for process in processes where process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        for process in processes { process.waitUntilExit() }
-        processes.removeAll()
-    }
 }

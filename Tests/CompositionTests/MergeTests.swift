@@ -128,7 +128,7 @@ final class MergeTests: XCTestCase {
         let a = try TinyCheckpoints.write(directory.appendingPathComponent("a"), seed: 1)
         let notes = directory.appendingPathComponent("notes")
         try FileManager.default.createDirectory(at: notes, withIntermediateDirectories: true)
-        try Data("keep".utf8).write(to: notes.appendingPathComponent("todo.txt"))
+        try Data("keep".utf8).write(to: notes.appendingPathComponent("plan.txt"))
         let missing = directory.appendingPathComponent("missing")
         let cases: [(() throws -> URL, String)] = [
             ({ try self.merge(.linear, [a], to: missing) }, "merge linear needs at least two models, got 1"),
@@ -143,6 +143,6 @@ final class MergeTests: XCTestCase {
         for (run, message) in cases {
             XCTAssertThrowsError(try run()) { XCTAssertEqual("\($0)", message) }
         }
-        XCTAssertEqual(try Data(contentsOf: notes.appendingPathComponent("todo.txt")), Data("keep".utf8))
+        XCTAssertEqual(try Data(contentsOf: notes.appendingPathComponent("plan.txt")), Data("keep".utf8))
     }
 }
