@@ -137,7 +137,7 @@ let package = Package(
         .plugin(name: "BuildStamp", capability: .buildTool(), path: "Plugins/BuildStamp"),
         // Not a test bundle: what the test targets share (assertClose, fixtures, temporary directories, pretrain runs).
         .target(name: "TestSupport", dependencies: ["Tensors", "SafeTensors"], path: "Tests/TestSupport"),
-        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "SafeTensors", "TestSupport"],
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "CDNNLMatmul", "SafeTensors", "TestSupport"],
                     path: "Tests/TensorsTests", exclude: ["Fixtures"]),
         .testTarget(name: "TextDataTests", dependencies: ["TextData", "TestSupport"], path: "Tests/TextDataTests",
                     exclude: ["Fixtures"]),

@@ -1,3 +1,4 @@
+import CDNNLMatmul
 import Tensors
 import TestSupport
 import XCTest
@@ -74,6 +75,72 @@ final class BFloat16Tests: XCTestCase {
         }
         XCTAssertEqual(Matmul.setPrecision(.fp32).precision, .fp32)
         XCTAssertEqual(Matmul.precision, .fp32)
+    }
+
+    /// The conversion the native path uses (AVX512-BF16's instruction or AVX-512 integer rounding, whichever the CPU
+    /// has) gives the portable loop's bits for every value but denormals, which the instruction turns into ±0.
+    /// Random bit patterns cover every exponent, NaN payloads and infinities; odd lengths cover the tails.
+    func testFastConversionGivesThePortableBits() {
+        var generator = RandomGenerator(seed: 11)
+        var bits = (0..<100_003).map { _ in UInt32(truncatingIfNeeded: generator.next()) }
+        bits += [0x3F80_8000, 0x3F81_8000, 0x7F80_0000, 0xFF80_0000, 0x7FC0_0001, 0x7F80_0001, 0xFFFF_FFFF,
+                 0x7F7F_FFFF, 0x0000_0001, 0x8000_0000, 0x0080_0000, 0x4040_0000]
+        let values = bits.map { Float(bitPattern: $0) }
+        var fast = [UInt16](repeating: 0, count: values.count), portable = fast
+        for length in [values.count, 31, 33, 17, 1] {
+            sp_f32_to_bf16(values, &fast, Int64(length))
+            sp_f32_to_bf16_portable(values, &portable, Int64(length))
+            for index in 0..<length where fast[index] != portable[index] {
+                let value = values[index]
+                XCTAssertTrue(value.isSubnormal && fast[index] & 0x7FFF == 0,
+                              "\(value) (bits \(String(bits[index], radix: 16))): fast \(fast[index]) portable \(portable[index])")
+            }
+        }
+    }
+
+    /// Native bf16 linear (each operand converted once and kept for backward) computes exactly the products of
+    /// rounded operands: y = r(x)·r(W)ᵀ + b, dX = r(dY)·r(W), dW = r(dY)ᵀ·r(x), db = Σ dY, accumulated in fp32.
+    func testNativeLinearMultipliesRoundedOperandsForwardAndBackward() throws {
+        guard Matmul.setPrecision(.bf16).precision == .bf16 else { throw XCTSkip("no AVX512-BF16 or AMX on this CPU") }
+        var generator = RandomGenerator(seed: 13)
+        let x = Tensor.normal([3, 37, 24], generator: &generator, requiresGrad: true)
+        let w = Tensor.normal([19, 24], generator: &generator, requiresGrad: true)
+        let b = Tensor.normal([19], generator: &generator, requiresGrad: true)
+        let upstream = Tensor.normal([3, 37, 19], generator: &generator)
+        let y = linear(x, weight: w, bias: b)
+        sum(y * upstream).backward()
+        let (gx, gw, gb) = (x.grad!, w.grad!, b.grad!)
+        Matmul.setPrecision(.fp32)
+        let rx = rounded(x).reshaped([111, 24]), rw = rounded(w), rUp = rounded(upstream).reshaped([111, 19])
+        let expectedY = noGrad { linear(rx, weight: rw, bias: b) }
+        assertClose(y.reshaped([111, 19]), expectedY, atol: 1e-4, rtol: 1e-4, "y")
+        assertClose(gx.reshaped([111, 24]), noGrad { matmul(rUp, rw) }, atol: 1e-4, rtol: 1e-4, "dX")
+        assertClose(gw, noGrad { matmul(rUp, rx, transposeA: true) }, atol: 1e-4, rtol: 1e-4, "dW")
+        let expectedB = (0..<19).map { j in (0..<111).reduce(Float(0)) { $0 + upstream.data[$1 * 19 + j] } }
+        assertClose(gb, Tensor(expectedB, shape: [19]), atol: 1e-4, rtol: 1e-5, "db")
+    }
+
+    /// The fused output projection + cross-entropy in native bf16 gives what native bf16 linear followed by
+    /// cross-entropy gives (both round hidden, W and the scaled dLogits the same way), over several chunks.
+    func testNativeLinearCrossEntropyEqualsLinearThenCrossEntropy() throws {
+        guard Matmul.setPrecision(.bf16).precision == .bf16 else { throw XCTSkip("no AVX512-BF16 or AMX on this CPU") }
+        var generator = RandomGenerator(seed: 17)
+        let hidden = Tensor.normal([2, 45, 16], generator: &generator, requiresGrad: true)
+        let weight = Tensor.normal([53, 16], generator: &generator, requiresGrad: true)
+        let bias = Tensor.normal([53], generator: &generator, requiresGrad: true)
+        let targets = IntTensor((0..<90).map { $0 % 7 == 3 ? -100 : Int32(($0 * 31) % 53) }, shape: [2, 45])
+        let fused = linearCrossEntropy(hidden, weight: weight, bias: bias, targets: targets, chunkRows: 16)
+        fused.backward()
+        let grads = [hidden.grad!, weight.grad!, bias.grad!]
+        for parameter in [hidden, weight, bias] { parameter.grad = nil }
+        let plain = crossEntropy(linear(hidden, weight: weight, bias: bias).reshaped([90, 53]),
+                                 targets: IntTensor(targets.values, shape: [90]))
+        plain.backward()
+        XCTAssertEqual(fused.item, plain.item, accuracy: 1e-5)
+        let plainGrads = [hidden.grad!, weight.grad!, bias.grad!]
+        for (index, name) in ["dHidden", "dW", "db"].enumerated() {
+            assertClose(grads[index], plainGrads[index], atol: 1e-5, rtol: 1e-4, name)
+        }
     }
 
     private func rounded(_ tensor: Tensor) -> Tensor {

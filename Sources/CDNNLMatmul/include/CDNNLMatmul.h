@@ -19,8 +19,11 @@ int sp_matmul_execute(sp_matmul *matmul, const void *a, const void *b, float *c)
 const char *sp_matmul_implementation(const sp_matmul *matmul);
 void sp_matmul_destroy(sp_matmul *matmul);
 
-/// Converts f32 to bf16 (round to nearest even) and back, in parallel-friendly plain loops.
+/// Converts f32 to bf16 (round to nearest even) and back, single-threaded (callers split the range). On x86 the
+/// fastest path the CPU has is chosen once: AVX512-BF16's conversion instruction (denormal inputs become ±0), an
+/// AVX-512 integer rounding, or a plain loop; `sp_f32_to_bf16_portable` is always the plain loop.
 void sp_f32_to_bf16(const float *source, uint16_t *destination, int64_t count);
+void sp_f32_to_bf16_portable(const float *source, uint16_t *destination, int64_t count);
 void sp_bf16_to_f32(const uint16_t *source, float *destination, int64_t count);
 
 #endif

@@ -78,13 +78,6 @@ struct ScratchBuffer {
     }
 }
 
-/// f32 → bf16 bit patterns, round to nearest even, in parallel for large operands.
-func convertToBFloat16(_ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<UInt16>, count: Int) {
-    parallelFor(count, grain: 1 << 16) { range in
-        sp_f32_to_bf16(source + range.lowerBound, destination + range.lowerBound, Int64(range.count))
-    }
-}
-
 /// Rounds each value to the nearest bf16 (ties to even) and stores it as f32: what a bf16 conversion keeps.
 public func roundToBFloat16(_ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<Float>, count: Int) {
     parallelFor(count, grain: 1 << 16) { range in

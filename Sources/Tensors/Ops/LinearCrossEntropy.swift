@@ -26,6 +26,10 @@ public func linearCrossEntropy(_ hidden: Tensor, weight: Tensor, bias: Tensor? =
     let dLogits = recording ? Tensor(uninitialized: [rows, vocabulary]) : nil
     let logNormalizer = Tensor(uninitialized: [rows]), rowLoss = Tensor(uninitialized: [rows])
     let backend = Matmul.backend
+    // Native bf16: the weight converted once for every chunk, each chunk's hidden rows and dLogits once for both
+    // of their products.
+    let native = Matmul.nativeBF16
+    let w16 = native.map { _ in BFloat16Copy(weight.data, count: weight.count) }
     var total = 0.0
     targets.values.withUnsafeBufferPointer { allTargets in
         var start = 0
@@ -34,8 +38,14 @@ public func linearCrossEntropy(_ hidden: Tensor, weight: Tensor, bias: Tensor? =
             let h = hidden.data + start * c, chunkTargets = allTargets.baseAddress! + start
             // logits (count, V) = h (count, C) · Wᵀ + b
             if let bias { for row in 0..<count { (logits.data + row * vocabulary).update(from: bias.data, count: vocabulary) } }
-            backend.gemm(transA: false, transB: true, m: count, n: vocabulary, k: c, alpha: 1, a: h, lda: c,
-                         b: weight.data, ldb: c, beta: bias == nil ? 0 : 1, c: logits.data, ldc: vocabulary)
+            let h16 = native.map { _ in BFloat16Copy(h, count: count * c) }
+            if let native, let h16, let w16 {
+                native.gemmBF16(transA: false, transB: true, m: count, n: vocabulary, k: c, a: h16.pointer, lda: c,
+                                b: w16.pointer, ldb: c, beta: bias == nil ? 0 : 1, c: logits.data, ldc: vocabulary)
+            } else {
+                backend.gemm(transA: false, transB: true, m: count, n: vocabulary, k: c, alpha: 1, a: h, lda: c,
+                             b: weight.data, ldb: c, beta: bias == nil ? 0 : 1, c: logits.data, ldc: vocabulary)
+            }
             crossEntropyForward(logits: logits.data, targets: chunkTargets, ignoreIndex: ignoreIndex, labelSmoothing: 0,
                                 logNormalizer: logNormalizer.data, loss: rowLoss.data, n: count, c: vocabulary)
             total += sequentialSum(rowLoss.data, count)
@@ -45,11 +55,21 @@ public func linearCrossEntropy(_ hidden: Tensor, weight: Tensor, bias: Tensor? =
                                      logNormalizer: logNormalizer.data, dlogits: dLogits.data, scale: scale,
                                      n: count, c: vocabulary)
                 // dH (count, C) = dLogits · W;  dW (V, C) += dLogitsᵀ · h;  db += Σ_rows dLogits
-                if let dHidden {
+                if let native, let h16, let w16 {
+                    let d16 = BFloat16Copy(dLogits.data, count: count * vocabulary)
+                    if let dHidden {
+                        native.gemmBF16(transA: false, transB: false, m: count, n: c, k: vocabulary, a: d16.pointer,
+                                        lda: vocabulary, b: w16.pointer, ldb: c, beta: 0, c: dHidden.data + start * c, ldc: c)
+                    }
+                    if let dWeight {
+                        native.gemmBF16(transA: true, transB: false, m: vocabulary, n: c, k: count, a: d16.pointer,
+                                        lda: vocabulary, b: h16.pointer, ldb: c, beta: 1, c: dWeight.data, ldc: c)
+                    }
+                } else if let dHidden {
                     backend.gemm(transA: false, transB: false, m: count, n: c, k: vocabulary, alpha: 1, a: dLogits.data,
                                  lda: vocabulary, b: weight.data, ldb: c, beta: 0, c: dHidden.data + start * c, ldc: c)
                 }
-                if let dWeight {
+                if let dWeight, native == nil {
                     backend.gemm(transA: true, transB: false, m: vocabulary, n: c, k: count, alpha: 1, a: dLogits.data,
                                  lda: vocabulary, b: h, ldb: c, beta: 1, c: dWeight.data, ldc: c)
                 }

@@ -93,6 +93,8 @@ func matmulBackward(_ a: Tensor, _ b: Tensor, out: Tensor, transposeA: Bool, tra
 }
 
 /// y = x · Wᵀ + b, as torch.nn.functional.linear. x: (..., In), weight: (Out, In), bias: (Out) → (..., Out).
+/// In native bf16 each operand is converted once: x and W in forward (kept for backward), dY once for both
+/// backward products.
 public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
     precondition(weight.rank == 2 && x.size(-1) == weight.size(1),
                  "linear: input \(x.shape) does not match weight \(weight.shape)")
@@ -104,11 +106,37 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
         let y = out.data, b = bias.data
         for row in 0..<rows { (y + row * outFeatures).update(from: b, count: outFeatures) }
     }
+    let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
+    let recording = Autograd.needsGradient(inputs)
+    let beta: Float = bias == nil ? 0 : 1
+    if let native = Matmul.nativeBF16 {
+        let x16 = BFloat16Copy(x.data, count: x.count), w16 = BFloat16Copy(weight.data, count: weight.count)
+        // y (rows, Out) = x (rows, In) · Wᵀ
+        native.gemmBF16(transA: false, transB: true, m: rows, n: outFeatures, k: inFeatures, a: x16.pointer,
+                        lda: inFeatures, b: w16.pointer, ldb: inFeatures, beta: beta, c: out.data, ldc: outFeatures)
+        guard recording else { return out }
+        let savedX = weight.requiresGrad ? x16 : nil, savedW = x.requiresGrad ? w16 : nil
+        Autograd.record(out) {
+            let dY = BFloat16Copy(out.grad!.data, count: out.count)
+            if let savedW {
+                // dX (rows, In) += dY (rows, Out) · W (Out, In)
+                native.gemmBF16(transA: false, transB: false, m: rows, n: inFeatures, k: outFeatures, a: dY.pointer,
+                                lda: outFeatures, b: savedW.pointer, ldb: inFeatures, beta: 1, c: x.gradData(), ldc: inFeatures)
+            }
+            if let savedX {
+                // dW (Out, In) += dYᵀ (Out, rows) · X (rows, In)
+                native.gemmBF16(transA: true, transB: false, m: outFeatures, n: inFeatures, k: rows, a: dY.pointer,
+                                lda: outFeatures, b: savedX.pointer, ldb: inFeatures, beta: 1, c: weight.gradData(),
+                                ldc: inFeatures)
+            }
+            if let bias, bias.requiresGrad { accumulateRows(out.grad!.data, rows: rows, columns: outFeatures, into: bias.gradData()) }
+        }
+        return out
+    }
     Matmul.backend.gemm(transA: false, transB: true, m: rows, n: outFeatures, k: inFeatures, alpha: 1,
                         a: x.data, lda: inFeatures, b: weight.data, ldb: inFeatures,
-                        beta: bias == nil ? 0 : 1, c: out.data, ldc: outFeatures)
-    let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
-    guard Autograd.needsGradient(inputs) else { return out }
+                        beta: beta, c: out.data, ldc: outFeatures)
+    guard recording else { return out }
     Autograd.record(out) {
         let dY = out.grad!.data
         let backend = Matmul.backend
@@ -122,13 +150,15 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
             backend.gemm(transA: true, transB: false, m: outFeatures, n: inFeatures, k: rows, alpha: 1,
                          a: dY, lda: outFeatures, b: x.data, ldb: inFeatures, beta: 1, c: weight.gradData(), ldc: inFeatures)
         }
-        if let bias, bias.requiresGrad {
-            let dB = bias.gradData()
-            for row in 0..<rows {
-                let source = dY + row * outFeatures
-                for j in 0..<outFeatures { dB[j] += source[j] }
-            }
-        }
+        if let bias, bias.requiresGrad { accumulateRows(dY, rows: rows, columns: outFeatures, into: bias.gradData()) }
     }
     return out
+}
+
+/// sums[j] += Σ_row values[row, j]: a bias's gradient.
+func accumulateRows(_ values: UnsafePointer<Float>, rows: Int, columns: Int, into sums: UnsafeMutablePointer<Float>) {
+    for row in 0..<rows {
+        let source = values + row * columns
+        for j in 0..<columns { sums[j] += source[j] }
+    }
 }
