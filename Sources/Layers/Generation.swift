@@ -39,7 +39,7 @@ extension MultiHeadAttention {
         let (q, k, v) = projectedHeads(x, positionOffset: cache.length)
         let (keys, values) = cache.append(layer: layer, key: k, value: v)
         let attended = scaledDotProductAttention(query: q, key: keys, value: values, causal: true)
-        return outputProjection(mergeHeads(attended))
+        return outputProjection(Tensors.mergeHeads(attended))
     }
 }
 

@@ -64,17 +64,28 @@ public final class MultiHeadAttention: Module {
     }
 
     /// x: (B, T, C) → q, k, v: (B, H, T, D), rotated when the layout uses rotary positions (first token at
-    /// `positionOffset`). Shared by the full forward and the KV-cache step.
+    /// `positionOffset`). Shared by the full forward and the KV-cache step. When training, separate projections
+    /// run as one product over their weights concatenated at compute time (the checkpoint keeps the three Hugging
+    /// Face tensors; the concatenation's backward hands each its rows of the gradient); without a tape they run
+    /// apart, which spares copying the weights for every generated token. Packed results are split into heads in
+    /// one pass.
     func projectedHeads(_ x: Tensor, positionOffset: Int) -> (q: Tensor, k: Tensor, v: Tensor) {
         var q: Tensor, k: Tensor, v: Tensor
         if let fusedProjection {
-            let c = heads * headDimension
-            let qkv = split(fusedProjection(x), sizes: [c, c, c], axis: -1)
-            (q, k, v) = (qkv[0], qkv[1], qkv[2])
+            let parts = splitHeads(fusedProjection(x), parts: 3, heads: heads)
+            (q, k, v) = (parts[0], parts[1], parts[2])
         } else {
-            (q, k, v) = (queryProjection!(x), keyProjection!(x), valueProjection!(x))
+            let projections = [queryProjection!, keyProjection!, valueProjection!]
+            if Autograd.needsGradient(projections.flatMap { [$0.weight] + ($0.bias.map { [$0] } ?? []) }) {
+                let weight = concat(projections.map(\.weight), axis: 0)                  // (3C, C)
+                let bias = projections[0].bias.map { _ in concat(projections.map { $0.bias! }, axis: 0) }
+                let parts = splitHeads(linear(x, weight: weight, bias: bias), parts: 3, heads: heads)
+                (q, k, v) = (parts[0], parts[1], parts[2])
+            } else {
+                let parts = projections.map { splitHeads($0(x), parts: 1, heads: heads)[0] }
+                (q, k, v) = (parts[0], parts[1], parts[2])
+            }
         }
-        (q, k, v) = (splitHeads(q), splitHeads(k), splitHeads(v))
         if let ropeBase {
             q = rotaryEmbedding(q, base: ropeBase, positionOffset: positionOffset)
             k = rotaryEmbedding(k, base: ropeBase, positionOffset: positionOffset)
@@ -92,16 +103,6 @@ public final class MultiHeadAttention: Module {
             recordedScores = attentionScores(query: q, key: k, causal: causal)
         }
         let attended = scaledDotProductAttention(query: q, key: k, value: v, causal: causal, keyPadding: keyPadding)
-        return outputProjection(mergeHeads(attended))
-    }
-
-    /// (B, T, H·D) → (B, H, T, D)
-    func splitHeads(_ x: Tensor) -> Tensor {
-        x.reshaped([x.size(0), x.size(1), heads, headDimension]).permuted([0, 2, 1, 3])
-    }
-
-    /// (B, H, T, D) → (B, T, H·D)
-    func mergeHeads(_ x: Tensor) -> Tensor {
-        x.permuted([0, 2, 1, 3]).reshaped([x.size(0), x.size(2), heads * headDimension])
+        return outputProjection(Tensors.mergeHeads(attended))
     }
 }

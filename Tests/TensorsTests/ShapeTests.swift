@@ -133,6 +133,43 @@ final class ShapeTests: XCTestCase {
     }
 }
 
+/// The fused head layout ops equal split + reshape + permute (and permute + reshape) exactly, forward and backward,
+/// with parts that receive different upstream gradients.
+final class HeadsTests: XCTestCase {
+    func testSplitHeadsEqualsSplitReshapePermute() {
+        var generator = RandomGenerator(seed: 6)
+        let (b, t, h, d) = (3, 37, 4, 9)
+        for parts in [1, 3] {
+            let x = Tensor.normal([b, t, parts * h * d], generator: &generator, requiresGrad: true)
+            let seeds = (0..<parts).map { _ in Tensor.normal([b, h, t, d], generator: &generator) }
+            let fused = splitHeads(x, parts: parts, heads: h)
+            for (piece, seed) in zip(fused, seeds) { Autograd.backward(piece, seed: seed) }
+            let fusedGrad = x.grad!
+            x.grad = nil
+            let composed = split(x, sizes: Array(repeating: h * d, count: parts), axis: -1).map {
+                $0.reshaped([b, t, h, d]).permuted([0, 2, 1, 3])
+            }
+            for (piece, seed) in zip(composed, seeds) { Autograd.backward(piece, seed: seed) }
+            for part in 0..<parts { assertClose(fused[part], composed[part], atol: 0, rtol: 0, "part \(part) of \(parts)") }
+            assertClose(fusedGrad, x.grad!, atol: 0, rtol: 0, "gradient, \(parts) parts")
+        }
+    }
+
+    func testMergeHeadsEqualsPermuteReshape() {
+        var generator = RandomGenerator(seed: 7)
+        let x = Tensor.normal([2, 5, 33, 8], generator: &generator, requiresGrad: true)
+        let seed = Tensor.normal([2, 33, 40], generator: &generator)
+        let fused = mergeHeads(x)
+        Autograd.backward(fused, seed: seed)
+        let fusedGrad = x.grad!
+        x.grad = nil
+        let composed = x.permuted([0, 2, 1, 3]).reshaped([2, 33, 40])
+        Autograd.backward(composed, seed: seed)
+        assertClose(fused, composed, atol: 0, rtol: 0, "values")
+        assertClose(fusedGrad, x.grad!, atol: 0, rtol: 0, "gradient")
+    }
+}
+
 /// Output axis k is input axis axes[k], by a plain loop over every input element.
 func referencePermute(_ x: Tensor, _ axes: [Int]) -> Tensor {
     let outShape = axes.map { x.shape[$0] }

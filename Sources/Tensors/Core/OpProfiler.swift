@@ -62,6 +62,6 @@ public enum OpProfiler {
         "Binary": "elementwise", "Unary": "elementwise", "Dropout": "elementwise", "Rotary": "elementwise",
         "Broadcast": "elementwise", "Embedding": "embedding", "Losses": "loss", "LinearCrossEntropy": "output projection + loss",
         "CTC": "loss",
-        "Softmax": "softmax", "Shape": "shape", "Reduce": "reduce",
+        "Softmax": "softmax", "Shape": "shape", "Heads": "shape", "Reduce": "reduce",
     ]
 }
