@@ -34,10 +34,43 @@ public func gradientSquaredNorm(_ parameters: [Tensor]) -> Double {
     var total = 0.0
     for parameter in parameters {
         guard let grad = parameter.grad else { continue }
-        let g = grad.data
-        var partial = 0.0
-        for i in 0..<grad.count { partial += Double(g[i]) * Double(g[i]) }
-        total += partial
+        total += squaredSum(grad.data, count: grad.count)
+    }
+    return total
+}
+
+/// Σ x² in Double over blocks of 16,384 values, each summed in eight interleaved running sums, the blocks in
+/// parallel and their sums added in order: the same value for every thread count. (One running sum was a chain of
+/// dependent additions, 3.5 ms of a 4.2 M-parameter step.)
+func squaredSum(_ x: UnsafePointer<Float>, count: Int) -> Double {
+    let block = 16_384
+    let blocks = (count + block - 1) / block
+    guard blocks > 1 else { return blockSquaredSum(x, count: count) }
+    let partials = UnsafeMutablePointer<Double>.allocate(capacity: blocks)
+    defer { partials.deallocate() }
+    parallelFor(blocks) { range in
+        for index in range {
+            partials[index] = blockSquaredSum(x + index * block, count: min(block, count - index * block))
+        }
+    }
+    var total = 0.0
+    for index in 0..<blocks { total += partials[index] }
+    return total
+}
+
+@inline(__always)
+private func blockSquaredSum(_ x: UnsafePointer<Float>, count: Int) -> Double {
+    var sums = SIMD8<Double>()
+    var index = 0
+    while index + 8 <= count {
+        let values = SIMD8<Double>(UnsafeRawPointer(x + index).loadUnaligned(as: SIMD8<Float>.self))
+        sums += values * values
+        index += 8
+    }
+    var total = sums.sum()
+    while index < count {
+        total += Double(x[index]) * Double(x[index])
+        index += 1
     }
     return total
 }

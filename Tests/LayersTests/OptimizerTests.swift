@@ -54,6 +54,29 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(clipGradNorm([a], maxNorm: 10), 1, accuracy: 1e-5, "below the limit: unchanged")
     }
 
+    /// The blocked, parallel sum of squares equals a plain Double loop (to rounding) and does not depend on the
+    /// thread count, for sizes around the block edges.
+    func testGradientNormIsThePlainSumAndTheSameForEveryThreadCount() {
+        var generator = RandomGenerator(seed: 21)
+        let sizes = [1, 7, 16_384, 16_385, 100_003, 300_000]
+        let parameters = sizes.map { size -> Tensor in
+            let p = Tensor(zeros: [size], requiresGrad: true)
+            p.grad = Tensor.normal([size], generator: &generator)
+            return p
+        }
+        var plain = 0.0
+        for p in parameters { for i in 0..<p.count { plain += Double(p.grad!.data[i]) * Double(p.grad!.data[i]) } }
+        let threads = Runtime.threads
+        defer { Runtime.configure(threads: threads) }
+        var results: [Double] = []
+        for count in [1, 2, 3] {
+            Runtime.configure(threads: count)
+            results.append(gradientSquaredNorm(parameters))
+        }
+        XCTAssertEqual(results[0], plain, accuracy: plain * 1e-12)
+        XCTAssertEqual(Set(results).count, 1, "\(results)")
+    }
+
     func testNonFiniteNormLeavesGradientsUntouched() {
         let a = Tensor([1, 2], shape: [2], requiresGrad: true)
         a.grad = Tensor([Float.nan, 4], shape: [2])
