@@ -121,25 +121,29 @@ final class BFloat16Tests: XCTestCase {
     }
 
     /// The fused output projection + cross-entropy in native bf16 gives what native bf16 linear followed by
-    /// cross-entropy gives (both round hidden, W and the scaled dLogits the same way), over several chunks.
+    /// cross-entropy gives (both round hidden, W and the scaled dLogits the same way), over several chunks, with a
+    /// bias (dLogits kept in fp32 for its sum) and without (dLogits only in bf16).
     func testNativeLinearCrossEntropyEqualsLinearThenCrossEntropy() throws {
         guard Matmul.setPrecision(.bf16).precision == .bf16 else { throw XCTSkip("no AVX512-BF16 or AMX on this CPU") }
-        var generator = RandomGenerator(seed: 17)
-        let hidden = Tensor.normal([2, 45, 16], generator: &generator, requiresGrad: true)
-        let weight = Tensor.normal([53, 16], generator: &generator, requiresGrad: true)
-        let bias = Tensor.normal([53], generator: &generator, requiresGrad: true)
-        let targets = IntTensor((0..<90).map { $0 % 7 == 3 ? -100 : Int32(($0 * 31) % 53) }, shape: [2, 45])
-        let fused = linearCrossEntropy(hidden, weight: weight, bias: bias, targets: targets, chunkRows: 16)
-        fused.backward()
-        let grads = [hidden.grad!, weight.grad!, bias.grad!]
-        for parameter in [hidden, weight, bias] { parameter.grad = nil }
-        let plain = crossEntropy(linear(hidden, weight: weight, bias: bias).reshaped([90, 53]),
-                                 targets: IntTensor(targets.values, shape: [90]))
-        plain.backward()
-        XCTAssertEqual(fused.item, plain.item, accuracy: 1e-5)
-        let plainGrads = [hidden.grad!, weight.grad!, bias.grad!]
-        for (index, name) in ["dHidden", "dW", "db"].enumerated() {
-            assertClose(grads[index], plainGrads[index], atol: 1e-5, rtol: 1e-4, name)
+        for withBias in [true, false] {
+            var generator = RandomGenerator(seed: 17)
+            let hidden = Tensor.normal([2, 45, 16], generator: &generator, requiresGrad: true)
+            let weight = Tensor.normal([53, 16], generator: &generator, requiresGrad: true)
+            let bias = withBias ? Tensor.normal([53], generator: &generator, requiresGrad: true) : nil
+            let targets = IntTensor((0..<90).map { $0 % 7 == 3 ? -100 : Int32(($0 * 31) % 53) }, shape: [2, 45])
+            let parameters = [hidden, weight] + (bias.map { [$0] } ?? [])
+            let fused = linearCrossEntropy(hidden, weight: weight, bias: bias, targets: targets, chunkRows: 16)
+            fused.backward()
+            let grads = parameters.map { $0.grad! }
+            for parameter in parameters { parameter.grad = nil }
+            let plain = crossEntropy(linear(hidden, weight: weight, bias: bias).reshaped([90, 53]),
+                                     targets: IntTensor(targets.values, shape: [90]))
+            plain.backward()
+            XCTAssertEqual(fused.item, plain.item, accuracy: 1e-5)
+            for (index, name) in ["dHidden", "dW", "db"].prefix(parameters.count).enumerated() {
+                assertClose(grads[index], parameters[index].grad!, atol: 1e-5, rtol: 1e-4, "\(name), bias \(withBias)")
+            }
+            for parameter in parameters { parameter.grad = nil }
         }
     }
 

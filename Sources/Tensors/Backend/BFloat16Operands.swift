@@ -5,14 +5,21 @@ import CDNNLMatmul
 /// and weight once in forward and keeps both for backward, and its output gradient once for both backward
 /// products, as torch.autocast keeps its casts (the generic backend would convert each operand per product).
 struct BFloat16Copy {
-    private let storage: Storage
-    let count: Int
+    private let buffer: BFloat16Buffer
 
     init(_ source: UnsafePointer<Float>, count: Int) {
-        self.count = count
-        storage = Storage(count: (count + 1) / 2)
-        convertToBFloat16(source, pointer, count: count)
+        buffer = BFloat16Buffer(count: count)
+        convertToBFloat16(source, buffer.pointer, count: count)
     }
+
+    var pointer: UnsafeMutablePointer<UInt16> { buffer.pointer }
+}
+
+/// `count` bf16 values (uninitialised) in pooled storage, two per float slot.
+struct BFloat16Buffer {
+    private let storage: Storage
+
+    init(count: Int) { storage = Storage(count: (count + 1) / 2) }
 
     var pointer: UnsafeMutablePointer<UInt16> {
         UnsafeMutableRawPointer(storage.pointer).assumingMemoryBound(to: UInt16.self)

@@ -1,3 +1,6 @@
+import CDNNLMatmul
+import Foundation
+
 /// Output projection fused with cross-entropy over the vocabulary, in chunks of rows, so the (N, V) logits never
 /// exist whole: each chunk's logits are made, turned into the loss and into their gradient (softmax − one-hot),
 /// and multiplied back into dHidden, dWeight and dBias before the next chunk reuses the buffers. The gradients are
@@ -23,13 +26,14 @@ public func linearCrossEntropy(_ hidden: Tensor, weight: Tensor, bias: Tensor? =
     let dBias = recording && (bias?.requiresGrad ?? false) ? Tensor(zeros: [vocabulary]) : nil
     let rows = max(1, min(chunkRows, n))
     let logits = Tensor(uninitialized: [rows, vocabulary])
-    let dLogits = recording ? Tensor(uninitialized: [rows, vocabulary]) : nil
-    let logNormalizer = Tensor(uninitialized: [rows]), rowLoss = Tensor(uninitialized: [rows])
+    let rowLoss = Tensor(uninitialized: [rows])
     let backend = Matmul.backend
-    // Native bf16: the weight converted once for every chunk, each chunk's hidden rows and dLogits once for both
-    // of their products.
+    // Native bf16: the weight converted once for every chunk, each chunk's hidden rows once for its two products,
+    // and dLogits written in bf16 by the row kernel itself (in fp32 too only when the bias needs its sum).
     let native = Matmul.nativeBF16
     let w16 = native.map { _ in BFloat16Copy(weight.data, count: weight.count) }
+    let dLogits = recording && (native == nil || dBias != nil) ? Tensor(uninitialized: [rows, vocabulary]) : nil
+    let dLogits16 = recording && native != nil ? BFloat16Buffer(count: rows * vocabulary) : nil
     var total = 0.0
     targets.values.withUnsafeBufferPointer { allTargets in
         var start = 0
@@ -46,36 +50,33 @@ public func linearCrossEntropy(_ hidden: Tensor, weight: Tensor, bias: Tensor? =
                 backend.gemm(transA: false, transB: true, m: count, n: vocabulary, k: c, alpha: 1, a: h, lda: c,
                              b: weight.data, ldb: c, beta: bias == nil ? 0 : 1, c: logits.data, ldc: vocabulary)
             }
-            crossEntropyForward(logits: logits.data, targets: chunkTargets, ignoreIndex: ignoreIndex, labelSmoothing: 0,
-                                logNormalizer: logNormalizer.data, loss: rowLoss.data, n: count, c: vocabulary)
+            crossEntropyRows(logits: logits.data, targets: chunkTargets, ignoreIndex: ignoreIndex, loss: rowLoss.data,
+                             gradient: recording ? (dLogits?.data, dLogits16?.pointer) : nil, scale: scale,
+                             n: count, v: vocabulary)
             total += sequentialSum(rowLoss.data, count)
-            if let dLogits {
-                dLogits.data.update(repeating: 0, count: count * vocabulary)
-                crossEntropyBackward(logits: logits.data, targets: chunkTargets, ignoreIndex: ignoreIndex, labelSmoothing: 0,
-                                     logNormalizer: logNormalizer.data, dlogits: dLogits.data, scale: scale,
-                                     n: count, c: vocabulary)
-                // dH (count, C) = dLogits · W;  dW (V, C) += dLogitsᵀ · h;  db += Σ_rows dLogits
-                if let native, let h16, let w16 {
-                    let d16 = BFloat16Copy(dLogits.data, count: count * vocabulary)
-                    if let dHidden {
-                        native.gemmBF16(transA: false, transB: false, m: count, n: c, k: vocabulary, a: d16.pointer,
-                                        lda: vocabulary, b: w16.pointer, ldb: c, beta: 0, c: dHidden.data + start * c, ldc: c)
-                    }
-                    if let dWeight {
-                        native.gemmBF16(transA: true, transB: false, m: vocabulary, n: c, k: count, a: d16.pointer,
-                                        lda: vocabulary, b: h16.pointer, ldb: c, beta: 1, c: dWeight.data, ldc: c)
-                    }
-                } else if let dHidden {
+            guard recording else { start += count; continue }
+            // dH (count, C) = dLogits · W;  dW (V, C) += dLogitsᵀ · h;  db += Σ_rows dLogits
+            if let native, let h16, let w16, let d16 = dLogits16?.pointer {
+                if let dHidden {
+                    native.gemmBF16(transA: false, transB: false, m: count, n: c, k: vocabulary, a: d16, lda: vocabulary,
+                                    b: w16.pointer, ldb: c, beta: 0, c: dHidden.data + start * c, ldc: c)
+                }
+                if let dWeight {
+                    native.gemmBF16(transA: true, transB: false, m: vocabulary, n: c, k: count, a: d16, lda: vocabulary,
+                                    b: h16.pointer, ldb: c, beta: 1, c: dWeight.data, ldc: c)
+                }
+            } else if let dLogits {
+                if let dHidden {
                     backend.gemm(transA: false, transB: false, m: count, n: c, k: vocabulary, alpha: 1, a: dLogits.data,
                                  lda: vocabulary, b: weight.data, ldb: c, beta: 0, c: dHidden.data + start * c, ldc: c)
                 }
-                if let dWeight, native == nil {
+                if let dWeight {
                     backend.gemm(transA: true, transB: false, m: vocabulary, n: c, k: count, alpha: 1, a: dLogits.data,
                                  lda: vocabulary, b: h, ldb: c, beta: 1, c: dWeight.data, ldc: c)
                 }
-                if let dBias {
-                    for row in 0..<count { accumulate(dLogits.data + row * vocabulary, into: dBias.data, count: vocabulary) }
-                }
+            }
+            if let dBias, let dLogits {
+                for row in 0..<count { accumulate(dLogits.data + row * vocabulary, into: dBias.data, count: vocabulary) }
             }
             start += count
         }
@@ -91,4 +92,48 @@ public func linearCrossEntropy(_ hidden: Tensor, weight: Tensor, bias: Tensor? =
         }
     }
     return out
+}
+
+/// Each of `n` rows of logits (n, V) → its loss lse − x[target] (0 when the target is ignored) and, when `gradient`
+/// is given, its row of scale · (softmax − onehot(target)) (zeros on ignored rows) in fp32 (`gradient.f32`) and/or
+/// bf16 (`gradient.bf16`). Each exponential is computed once: exp(x − max) goes into the row's fp32 gradient (or a
+/// scratch row), is summed, and is scaled in place by scale / Σ; the bf16 copy is converted while the row is in cache.
+func crossEntropyRows(logits: UnsafePointer<Float>, targets: UnsafePointer<Int32>, ignoreIndex: Int,
+                      loss: UnsafeMutablePointer<Float>,
+                      gradient: (f32: UnsafeMutablePointer<Float>?, bf16: UnsafeMutablePointer<UInt16>?)?,
+                      scale: Float, n: Int, v: Int) {
+    parallelFor(n, grain: max(1, (1 << 14) / v)) { rows in
+        let scratch = gradient != nil && gradient!.f32 == nil ? UnsafeMutablePointer<Float>.allocate(capacity: v) : nil
+        defer { scratch?.deallocate() }
+        for row in rows {
+            let xs = logits + row * v
+            let target = Int(targets[row])
+            let ignored = target == ignoreIndex
+            precondition(ignored || (target >= 0 && target < v), "crossEntropy: target \(target) in row \(row) outside 0..<\(v)")
+            let maximum = vectorMax(xs, v)
+            guard let gradient else {
+                loss[row] = ignored ? 0 : maximum + Foundation.log(vectorSumExp(xs, v, shift: maximum)) - xs[target]
+                continue
+            }
+            let g = gradient.f32.map { $0 + row * v } ?? scratch!
+            if ignored {
+                loss[row] = 0
+                g.update(repeating: 0, count: v)
+            } else {
+                let shift = FloatVector(repeating: maximum)
+                var sums = FloatVector()
+                forEachVector(v) { j, lanes in
+                    let e = fastExp((xs + j).loadVector(lanes, fill: -.infinity) - shift)
+                    (g + j).storeVector(e, lanes)
+                    sums += e
+                }
+                let sum = sums.sum()
+                loss[row] = maximum + Foundation.log(sum) - xs[target]
+                let factor = FloatVector(repeating: scale / sum)
+                forEachVector(v) { j, lanes in (g + j).storeVector((g + j).loadVector(lanes) * factor, lanes) }
+                g[target] -= scale
+            }
+            if let bf16 = gradient.bf16 { sp_f32_to_bf16(g, bf16 + row * v, Int64(v)) }
+        }
+    }
 }
