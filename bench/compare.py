@@ -47,6 +47,16 @@ def cpu_name():
     return platform.processor() or platform.machine()
 
 
+def cpu_has_bf16():
+    """AVX512-BF16 or AMX: where both sides run bf16 natively (elsewhere PyTorch emulates it, minutes a step)."""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            flags = next((line for line in handle if line.startswith("flags")), "").split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 def step_rows(a):
     modes = a.modes.split(",")
     fp32_modes = [m for m in modes if m != "bf16"]
@@ -70,6 +80,7 @@ def step_rows(a):
                 row[f"ours_{precision}_ms"] = statistics.median(r["ms_per_step"] for r in results)
                 row[f"ours_{precision}_rss"] = max(r["peak_rss_mb"] for r in results)
                 row[f"ours_{precision}_ran"] = results[0]["precision"]
+                row[f"ours_{precision}_mfu"] = statistics.median(r["mfu"] for r in results)
         for m in modes:
             if theirs[m]:
                 row[f"{m}_ms"] = statistics.median(r["ms_per_step"] for r in theirs[m])
@@ -81,26 +92,27 @@ def step_rows(a):
 
 def print_tables(rows, fp32_modes, with_bf16):
     header = "| config | params | swift-pretrain ms | " + " | ".join(
-        f"torch {m} ms | speed-up vs {m}" for m in fp32_modes) + " | our peak RSS MB | torch peak RSS MB |"
+        f"torch {m} ms | speed-up vs {m}" for m in fp32_modes) + " | our MFU | our peak RSS MB | torch peak RSS MB |"
     print("fp32\n\n" + header)
     print("|" + "---|" * (header.count("|") - 1))
     for r in rows:
         cells = [r["config"], f"{r['params'] / 1e6:.2f} M", f"{r['ours_fp32_ms']:.0f}"]
         for m in fp32_modes:
             cells += [f"{r[m + '_ms']:.0f}", f"{r[m + '_ms'] / r['ours_fp32_ms']:.2f}×"]
-        cells += [f"{r['ours_fp32_rss']:.0f}", f"{max(r[m + '_rss'] for m in fp32_modes):.0f}"]
+        cells += [f"{r['ours_fp32_mfu']:.2f}", f"{r['ours_fp32_rss']:.0f}", f"{max(r[m + '_rss'] for m in fp32_modes):.0f}"]
         print("| " + " | ".join(cells) + " |")
     if not with_bf16:
         return
     header = ("| config | swift-pretrain --precision bf16 ms (ran as) | torch bf16 autocast + flushed ms | speed-up "
-              "| our peak RSS MB | torch peak RSS MB |")
+              "| our MFU | our peak RSS MB | torch peak RSS MB |")
     print("\nbf16\n\n" + header)
     print("|" + "---|" * (header.count("|") - 1))
     for r in rows:
         if "ours_bf16_ms" not in r:
             continue
         print(f"| {r['config']} | {r['ours_bf16_ms']:.0f} ({r['ours_bf16_ran']}) | {r['bf16_ms']:.0f} | "
-              f"{r['bf16_ms'] / r['ours_bf16_ms']:.2f}× | {r['ours_bf16_rss']:.0f} | {r['bf16_rss']:.0f} |")
+              f"{r['bf16_ms'] / r['ours_bf16_ms']:.2f}× | {r['ours_bf16_mfu']:.2f} | {r['ours_bf16_rss']:.0f} | "
+              f"{r['bf16_rss']:.0f} |")
 
 
 def tokenizer_row(a):
@@ -155,10 +167,13 @@ def inference_rows(a):
 
 def profile_table(a, config):
     """`pretrain bench --profile` beside bench/torch_reference.py --profile for one config, one round each."""
-    ours = run([a.binary, "bench", "step", *flags(config), f"--steps={a.steps}", "--profile"])["profile_ms"]
-    theirs = run([sys.executable, "bench/torch_reference.py", "--mode=flushed", *flags(config), f"--steps={a.steps}",
-                  "--profile"])["profile_ms"]
-    print(f"machine: {cpu_name()}, {os.cpu_count()} cores; {config}, fp32 (PyTorch flushed), mean ms per step over "
+    bf16 = a.profile_precision == "bf16"
+    ours = run([a.binary, "bench", "step", *flags(config), f"--steps={a.steps}", "--profile",
+                f"--precision={a.profile_precision}"])["profile_ms"]
+    theirs = run([sys.executable, "bench/torch_reference.py", f"--mode={'bf16' if bf16 else 'flushed'}", *flags(config),
+                  f"--steps={a.steps}", "--profile"])["profile_ms"]
+    print(f"machine: {cpu_name()}, {os.cpu_count()} cores; {config}, "
+          f"{'bf16 (PyTorch bf16 autocast)' if bf16 else 'fp32 (PyTorch flushed)'}, mean ms per step over "
           f"{a.steps} profiled steps\n")
     print("| phase.kind | ours | PyTorch |\n|---|---|---|")
     keys = [k for k in ours if k not in ("step", "new_buffers")] + [k for k in theirs if k not in ours and k != "step"]
@@ -175,18 +190,27 @@ def main():
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--configs", default="tiny,small,bert-tiny,bert-small,audio-small")
     ap.add_argument("--modes", default="default,flushed,bf16")
-    ap.add_argument("--bf16-rounds", type=int, default=1,
-                    help="rounds of the bf16 pair (PyTorch's bf16 is very slow on CPUs without bf16 instructions)")
-    ap.add_argument("--bf16-steps", type=int, default=2)
-    ap.add_argument("--bf16-configs", default="tiny,small", help="configs that get the bf16 pair")
+    native = cpu_has_bf16()
+    ap.add_argument("--bf16-rounds", type=int, default=None,
+                    help="rounds of the bf16 pair (default: --rounds on a CPU with AVX512-BF16 or AMX, else 1: "
+                         "PyTorch's bf16 is very slow on CPUs without them)")
+    ap.add_argument("--bf16-steps", type=int, default=None, help="default: --steps with bf16 instructions, else 2")
+    ap.add_argument("--bf16-configs", default="tiny,small,bert-small,audio-small" if native else "tiny,small",
+                    help="configs that get the bf16 pair")
     ap.add_argument("--inference-configs", default="tiny,small", help="GPT configs of the eval and generate rows")
     ap.add_argument("--no-inference", action="store_true")
     ap.add_argument("--no-tokenizer", action="store_true")
     ap.add_argument("--no-fbank", action="store_true")
     ap.add_argument("--binary", default=".build/release/pretrain")
     ap.add_argument("--profile", metavar="CONFIG",
-                    help="only the step's time by op kind for CONFIG, ours (fp32) beside PyTorch's (flushed), side by side")
+                    help="only the step's time by op kind for CONFIG, ours beside PyTorch's, side by side")
+    ap.add_argument("--profile-precision", default="fp32", choices=["fp32", "bf16"],
+                    help="fp32 (PyTorch flushed) or bf16 (ours --precision bf16, PyTorch bf16 autocast)")
     a = ap.parse_args()
+    if a.bf16_rounds is None:
+        a.bf16_rounds = a.rounds if native else 1
+    if a.bf16_steps is None:
+        a.bf16_steps = a.steps if native else 2
     if a.profile:
         return profile_table(a, a.profile)
     rows, fp32_modes, with_bf16 = step_rows(a)
