@@ -7,7 +7,7 @@
 struct sp_matmul {
     dnnl_primitive_t primitive;
     dnnl_primitive_desc_t descriptor;
-    dnnl_memory_t a, b, c;
+    dnnl_memory_t a, b, c, bias;
     const char *implementation;
 };
 
@@ -33,7 +33,8 @@ static dnnl_status_t describe(dnnl_memory_desc_t *md, int64_t batch, int64_t row
 
 sp_matmul *sp_matmul_create(int64_t batch, int64_t m, int64_t n, int64_t k, int trans_a, int trans_b,
                             int64_t lda, int64_t ldb, int64_t ldc, int64_t stride_a, int64_t stride_b,
-                            int64_t stride_c, float alpha, float beta, int dtype, char *error, int error_capacity) {
+                            int64_t stride_c, float alpha, float beta, int dtype, int with_bias, char *error,
+                            int error_capacity) {
     dnnl_status_t status = dnnl_success;
     const char *step = "engine";
     sp_matmul *result = NULL;
@@ -41,14 +42,16 @@ sp_matmul *sp_matmul_create(int64_t batch, int64_t m, int64_t n, int64_t k, int 
     dnnl_post_ops_t post_ops = NULL;
     if (ensure_engine() != 0) goto fail;
     dnnl_data_type_t type = dtype == SP_BF16 ? dnnl_bf16 : dnnl_f32;
-    dnnl_memory_desc_t a_md, b_md, c_md;
+    dnnl_memory_desc_t a_md, b_md, c_md, bias_md;
     step = "memory descriptors";
     if ((status = describe(&a_md, batch, m, k, trans_a, lda, stride_a, type)) != dnnl_success) goto fail;
     if ((status = describe(&b_md, stride_b == 0 ? 1 : batch, k, n, trans_b, ldb, stride_b, type)) != dnnl_success) goto fail;
     if ((status = describe(&c_md, batch, m, n, 0, ldc, stride_c, dnnl_f32)) != dnnl_success) goto fail;
+    // The bias, one f32 per output column, added to every row of every batch entry.
+    if (with_bias && (status = describe(&bias_md, 1, 1, n, 0, n, n, dnnl_f32)) != dnnl_success) goto fail;
     dnnl_matmul_desc_t desc;
     step = "matmul descriptor";
-    if ((status = dnnl_matmul_desc_init(&desc, &a_md, &b_md, NULL, &c_md)) != dnnl_success) goto fail;
+    if ((status = dnnl_matmul_desc_init(&desc, &a_md, &b_md, with_bias ? &bias_md : NULL, &c_md)) != dnnl_success) goto fail;
     step = "attributes";
     if ((status = dnnl_primitive_attr_create(&attr)) != dnnl_success) goto fail;
     if (alpha != 1.0f && (status = dnnl_primitive_attr_set_output_scales(attr, 1, 0, &alpha)) != dnnl_success) goto fail;
@@ -66,6 +69,7 @@ sp_matmul *sp_matmul_create(int64_t batch, int64_t m, int64_t n, int64_t k, int 
     if ((status = dnnl_memory_create(&result->a, &a_md, engine, DNNL_MEMORY_NONE)) != dnnl_success) goto fail;
     if ((status = dnnl_memory_create(&result->b, &b_md, engine, DNNL_MEMORY_NONE)) != dnnl_success) goto fail;
     if ((status = dnnl_memory_create(&result->c, &c_md, engine, DNNL_MEMORY_NONE)) != dnnl_success) goto fail;
+    if (with_bias && (status = dnnl_memory_create(&result->bias, &bias_md, engine, DNNL_MEMORY_NONE)) != dnnl_success) goto fail;
     const char *name = NULL;
     dnnl_primitive_desc_query(result->descriptor, dnnl_query_impl_info_str, 0, &name);
     result->implementation = name ? name : "unknown";
@@ -86,12 +90,15 @@ fail:
     return NULL;
 }
 
-int sp_matmul_execute(sp_matmul *matmul, const void *a, const void *b, float *c) {
+int sp_matmul_execute(sp_matmul *matmul, const void *a, const void *b, const float *bias, float *c) {
+    if ((bias != NULL) != (matmul->bias != NULL)) return -1;
     dnnl_memory_set_data_handle(matmul->a, (void *)a);
     dnnl_memory_set_data_handle(matmul->b, (void *)b);
     dnnl_memory_set_data_handle(matmul->c, c);
-    dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, matmul->a}, {DNNL_ARG_WEIGHTS, matmul->b}, {DNNL_ARG_DST, matmul->c}};
-    if (dnnl_primitive_execute(matmul->primitive, stream, 3, args) != dnnl_success) return -1;
+    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, matmul->a}, {DNNL_ARG_WEIGHTS, matmul->b}, {DNNL_ARG_DST, matmul->c},
+                               {DNNL_ARG_BIAS, matmul->bias}};
+    if (bias) dnnl_memory_set_data_handle(matmul->bias, (void *)bias);
+    if (dnnl_primitive_execute(matmul->primitive, stream, bias ? 4 : 3, args) != dnnl_success) return -1;
     return dnnl_stream_wait(stream) == dnnl_success ? 0 : -1;
 }
 
@@ -102,6 +109,7 @@ void sp_matmul_destroy(sp_matmul *matmul) {
     if (matmul->a) dnnl_memory_destroy(matmul->a);
     if (matmul->b) dnnl_memory_destroy(matmul->b);
     if (matmul->c) dnnl_memory_destroy(matmul->c);
+    if (matmul->bias) dnnl_memory_destroy(matmul->bias);
     if (matmul->primitive) dnnl_primitive_destroy(matmul->primitive);
     if (matmul->descriptor) dnnl_primitive_desc_destroy(matmul->descriptor);
     free(matmul);

@@ -9,12 +9,14 @@ typedef struct sp_matmul sp_matmul;
 enum sp_dtype { SP_F32 = 0, SP_BF16 = 1 };
 
 /// Returns NULL (and fills `error`, if given) when oneDNN cannot build the primitive.
-/// `dtype` is the type of A and B (C is always f32); bf16 operands are uint16 bit patterns.
+/// `dtype` is the type of A and B (C is always f32); bf16 operands are uint16 bit patterns. With `with_bias`, an f32
+/// bias of n values is added to every row of C (before the beta · C sum).
 sp_matmul *sp_matmul_create(int64_t batch, int64_t m, int64_t n, int64_t k, int trans_a, int trans_b,
                             int64_t lda, int64_t ldb, int64_t ldc, int64_t stride_a, int64_t stride_b,
-                            int64_t stride_c, float alpha, float beta, int dtype, char *error, int error_capacity);
-/// Runs the primitive on these buffers; returns 0 on success.
-int sp_matmul_execute(sp_matmul *matmul, const void *a, const void *b, float *c);
+                            int64_t stride_c, float alpha, float beta, int dtype, int with_bias, char *error,
+                            int error_capacity);
+/// Runs the primitive on these buffers (bias NULL exactly when created without one); returns 0 on success.
+int sp_matmul_execute(sp_matmul *matmul, const void *a, const void *b, const float *bias, float *c);
 /// The implementation oneDNN chose ("gemm:jit", "brg:avx512_core_amx", ...).
 const char *sp_matmul_implementation(const sp_matmul *matmul);
 void sp_matmul_destroy(sp_matmul *matmul);

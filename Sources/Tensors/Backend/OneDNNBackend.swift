@@ -73,17 +73,18 @@ public final class OneDNNBackend: MatmulBackend {
                                                              strideC: m * n, alpha: 1, beta: 0, bf16: false))
     }
 
-    /// C (f32) = alpha · op(A) · op(B) + beta · C with A and B in bf16 (uint16 bit patterns), through a cached
-    /// primitive; AMX or AVX512-BF16 kernels where the CPU has them. Call only after `bf16Implementation`
-    /// succeeded: a CPU without a bf16 kernel stops here.
+    /// C (f32) = alpha · op(A) · op(B) + bias + beta · C with A and B in bf16 (uint16 bit patterns) and an
+    /// optional f32 bias (n values, added to every row inside the kernel), through a cached primitive; AMX or
+    /// AVX512-BF16 kernels where the CPU has them. Call only after `bf16Implementation` succeeded: a CPU without a
+    /// bf16 kernel stops here.
     public func gemmBF16(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
                          a: UnsafePointer<UInt16>, lda: Int, b: UnsafePointer<UInt16>, ldb: Int,
-                         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+                         bias: UnsafePointer<Float>? = nil, beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
         if m == 0 || n == 0 { return }
         let shape = OneDNNPrimitiveCache.Shape(batch: 1, m: m, n: n, k: k, transA: transA, transB: transB,
                                                lda: lda, ldb: ldb, ldc: ldc, strideA: m * k, strideB: k * n,
-                                               strideC: m * n, alpha: alpha, beta: beta, bf16: true)
-        primitives.execute(shape, a: a, b: b, c: c)
+                                               strideC: m * n, alpha: alpha, beta: beta, bf16: true, bias: bias != nil)
+        primitives.execute(shape, a: a, b: b, bias: bias, c: c)
     }
 
     /// The bf16 kernel oneDNN would use for an m×n×k product, or why there is none.

@@ -9,6 +9,7 @@ final class OneDNNPrimitiveCache: @unchecked Sendable {
         var lda, ldb, ldc, strideA, strideB, strideC: Int
         var alpha, beta: Float
         var bf16: Bool
+        var bias = false
     }
 
     private var primitives: [Shape: OpaquePointer] = [:]
@@ -16,11 +17,13 @@ final class OneDNNPrimitiveCache: @unchecked Sendable {
 
     /// Runs C = alpha·op(A)·op(B) + beta·C for `shape`. oneDNN's stream is not thread-safe: calls are serialised
     /// (the primitive itself runs on all of oneDNN's threads).
-    func execute(_ shape: Shape, a: UnsafeRawPointer, b: UnsafeRawPointer, c: UnsafeMutablePointer<Float>) {
+    func execute(_ shape: Shape, a: UnsafeRawPointer, b: UnsafeRawPointer, bias: UnsafePointer<Float>? = nil,
+                 c: UnsafeMutablePointer<Float>) {
+        precondition(shape.bias == (bias != nil), "oneDNN matmul: bias given \(bias != nil), shape expects \(shape.bias)")
         lock.lock()
         defer { lock.unlock() }
         let primitive = primitives[shape] ?? create(shape)
-        let status = sp_matmul_execute(primitive, a, b, c)
+        let status = sp_matmul_execute(primitive, a, b, bias, c)
         precondition(status == 0, "oneDNN matmul failed to execute for \(shape)")
     }
 
@@ -53,7 +56,7 @@ final class OneDNNPrimitiveCache: @unchecked Sendable {
             Int64(shape.batch), Int64(shape.m), Int64(shape.n), Int64(shape.k), shape.transA ? 1 : 0, shape.transB ? 1 : 0,
             Int64(shape.lda), Int64(shape.ldb), Int64(shape.ldc), Int64(shape.strideA), Int64(shape.strideB),
             Int64(shape.strideC), shape.alpha, shape.beta, shape.bf16 ? Int32(SP_BF16.rawValue) : Int32(SP_F32.rawValue),
-            &error, Int32(error.count))
+            shape.bias ? 1 : 0, &error, Int32(error.count))
     }
 
     var count: Int { lock.lock(); defer { lock.unlock() }; return primitives.count }

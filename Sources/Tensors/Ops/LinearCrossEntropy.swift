@@ -41,12 +41,13 @@ public func linearCrossEntropy(_ hidden: Tensor, weight: Tensor, bias: Tensor? =
             let count = min(rows, n - start)
             let h = hidden.data + start * c, chunkTargets = allTargets.baseAddress! + start
             // logits (count, V) = h (count, C) · Wᵀ + b
-            if let bias { for row in 0..<count { (logits.data + row * vocabulary).update(from: bias.data, count: vocabulary) } }
             let h16 = native.map { _ in BFloat16Copy(h, count: count * c) }
             if let native, let h16, let w16 {
                 native.gemmBF16(transA: false, transB: true, m: count, n: vocabulary, k: c, a: h16.pointer, lda: c,
-                                b: w16.pointer, ldb: c, beta: bias == nil ? 0 : 1, c: logits.data, ldc: vocabulary)
+                                b: w16.pointer, ldb: c, bias: bias.map { UnsafePointer($0.data) }, c: logits.data,
+                                ldc: vocabulary)
             } else {
+                if let bias { for row in 0..<count { (logits.data + row * vocabulary).update(from: bias.data, count: vocabulary) } }
                 backend.gemm(transA: false, transB: true, m: count, n: vocabulary, k: c, alpha: 1, a: h, lda: c,
                              b: weight.data, ldb: c, beta: bias == nil ? 0 : 1, c: logits.data, ldc: vocabulary)
             }

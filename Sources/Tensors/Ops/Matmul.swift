@@ -101,19 +101,15 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
     let outFeatures = weight.size(0), inFeatures = weight.size(1)
     let rows = x.count / max(inFeatures, 1)
     let out = Tensor(uninitialized: Array(x.shape.dropLast()) + [outFeatures])
-    if let bias {
-        precondition(bias.shape == [outFeatures], "linear: bias \(bias.shape) does not match weight \(weight.shape)")
-        let y = out.data, b = bias.data
-        for row in 0..<rows { (y + row * outFeatures).update(from: b, count: outFeatures) }
-    }
+    precondition(bias.map { $0.shape == [outFeatures] } ?? true, "linear: bias \(bias!.shape) does not match weight \(weight.shape)")
     let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
     let recording = Autograd.needsGradient(inputs)
-    let beta: Float = bias == nil ? 0 : 1
     if let native = Matmul.nativeBF16 {
         let x16 = BFloat16Copy(x.data, count: x.count), w16 = BFloat16Copy(weight.data, count: weight.count)
-        // y (rows, Out) = x (rows, In) · Wᵀ
+        // y (rows, Out) = x (rows, In) · Wᵀ + b, the bias added inside the kernel
         native.gemmBF16(transA: false, transB: true, m: rows, n: outFeatures, k: inFeatures, a: x16.pointer,
-                        lda: inFeatures, b: w16.pointer, ldb: inFeatures, beta: beta, c: out.data, ldc: outFeatures)
+                        lda: inFeatures, b: w16.pointer, ldb: inFeatures, bias: bias.map { UnsafePointer($0.data) },
+                        c: out.data, ldc: outFeatures)
         guard recording else { return out }
         let savedX = weight.requiresGrad ? x16 : nil, savedW = x.requiresGrad ? w16 : nil
         Autograd.record(out) {
@@ -133,9 +129,10 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
         }
         return out
     }
+    if let bias { for row in 0..<rows { (out.data + row * outFeatures).update(from: bias.data, count: outFeatures) } }
     Matmul.backend.gemm(transA: false, transB: true, m: rows, n: outFeatures, k: inFeatures, alpha: 1,
                         a: x.data, lda: inFeatures, b: weight.data, ldb: inFeatures,
-                        beta: beta, c: out.data, ldc: outFeatures)
+                        beta: bias == nil ? 0 : 1, c: out.data, ldc: outFeatures)
     guard recording else { return out }
     Autograd.record(out) {
         let dY = out.grad!.data
