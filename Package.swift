@@ -17,9 +17,10 @@ func targetCPU() -> String? {
 }
 
 // Release-speed settings shared by the numeric modules. Bounds checks stay on (no unchecked optimisation).
+// WIDE_SIMD: the CPU has AVX-512, so kernels written for it may use 16-lane vectors (one register each).
 let numericSettings: [SwiftSetting] = [
     .unsafeFlags(["-enforce-exclusivity=unchecked"] + (targetCPU().map { ["-target-cpu", $0] } ?? [])),
-]
+] + (targetCPU() == "skylake-avx512" ? [.define("WIDE_SIMD")] : [])
 
 let package = Package(
     name: "swift-pretrain",
