@@ -14,14 +14,19 @@ public func clipGradNorm(_ parameters: [Tensor], maxNorm: Float) -> Float {
 /// holding a share of them, whose norm was summed over the ranks): nothing when the norm is non-finite or within
 /// `maxNorm`.
 public func clipGradients(_ parameters: [Tensor], maxNorm: Float, norm: Float) {
-    guard norm.isFinite else { return }
-    let coefficient = min(1, maxNorm / (norm + 1e-6))
+    let coefficient = clippingCoefficient(norm: norm, maxNorm: maxNorm)
     guard coefficient < 1 else { return }
     for parameter in parameters {
         guard let grad = parameter.grad else { continue }
         let g = grad.data
         parallelFor(grad.count, grain: 1 << 15) { range in for i in range { g[i] *= coefficient } }
     }
+}
+
+/// What clipping multiplies the gradients by: min(1, maxNorm / (norm + 1e-6)), and 1 for a non-finite norm (the
+/// caller skips that update). `Optimizer.step(gradientScale:)` takes it, sparing the pass that rescales them.
+public func clippingCoefficient(norm: Float, maxNorm: Float) -> Float {
+    norm.isFinite ? min(1, maxNorm / (norm + 1e-6)) : 1
 }
 
 /// Global L2 norm of every gradient (accumulated in Double).

@@ -31,13 +31,18 @@ public protocol Optimizer: AnyObject {
     var groups: [ParameterGroup] { get }
     /// Number of updates taken so far.
     var stepCount: Int { get }
-    func step()
+    /// One update from the gradients multiplied by `gradientScale` (clipping's coefficient, folded into the update
+    /// instead of a pass that rescales every gradient first; the gradients themselves are left as they are).
+    func step(gradientScale: Float)
     /// Optimiser state as named tensors (for checkpoints) and back.
     func stateTensors() -> [String: Tensor]
     func loadState(_ state: [String: Tensor], stepCount: Int) throws
 }
 
 extension Optimizer {
+    /// One update from the gradients as they are.
+    public func step() { step(gradientScale: 1) }
+
     public var parameters: [Tensor] { groups.flatMap { $0.parameters.map { $0.tensor } } }
     public func zeroGrad() { for parameter in parameters { parameter.zeroGrad() } }
 }

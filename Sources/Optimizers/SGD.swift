@@ -18,8 +18,8 @@ public final class SGD: Optimizer {
         buffers = groups.flatMap { $0.parameters.map { Tensor(zeros: $0.tensor.shape) } }
     }
 
-    public func step() {
-        let mu = momentum, firstStep = stepCount == 0, useNesterov = nesterov
+    public func step(gradientScale: Float) {
+        let mu = momentum, firstStep = stepCount == 0, useNesterov = nesterov, scale = gradientScale
         stepCount += 1
         var index = 0
         for group in groups {
@@ -30,7 +30,7 @@ public final class SGD: Optimizer {
                 let p = parameter.data, g = grad.data, b = buffers[index].data
                 parallelFor(parameter.count, grain: 1 << 15) { range in
                     for i in range {
-                        let gi = g[i] + wd * p[i]
+                        let gi = (scale == 1 ? g[i] : g[i] * scale) + wd * p[i]
                         guard mu != 0 else { p[i] -= lr * gi; continue }
                         // torch initialises the buffer with the first gradient.
                         b[i] = firstStep ? gi : mu * b[i] + gi

@@ -376,17 +376,18 @@ public final class Trainer {
         // reduce-scatter, whose sum of zeros is exactly zero.
         sparsity?.maskGradients()
         let gradNorm: Float
+        var gradientScale: Float = 1   // clipping's coefficient, applied inside the update (sharded: applied already)
         if let sharded {
             do { gradNorm = try sharded.reduceScatterAndClip(maxNorm: recipe.optim.clip) } catch {
                 communicator.abort("pretrain: rank \(communicator.rank): \(error)")
             }
         } else {
-            gradNorm = recipe.optim.clip > 0 ? clipGradNorm(trainableParameters, maxNorm: recipe.optim.clip)
-                                             : gradientNorm(trainableParameters)
+            gradNorm = gradientNorm(trainableParameters)
+            if recipe.optim.clip > 0 { gradientScale = clippingCoefficient(norm: gradNorm, maxNorm: recipe.optim.clip) }
         }
         let meanLoss = Float(lossSum / Double(accumulation))
         if finite && gradNorm.isFinite {
-            optimizer.step()
+            optimizer.step(gradientScale: gradientScale)
             do { try sharded?.allGatherParameters() } catch { communicator.abort("pretrain: rank \(communicator.rank): \(error)") }
             state.optimizerSteps = optimizer.stepCount
             state.consecutiveSkips = 0

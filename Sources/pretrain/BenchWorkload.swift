@@ -121,8 +121,9 @@ final class BenchWorkload {
             } else {
                 value.backward()
             }
-            OpProfiler.charge("clip") { _ = clipGradNorm(parameters, maxNorm: 1) }
-            OpProfiler.charge("optimizer") { optimizer.step() }
+            // Clipping as the trainer does it: the norm here, its coefficient applied inside the update.
+            let norm = OpProfiler.charge("clip") { gradientNorm(parameters) }
+            OpProfiler.charge("optimizer") { optimizer.step(gradientScale: clippingCoefficient(norm: norm, maxNorm: 1)) }
         }
     }
 }

@@ -77,6 +77,59 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(Set(results).count, 1, "\(results)")
     }
 
+    /// The multi-tensor AdamW (chunks across parameters, vector lanes) equals the scalar formula bit for bit, over
+    /// chunk edges, odd tails and two groups; and folding clipping's coefficient into the update equals rescaling
+    /// the gradients first (AdamW and SGD), bit for bit.
+    func testMultiTensorAdamWIsTheScalarFormulaAndFoldsClipping() {
+        func parameters(seed: UInt64) -> [(name: String, tensor: Tensor)] {
+            var generator = RandomGenerator(seed: seed)
+            return [70_001, 3, 40_000].enumerated().map { index, size in
+                let p = Tensor.normal([size], generator: &generator, requiresGrad: true)
+                p.grad = Tensor.normal([size], generator: &generator)
+                return ("p\(index)", p)
+            }
+        }
+        let (lr, b1, b2, eps): (Float, Float, Float, Float) = (0.01, 0.9, 0.95, 1e-8)
+        func groups(_ named: [(name: String, tensor: Tensor)]) -> [ParameterGroup] {
+            [ParameterGroup(parameters: [named[0], named[2]], weightDecay: 0.1),
+             ParameterGroup(parameters: [named[1]], weightDecay: 0, learningRateScale: 0.5)]
+        }
+        let folded = parameters(seed: 3), rescaled = parameters(seed: 3), scalar = parameters(seed: 3)
+        let foldedOptimizer = AdamW(groups: groups(folded), learningRate: lr, beta1: b1, beta2: b2, epsilon: eps)
+        let rescaledOptimizer = AdamW(groups: groups(rescaled), learningRate: lr, beta1: b1, beta2: b2, epsilon: eps)
+        let coefficient: Float = 0.37
+        var moments = scalar.map { ([Float](repeating: 0, count: $0.tensor.count), [Float](repeating: 0, count: $0.tensor.count)) }
+        for step in 1...3 {
+            foldedOptimizer.step(gradientScale: coefficient)
+            let original = rescaled.map { $0.tensor.grad!.scalars }
+            for (_, p) in rescaled { for i in 0..<p.count { p.grad!.data[i] *= coefficient } }
+            rescaledOptimizer.step()
+            for (index, (_, p)) in rescaled.enumerated() { p.grad = Tensor(original[index], shape: p.shape) }
+            // torch.optim.AdamW's update, one element at a time.
+            let correction1 = 1 - pow(b1, Float(step)), correction2Root = (1 - pow(b2, Float(step))).squareRoot()
+            for (index, (_, p)) in scalar.enumerated() {
+                let (decayRate, scale): (Float, Float) = index == 1 ? (0, 0.5) : (0.1, 1)
+                let rate = lr * scale
+                for i in 0..<p.count {
+                    let g = p.grad!.data[i] * coefficient
+                    p.data[i] *= 1 - rate * decayRate
+                    moments[index].0[i] = b1 * moments[index].0[i] + (1 - b1) * g
+                    moments[index].1[i] = b2 * moments[index].1[i] + (1 - b2) * g * g
+                    p.data[i] -= rate / correction1 * moments[index].0[i] / (moments[index].1[i].squareRoot() / correction2Root + eps)
+                }
+            }
+        }
+        for index in 0..<3 {
+            XCTAssertEqual(folded[index].tensor.scalars, rescaled[index].tensor.scalars, "folded vs rescaled, p\(index)")
+            XCTAssertEqual(folded[index].tensor.scalars, scalar[index].tensor.scalars, "vector vs scalar, p\(index)")
+        }
+        let sgdFolded = parameters(seed: 4), sgdRescaled = parameters(seed: 4)
+        SGD(groups: groups(sgdFolded), learningRate: 0.1, momentum: 0.9).step(gradientScale: coefficient)
+        for (_, p) in sgdRescaled { for i in 0..<p.count { p.grad!.data[i] *= coefficient } }
+        SGD(groups: groups(sgdRescaled), learningRate: 0.1, momentum: 0.9).step()
+        for index in 0..<3 { XCTAssertEqual(sgdFolded[index].tensor.scalars, sgdRescaled[index].tensor.scalars, "SGD p\(index)") }
+    }
+
     func testNonFiniteNormLeavesGradientsUntouched() {
         let a = Tensor([1, 2], shape: [2], requiresGrad: true)
         a.grad = Tensor([Float.nan, 4], shape: [2])
