@@ -15,4 +15,10 @@ public final class Dropout: Module {
         guard isTraining && p > 0 else { return x }
         return dropout(x, p: p)
     }
+
+    /// residual + self(x), fused into one op when dropout is active (the same values as the two apart).
+    public func adding(to residual: Tensor, _ x: Tensor) -> Tensor {
+        guard isTraining && p > 0 else { return residual + x }
+        return addDropout(residual, x, p: p, generator: &Random.generator)
+    }
 }

@@ -29,6 +29,6 @@ public final class GPT2Block: Module, ResidualBlock {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         // h = x + attention(…) and ln_2(h) in one fused pass.
         let (h, normed) = mlpNorm.addingResidual(x, residualDropout(attention(attentionNorm(x))))
-        return h + residualDropout(mlp(normed))
+        return residualDropout.adding(to: h, mlp(normed))
     }
 }

@@ -27,7 +27,7 @@ public final class LlamaBlock: Module, ResidualBlock {
     public var residualProjections: [Linear] { [attention.outputProjection, mlp.down] }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        let h = x + residualDropout(attention(attentionNorm(x)))
-        return h + residualDropout(mlp(mlpNorm(h)))
+        let h = residualDropout.adding(to: x, attention(attentionNorm(x)))
+        return residualDropout.adding(to: h, mlp(mlpNorm(h)))
     }
 }

@@ -67,4 +67,24 @@ final class DropoutTests: XCTestCase {
             return dropout(inputs[0], p: 0.3, generator: &g)
         }, 1e-2)
     }
+
+    /// residual + dropout(x) fused equals the two ops drawn from the same generator state, bit for bit, values and
+    /// both gradients.
+    func testAddDropoutEqualsAddingTheDroppedTensor() {
+        var generator = RandomGenerator(seed: 8)
+        let residual = Tensor.normal([3, 70_001], generator: &generator, requiresGrad: true)
+        let x = Tensor.normal([3, 70_001], generator: &generator, requiresGrad: true)
+        let seed = Tensor.normal([3, 70_001], generator: &generator)
+        var first = RandomGenerator(seed: 99), second = RandomGenerator(seed: 99)
+        let fused = addDropout(residual, x, p: 0.3, generator: &first)
+        Autograd.backward(fused, seed: seed)
+        let (fusedResidualGrad, fusedXGrad) = (residual.grad!, x.grad!)
+        residual.grad = nil; x.grad = nil
+        let composed = residual + dropout(x, p: 0.3, generator: &second)
+        Autograd.backward(composed, seed: seed)
+        XCTAssertEqual(fused.scalars, composed.scalars)
+        XCTAssertEqual(fusedResidualGrad.scalars, residual.grad!.scalars)
+        XCTAssertEqual(fusedXGrad.scalars, x.grad!.scalars)
+        XCTAssertEqual(first.next(), second.next(), "the same draws")
+    }
 }

@@ -24,6 +24,26 @@ public func dropout(_ x: Tensor, p: Float) -> Tensor {
     dropout(x, p: p, generator: &Random.generator)
 }
 
+/// residual + dropout(x) in one pass each way: the same mask drawn the same way as `dropout`, so the same values
+/// bit for bit as the two ops, without the dropped tensor in between. residual, x: same shape → same shape.
+public func addDropout(_ residual: Tensor, _ x: Tensor, p: Float, generator: inout RandomGenerator) -> Tensor {
+    precondition(residual.shape == x.shape, "addDropout: residual \(residual.shape) and x \(x.shape) differ")
+    precondition(p >= 0 && p <= 1, "addDropout: probability \(p) outside [0, 1]")
+    if p == 0 { return residual + x }
+    let out = Tensor(uninitialized: x.shape)
+    let mask = Tensor(uninitialized: x.shape)
+    dropoutForward(x: x.data, y: out.data, mask: mask.data, count: x.count, p: p, generator: &generator)
+    let r = residual.data, y = out.data
+    parallelFor(x.count, grain: 1 << 15) { range in for i in range { y[i] = r[i] + y[i] } }
+    guard Autograd.needsGradient(residual, x) else { return out }
+    Autograd.record(out) {
+        let g = out.grad!.data
+        if residual.requiresGrad { accumulate(g, into: residual.gradData(), count: residual.count) }
+        if x.requiresGrad { dropoutBackward(dy: g, mask: mask.data, dx: x.gradData(), count: x.count) }
+    }
+    return out
+}
+
 /// x: (count) → y: (count), mask: (count) ∈ {0, 1/(1 − p)}; one uniform draw per element, in order.
 func dropoutForward(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<Float>,
                     count: Int, p: Float, generator: inout RandomGenerator) {
