@@ -133,9 +133,9 @@ study-compose: build
 study-audio: build
 	OMP_WAIT_POLICY=passive scripts/study_audio.sh
 
-# Continued pre-training for a new language (issue 7): a 6-layer English TERA encoder (trained first, 20 min)
-# continued on Finnish, then CTC fine-tuning with 10 labelled minutes against no continued pre-training and from
-# scratch (about 65 minutes on two cores); the table lands in runs/study-newlang/results.md.
+# Continued pre-training for a new language: a 6-layer English TERA encoder (trained first, 15-20 min) continued on
+# Finnish, then CTC fine-tuning with 10 labelled minutes against no continued pre-training and from scratch (44 min on
+# a 2-core Zen 5, about 65 on a Zen 3); the table lands in runs/study-newlang/results.md.
 study-newlang: build
 	OMP_WAIT_POLICY=passive scripts/study_newlang.sh
 
