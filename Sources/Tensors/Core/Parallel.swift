@@ -66,14 +66,21 @@ private struct ChunkedTask {
     let body: (Range<Int>) -> Void
 }
 
-/// destination[i] += scale · source[i] for i < count, 8 lanes at a time, split over the cores for large counts.
-/// The accumulation every backward pass does into a gradient buffer.
+/// destination[i] += scale · source[i] (or = with `overwrite`) for i < count, in vector lanes, split over the cores
+/// for large counts. The accumulation every backward pass does into a gradient buffer.
 public func accumulate(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, count: Int,
-                       scale: Float = 1) {
+                       scale: Float = 1, overwrite: Bool = false) {
     parallelFor(count, grain: 1 << 15) { range in
         forEachVector(range.count) { offset, lanes in
             let at = range.lowerBound + offset
-            (destination + at).storeVector((destination + at).loadVector(lanes) + scale * (source + at).loadVector(lanes), lanes)
+            let term = scale * (source + at).loadVector(lanes)
+            (destination + at).storeVector(overwrite ? term : (destination + at).loadVector(lanes) + term, lanes)
         }
     }
+}
+
+/// `accumulate` into `tensor`'s gradient: stored into a fresh buffer (no zeroing pass) when it has none yet.
+public func accumulateGradient(_ source: UnsafePointer<Float>, into tensor: Tensor, scale: Float = 1) {
+    let (destination, overwrite) = tensor.gradDataForWriting()
+    accumulate(source, into: destination, count: tensor.count, scale: scale, overwrite: overwrite)
 }

@@ -16,7 +16,8 @@ public final class Storage {
     /// Zero-filled storage of `count` floats.
     public convenience init(zeros count: Int) {
         self.init(count: count)
-        pointer.update(repeating: 0, count: count)
+        let start = pointer
+        parallelFor(count, grain: 1 << 16) { range in (start + range.lowerBound).update(repeating: 0, count: range.count) }
     }
 
     deinit { BufferPool.shared.give(pointer, count: count) }

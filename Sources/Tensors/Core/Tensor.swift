@@ -78,6 +78,16 @@ public final class Tensor {
         return fresh.data
     }
 
+    /// Gradient buffer for a backward kernel that writes every element of its contribution: a fresh, uninitialised
+    /// buffer and `overwrite` true when there is no gradient yet (store, do not add: no zeroing pass and no read),
+    /// else the existing buffer and false (add). Only for kernels that cover the whole tensor in one call.
+    public func gradDataForWriting() -> (pointer: UnsafeMutablePointer<Float>, overwrite: Bool) {
+        if let grad { return (grad.data, false) }
+        let fresh = Tensor(uninitialized: shape)
+        grad = fresh
+        return (fresh.data, true)
+    }
+
     public func zeroGrad() { grad = nil }
 
     /// A copy that shares nothing and records no history.

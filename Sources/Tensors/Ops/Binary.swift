@@ -57,16 +57,21 @@ func binaryBackward(_ kind: BinaryKind, _ a: Tensor, _ b: Tensor, out: Tensor, s
     let stridesA = sameShape ? [] : broadcastStrides(a.shape, to: shape)
     let stridesB = sameShape ? [] : broadcastStrides(b.shape, to: shape)
     if a.requiresGrad {
-        let da = a.gradData()
         if sameShape {
+            // Stored into a fresh gradient (no zeroing pass), added into an existing one.
+            let (da, overwrite) = a.gradDataForWriting()
             parallelFor(out.count, grain: 1 << 15) { range in
-                switch kind {
-                case .add, .subtract: for i in range { da[i] += g[i] }
-                case .multiply: for i in range { da[i] += g[i] * pb[i] }
-                case .divide: for i in range { da[i] += g[i] / pb[i] }
+                switch (kind, overwrite) {
+                case (.add, true), (.subtract, true): (da + range.lowerBound).update(from: g + range.lowerBound, count: range.count)
+                case (.add, false), (.subtract, false): for i in range { da[i] += g[i] }
+                case (.multiply, true): for i in range { da[i] = g[i] * pb[i] }
+                case (.multiply, false): for i in range { da[i] += g[i] * pb[i] }
+                case (.divide, true): for i in range { da[i] = g[i] / pb[i] }
+                case (.divide, false): for i in range { da[i] += g[i] / pb[i] }
                 }
             }
         } else {
+            let da = a.gradData()
             forEachBroadcastRun(shape, stridesA: stridesA, stridesB: stridesB) { o, ia, ib, length, sa, sb in
                 for i in 0..<length {
                     let gi = g[o + i]
@@ -80,17 +85,22 @@ func binaryBackward(_ kind: BinaryKind, _ a: Tensor, _ b: Tensor, out: Tensor, s
         }
     }
     if b.requiresGrad {
-        let db = b.gradData()
         if sameShape {
+            let (db, overwrite) = b.gradDataForWriting()
             parallelFor(out.count, grain: 1 << 15) { range in
-                switch kind {
-                case .add: for i in range { db[i] += g[i] }
-                case .subtract: for i in range { db[i] -= g[i] }
-                case .multiply: for i in range { db[i] += g[i] * pa[i] }
-                case .divide: for i in range { db[i] -= g[i] * pa[i] / (pb[i] * pb[i]) }
+                switch (kind, overwrite) {
+                case (.add, true): (db + range.lowerBound).update(from: g + range.lowerBound, count: range.count)
+                case (.add, false): for i in range { db[i] += g[i] }
+                case (.subtract, true): for i in range { db[i] = -g[i] }
+                case (.subtract, false): for i in range { db[i] -= g[i] }
+                case (.multiply, true): for i in range { db[i] = g[i] * pa[i] }
+                case (.multiply, false): for i in range { db[i] += g[i] * pa[i] }
+                case (.divide, true): for i in range { db[i] = -(g[i] * pa[i] / (pb[i] * pb[i])) }
+                case (.divide, false): for i in range { db[i] -= g[i] * pa[i] / (pb[i] * pb[i]) }
                 }
             }
         } else {
+            let db = b.gradData()
             forEachBroadcastRun(shape, stridesA: stridesA, stridesB: stridesB) { o, ia, ib, length, sa, sb in
                 for i in 0..<length {
                     let gi = g[o + i]

@@ -14,7 +14,7 @@ public func dropout(_ x: Tensor, p: Float, generator: inout RandomGenerator) -> 
     dropoutForward(x: x.data, y: out.data, mask: mask.data, count: x.count, p: p, generator: &generator)
     guard Autograd.needsGradient(x) else { return out }
     Autograd.record(out) {
-        dropoutBackward(dy: out.grad!.data, mask: mask.data, dx: x.gradData(), count: x.count)
+        dropoutBackward(dy: out.grad!.data, mask: mask.data, into: x)
     }
     return out
 }
@@ -38,8 +38,8 @@ public func addDropout(_ residual: Tensor, _ x: Tensor, p: Float, generator: ino
     guard Autograd.needsGradient(residual, x) else { return out }
     Autograd.record(out) {
         let g = out.grad!.data
-        if residual.requiresGrad { accumulate(g, into: residual.gradData(), count: residual.count) }
-        if x.requiresGrad { dropoutBackward(dy: g, mask: mask.data, dx: x.gradData(), count: x.count) }
+        if residual.requiresGrad { accumulateGradient(g, into: residual) }
+        if x.requiresGrad { dropoutBackward(dy: g, mask: mask.data, into: x) }
     }
     return out
 }
@@ -55,9 +55,10 @@ func dropoutForward(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, mas
     }
 }
 
-/// dy, mask: (count) → dx += dy · mask.
-func dropoutBackward(dy: UnsafePointer<Float>, mask: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, count: Int) {
-    parallelFor(count, grain: 1 << 15) { range in
-        for i in range { dx[i] += dy[i] * mask[i] }
+/// dy, mask: (count) → x's gradient += dy · mask (stored when it has none yet).
+func dropoutBackward(dy: UnsafePointer<Float>, mask: UnsafePointer<Float>, into x: Tensor) {
+    let (dx, overwrite) = x.gradDataForWriting()
+    parallelFor(x.count, grain: 1 << 15) { range in
+        if overwrite { for i in range { dx[i] = dy[i] * mask[i] } } else { for i in range { dx[i] += dy[i] * mask[i] } }
     }
 }

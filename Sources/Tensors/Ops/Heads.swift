@@ -42,10 +42,10 @@ public func mergeHeads(_ x: Tensor) -> Tensor {
     }
     guard Autograd.needsGradient(x) else { return out }
     Autograd.record(out) {
-        let g = out.grad!.data, dx = x.gradData()
+        let g = out.grad!.data, (dx, overwrite) = x.gradDataForWriting()
         headRows(batch: batch, heads: heads, length: length, d: d) { b, h, t in
             let target = dx + ((b * heads + h) * length + t) * d, source = g + (b * length + t) * width + h * d
-            for e in 0..<d { target[e] += source[e] }
+            if overwrite { target.update(from: source, count: d) } else { for e in 0..<d { target[e] += source[e] } }
         }
     }
     return out

@@ -89,7 +89,7 @@ public func linearCrossEntropy(_ hidden: Tensor, weight: Tensor, bias: Tensor? =
         let upstream = out.grad!.item
         for (input, gradient) in [(hidden, dHidden), (weight, dWeight), (bias, dBias)] {
             guard let input, let gradient else { continue }
-            accumulate(gradient.data, into: input.gradData(), count: input.count, scale: upstream)
+            accumulateGradient(gradient.data, into: input, scale: upstream)
         }
     }
     return out

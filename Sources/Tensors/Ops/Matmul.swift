@@ -115,9 +115,11 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
         Autograd.record(out) {
             let dY = BFloat16Copy(out.grad!.data, count: out.count)
             if let savedW {
-                // dX (rows, In) += dY (rows, Out) · W (Out, In)
+                // dX (rows, In) += dY (rows, Out) · W (Out, In); stored when dX has no gradient yet
+                let (dX, overwrite) = x.gradDataForWriting()
                 native.gemmBF16(transA: false, transB: false, m: rows, n: inFeatures, k: outFeatures, a: dY.pointer,
-                                lda: outFeatures, b: savedW.pointer, ldb: inFeatures, beta: 1, c: x.gradData(), ldc: inFeatures)
+                                lda: outFeatures, b: savedW.pointer, ldb: inFeatures, beta: overwrite ? 0 : 1, c: dX,
+                                ldc: inFeatures)
             }
             if let savedX {
                 // dW (Out, In) += dYᵀ (Out, rows) · X (rows, In)
@@ -138,9 +140,11 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
         let dY = out.grad!.data
         let backend = Matmul.backend
         if x.requiresGrad {
-            // dX (rows, In) += dY (rows, Out) · W (Out, In)
+            // dX (rows, In) += dY (rows, Out) · W (Out, In); stored when dX has no gradient yet
+            let (dX, overwrite) = x.gradDataForWriting()
             backend.gemm(transA: false, transB: false, m: rows, n: inFeatures, k: outFeatures, alpha: 1,
-                         a: dY, lda: outFeatures, b: weight.data, ldb: inFeatures, beta: 1, c: x.gradData(), ldc: inFeatures)
+                         a: dY, lda: outFeatures, b: weight.data, ldb: inFeatures, beta: overwrite ? 0 : 1, c: dX,
+                         ldc: inFeatures)
         }
         if weight.requiresGrad {
             // dW (Out, In) += dYᵀ (Out, rows) · X (rows, In)

@@ -26,7 +26,7 @@ public func addLayerNorm(_ x: Tensor, _ y: Tensor, weight: Tensor?, bias: Tensor
     // Two tape entries, the sum's first: backward runs the norm's (into sum.grad), then the add's.
     Autograd.record(sum) {
         let g = sum.grad!.data
-        for input in [x, y] where input.requiresGrad { accumulate(g, into: input.gradData(), count: input.count) }
+        for input in [x, y] where input.requiresGrad { accumulateGradient(g, into: input) }
     }
     Autograd.record(normed) {
         layerNormBackward(dy: normed.grad!.data, x: sum.data, weight: weight?.data, mean: mean.data, rstd: rstd.data,

@@ -9,10 +9,7 @@ extension Tensor {
         let newShape = resolvedShape(shape)
         let out = Tensor(shape: newShape, storage: storage, offset: offset)
         guard Autograd.needsGradient(self) else { return out }
-        Autograd.record(out) { [self] in
-            let g = out.grad!.data, dx = gradData()
-            parallelFor(count, grain: 1 << 15) { range in for i in range { dx[i] += g[i] } }
-        }
+        Autograd.record(out) { [self] in accumulateGradient(out.grad!.data, into: self) }
         return out
     }
 

@@ -120,16 +120,20 @@ public func unary(_ kind: UnaryKind, _ x: Tensor) -> Tensor {
     }
     guard Autograd.needsGradient(x) else { return out }
     Autograd.record(out) {
-        let g = out.grad!.data, dx = x.gradData()
+        let g = out.grad!.data, (dx, overwrite) = x.gradDataForWriting()
         parallelFor(x.count, grain: 1 << 14) { range in
             guard vectorised else {
-                for i in range { dx[i] += g[i] * unaryDerivative(kind, px[i], py[i]) }
+                for i in range {
+                    let term = g[i] * unaryDerivative(kind, px[i], py[i])
+                    dx[i] = overwrite ? term : dx[i] + term
+                }
                 return
             }
             forEachVector(range.count) { offset, lanes in
                 let at = range.lowerBound + offset
                 let derivative = unaryVectorDerivative(kind, (px + at).loadVector(lanes), (py + at).loadVector(lanes))!
-                (dx + at).storeVector((dx + at).loadVector(lanes) + (g + at).loadVector(lanes) * derivative, lanes)
+                let term = (g + at).loadVector(lanes) * derivative
+                (dx + at).storeVector(overwrite ? term : (dx + at).loadVector(lanes) + term, lanes)
             }
         }
     }
