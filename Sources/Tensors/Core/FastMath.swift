@@ -1,8 +1,18 @@
 /// Vectorised exp and tanh for the hot kernels (GELU, SiLU, sigmoid, softmax, cross-entropy, attention).
 /// libm's scalar expf/tanhf cost 3–4 ns an element and dominated a training step; these run 8 lanes at a
-/// time with Cephes' minimax polynomials (S. Moshier, Cephes Math Library), within a few ulp of libm
+/// time (16 on an AVX-512 build, `WIDE_SIMD`: one register either way) with Cephes' minimax polynomials (S. Moshier, Cephes Math Library), within a few ulp of libm
 /// (tested against it in FastMathTests).
+#if WIDE_SIMD
+public typealias FloatVector = SIMD16<Float>
+/// The same lanes' bits, as signed and unsigned integers.
+public typealias FloatBitsVector = SIMD16<Int32>
+public typealias FloatUnsignedBitsVector = SIMD16<UInt32>
+#else
 public typealias FloatVector = SIMD8<Float>
+public typealias FloatBitsVector = SIMD8<Int32>
+public typealias FloatUnsignedBitsVector = SIMD8<UInt32>
+#endif
+
 
 /// e^x. Exactly 0 below −87.3, ~2.4e38 above 88.38 (no infinities); NaN stays NaN.
 @_transparent  // @inline(__always) was not honoured across these call sites; exp is the inner loop of several kernels.
@@ -23,7 +33,7 @@ public func fastExp(_ x: FloatVector) -> FloatVector {
     p = FloatVector(repeating: 1.666_666_545_9e-1).addingProduct(p, r)
     p = FloatVector(repeating: 5.000_000_120_1e-1).addingProduct(p, r)
     let expR = (r + 1).addingProduct(p, r * r)
-    let integer = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
+    let integer = unsafeBitCast(shifted, to: FloatBitsVector.self) &- 0x4B40_0000
     let exponentBits = (integer &+ 127) &<< 23
     var result = expR * unsafeBitCast(exponentBits, to: FloatVector.self)
     result.replace(with: 0, where: x .< -87.33654)  // exp(−∞) = 0 exactly (masked attention scores rely on it)
@@ -34,7 +44,7 @@ public func fastExp(_ x: FloatVector) -> FloatVector {
 /// tanh(x): an odd polynomial for |x| < 0.625 (no cancellation near 0), 1 − 2/(e^{2|x|} + 1) beyond.
 @_transparent
 public func fastTanh(_ x: FloatVector) -> FloatVector {
-    let magnitude = unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7fff_ffff, to: FloatVector.self)
+    let magnitude = unsafeBitCast(unsafeBitCast(x, to: FloatUnsignedBitsVector.self) & 0x7fff_ffff, to: FloatVector.self)
     let z = x * x
     var p = FloatVector(repeating: -5.704_988_727_45e-3)
     p = p * z + 2.063_908_879_54e-2
@@ -53,7 +63,7 @@ public func fastTanh(_ x: FloatVector) -> FloatVector {
 /// Recipes §6.2, "erfcc"): relative, not absolute, so GELU's far negative tail 0.5·erfc(|x|/√2) stays accurate.
 @_transparent
 public func fastErfc(_ x: FloatVector) -> FloatVector {
-    let z = unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7fff_ffff, to: FloatVector.self)
+    let z = unsafeBitCast(unsafeBitCast(x, to: FloatUnsignedBitsVector.self) & 0x7fff_ffff, to: FloatVector.self)
     let t = 1 / (1 + 0.5 * z)
     var p = FloatVector(repeating: 0.170_872_77)
     p = FloatVector(repeating: -0.822_152_23).addingProduct(p, t)
@@ -69,36 +79,37 @@ public func fastErfc(_ x: FloatVector) -> FloatVector {
     return tail.replacing(with: 2 - tail, where: x .< 0)
 }
 
-/// Applies `body` to `count` floats, 8 lanes at a time, with a zero-padded vector for the tail.
+/// Applies `body` to `count` floats, a `FloatVector` at a time, with a zero-padded vector for the tail.
 @inline(__always)
 public func forEachVector(_ count: Int, _ body: (_ offset: Int, _ lanes: Int) -> Void) {
+    let width = FloatVector.scalarCount
     var i = 0
-    while i + 8 <= count { body(i, 8); i += 8 }
+    while i + width <= count { body(i, width); i += width }
     if i < count { body(i, count - i) }
 }
 
 extension UnsafeMutablePointer where Pointee == Float {
-    /// Loads `lanes` (≤ 8) floats starting here; missing lanes are `fill`.
+    /// Loads `lanes` (at most a vector's) floats starting here; missing lanes are `fill`.
     @inline(__always)
-    public func loadVector(_ lanes: Int = 8, fill: Float = 0) -> FloatVector {
-        if lanes == 8 { return UnsafeRawPointer(self).loadUnaligned(as: FloatVector.self) }
+    public func loadVector(_ lanes: Int = FloatVector.scalarCount, fill: Float = 0) -> FloatVector {
+        if lanes == FloatVector.scalarCount { return UnsafeRawPointer(self).loadUnaligned(as: FloatVector.self) }
         var v = FloatVector(repeating: fill)
         for lane in 0..<lanes { v[lane] = self[lane] }
         return v
     }
 
-    /// Stores the first `lanes` (≤ 8) lanes of `v` here.
+    /// Stores the first `lanes` lanes of `v` here.
     @inline(__always)
-    public func storeVector(_ v: FloatVector, _ lanes: Int = 8) {
-        if lanes == 8 { UnsafeMutableRawPointer(self).storeBytes(of: v, as: FloatVector.self); return }
+    public func storeVector(_ v: FloatVector, _ lanes: Int = FloatVector.scalarCount) {
+        if lanes == FloatVector.scalarCount { UnsafeMutableRawPointer(self).storeBytes(of: v, as: FloatVector.self); return }
         for lane in 0..<lanes { self[lane] = v[lane] }
     }
 }
 
 extension UnsafePointer where Pointee == Float {
-    /// Loads `lanes` (≤ 8) floats starting here; missing lanes are `fill`.
+    /// Loads `lanes` (at most a vector's) floats starting here; missing lanes are `fill`.
     @inline(__always)
-    public func loadVector(_ lanes: Int = 8, fill: Float = 0) -> FloatVector {
+    public func loadVector(_ lanes: Int = FloatVector.scalarCount, fill: Float = 0) -> FloatVector {
         UnsafeMutablePointer(mutating: self).loadVector(lanes, fill: fill)
     }
 }

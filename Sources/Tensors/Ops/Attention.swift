@@ -89,7 +89,7 @@ func withOptionalPointer<Element, R>(_ array: [Element]?, _ body: (UnsafePointer
 
 /// scores (rows, cols; row stride `AttentionBlock.keys`) = scale · Q[i0 ..< i0+rows] · Kᵀ[:, j0 ..< j0+cols],
 /// with masked entries (padded keys, causal future) and the padding up to a multiple of 8 columns set to −∞,
-/// so that `attentionExp` over whole SIMD8 lanes yields exact zeros there.
+/// so that `attentionExp` over whole vectors yields exact zeros there.
 /// keyT: (D, Tk), the head's keys transposed (row stride Tk).
 @inline(__always)
 func attentionScoreTile(q: UnsafePointer<Float>, keyT: UnsafePointer<Float>, keyBias: UnsafePointer<Float>?,
@@ -98,7 +98,7 @@ func attentionScoreTile(q: UnsafePointer<Float>, keyT: UnsafePointer<Float>, key
     let ld = AttentionBlock.keys, d = shape.headDim
     attentionTileProduct(m: rows, n: cols, k: d, alpha: shape.scale, a: q + i0 * d, aRow: d, aDepth: 1,
                          b: keyT + j0, ldb: shape.keyLength, c: scores, ldc: ld, accumulate: false)
-    let paddedCols = (cols + 7) & ~7
+    let width = FloatVector.scalarCount, paddedCols = (cols + width - 1) / width * width
     for r in 0..<rows {
         let s = scores + r * ld
         if let keyBias {
@@ -175,11 +175,11 @@ func attentionForward(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: Unsaf
 @inline(__always)
 func attentionOnlineSoftmaxRow(_ row: UnsafeMutablePointer<Float>, cols: Int, rowMax: inout Float, rowSum: inout Float,
                                out: UnsafeMutablePointer<Float>, dv: Int) {
-    let s = UnsafeMutableRawPointer(row), lanes = (cols + 7) / 8
-    var lanesMax = SIMD8<Float>(repeating: -.infinity)
+    let width = FloatVector.scalarCount, s = UnsafeMutableRawPointer(row), lanes = (cols + width - 1) / width
+    var lanesMax = FloatVector(repeating: -.infinity)
     for lane in 0..<lanes {
         // Compare-and-blend; the stdlib's pointwiseMax is a scalar loop over the lanes.
-        let x = s.loadUnaligned(fromByteOffset: lane * 32, as: SIMD8<Float>.self)
+        let x = s.loadUnaligned(fromByteOffset: lane * width * 4, as: FloatVector.self)
         lanesMax.replace(with: x, where: x .> lanesMax)
     }
     let newMax = max(rowMax, lanesMax.max())
@@ -188,11 +188,11 @@ func attentionOnlineSoftmaxRow(_ row: UnsafeMutablePointer<Float>, cols: Int, ro
         row.update(repeating: 0, count: cols)
         return
     }
-    let shift = SIMD8<Float>(repeating: newMax)
-    var lanesSum = SIMD8<Float>()
+    let shift = FloatVector(repeating: newMax)
+    var lanesSum = FloatVector()
     for lane in 0..<lanes {
-        let p = attentionExp(s.loadUnaligned(fromByteOffset: lane * 32, as: SIMD8<Float>.self) - shift)
-        s.storeBytes(of: p, toByteOffset: lane * 32, as: SIMD8<Float>.self)
+        let p = attentionExp(s.loadUnaligned(fromByteOffset: lane * width * 4, as: FloatVector.self) - shift)
+        s.storeBytes(of: p, toByteOffset: lane * width * 4, as: FloatVector.self)
         lanesSum += p
     }
     let correction = Foundation.exp(rowMax - newMax)
@@ -243,15 +243,16 @@ func attentionBackward(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: Unsa
                 }
                 let keyEnd = shape.keyEnd(query: i0 + rows - 1)
                 for j0 in stride(from: 0, to: keyEnd, by: blockCols) {
-                    let cols = min(blockCols, keyEnd - j0), lanes = (cols + 7) / 8
+                    let width = FloatVector.scalarCount
+                    let cols = min(blockCols, keyEnd - j0), lanes = (cols + width - 1) / width
                     attentionScoreTile(q: qHead, keyT: keyT, keyBias: bias, scores: probs,
                                        i0: i0, rows: rows, j0: j0, cols: cols, shape: shape)
                     for r in 0..<rows {
                         let p = UnsafeMutableRawPointer(probs + r * blockCols)
-                        let shift = SIMD8<Float>(repeating: lse[r])
+                        let shift = FloatVector(repeating: lse[r])
                         for lane in 0..<lanes {
-                            let s = p.loadUnaligned(fromByteOffset: lane * 32, as: SIMD8<Float>.self)
-                            p.storeBytes(of: attentionExp(s - shift), toByteOffset: lane * 32, as: SIMD8<Float>.self)
+                            let s = p.loadUnaligned(fromByteOffset: lane * width * 4, as: FloatVector.self)
+                            p.storeBytes(of: attentionExp(s - shift), toByteOffset: lane * width * 4, as: FloatVector.self)
                         }
                     }
                     if let dv {

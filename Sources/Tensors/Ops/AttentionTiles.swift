@@ -154,6 +154,6 @@ func attentionTileProduct(m: Int, n: Int, k: Int, alpha: Float,
 /// `@_transparent` because `@inline(__always)` was not honoured inside the kernels' large closures, and a call
 /// passes the vector in two halves through memory.
 @_transparent
-func attentionExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
+func attentionExp(_ x: FloatVector) -> FloatVector {
     fastExp(x).replacing(with: 0, where: x .== -.infinity)
 }
