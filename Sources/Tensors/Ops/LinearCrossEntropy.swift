@@ -8,9 +8,13 @@ import Foundation
 /// in backward. Same value and gradients as crossEntropy(linear(hidden, weight, bias), targets).
 ///
 /// hidden: (..., C), weight: (V, C), bias: (V) or nil, targets: hidden's leading shape (or flat N) → scalar mean
-/// over rows whose target is not `ignoreIndex` (0 when there are none).
+/// over rows whose target is not `ignoreIndex` (0 when there are none). `chunkRows` by default: as many rows as keep
+/// a chunk's logits within 2²³ floats (32 MB), at least 256; larger chunks make better products (dW's inner size is
+/// the chunk's rows): measured on 2 Zen 5 cores, N 2048, C 512, V 8192, fp32 forward + backward 127 ms at 256 rows,
+/// 111 ms at 1,024.
 public func linearCrossEntropy(_ hidden: Tensor, weight: Tensor, bias: Tensor? = nil, targets: IntTensor,
-                               ignoreIndex: Int = -100, chunkRows: Int = 256) -> Tensor {
+                               ignoreIndex: Int = -100, chunkRows: Int? = nil) -> Tensor {
+    let chunkRows = chunkRows ?? max(256, (1 << 23) / max(weight.size(0), 1))
     let (vocabulary, c) = (weight.size(0), weight.size(1))
     precondition(weight.rank == 2 && hidden.size(-1) == c, "linearCrossEntropy: hidden \(hidden.shape) does not match weight \(weight.shape)")
     precondition(bias.map { $0.shape == [vocabulary] } ?? true, "linearCrossEntropy: bias does not match weight \(weight.shape)")
