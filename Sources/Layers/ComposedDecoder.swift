@@ -14,10 +14,13 @@ public final class ComposedDecoder: NextTokenModel {
     public let weights: [Float]
 
     /// Every model must have the same vocabulary (one tokenizer); the composition reads the fewest positions of any.
+    /// A model of weight 0 adds nothing and is left out (not run; 0 · log 0 would be NaN), unless every weight is 0.
     public init(models: [GPTModel], weights: [Float]) {
         precondition(!models.isEmpty && models.count == weights.count, "one weight per model")
         precondition(Set(models.map(\.config.vocabSize)).count == 1, "composed models share one vocabulary")
-        (self.models, self.weights) = (models, weights)
+        let weighted = weights.indices.filter { weights[$0] != 0 }
+        let kept = weighted.isEmpty ? Array(weights.indices) : weighted
+        (self.models, self.weights) = (kept.map { models[$0] }, kept.map { weights[$0] })
     }
 
     public var contextLength: Int { models.map(\.config.contextLength).min()! }

@@ -91,4 +91,19 @@ final class ComposedDecoderFixtureTests: XCTestCase {
         let alone = noGrad { logSoftmax(models[0].nextTokenScores(tokens: tokens, rows: rows)) }
         assertClose(composed.inEvaluationMode { composed.nextTokenScores(tokens: tokens, rows: rows) }, alone, atol: 1e-6, rtol: 0, "one model")
     }
+
+    /// Models of weight 0 are left out (not run) and the scores are those of the others alone; all-zero weights keep
+    /// every model (a uniform distribution).
+    func testZeroWeightModelsAreLeftOut() throws {
+        let (report, models, _) = try load()
+        let tokens = IntTensor(report.tokens[0], shape: [1, report.tokens[0].count])
+        let rows = Array(0..<report.tokens[0].count)
+        let composed = ComposedDecoder(models: models, weights: [1, 0, 0])
+        XCTAssertEqual(composed.weights, [1])
+        XCTAssertTrue(composed.models[0] === models[0])
+        let alone = ComposedDecoder(models: [models[0]], weights: [1])
+        assertClose(composed.inEvaluationMode { composed.nextTokenScores(tokens: tokens, rows: rows) },
+                    alone.inEvaluationMode { alone.nextTokenScores(tokens: tokens, rows: rows) }, atol: 0, rtol: 0, "weight 0 left out")
+        XCTAssertEqual(ComposedDecoder(models: models, weights: [0, 0, 0]).models.count, models.count)
+    }
 }
