@@ -1,7 +1,7 @@
 # swift-pretrain: `make demo` runs the default job, `make test` the test suite. Both install what is missing.
 SHELL := /bin/bash
 APT_PACKAGES := libdnnl-dev libopenblas-dev libopenblas0-openmp pkg-config libsndfile1-dev libfftw3-dev libsoxr-dev espeak-ng sox \
-	libopenmpi-dev openmpi-bin
+	libopenmpi-dev openmpi-bin fluidsynth fluid-soundfont-gm
 SWIFT ?= swift
 RELEASE := $(SWIFT) build -c release
 
@@ -10,7 +10,8 @@ TASKS ?= data/tasks
 .PHONY: tasks deps build test demo study-cpt study-transfer study-data study-downstream study-compose study-audio study-newlang bench bench-dp fixtures clean fuzz faults sources
 
 # Debian/Ubuntu packages the build links against (and the tools `pretrain data synth-speech` drives: espeak-ng,
-# sox; Open MPI for data-parallel training under mpirun); apt-get runs only when one is missing.
+# sox; `pretrain data synth-music`: fluidsynth and its General MIDI soundfont; Open MPI for data-parallel training
+# under mpirun); apt-get runs only when one is missing.
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

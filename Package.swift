@@ -127,9 +127,11 @@ let package = Package(
                 path: "Sources/Composition", swiftSettings: numericSettings),
         // A regenerable labelled speech corpus from espeak-ng and sox (Foundation only).
         .target(name: "SpeechSynthesis", dependencies: ["FileErrors"], path: "Sources/SpeechSynthesis"),
+        // Music corpora: generated MIDI rendered by fluidsynth with a General MIDI soundfont, exact labels.
+        .target(name: "MusicSynthesis", dependencies: ["SpeechSynthesis"], path: "Sources/MusicSynthesis"),
         .executableTarget(name: "pretrain",
                           dependencies: ["Tensors", "Layers", "Optimizers", "SafeTensors", "TextData", "Objectives",
-                                         "Training", "HFInterop", "AudioData", "Probes", "SpeechSynthesis", "Studies", "FileErrors",
+                                         "Training", "HFInterop", "AudioData", "Probes", "SpeechSynthesis", "MusicSynthesis", "Studies", "FileErrors",
                                          "Fuzzing", "Distributed", "Curation", "CurationScoring", "TextTasks", "TextEvaluation",
                                          "TextClassification", "Composition", "CStartup",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -158,6 +160,7 @@ let package = Package(
         .testTarget(name: "AudioDataTests", dependencies: ["AudioData", "SafeTensors", "TestSupport"],
                     path: "Tests/AudioDataTests", exclude: ["Fixtures"]),
         .testTarget(name: "SpeechSynthesisTests", dependencies: ["SpeechSynthesis"], path: "Tests/SpeechSynthesisTests"),
+        .testTarget(name: "MusicSynthesisTests", dependencies: ["MusicSynthesis", "SpeechSynthesis"], path: "Tests/MusicSynthesisTests"),
         .testTarget(name: "StudiesTests", dependencies: ["Studies", "Training", "TextData", "TestSupport"], path: "Tests/StudiesTests"),
         .testTarget(name: "FuzzingTests", dependencies: ["Fuzzing", "TestSupport"], path: "Tests/FuzzingTests"),
         .testTarget(name: "CurationTests",

@@ -1,0 +1,159 @@
+import Foundation
+import SpeechSynthesis
+
+/// One manifest line of a music corpus: the audio and its exact labels.
+public struct MusicManifestEntry: Codable, Equatable {
+    public let path: String            // relative to the corpus directory
+    public let subset: String          // note | phrase
+    public let split: String           // train | dev | test
+    public let duration: Double        // seconds
+    public let family: String          // InstrumentFamily's raw value
+    public let program: Int            // General MIDI program
+    public let pitch: Int?             // note clips: MIDI note number
+    public let key: String?            // phrases: tonic
+    public let mode: String?           // phrases: major | minor
+    public let bpm: Double?            // phrases
+    public let tempo: String?          // phrases: slow | moderate | fast
+}
+
+/// corpus.json of a music corpus: what is in it and how to make it again.
+public struct MusicCorpusSummary: Codable, Equatable {
+    public var seed: UInt64
+    public var notes: Int
+    public var phrases: Int
+    public var clipsPerSplit: [String: Int]
+    public var seconds: Double
+    public var soundfont: String
+    public var fluidsynth: String
+    public var sampleRate: Int
+}
+
+/// fluidsynth, sox and a General MIDI soundfont, found or named; a missing one is named with its Debian package.
+public struct MusicTools {
+    public let fluidsynth: URL
+    public let sox: URL
+    public let soundfont: URL
+    public let fluidsynthVersion: String
+    public static let defaultSoundfont = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
+
+    public init(soundfont: String? = nil, searchPath: String? = nil) throws {
+        let path = searchPath ?? ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        func locate(_ name: String) throws -> URL {
+            for directory in path.split(separator: ":") {
+                let candidate = URL(fileURLWithPath: String(directory)).appendingPathComponent(name)
+                if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            }
+            throw SynthesisError.missingTool(
+                "\(name) not found on PATH: install the Debian package \(name) (sudo apt-get install \(name), or make deps)")
+        }
+        fluidsynth = try locate("fluidsynth")
+        sox = try locate("sox")
+        let font = soundfont ?? Self.defaultSoundfont
+        guard FileManager.default.isReadableFile(atPath: font) else {
+            throw SynthesisError.missingTool(soundfont == nil
+                ? "\(font) not found: install the Debian package fluid-soundfont-gm (or make deps), or pass --soundfont"
+                : "cannot read the soundfont \(font)")
+        }
+        self.soundfont = URL(fileURLWithPath: font)
+        // "FluidSynth runtime version 2.3.1" on the first line.
+        let banner = try ExternalTools.run(fluidsynth, ["--version"]).stdout
+        fluidsynthVersion = banner.split(separator: "\n").first?.split(separator: " ").last.map(String.init) ?? banner
+    }
+}
+
+/// Renders a music corpus: each clip's MIDI file through fluidsynth (General MIDI soundfont, 16 kHz), downmixed to
+/// mono and cut to the clip's length by sox, under DIR/audio/<subset>/; then manifest.jsonl and corpus.json.
+/// A clip whose audio exists is kept (an interrupted run resumes); a directory made with other settings is refused.
+public enum MusicCorpusSynthesizer {
+    static let identityFile = ".synthesis-identity.json"
+
+    @discardableResult
+    public static func synthesize(out: URL, notes: Int, phrases: Int, seed: UInt64, tools: MusicTools,
+                                  progress: (Int, Int) -> Void = { _, _ in }) throws -> MusicCorpusSummary {
+        guard notes >= 0, phrases >= 0, notes + phrases > 0 else {
+            throw SynthesisError.badOption("--notes and --phrases must be ≥ 0 and not both 0 (got \(notes), \(phrases))")
+        }
+        let manager = FileManager.default
+        do { try manager.createDirectory(at: out, withIntermediateDirectories: true) } catch {
+            throw SynthesisError.unwritableOutput("cannot create \(out.path): \(error.localizedDescription)")
+        }
+        try checkIdentity(out: out, seed: seed, tools: tools)
+        let clips = MusicCorpusPlan.clips(notes: notes, phrases: phrases, seed: seed)
+        var entries: [MusicManifestEntry] = []
+        for (done, clip) in clips.enumerated() {
+            let relative = "audio/\(clip.subset)/\(clip.split)-\(String(format: "%05d", clip.index)).wav"
+            let wav = out.appendingPathComponent(relative)
+            let samples = Int((clip.duration * Double(WAVFile.sampleRate)).rounded())
+            if WAVFile.sampleCount(wav) != samples { try render(clip, to: wav, samples: samples, tools: tools) }
+            entries.append(MusicManifestEntry(path: relative, subset: clip.subset, split: clip.split,
+                                              duration: Double(samples) / Double(WAVFile.sampleRate),
+                                              family: clip.family.rawValue, program: clip.program, pitch: clip.pitch,
+                                              key: clip.key, mode: clip.mode, bpm: clip.beatsPerMinute, tempo: clip.tempo))
+            progress(done + 1, clips.count)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var manifest = Data()
+        for entry in entries { manifest.append(try encoder.encode(entry)); manifest.append(0x0a) }
+        try CorpusFiles.writeAtomically(manifest, to: out.appendingPathComponent(CorpusFiles.manifest))
+        let summary = MusicCorpusSummary(
+            seed: seed, notes: notes, phrases: phrases,
+            clipsPerSplit: Dictionary(grouping: entries, by: \.split).mapValues(\.count),
+            seconds: entries.reduce(0) { $0 + $1.duration }, soundfont: tools.soundfont.path,
+            fluidsynth: tools.fluidsynthVersion, sampleRate: WAVFile.sampleRate)
+        try CorpusFiles.writeJSON(summary, to: out.appendingPathComponent(CorpusFiles.summary))
+        return summary
+    }
+
+    /// MIDI → fluidsynth (stereo, 16 kHz) → sox (mono, padded with silence and cut to `samples`) → DIR, through
+    /// temporary names, so a clip's WAV exists only whole. Silence is an error (a soundfont without the program).
+    public static func render(_ clip: MusicClip, to wav: URL, samples: Int, tools: MusicTools) throws {
+        let directory = wav.deletingLastPathComponent()
+        do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
+            throw SynthesisError.unwritableOutput("cannot create \(directory.path): \(error.localizedDescription)")
+        }
+        let stem = directory.appendingPathComponent(".\(wav.deletingPathExtension().lastPathComponent)")
+        let midi = stem.appendingPathExtension("mid"), stereo = stem.appendingPathExtension("stereo.wav")
+        let mono = stem.appendingPathExtension("partial.wav")
+        defer { for file in [midi, stereo, mono] { try? FileManager.default.removeItem(at: file) } }
+        do { try clip.midi.encoded().write(to: midi) } catch {
+            throw SynthesisError.unwritableOutput("cannot write \(midi.path): \(error.localizedDescription)")
+        }
+        try ExternalTools.run(tools.fluidsynth, ["-n", "-i", "-q", "-g", "0.8", "-r", "\(WAVFile.sampleRate)",
+                                                 "-F", stereo.path, tools.soundfont.path, midi.path])
+        try ExternalTools.run(tools.sox, [stereo.path, "-r", "\(WAVFile.sampleRate)", "-c", "1", "-b", "16", mono.path,
+                                          "pad", "0", "1", "trim", "0", "\(samples)s"])
+        let (audio, _) = try WAVFile.read(mono)
+        guard audio.count == samples else {
+            throw SynthesisError.badAudio("\(clip.name): sox wrote \(audio.count) samples, expected \(samples)")
+        }
+        guard audio.contains(where: { abs(Int($0)) > 64 }) else {
+            throw SynthesisError.badAudio("\(clip.name): fluidsynth rendered silence (program \(clip.program) with \(tools.soundfont.path))")
+        }
+        do {
+            if FileManager.default.fileExists(atPath: wav.path) { try FileManager.default.removeItem(at: wav) }
+            try FileManager.default.moveItem(at: mono, to: wav)
+        } catch {
+            throw SynthesisError.unwritableOutput("cannot write \(wav.path): \(error.localizedDescription)")
+        }
+    }
+
+    /// The seed, soundfont and fluidsynth version the directory's audio was made with: written on the first run,
+    /// compared on every later one (a clip rendered under other settings would carry wrong labels).
+    static func checkIdentity(out: URL, seed: UInt64, tools: MusicTools) throws {
+        let identity = ["seed": "\(seed)", "soundfont": tools.soundfont.path, "fluidsynth": tools.fluidsynthVersion]
+        let url = out.appendingPathComponent(identityFile)
+        if let data = try? Data(contentsOf: url) {
+            guard let saved = try? JSONDecoder().decode([String: String].self, from: data) else {
+                throw SynthesisError.badOption("\(url.path) is not a synthesis identity: delete it or use a new --out")
+            }
+            if saved != identity {
+                let differences = identity.keys.sorted().filter { saved[$0] != identity[$0] }
+                    .map { "\($0) \(saved[$0] ?? "none") → \(identity[$0]!)" }
+                throw SynthesisError.badOption("\(out.path) was made with other settings (\(differences.joined(separator: ", "))): use a new --out")
+            }
+            return
+        }
+        try CorpusFiles.writeJSON(identity, to: url)
+    }
+}
