@@ -67,29 +67,39 @@ public struct MusicTools {
 public enum MusicCorpusSynthesizer {
     static let identityFile = ".synthesis-identity.json"
 
+    /// `jobs` clips render at once (fluidsynth and sox processes); the files do not depend on it.
     @discardableResult
-    public static func synthesize(out: URL, notes: Int, phrases: Int, seed: UInt64, tools: MusicTools,
-                                  progress: (Int, Int) -> Void = { _, _ in }) throws -> MusicCorpusSummary {
+    public static func synthesize(out: URL, notes: Int, phrases: Int, seed: UInt64, tools: MusicTools, jobs: Int = 1,
+                                  progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }) throws -> MusicCorpusSummary {
         guard notes >= 0, phrases >= 0, notes + phrases > 0 else {
             throw SynthesisError.badOption("--notes and --phrases must be ≥ 0 and not both 0 (got \(notes), \(phrases))")
         }
+        guard jobs >= 1 else { throw SynthesisError.badOption("--jobs must be ≥ 1 (got \(jobs))") }
         let manager = FileManager.default
         do { try manager.createDirectory(at: out, withIntermediateDirectories: true) } catch {
             throw SynthesisError.unwritableOutput("cannot create \(out.path): \(error.localizedDescription)")
         }
         try checkIdentity(out: out, seed: seed, tools: tools)
         let clips = MusicCorpusPlan.clips(notes: notes, phrases: phrases, seed: seed)
-        var entries: [MusicManifestEntry] = []
-        for (done, clip) in clips.enumerated() {
-            let relative = "audio/\(clip.subset)/\(clip.split)-\(String(format: "%05d", clip.index)).wav"
-            let wav = out.appendingPathComponent(relative)
-            let samples = Int((clip.duration * Double(WAVFile.sampleRate)).rounded())
-            if WAVFile.sampleCount(wav) != samples { try render(clip, to: wav, samples: samples, tools: tools) }
-            entries.append(MusicManifestEntry(path: relative, subset: clip.subset, split: clip.split,
-                                              duration: Double(samples) / Double(WAVFile.sampleRate),
-                                              family: clip.family.rawValue, program: clip.program, pitch: clip.pitch,
-                                              key: clip.key, mode: clip.mode, bpm: clip.beatsPerMinute, tempo: clip.tempo))
-            progress(done + 1, clips.count)
+        let paths = clips.map { "audio/\($0.subset)/\($0.split)-\(String(format: "%05d", $0.index)).wav" }
+        let lengths = clips.map { Int(($0.duration * Double(WAVFile.sampleRate)).rounded()) }
+        let state = RenderState()
+        DispatchQueue.concurrentPerform(iterations: jobs) { worker in
+            for index in stride(from: worker, to: clips.count, by: jobs) where !state.failed {
+                let wav = out.appendingPathComponent(paths[index])
+                do {
+                    if WAVFile.sampleCount(wav) != lengths[index] { try render(clips[index], to: wav, samples: lengths[index], tools: tools) }
+                    progress(state.finishOne(), clips.count)
+                } catch { state.fail(error) }
+            }
+        }
+        if let error = state.error { throw error }
+        let entries = clips.indices.map { index in
+            let clip = clips[index]
+            return MusicManifestEntry(path: paths[index], subset: clip.subset, split: clip.split,
+                                      duration: Double(lengths[index]) / Double(WAVFile.sampleRate),
+                                      family: clip.family.rawValue, program: clip.program, pitch: clip.pitch,
+                                      key: clip.key, mode: clip.mode, bpm: clip.beatsPerMinute, tempo: clip.tempo)
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -121,7 +131,8 @@ public enum MusicCorpusSynthesizer {
         }
         try ExternalTools.run(tools.fluidsynth, ["-n", "-i", "-q", "-g", "0.8", "-r", "\(WAVFile.sampleRate)",
                                                  "-F", stereo.path, tools.soundfont.path, midi.path])
-        try ExternalTools.run(tools.sox, [stereo.path, "-r", "\(WAVFile.sampleRate)", "-c", "1", "-b", "16", mono.path,
+        // -D: no dither (sox's draws from a time seed), so the same clip gives the same bytes, as in the speech corpus.
+        try ExternalTools.run(tools.sox, ["-D", stereo.path, "-r", "\(WAVFile.sampleRate)", "-c", "1", "-b", "16", mono.path,
                                           "pad", "0", "1", "trim", "0", "\(samples)s"])
         let (audio, _) = try WAVFile.read(mono)
         guard audio.count == samples else {
@@ -156,4 +167,14 @@ public enum MusicCorpusSynthesizer {
         }
         try CorpusFiles.writeJSON(identity, to: url)
     }
+}
+
+/// The workers' shared count of finished clips and first error.
+private final class RenderState: @unchecked Sendable {
+    private let lock = NSLock()
+    private var finished = 0
+    private(set) var error: Error?
+    var failed: Bool { lock.lock(); defer { lock.unlock() }; return error != nil }
+    func finishOne() -> Int { lock.lock(); defer { lock.unlock() }; finished += 1; return finished }
+    func fail(_ error: Error) { lock.lock(); defer { lock.unlock() }; if self.error == nil { self.error = error } }
 }

@@ -23,12 +23,13 @@ struct SynthMusic: ParsableCommand {
     @Option(help: "Phrase clips.") var phrases = 500
     @Option(help: "Seed: every program, pitch, key, tempo and melody follows from it.") var seed: UInt64 = 0
     @Option(help: "A General MIDI soundfont (.sf2); default \(MusicTools.defaultSoundfont).") var soundfont: String?
+    @Option(help: "Clips rendered at once (fluidsynth and sox processes); the output does not depend on it.") var jobs = 2
 
     func run() throws {
         let tools = try MusicTools(soundfont: soundfont)
         let start = Date()
         let summary = try MusicCorpusSynthesizer.synthesize(
-            out: URL(fileURLWithPath: out), notes: notes, phrases: phrases, seed: seed, tools: tools) { done, total in
+            out: URL(fileURLWithPath: out), notes: notes, phrases: phrases, seed: seed, tools: tools, jobs: jobs) { done, total in
             if done % 100 == 0 || done == total { FileHandle.standardError.write(Data("rendered \(done)/\(total)\n".utf8)) }
         }
         let splits = summary.clipsPerSplit.sorted { $0.key > $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")

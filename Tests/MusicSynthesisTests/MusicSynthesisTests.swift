@@ -100,11 +100,26 @@ final class MusicCorpusSynthesizerTests: XCTestCase {
             XCTAssertGreaterThan(samples.map { abs(Int($0)) }.max()!, 1000, "\(entry.path) is audible")
             modified.append(try url.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate!)
         }
-        try MusicCorpusSynthesizer.synthesize(out: out, notes: 3, phrases: 2, seed: 4, tools: tools)
+        try MusicCorpusSynthesizer.synthesize(out: out, notes: 3, phrases: 2, seed: 4, tools: tools, jobs: 2)
         let again = try entries.map { try out.appendingPathComponent($0.path).resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate! }
         XCTAssertEqual(again, modified, "a second run keeps the rendered clips")
         XCTAssertThrowsError(try MusicCorpusSynthesizer.synthesize(out: out, notes: 3, phrases: 2, seed: 5, tools: tools)) { error in
             XCTAssertTrue("\(error)".contains("was made with other settings (seed 4 → 5)"), "\(error)")
+        }
+    }
+
+    /// Two jobs write the same files as one.
+    func testTheFilesDoNotDependOnJobs() throws {
+        let tools = try tools()
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("music-jobs-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: base) }
+        for jobs in [1, 2] {
+            try MusicCorpusSynthesizer.synthesize(out: base.appendingPathComponent("\(jobs)"), notes: 3, phrases: 2, seed: 9,
+                                                  tools: tools, jobs: jobs)
+        }
+        for name in ["manifest.jsonl", "audio/note/train-00002.wav", "audio/phrase/train-00001.wav"] {
+            XCTAssertEqual(try Data(contentsOf: base.appendingPathComponent("1/\(name)")),
+                           try Data(contentsOf: base.appendingPathComponent("2/\(name)")), name)
         }
     }
 
