@@ -8,9 +8,10 @@ import Foundation
 /// executing a plan on new arrays (fftw_execute_dft_r2c) is thread-safe, so every caller brings its own `FFTScratch`.
 public final class RealFFT {
     public let size: Int
-    private let plan: fftw_plan
+    fileprivate let plan: fftw_plan
 
-    private static let lock = NSLock()
+    /// Held around every FFTW planner call (RealFFT's plans and others, such as the constant-Q kernels').
+    static let lock = NSLock()
     private static var plans: [Int: RealFFT] = [:]
 
     /// The shared transform of `size` points (created on first use).
@@ -42,6 +43,16 @@ public final class RealFFT {
             let (re, im) = (bins[2 * k], bins[2 * k + 1])
             power[k] = re * re + im * im
         }
+    }
+}
+
+extension RealFFT {
+    /// scratch.frame → scratch.spectrum, (size/2 + 1) complex bins, interleaved (re, im) doubles.
+    @inline(__always)
+    func spectrum(_ scratch: FFTScratch) -> UnsafePointer<Double> {
+        precondition(scratch.size == size, "scratch for \(scratch.size) points used with a \(size)-point FFT")
+        fftw_execute_dft_r2c(plan, scratch.frame, scratch.spectrum)
+        return UnsafeRawPointer(scratch.spectrum).assumingMemoryBound(to: Double.self)
     }
 }
 
