@@ -37,17 +37,8 @@ public struct MusicTools {
     public static let defaultSoundfont = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
 
     public init(soundfont: String? = nil, searchPath: String? = nil) throws {
-        let path = searchPath ?? ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        func locate(_ name: String) throws -> URL {
-            for directory in path.split(separator: ":") {
-                let candidate = URL(fileURLWithPath: String(directory)).appendingPathComponent(name)
-                if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            }
-            throw SynthesisError.missingTool(
-                "\(name) not found on PATH: install the Debian package \(name) (sudo apt-get install \(name), or make deps)")
-        }
-        fluidsynth = try locate("fluidsynth")
-        sox = try locate("sox")
+        fluidsynth = try ExternalTools.locate("fluidsynth", searchPath: searchPath)
+        sox = try ExternalTools.locate("sox", searchPath: searchPath)
         let font = soundfont ?? Self.defaultSoundfont
         guard FileManager.default.isReadableFile(atPath: font) else {
             throw SynthesisError.missingTool(soundfont == nil

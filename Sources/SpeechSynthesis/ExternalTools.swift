@@ -11,17 +11,8 @@ public struct ExternalTools {
 
     /// Finds both tools on `searchPath` (PATH by default); a missing one is named with its Debian package.
     public init(searchPath: String? = nil) throws {
-        let path = searchPath ?? ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        func locate(_ name: String) throws -> URL {
-            for directory in path.split(separator: ":") {
-                let candidate = URL(fileURLWithPath: String(directory)).appendingPathComponent(name)
-                if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            }
-            throw SynthesisError.missingTool(
-                "\(name) not found on PATH: install the Debian package \(name) (sudo apt-get install \(name), or make deps)")
-        }
-        espeak = try locate("espeak-ng")
-        sox = try locate("sox")
+        espeak = try Self.locate("espeak-ng", searchPath: searchPath)
+        sox = try Self.locate("sox", searchPath: searchPath)
         // "eSpeak NG text-to-speech: 1.51  Data at: …" and "sox:      SoX v14.4.2"
         let espeakBanner = try Self.run(espeak, ["--version"]).stdout
         espeakVersion = espeakBanner.components(separatedBy: "text-to-speech:").last?
@@ -55,6 +46,18 @@ public struct ExternalTools {
             throw SynthesisError.unknownLanguage(
                 "unknown language '\(language)' (--languages): espeak-ng \(espeakVersion) has no such voice; `espeak-ng --voices` lists them")
         }
+    }
+
+    /// The executable `name` on `searchPath` (PATH by default); missing, an error naming the Debian package of that
+    /// name.
+    public static func locate(_ name: String, searchPath: String? = nil) throws -> URL {
+        let path = searchPath ?? ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        for directory in path.split(separator: ":") {
+            let candidate = URL(fileURLWithPath: String(directory)).appendingPathComponent(name)
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        }
+        throw SynthesisError.missingTool(
+            "\(name) not found on PATH: install the Debian package \(name) (sudo apt-get install \(name), or make deps)")
     }
 
     public struct Output { public let stdout: String; public let stderr: String }
