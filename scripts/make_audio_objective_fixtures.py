@@ -109,10 +109,13 @@ def random_params(shapes, generator):
 
 
 def encoder_shapes(prefix, c, inter, layers, input_size, positions, conv=None, mask_embedding=False):
-    """A frame encoder (input_size = k·F) or a patch encoder (patch_embedding, input_size = pf·pt)."""
+    """A frame encoder (input_size = k·F) or a patch encoder (patch_embedding, input_size = pf·pt); positions None:
+    no position parameters (position prediction's encoder)."""
     embed = "patch_embedding" if conv == "patch" else "input_projection"
     shapes = [(f"{prefix}.{embed}.weight", (c, input_size)), (f"{prefix}.{embed}.bias", (c,))]
-    if isinstance(conv, tuple):
+    if positions is None:
+        pass
+    elif isinstance(conv, tuple):
         kernel, groups = conv
         shapes += [(f"{prefix}.position_conv.conv.weight", (c, c // groups, kernel)), (f"{prefix}.position_conv.conv.bias", (c,))]
     else:
@@ -148,7 +151,7 @@ def prefix_mask(valid, width):
     return mask
 
 
-def frame_encoder(p, prefix, features, lengths, k, heads, layers, conv=None, masked=None):
+def frame_encoder(p, prefix, features, lengths, k, heads, layers, conv=None, masked=None, positions=True):
     """Every layer's states (B, N, C) of a frame encoder: stack k frames → Linear → masked positions replaced by the
     mask embedding (HuBERT §II-B) → + learned positions, or + GELU(grouped conv1d) over the unpadded positions
     (wav2vec 2.0 §2, an even kernel's extra output dropped) → LayerNorm → BERT layers."""
@@ -157,7 +160,9 @@ def frame_encoder(p, prefix, features, lengths, k, heads, layers, conv=None, mas
     mask = prefix_mask([(length + k - 1) // k for length in lengths], n)
     if masked is not None:
         x = torch.where(masked[:, :, None], p[f"{prefix}.mask_embedding"].expand(b, n, c), x)
-    if conv is None:
+    if not positions:
+        pass                                  # position prediction's encoder: no position information at all
+    elif conv is None:
         x = x + p[f"{prefix}.position_embeddings"][:n]
     else:
         kernel, groups = conv
@@ -296,6 +301,36 @@ def make_tera():
                  intermediate_size=INTER, layers=LAYERS, span_length=SPAN, noise_std=NOISE_STD,
                  altered_positions=int(weights.sum().item())))
     print(f"  tera: L1 {loss.item():.6f} over {int(weights.sum().item())} altered values")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Position prediction
+
+def make_position_prediction():
+    """Zhai et al. 2022: an encoder without positions, a linear head naming each stacked position's index,
+    cross-entropy over the positions that hold audio (mean)."""
+    g = torch.Generator().manual_seed(15)
+    B, T, FEAT, K, LENGTHS = 3, 12, 6, 2, [12, 7, 10]
+    C, HEADS, INTER, LAYERS = 8, 2, 16, 2
+    N = T // K
+    shapes = encoder_shapes("encoder", C, INTER, LAYERS, K * FEAT, None) + [("head.weight", (N, C)), ("head.bias", (N,))]
+    params = random_params(shapes, g)
+    x = features_batch(g, B, T, FEAT, LENGTHS).to(REF)
+    p = leaves(params, set())
+    states, mask = frame_encoder(p, "encoder", x, LENGTHS, K, HEADS, LAYERS, positions=False)
+    logits = lin(p, "head", states[-1])                                            # (B, N, N)
+    targets = torch.arange(N).expand(B, N).clone()
+    targets[mask == 0] = -100
+    loss = F.cross_entropy(logits.reshape(B * N, N), targets.reshape(-1), ignore_index=-100)
+    grads = gradients(loss, p, set())
+    tensors = {"features": f32(x), "logits": f32(logits)}
+    for k, v in params.items():
+        tensors[f"param.{k}"] = f32(v)
+    add_case(tensors, "position_prediction", loss, grads)
+    save("position_prediction_objective.safetensors", tensors,
+         meta_of(frames=T, feature_dim=FEAT, frame_stack=K, lengths=LENGTHS, hidden_size=C, heads=HEADS,
+                 intermediate_size=INTER, layers=LAYERS, predicted=int(mask.sum().item())))
+    print(f"  position prediction: cross-entropy {loss.item():.6f} over {int(mask.sum().item())} positions")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -580,3 +615,4 @@ if __name__ == "__main__":
     make_ssast()
     make_masked_prediction()
     make_speech_pipeline()
+    make_position_prediction()

@@ -7,6 +7,9 @@ public struct AudioEncoderConfig: Equatable {
         case learned
         /// A grouped 1-D convolution over time followed by GELU (wav2vec 2.0 §2, HuBERT); no length limit.
         case convolutional
+        /// No position information in the input (position prediction's encoder, Zhai et al. 2022): attention alone
+        /// cannot tell one position from another.
+        case none
     }
 
     /// Feature bins per frame (80 for the default fbank).

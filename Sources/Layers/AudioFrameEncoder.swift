@@ -3,7 +3,8 @@ import Tensors
 /// Frame-based audio encoder (TERA, Liu et al. 2021 §3; Mockingjay; HuBERT's Transformer over frames):
 ///     stack k frames → Linear → + positions → LayerNorm → dropout → BERT layers (padded keys skipped).
 /// features: (B, T, F) → hidden states (B, ⌈T/k⌉, C) of the input layer and every Transformer layer.
-/// Keys: input_projection, position_embeddings (learned) or position_conv.conv.{weight,bias} (convolutional),
+/// Keys: input_projection, position_embeddings (learned) or position_conv.conv.{weight,bias} (convolutional) or
+/// neither (none),
 /// mask_embedding (only when made for masked prediction), LayerNorm, layers.N (Hugging Face BertLayer names).
 public final class AudioFrameEncoder: Module, AudioEncoder {
     public let config: AudioEncoderConfig
@@ -37,6 +38,9 @@ public final class AudioFrameEncoder: Module, AudioEncoder {
             _positionConvolution = Key(wrappedValue: ConvolutionalPositionEmbedding(
                 channels: c, kernel: config.convolutionKernel, groups: config.convolutionGroups, generator: &generator),
                 "position_conv")
+        case .none:
+            _positionTable = Key(wrappedValue: nil, "position_embeddings")
+            _positionConvolution = Key(wrappedValue: nil, "position_conv")
         }
         _norm = Key(wrappedValue: LayerNorm(c, eps: config.layerNormEps), "LayerNorm")
         _layers = Key(wrappedValue: (0..<config.layers).map { _ in

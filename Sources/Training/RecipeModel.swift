@@ -33,7 +33,7 @@ public struct ModelSection: RecipeSection {
     public var featureDim: Int?
     /// audio_frames: frames concatenated per position (TERA's downsampling); nil: 1.
     public var frameStack: Int?
-    /// audio_frames: learned | convolutional positions; nil: learned.
+    /// audio_frames: learned | convolutional | none positions; nil: learned.
     public var positions: AudioEncoderConfig.Positions?
     /// Convolutional positions: kernel and groups; nil: 32 and 16 (wav2vec 2.0's 128 and 16, scaled down).
     public var convPositionKernel: Int?

@@ -80,6 +80,32 @@ final class AudioObjectiveFixtureTests: XCTestCase {
                                       relative: Self.relative, "tera")
     }
 
+    // MARK: Position prediction
+
+    /// Position prediction (Zhai et al. 2022): an encoder without positions, a linear head naming each stacked
+    /// position's index, cross-entropy over the positions that hold audio.
+    func testPositionPredictionMatchesTorch() throws {
+        let fixture = try Fixture("position_prediction_objective.safetensors")
+        var generator = RandomGenerator(seed: 0)
+        let config = AudioEncoderConfig(featureDimension: fixture.int("feature_dim"), hiddenSize: fixture.int("hidden_size"),
+                                        layers: fixture.int("layers"), heads: fixture.int("heads"),
+                                        intermediateSize: fixture.int("intermediate_size"), maxFrames: fixture.int("frames"),
+                                        frameStack: fixture.int("frame_stack"), positions: .none)
+        let model = PositionPredictionModel(encoder: AudioFrameEncoder(config, generator: &generator), generator: &generator)
+        try model.load(try fixture.tensors(prefix: "param."))
+        let objective = PositionPrediction(model: model)
+        let batch = FeatureBatch(features: try fixture.tensor("features"), lengths: fixture.ints("lengths"))
+        assertMatchesReference(noGrad { model(batch.features, lengths: batch.lengths) }, try fixture.tensor("logits"),
+                               relative: Self.relative, "position logits")
+        var unused = RandomGenerator(seed: 1)
+        let (loss, predicted) = objective.loss(batch, generator: &unused)
+        XCTAssertEqual(predicted, fixture.int("predicted"))
+        assertMatchesReference(loss, try fixture.tensor("position_prediction.loss"), relative: Self.relative, "loss")
+        loss.backward()
+        assertGradientsMatchReference(model.namedParameters(), expected: try fixture.tensors(prefix: "position_prediction.grad."),
+                                      relative: Self.relative, "position prediction")
+    }
+
     // MARK: SSAST
 
     /// SSAST (Gong et al. 2022 §2.2–2.3): InfoNCE of the discriminative head against the clip's masked patches, the

@@ -146,6 +146,8 @@ final class AudioTrainingTests: XCTestCase {
              "mask_ratio must be in (0, 1)"),
             ("model: {flavor: audio_frames}\nobjective: {kind: tera, tera: {span_lenght: 3}}\ndata: {features: f}",
              "unknown key 'objective.tera.span_lenght'"),
+            ("model: {flavor: audio_frames}\nobjective: {kind: position_prediction}\ndata: {features: f}",
+             "objective position_prediction needs model.positions: none"),
         ]
         for (yaml, expected) in cases {
             XCTAssertThrowsError(try Recipe.parse(yaml)) { error in
@@ -154,7 +156,39 @@ final class AudioTrainingTests: XCTestCase {
         }
     }
 
+    /// Position prediction trains through the shared trainer on an encoder without positions and resumes exactly.
+    func testPositionPredictionTrainsAndResumesExactly() throws {
+        let root = try makeTemporaryDirectory()
+        let features = try Self.featureCorpus(root)
+        let recipe = try Recipe.parse("""
+            model: {flavor: audio_frames, layers: 1, d_model: 16, heads: 2, context: 24, frame_stack: 2, positions: none}
+            objective: {kind: position_prediction}
+            data: {features: \(features.path)}
+            optim: {lr: 3.0e-3, batch_size: 3, grad_accum: 1}
+            schedule: {kind: cosine, warmup: 2}
+            train: {steps: 6, eval_every: 3, eval_batches: 1, log_every: 1, checkpoint_every: 3, keep_last: 2, seed: 11}
+            """)
+        let corpus = try TrainingCorpus.load(recipe.data)
+        let straight = root.appendingPathComponent("straight"), interrupted = root.appendingPathComponent("interrupted")
+        let model = try Trainer(recipe: recipe, runDirectory: straight, corpus: corpus, console: ConsoleProgress(mode: .silent))
+        XCTAssertTrue(try model.run().finished)
+        XCTAssertNil((model.model as? PositionPredictionModel)?.encoder.positionTable, "no position table")
+        XCTAssertNoThrow(try loadAudioEncoder(straight), "the encoder loads for probes and fine-tuning")
+        try Trainer(recipe: recipe, runDirectory: interrupted, corpus: corpus, console: ConsoleProgress(mode: .silent)).run(stopAfter: 3)
+        let resumed = try Trainer(recipe: recipe, runDirectory: interrupted, corpus: corpus, start: .resume,
+                                  console: ConsoleProgress(mode: .silent))
+        XCTAssertTrue(try resumed.run().finished)
+        let expected = try readMetrics(straight.appendingPathComponent("metrics.jsonl"))
+        XCTAssertTrue(expected.allSatisfy { $0.loss.map(\.isFinite) ?? false })
+        XCTAssertNotNil(expected.last?.valLoss)
+        assertSameCurves(try readMetrics(interrupted.appendingPathComponent("metrics.jsonl")), expected)
+        // 12 positions to tell apart: the first loss is near log 12.
+        XCTAssertEqual(Double(expected[0].loss!), log(12), accuracy: 1.0)
+    }
+
     func testCommittedAudioRecipesParse() throws {
+        let prediction = try Recipe.load(repositoryRoot.appendingPathComponent("recipes/position-prediction-small.yaml"))
+        XCTAssertEqual([prediction.objective.kind.rawValue, prediction.model.positions?.rawValue], ["position_prediction", "none"])
         let recipes = repositoryRoot.appendingPathComponent("recipes")
         let tera = try Recipe.load(recipes.appendingPathComponent("tera-small.yaml"))
         XCTAssertEqual([tera.model.flavor.rawValue, tera.objective.kind.rawValue], ["audio_frames", "tera"])
