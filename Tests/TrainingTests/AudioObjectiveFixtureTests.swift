@@ -49,16 +49,20 @@ final class AudioObjectiveFixtureTests: XCTestCase {
         }
     }
 
+    /// The frame encoder a fixture describes (its meta's sizes).
+    private func frameEncoderConfig(_ fixture: Fixture, positions: AudioEncoderConfig.Positions = .learned) -> AudioEncoderConfig {
+        AudioEncoderConfig(featureDimension: fixture.int("feature_dim"), hiddenSize: fixture.int("hidden_size"),
+                           layers: fixture.int("layers"), heads: fixture.int("heads"),
+                           intermediateSize: fixture.int("intermediate_size"), maxFrames: fixture.int("frames"),
+                           frameStack: fixture.int("frame_stack"), positions: positions)
+    }
+
     /// TERA (Liu et al. 2021 §3): the spans zeroed, replaced and kept, the band and the noise land where the reference
     /// puts them; the L1 over the altered positions only and every gradient match.
     func testTERAMatchesTorch() throws {
         let fixture = try Fixture("tera_objective.safetensors")
         var generator = RandomGenerator(seed: 0)
-        let config = AudioEncoderConfig(featureDimension: fixture.int("feature_dim"), hiddenSize: fixture.int("hidden_size"),
-                                        layers: fixture.int("layers"), heads: fixture.int("heads"),
-                                        intermediateSize: fixture.int("intermediate_size"), maxFrames: fixture.int("frames"),
-                                        frameStack: fixture.int("frame_stack"))
-        let model = TERAModel(encoder: AudioFrameEncoder(config, generator: &generator), generator: &generator)
+        let model = TERAModel(encoder: AudioFrameEncoder(frameEncoderConfig(fixture), generator: &generator), generator: &generator)
         try model.load(try fixture.tensors(prefix: "param."))
         var teraConfig = TERAConfig()
         teraConfig.spanLength = fixture.int("span_length")
@@ -87,11 +91,8 @@ final class AudioObjectiveFixtureTests: XCTestCase {
     func testPositionPredictionMatchesTorch() throws {
         let fixture = try Fixture("position_prediction_objective.safetensors")
         var generator = RandomGenerator(seed: 0)
-        let config = AudioEncoderConfig(featureDimension: fixture.int("feature_dim"), hiddenSize: fixture.int("hidden_size"),
-                                        layers: fixture.int("layers"), heads: fixture.int("heads"),
-                                        intermediateSize: fixture.int("intermediate_size"), maxFrames: fixture.int("frames"),
-                                        frameStack: fixture.int("frame_stack"), positions: .none)
-        let model = PositionPredictionModel(encoder: AudioFrameEncoder(config, generator: &generator), generator: &generator)
+        let model = PositionPredictionModel(encoder: AudioFrameEncoder(frameEncoderConfig(fixture, positions: .none),
+                                                                       generator: &generator), generator: &generator)
         try model.load(try fixture.tensors(prefix: "param."))
         let objective = PositionPrediction(model: model)
         let batch = FeatureBatch(features: try fixture.tensor("features"), lengths: fixture.ints("lengths"))
