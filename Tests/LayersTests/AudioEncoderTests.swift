@@ -56,7 +56,7 @@ final class AudioEncoderTests: XCTestCase {
             let encoder = AudioFrameEncoder(tinyConfig(positions: positions), generator: &generator)
             let x = features([2, 6, 4])
             let checked = [x, encoder.inputProjection.weight, encoder.layers[0].intermediate.weight]
-                + (encoder.positionConvolution.map { [$0.weight] } ?? [encoder.positionTable!])
+                + [encoder.positionConvolution?.weight, encoder.positionTable].compactMap { $0 }   // none: neither
             let error = maxGradientError(inputs: checked) { inputs in
                 encoder(inputs[0], lengths: [6, 3]).lastHiddenState
             }

@@ -29,7 +29,7 @@ final class RegistryTests: XCTestCase {
 
     func testClosedSetsListTheirValues() {
         assertRecipeError("model: {flavor: audio_frames, positions: rotary}\nobjective: {kind: tera}\ndata: {features: f}",
-                          contains: "model.positions must be one of learned, convolutional, got 'rotary'")
+                          contains: "model.positions must be one of learned, convolutional, none, got 'rotary'")
         assertRecipeError("schedule: {kind: linear}", contains: "schedule.kind must be one of constant, cosine, wsd, infinite, repeated_cosine")
         assertRecipeError("data: {sampling: shuffled}", contains: "data.sampling must be one of random, sequential, got 'shuffled'")
         assertRecipeError("model: {flavor: audio_patches}\nobjective: {kind: ssast, ssast: {negatives: speaker}}\ndata: {features: f}",
