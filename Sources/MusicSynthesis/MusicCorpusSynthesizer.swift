@@ -56,8 +56,6 @@ public struct MusicTools {
 /// mono and cut to the clip's length by sox, under DIR/audio/<subset>/; then manifest.jsonl and corpus.json.
 /// A clip whose audio exists is kept (an interrupted run resumes); a directory made with other settings is refused.
 public enum MusicCorpusSynthesizer {
-    static let identityFile = ".synthesis-identity.json"
-
     /// `jobs` clips render at once (fluidsynth and sox processes); the files do not depend on it.
     @discardableResult
     public static func synthesize(out: URL, notes: Int, phrases: Int, seed: UInt64, tools: MusicTools, jobs: Int = 1,
@@ -92,11 +90,7 @@ public enum MusicCorpusSynthesizer {
                                       family: clip.family.rawValue, program: clip.program, pitch: clip.pitch,
                                       key: clip.key, mode: clip.mode, bpm: clip.beatsPerMinute, tempo: clip.tempo)
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var manifest = Data()
-        for entry in entries { manifest.append(try encoder.encode(entry)); manifest.append(0x0a) }
-        try CorpusFiles.writeAtomically(manifest, to: out.appendingPathComponent(CorpusFiles.manifest))
+        try CorpusFiles.writeManifest(entries, to: out.appendingPathComponent(CorpusFiles.manifest))
         let summary = MusicCorpusSummary(
             seed: seed, notes: notes, phrases: phrases,
             clipsPerSplit: Dictionary(grouping: entries, by: \.split).mapValues(\.count),
@@ -144,7 +138,7 @@ public enum MusicCorpusSynthesizer {
     /// compared on every later one (a clip rendered under other settings would carry wrong labels).
     static func checkIdentity(out: URL, seed: UInt64, tools: MusicTools) throws {
         let identity = ["seed": "\(seed)", "soundfont": tools.soundfont.path, "fluidsynth": tools.fluidsynthVersion]
-        let url = out.appendingPathComponent(identityFile)
+        let url = out.appendingPathComponent(CorpusFiles.identity)
         if let data = try? Data(contentsOf: url) {
             guard let saved = try? JSONDecoder().decode([String: String].self, from: data) else {
                 throw SynthesisError.badOption("\(url.path) is not a synthesis identity: delete it or use a new --out")

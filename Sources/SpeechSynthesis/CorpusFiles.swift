@@ -29,7 +29,7 @@ public enum CorpusFiles {
     }
 
     /// One JSON object per line, in the order given.
-    public static func writeManifest(_ entries: [ManifestEntry], to url: URL) throws {
+    public static func writeManifest<Entry: Encodable>(_ entries: [Entry], to url: URL) throws {
         let encoder = encoder(pretty: false)
         var data = Data()
         for entry in entries {
