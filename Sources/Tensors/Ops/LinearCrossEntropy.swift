@@ -25,7 +25,8 @@ public func linearCrossEntropy(_ hidden: Tensor, weight: Tensor, bias: Tensor? =
     let recording = needsGradient && counted > 0
     let scale = 1 / Float(max(counted, 1))
     // d loss / d input, for an upstream gradient of 1; nil when not needed.
-    let dHidden = recording && hidden.requiresGrad ? Tensor(zeros: hidden.shape) : nil
+    // dHidden's rows are stored chunk by chunk (beta 0), so it needs no zeroing; dWeight and dBias accumulate.
+    let dHidden = recording && hidden.requiresGrad ? Tensor(uninitialized: hidden.shape) : nil
     let dWeight = recording && weight.requiresGrad ? Tensor(zeros: weight.shape) : nil
     let dBias = recording && (bias?.requiresGrad ?? false) ? Tensor(zeros: [vocabulary]) : nil
     let rows = max(1, min(chunkRows, n))
