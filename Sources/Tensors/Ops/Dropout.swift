@@ -11,7 +11,7 @@ public func dropout(_ x: Tensor, p: Float, generator: inout RandomGenerator) -> 
     let out = Tensor(uninitialized: x.shape)
     // Each element's factor, 0 or 1/(1 − p), kept for the backward pass.
     let mask = Tensor(uninitialized: x.shape)
-    dropoutForward(x: x.data, y: out.data, mask: mask.data, count: x.count, p: p, generator: &generator)
+    dropoutForward(x: x.data, residual: nil, y: out.data, mask: mask.data, count: x.count, p: p, generator: &generator)
     guard Autograd.needsGradient(x) else { return out }
     Autograd.record(out) {
         dropoutBackward(dy: out.grad!.data, mask: mask.data, into: x)
@@ -32,9 +32,8 @@ public func addDropout(_ residual: Tensor, _ x: Tensor, p: Float, generator: ino
     if p == 0 { return residual + x }
     let out = Tensor(uninitialized: x.shape)
     let mask = Tensor(uninitialized: x.shape)
-    dropoutForward(x: x.data, y: out.data, mask: mask.data, count: x.count, p: p, generator: &generator)
-    let r = residual.data, y = out.data
-    parallelFor(x.count, grain: 1 << 15) { range in for i in range { y[i] = r[i] + y[i] } }
+    dropoutForward(x: x.data, residual: residual.data, y: out.data, mask: mask.data, count: x.count, p: p,
+                   generator: &generator)
     guard Autograd.needsGradient(residual, x) else { return out }
     Autograd.record(out) {
         let g = out.grad!.data
@@ -44,14 +43,15 @@ public func addDropout(_ residual: Tensor, _ x: Tensor, p: Float, generator: ino
     return out
 }
 
-/// x: (count) → y: (count), mask: (count) ∈ {0, 1/(1 − p)}; one uniform draw per element, in order.
-func dropoutForward(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<Float>,
-                    count: Int, p: Float, generator: inout RandomGenerator) {
+/// x: (count) → y: (count) = residual + x · mask (no residual: x · mask), mask: (count) ∈ {0, 1/(1 − p)}; one
+/// uniform draw per element, in order.
+func dropoutForward(x: UnsafePointer<Float>, residual: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
+                    mask: UnsafeMutablePointer<Float>, count: Int, p: Float, generator: inout RandomGenerator) {
     let scale: Float = p < 1 ? 1 / (1 - p) : 0
     for i in 0..<count {
         let factor: Float = generator.nextFloat() < p ? 0 : scale
         mask[i] = factor
-        y[i] = x[i] * factor
+        y[i] = residual.map { $0[i] + x[i] * factor } ?? x[i] * factor
     }
 }
 
