@@ -12,6 +12,15 @@ public struct AudioEncoderConfig: Equatable {
         case none
     }
 
+    /// The layers of the Transformer body.
+    public enum Block: String, CaseIterable {
+        /// BERT's post-LN layer (TERA, SSAST, HuBERT, wav2vec 2.0).
+        case bert
+        /// The Conformer layer (Gulati et al. 2020; w2v-BERT's encoder): macaron feed-forward halves, attention with
+        /// rotary positions, a depthwise convolution module over time.
+        case conformer
+    }
+
     /// Feature bins per frame (80 for the default fbank).
     public var featureDimension: Int
     public var hiddenSize: Int
@@ -31,11 +40,16 @@ public struct AudioEncoderConfig: Equatable {
     public var convolutionGroups: Int
     public var layerNormEps: Float
     public var dropout: Float
+    public var block: Block
+    /// Conformer layers: the depthwise convolution's kernel in positions (odd; the paper's 32 is even, 15 and 31
+    /// are the usual odd choices).
+    public var conformerKernel: Int
 
     public init(featureDimension: Int = 80, hiddenSize: Int = 192, layers: Int = 4, heads: Int = 4,
                 intermediateSize: Int? = nil, maxFrames: Int = 512, frameStack: Int = 1, patchFrequency: Int = 16,
                 patchTime: Int = 16, positions: Positions = .learned, convolutionKernel: Int = 32,
-                convolutionGroups: Int = 16, layerNormEps: Float = 1e-12, dropout: Float = 0) {
+                convolutionGroups: Int = 16, layerNormEps: Float = 1e-12, dropout: Float = 0, block: Block = .bert,
+                conformerKernel: Int = 15) {
         self.featureDimension = featureDimension
         self.hiddenSize = hiddenSize
         self.layers = layers
@@ -50,6 +64,22 @@ public struct AudioEncoderConfig: Equatable {
         self.convolutionGroups = convolutionGroups
         self.layerNormEps = layerNormEps
         self.dropout = dropout
+        self.block = block
+        self.conformerKernel = conformerKernel
+    }
+
+    /// The Transformer body this configuration asks for: `layers` BERT or Conformer layers.
+    public func makeLayers(generator: inout RandomGenerator) -> [any AudioEncoderLayer] {
+        (0..<layers).map { _ -> any AudioEncoderLayer in
+            switch block {
+            case .bert:
+                return BertLayer(dModel: hiddenSize, heads: heads, intermediateSize: intermediateSize, eps: layerNormEps,
+                                 dropout: dropout, generator: &generator)
+            case .conformer:
+                return ConformerLayer(dModel: hiddenSize, heads: heads, intermediateSize: intermediateSize,
+                                      kernel: conformerKernel, eps: layerNormEps, dropout: dropout, generator: &generator)
+            }
+        }
     }
 }
 
@@ -86,9 +116,9 @@ extension AudioEncoder {
     }
 }
 
-/// The Transformer body both encoders share: BERT layers (post-LN) that skip padded keys.
+/// The Transformer body the encoders share: BERT or Conformer layers that skip padded keys.
 /// x: (B, N, C), attentionMask: (B, N) → the embedding and every layer's output.
-func transformerStates(_ x: Tensor, layers: [BertLayer], attentionMask: IntTensor) -> [Tensor] {
+func transformerStates(_ x: Tensor, layers: [any AudioEncoderLayer], attentionMask: IntTensor) -> [Tensor] {
     var states = [x]
     var h = x
     for layer in layers {

@@ -12,7 +12,7 @@ public final class AudioFrameEncoder: Module, AudioEncoder {
     @Key public var positionTable: Tensor?
     @Key public var positionConvolution: ConvolutionalPositionEmbedding?
     @Key public var norm: LayerNorm
-    @Key public var layers: [BertLayer]
+    @Key public var layers: [any AudioEncoderLayer]
     /// (C): what masked positions become after the input projection (HuBERT's mask_emb); nil unless asked for, so
     /// TERA checkpoints keep their keys.
     @Key public var maskEmbedding: Tensor?
@@ -43,10 +43,7 @@ public final class AudioFrameEncoder: Module, AudioEncoder {
             _positionConvolution = Key(wrappedValue: nil, "position_conv")
         }
         _norm = Key(wrappedValue: LayerNorm(c, eps: config.layerNormEps), "LayerNorm")
-        _layers = Key(wrappedValue: (0..<config.layers).map { _ in
-            BertLayer(dModel: c, heads: config.heads, intermediateSize: config.intermediateSize, eps: config.layerNormEps,
-                      dropout: config.dropout, generator: &generator)
-        }, "layers")
+        _layers = Key(wrappedValue: config.makeLayers(generator: &generator), "layers")
         // Drawn last, so an encoder without it initialises exactly as before.
         _maskEmbedding = Key(wrappedValue: maskEmbedding
             ? Tensor.uniform([c], generator: &generator, requiresGrad: true) : nil, "mask_embedding")

@@ -29,6 +29,7 @@ public final class AudioPatchEncoder: Module, AudioEncoder {
         precondition(config.patchFrequency >= 1 && config.featureDimension % config.patchFrequency == 0,
                      "patch height \(config.patchFrequency) must divide the \(config.featureDimension) feature bins")
         precondition(config.patchTime >= 1 && config.maxFrames >= config.patchTime, "patch width must be in 1...maxFrames")
+        precondition(config.block == .bert, "patch encoders use BERT layers: a Conformer's convolution needs time-ordered positions")
         self.config = config
         let c = config.hiddenSize
         let positions = (config.featureDimension / config.patchFrequency) * (config.maxFrames / config.patchTime)

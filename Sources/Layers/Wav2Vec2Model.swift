@@ -30,7 +30,7 @@ public final class Wav2Vec2Model: Module, AudioEncoder {
     @Key public var maskEmbedding: Tensor
     @Key public var positionConvolution: ConvolutionalPositionEmbedding
     @Key public var norm: LayerNorm
-    @Key public var layers: [BertLayer]
+    @Key public var layers: [any AudioEncoderLayer]
     public let dropout: Dropout
 
     public var featureEncoderConfig: Wav2Vec2FeatureEncoderConfig { featureEncoder.config }
@@ -57,10 +57,7 @@ public final class Wav2Vec2Model: Module, AudioEncoder {
             channels: c, kernel: config.convolutionKernel, groups: config.convolutionGroups, generator: &generator),
             "encoder.pos_conv_embed")
         _norm = Key(wrappedValue: LayerNorm(c, eps: config.layerNormEps), "encoder.layer_norm")
-        _layers = Key(wrappedValue: (0..<config.layers).map { _ in
-            BertLayer(dModel: c, heads: config.heads, intermediateSize: config.intermediateSize, eps: config.layerNormEps,
-                      dropout: config.dropout, generator: &generator)
-        }, "encoder.layers")
+        _layers = Key(wrappedValue: config.makeLayers(generator: &generator), "encoder.layers")
         dropout = Dropout(config.dropout)
         super.init()
     }

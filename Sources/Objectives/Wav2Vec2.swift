@@ -30,6 +30,9 @@ public struct Wav2Vec2Config: Equatable {
     public var maxTemperature: Float = 2
     public var minTemperature: Float = 0.5
     public var temperatureDecay = 0.999995
+    /// w2v-BERT: β, the weight of the masked-prediction loss beside the contrastive one (§3.4: L = β·L_m + γ·L_c,
+    /// both 1). Unused by wav2vec 2.0, whose backbone has no prediction head.
+    public var maskedPredictionWeight: Float = 1
 
     public init() {}
 
@@ -50,6 +53,7 @@ public struct Wav2Vec2Config: Equatable {
             return "the Gumbel temperatures need 0 < min_temperature ≤ max_temperature"
         }
         if !(temperatureDecay > 0 && temperatureDecay <= 1) { return "temperature_decay must be in (0, 1], got \(temperatureDecay)" }
+        if !(maskedPredictionWeight >= 0) { return "mlm_weight must be ≥ 0, got \(maskedPredictionWeight)" }
         return nil
     }
 }
@@ -70,6 +74,11 @@ public protocol StepAwareObjective: AnyObject {
 /// The quantiser reads its input at the masked frames only, as fairseq's quantize_targets does: its perplexity
 /// (diversity loss, metrics) is over those frames. Rows with fewer than two masked frames have no distractors and
 /// add nothing to the contrastive loss.
+///
+/// w2v-BERT (Chung et al. 2021) is the same objective over a backbone with a code-prediction head: the contrastive
+/// loss reads the contrastive module's output, and β × the masked-prediction loss is added: the cross-entropy of the
+/// head's logits at each masked frame against the codes the quantiser chose for it (its contrastive target), one
+/// softmax per codebook group, averaged over frames and groups. The codes carry no gradient.
 public final class Wav2Vec2: FeaturePretrainingObjective, StepAwareObjective, TrainingHealthReporting {
     public let backbone: Wav2Vec2Backbone
     public let config: Wav2Vec2Config
@@ -111,10 +120,23 @@ public final class Wav2Vec2: FeaturePretrainingObjective, StepAwareObjective, Tr
 
     public func loss(_ batch: FeatureBatch, generator: inout RandomGenerator) -> (loss: Tensor, predicted: Int) {
         let latents = backbone.latentFrames(batch)
+        let masked = spanMask(frameLengths: latents.frameLengths, width: latents.quantizerInput.size(1),
+                              probability: config.maskProbability, spanLength: config.spanLength, generator: &generator)
+        let training = backbone.isTraining
+        return loss(latents, masked: masked,
+                    gumbelNoise: { training ? backbone.quantizer.gumbelNoise(rows: $0, generator: &generator) : nil },
+                    negatives: { Self.sampleNegatives(rowStarts: $0, total: $1, count: config.negatives,
+                                                      crossSample: config.crossSampleNegatives, generator: &generator) })
+    }
+
+    /// The loss with the batch's draws given: the masked latent frames (B·T flags), then the Gumbel noise for the M
+    /// selected frames (nil: the argmax without noise), then their distractors from where each row's selected
+    /// frames start and M. `loss(_:generator:)` draws them in that order; a test fixes them.
+    public func loss(_ latents: Wav2Vec2Latents, masked: [Bool], gumbelNoise: (Int) -> Tensor?,
+                     negatives drawNegatives: ([Int], Int) -> IntTensor) -> (loss: Tensor, predicted: Int) {
         let (rows, frames) = (latents.quantizerInput.size(0), latents.quantizerInput.size(1))
-        let masked = spanMask(frameLengths: latents.frameLengths, width: frames, probability: config.maskProbability,
-                              spanLength: config.spanLength, generator: &generator)
-        let states = backbone.contextualize(latents, masked: masked)                                 // (B, T, C)
+        let allStates = backbone.contextualize(latents, masked: masked)
+        let states = allStates[backbone.contrastiveState]                                             // (B, T, C)
         // Masked frames of rows with at least two of them, row by row.
         var selected: [Int32] = []
         var rowStarts: [Int] = []
@@ -132,11 +154,9 @@ public final class Wav2Vec2: FeaturePretrainingObjective, StepAwareObjective, Tr
             embedding(states.reshaped([rows * frames, states.size(2)]), indices: gather))                    // (M, P)
         let training = backbone.isTraining
         let targetLatents = embedding(latents.quantizerInput.reshaped([rows * frames, dimension]), indices: gather) // (M, D)
-        let noise = training ? backbone.quantizer.gumbelNoise(rows: selected.count, generator: &generator) : nil
-        let quantization = backbone.quantizer(targetLatents, temperature: temperature, gumbelNoise: noise)
+        let quantization = backbone.quantizer(targetLatents, temperature: temperature, gumbelNoise: gumbelNoise(selected.count))
         let targets = backbone.projectTargets(quantization.quantized)                                      // (M, P)
-        let negatives = Self.sampleNegatives(rowStarts: rowStarts, total: selected.count, count: config.negatives,
-                                             crossSample: config.crossSampleNegatives, generator: &generator)
+        let negatives = drawNegatives(rowStarts, selected.count)
         let contrastive = wav2vec2ContrastiveLoss(context: context, targets: targets, negatives: negatives,
                                                   codes: quantization.codes, groups: config.codebookGroups,
                                                   temperature: config.contrastiveTemperature)
@@ -153,8 +173,32 @@ public final class Wav2Vec2: FeaturePretrainingObjective, StepAwareObjective, Tr
             sums["prob_perplexity", default: 0] += Double(quantization.probabilityPerplexity.item)
             sums["masked_frames", default: 0] += Double(selected.count)
         }
-        let total = contrastive + diversity * config.diversityWeight + penalty * config.featurePenaltyWeight
+        var total = contrastive + diversity * config.diversityWeight + penalty * config.featurePenaltyWeight
+        if let head = backbone.codePredictionHead {
+            let last = allStates[allStates.count - 1]
+            let logits = head(embedding(last.reshaped([rows * frames, last.size(2)]), indices: gather))      // (M, G·V)
+            let grouped = logits.reshaped([selected.count * config.codebookGroups, config.codebookEntries])
+            let prediction = crossEntropy(grouped, targets: IntTensor(quantization.codes, shape: [quantization.codes.count]))
+            if training {
+                sums["mlm_loss", default: 0] += Double(prediction.item)
+                sums["mlm_accuracy", default: 0] += Self.accuracy(grouped, codes: quantization.codes)
+            }
+            total = total + prediction * config.maskedPredictionWeight
+        }
         return (total, selected.count)
+    }
+
+    /// The share of rows of logits (R, V) whose first maximum is the code.
+    static func accuracy(_ logits: Tensor, codes: [Int32]) -> Double {
+        let v = logits.size(1)
+        var hits = 0
+        for (row, code) in codes.enumerated() {
+            let line = logits.data + row * v
+            var best = 0
+            for entry in 1..<v where line[entry] > line[best] { best = entry }
+            if best == Int(code) { hits += 1 }
+        }
+        return Double(hits) / Double(max(1, codes.count))
     }
 
     /// For each of `total` masked frames (rows given by where each starts), `count` indices of other masked

@@ -4,7 +4,8 @@ import Tensors
 /// What a wav2vec 2.0 objective trains: an encoder whose latent frames can be masked, the quantiser that turns the
 /// unmasked latents into targets, and the projections of context and targets into the comparison space. Two
 /// forms: the paper's, over the raw waveform (Wav2Vec2ForPreTraining), and one over stacked fbank frames
-/// (Wav2Vec2FramesForPreTraining, as Zhang et al. 2020 and w2v-BERT pre-train on filterbanks).
+/// (Wav2Vec2FramesForPreTraining, as Zhang et al. 2020 and w2v-BERT pre-train on filterbanks). w2v-BERT's backbone
+/// adds a head that predicts the quantiser's codes from the last layer and reads the contrastive context earlier.
 public protocol Wav2Vec2Backbone: Module {
     var audioEncoder: AudioEncoder { get }
     var quantizer: GumbelVectorQuantizer { get }
@@ -12,8 +13,20 @@ public protocol Wav2Vec2Backbone: Module {
     var projectTargets: Linear { get }
     /// The latent frames of a batch, before any masking.
     func latentFrames(_ batch: FeatureBatch) -> Wav2Vec2Latents
-    /// The last layer's states (B, T, C) with the latent frames flagged in `masked` (B·T) replaced by the mask.
-    func contextualize(_ latents: Wav2Vec2Latents, masked: [Bool]) -> Tensor
+    /// The embedding output and every layer's states (B, T, C), with the latent frames flagged in `masked` (B·T)
+    /// replaced by the mask.
+    func contextualize(_ latents: Wav2Vec2Latents, masked: [Bool]) -> [Tensor]
+    /// Which of those states the contrastive loss reads: the last (wav2vec 2.0), or the contrastive module's last
+    /// layer (w2v-BERT).
+    var contrastiveState: Int { get }
+    /// w2v-BERT's masked-prediction head: the last layer's state (C) → logits over each group's V entries (G·V);
+    /// nil for wav2vec 2.0.
+    var codePredictionHead: Linear? { get }
+}
+
+extension Wav2Vec2Backbone {
+    public var contrastiveState: Int { audioEncoder.config.layers }
+    public var codePredictionHead: Linear? { nil }
 }
 
 /// A batch's latent frames as a backbone made them.
@@ -74,7 +87,7 @@ public final class Wav2Vec2ForPreTraining: Module, Wav2Vec2Backbone {
                                frameLengths: features.frameLengths, penaltyInput: features.latent)
     }
 
-    public func contextualize(_ latents: Wav2Vec2Latents, masked: [Bool]) -> Tensor {
-        wav2vec2.encode(latents.encoderInput, frameLengths: latents.frameLengths, masked: masked).lastHiddenState
+    public func contextualize(_ latents: Wav2Vec2Latents, masked: [Bool]) -> [Tensor] {
+        wav2vec2.encode(latents.encoderInput, frameLengths: latents.frameLengths, masked: masked).hiddenStates
     }
 }

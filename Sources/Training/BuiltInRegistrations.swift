@@ -7,7 +7,7 @@ enum BuiltInRegistrations {
 
     static let objectives: [any ObjectiveDefinition.Type] = [
         CausalLMObjective.self, MaskedLMObjective.self, TERAObjective.self, SSASTObjective.self, BESTRQObjective.self,
-        HuBERTObjective.self, BEATsTokenizerObjective.self, BEATsObjective.self, Wav2Vec2Objective.self, DistillObjective.self,
+        HuBERTObjective.self, BEATsTokenizerObjective.self, BEATsObjective.self, Wav2Vec2Objective.self, W2vBERTObjective.self, DistillObjective.self,
         PositionPredictionObjective.self,
     ]
 }

@@ -46,6 +46,10 @@ public struct ModelSection: RecipeSection {
     /// audio_waveform: group (GroupNorm after the first convolution, wav2vec2-base) | layer (LayerNorm after each);
     /// nil: group.
     public var featureNorm: Wav2Vec2FeatureEncoderConfig.Normalization?
+    /// audio_frames, audio_waveform: bert | conformer layers; nil: bert.
+    public var block: AudioEncoderConfig.Block?
+    /// Conformer layers: the depthwise kernel (odd); nil: 15.
+    public var conformerKernel: Int?
 
     public init() {}
 
@@ -57,6 +61,7 @@ public struct ModelSection: RecipeSection {
         .init("positions", choice: \.positions), .init("conv_position_kernel", \.convPositionKernel),
         .init("conv_position_groups", \.convPositionGroups), .init("patch_frequency", \.patchFrequency),
         .init("patch_time", \.patchTime), .init("conv_dim", \.convDim), .init("feature_norm", choice: \.featureNorm),
+        .init("block", choice: \.block), .init("conformer_kernel", \.conformerKernel),
     ]
 
     /// Problems every family shares.

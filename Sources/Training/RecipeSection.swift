@@ -103,6 +103,15 @@ public struct RecipeKey<Section> {
         encode = { section, container in try container.encodeIfPresent(section[keyPath: property]?.rawValue, forKey: key) }
         equal = { $0[keyPath: property] == $1[keyPath: property] }
     }
+
+    /// Another section's key, read into that section kept inside this one: a section that extends another (w2v-BERT's
+    /// keys are wav2vec 2.0's and two more) lists `Other.keys.map { .init($0, in: \.other) }` beside its own.
+    public init<Inner>(_ inner: RecipeKey<Inner>, in property: WritableKeyPath<Section, Inner>) {
+        name = inner.name
+        decode = { section, container in try inner.decode(&section[keyPath: property], container) }
+        encode = { section, container in try inner.encode(section[keyPath: property], &container) }
+        equal = { inner.equal($0[keyPath: property], $1[keyPath: property]) }
+    }
 }
 
 /// A Float as the Double of its shortest decimal (`lr: 2e-3`, not the float32 noise `2.0000000949949e-3` that YAML

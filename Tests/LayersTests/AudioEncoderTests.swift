@@ -6,10 +6,16 @@ import XCTest
 /// They are built from ops each checked against torch (linear, conv1d, attention, layer norm, GELU), so their
 /// own checks are finite differences on tiny shapes (central differences, float32: error below 2e-2).
 final class AudioEncoderTests: XCTestCase {
-    func tinyConfig(positions: AudioEncoderConfig.Positions = .learned, frameStack: Int = 2) -> AudioEncoderConfig {
+    func tinyConfig(positions: AudioEncoderConfig.Positions = .learned, frameStack: Int = 2,
+                    block: AudioEncoderConfig.Block = .bert) -> AudioEncoderConfig {
         AudioEncoderConfig(featureDimension: 4, hiddenSize: 8, layers: 2, heads: 2, intermediateSize: 16, maxFrames: 8,
                            frameStack: frameStack, patchFrequency: 2, patchTime: 2, positions: positions,
-                           convolutionKernel: 4, convolutionGroups: 2, layerNormEps: 1e-5)
+                           convolutionKernel: 4, convolutionGroups: 2, layerNormEps: 1e-5, block: block, conformerKernel: 3)
+    }
+
+    /// Every (positions, block) pair a frame encoder can be made with.
+    var frameEncoderKinds: [(AudioEncoderConfig.Positions, AudioEncoderConfig.Block)] {
+        AudioEncoderConfig.Positions.allCases.flatMap { positions in AudioEncoderConfig.Block.allCases.map { (positions, $0) } }
     }
 
     func features(_ shape: [Int], seed: UInt64 = 1) -> Tensor {
@@ -37,31 +43,49 @@ final class AudioEncoderTests: XCTestCase {
     }
 
     /// Real frames see nothing of the padding: changing padded frames leaves every real position's states as
-    /// they were (learned and convolutional positions).
+    /// they were (every kind of positions, BERT and Conformer layers: the Conformer's depthwise convolution reads
+    /// its neighbours, so padded frames must be zeroed before it).
     func testPaddingDoesNotReachRealFrames() {
-        for positions in AudioEncoderConfig.Positions.allCases {
+        for (positions, block) in frameEncoderKinds {
             var generator = RandomGenerator(seed: 0)
-            let encoder = AudioFrameEncoder(tinyConfig(positions: positions), generator: &generator)
+            let encoder = AudioFrameEncoder(tinyConfig(positions: positions, block: block), generator: &generator)
             let x = features([1, 8, 4])
             let noisy = x.copy()
             for i in 16..<32 { noisy.data[i] = 100 }                           // frames 4…7: padding
             let a = encoder(x, lengths: [4]).lastHiddenState, b = encoder(noisy, lengths: [4]).lastHiddenState
-            XCTAssertEqual(Array(a.scalars[0..<16]), Array(b.scalars[0..<16]), "\(positions)")
+            XCTAssertEqual(Array(a.scalars[0..<16]), Array(b.scalars[0..<16]), "\(positions), \(block)")
         }
     }
 
     func testFrameEncoderGradientsMatchFiniteDifferences() {
-        for positions in AudioEncoderConfig.Positions.allCases {
+        for (positions, block) in frameEncoderKinds {
             var generator = RandomGenerator(seed: 0)
-            let encoder = AudioFrameEncoder(tinyConfig(positions: positions), generator: &generator)
+            let encoder = AudioFrameEncoder(tinyConfig(positions: positions, block: block), generator: &generator)
             let x = features([2, 6, 4])
-            let checked = [x, encoder.inputProjection.weight, encoder.layers[0].intermediate.weight]
+            let layer = (encoder.layers[0] as? BertLayer)?.intermediate.weight ?? (encoder.layers[0] as! ConformerLayer).depthwiseWeight
+            let checked = [x, encoder.inputProjection.weight, layer]
                 + [encoder.positionConvolution?.weight, encoder.positionTable].compactMap { $0 }   // none: neither
             let error = maxGradientError(inputs: checked) { inputs in
                 encoder(inputs[0], lengths: [6, 3]).lastHiddenState
             }
-            XCTAssertLessThan(error, 2e-2, "\(positions)")
+            XCTAssertLessThan(error, 2e-2, "\(positions), \(block)")
         }
+    }
+
+    /// A Conformer encoder's checkpoint keys: Hugging Face Wav2Vec2Bert's layer names under layers.N, with the
+    /// depthwise taps as (C, K) and no position table when positions are none (the attention rotates q and k).
+    func testConformerEncoderKeys() {
+        var generator = RandomGenerator(seed: 0)
+        let encoder = AudioFrameEncoder(tinyConfig(positions: .none, block: .conformer), generator: &generator)
+        let shapes = Dictionary(uniqueKeysWithValues: encoder.namedParameters().map { ($0.name, $0.tensor.shape) })
+        XCTAssertEqual(shapes["layers.1.conv_module.depthwise_conv.weight"], [8, 3])
+        XCTAssertEqual(shapes["layers.0.conv_module.pointwise_conv1.weight"], [16, 8])
+        XCTAssertEqual(shapes["layers.0.self_attn.self.query.weight"], [8, 8])
+        XCTAssertEqual(shapes["layers.0.ffn2.intermediate_dense.weight"], [16, 8])
+        XCTAssertNotNil(shapes["layers.0.final_layer_norm.weight"])
+        XCTAssertNil(shapes["layers.0.conv_module.pointwise_conv1.bias"])
+        XCTAssertFalse(shapes.keys.contains { $0.hasPrefix("position") })
+        XCTAssertEqual(shapes.count, 4 + 2 * 31, "input projection and LayerNorm (4), 31 tensors a layer")
     }
 
     func testPatchesAreTimeMajorWithFrequencyRowsInsideEachColumn() {

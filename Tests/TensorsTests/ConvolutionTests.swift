@@ -24,6 +24,30 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 
+    /// The depthwise convolution over (B, T, C) equals conv1d with one group per channel over (B, C, T), forward and
+    /// every gradient (conv1d is checked against torch above), with and without a bias.
+    func testDepthwiseConv1dMatchesGroupedConv1d() {
+        var generator = RandomGenerator(seed: 5)
+        for (kernel, withBias) in [(3, true), (5, false), (1, true)] {
+            let (batch, length, channels) = (3, 7, 6)
+            let x = Tensor.normal([batch, length, channels], generator: &generator, requiresGrad: true)
+            let weight = Tensor.normal([channels, kernel], generator: &generator, requiresGrad: true)
+            let bias = withBias ? Tensor.normal([channels], generator: &generator, requiresGrad: true) : nil
+            let probe = Tensor.normal([batch, length, channels], generator: &generator)
+            let y = depthwiseConv1d(x, weight: weight, bias: bias, padding: kernel / 2)
+            sum(y * probe).backward()
+            let (dx, dw, db) = (x.grad!.scalars, weight.grad!.scalars, bias?.grad?.scalars)
+            for tensor in [x, weight] + (bias.map { [$0] } ?? []) { tensor.zeroGrad() }
+            let reference = conv1d(x.permuted([0, 2, 1]), weight: weight.reshaped([channels, 1, kernel]), bias: bias,
+                                   padding: kernel / 2, groups: channels).permuted([0, 2, 1])
+            sum(reference * probe).backward()
+            assertClose(y.scalars, reference.scalars, atol: 1e-5, rtol: 1e-5, "forward, kernel \(kernel)")
+            assertClose(dx, x.grad!.scalars, atol: 1e-5, rtol: 1e-5, "dx, kernel \(kernel)")
+            assertClose(dw, weight.grad!.scalars, atol: 1e-5, rtol: 1e-5, "dw, kernel \(kernel)")
+            if let db { assertClose(db, bias!.grad!.scalars, atol: 1e-5, rtol: 1e-5, "db, kernel \(kernel)") }
+        }
+    }
+
     func testStridedPaddedConv1dGradientsMatchFiniteDifferences() {
         var generator = RandomGenerator(seed: 3)
         let x = Tensor.normal([2, 3, 9], generator: &generator)

@@ -11,10 +11,11 @@ extension ModelFlavor {
 public enum AudioWaveformFamily: ModelFamily {
     public static let flavor = ModelFlavor.audioWaveform
     public static let dataForm: any DataForm.Type = WaveformCrops.self
-    public static let keys: Set<String> = ["feature_dim", "conv_dim", "feature_norm", "conv_position_kernel", "conv_position_groups"]
+    public static let keys: Set<String> = ["feature_dim", "conv_dim", "feature_norm", "conv_position_kernel", "conv_position_groups",
+                                              "block", "conformer_kernel"]
 
     public static func problems(_ model: ModelSection) -> [String] {
-        var problems: [String] = []
+        var problems = model.blockProblems()
         if let featureDim = model.featureDim, featureDim != 1 {
             problems.append("model.feature_dim of audio_waveform is 1 (one sample), got \(featureDim)")
         }
