@@ -94,7 +94,11 @@ fixtures:
 	python3 -m pip install -q --no-deps torchaudio   # without its pinned torch, which would replace the installed one
 	python3 scripts/make_audio_fixtures.py
 	python3 scripts/make_audio_objective_fixtures.py
+	python3 scripts/make_w2v_bert_fixtures.py
+	python3 scripts/make_cqt_fixtures.py
 	python3 -m pip install -q transformers tokenizers
+	python3 scripts/make_wav2vec2_fixtures.py
+	python3 scripts/make_beats_fixtures.py
 	python3 scripts/make_choice_fixtures.py
 	python3 scripts/make_seqcls_fixtures.py
 	python3 scripts/make_compose_fixtures.py

@@ -66,6 +66,32 @@ final class BackendTests: XCTestCase {
         check(OneDNNBackend())
     }
 
+    /// A grouped convolution's batch: A shared (stride 0), B and C entries interleaved with other groups' (strides
+    /// larger than one entry). oneDNN has only its reference kernel for these strides, so the backend runs one GEMM
+    /// per entry instead; the values must be the same, and the rows between entries untouched.
+    func testOneDNNStridedBatchOutsideItsKernelsMatchesReference() {
+        let backend = OneDNNBackend()
+        var generator = RandomGenerator(seed: 9)
+        let (batch, m, n, k) = (4, 3, 6, 5)
+        let (strideB, strideC) = (3 * k * n, 2 * m * n)
+        let a = Tensor.normal([m * k], generator: &generator).scalars
+        let b = Tensor.normal([batch * strideB], generator: &generator).scalars
+        let initial = Tensor.normal([batch * strideC], generator: &generator).scalars
+        var c = initial
+        c.withUnsafeMutableBufferPointer { out in
+            backend.batchedGemm(transA: false, transB: false, batch: batch, m: m, n: n, k: k, alpha: 1, a: a, lda: k, strideA: 0,
+                                b: b, ldb: n, strideB: strideB, beta: 1, c: out.baseAddress!, ldc: n, strideC: strideC)
+        }
+        for item in 0..<batch {
+            let expected = reference(transA: false, transB: false, m: m, n: n, k: k, alpha: 1, a: a,
+                                     b: Array(b[item * strideB..<item * strideB + k * n]), beta: 1,
+                                     c: Array(initial[item * strideC..<item * strideC + m * n]))
+            for (x, y) in zip(c[item * strideC..<item * strideC + m * n], expected) { XCTAssertEqual(x, y, accuracy: 1e-4, "entry \(item)") }
+            XCTAssertEqual(Array(c[item * strideC + m * n..<(item + 1) * strideC]),
+                           Array(initial[item * strideC + m * n..<(item + 1) * strideC]), "between entries")
+        }
+    }
+
     func testOneDNNPrimitiveMatchesReference() {
         let backend = OneDNNBackend()
         var generator = RandomGenerator(seed: 8)

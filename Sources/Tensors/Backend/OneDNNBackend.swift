@@ -53,6 +53,14 @@ public final class OneDNNBackend: MatmulBackend {
         let shape = OneDNNPrimitiveCache.Shape(batch: batch, m: m, n: n, k: k, transA: transA, transB: transB,
                                                lda: lda, ldb: ldb, ldc: ldc, strideA: strideA, strideB: strideB,
                                                strideC: strideC, alpha: alpha, beta: beta, bf16: false)
+        if primitives.usesReferenceKernel(shape) {
+            // No optimised batched kernel for these strides: one JIT GEMM per item instead of oneDNN's reference loop.
+            for item in 0..<batch {
+                gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a + item * strideA, lda: lda,
+                     b: b + item * strideB, ldb: ldb, beta: beta, c: c + item * strideC, ldc: ldc)
+            }
+            return
+        }
         primitives.execute(shape, a: a, b: b, c: c)
     }
 

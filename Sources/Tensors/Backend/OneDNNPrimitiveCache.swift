@@ -13,6 +13,9 @@ final class OneDNNPrimitiveCache: @unchecked Sendable {
     }
 
     private var primitives: [Shape: OpaquePointer] = [:]
+    /// Shapes for which oneDNN found no optimised kernel and runs its reference loop ("ref:any"): strided batches
+    /// it does not cover, such as a grouped convolution's, where it was 12× slower than one GEMM per item.
+    private var reference: Set<Shape> = []
     private let lock = NSLock()
 
     /// Runs C = alpha·op(A)·op(B) + beta·C for `shape`. oneDNN's stream is not thread-safe: calls are serialised
@@ -25,6 +28,14 @@ final class OneDNNPrimitiveCache: @unchecked Sendable {
         let primitive = primitives[shape] ?? create(shape)
         let status = sp_matmul_execute(primitive, a, b, bias, c)
         precondition(status == 0, "oneDNN matmul failed to execute for \(shape)")
+    }
+
+    /// Whether oneDNN would run `shape` with its reference kernel (the primitive is built and cached to find out).
+    func usesReferenceKernel(_ shape: Shape) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if primitives[shape] == nil { _ = create(shape) }
+        return reference.contains(shape)
     }
 
     func implementation(_ shape: Shape) -> String {
@@ -41,6 +52,7 @@ final class OneDNNPrimitiveCache: @unchecked Sendable {
         var error = [CChar](repeating: 0, count: 256)
         guard let primitive = build(shape, error: &error) else { return .failure(.unavailable(String(cString: error))) }
         primitives[shape] = primitive
+        if String(cString: sp_matmul_implementation(primitive)).hasPrefix("ref") { reference.insert(shape) }
         return .success(String(cString: sp_matmul_implementation(primitive)))
     }
 
@@ -48,6 +60,7 @@ final class OneDNNPrimitiveCache: @unchecked Sendable {
         var error = [CChar](repeating: 0, count: 256)
         guard let primitive = build(shape, error: &error) else { fatalError("\(String(cString: error)) for \(shape)") }
         primitives[shape] = primitive
+        if String(cString: sp_matmul_implementation(primitive)).hasPrefix("ref") { reference.insert(shape) }
         return primitive
     }
 
