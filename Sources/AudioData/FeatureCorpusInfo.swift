@@ -40,6 +40,11 @@ public struct FeatureCorpusInfo: Codable, Equatable {
     /// utterances.jsonl (each utterance's manifest fields), relative to the corpus directory; nil when the corpus
     /// was prepared without a manifest.
     public var utterances: String?
+    /// `--where`: the manifest filters the corpus was made with (space-separated), and how many train/val utterances
+    /// they left out (with `--max-per-value`, those past the cap too); nil without them.
+    public var filter: String?
+    public var maxPerValue: Int?
+    public var filteredOut: Int?
 
     public static let fileName = "corpus.json"
     public static let normalizationFile = "normalization.safetensors"
@@ -49,6 +54,7 @@ public struct FeatureCorpusInfo: Codable, Equatable {
         case formatVersion = "format_version", features, dimension, options, train, val, splitSource = "split_source"
         case valFraction = "val_fraction", splitSeed = "split_seed", heldOut = "held_out", skipped
         case skippedFiles = "skipped_files", skippedBadAudio = "skipped_bad_audio", normalization, utterances
+        case filter, maxPerValue = "max_per_value", filteredOut = "filtered_out"
     }
 
     /// Reads DIR/corpus.json; throws naming the file when it is missing or malformed.

@@ -18,6 +18,13 @@ public enum FeatureCorpusPreparation {
         /// Skip (and count) files of bad audio — non-finite samples, an absurd sample rate or length — instead of
         /// stopping at the first with its error.
         public var skipBadAudio = false
+        /// Only the train/val utterances whose manifest fields every filter accepts (`--where subset=pretrain
+        /// --where gender=female`; needs IN/manifest.jsonl); the others are left out and counted. When none of the
+        /// utterances they keep is in the manifest's val split, the seeded hash sends `valFraction` of them to val.
+        public var filters: [ManifestFilter] = []
+        /// With filters: at most this many utterances (in corpus order) per value of the last filter's field, so that
+        /// `gender=male,female` with a cap gives a corpus balanced between them.
+        public var maxPerValue: Int?
 
         public init() {
             fbank.numMelBins = 80
@@ -39,6 +46,17 @@ public enum FeatureCorpusPreparation {
         }
         let corpus = try AudioCorpus(input)
         let manifestEntries = try manifestEntries(in: input)
+        if !options.filters.isEmpty, manifestEntries == nil {
+            throw AudioError("\(input.appendingPathComponent("manifest.jsonl").path): --where needs the corpus manifest, and there is none")
+        }
+        if let cap = options.maxPerValue, options.filters.isEmpty || cap < 1 {
+            throw AudioError("--max-per-value needs --where and must be ≥ 1, got \(cap)")
+        }
+        func accepted(_ fields: [String: String]) -> Bool { options.filters.allSatisfy { $0.accepts(fields) } }
+        // Filters that keep no utterance of the manifest's val split: val by the hash among those they keep.
+        let hashVal = !options.filters.isEmpty && !(manifestEntries ?? [:]).values.contains { $0.split == .val && accepted($0.fields) }
+        var filteredOut = 0
+        var taken: [String: Int] = [:]
         let manifestSplits = manifestEntries?.mapValues(\.split)
         var keptKeys: [String] = []
         let computer = try FbankComputer(options: options.fbank)
@@ -60,8 +78,16 @@ public enum FeatureCorpusPreparation {
         }
         let skipped = try corpus.forEachWaveform(sampleRate: Int(options.fbank.sampleRate),
                                                  skipBadAudio: options.skipBadAudio, progress: progress) { file, waveform in
-            let split = manifestSplits.map { $0[file.key] ?? .heldOut } ?? hashSplit(file.key, valFraction: options.valFraction, seed: options.seed)
+            var split = manifestSplits.map { $0[file.key] ?? .heldOut } ?? hashSplit(file.key, valFraction: options.valFraction, seed: options.seed)
             if split == .heldOut { heldOut += 1; return }
+            if let last = options.filters.last {
+                let fields = manifestEntries?[file.key]?.fields ?? [:]
+                guard accepted(fields) else { filteredOut += 1; return }
+                let value = fields[last.field]!
+                if let cap = options.maxPerValue, taken[value, default: 0] >= cap { filteredOut += 1; return }
+                taken[value, default: 0] += 1
+                if hashVal { split = hashSplit(file.key, valFraction: options.valFraction, seed: options.seed) }
+            }
             pending.append((file.key, split, waveform.samples))
             if pending.count == 64 { try flush() }
         }
@@ -70,11 +96,11 @@ public enum FeatureCorpusPreparation {
         let train = try writers[.train]!.finish(), val = try writers[.val]!.finish()
         guard train.utterances > 0 else {
             throw AudioError("\(input.path): no train utterance with at least one frame (\(corpus.files.count) files, "
-                + "\(skipped.count) skipped, \(heldOut) held out by the manifest, \(val.utterances) in val)")
+                + "\(skipped.count) skipped, \(heldOut) held out by the manifest, \(filteredOut) left out by --where, \(val.utterances) in val)")
         }
         try statistics.normalization().write(to: output.appendingPathComponent(FeatureCorpusInfo.normalizationFile),
                                              metadata: ["features": "fbank", "options": options.fbank.kaldiArguments])
-        let info = FeatureCorpusInfo(features: "fbank", dimension: dimension, options: options.fbank, train: train, val: val,
+        var info = FeatureCorpusInfo(features: "fbank", dimension: dimension, options: options.fbank, train: train, val: val,
                                      splitSource: manifestSplits == nil ? "hash" : "manifest",
                                      valFraction: manifestSplits == nil ? options.valFraction : nil,
                                      splitSeed: manifestSplits == nil ? options.seed : nil, heldOut: heldOut,
@@ -82,6 +108,13 @@ public enum FeatureCorpusPreparation {
                                      skippedBadAudio: options.skipBadAudio ? skipped.filter(\.isBadAudio).count : nil,
                                      normalization: FeatureCorpusInfo.normalizationFile,
                                      utterances: manifestEntries == nil ? nil : FeatureCorpusInfo.utterancesFile)
+        if let last = options.filters.last {
+            info.filter = options.filters.map(\.description).joined(separator: " ")
+            (info.maxPerValue, info.filteredOut) = (options.maxPerValue, filteredOut)
+            if hashVal { (info.valFraction, info.splitSeed) = (options.valFraction, options.seed) }
+            log("--where \(info.filter!): " + taken.sorted { $0.key < $1.key }.map { "\(last.field) \($0.key) \($0.value)" }
+                .joined(separator: ", ") + " utterances kept, \(filteredOut) left out")
+        }
         if let manifestEntries {
             try writeUtteranceMetadata(keptKeys, entries: manifestEntries, to: output.appendingPathComponent(FeatureCorpusInfo.utterancesFile))
         }
@@ -117,15 +150,8 @@ public enum FeatureCorpusPreparation {
             }
             let split = (object["split"] as? String)?.lowercased() ?? "train"
             let key = path.hasPrefix(input.path + "/") ? String(path.dropFirst(input.path.count + 1)) : path
-            var fields: [String: String] = [:]
-            for (name, value) in object where name != "path" && name != "split" {
-                switch value {
-                case let text as String: fields[name] = text
-                case let number as NSNumber:
-                    fields[name] = String(cString: number.objCType) == "c" ? (number.boolValue ? "true" : "false") : number.stringValue
-                default: continue
-                }
-            }
+            var fields = manifestFields(object)
+            (fields["path"], fields["split"]) = (nil, nil)
             switch split {
             case "train": entries[key] = (.train, fields)
             case "val", "valid", "validation", "dev": entries[key] = (.val, fields)

@@ -36,6 +36,8 @@ public final class ProbeRunner {
     /// (utterances encoded, utterances the task encodes): the forward passes of the frozen representation are most
     /// of a probe's time.
     public var progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }
+    /// Only the corpus lines these accept (a probe on one group of speakers, `--where gender=female`).
+    public var filters: [ManifestFilter] = []
     private var cache: [URL: [Tensor]] = [:]
     private var toEncode = 0
 
@@ -45,7 +47,7 @@ public final class ProbeRunner {
                     seeds: [UInt64]) throws -> ProbeResult {
         precondition(labelsPerClass >= 1 && !seeds.isEmpty, "labelsPerClass ≥ 1 and at least one seed")
         cache = [:]
-        let splits = try task.examples(corpus: corpus)
+        let splits = try task.examples(corpus: corpus, filters: filters)
         let trainPool = splits["train"]!, test = splits["test"]!   // `examples` throws unless both are there
         guard let dev = splits["dev"], !dev.isEmpty else {
             throw ProbeDataError("\(corpus.path): subset '\(task.rawValue)' needs dev utterances to choose the probe's step "

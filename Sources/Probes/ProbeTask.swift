@@ -1,3 +1,4 @@
+import AudioData
 import FileErrors
 import Foundation
 
@@ -53,8 +54,9 @@ public struct ProbeDataError: Error, CustomStringConvertible {
 }
 
 extension ProbeTask {
-    /// The task's examples in a corpus directory's manifest.jsonl, grouped by split.
-    public func examples(corpus: URL) throws -> [String: [ProbeExample]] {
+    /// The task's examples in a corpus directory's manifest.jsonl, grouped by split; with `filters`, only the lines
+    /// every filter accepts (`--where gender=female`: a probe on one group of speakers).
+    public func examples(corpus: URL, filters: [ManifestFilter] = []) throws -> [String: [ProbeExample]] {
         let manifest = corpus.appendingPathComponent("manifest.jsonl")
         guard let data = try? Data(contentsOf: manifest) else {
             throw ProbeDataError("\(manifest.path): cannot read the corpus manifest (made by `pretrain data synth-speech`)")
@@ -66,6 +68,10 @@ extension ProbeTask {
                 throw ProbeDataError("\(manifest.path): line \(number) is not a manifest entry (\(error))")
             }
             guard entry.subset == rawValue else { continue }
+            if !filters.isEmpty {
+                let fields = ((try? JSONSerialization.jsonObject(with: line)) as? [String: Any]).map(manifestFields) ?? [:]
+                guard filters.allSatisfy({ $0.accepts(fields) }) else { continue }
+            }
             let phonemes = (entry.phonemes ?? "").split(separator: " ").map(String.init)
             if self == .pr, phonemes.isEmpty { continue }
             guard self == .pr || entry.label != nil else {
@@ -76,8 +82,8 @@ extension ProbeTask {
                 label: entry.label ?? "", phonemes: phonemes, duration: entry.duration))
         }
         guard !(result["train"] ?? []).isEmpty, !(result["test"] ?? []).isEmpty else {
-            throw ProbeDataError("\(manifest.path): subset '\(rawValue)' needs train and test utterances "
-                + "(found \(result.mapValues(\.count).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))")
+            throw ProbeDataError("\(manifest.path): subset '\(rawValue)' needs train and test utterances"
+                + (filters.isEmpty ? " " : " with \(filters.map(\.description).joined(separator: " ")) ") + "(found \(result.mapValues(\.count).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))")
         }
         return result
     }

@@ -13,7 +13,10 @@ struct PrepareFeatures: ParsableCommand {
             out), else a seeded hash of each file's path sends --val-fraction of the files to val. Files that cannot be \
             decoded are reported and skipped. A file of bad audio (NaN or infinite samples, a sample rate outside \
             1–384 kHz, longer than 4 hours) is an error, or skipped and counted with --skip-bad-audio. \
-            Example: pretrain features prepare data/speech/pretrain --out data/speech-fbank (the unlabelled subset: data/speech itself would put the probes' labelled audio into pre-training)
+            --where keeps the utterances whose manifest fields match (a filter that keeps no val utterance splits its \
+            utterances by the hash). \
+            Example: pretrain features prepare data/speech/pretrain --out data/speech-fbank (the unlabelled subset: data/speech itself would put the probes' labelled audio into pre-training); \
+            pretrain features prepare data/speech --where subset=pretrain --where gender=male,female --max-per-value 300 --out data/speech-balanced
             """)
 
     @OptionGroup var arguments: FeatureArguments
@@ -22,6 +25,10 @@ struct PrepareFeatures: ParsableCommand {
     @Option(help: "Seed of the hash split.") var seed: UInt64 = 0
     @Flag(name: .customLong("skip-bad-audio"), help: "Skip and count files of bad audio instead of stopping at the first.")
     var skipBadAudio = false
+    @Option(name: .customLong("where"), help: "FIELD=VALUE[,VALUE…]: only utterances whose manifest field is one of the values (repeatable: all must hold).")
+    var filters: [String] = []
+    @Option(name: .customLong("max-per-value"), help: "With --where: at most this many utterances per value of the last --where's field (a balanced corpus).")
+    var maxPerValue: Int?
 
     func validate() throws {
         if arguments.stats != nil {
@@ -35,6 +42,8 @@ struct PrepareFeatures: ParsableCommand {
         options.valFraction = valFraction
         options.seed = seed
         options.skipBadAudio = skipBadAudio
+        options.filters = try filters.map { try ManifestFilter(parsing: $0) }
+        options.maxPerValue = maxPerValue
         let start = Date()
         let progress = TaskProgress("features prepare", unit: "files")
         let info = try FeatureCorpusPreparation.prepare(input: URL(fileURLWithPath: arguments.input),

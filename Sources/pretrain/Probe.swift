@@ -1,4 +1,5 @@
 import ArgumentParser
+import AudioData
 import FileErrors
 import Foundation
 import Probes
@@ -25,6 +26,8 @@ struct Probe: ParsableCommand {
     var layer: Int?
     @Option(help: "Write the results here (JSON) instead of CHECKPOINT_RUN/probes/.") var out: String?
     @Option(help: "Threads (default: all cores).") var threads: Int?
+    @Option(name: .customLong("where"), help: "FIELD=VALUE[,VALUE…]: probe only the corpus lines whose manifest field is one of the values, e.g. gender=female (repeatable).")
+    var filters: [String] = []
 
     func run() throws {
         Runtime.configure(threads: threads)
@@ -37,6 +40,7 @@ struct Probe: ParsableCommand {
             }
         }
         let runner = ProbeRunner(corpus: URL(fileURLWithPath: corpus))
+        runner.filters = try filters.map { try ManifestFilter(parsing: $0) }
         var results: [ProbeResult] = []
         for task in tasks {
             let progress = TaskProgress("probe \(task.rawValue) encoding", unit: "utterances")

@@ -62,6 +62,49 @@ final class FeatureCorpusTests: XCTestCase {
         XCTAssertEqual(corpus.val.map(\.key).sorted(), ["a1.wav", "sub/b4.wav"])
     }
 
+    /// --where keeps the utterances whose manifest fields match every filter; --max-per-value caps each value of the
+    /// last filter's field (a balanced corpus); filters that keep no val utterance split their utterances by the hash.
+    func testManifestFiltersSelectUtterancesAndCapEachValue() throws {
+        let input = try writeAudio()
+        let lines = [("a0.wav", "train", "male", "pretrain"), ("a1.wav", "train", "female", "pretrain"),
+                     ("a2.wav", "train", "male", "pretrain"), ("sub/b3.wav", "train", "female", "pretrain"),
+                     ("sub/b4.wav", "val", "male", "ks"), ("sub/b5.wav", "train", "unstated", "pretrain")]
+        try lines.map { "{\"path\": \"\($0.0)\", \"split\": \"\($0.1)\", \"gender\": \"\($0.2)\", \"subset\": \"\($0.3)\"}" }
+            .joined(separator: "\n").write(to: input.appendingPathComponent("manifest.jsonl"), atomically: true, encoding: .utf8)
+        var options = FeatureCorpusPreparation.Options()
+        options.filters = [try ManifestFilter(parsing: "subset=pretrain"), try ManifestFilter(parsing: "gender=male,female")]
+        options.maxPerValue = 1
+        options.valFraction = 0
+        var logged: [String] = []
+        let out = directory.appendingPathComponent("balanced")
+        let info = try FeatureCorpusPreparation.prepare(input: input, output: out, options: options) { logged.append($0) }
+        let corpus = try FeatureCorpus.load(out)
+        XCTAssertEqual(corpus.train.map(\.key).sorted(), ["a0.wav", "a1.wav"], "the first male and the first female")
+        XCTAssertEqual([info.filteredOut, info.maxPerValue], [4, 1], "a2, b3 past the cap; b4 (ks), b5 (unstated) do not match")
+        XCTAssertEqual(info.filter, "subset=pretrain gender=male,female")
+        XCTAssertEqual(info.valFraction, 0, "no val utterance among the kept ones: the hash split")
+        XCTAssertTrue(logged.contains { $0.contains("gender female 1, gender male 1") }, "\(logged)")
+
+        options.maxPerValue = nil
+        options.valFraction = 0.5
+        let all = try FeatureCorpusPreparation.prepare(input: input, output: directory.appendingPathComponent("all"), options: options)
+        XCTAssertEqual(all.train.utterances + all.val.utterances, 4)
+        XCTAssertGreaterThan(all.val.utterances, 0, "half of the kept utterances by the hash")
+
+        options.filters = [try ManifestFilter(parsing: "gender=nobody")]
+        XCTAssertThrowsError(try FeatureCorpusPreparation.prepare(input: input, output: directory.appendingPathComponent("none"),
+                                                                  options: options)) {
+            XCTAssertTrue("\($0)".contains("6 left out by --where"), "\($0)")
+        }
+        for bad in ["gender", "=male", "gender=", "gender=a,,b"] {
+            XCTAssertThrowsError(try ManifestFilter(parsing: bad)) { XCTAssertTrue("\($0)".contains("is not FIELD=VALUE"), "\($0)") }
+        }
+        options.filters = []
+        options.maxPerValue = 2
+        XCTAssertThrowsError(try FeatureCorpusPreparation.prepare(input: input, output: directory.appendingPathComponent("cap"),
+                                                                  options: options)) { XCTAssertTrue("\($0)".contains("--max-per-value needs --where")) }
+    }
+
     /// The manifest's other fields travel with each kept utterance (utterances.jsonl), as text; held-out files do not.
     func testManifestFieldsAreKeptPerUtterance() throws {
         let input = try writeAudio()

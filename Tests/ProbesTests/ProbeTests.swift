@@ -112,4 +112,23 @@ final class ProbeTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("subset 'lid' needs train and test utterances"), "\($0)")
         }
     }
+
+    /// --where: a probe sees only the manifest lines every filter accepts (here by label, as `gender=female` selects
+    /// speakers); a filter that leaves no train or test line is an error that names it.
+    func testManifestFiltersSelectTheProbedLines() throws {
+        let corpus = try corpus()
+        let all = try ProbeTask.ks.examples(corpus: corpus)
+        let filtered = try ProbeTask.ks.examples(corpus: corpus, filters: [try ManifestFilter(parsing: "label=a,c")])
+        for split in ["train", "dev", "test"] {
+            XCTAssertEqual(filtered[split]!, all[split]!.filter { $0.label != "b" }, split)
+        }
+        let runner = ProbeRunner(corpus: corpus)
+        runner.filters = [try ManifestFilter(parsing: "label=a,b")]
+        let result = try runner.run(.ks, representation: try FbankRepresentation(options: FbankOptions()), labelsPerClass: 4, seeds: [0])
+        XCTAssertEqual(result.trainUtterances, [8], "4 labels per class, 2 classes left")
+        XCTAssertEqual(result.testUtterances, 12)
+        XCTAssertThrowsError(try ProbeTask.ks.examples(corpus: corpus, filters: [try ManifestFilter(parsing: "gender=female")])) {
+            XCTAssertTrue("\($0)".contains("needs train and test utterances with gender=female"), "\($0)")
+        }
+    }
 }
