@@ -24,7 +24,10 @@ public struct FeatureCorpus {
     public var val: [Utterance]
     /// Each utterance's manifest fields by key (utterances.jsonl); empty for a corpus prepared without a manifest.
     public var metadata: [String: [String: String]] = [:]
-    public var dimension: Int { info.dimension }
+    /// Values a frame holds after its features: a target corpus' (`appendingTargets`); 0 for a plain corpus.
+    public var targetDimension = 0
+    /// Values a frame holds: the features' bins and any targets after them.
+    public var dimension: Int { info.dimension + targetDimension }
     /// The statistics file, copied into every checkpoint.
     public var normalizationURL: URL { directory.appendingPathComponent(info.normalization) }
 
@@ -78,5 +81,39 @@ public struct FeatureCorpus {
             metadata[key] = fields
         }
         return metadata
+    }
+}
+
+extension FeatureCorpus {
+    /// This corpus with every frame followed by the same frame of `targets` (normalised by the targets' own
+    /// statistics): (frames, F + Ft) rows. The checkpoint files stay this corpus' (the model reads F bins). Throws
+    /// naming the target corpus when it lacks an utterance of this one or holds another number of frames for it.
+    public func appendingTargets(_ targets: FeatureCorpus) throws -> FeatureCorpus {
+        guard targetDimension == 0, targets.targetDimension == 0 else { throw AudioError("targets cannot be appended twice") }
+        let (own, extra) = (info.dimension, targets.info.dimension)
+        func join(_ utterances: [Utterance], _ other: [Utterance], split: String) throws -> [Utterance] {
+            let byKey = Dictionary(other.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
+            return try utterances.map { utterance in
+                guard let target = byKey[utterance.key] else {
+                    throw AudioError("\(targets.directory.path): no \(split) utterance '\(utterance.key)' (the targets must come "
+                        + "from the same audio with the same split as \(directory.path))")
+                }
+                guard target.frames == utterance.frames else {
+                    throw AudioError("\(targets.directory.path): '\(utterance.key)' has \(target.frames) frames, the features "
+                        + "\(utterance.frames) (prepare both with the same frame options)")
+                }
+                var values = [Float](repeating: 0, count: utterance.frames * (own + extra))
+                for t in 0..<utterance.frames {
+                    for j in 0..<own { values[t * (own + extra) + j] = utterance.values[t * own + j] }
+                    for j in 0..<extra { values[t * (own + extra) + own + j] = target.values[t * extra + j] }
+                }
+                return Utterance(key: utterance.key, frames: utterance.frames, values: values)
+            }
+        }
+        var joined = self
+        joined.train = try join(train, targets.train, split: "train")
+        joined.val = try join(val, targets.val, split: "val")
+        joined.targetDimension = extra
+        return joined
     }
 }

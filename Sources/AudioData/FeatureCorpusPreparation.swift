@@ -25,6 +25,11 @@ public enum FeatureCorpusPreparation {
         /// With filters: at most this many utterances (in corpus order) per value of the last filter's field, so that
         /// `gender=male,female` with a cap gives a corpus balanced between them.
         public var maxPerValue: Int?
+        /// What each frame holds: the fbank (default), or the log constant-Q transform of the same frames (`cqt`:
+        /// MERT's musical targets, `data.targets` beside the fbank corpus of the same audio).
+        public var kind = FeatureKind.fbank
+        /// `cqt`: bins (12 a semitone-spaced octave from C1, 32.7 Hz; 84 reach B7, 3.95 kHz).
+        public var constantQBins = 84
 
         public init() {
             fbank.numMelBins = 80
@@ -32,6 +37,18 @@ public enum FeatureCorpusPreparation {
     }
 
     public enum Split: String { case train, val, heldOut }
+
+    public enum FeatureKind: String, CaseIterable { case fbank, cqt }
+
+    /// The log constant-Q frames (ln(|X| + 1e-6)) aligned with the fbank's: frame t is centred where fbank frame t's
+    /// window is (sample t·shift + window/2), and there are as many. `transform`'s hop must be the fbank's shift.
+    public static func constantQFrames(_ samples: [Float], transform: ConstantQTransform, fbank: FbankOptions) -> FeatureMatrix {
+        let frames = fbank.frameCount(sampleCount: samples.count)
+        guard frames > 0 else { return FeatureMatrix(frameCount: 0, dimension: transform.bins, values: []) }
+        let all = transform(Array(samples.dropFirst(fbank.windowSize / 2)))
+        return FeatureMatrix(frameCount: frames, dimension: transform.bins,
+                             values: all.values[0..<(frames * transform.bins)].map { Foundation.log($0 + 1e-6) })
+    }
 
     /// Prepares DIR (created if needed); undecodable files (and bad audio with `skipBadAudio`) are skipped, listed
     /// and counted in corpus.json.
@@ -60,16 +77,22 @@ public enum FeatureCorpusPreparation {
         let manifestSplits = manifestEntries?.mapValues(\.split)
         var keptKeys: [String] = []
         let computer = try FbankComputer(options: options.fbank)
+        let constantQ = options.kind == .cqt
+            ? try ConstantQTransform(sampleRate: options.fbank.sampleRate, hop: options.fbank.windowShift, bins: options.constantQBins)
+            : nil
         try FileError.createDirectory(output)
 
-        let dimension = options.fbank.dimension
+        let dimension = constantQ?.bins ?? options.fbank.dimension
         var statistics = FeatureStatisticsAccumulator(dimension: dimension)
         var writers: [Split: ShardWriter] = [.train: ShardWriter(prefix: "train", directory: output, limit: options.framesPerShard),
                                              .val: ShardWriter(prefix: "val", directory: output, limit: options.framesPerShard)]
         var heldOut = 0
         var pending: [(key: String, split: Split, samples: [Float])] = []
         func flush() throws {
-            for (file, features) in zip(pending, computer.compute(batch: pending.map(\.samples))) where features.frameCount > 0 {
+            let computed = constantQ.map { transform in
+                pending.map { constantQFrames($0.samples, transform: transform, fbank: options.fbank) }
+            } ?? computer.compute(batch: pending.map(\.samples))
+            for (file, features) in zip(pending, computed) where features.frameCount > 0 {
                 if file.split == .train { try statistics.add(features) }
                 try writers[file.split]!.add(file.key, features)
                 keptKeys.append(file.key)
@@ -99,8 +122,8 @@ public enum FeatureCorpusPreparation {
                 + "\(skipped.count) skipped, \(heldOut) held out by the manifest, \(filteredOut) left out by --where, \(val.utterances) in val)")
         }
         try statistics.normalization().write(to: output.appendingPathComponent(FeatureCorpusInfo.normalizationFile),
-                                             metadata: ["features": "fbank", "options": options.fbank.kaldiArguments])
-        var info = FeatureCorpusInfo(features: "fbank", dimension: dimension, options: options.fbank, train: train, val: val,
+                                             metadata: ["features": options.kind.rawValue, "options": options.fbank.kaldiArguments])
+        var info = FeatureCorpusInfo(features: options.kind.rawValue, dimension: dimension, options: options.fbank, train: train, val: val,
                                      splitSource: manifestSplits == nil ? "hash" : "manifest",
                                      valFraction: manifestSplits == nil ? options.valFraction : nil,
                                      splitSeed: manifestSplits == nil ? options.seed : nil, heldOut: heldOut,

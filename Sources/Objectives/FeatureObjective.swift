@@ -25,6 +25,12 @@ public protocol FeaturePretrainingObjective: TrainableObjective {
     /// Returns the mean loss and the number of predictions it averages (the weight of an evaluation's mean).
     /// `generator` supplies every masking draw; the trainer saves its state in checkpoints.
     func loss(_ batch: FeatureBatch, generator: inout RandomGenerator) -> (loss: Tensor, predicted: Int)
+    /// Whether its batches carry per-frame targets after the encoder's feature bins (`data.targets`); false by default.
+    var readsTargets: Bool { get }
+}
+
+extension FeaturePretrainingObjective {
+    public var readsTargets: Bool { false }
 }
 
 /// A feature objective that reports more than its loss at each evaluation (codebook usage, …): name → value,

@@ -8,7 +8,7 @@ import Tensors
 /// patch encoders. Each checkpoint keeps the corpus' statistics and feature options.
 public enum FeatureCrops: DataForm {
     public static let isText = false
-    public static let dataKeys: Set<String> = ["features", "balance_by"]
+    public static let dataKeys: Set<String> = ["features", "balance_by", "targets"]
 
     public static func problems(_ data: DataSection) -> [String] {
         data.features == nil ? ["data.features (a feature corpus from pretrain features prepare) is required for audio encoders over features"] : []
@@ -19,17 +19,24 @@ public enum FeatureCrops: DataForm {
             throw TrainingError("model.flavor \(model.flavor.rawValue) trains on a feature corpus (data.features); "
                 + "this corpus holds \(corpus.waveforms == nil ? "tokens" : "waveforms")")
         }
-        if let dimension = model.featureDim, dimension != features.dimension {
-            throw TrainingError("model.feature_dim is \(dimension) but the feature corpus has \(features.dimension) bins per "
+        if let dimension = model.featureDim, dimension != features.info.dimension {
+            throw TrainingError("model.feature_dim is \(dimension) but the feature corpus has \(features.info.dimension) bins per "
                 + "frame (\(features.directory.appendingPathComponent(FeatureCorpusInfo.fileName).path))")
         }
-        model.featureDim = features.dimension
+        model.featureDim = features.info.dimension
+        if let dimension = model.targetDim, dimension != features.targetDimension {
+            throw TrainingError("model.target_dim is \(dimension) but data.targets has \(features.targetDimension) values per frame")
+        }
+        if features.targetDimension > 0 { model.targetDim = features.targetDimension }
     }
 
     public static func makeTask(objective: TrainableObjective, recipe: Recipe, corpus: TrainingCorpus,
                                 seed: UInt64, shard: DataShard) throws -> TrainingTask {
         guard let objective = objective as? FeaturePretrainingObjective, let features = corpus.features else {
             throw objectiveMismatch(objective, expected: "feature crops")
+        }
+        if features.targetDimension > 0, !objective.readsTargets {
+            throw TrainingError("data.targets: objective \(recipe.objective.kind.rawValue) reads no per-frame targets (mert does)")
         }
         try MicroBatchMemory.check(recipe, parameters: objective.model.parameterCount)
         let model = recipe.model

@@ -8,6 +8,6 @@ enum BuiltInRegistrations {
     static let objectives: [any ObjectiveDefinition.Type] = [
         CausalLMObjective.self, MaskedLMObjective.self, TERAObjective.self, SSASTObjective.self, BESTRQObjective.self,
         HuBERTObjective.self, BEATsTokenizerObjective.self, BEATsObjective.self, Wav2Vec2Objective.self, W2vBERTObjective.self, DistillObjective.self,
-        PositionPredictionObjective.self,
+        PositionPredictionObjective.self, MERTObjective.self,
     ]
 }

@@ -15,10 +15,15 @@ extension TrainingCorpus {
             }
         }
         if let features = data.features {
-            do {
-                return TrainingCorpus(features: try FeatureCorpus.load(URL(fileURLWithPath: features)))
-            } catch let error as AudioError {
+            let corpus: FeatureCorpus
+            do { corpus = try FeatureCorpus.load(URL(fileURLWithPath: features)) } catch let error as AudioError {
                 throw TrainingError("data.features: \(error.message)")
+            }
+            guard let targets = data.targets else { return TrainingCorpus(features: corpus) }
+            do {
+                return TrainingCorpus(features: try corpus.appendingTargets(try FeatureCorpus.load(URL(fileURLWithPath: targets))))
+            } catch let error as AudioError {
+                throw TrainingError("data.targets: \(error.message)")
             }
         }
         let mainURL = URL(fileURLWithPath: data.corpus).standardizedFileURL

@@ -34,13 +34,16 @@ public struct DataSection: RecipeSection {
     /// manifest.jsonl when it has one (train → train; val, valid, validation, dev → val; the rest held out), else
     /// 5 % to val by a seeded hash of the path, as `pretrain features prepare` splits; crops of model.context samples.
     public var waveforms: String?
+    /// Audio, with data.features: a feature corpus of per-frame targets for the same utterances (`pretrain features
+    /// prepare IN --kind cqt`: MERT's constant-Q frames); each crop carries them after its features.
+    public var targets: String?
 
     public init() {}
 
     public static let keys: [RecipeKey<DataSection>] = [
         .init("corpus", \.corpus), .init("val", \.val), .init("sampling", choice: \.sampling), .init("mixture", \.mixture),
         .init("replay", \.replay), .init("phases", \.phases), .init("skill_it", \.skillIt), .init("balance_by", \.balanceBy), .init("features", \.features),
-        .init("waveforms", \.waveforms),
+        .init("waveforms", \.waveforms), .init("targets", \.targets),
     ]
 
     /// Without `corpus`, a mixture's first source (by name) gives the tokenizer and the main val split.

@@ -31,6 +31,9 @@ public struct ModelSection: RecipeSection {
     public var ropeBase: Float = 10_000
     /// Audio: bins per feature frame; nil: the feature corpus' (it must match when set).
     public var featureDim: Int?
+    /// Audio: per-frame target values that follow the features in each crop (data.targets); nil: the target corpus'
+    /// (0 without one; it must match when set).
+    public var targetDim: Int?
     /// audio_frames: frames concatenated per position (TERA's downsampling); nil: 1.
     public var frameStack: Int?
     /// audio_frames: learned | convolutional | none positions; nil: learned.
@@ -57,7 +60,7 @@ public struct ModelSection: RecipeSection {
         .init("flavor", \.flavor), .init("layers", \.layers), .init("d_model", \.dModel), .init("heads", \.heads),
         .init("context", \.context), .init("max_positions", \.maxPositions), .init("vocab_size", \.vocabSize), .init("dropout", \.dropout),
         .init("mlp_hidden", \.mlpHidden), .init("tie_embeddings", \.tieEmbeddings), .init("norm_eps", \.normEps),
-        .init("rope_base", \.ropeBase), .init("feature_dim", \.featureDim), .init("frame_stack", \.frameStack),
+        .init("rope_base", \.ropeBase), .init("feature_dim", \.featureDim), .init("target_dim", \.targetDim), .init("frame_stack", \.frameStack),
         .init("positions", choice: \.positions), .init("conv_position_kernel", \.convPositionKernel),
         .init("conv_position_groups", \.convPositionGroups), .init("patch_frequency", \.patchFrequency),
         .init("patch_time", \.patchTime), .init("conv_dim", \.convDim), .init("feature_norm", choice: \.featureNorm),

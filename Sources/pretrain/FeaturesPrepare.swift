@@ -27,6 +27,9 @@ struct PrepareFeatures: ParsableCommand {
     var skipBadAudio = false
     @Option(name: .customLong("where"), help: "FIELD=VALUE[,VALUE…]: only utterances whose manifest field is one of the values (repeatable: all must hold).")
     var filters: [String] = []
+    @Option(help: "fbank, or cqt: the log constant-Q transform of the same frames (MERT's targets, data.targets).")
+    var kind = "fbank"
+    @Option(name: .customLong("cqt-bins"), help: "With --kind cqt: semitone bins from C1 (84: seven octaves).") var cqtBins = 84
     @Option(name: .customLong("max-per-value"), help: "With --where: at most this many utterances per value of the last --where's field (a balanced corpus).")
     var maxPerValue: Int?
 
@@ -44,6 +47,10 @@ struct PrepareFeatures: ParsableCommand {
         options.skipBadAudio = skipBadAudio
         options.filters = try filters.map { try ManifestFilter(parsing: $0) }
         options.maxPerValue = maxPerValue
+        guard let kind = FeatureCorpusPreparation.FeatureKind(rawValue: kind) else {
+            throw ValidationError("--kind must be fbank or cqt, got '\(self.kind)'")
+        }
+        (options.kind, options.constantQBins) = (kind, cqtBins)
         let start = Date()
         let progress = TaskProgress("features prepare", unit: "files")
         let info = try FeatureCorpusPreparation.prepare(input: URL(fileURLWithPath: arguments.input),
@@ -52,9 +59,9 @@ struct PrepareFeatures: ParsableCommand {
                                                         progress: { progress.update(Double($0), of: Double($1)) })
         progress.finish()
         let bad = info.skippedBadAudio ?? 0
-        print(String(format: "fbank corpus %@: train %d utterances (%d frames), val %d (%d frames) × %d bins; split by %@; "
+        print(String(format: "%@ corpus %@: train %d utterances (%d frames), val %d (%d frames) × %d bins; split by %@; "
                      + "held out %d; skipped %d undecodable%@; %.1f s",
-                     arguments.out, info.train.utterances, info.train.frames, info.val.utterances, info.val.frames,
+                     info.features, arguments.out, info.train.utterances, info.train.frames, info.val.utterances, info.val.frames,
                      info.dimension, info.splitSource, info.heldOut, info.skipped - bad,
                      skipBadAudio ? ", \(bad) bad audio" : "", Date().timeIntervalSince(start)))
     }

@@ -14,7 +14,7 @@ struct Pretrain: ParsableCommand {
             Report.self,
             Tokenize.self,
             Features.self,
-            KMeans.self,
+            KMeans.self, RVQ.self,
             Train.self,
             BEATs.self,
             Stages.self,

@@ -11,7 +11,7 @@ public enum AudioFramesFamily: ModelFamily {
     public static let flavor = ModelFlavor.audioFrames
     public static let dataForm: any DataForm.Type = FeatureCrops.self
     public static let keys: Set<String> = ["feature_dim", "frame_stack", "positions", "conv_position_kernel", "conv_position_groups",
-                                              "block", "conformer_kernel"]
+                                              "block", "conformer_kernel", "target_dim"]
 
     public static func problems(_ model: ModelSection) -> [String] {
         var problems = model.audioProblems() + model.blockProblems()
