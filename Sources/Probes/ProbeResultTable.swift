@@ -26,7 +26,7 @@ public enum ProbeResultTable {
         }
         let tasks = ProbeTask.allCases.filter { task in rows.contains { $0.results[task] != nil } }
         let seeds = rows.flatMap { $0.results.values.map { $0.scores.count } }.max() ?? 0
-        var lines = ["| representation | " + tasks.map { $0 == .pr ? "PR PER ↓" : "\($0.rawValue.uppercased()) accuracy ↑" }
+        var lines = ["| representation | " + tasks.map { $0 == .pr ? "PR PER ↓" : ProbeTask.music.contains($0) ? "\($0.rawValue) accuracy ↑" : "\($0.rawValue.uppercased()) accuracy ↑" }
             .joined(separator: " | ") + " |"]
         lines.append("|---|" + String(repeating: "---|", count: tasks.count))
         for row in rows {

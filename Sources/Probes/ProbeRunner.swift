@@ -48,16 +48,32 @@ public final class ProbeRunner {
         precondition(labelsPerClass >= 1 && !seeds.isEmpty, "labelsPerClass ≥ 1 and at least one seed")
         cache = [:]
         let splits = try task.examples(corpus: corpus, filters: filters)
-        let trainPool = splits["train"]!, test = splits["test"]!   // `examples` throws unless both are there
-        guard let dev = splits["dev"], !dev.isEmpty else {
-            throw ProbeDataError("\(corpus.path): subset '\(task.rawValue)' needs dev utterances to choose the probe's step "
+        let trainPool = splits["train"]!   // `examples` throws unless train and test are there
+        guard var dev = splits["dev"], !dev.isEmpty else {
+            throw ProbeDataError("\(corpus.path): subset '\(task.subset)' needs dev utterances to choose the probe's step "
                 + "(found \(splits.mapValues(\.count).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))")
         }
-        if let fbank = representation as? FbankRepresentation {
+        if let fbank = representation as? FeatureRepresentation {
             // Normalisation statistics from the task's training audio (labels are not needed for them).
             try fbank.fitNormalization(trainPool.map { try Waveform(contentsOf: $0.audio) })
         }
         let classes = Array(Set(trainPool.map(\.label))).sorted()
+        var test = splits["test"]!
+        if task.isUtteranceClassification {
+            // A class no training utterance has cannot be predicted (a MIDI note the random draws left out of train):
+            // its dev and test utterances are left out, and said so.
+            let known = Set(classes)
+            let (devCount, testCount) = (dev.count, test.count)
+            dev.removeAll { !known.contains($0.label) }
+            test.removeAll { !known.contains($0.label) }
+            if dev.count < devCount || test.count < testCount {
+                log("\(task.rawValue): \(devCount - dev.count) dev and \(testCount - test.count) test utterances of classes absent from "
+                    + "the training split left out")
+            }
+            guard !dev.isEmpty, !test.isEmpty else {
+                throw ProbeDataError("\(corpus.path): no dev or test utterance of subset '\(task.subset)' has a class of its training split")
+            }
+        }
         let trainSets = seeds.map { seed in
             task == .pr
                 ? Array(labelledSubset(trainPool.map { var e = $0; e.label = ""; return e }, perClass: labelsPerClass * 12, seed: seed))

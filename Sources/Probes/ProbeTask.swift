@@ -2,7 +2,8 @@ import AudioData
 import FileErrors
 import Foundation
 
-/// The SUPERB-style tasks a frozen speech representation is probed on (Yang et al., 2021).
+/// The SUPERB-style tasks a frozen speech representation is probed on (Yang et al., 2021), and the MARBLE-style
+/// music tasks (Yuan et al., 2023) of a `pretrain data synth-music` corpus.
 public enum ProbeTask: String, CaseIterable, Codable, Sendable {
     /// Keyword spotting: 12 classes as Speech Commands v1 (ten words, silence, unknown).
     case ks
@@ -12,8 +13,52 @@ public enum ProbeTask: String, CaseIterable, Codable, Sendable {
     case lid
     /// Phoneme recognition (CTC), scored by phoneme error rate.
     case pr
+    /// Music: the General MIDI instrument family of a single note (13 classes).
+    case instrument
+    /// Music: the MIDI note of a single note.
+    case pitch
+    /// Music: the key and mode of a phrase ("A# major": 24 classes).
+    case key
+    /// Music: the tempo bucket of a phrase (slow, moderate, fast).
+    case tempo
+
+    public static let speech: [ProbeTask] = [.ks, .sid, .lid, .pr]
+    public static let music: [ProbeTask] = [.instrument, .pitch, .key, .tempo]
 
     public var isUtteranceClassification: Bool { self != .pr }
+
+    /// The manifest subset its examples come from.
+    public var subset: String {
+        switch self {
+        case .ks, .sid, .lid, .pr: return rawValue
+        case .instrument, .pitch: return "note"
+        case .key, .tempo: return "phrase"
+        }
+    }
+
+    /// The manifest fields whose values, joined by a space, are an example's label.
+    var labelFields: [String] {
+        switch self {
+        case .ks, .sid, .lid, .pr: return ["label"]
+        case .instrument: return ["family"]
+        case .pitch: return ["pitch"]
+        case .key: return ["key", "mode"]
+        case .tempo: return ["tempo"]
+        }
+    }
+
+    /// The tasks whose subset a corpus' manifest holds, in `allCases` order (`--task all`).
+    public static func available(corpus: URL) throws -> [ProbeTask] {
+        let manifest = corpus.appendingPathComponent("manifest.jsonl")
+        guard let data = try? Data(contentsOf: manifest) else {
+            throw ProbeDataError("\(manifest.path): cannot read the corpus manifest (made by `pretrain data synth-speech` or synth-music)")
+        }
+        var subsets: Set<String> = []
+        for (_, line) in JSONLines.lines(data) {
+            if let subset = ((try? JSONSerialization.jsonObject(with: line)) as? [String: Any])?["subset"] as? String { subsets.insert(subset) }
+        }
+        return allCases.filter { subsets.contains($0.subset) }
+    }
 }
 
 /// One labelled utterance of a probe task: its audio and its label (a class name, or phonemes for `pr`).
@@ -67,22 +112,25 @@ extension ProbeTask {
             do { entry = try JSONDecoder().decode(ManifestLine.self, from: line) } catch {
                 throw ProbeDataError("\(manifest.path): line \(number) is not a manifest entry (\(error))")
             }
-            guard entry.subset == rawValue else { continue }
-            if !filters.isEmpty {
+            guard entry.subset == subset else { continue }
+            var label = entry.label
+            if !filters.isEmpty || labelFields != ["label"] {
                 let fields = ((try? JSONSerialization.jsonObject(with: line)) as? [String: Any]).map(manifestFields) ?? [:]
                 guard filters.allSatisfy({ $0.accepts(fields) }) else { continue }
+                let values = labelFields.compactMap { fields[$0] }
+                label = values.count == labelFields.count ? values.joined(separator: " ") : nil
             }
             let phonemes = (entry.phonemes ?? "").split(separator: " ").map(String.init)
             if self == .pr, phonemes.isEmpty { continue }
-            guard self == .pr || entry.label != nil else {
-                throw ProbeDataError("\(manifest.path): line \(number) of subset \(rawValue) has no label")
+            guard self == .pr || label != nil else {
+                throw ProbeDataError("\(manifest.path): line \(number) of subset \(subset) has no \(labelFields.joined(separator: " and ")) (task \(rawValue))")
             }
             result[entry.split, default: []].append(ProbeExample(
                 audio: corpus.appendingPathComponent(entry.path), split: entry.split,
-                label: entry.label ?? "", phonemes: phonemes, duration: entry.duration))
+                label: label ?? "", phonemes: phonemes, duration: entry.duration))
         }
         guard !(result["train"] ?? []).isEmpty, !(result["test"] ?? []).isEmpty else {
-            throw ProbeDataError("\(manifest.path): subset '\(rawValue)' needs train and test utterances"
+            throw ProbeDataError("\(manifest.path): subset '\(subset)' needs train and test utterances"
                 + (filters.isEmpty ? " " : " with \(filters.map(\.description).joined(separator: " ")) ") + "(found \(result.mapValues(\.count).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))")
         }
         return result

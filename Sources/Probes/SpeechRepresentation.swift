@@ -13,30 +13,54 @@ public protocol SpeechRepresentation: AnyObject {
     func hiddenStates(_ waveform: Waveform) throws -> [Tensor]
 }
 
-/// The baseline: log-mel filterbank frames normalised per bin with statistics of the probe's own training
-/// utterances (one "layer" of 80 values a frame).
-public final class FbankRepresentation: SpeechRepresentation {
-    public let name = "fbank"
+/// A baseline without a model: per-frame features normalised per bin with statistics of the probe's own training
+/// utterances (one "layer"). The fbank (log-mel, 80 values a frame) and the log constant-Q transform (84 semitone
+/// bins, MERT's musical features) are the two.
+public class FeatureRepresentation: SpeechRepresentation {
+    public let name: String
     public let layerCount = 1
-    public var dimension: Int { computer.options.numMelBins }
-    let computer: FbankComputer
+    public let dimension: Int
+    let compute: (Waveform) throws -> FeatureMatrix
     var normalization: FeatureNormalization?
 
-    public init(options: FbankOptions) throws {
-        computer = try FbankComputer(options: options)
+    init(name: String, dimension: Int, compute: @escaping (Waveform) throws -> FeatureMatrix) {
+        (self.name, self.dimension, self.compute) = (name, dimension, compute)
     }
 
     /// Per-bin mean and deviation from these waveforms (the probe's training set).
     public func fitNormalization(_ waveforms: [Waveform]) throws {
         var accumulator = FeatureStatisticsAccumulator(dimension: dimension)
-        for waveform in waveforms { try accumulator.add(try computer.compute(waveform)) }
+        for waveform in waveforms { try accumulator.add(try compute(waveform)) }
         normalization = try accumulator.normalization()
     }
 
     public func hiddenStates(_ waveform: Waveform) throws -> [Tensor] {
-        var features = try computer.compute(waveform)
+        var features = try compute(waveform)
         if let normalization { features = try normalization.normalize(features) }
         return [Tensor(features.values, shape: [features.frameCount, features.dimension])]
+    }
+}
+
+/// The log-mel filterbank baseline.
+public final class FbankRepresentation: FeatureRepresentation {
+    public init(options: FbankOptions) throws {
+        let computer = try FbankComputer(options: options)
+        super.init(name: "fbank", dimension: options.dimension, compute: { try computer.compute($0) })
+    }
+}
+
+/// The log constant-Q baseline: `bins` semitones from C1 on the fbank's 10 ms frames (as `pretrain features prepare
+/// --kind cqt` computes them), for 16 kHz audio.
+public final class ConstantQRepresentation: FeatureRepresentation {
+    public init(bins: Int = 84) throws {
+        let fbank = FbankOptions()
+        let transform = try ConstantQTransform(sampleRate: fbank.sampleRate, hop: fbank.windowShift, bins: bins)
+        super.init(name: "cqt", dimension: bins, compute: { waveform in
+            guard Double(waveform.sampleRate) == fbank.sampleRate else {
+                throw AudioError("waveform at \(waveform.sampleRate) Hz given to the constant-Q features of \(fbank.sampleRate) Hz")
+            }
+            return FeatureCorpusPreparation.constantQFrames(waveform.samples, transform: transform, fbank: fbank)
+        })
     }
 }
 

@@ -12,6 +12,8 @@ public enum ProbedRepresentation {
     case randomInit(URL, seed: UInt64)
     /// 80-bin fbank, or the features a (fbank) checkpoint's encoder reads.
     case fbank(featuresOf: URL?)
+    /// The log constant-Q transform (84 semitone bins).
+    case constantQ
 
     /// The representation, ready to probe. Errors name the checkpoint file at fault.
     public func make() throws -> SpeechRepresentation {
@@ -21,6 +23,8 @@ public enum ProbedRepresentation {
             options.numMelBins = 80
             if let checkpoint, try !isWaveformCheckpoint(checkpoint) { options = try loadAudioEncoder(checkpoint).featureOptions }
             return try FbankRepresentation(options: options)
+        case .constantQ:
+            return try ConstantQRepresentation()
         case .randomInit(let url, let seed):
             let name = seed == 0 ? "random-init" : "random-init-seed\(seed)"
             if try isWaveformCheckpoint(url) {

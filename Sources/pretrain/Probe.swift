@@ -10,15 +10,15 @@ import Training
 /// `pretrain data synth-speech` corpus. Results go to JSON (the checkpoint's run directory, or --out) and a table.
 struct Probe: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "probe", abstract: "Probe a frozen audio encoder (or a baseline) on KS, SID, LID and phoneme recognition.")
+        commandName: "probe", abstract: "Probe a frozen audio encoder (or a baseline) on speech (KS, SID, LID, PR) or music (instrument, pitch, key, tempo) tasks.")
 
     @Argument(help: "An audio checkpoint or run directory (not needed for --baseline fbank).") var checkpoint: String?
-    @Option(help: "The speech corpus (manifest.jsonl) made by `pretrain data synth-speech`.") var corpus: String
-    @Option(help: "ks, sid, lid, pr, or a comma-separated list, or all.") var task = "all"
+    @Option(help: "The corpus (manifest.jsonl) made by `pretrain data synth-speech` or `synth-music`.") var corpus: String
+    @Option(help: "ks, sid, lid, pr (speech), instrument, pitch, key, tempo (music), a comma-separated list, speech, music, or all (every task the corpus has).") var task = "all"
     @Option(name: .customLong("labels-per-class"), help: "Labelled training utterances per class (pr: this × 12 utterances).")
     var labelsPerClass = 10
     @Option(help: "Probe seeds (mean ± std over them).") var seeds = 3
-    @Option(help: "fbank (normalised log-mel, no model) or random-init (the checkpoint's encoder with fresh weights).")
+    @Option(help: "fbank (normalised log-mel, no model), cqt (normalised log constant-Q) or random-init (the checkpoint's encoder with fresh weights).")
     var baseline: String?
     @Option(name: .customLong("init-seed"), help: "With --baseline random-init: the seed of the fresh weights (a few seeds show how much random encoders differ).")
     var initSeed: UInt64 = 0
@@ -61,10 +61,15 @@ struct Probe: ParsableCommand {
     }
 
     func parseTasks() throws -> [ProbeTask] {
-        if task == "all" { return ProbeTask.allCases }
+        switch task {
+        case "all": return try ProbeTask.available(corpus: URL(fileURLWithPath: corpus))
+        case "speech": return ProbeTask.speech
+        case "music": return ProbeTask.music
+        default: break
+        }
         return try task.split(separator: ",").map { name in
             guard let parsed = ProbeTask(rawValue: String(name)) else {
-                throw ValidationError("unknown task '\(name)'; choose from ks, sid, lid, pr or all")
+                throw ValidationError("unknown task '\(name)'; choose from \(ProbeTask.allCases.map(\.rawValue).joined(separator: ", ")), speech, music or all")
             }
             return parsed
         }
@@ -74,10 +79,11 @@ struct Probe: ParsableCommand {
         if initSeed != 0 && baseline != "random-init" { throw ValidationError("--init-seed applies to --baseline random-init only") }
         switch (baseline, checkpoint) {
         case ("fbank", _): return .fbank(featuresOf: checkpoint.map { URL(fileURLWithPath: $0) })
+        case ("cqt", _): return .constantQ
         case ("random-init", let path?): return .randomInit(URL(fileURLWithPath: path), seed: initSeed)
         case (nil, let path?): return .checkpoint(URL(fileURLWithPath: path), name: path)
         case ("random-init", nil), (nil, nil): throw ValidationError("give an audio checkpoint (or --baseline fbank)")
-        case (let other?, _): throw ValidationError("unknown --baseline '\(other)'; choose fbank or random-init")
+        case (let other?, _): throw ValidationError("unknown --baseline '\(other)'; choose fbank, cqt or random-init")
         }
     }
 

@@ -50,8 +50,10 @@ final class MusicCorpusPlanTests: XCTestCase {
             if clip.subset == "note" {
                 XCTAssertEqual(clip.midi.notes.map(\.pitch), [clip.pitch!], clip.name)
                 XCTAssertTrue(clip.family.pitchRange.contains(clip.pitch!), clip.name)
+                XCTAssertLessThanOrEqual(clip.pitch!, MusicCorpusPlan.pitchCeilings[clip.program] ?? 127, "\(clip.name): the soundfont is silent there")
                 continue
             }
+            XCTAssertNil(MusicCorpusPlan.pitchCeilings[clip.program], "\(clip.name): phrases reach notes this program does not sound")
             let tonic = MusicCorpusPlan.keyNames.firstIndex(of: clip.key!)!
             let scale = clip.mode == "major" ? [0, 2, 4, 5, 7, 9, 11] : [0, 2, 3, 5, 7, 8, 10]
             for note in clip.midi.notes {
@@ -65,6 +67,7 @@ final class MusicCorpusPlanTests: XCTestCase {
         }
         // Every family, key, mode and tempo bucket occurs; the splits are 80 / 10 / 10.
         XCTAssertEqual(Set(clips.map(\.family)), Set(InstrumentFamily.allCases))
+        XCTAssertTrue(clips.contains { MusicCorpusPlan.pitchCeilings[$0.program] != nil }, "the ceiling programs still play single notes")
         XCTAssertEqual(Set(clips.compactMap(\.key)).count, 12)
         XCTAssertEqual(Set(clips.compactMap(\.mode)), ["major", "minor"])
         XCTAssertEqual(Set(clips.compactMap(\.tempo)), ["slow", "moderate", "fast"])

@@ -131,4 +131,44 @@ final class ProbeTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("needs train and test utterances with gender=female"), "\($0)")
         }
     }
+
+    /// Music tasks read their label from the music manifest's fields (key and mode joined); `available` lists the
+    /// tasks whose subset a manifest has; dev and test utterances of a class no training utterance has are left out;
+    /// the constant-Q baseline separates tones an octave apart as fbank does.
+    func testMusicTasksReadTheirLabelsFromTheManifestFields() throws {
+        let url = try makeTemporaryDirectory()
+        for folder in ["note", "phrase"] {
+            try FileManager.default.createDirectory(at: url.appendingPathComponent(folder), withIntermediateDirectories: true)
+        }
+        var lines: [String] = []
+        var counter = 0
+        for split in ["train", "dev", "test"] {
+            for (family, tone) in [("piano", "a"), ("organ", "c")] {
+                for index in 0..<(split == "train" ? 6 : 3) {
+                    counter += 1
+                    let path = "note/\(split)-\(counter).wav"
+                    try ToneCorpus.writeWAV(ToneCorpus.tones([tone, tone], seed: counter), to: url.appendingPathComponent(path))
+                    let pitch = split != "train" && index == 2 ? 99 : 60       // dev and test each hold one unseen pitch
+                    lines.append(#"{"path": "\#(path)", "subset": "note", "split": "\#(split)", "family": "\#(family)", "pitch": \#(pitch)}"#)
+                }
+            }
+            counter += 1
+            let path = "phrase/\(split)-\(counter).wav"
+            try ToneCorpus.writeWAV(ToneCorpus.tones(["b"], seed: counter), to: url.appendingPathComponent(path))
+            lines.append(#"{"path": "\#(path)", "subset": "phrase", "split": "\#(split)", "key": "A#", "mode": "minor", "tempo": "slow"}"#)
+        }
+        try lines.joined(separator: "\n").write(to: url.appendingPathComponent("manifest.jsonl"), atomically: true, encoding: .utf8)
+        XCTAssertEqual(try ProbeTask.available(corpus: url), ProbeTask.music)
+        XCTAssertEqual(try ProbeTask.available(corpus: try corpus()), [.ks, .pr])
+        XCTAssertEqual(try ProbeTask.key.examples(corpus: url)["train"]!.map(\.label), ["A# minor"])
+        XCTAssertEqual(Set(try ProbeTask.instrument.examples(corpus: url)["train"]!.map(\.label)), ["piano", "organ"])
+        let runner = ProbeRunner(corpus: url)
+        var logged: [String] = []
+        runner.log = { logged.append($0) }
+        let pitch = try runner.run(.pitch, representation: try FbankRepresentation(options: FbankOptions()), labelsPerClass: 4, seeds: [0])
+        XCTAssertEqual(pitch.testUtterances, 4, "the two test utterances of pitch 99 are left out")
+        XCTAssertTrue(logged.contains { $0.contains("2 dev and 2 test utterances of classes absent") }, "\(logged)")
+        let instrument = try runner.run(.instrument, representation: try ConstantQRepresentation(), labelsPerClass: 4, seeds: [0])
+        XCTAssertEqual(instrument.mean, 1, accuracy: 1e-9, "300 and 1,500 Hz tones are far apart in constant-Q bins")
+    }
 }
