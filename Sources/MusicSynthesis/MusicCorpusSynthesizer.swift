@@ -72,7 +72,7 @@ public enum MusicCorpusSynthesizer {
         let clips = MusicCorpusPlan.clips(notes: notes, phrases: phrases, seed: seed)
         let paths = clips.map { "audio/\($0.subset)/\($0.split)-\(String(format: "%05d", $0.index)).wav" }
         let lengths = clips.map { Int(($0.duration * Double(WAVFile.sampleRate)).rounded()) }
-        let state = RenderState()
+        let state = ParallelJobState()
         DispatchQueue.concurrentPerform(iterations: jobs) { worker in
             for index in stride(from: worker, to: clips.count, by: jobs) where !state.failed {
                 let wav = out.appendingPathComponent(paths[index])
@@ -152,14 +152,4 @@ public enum MusicCorpusSynthesizer {
         }
         try CorpusFiles.writeJSON(identity, to: url)
     }
-}
-
-/// The workers' shared count of finished clips and first error.
-private final class RenderState: @unchecked Sendable {
-    private let lock = NSLock()
-    private var finished = 0
-    private(set) var error: Error?
-    var failed: Bool { lock.lock(); defer { lock.unlock() }; return error != nil }
-    func finishOne() -> Int { lock.lock(); defer { lock.unlock() }; finished += 1; return finished }
-    func fail(_ error: Error) { lock.lock(); defer { lock.unlock() }; if self.error == nil { self.error = error } }
 }

@@ -5,5 +5,5 @@ struct DataCommands: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "data",
         abstract: "Make or prepare corpora.",
-        subcommands: [SynthSpeech.self, SynthMusic.self])
+        subcommands: [SynthSpeech.self, SynthMusic.self, Telephone.self])
 }
