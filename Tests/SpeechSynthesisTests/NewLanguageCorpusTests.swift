@@ -78,4 +78,21 @@ final class NewLanguageCorpusTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("unknown language 'xx-nowhere'"), "\($0)")
         }
     }
+
+    /// The nine Indian languages: a multilingual pre-training mix draws phrases of each in its own script and voice,
+    /// and espeak-ng reads every word of every vocabulary in that language (no word is switched to English, which
+    /// espeak-ng marks "(en)", and none is left without phonemes).
+    func testIndicLanguagesArePlannedAndEveryWordIsReadInItsLanguage() throws {
+        let indic = plan { $0.languages = WordLists.indicLanguages }
+        let pretraining = (0..<400).map(indic.pretrainUtterance)
+        XCTAssertEqual(Set(pretraining.compactMap(\.language)), Set(WordLists.indicLanguages))
+        let espeak = try ExternalTools.locate("espeak-ng")
+        for language in WordLists.indicLanguages {
+            let words = try XCTUnwrap(WordLists.vocabulary[language], language)
+            XCTAssertGreaterThanOrEqual(words.count, 30, language)
+            let spoken = try ExternalTools.run(espeak, ["-q", "--ipa", "-v", language, words.joined(separator: " , ")]).stdout
+            XCTAssertFalse(spoken.contains("(en)"), "\(language): \(spoken)")
+            XCTAssertGreaterThanOrEqual(spoken.split(whereSeparator: { $0 == " " || $0 == "\n" }).count, words.count, "\(language): \(spoken)")
+        }
+    }
 }
