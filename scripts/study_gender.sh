@@ -28,7 +28,8 @@ if [ "${TINY:-0}" = 1 ]; then
 fi
 [ -f "$SPEECH/manifest.jsonl" ] || { echo "needs the speech corpus $SPEECH (scripts/study_audio.sh synthesises it)"; exit 1; }
 mkdir -p "$OUT/probes"
-log() { echo "[$(date +%H:%M:%S)] $*" | tee -a "$OUT/study.log"; }
+STUDY_LOG="$OUT/study.log" PROBES="$OUT/probes"
+source "$(dirname "$0")/study_common.sh"
 for corpus in male female balanced; do
     features="$OUT/features-$corpus"
     [ -f "$features/corpus.json" ] && continue
@@ -41,25 +42,13 @@ for corpus in male female balanced; do
         | tail -1 | tee -a "$OUT/study.log"
 done
 for corpus in male female balanced; do
-    run="$OUT/tera-$corpus"
-    if [ -f "$run/checkpoints/latest" ] && grep -q "step_$(printf %06d "$STEPS")" "$run/checkpoints/latest"; then continue; fi
-    log "pre-training TERA on the $corpus corpus ($STEPS steps)"
-    start=$(date +%s) resume=""
-    [ -d "$run/checkpoints" ] && resume="--resume"
-    $PRETRAIN train recipes/tera-small.yaml --run-dir "$run" $resume --set data.features="$OUT/features-$corpus" \
-        --set train.steps="$STEPS" --set train.seed="$SEED" "${small[@]}" >> "$OUT/tera-$corpus.log" 2>&1
-    log "pre-training on $corpus took $(( $(date +%s) - start )) s"
+    study_train "$OUT/tera-$corpus" recipes/tera-small.yaml "$STEPS" --set data.features="$OUT/features-$corpus"
 done
-probe() {  # name, gender, arguments...
-    local name=$1 gender=$2; shift 2
-    [ -f "$OUT/probes/$name-on-$gender.json" ] && return
-    log "probing $name on $gender speakers"
-    $PRETRAIN probe "$@" --corpus "$SPEECH" --where gender="$gender" --task "$TASKS" --labels-per-class 10 \
-        --seeds "$PROBE_SEEDS" --out "$OUT/probes/$name-on-$gender.json" | tail -5 >> "$OUT/probes.log"
-}
 for gender in male female; do
-    probe fbank "$gender" --baseline fbank
-    for corpus in male female balanced; do probe "tera-$corpus" "$gender" "$OUT/tera-$corpus"; done
+    study_probe "fbank-on-$gender" "$SPEECH" --where gender="$gender" --baseline fbank
+    for corpus in male female balanced; do
+        study_probe "tera-$corpus-on-$gender" "$SPEECH" --where gender="$gender" "$OUT/tera-$corpus"
+    done
 done
 {
     for gender in male female; do

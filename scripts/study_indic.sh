@@ -25,7 +25,8 @@ if [ "${TINY:-0}" = 1 ]; then
 fi
 [ -f "$FBANK/corpus.json" ] || { echo "needs the English feature corpus $FBANK (scripts/study_audio.sh prepares it)"; exit 1; }
 mkdir -p "$OUT/probes"
-log() { echo "[$(date +%H:%M:%S)] $*" | tee -a "$OUT/study.log"; }
+STUDY_LOG="$OUT/study.log" PROBES="$OUT/probes"
+source "$(dirname "$0")/study_common.sh"
 lid_size=$([ "${TINY:-0}" = 1 ] && echo "--lid 12,4,4" || echo "")
 [ -f "$OUT/indic/manifest.jsonl" ] || { log "synthesising the Indic corpus ($HOURS h)"
     $PRETRAIN data synth-speech --out "$OUT/indic" --subsets pretrain,lid --languages "$LANGUAGES" --hours "$HOURS" \
@@ -36,29 +37,12 @@ for language in ${LANGUAGES//,/ }; do
     $PRETRAIN data synth-speech --out "$OUT/pr-$language" --subsets pr --pr-language "$language" --pr "$PR" | tail -1 >> "$OUT/study.log"
 done
 [ -f "$OUT/indic-fbank/corpus.json" ] || $PRETRAIN features prepare "$OUT/indic/pretrain" --out "$OUT/indic-fbank" | tail -1 >> "$OUT/study.log"
-train() {  # name, features
-    local run="$OUT/$1"
-    if [ -f "$run/checkpoints/latest" ] && grep -q "step_$(printf %06d "$STEPS")" "$run/checkpoints/latest"; then return; fi
-    log "pre-training $1 ($STEPS steps)"
-    local start=$(date +%s) resume=""
-    [ -d "$run/checkpoints" ] && resume="--resume"
-    $PRETRAIN train recipes/tera-small.yaml --run-dir "$run" $resume --set data.features="$2" --set train.steps="$STEPS" \
-        --set train.seed="$SEED" "${small[@]}" >> "$run.log" 2>&1
-    log "pre-training $1 took $(( $(date +%s) - start )) s"
-}
-train tera-english "$FBANK"
-train tera-indic "$OUT/indic-fbank"
-probe() {  # name, corpus, task, arguments...
-    local name=$1 corpus=$2 task=$3; shift 3
-    [ -f "$OUT/probes/$name.json" ] && return
-    log "probing $name"
-    $PRETRAIN probe "$@" --corpus "$corpus" --task "$task" --labels-per-class 10 --seeds "$PROBE_SEEDS" \
-        --out "$OUT/probes/$name.json" | tail -4 >> "$OUT/probes.log"
-}
+study_train "$OUT/tera-english" recipes/tera-small.yaml "$STEPS" --set data.features="$FBANK"
+study_train "$OUT/tera-indic" recipes/tera-small.yaml "$STEPS" --set data.features="$OUT/indic-fbank"
 for rep in fbank tera-english tera-indic; do
     args=(--baseline fbank); [ $rep != fbank ] && args=("$OUT/$rep")
-    probe "lid-$rep" "$OUT/indic" lid "${args[@]}"
-    for language in ${LANGUAGES//,/ }; do probe "pr-$language-$rep" "$OUT/pr-$language" pr "${args[@]}"; done
+    TASKS=lid study_probe "lid-$rep" "$OUT/indic" "${args[@]}"
+    for language in ${LANGUAGES//,/ }; do TASKS=pr study_probe "pr-$language-$rep" "$OUT/pr-$language" "${args[@]}"; done
 done
 {
     echo "### Language identification over $LANGUAGES"; echo

@@ -22,36 +22,21 @@ if [ "${TINY:-0}" = 1 ]; then
 fi
 [ -f "$MUSIC/manifest.jsonl" ] || { echo "needs the music corpus $MUSIC (pretrain data synth-music --out $MUSIC)"; exit 1; }
 mkdir -p "$OUT/probes"
-log() { echo "[$(date +%H:%M:%S)] $*" | tee -a "$OUT/study.log"; }
+STUDY_LOG="$OUT/study.log" PROBES="$OUT/probes"
+source "$(dirname "$0")/study_common.sh"
 [ -f "$OUT/fbank/corpus.json" ] || { log "fbank corpus"; $PRETRAIN features prepare "$MUSIC" --out "$OUT/fbank" | tail -1 >> "$OUT/study.log"; }
 [ -f "$OUT/cqt/corpus.json" ] || { log "constant-Q corpus"; $PRETRAIN features prepare "$MUSIC" --out "$OUT/cqt" --kind cqt | tail -1 >> "$OUT/study.log"; }
 [ -f "$OUT/rvq.safetensors" ] || { log "RVQ teacher"; $PRETRAIN rvq "$OUT/fbank" --codebooks 4 --entries 64 --out "$OUT/rvq.safetensors" | head -1 >> "$OUT/study.log"; }
 [ -f "$OUT/kmeans.safetensors" ] || { log "k-means of the cepstra"; $PRETRAIN kmeans "$OUT/fbank" --k 100 --out "$OUT/kmeans.safetensors" | tail -1 >> "$OUT/study.log"; }
-pretrain() {  # name, recipe, extra arguments...
-    local name=$1 recipe=$2; shift 2
-    local run="$OUT/$name"
-    if [ -f "$run/checkpoints/latest" ] && grep -q "step_$(printf %06d "$STEPS")" "$run/checkpoints/latest"; then return; fi
-    log "pre-training $name ($STEPS steps, seed $SEED)"
-    local start=$(date +%s) resume=""
-    [ -d "$run/checkpoints" ] && resume="--resume"
-    $PRETRAIN train "$recipe" --run-dir "$run" $resume --set data.features="$OUT/fbank" --set train.steps="$STEPS" \
-        --set train.seed="$SEED" "${small[@]}" "$@" >> "$OUT/$name.log" 2>&1
-    log "pre-training $name took $(( $(date +%s) - start )) s"
-}
-pretrain mert recipes/mert-small.yaml --set data.targets="$OUT/cqt" --set objective.mert.rvq="$OUT/rvq.safetensors"
-pretrain hubert recipes/hubert-small.yaml --set objective.hubert.centroids="$OUT/kmeans.safetensors"
-probe() {  # name, arguments...
-    local name=$1; shift
-    [ -f "$OUT/probes/$name.json" ] && return
-    log "probing $name"
-    $PRETRAIN probe "$@" --corpus "$MUSIC" --task "$TASKS" --labels-per-class 10 --seeds "$PROBE_SEEDS" \
-        --out "$OUT/probes/$name.json" | tail -5 >> "$OUT/probes.log"
-}
-probe fbank --baseline fbank
-probe cqt --baseline cqt
-probe random-init "$OUT/mert" --baseline random-init
-probe hubert "$OUT/hubert"
-probe mert "$OUT/mert"
+study_train "$OUT/mert" recipes/mert-small.yaml "$STEPS" --set data.features="$OUT/fbank" --set data.targets="$OUT/cqt" \
+    --set objective.mert.rvq="$OUT/rvq.safetensors"
+study_train "$OUT/hubert" recipes/hubert-small.yaml "$STEPS" --set data.features="$OUT/fbank" \
+    --set objective.hubert.centroids="$OUT/kmeans.safetensors"
+study_probe fbank "$MUSIC" --baseline fbank
+study_probe cqt "$MUSIC" --baseline cqt
+study_probe random-init "$MUSIC" "$OUT/mert" --baseline random-init
+study_probe hubert "$MUSIC" "$OUT/hubert"
+study_probe mert "$MUSIC" "$OUT/mert"
 { $PRETRAIN probe-table "$OUT/probes"/{fbank,cqt,random-init,hubert,mert}.json; echo; grep -h "took" "$OUT/study.log"; } > "$OUT/results.md"
 log "wrote $OUT/results.md"
 cat "$OUT/results.md"

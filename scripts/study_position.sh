@@ -23,30 +23,13 @@ if [ "${TINY:-0}" = 1 ]; then
 fi
 [ -f "$FBANK/corpus.json" ] || { echo "needs the feature corpus $FBANK (scripts/study_audio.sh prepares it)"; exit 1; }
 mkdir -p "$OUT/probes"
-log() { echo "[$(date +%H:%M:%S)] $*" | tee -a "$OUT/study.log"; }
-train() {  # name, recipe, extra arguments...
-    local name=$1 recipe=$2; shift 2
-    local run="$OUT/$name"
-    if [ -f "$run/checkpoints/latest" ] && grep -q "step_$(printf %06d "$STEPS")" "$run/checkpoints/latest"; then return; fi
-    log "pre-training $name ($STEPS steps)"
-    local start=$(date +%s) resume=""
-    [ -d "$run/checkpoints" ] && resume="--resume"
-    $PRETRAIN train "$recipe" --run-dir "$run" $resume --set data.features="$FBANK" --set train.steps="$STEPS" \
-        --set train.seed="$SEED" "${small[@]}" "$@" >> "$OUT/$name.log" 2>&1
-    log "pre-training $name took $(( $(date +%s) - start )) s"
-}
-train position-prediction recipes/position-prediction-small.yaml
-train tera-no-positions recipes/tera-small.yaml --set model.positions=none
-train tera recipes/tera-small.yaml
-probe() {  # name, arguments...
-    local name=$1; shift
-    [ -f "$OUT/probes/$name.json" ] && return
-    log "probing $name"
-    $PRETRAIN probe "$@" --corpus "$SPEECH" --task "$TASKS" --labels-per-class 10 --seeds "$PROBE_SEEDS" \
-        --out "$OUT/probes/$name.json" | tail -5 >> "$OUT/probes.log"
-}
-probe random-no-positions "$OUT/position-prediction" --baseline random-init
-for name in position-prediction tera-no-positions tera; do probe "$name" "$OUT/$name"; done
+STUDY_LOG="$OUT/study.log" PROBES="$OUT/probes"
+source "$(dirname "$0")/study_common.sh"
+study_train "$OUT/position-prediction" recipes/position-prediction-small.yaml "$STEPS" --set data.features="$FBANK"
+study_train "$OUT/tera-no-positions" recipes/tera-small.yaml "$STEPS" --set data.features="$FBANK" --set model.positions=none
+study_train "$OUT/tera" recipes/tera-small.yaml "$STEPS" --set data.features="$FBANK"
+study_probe random-no-positions "$SPEECH" "$OUT/position-prediction" --baseline random-init
+for name in position-prediction tera-no-positions tera; do study_probe "$name" "$SPEECH" "$OUT/$name"; done
 { $PRETRAIN probe-table "$OUT/probes"/{random-no-positions,position-prediction,tera-no-positions,tera}.json; echo; grep -h "took" "$OUT/study.log"; } > "$OUT/results.md"
 log "wrote $OUT/results.md"
 cat "$OUT/results.md"

@@ -24,7 +24,8 @@ if [ "${TINY:-0}" = 1 ]; then
 fi
 [ -f "$SPEECH/manifest.jsonl" ] || { echo "needs the speech corpus $SPEECH (scripts/study_audio.sh synthesises it)"; exit 1; }
 mkdir -p "$OUT/probes"
-log() { echo "[$(date +%H:%M:%S)] $*" | tee -a "$OUT/study.log"; }
+STUDY_LOG="$OUT/study.log" PROBES="$OUT/probes"
+source "$(dirname "$0")/study_common.sh"
 phone="$OUT/speech-$CODEC"
 log "the corpus through the $CODEC telephone channel"
 $PRETRAIN data telephone "$SPEECH" --out "$phone" --codec "$CODEC" | tail -1 >> "$OUT/study.log"
@@ -35,28 +36,12 @@ for corpus in wideband telephone; do
     log "features of the $corpus unlabelled subset"
     $PRETRAIN features prepare "$source" --where subset=pretrain --out "$features" | tail -1 >> "$OUT/study.log"
 done
-train() {  # run, steps, features, extra arguments...
-    local run=$1 steps=$2 features=$3; shift 3
-    if [ -f "$run/checkpoints/latest" ] && grep -q "step_$(printf %06d "$steps")" "$run/checkpoints/latest"; then return; fi
-    log "pre-training $(basename "$run") ($steps steps)"
-    local start=$(date +%s) resume=""
-    [ -d "$run/checkpoints" ] && resume="--resume"
-    $PRETRAIN train recipes/tera-small.yaml --run-dir "$run" $resume --set data.features="$features" --set train.steps="$steps" \
-        --set train.seed="$SEED" "${small[@]}" "$@" >> "$run.log" 2>&1
-    log "pre-training $(basename "$run") took $(( $(date +%s) - start )) s"
-}
-train "$OUT/tera-wideband" "$STEPS" "$OUT/features-wideband"
-train "$OUT/tera-continued" "$CPT_STEPS" "$OUT/features-telephone" --init-from "$OUT/tera-wideband"
-probe() {  # name, arguments...
-    local name=$1; shift
-    [ -f "$OUT/probes/$name.json" ] && return
-    log "probing $name on telephone speech"
-    $PRETRAIN probe "$@" --corpus "$phone" --task "$TASKS" --labels-per-class 10 --seeds "$PROBE_SEEDS" \
-        --out "$OUT/probes/$name.json" | tail -5 >> "$OUT/probes.log"
-}
-probe fbank --baseline fbank
-probe tera-wideband "$OUT/tera-wideband"
-probe tera-continued "$OUT/tera-continued"
+study_train "$OUT/tera-wideband" recipes/tera-small.yaml "$STEPS" --set data.features="$OUT/features-wideband"
+study_train "$OUT/tera-continued" recipes/tera-small.yaml "$CPT_STEPS" --set data.features="$OUT/features-telephone" \
+    --init-from "$OUT/tera-wideband"
+study_probe fbank "$phone" --baseline fbank
+study_probe tera-wideband "$phone" "$OUT/tera-wideband"
+study_probe tera-continued "$phone" "$OUT/tera-continued"
 { $PRETRAIN probe-table "$OUT/probes"/{fbank,tera-wideband,tera-continued}.json; echo; grep -h "took" "$OUT/study.log"; } > "$OUT/results.md"
 log "wrote $OUT/results.md"
 cat "$OUT/results.md"

@@ -31,36 +31,20 @@ fi
 [ -d "$SPEECH/ks" ] || { echo "needs the labelled speech corpus $SPEECH (scripts/study_audio.sh synthesises it)"; exit 1; }
 dir="$OUT/seed-$SEED"
 mkdir -p "$dir/probes"
-log() { echo "[$(date +%H:%M:%S)] $*" | tee -a "$dir/study.log"; }
+STUDY_LOG="$dir/study.log" PROBES="$dir/probes"
+source "$(dirname "$0")/study_common.sh"
 centroids="$OUT/kmeans-mfcc100.safetensors"
 [ -f "$centroids" ] || { log "k-means of the cepstra (100 clusters)"; $PRETRAIN kmeans "$FBANK" --k 100 --out "$centroids" | tail -1 >> "$dir/study.log"; }
 
-pretrain() {  # name, recipe, steps, extra arguments...
-    local name=$1 recipe=$2 steps=$3; shift 3
-    local run="$dir/$name"
-    if [ -f "$run/checkpoints/latest" ] && grep -q "step_$(printf %06d "$steps")" "$run/checkpoints/latest"; then return; fi
-    log "pre-training $name ($steps steps, seed $SEED)"
-    local start=$(date +%s) resume=""
-    [ -d "$run/checkpoints" ] && resume="--resume"
-    $PRETRAIN train "$recipe" --run-dir "$run" $resume --set data.features="$FBANK" --set train.steps="$steps" \
-        --set train.seed="$SEED" "${small[@]}" "$@" >> "$dir/$name.log" 2>&1
-    log "pre-training $name took $(( $(date +%s) - start )) s"
-}
-pretrain w2v-bert recipes/w2v-bert-small.yaml "$W2V_BERT_STEPS"
-pretrain wav2vec2-frames recipes/wav2vec2-frames-small.yaml "$WAV2VEC2_STEPS"
-pretrain hubert recipes/hubert-small.yaml "$HUBERT_STEPS" --set objective.hubert.centroids="$centroids"
+study_train "$dir/w2v-bert" recipes/w2v-bert-small.yaml "$W2V_BERT_STEPS" --set data.features="$FBANK"
+study_train "$dir/wav2vec2-frames" recipes/wav2vec2-frames-small.yaml "$WAV2VEC2_STEPS" --set data.features="$FBANK"
+study_train "$dir/hubert" recipes/hubert-small.yaml "$HUBERT_STEPS" --set data.features="$FBANK" \
+    --set objective.hubert.centroids="$centroids"
 
-probe() {  # name, arguments...
-    local name=$1; shift
-    [ -f "$dir/probes/$name.json" ] && return
-    log "probing $name"
-    $PRETRAIN probe "$@" --corpus "$SPEECH" --task "$TASKS" --labels-per-class "$LABELS" --seeds "$PROBE_SEEDS" \
-        --out "$dir/probes/$name.json" | tail -6 >> "$dir/probes.log"
-}
-probe fbank --baseline fbank
-probe random-conformer "$dir/w2v-bert" --baseline random-init
-probe random-bert "$dir/wav2vec2-frames" --baseline random-init
-for name in w2v-bert wav2vec2-frames hubert; do probe "$name" "$dir/$name"; done
+study_probe fbank "$SPEECH" --baseline fbank
+study_probe random-conformer "$SPEECH" "$dir/w2v-bert" --baseline random-init
+study_probe random-bert "$SPEECH" "$dir/wav2vec2-frames" --baseline random-init
+for name in w2v-bert wav2vec2-frames hubert; do study_probe "$name" "$SPEECH" "$dir/$name"; done
 $PRETRAIN probe-table "$dir/probes"/{fbank,random-conformer,random-bert,wav2vec2-frames,hubert,w2v-bert}.json > "$dir/results.md"
 grep -h "took" "$dir/study.log" >> "$dir/results.md"
 log "wrote $dir/results.md"
