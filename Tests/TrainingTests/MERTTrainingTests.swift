@@ -138,12 +138,7 @@ final class MERTTrainingTests: XCTestCase {
         XCTAssertNotNil(rows.last?.objectiveMetrics["cqt_loss"])
         XCTAssertGreaterThan(rows.map { $0.objectiveMetrics["mixed_crops"] ?? 0 }.reduce(0, +), 0)
 
-        let interrupted = root.appendingPathComponent("interrupted")
-        try Trainer(recipe: recipe, runDirectory: interrupted, corpus: corpus, console: ConsoleProgress(mode: .silent)).run(stopAfter: 5)
-        XCTAssertTrue(try Trainer(recipe: recipe, runDirectory: interrupted, corpus: corpus, start: .resume,
-                                  console: ConsoleProgress(mode: .silent)).run().finished)
-        assertSameCurves(try readMetrics(interrupted.appendingPathComponent("metrics.jsonl")),
-                         try readMetrics(run.appendingPathComponent("metrics.jsonl")))
+        try assertResumesExactly(recipe, corpus: corpus, root: root, completed: run)
 
         let loaded = try loadAudioEncoder(run)
         XCTAssertEqual(loaded.encoder.config.featureDimension, 16, "the encoder reads the fbank bins only")

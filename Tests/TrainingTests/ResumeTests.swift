@@ -65,3 +65,15 @@ func assertSameCurves(_ actual: [MetricsRecord], _ expected: [MetricsRecord], fi
         XCTAssertEqual(a.valBitsPerByte, b.valBitsPerByte, "val bpb at step \(a.step)", file: file, line: line)
     }
 }
+
+/// A run of `recipe` stopped after `stopAfter` updates in ROOT/interrupted and resumed gives the curves of the
+/// uninterrupted run already in `completed`, bit for bit.
+func assertResumesExactly(_ recipe: Recipe, corpus: TrainingCorpus, root: URL, completed: URL, stopAfter: Int = 5,
+                          file: StaticString = #filePath, line: UInt = #line) throws {
+    let interrupted = root.appendingPathComponent("interrupted")
+    try Trainer(recipe: recipe, runDirectory: interrupted, corpus: corpus, console: ConsoleProgress(mode: .silent)).run(stopAfter: stopAfter)
+    let resumed = try Trainer(recipe: recipe, runDirectory: interrupted, corpus: corpus, start: .resume, console: ConsoleProgress(mode: .silent))
+    XCTAssertTrue(try resumed.run().finished, file: file, line: line)
+    assertSameCurves(try readMetrics(interrupted.appendingPathComponent("metrics.jsonl")),
+                     try readMetrics(completed.appendingPathComponent("metrics.jsonl")), file: file, line: line)
+}

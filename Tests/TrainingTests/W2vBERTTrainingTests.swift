@@ -75,13 +75,7 @@ final class W2vBERTTrainingTests: XCTestCase {
         XCTAssertNotNil(rows.last?.objectiveMetrics["mlm_loss"])
         XCTAssertNotNil(rows.last?.objectiveMetrics["contrastive_loss"])
 
-        let interrupted = root.appendingPathComponent("interrupted")
-        try Trainer(recipe: recipe, runDirectory: interrupted, corpus: corpus, console: ConsoleProgress(mode: .silent)).run(stopAfter: 5)
-        let resumed = try Trainer(recipe: recipe, runDirectory: interrupted, corpus: corpus, start: .resume,
-                                  console: ConsoleProgress(mode: .silent))
-        XCTAssertTrue(try resumed.run().finished)
-        assertSameCurves(try readMetrics(interrupted.appendingPathComponent("metrics.jsonl")),
-                         try readMetrics(run.appendingPathComponent("metrics.jsonl")))
+        try assertResumesExactly(recipe, corpus: corpus, root: root, completed: run)
 
         let loaded = try loadAudioEncoder(run)
         let frames = try XCTUnwrap(loaded.encoder as? AudioFrameEncoder)
