@@ -7,7 +7,7 @@ RELEASE := $(SWIFT) build -c release
 
 TASKS ?= data/tasks
 
-.PHONY: tasks deps build test demo study-cpt study-transfer study-data study-downstream study-compose study-audio study-newlang bench bench-dp fixtures clean fuzz faults sources
+.PHONY: tasks deps build test demo study-cpt study-transfer study-data study-downstream study-compose study-audio study-newlang study-w2v-bert study-gender study-mert study-position study-telephone study-indic bench bench-dp fixtures clean fuzz faults sources
 
 # Debian/Ubuntu packages the build links against (and the tools `pretrain data synth-speech` drives: espeak-ng,
 # sox; `pretrain data synth-music`: fluidsynth and its General MIDI soundfont; Open MPI for data-parallel training
@@ -144,6 +144,24 @@ study-audio: build
 # a 2-core Zen 5, about 65 on a Zen 3); the table lands in runs/study-newlang/results.md.
 study-newlang: build
 	OMP_WAIT_POLICY=passive scripts/study_newlang.sh
+
+# The speech and music studies of the second round (each needs `make study-audio`'s corpus, or the music corpus of
+# `pretrain data synth-music --out data/music`; TINY=1 in the environment runs any of them small, as a smoke test):
+# w2v-BERT vs wav2vec 2.0 vs HuBERT at equal time; the speakers' gender in pre-training; MERT vs HuBERT on music;
+# position prediction vs masked reconstruction; telephone-domain continued pre-training; multilingual Indic
+# pre-training. Each writes runs/study-*/results.md; docs/RESULTS.md reports them.
+study-w2v-bert: build
+	OMP_WAIT_POLICY=passive scripts/study_w2v_bert.sh
+study-gender: build
+	OMP_WAIT_POLICY=passive scripts/study_gender.sh
+study-mert: build
+	OMP_WAIT_POLICY=passive scripts/study_mert.sh
+study-position: build
+	OMP_WAIT_POLICY=passive scripts/study_position.sh
+study-telephone: build
+	OMP_WAIT_POLICY=passive scripts/study_telephone.sh
+study-indic: build
+	OMP_WAIT_POLICY=passive scripts/study_indic.sh
 
 # The fuzz suite of issue 18: every parser's structured fuzzer (`pretrain fuzz`) for FUZZ_SECONDS each, seeded with
 # FUZZ_SEED (printed, so that a failure reruns exactly). Fails when a parser's process dies by a signal (a trap),
