@@ -19,7 +19,7 @@ SEED=${SEED:-1337}
 PROBE_SEEDS=${PROBE_SEEDS:-3}
 small=()
 if [ "${TINY:-0}" = 1 ]; then
-    HOURS=0.02 PR=40,10,10 STEPS=6 PROBE_SEEDS=1 LANGUAGES=hi,ta
+    HOURS=0.01 PR=24,6,6 STEPS=6 PROBE_SEEDS=1 LANGUAGES=hi,ta
     small=(--set model.layers=1 --set model.d_model=32 --set model.heads=2 --set model.mlp_hidden=64
            --set train.eval_every=3 --set train.checkpoint_every=3 --set schedule.warmup=2 --set optim.batch_size=2)
 fi
@@ -27,7 +27,7 @@ fi
 mkdir -p "$OUT/probes"
 STUDY_LOG="$OUT/study.log" PROBES="$OUT/probes"
 source "$(dirname "$0")/study_common.sh"
-lid_size=$([ "${TINY:-0}" = 1 ] && echo "--lid 12,4,4" || echo "")
+lid_size=$([ "${TINY:-0}" = 1 ] && echo "--lid 10,3,3" || echo "")
 [ -f "$OUT/indic/manifest.jsonl" ] || { log "synthesising the Indic corpus ($HOURS h)"
     $PRETRAIN data synth-speech --out "$OUT/indic" --subsets pretrain,lid --languages "$LANGUAGES" --hours "$HOURS" \
         $lid_size | tail -1 >> "$OUT/study.log"; }

@@ -1,0 +1,95 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// The speech and music study scripts at their TINY size, end to end as a user runs them (`TINY=1
+/// scripts/study_*.sh`): tiny synthesised corpora, a few steps of each pre-training, one probe seed. Each must finish
+/// and write its results table with every row; the numbers mean nothing at this size.
+final class StudyScriptTests: XCTestCase {
+    /// A tiny speech corpus (pre-training audio and keyword spotting), its unlabelled subset's fbank corpus and a tiny
+    /// music corpus, made once for the class in a directory removed after its last test.
+    nonisolated(unsafe) static var corpora: (root: URL, speech: URL, fbank: URL, music: URL)?
+
+    override class func tearDown() {
+        if let root = corpora?.root { try? FileManager.default.removeItem(at: root) }
+        corpora = nil
+        super.tearDown()
+    }
+
+    func corpora() throws -> (root: URL, speech: URL, fbank: URL, music: URL) {
+        if let made = Self.corpora { return made }
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("StudyScriptTests-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        let (speech, fbank, music) = (root.appendingPathComponent("speech"), root.appendingPathComponent("fbank"),
+                                      root.appendingPathComponent("music"))
+        for arguments in [["data", "synth-speech", "--out", speech.path, "--hours", "0.02", "--subsets", "pretrain,ks", "--ks", "12,4,4"],
+                          ["features", "prepare", speech.appendingPathComponent("pretrain").path, "--out", fbank.path],
+                          ["data", "synth-music", "--out", music.path, "--notes", "40", "--phrases", "20", "--jobs", "2"]] {
+            let (status, output) = try runPretrain(arguments)
+            XCTAssertEqual(status, 0, output)
+        }
+        Self.corpora = (root, speech, fbank, music)
+        return Self.corpora!
+    }
+
+    /// Runs `TINY=1 scripts/NAME` from the repository root with `environment`; returns results.md under `results`.
+    func runTiny(_ name: String, _ environment: [String: String], results: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["scripts/\(name)"]
+        process.currentDirectoryURL = repositoryRoot
+        process.environment = ProcessInfo.processInfo.environment.merging(
+            ["TINY": "1", "PRETRAIN": try pretrainExecutable().path, "OMP_WAIT_POLICY": "passive"].merging(environment) { $1 }) { $1 }
+        let pipe = Pipe()
+        (process.standardOutput, process.standardError) = (pipe, pipe)
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, "\(name):\n\(output.suffix(3000))")
+        return (try? String(contentsOfFile: results, encoding: .utf8)) ?? ""
+    }
+
+    func out(_ name: String) throws -> URL { try corpora().root.appendingPathComponent(name) }
+
+    func testW2vBERTStudy() throws {
+        let c = try corpora(), out = try out("w2v-bert")
+        let table = try runTiny("study_w2v_bert.sh", ["SPEECH": c.speech.path, "FBANK": c.fbank.path, "OUT": out.path],
+                                results: out.appendingPathComponent("seed-1337/results.md").path)
+        for row in ["fbank", "random-conformer", "random-bert", "wav2vec2-frames", "hubert", "w2v-bert"] {
+            XCTAssertTrue(table.contains("| \(row) |"), "\(row) in\n\(table)")
+        }
+    }
+
+    func testGenderStudy() throws {
+        let c = try corpora(), out = try out("gender")
+        let table = try runTiny("study_gender.sh", ["SPEECH": c.speech.path, "OUT": out.path], results: out.appendingPathComponent("results.md").path)
+        for corpus in ["male", "female", "balanced"] {
+            for gender in ["male", "female"] { XCTAssertTrue(table.contains("| tera-\(corpus)-on-\(gender) |"), "\(corpus) on \(gender) in\n\(table)") }
+        }
+    }
+
+    func testPositionStudy() throws {
+        let c = try corpora(), out = try out("position")
+        let table = try runTiny("study_position.sh", ["SPEECH": c.speech.path, "FBANK": c.fbank.path, "OUT": out.path],
+                                results: out.appendingPathComponent("results.md").path)
+        for row in ["random-no-positions", "position-prediction", "tera-no-positions", "tera"] { XCTAssertTrue(table.contains("| \(row) |"), "\(row) in\n\(table)") }
+    }
+
+    func testTelephoneStudy() throws {
+        let c = try corpora(), out = try out("telephone")
+        let table = try runTiny("study_telephone.sh", ["SPEECH": c.speech.path, "OUT": out.path], results: out.appendingPathComponent("results.md").path)
+        for row in ["fbank", "tera-wideband", "tera-continued"] { XCTAssertTrue(table.contains("| \(row) |"), "\(row) in\n\(table)") }
+    }
+
+    func testIndicStudy() throws {
+        let c = try corpora(), out = try out("indic")
+        let table = try runTiny("study_indic.sh", ["FBANK": c.fbank.path, "OUT": out.path], results: out.appendingPathComponent("results.md").path)
+        for row in ["lid-tera-indic", "pr-hi-tera-english", "pr-ta-tera-indic"] { XCTAssertTrue(table.contains("| \(row) |"), "\(row) in\n\(table)") }
+    }
+
+    func testMERTStudy() throws {
+        let c = try corpora(), out = try out("mert")
+        let table = try runTiny("study_mert.sh", ["MUSIC": c.music.path, "OUT": out.path], results: out.appendingPathComponent("results.md").path)
+        for row in ["fbank", "cqt", "random-init", "hubert", "mert"] { XCTAssertTrue(table.contains("| \(row) |"), "\(row) in\n\(table)") }
+    }
+}
