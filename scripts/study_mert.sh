@@ -4,11 +4,13 @@
 # synth-music`) as fbank and constant-Q corpora, fits the RVQ teacher and the k-means of the cepstra on it, pre-trains
 # recipes/mert-small.yaml and recipes/hubert-small.yaml on the same frames for $STEPS steps each, and probes both, their
 # random-init encoder and the fbank and constant-Q baselines on the music tasks (instrument family, pitch, key, tempo;
-# 10 labelled clips a class, $PROBE_SEEDS probe seeds). Writes $OUT/results.md.
+# 10 labelled clips a class, $PROBE_SEEDS probe seeds). Writes $OUT/results.md. When the speech corpus $SPEECH exists,
+# the two music encoders are probed on its speech tasks too ($OUT/results-speech.md, beside fbank).
 # TINY=1 runs the whole pipeline small (a smoke test: minutes, not a result). Steps whose output exists are skipped.
 set -euo pipefail
 PRETRAIN=${PRETRAIN:-.build/release/pretrain}
 MUSIC=${MUSIC:-data/music}
+SPEECH=${SPEECH:-data/speech}
 OUT=${OUT:-runs/study-mert}
 STEPS=${STEPS:-3000}
 SEED=${SEED:-1337}
@@ -40,3 +42,13 @@ study_probe mert "$MUSIC" "$OUT/mert"
 { $PRETRAIN probe-table "$OUT/probes"/{fbank,cqt,random-init,hubert,mert}.json; echo; grep -h "took" "$OUT/study.log"; } > "$OUT/results.md"
 log "wrote $OUT/results.md"
 cat "$OUT/results.md"
+if [ -f "$SPEECH/manifest.jsonl" ]; then
+    speech_tasks=speech; [ "${TINY:-0}" = 1 ] && speech_tasks=ks
+    for name in fbank hubert mert; do
+        args=(--baseline fbank); [ $name != fbank ] && args=("$OUT/$name")
+        TASKS=$speech_tasks study_probe "speech-$name" "$SPEECH" "${args[@]}"
+    done
+    $PRETRAIN probe-table "$OUT/probes"/speech-{fbank,hubert,mert}.json > "$OUT/results-speech.md"
+    log "wrote $OUT/results-speech.md"
+    cat "$OUT/results-speech.md"
+fi

@@ -89,7 +89,10 @@ final class StudyScriptTests: XCTestCase {
 
     func testMERTStudy() throws {
         let c = try corpora(), out = try out("mert")
-        let table = try runTiny("study_mert.sh", ["MUSIC": c.music.path, "OUT": out.path], results: out.appendingPathComponent("results.md").path)
+        let table = try runTiny("study_mert.sh", ["MUSIC": c.music.path, "SPEECH": c.speech.path, "OUT": out.path],
+                                results: out.appendingPathComponent("results.md").path)
         for row in ["fbank", "cqt", "random-init", "hubert", "mert"] { XCTAssertTrue(table.contains("| \(row) |"), "\(row) in\n\(table)") }
+        let speech = try String(contentsOf: out.appendingPathComponent("results-speech.md"), encoding: .utf8)
+        for row in ["speech-fbank", "speech-hubert", "speech-mert"] { XCTAssertTrue(speech.contains("| \(row) |"), "\(row) in\n\(speech)") }
     }
 }
