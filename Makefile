@@ -96,6 +96,7 @@ fixtures:
 	python3 scripts/make_audio_objective_fixtures.py
 	python3 scripts/make_w2v_bert_fixtures.py
 	python3 scripts/make_mert_fixtures.py
+	python3 scripts/make_text_position_fixtures.py
 	python3 scripts/make_cqt_fixtures.py
 	python3 -m pip install -q transformers tokenizers
 	python3 scripts/make_wav2vec2_fixtures.py

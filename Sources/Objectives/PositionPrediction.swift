@@ -47,3 +47,43 @@ public final class PositionPrediction: FeaturePretrainingObjective {
         return (loss, counted)
     }
 }
+
+/// The text form: a BERT encoder whose position table is zero and frozen (the input is the tokens alone, as the
+/// paper's encoder without position embeddings; the table stays so that checkpoints keep Hugging Face's keys) and a
+/// linear head over its last layer that names each token's index. Keys: bert.…, head (C → max positions).
+public final class TextPositionPredictionModel: Module {
+    @Key public var bert: BertModel
+    @Key public var head: Linear
+
+    public init(bert: BertModel, generator: inout RandomGenerator) {
+        Initializer.zeros(bert.embeddings.position.weight)
+        bert.embeddings.position.weight.requiresGrad = false
+        _bert = Key(wrappedValue: bert, "bert")
+        _head = Key(wrappedValue: Linear(bert.config.hiddenSize, bert.config.maxPositions, generator: &generator), "head")
+        super.init()
+    }
+
+    /// tokens: (B, T) → position logits (B, T, max positions).
+    public func callAsFunction(_ tokens: IntTensor) -> Tensor { head(bert(tokens: tokens)) }
+}
+
+/// Position prediction over token windows: the window's first T tokens (the last is only a next-token target for
+/// causal objectives) go in without positions, and the cross-entropy of the head's logits against each token's index
+/// 0 … T − 1 is averaged over every token.
+public final class TextPositionPrediction: PretrainingObjective {
+    public let predictionModel: TextPositionPredictionModel
+    public var model: Module { predictionModel }
+
+    public init(model: TextPositionPredictionModel) {
+        precondition(!model.bert.embeddings.position.weight.requiresGrad, "the position table must be frozen (at zero)")
+        predictionModel = model
+    }
+
+    public func loss(_ tokens: IntTensor, generator: inout RandomGenerator) -> (loss: Tensor, predicted: Int) {
+        precondition(tokens.shape.count == 2 && tokens.shape[1] >= 2, "position prediction reads (B, T+1) windows, got \(tokens.shape)")
+        let (rows, length) = (tokens.shape[0], tokens.shape[1] - 1)
+        let logits = predictionModel(tokens.columns(0..<length))                                       // (B, T, P)
+        let targets = IntTensor((0..<rows * length).map { Int32($0 % length) }, shape: [rows * length])
+        return (crossEntropy(logits.reshaped([rows * length, logits.size(2)]), targets: targets), rows * length)
+    }
+}
