@@ -33,13 +33,8 @@ public final class ResidualVectorQuantizer: Module {
         for stage in 0..<n {
             let table = Tensor(Array(UnsafeBufferPointer(start: codebooks.data + stage * entries * d, count: entries * d)),
                                shape: [entries, d])
-            let nearest = nearestRows(residual, in: table)
-            var squared = 0.0
-            for (row, code) in nearest.enumerated() {
-                codes[row * n + stage] = code
-                let r = residual.data + row * d, c = table.data + Int(code) * d
-                for j in 0..<d { r[j] -= c[j]; squared += Double(r[j] * r[j]) }
-            }
+            let (nearest, squared) = Self.subtractNearest(residual, table)
+            for (row, code) in nearest.enumerated() { codes[row * n + stage] = code }
             errors.append(squared / Double(max(1, m * d)))
         }
         return (codes, errors)
@@ -58,11 +53,21 @@ public final class ResidualVectorQuantizer: Module {
             stageConfig.seed = config.seed &+ UInt64(stage)
             let table = MiniBatchKMeans.fit(residual, config: stageConfig) { progress(stage, $0, $1) }
             tables += table.scalars
-            for (row, code) in nearestRows(residual, in: table).enumerated() {
-                let r = residual.data + row * d, c = table.data + Int(code) * d
-                for j in 0..<d { r[j] -= c[j] }
-            }
+            _ = subtractNearest(residual, table)
         }
         return ResidualVectorQuantizer(codebooks: Tensor(tables, shape: [count, config.k, d]))
+    }
+
+    /// One stage: each row of `residual` (M, D) loses its nearest row of `table` (K, D), in place → the chosen rows
+    /// and the sum of the squared values left.
+    static func subtractNearest(_ residual: Tensor, _ table: Tensor) -> (codes: [Int32], squared: Double) {
+        let d = residual.size(1)
+        let nearest = nearestRows(residual, in: table)
+        var squared = 0.0
+        for (row, code) in nearest.enumerated() {
+            let r = residual.data + row * d, c = table.data + Int(code) * d
+            for j in 0..<d { r[j] -= c[j]; squared += Double(r[j] * r[j]) }
+        }
+        return (nearest, squared)
     }
 }
