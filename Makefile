@@ -99,6 +99,7 @@ fixtures:
 	python3 scripts/make_text_position_fixtures.py
 	python3 scripts/make_cqt_fixtures.py
 	python3 scripts/make_tts_audio_fixtures.py
+	python3 scripts/make_fastspeech_fixtures.py
 	python3 -m pip install -q transformers tokenizers
 	python3 scripts/make_wav2vec2_fixtures.py
 	python3 scripts/make_beats_fixtures.py

@@ -80,7 +80,7 @@ let package = Package(
         // fine-tuning of checkpoints.
         .target(name: "Training",
                 dependencies: ["Tensors", "Layers", "Optimizers", "Objectives", "TextData", "SafeTensors", "AudioData",
-                               "Probes", "FileErrors", "Distributed", "HFInterop", .product(name: "Yams", package: "Yams")],
+                               "Probes", "FileErrors", "Distributed", "HFInterop", "SpeechSynthesis", .product(name: "Yams", package: "Yams")],
                 path: "Sources/Training", swiftSettings: numericSettings),
         // Hugging Face directories: config.json + model.safetensors + tokenizer.json, both ways.
         .target(name: "HFInterop", dependencies: ["Tensors", "Layers", "TextData", "SafeTensors", "FileErrors"],

@@ -47,15 +47,46 @@ public struct FastSpeechLossWeights: Equatable, Sendable {
 ///   - the binarization loss −mean_t log softmax(·)[t, path(t)] pulls the soft alignment toward that path (§2.3);
 ///   - FastSpeech 2's losses (Ren et al. 2021 §2.2–2.3): L1 of the mel frames, MSE of log(d + 1) and of each
 ///     variance's phoneme-level mean over the path's frames, masked to real positions.
-public final class FastSpeechTraining {
-    public let model: FastSpeechModel
+///
+/// In a training run the binarization term's weight is `binarizationWeight` from update `binarizationStart` on (0
+/// before); the terms are averaged for the metrics rows (`objective/mel_loss`, …).
+public final class FastSpeechTraining: TrainableObjective, StepAwareObjective {
+    public let fastSpeech: FastSpeechModel
+    public var model: Module { fastSpeech }
     public var weights: FastSpeechLossWeights
     public var priorScaling: Double
+    public var binarizationWeight: Float
+    public var binarizationStart: Int
+    private var sums: [String: Double] = [:]
+    private var counted = 0
 
-    public init(model: FastSpeechModel, weights: FastSpeechLossWeights = .init(), priorScaling: Double = 1) {
-        self.model = model
+    public init(model: FastSpeechModel, weights: FastSpeechLossWeights = .init(), priorScaling: Double = 1,
+                binarizationWeight: Float = 0, binarizationStart: Int = 0) {
+        fastSpeech = model
         self.weights = weights
         self.priorScaling = priorScaling
+        self.binarizationWeight = binarizationWeight
+        self.binarizationStart = binarizationStart
+    }
+
+    public func prepare(step: Int) {
+        if binarizationWeight > 0 { weights.binarization = step >= binarizationStart ? binarizationWeight : 0 }
+    }
+
+    /// A training micro-batch's loss; its terms go into the running means of `drainMetrics`.
+    public func trainingLoss(_ batch: SpeechSynthesisBatch) -> Tensor {
+        let terms = losses(batch)
+        var values = ["mel_loss": terms.mel.item, "duration_loss": terms.duration.item, "alignment_loss": terms.alignment.item]
+        for (name, loss) in zip(fastSpeech.config.variances, terms.variances) { values[name + "_loss"] = loss.item }
+        if let binarization = terms.binarization { values["binarization_loss"] = binarization.item }
+        for (name, value) in values { sums[name, default: 0] += Double(value) }
+        counted += 1
+        return terms.total
+    }
+
+    public func drainMetrics() -> [String: Double] {
+        defer { sums = [:]; counted = 0 }
+        return counted == 0 ? [:] : sums.mapValues { $0 / Double(counted) }
     }
 
     public struct Losses {
@@ -70,6 +101,7 @@ public final class FastSpeechTraining {
     }
 
     public func losses(_ batch: SpeechSynthesisBatch) -> Losses {
+        let model = fastSpeech
         precondition(batch.frameVariances.count == model.config.variances.count,
                      "the batch has \(batch.frameVariances.count) variances, the model \(model.config.variances)")
         let (rows, width, frames) = (batch.phonemes.shape[0], batch.phonemes.shape[1], batch.mel.size(1))
@@ -117,7 +149,7 @@ public final class FastSpeechTraining {
     /// Each frame's log-distribution over the phonemes (B, T, P): log_softmax of the aligner's scores over the real
     /// phonemes, plus the log prior. Padded phonemes sit at −10⁴ (no weight in any softmax).
     public func alignment(embedded: Tensor, phonemes: SequencePadding, mel: Tensor, frames: SequencePadding) -> Tensor {
-        let scores = model.aligner(embedded: embedded, phonemes: phonemes, mel: mel, frames: frames)     // (B, T, P)
+        let scores = fastSpeech.aligner(embedded: embedded, phonemes: phonemes, mel: mel, frames: frames)     // (B, T, P)
         let (rows, length, width) = (scores.size(0), scores.size(1), scores.size(2))
         let keyBias = Tensor(phonemes.keyPadding.values.map { $0 == 1 ? Float(-1e4) : 0 }, shape: [rows, 1, width])
         var prior = [Float](repeating: 0, count: rows * length * width)

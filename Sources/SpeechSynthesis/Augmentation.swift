@@ -14,6 +14,10 @@ public struct Augmentation: Codable, Equatable {
         self.reverb = reverb; self.noise = noise; self.snrDB = snrDB; self.gainDB = gainDB
     }
 
+    /// A recording left as espeak-ng spoke it: no reverberation, no level change, and noise 200 dB below the speech
+    /// (zero once rounded to 16 bits).
+    public static let clean = Augmentation(reverb: nil, noise: .white, snrDB: 200, gainDB: 0)
+
     public static let snrRange = 5.0...30.0
     public static let gainRange = -10.0...0.0
     /// Share of utterances that get reverberation.

@@ -88,6 +88,15 @@ public struct CorpusPlan {
                 return spec(path: path, split: split, text: random.pick(texts.lines(split: split)), language: "en",
                             speaker: speaker, label: nil, random: &random, accent: Self.phonemeAccent)
             }
+        case "tts":
+            let speaker = SpeakerProfile(id: "tts", variant: "", pitch: 50, rate: 160, englishAccent: options.ttsVoice)
+            return (0..<options.ttsUtterances.count(split)).map { index in
+                let path = "tts/\(split)/\(number(index)).wav"
+                var random = stream(path)
+                return UtteranceSpec(path: path, subset: "tts", split: split, text: random.pick(texts.lines(split: split)),
+                                     language: "en", speaker: speaker, voice: options.ttsVoice, label: nil,
+                                     augmentation: .clean, minimumSeconds: 0, placement: 0)
+            }
         default:
             return []
         }

@@ -7,6 +7,11 @@ extension TrainingCorpus {
     /// corpora (`data.val`), and, for a mixture or replay, every source's train shards (cut to `subset_tokens`) and
     /// val shards (named by source). Relative paths are taken from the current directory.
     public static func load(_ data: DataSection) throws -> TrainingCorpus {
+        if let tts = data.tts {
+            do { return TrainingCorpus(speech: try TTSCorpus.load(URL(fileURLWithPath: tts))) } catch let error as AudioError {
+                throw TrainingError("data.tts: \(error.message)")
+            }
+        }
         if let waveforms = data.waveforms {
             do {
                 return TrainingCorpus(waveforms: try WaveformCorpus.load(URL(fileURLWithPath: waveforms)))

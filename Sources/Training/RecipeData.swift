@@ -37,13 +37,16 @@ public struct DataSection: RecipeSection {
     /// Audio, with data.features: a feature corpus of per-frame targets for the same utterances (`pretrain features
     /// prepare IN --kind cqt`: MERT's constant-Q frames); each crop carries them after its features.
     public var targets: String?
+    /// Text-to-speech, fastspeech: a synthesised corpus directory (`pretrain data synth-speech --subsets tts`): its
+    /// tts utterances' phonemes and log-mel frames (train → train, dev → val).
+    public var tts: String?
 
     public init() {}
 
     public static let keys: [RecipeKey<DataSection>] = [
         .init("corpus", \.corpus), .init("val", \.val), .init("sampling", choice: \.sampling), .init("mixture", \.mixture),
         .init("replay", \.replay), .init("phases", \.phases), .init("skill_it", \.skillIt), .init("balance_by", \.balanceBy), .init("features", \.features),
-        .init("waveforms", \.waveforms), .init("targets", \.targets),
+        .init("waveforms", \.waveforms), .init("targets", \.targets), .init("tts", \.tts),
     ]
 
     /// Without `corpus`, a mixture's first source (by name) gives the tokenizer and the main val split.

@@ -53,6 +53,15 @@ public struct ModelSection: RecipeSection {
     public var block: AudioEncoderConfig.Block?
     /// Conformer layers: the depthwise kernel (odd); nil: 15.
     public var conformerKernel: Int?
+    /// fastspeech: the feed-forward blocks' convolution kernel (odd); nil: 9.
+    public var convKernel: Int?
+    /// fastspeech: the duration and variance predictors' width and kernel; nil: d_model and 3.
+    public var predictorHidden: Int?
+    public var predictorKernel: Int?
+    /// fastspeech: the aligner's dimension; nil: 80.
+    public var alignmentDim: Int?
+    /// fastspeech: the variances the adaptor predicts besides duration (of: energy); nil: [energy].
+    public var variances: [String]?
 
     public init() {}
 
@@ -65,6 +74,8 @@ public struct ModelSection: RecipeSection {
         .init("conv_position_groups", \.convPositionGroups), .init("patch_frequency", \.patchFrequency),
         .init("patch_time", \.patchTime), .init("conv_dim", \.convDim), .init("feature_norm", choice: \.featureNorm),
         .init("block", choice: \.block), .init("conformer_kernel", \.conformerKernel),
+        .init("conv_kernel", \.convKernel), .init("predictor_hidden", \.predictorHidden),
+        .init("predictor_kernel", \.predictorKernel), .init("alignment_dim", \.alignmentDim), .init("variances", \.variances),
     ]
 
     /// Problems every family shares.

@@ -60,6 +60,8 @@ public struct TrainingCorpus {
     public var features: FeatureCorpus?
     /// Waveform runs (wav2vec 2.0): the normalised 16 kHz waveforms, cropped as features of one value per sample.
     public var waveforms: WaveformCorpus?
+    /// Text-to-speech runs: phonemes and log-mel frames of each utterance.
+    public var speech: TTSCorpus?
 
     /// A feature corpus for an audio run.
     public init(features: FeatureCorpus) {
@@ -71,6 +73,12 @@ public struct TrainingCorpus {
     public init(waveforms: WaveformCorpus) {
         self.init(trainShards: [], validation: ValidationSet(name: "val", shards: [], bytesPerToken: nil), vocabularySize: 0)
         self.waveforms = waveforms
+    }
+
+    /// Phonemes and frames for a text-to-speech run.
+    public init(speech: TTSCorpus) {
+        self.init(trainShards: [], validation: ValidationSet(name: "val", shards: [], bytesPerToken: nil), vocabularySize: 0)
+        self.speech = speech
     }
 
     /// An audio run's utterances as crops are cut from them: feature frames of `dimension` bins, or samples (1).

@@ -34,6 +34,7 @@ struct Pretrain: ParsableCommand {
             Grow.self,
             Merge.self,
             DataCommands.self,
+            TTS.self,
             Curate.self,
             Tasks.self,
             Study.self,

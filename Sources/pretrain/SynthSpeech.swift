@@ -13,7 +13,8 @@ struct SynthSpeech: ParsableCommand {
             path, duration, text, phonemes, speaker, voice, language, split, subset, label, noise), phonemes.txt (the \
             phoneme inventory of the pr subset) and corpus.json (counts, hours, seed, tool versions, command line). Subsets: pretrain \
             (unlabelled, --hours), ks (12 Speech Commands v1 classes), sid (--sid-speakers speakers, different texts \
-            per split), lid (--languages), pr (English phoneme transcripts). A corpus for a new language: \
+            per split), lid (--languages), pr (English phoneme transcripts); on request, tts (one clean speaker, \
+            --tts-voice, for text-to-speech). A corpus for a new language: \
             --pretrain-language X --pr-language X (pre-training phrases and phoneme transcripts in X only). \
             The same arguments give the same files \
             for any --jobs; run again into the same DIR to resume. Needs espeak-ng and sox (make deps).
@@ -35,7 +36,7 @@ struct SynthSpeech: ParsableCommand {
     @Option(help: "Parallel workers (espeak-ng/sox pipelines); the output does not depend on it.")
     var jobs: Int = 2
 
-    @Option(help: "Comma-separated subsets to make, of pretrain,ks,sid,lid,pr.")
+    @Option(help: "Comma-separated subsets to make, of pretrain,ks,sid,lid,pr (the default) and tts.")
     var subsets = SynthesisOptions.allSubsets.joined(separator: ",")
 
     @Option(name: .customLong("ks"), help: "Keyword spotting utterances per class for train,dev,test.")
@@ -52,6 +53,12 @@ struct SynthSpeech: ParsableCommand {
 
     @Option(name: .customLong("pr"), help: "Phoneme recognition utterances for train,dev,test.")
     var prUtterances = "600,100,100"
+
+    @Option(name: .customLong("tts"), help: "Text-to-speech utterances (subset tts: one clean speaker) for train,dev,test.")
+    var ttsUtterances = "1500,50,100"
+
+    @Option(name: .customLong("tts-voice"), help: "The espeak-ng voice of the tts subset.")
+    var ttsVoice = "en-us"
 
     @Option(help: "Comma-separated espeak-ng languages for language identification and pre-training.")
     var languages = WordLists.defaultLanguages.joined(separator: ",")
@@ -80,6 +87,8 @@ struct SynthSpeech: ParsableCommand {
         options.sidSpeakers = sidSpeakers
         options.lidPerLanguage = try SplitSizes(parsing: lidPerLanguage, flag: "--lid")
         options.prUtterances = try SplitSizes(parsing: prUtterances, flag: "--pr")
+        options.ttsUtterances = try SplitSizes(parsing: ttsUtterances, flag: "--tts")
+        options.ttsVoice = ttsVoice
         options.languages = languages.split(separator: ",").map(String.init)
         options.speakerPool = speakerPool
         options.pretrainLanguage = pretrainLanguage

@@ -24,6 +24,22 @@ final class CorpusPlanTests: XCTestCase {
         XCTAssertTrue(specs.allSatisfy { $0.minimumSeconds == 1 })
     }
 
+    /// The text-to-speech subset is asked for by name: one voice, clean audio, a split's texts from its own plays.
+    func testTextToSpeechIsOneCleanSpeakerOnRequest() throws {
+        XCTAssertTrue(plan().labelledUtterances().allSatisfy { $0.subset != "tts" }, "not made by default")
+        let specs = plan { $0.subsets = ["tts"]; $0.ttsUtterances = SplitSizes(train: 40, dev: 5, test: 6); $0.ttsVoice = "en-gb" }
+            .labelledUtterances()
+        XCTAssertEqual(specs.count, 51)
+        XCTAssertEqual(specs.filter { $0.split == "test" }.count, 6)
+        XCTAssertEqual(Set(specs.compactMap(\.voice)), ["en-gb"])
+        XCTAssertTrue(specs.allSatisfy { $0.augmentation == .clean && $0.augmentation.reverb == nil && $0.minimumSeconds == 0 })
+        let textsBySplit = Dictionary(grouping: specs, by: \.split).mapValues { Set($0.map(\.text)) }
+        XCTAssertTrue(textsBySplit["train"]!.isDisjoint(with: textsBySplit["test"]!))
+        var bad = SynthesisOptions()
+        bad.ttsVoice = "en us"
+        XCTAssertThrowsError(try bad.validate()) { XCTAssertTrue("\($0)".contains("--tts-voice"), "\($0)") }
+    }
+
     func testSpeakerIdentificationHasTwentyFourDistinctSpeakersAndDisjointTexts() {
         let plan = plan()
         let specs = plan.labelledUtterances().filter { $0.subset == "sid" }

@@ -1,0 +1,138 @@
+import Foundation
+
+/// A text-to-speech corpus in memory: each utterance's phoneme ids and its log-mel frames (TTSMelSpectrogram) with a
+/// per-frame energy, read from a synthesised corpus directory (`pretrain data synth-speech --subsets tts`): its
+/// manifest.jsonl lines of one `subset`, `path` and space-separated `phonemes`; the `split` field decides train
+/// (train), val (dev) and test (test).
+public struct TTSCorpus {
+    /// The file a checkpoint keeps beside the weights: what synthesis needs to turn phonemes into audio.
+    public struct Info: Codable, Equatable {
+        public static let fileName = "tts.json"
+        /// The phoneme inventory; id i + 1 is phonemes[i], 0 is padding.
+        public var phonemes: [String]
+        public var mel: TTSMelOptions
+        /// Mean and standard deviation of the train frames' energy: the model sees (e − mean) / std.
+        public var energyMean: Float
+        public var energyStd: Float
+
+        enum CodingKeys: String, CodingKey {
+            case phonemes, mel, energyMean = "energy_mean", energyStd = "energy_std"
+        }
+
+        public init(phonemes: [String], mel: TTSMelOptions, energyMean: Float, energyStd: Float) {
+            (self.phonemes, self.mel, self.energyMean, self.energyStd) = (phonemes, mel, energyMean, energyStd)
+        }
+
+        /// Phoneme tokens → ids; an unknown token is an error naming it (and `what`, e.g. the text).
+        public func ids(_ tokens: [String], what: String) throws -> [Int32] {
+            let index = Dictionary(uniqueKeysWithValues: phonemes.enumerated().map { ($0.element, Int32($0.offset + 1)) })
+            return try tokens.map { token in
+                guard let id = index[token] else {
+                    throw AudioError("\(what): the phoneme '\(token)' is not in the model's inventory of \(phonemes.count)")
+                }
+                return id
+            }
+        }
+
+        public static func load(_ directory: URL) throws -> Info {
+            let url = directory.appendingPathComponent(fileName)
+            guard let data = try? Data(contentsOf: url) else { throw AudioError("\(url.path): cannot read the TTS settings") }
+            do { return try JSONDecoder().decode(Info.self, from: data) } catch {
+                throw AudioError("\(url.path): not TTS settings (\(error.localizedDescription))")
+            }
+        }
+
+        public func write(to directory: URL) throws {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(self).write(to: directory.appendingPathComponent(Self.fileName), options: .atomic)
+        }
+    }
+
+    public struct Utterance {
+        public var path: String
+        public var phonemeIds: [Int32]
+        /// (frames, melCount) log-mel.
+        public var mel: FeatureMatrix
+        /// (frames) normalised log energy.
+        public var energy: [Float]
+    }
+
+    public var directory: URL
+    public var info: Info
+    public var train: [Utterance]
+    public var val: [Utterance]
+    public var test: [Utterance]
+    /// Utterances left out, with why (fewer frames than phonemes, more than `maxFrames`).
+    public var skipped: [(path: String, reason: String)]
+
+    /// Frame energy: the log of the frame's mel magnitudes' Euclidean norm (FastSpeech 2 takes the norm of the linear
+    /// spectrum's frame; the mel frame is what the model predicts, so it is what the energy is read from here).
+    public static func energy(_ mel: FeatureMatrix) -> [Float] {
+        (0..<mel.frameCount).map { t in
+            var sum = 0.0
+            for m in 0..<mel.dimension { let value = exp(Double(mel[t, m])); sum += value * value }
+            return Float(log(sum.squareRoot()))
+        }
+    }
+
+    /// Loads the `subset` utterances of `directory`'s manifest. Utterances with more than `maxFrames` frames or
+    /// fewer frames than phonemes are skipped (listed in `skipped`).
+    public static func load(_ directory: URL, subset: String = "tts", mel options: TTSMelOptions = TTSMelOptions(),
+                            maxFrames: Int = .max) throws -> TTSCorpus {
+        let manifest = directory.appendingPathComponent("manifest.jsonl")
+        guard let text = try? String(contentsOf: manifest, encoding: .utf8) else {
+            throw AudioError("\(manifest.path): cannot read the corpus manifest (make one with pretrain data synth-speech --subsets tts)")
+        }
+        var lines: [(path: String, split: String, phonemes: [String])] = []
+        for (number, line) in text.split(separator: "\n").enumerated() where !line.allSatisfy(\.isWhitespace) {
+            guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
+                throw AudioError("\(manifest.path) line \(number + 1): not a JSON object")
+            }
+            guard (object["subset"] as? String) == subset else { continue }
+            guard let path = object["path"] as? String, let split = object["split"] as? String,
+                  let phonemes = object["phonemes"] as? String else {
+                throw AudioError("\(manifest.path) line \(number + 1): a \(subset) utterance needs path, split and phonemes")
+            }
+            lines.append((path, split, phonemes.split(separator: " ").map(String.init)))
+        }
+        guard lines.contains(where: { $0.split == "train" }) else {
+            throw AudioError("\(manifest.path): no train utterances of subset \(subset)")
+        }
+        let inventory = Set(lines.filter { $0.split == "train" }.flatMap(\.phonemes)).sorted()
+        var info = Info(phonemes: inventory, mel: options, energyMean: 0, energyStd: 1)
+        let spectrogram = try TTSMelSpectrogram(options: options)
+        var splits: [String: [Utterance]] = [:]
+        var skipped: [(String, String)] = []
+        for line in lines {
+            let url = directory.appendingPathComponent(line.path)
+            let waveform = try Waveform(contentsOf: url, sampleRate: options.sampleRate)
+            let mel: FeatureMatrix
+            do { mel = try spectrogram.logMel(waveform.samples) } catch let error as AudioError {
+                throw AudioError("\(url.path): \(error.message)")
+            }
+            let ids: [Int32]
+            do { ids = try info.ids(line.phonemes, what: url.path) } catch {
+                skipped.append((line.path, "a phoneme the train utterances never use")); continue
+            }
+            if ids.isEmpty || mel.frameCount < ids.count { skipped.append((line.path, "fewer frames than phonemes")); continue }
+            if mel.frameCount > maxFrames { skipped.append((line.path, "more than \(maxFrames) frames")); continue }
+            splits[line.split, default: []].append(Utterance(path: line.path, phonemeIds: ids, mel: mel, energy: energy(mel)))
+        }
+        let energies = (splits["train"] ?? []).flatMap(\.energy).map(Double.init)
+        guard !energies.isEmpty else { throw AudioError("\(manifest.path): every train utterance was skipped") }
+        let mean = energies.reduce(0, +) / Double(energies.count)
+        let variance = energies.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(energies.count)
+        info.energyMean = Float(mean)
+        info.energyStd = Float(max(variance.squareRoot(), 1e-5))
+        func normalised(_ utterances: [Utterance]?) -> [Utterance] {
+            (utterances ?? []).map { utterance in
+                var copy = utterance
+                copy.energy = utterance.energy.map { ($0 - info.energyMean) / info.energyStd }
+                return copy
+            }
+        }
+        return TTSCorpus(directory: directory, info: info, train: normalised(splits["train"]), val: normalised(splits["dev"]),
+                         test: normalised(splits["test"]), skipped: skipped)
+    }
+}

@@ -1,0 +1,85 @@
+import AudioData
+import Foundation
+import Layers
+import Objectives
+import SafeTensors
+import SpeechSynthesis
+import Tensors
+
+/// A FastSpeech checkpoint ready to speak: the model, its tts.json (phoneme inventory, mel settings) and the
+/// Griffin-Lim vocoder of those mel settings. `pretrain tts say` is `load` then `say`.
+public struct TextToSpeech {
+    public let directory: URL
+    public let model: FastSpeechModel
+    public let info: TTSCorpus.Info
+    public let vocoder: GriffinLimVocoder
+
+    /// A checkpoint directory, or a run directory's newest complete checkpoint.
+    public static func load(_ url: URL, griffinLimIterations: Int = 32) throws -> TextToSpeech {
+        let directory = try Checkpoint.resolve(url)
+        let config = try CheckpointConfig.read(directory.appendingPathComponent(Checkpoint.configFile))
+        guard config.model.flavor == .fastSpeech else {
+            throw CheckpointError("\(directory.path): a \(config.model.flavor.rawValue) checkpoint, not a fastspeech one")
+        }
+        let info: TTSCorpus.Info
+        do { info = try TTSCorpus.Info.load(directory) } catch let error as AudioError { throw CheckpointError(error.message) }
+        var generator = RandomGenerator(seed: 0)
+        let model = FastSpeechModel(config.model.fastSpeechConfig, generator: &generator)
+        let weights = directory.appendingPathComponent(Checkpoint.modelFile)
+        do { try model.load(try loadSafetensors(weights)) } catch let error as SafeTensorsError {
+            throw CheckpointError(error.message)
+        } catch {
+            throw CheckpointError("\(weights.path): \(error)")
+        }
+        model.eval()
+        let vocoder: GriffinLimVocoder
+        do { vocoder = try GriffinLimVocoder(options: info.mel, iterations: griffinLimIterations) } catch let error as AudioError {
+            throw CheckpointError("\(directory.appendingPathComponent(TTSCorpus.Info.fileName).path): \(error.message)")
+        }
+        return TextToSpeech(directory: directory, model: model, info: info, vocoder: vocoder)
+    }
+
+    /// What `say` made: the waveform at info.mel.sampleRate, the log-mel frames and each phoneme's frames.
+    public struct Speech {
+        public var samples: [Float]
+        public var mel: FeatureMatrix
+        public var phonemes: [String]
+        public var durations: [Int]
+        /// Seconds of compute per second of audio (mel and vocoder together).
+        public var realTimeFactor: Double
+    }
+
+    /// Phoneme tokens → speech. An unknown phoneme is an error naming it.
+    public func say(phonemes: [String], pace: Float = 1) throws -> Speech {
+        guard !phonemes.isEmpty else { throw CheckpointError("nothing to say: the text has no phonemes") }
+        let start = Date()
+        let ids: [Int32]
+        do { ids = try info.ids(phonemes, what: "the text") } catch let error as AudioError { throw CheckpointError(error.message) }
+        let (mel, durations) = model.synthesize(ids, pace: pace)
+        var frames = FeatureMatrix(frameCount: mel.size(0), dimension: mel.size(1), values: mel.scalars)
+        // The inverse STFT's reflect padding needs more than n_fft/2 samples: pad a very short utterance with silence.
+        let shortest = info.mel.fftSize / (2 * info.mel.hopLength) + 2
+        if frames.frameCount < shortest {
+            let silence = [Float](repeating: Float(log(info.mel.logFloor)), count: (shortest - frames.frameCount) * frames.dimension)
+            frames = FeatureMatrix(frameCount: shortest, dimension: frames.dimension, values: frames.values + silence)
+        }
+        let samples: [Float]
+        do { samples = try vocoder.waveform(logMel: frames) } catch let error as AudioError { throw CheckpointError(error.message) }
+        let seconds = Double(samples.count) / Double(info.mel.sampleRate)
+        return Speech(samples: samples, mel: frames, phonemes: phonemes, durations: durations,
+                      realTimeFactor: seconds > 0 ? Date().timeIntervalSince(start) / seconds : .infinity)
+    }
+
+    /// Text → espeak-ng's phonemes (`voice`, as the tts corpus was spoken) → speech.
+    public func say(_ text: String, voice: String = "en-us", pace: Float = 1) throws -> Speech {
+        let tools = try ExternalTools()
+        let ipa = try ExternalTools.run(tools.espeak, ["-q", "--ipa", "--sep=_", "-v", voice], input: text).stdout
+        return try say(phonemes: PhonemeTokens.tokens(espeakIPA: ipa), pace: pace)
+    }
+
+    /// Samples in −1…1 → a 16-bit WAV at the model's rate (clipped, written atomically).
+    public static func writeWAV(_ samples: [Float], sampleRate: Int, to url: URL) throws {
+        let pcm = samples.map { Int16(max(-1, min(1, $0)) * 32_767) }
+        try WAVFile.write(pcm, sampleRate: sampleRate, to: url)
+    }
+}

@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import Training
+
+/// `pretrain tts train RECIPE` (the ordinary trainer on a fastspeech recipe) and `pretrain tts say CKPT TEXT --out WAV`.
+struct TTS: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tts",
+        abstract: "Text-to-speech: train a FastSpeech model, and speak text with it.",
+        subcommands: [Train.self, TTSSay.self])
+}
+
+/// `pretrain tts say CKPT "text" --out x.wav`.
+struct TTSSay: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "say",
+        abstract: "Speak a text with a FastSpeech checkpoint: espeak-ng's phonemes → log-mel frames → Griffin-Lim → a 16-bit WAV.",
+        discussion: """
+            The text is phonemised by espeak-ng with --voice (the tts corpus' voice, so that the phonemes are the ones the \
+            model learnt); a phoneme the model never saw is an error naming it. Prints the phonemes' frames and the real-time \
+            factor (seconds of compute per second of audio).
+            Example: pretrain tts say runs/fastspeech-small "Good morrow, my lord." --out hello.wav
+            """)
+
+    @Argument(help: "A checkpoint directory, or a run directory (its newest complete checkpoint).")
+    var checkpoint: String
+
+    @Argument(help: "The text to speak.")
+    var text: String
+
+    @Option(help: "Output WAV file.")
+    var out: String
+
+    @Option(help: "The espeak-ng voice that phonemises the text.")
+    var voice = "en-us"
+
+    @Option(help: "Multiply every predicted duration by this (> 1 speaks slower).")
+    var pace: Float = 1
+
+    @Option(name: .customLong("griffin-lim-iterations"), help: "Griffin-Lim iterations of the vocoder.")
+    var iterations = 32
+
+    func validate() throws {
+        guard pace > 0 && pace.isFinite else { throw ValidationError("--pace must be a number > 0, got \(pace)") }
+        guard iterations >= 1 else { throw ValidationError("--griffin-lim-iterations must be ≥ 1, got \(iterations)") }
+    }
+
+    func run() throws {
+        let speaker = try TextToSpeech.load(URL(fileURLWithPath: checkpoint), griffinLimIterations: iterations)
+        let speech = try speaker.say(text, voice: voice, pace: pace)
+        try TextToSpeech.writeWAV(speech.samples, sampleRate: speaker.info.mel.sampleRate, to: URL(fileURLWithPath: out))
+        print(zip(speech.phonemes, speech.durations).map { "\($0)×\($1)" }.joined(separator: " "))
+        print(String(format: "wrote %@: %.2f s (%d frames), real-time factor %.3f", out,
+                     Double(speech.samples.count) / Double(speaker.info.mel.sampleRate), speech.mel.frameCount,
+                     speech.realTimeFactor))
+    }
+}
