@@ -51,6 +51,8 @@ public struct TTSCorpus {
 
     public struct Utterance {
         public var path: String
+        /// What the utterance says (the manifest's `text`; "" where it has none).
+        public var text: String
         public var phonemeIds: [Int32]
         /// (frames, melCount) log-mel.
         public var mel: FeatureMatrix
@@ -84,7 +86,7 @@ public struct TTSCorpus {
         guard let text = try? String(contentsOf: manifest, encoding: .utf8) else {
             throw AudioError("\(manifest.path): cannot read the corpus manifest (make one with pretrain data synth-speech --subsets tts)")
         }
-        var lines: [(path: String, split: String, phonemes: [String])] = []
+        var lines: [(path: String, split: String, phonemes: [String], text: String)] = []
         for (number, line) in text.split(separator: "\n").enumerated() where !line.allSatisfy(\.isWhitespace) {
             guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
                 throw AudioError("\(manifest.path) line \(number + 1): not a JSON object")
@@ -94,7 +96,7 @@ public struct TTSCorpus {
                   let phonemes = object["phonemes"] as? String else {
                 throw AudioError("\(manifest.path) line \(number + 1): a \(subset) utterance needs path, split and phonemes")
             }
-            lines.append((path, split, phonemes.split(separator: " ").map(String.init)))
+            lines.append((path, split, phonemes.split(separator: " ").map(String.init), object["text"] as? String ?? ""))
         }
         guard lines.contains(where: { $0.split == "train" }) else {
             throw AudioError("\(manifest.path): no train utterances of subset \(subset)")
@@ -117,7 +119,7 @@ public struct TTSCorpus {
             }
             if ids.isEmpty || mel.frameCount < ids.count { skipped.append((line.path, "fewer frames than phonemes")); continue }
             if mel.frameCount > maxFrames { skipped.append((line.path, "more than \(maxFrames) frames")); continue }
-            splits[line.split, default: []].append(Utterance(path: line.path, phonemeIds: ids, mel: mel, energy: energy(mel)))
+            splits[line.split, default: []].append(Utterance(path: line.path, text: line.text, phonemeIds: ids, mel: mel, energy: energy(mel)))
         }
         let energies = (splits["train"] ?? []).flatMap(\.energy).map(Double.init)
         guard !energies.isEmpty else { throw AudioError("\(manifest.path): every train utterance was skipped") }

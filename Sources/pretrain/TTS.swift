@@ -1,13 +1,15 @@
 import ArgumentParser
 import Foundation
+import AudioData
 import Training
 
-/// `pretrain tts train RECIPE` (the ordinary trainer on a fastspeech recipe) and `pretrain tts say CKPT TEXT --out WAV`.
+/// `pretrain tts train RECIPE` (the ordinary trainer on a fastspeech recipe), `pretrain tts say CKPT TEXT --out WAV` and
+/// `pretrain tts judge CKPT --recognizer DIR`.
 struct TTS: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tts",
         abstract: "Text-to-speech: train a FastSpeech model, and speak text with it.",
-        subcommands: [Train.self, TTSSay.self])
+        subcommands: [Train.self, TTSSay.self, TTSJudge.self])
 }
 
 /// `pretrain tts say CKPT "text" --out x.wav`.
@@ -53,5 +55,40 @@ struct TTSSay: ParsableCommand {
         print(String(format: "wrote %@: %.2f s (%d frames), real-time factor %.3f", out,
                      Double(speech.samples.count) / Double(speaker.info.mel.sampleRate), speech.mel.frameCount,
                      speech.realTimeFactor))
+    }
+}
+
+/// `pretrain tts judge CKPT --recognizer FINETUNE_DIR --corpus data/tts --out DIR`.
+struct TTSJudge: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "judge",
+        abstract: "Judge a FastSpeech checkpoint on a TTS corpus' test utterances: PER of a CTC recogniser, MCD, real-time factor.",
+        discussion: """
+            Each test utterance's phonemes are synthesised; the recogniser (a pretrain finetune output directory) \
+            transcribes the synthesised audio, the real espeak-ng audio and copy synthesis (the real log-mel through the \
+            same vocoder), and the PER of each is printed with the synthesised audio's mel-cepstral distortion from the \
+            real one. Writes judge.json, report.html (with players for the first --samples utterances) and samples/.
+            Example: pretrain tts judge runs/fastspeech-small --recognizer runs/tera/finetune/pr-all-seed0 --out runs/judge
+            """)
+
+    @Argument(help: "A FastSpeech checkpoint or run directory.") var checkpoint: String
+    @Option(help: "The recogniser: a pretrain finetune output directory.") var recognizer: String
+    @Option(help: "The TTS corpus (pretrain data synth-speech --subsets tts).") var corpus = "data/tts"
+    @Option(help: "Output directory.") var out: String
+    @Option(help: "Judge only the first N test utterances.") var limit: Int?
+    @Option(help: "Utterances whose audio the report plays.") var samples = 4
+    @Option(name: .customLong("griffin-lim-iterations"), help: "Griffin-Lim iterations of the vocoder.") var iterations = 32
+
+    func run() throws {
+        let speaker = try TextToSpeech.load(URL(fileURLWithPath: checkpoint), griffinLimIterations: iterations)
+        let recognizer = try TextToSpeechJudge.recognizer(URL(fileURLWithPath: self.recognizer))
+        let corpus = try TTSCorpus.load(URL(fileURLWithPath: self.corpus), mel: speaker.info.mel)
+        var judge = TextToSpeechJudge()
+        (judge.utteranceLimit, judge.samples) = (limit, samples)
+        let j = try judge.run(speaker: speaker, recognizer: recognizer, recognizerName: self.recognizer, corpus: corpus,
+                              out: URL(fileURLWithPath: out), log: { print($0) })
+        print(String(format: "PER real %.4f │ copy synthesis %.4f │ synthesised %.4f (%.2f× real) │ MCD copy %.2f, synthesised %.2f dB │ real-time factor %.3f │ %@",
+                     j.perReal, j.perCopySynthesis, j.perSynthesized, j.perRatio, j.mcdCopySynthesis, j.mcdSynthesized,
+                     j.realTimeFactor, out))
     }
 }

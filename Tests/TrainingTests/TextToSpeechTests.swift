@@ -1,5 +1,6 @@
 import AudioData
 import Foundation
+import Probes
 import Tensors
 import TestSupport
 import Training
@@ -92,4 +93,69 @@ final class TextToSpeechTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("no train utterance has at most model.context = 5 frames"), "\($0)")
         }
     }
+
+    /// The judge end to end: a two-step speaker, a recogniser fine-tuned for three updates on the same corpus' audio
+    /// (its tts utterances relabelled as the pr subset), two test utterances judged and one played in the report.
+    func testTheJudgeScoresAndPlaysTheTestUtterances() throws {
+        let root = try makeTemporaryDirectory()
+        let recipe = try Self.recipe(steps: 2)
+        let corpus = try TrainingCorpus.load(recipe.data)
+        let run = root.appendingPathComponent("tts")
+        try Trainer(recipe: recipe, runDirectory: run, corpus: corpus, console: ConsoleProgress(mode: .silent)).run()
+
+        let teraRecipe = try AudioTrainingTests.recipe(.tera, features: try AudioTrainingTests.featureCorpus(root), steps: 1)
+        try Trainer(recipe: teraRecipe, runDirectory: root.appendingPathComponent("tera"), corpus: try TrainingCorpus.load(teraRecipe.data),
+                    console: ConsoleProgress(mode: .silent)).run()
+        let relabelled = root.appendingPathComponent("pr")
+        try FileManager.default.createDirectory(at: relabelled, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(at: relabelled.appendingPathComponent("tts"),
+                                                   withDestinationURL: Self.corpus.appendingPathComponent("tts"))
+        try String(contentsOf: Self.corpus.appendingPathComponent("manifest.jsonl"), encoding: .utf8)
+            .replacingOccurrences(of: #""subset":"tts""#, with: #""subset":"pr""#)
+            .write(to: relabelled.appendingPathComponent("manifest.jsonl"), atomically: true, encoding: .utf8)
+        var fineTuning = CheckpointFineTuning(checkpoint: root.appendingPathComponent("tera"), corpus: relabelled)
+        (fineTuning.settings.steps, fineTuning.settings.batchSize, fineTuning.settings.devEvery) = (3, 2, 0)
+        fineTuning.out = root.appendingPathComponent("ft")
+        _ = try fineTuning.run()
+
+        var judge = TextToSpeechJudge()
+        (judge.utteranceLimit, judge.samples) = (2, 1)
+        let out = root.appendingPathComponent("judge")
+        let judgement = try judge.run(speaker: try TextToSpeech.load(run, griffinLimIterations: 2),
+                                      recognizer: try TextToSpeechJudge.recognizer(root.appendingPathComponent("ft")),
+                                      recognizerName: "ft", corpus: corpus.speech!, out: out)
+        XCTAssertEqual(judgement.utterances, 2)
+        XCTAssertEqual(judgement.referencePhonemes, corpus.speech!.test.prefix(2).reduce(0) { $0 + $1.phonemeIds.count })
+        for per in [judgement.perReal, judgement.perCopySynthesis, judgement.perSynthesized] { XCTAssertTrue(per >= 0 && per.isFinite) }
+        XCTAssertGreaterThan(judgement.mcdSynthesized, 0)
+        XCTAssertGreaterThan(judgement.realTimeFactor, 0)
+        let report = try String(contentsOf: out.appendingPathComponent("report.html"), encoding: .utf8)
+        XCTAssertTrue(report.contains(#"src="samples/0-tts.wav""#), report)
+        for name in ["judge.json", "samples/0-real.wav", "samples/0-copy.wav", "samples/0-tts.wav"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(name).path), name)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.appendingPathComponent("samples/1-tts.wav").path))
+        XCTAssertThrowsError(try TextToSpeechJudge.recognizer(root.appendingPathComponent("tts"))) {
+            XCTAssertTrue("\($0)".contains("result.json: not a fine-tuning result"), "\($0)")
+        }
+    }
+
+    /// Mel-cepstral distortion: 0 against itself and against a time-stretched copy (the warping path absorbs the
+    /// repeats), above 0 against another utterance.
+    func testMelCepstralDistortionWarpsTime() throws {
+        let speech = try TrainingCorpus.load(try Self.recipe().data).speech!
+        let (a, b) = (speech.train[0].mel, speech.train[1].mel)
+        XCTAssertEqual(TextToSpeechJudge.melCepstralDistortion(a, a), 0)
+        var stretched: [Float] = []
+        for t in 0..<a.frameCount { for _ in 0..<(t % 3 == 0 ? 2 : 1) { stretched += a.values[(t * a.dimension)..<((t + 1) * a.dimension)] } }
+        let slow = FeatureMatrix(frameCount: stretched.count / a.dimension, dimension: a.dimension, values: stretched)
+        XCTAssertEqual(TextToSpeechJudge.melCepstralDistortion(slow, a), 0, accuracy: 1e-9)
+        XCTAssertGreaterThan(TextToSpeechJudge.melCepstralDistortion(a, b), 1)
+        XCTAssertEqual(PhonemeRecognizerErrors.count(["a", "b", "c"], ["a", "c", "d"]), 2)
+    }
+}
+
+/// The recogniser's edit count, reached through the Probes module.
+enum PhonemeRecognizerErrors {
+    static func count(_ hypothesis: [String], _ reference: [String]) -> Int { PhonemeRecognizer.errors(hypothesis, reference) }
 }
