@@ -7,7 +7,7 @@ RELEASE := $(SWIFT) build -c release
 
 TASKS ?= data/tasks
 
-.PHONY: tasks deps build test demo study-cpt study-transfer study-data study-downstream study-compose study-audio study-newlang study-w2v-bert study-gender study-mert study-position study-telephone study-indic bench bench-dp fixtures clean fuzz faults sources
+.PHONY: tasks deps build test demo study-cpt study-transfer study-data study-downstream study-compose study-audio study-newlang study-w2v-bert study-gender study-mert study-position study-tts study-telephone study-indic bench bench-dp fixtures clean fuzz faults sources
 
 # Debian/Ubuntu packages the build links against (and the tools `pretrain data synth-speech` drives: espeak-ng,
 # sox; `pretrain data synth-music`: fluidsynth and its General MIDI soundfont; Open MPI for data-parallel training
@@ -161,6 +161,8 @@ study-mert: build
 	OMP_WAIT_POLICY=passive scripts/study_mert.sh
 study-position: build
 	OMP_WAIT_POLICY=passive scripts/study_position.sh
+study-tts: build
+	OMP_WAIT_POLICY=passive scripts/study_tts.sh
 study-telephone: build
 	OMP_WAIT_POLICY=passive scripts/study_telephone.sh
 study-indic: build

@@ -75,6 +75,14 @@ final class StudyScriptTests: XCTestCase {
         for row in ["random-no-positions", "position-prediction", "tera-no-positions", "tera"] { XCTAssertTrue(table.contains("| \(row) |"), "\(row) in\n\(table)") }
     }
 
+    func testTextToSpeechStudy() throws {
+        let c = try corpora(), out = try out("tts")
+        let table = try runTiny("study_tts.sh", ["FBANK": c.fbank.path, "TTS": out.appendingPathComponent("corpus").path, "OUT": out.path],
+                                results: out.appendingPathComponent("results.md").path)
+        XCTAssertTrue(table.contains("PER real") && table.contains("real-time factor"), table)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("judge/report.html").path))
+    }
+
     func testTelephoneStudy() throws {
         let c = try corpora(), out = try out("telephone")
         let table = try runTiny("study_telephone.sh", ["SPEECH": c.speech.path, "OUT": out.path], results: out.appendingPathComponent("results.md").path)
