@@ -113,6 +113,10 @@ public func loadAudioEncoder(_ url: URL, randomWeights: Bool = false, seed: UInt
     guard config.model.flavor.isAudio else {
         throw CheckpointError("\(directory.path): a \(config.model.flavor.rawValue) checkpoint, not an audio encoder")
     }
+    guard !config.model.flavor.synthesisesSpeech else {
+        throw CheckpointError("\(directory.path): a text-to-speech model (\(config.model.flavor.rawValue)), not an audio encoder; "
+            + "use it with pretrain tts say or tts judge")
+    }
     guard config.model.flavor != .audioWaveform else {
         throw CheckpointError("\(directory.path): a waveform encoder (audio_waveform), which reads samples, not fbank features; "
             + "pretrain probe and finetune take it, a teacher for kmeans or HuBERT/BEATs targets must be an fbank encoder")

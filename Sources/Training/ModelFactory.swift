@@ -59,6 +59,10 @@ public struct LoadedCheckpoint {
 public func loadCheckpoint(_ url: URL) throws -> LoadedCheckpoint {
     let directory = try Checkpoint.resolve(url)
     let config = try CheckpointConfig.read(directory.appendingPathComponent(Checkpoint.configFile))
+    guard !config.model.flavor.synthesisesSpeech else {
+        throw CheckpointError("\(directory.path): a text-to-speech model (\(config.model.flavor.rawValue)), not a text model; "
+            + "use it with pretrain tts say or tts judge")
+    }
     guard !config.model.flavor.isAudio else {
         throw CheckpointError("\(directory.path): an audio checkpoint (\(config.model.flavor.rawValue)), not a text model; "
             + "use it with pretrain probe, finetune or kmeans")

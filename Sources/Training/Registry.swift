@@ -56,6 +56,8 @@ public struct ModelFlavor: RegisteredName {
 
     /// Whether the family trains on audio (features or waveforms) rather than tokens.
     public var isAudio: Bool { Registry.family(self).map { !$0.dataForm.isText } ?? false }
+    /// A text-to-speech model (its family trains on speech pairs): neither a text model nor an audio encoder.
+    public var synthesisesSpeech: Bool { Registry.family(self).map { $0.dataForm == SpeechPairs.self } ?? false }
 }
 
 /// `objective.kind`: the name of a registered objective.

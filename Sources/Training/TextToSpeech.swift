@@ -19,7 +19,7 @@ public struct TextToSpeech {
         let directory = try Checkpoint.resolve(url)
         let config = try CheckpointConfig.read(directory.appendingPathComponent(Checkpoint.configFile))
         guard config.model.flavor == .fastSpeech else {
-            throw CheckpointError("\(directory.path): a \(config.model.flavor.rawValue) checkpoint, not a fastspeech one")
+            throw CheckpointError("\(directory.path): model.flavor is \(config.model.flavor.rawValue); tts needs a fastspeech checkpoint")
         }
         let info: TTSCorpus.Info
         do { info = try TTSCorpus.Info.load(directory) } catch let error as AudioError { throw CheckpointError(error.message) }

@@ -49,6 +49,12 @@ final class TextToSpeechTests: XCTestCase {
         XCTAssertNil(rows.first { $0.loss != nil }?.objectiveMetrics["binarization_loss"], "and off before")
         try assertResumesExactly(recipe, corpus: corpus, root: root, completed: completed, stopAfter: 4)
 
+        XCTAssertThrowsError(try loadCheckpoint(completed)) {
+            XCTAssertTrue("\($0)".contains("a text-to-speech model (fastspeech), not a text model; use it with pretrain tts say"), "\($0)")
+        }
+        XCTAssertThrowsError(try loadAudioEncoder(completed)) {
+            XCTAssertTrue("\($0)".contains("a text-to-speech model (fastspeech), not an audio encoder"), "\($0)")
+        }
         let speaker = try TextToSpeech.load(completed, griffinLimIterations: 4)
         XCTAssertEqual(speaker.info, corpus.speech!.info, "tts.json travels with the checkpoint")
         let phonemes = Array(speaker.info.phonemes.prefix(5))
