@@ -1,7 +1,7 @@
 import Foundation
 
 /// A text-to-speech corpus in memory: each utterance's phoneme ids and its log-mel frames (TTSMelSpectrogram) with a
-/// per-frame energy, read from a synthesised corpus directory (`pretrain data synth-speech --subsets tts`): its
+/// per-frame energy and pitch, read from a synthesised corpus directory (`pretrain data synth-speech --subsets tts`): its
 /// manifest.jsonl lines of one `subset`, `path` and space-separated `phonemes`; the `split` field decides train
 /// (train), val (dev) and test (test).
 public struct TTSCorpus {
@@ -11,16 +11,21 @@ public struct TTSCorpus {
         /// The phoneme inventory; id i + 1 is phonemes[i], 0 is padding.
         public var phonemes: [String]
         public var mel: TTSMelOptions
-        /// Mean and standard deviation of the train frames' energy: the model sees (e − mean) / std.
+        /// Mean and standard deviation of the train frames' energy and pitch: the model sees (v − mean) / std.
         public var energyMean: Float
         public var energyStd: Float
+        /// nil in the settings of a checkpoint made before pitch was tracked.
+        public var pitchMean: Float?
+        public var pitchStd: Float?
 
         enum CodingKeys: String, CodingKey {
-            case phonemes, mel, energyMean = "energy_mean", energyStd = "energy_std"
+            case phonemes, mel, energyMean = "energy_mean", energyStd = "energy_std", pitchMean = "pitch_mean", pitchStd = "pitch_std"
         }
 
-        public init(phonemes: [String], mel: TTSMelOptions, energyMean: Float, energyStd: Float) {
+        public init(phonemes: [String], mel: TTSMelOptions, energyMean: Float, energyStd: Float, pitchMean: Float? = nil,
+                    pitchStd: Float? = nil) {
             (self.phonemes, self.mel, self.energyMean, self.energyStd) = (phonemes, mel, energyMean, energyStd)
+            (self.pitchMean, self.pitchStd) = (pitchMean, pitchStd)
         }
 
         /// Phoneme tokens → ids; an unknown token is an error naming it (and `what`, e.g. the text).
@@ -58,7 +63,15 @@ public struct TTSCorpus {
         public var mel: FeatureMatrix
         /// (frames) normalised log energy.
         public var energy: [Float]
+        /// (frames) normalised log F0, unvoiced frames interpolated (`PitchTracker.interpolatedLogPitch`).
+        public var pitch: [Float]
+
+        /// The per-frame values of a variance by name (energy, pitch); nil for another name.
+        public func variance(_ name: String) -> [Float]? { ["energy": energy, "pitch": pitch][name] }
     }
+
+    /// The variances a corpus supplies per frame.
+    public static let variances = ["pitch", "energy"]
 
     public var directory: URL
     public var info: Info
@@ -104,37 +117,64 @@ public struct TTSCorpus {
         let inventory = Set(lines.filter { $0.split == "train" }.flatMap(\.phonemes)).sorted()
         var info = Info(phonemes: inventory, mel: options, energyMean: 0, energyStd: 1)
         let spectrogram = try TTSMelSpectrogram(options: options)
+        let tracker = try PitchTracker(sampleRate: options.sampleRate, frameLength: options.windowLength, hopLength: options.hopLength)
+        // Every utterance's frames, energy and pitch, computed in parallel (the FFT plans are shared, the buffers not).
+        let results = ParallelResults<Result<(FeatureMatrix, [Float]), Error>>(count: lines.count)
+        DispatchQueue.concurrentPerform(iterations: lines.count) { index in
+            let url = directory.appendingPathComponent(lines[index].path)
+            results[index] = Result {
+                do {
+                    let waveform = try Waveform(contentsOf: url, sampleRate: options.sampleRate)
+                    return (try spectrogram.logMel(waveform.samples), try tracker.track(waveform.samples))
+                } catch let error as AudioError {
+                    throw AudioError("\(url.path): \(error.message.hasPrefix(url.path) ? String(error.message.dropFirst(url.path.count + 2)) : error.message)")
+                }
+            }
+        }
         var splits: [String: [Utterance]] = [:]
         var skipped: [(String, String)] = []
-        for line in lines {
-            let url = directory.appendingPathComponent(line.path)
-            let waveform = try Waveform(contentsOf: url, sampleRate: options.sampleRate)
-            let mel: FeatureMatrix
-            do { mel = try spectrogram.logMel(waveform.samples) } catch let error as AudioError {
-                throw AudioError("\(url.path): \(error.message)")
-            }
+        for (line, result) in zip(lines, results.values) {
+            let (mel, f0) = try result!.get()
             let ids: [Int32]
-            do { ids = try info.ids(line.phonemes, what: url.path) } catch {
+            do { ids = try info.ids(line.phonemes, what: line.path) } catch {
                 skipped.append((line.path, "a phoneme the train utterances never use")); continue
             }
             if ids.isEmpty || mel.frameCount < ids.count { skipped.append((line.path, "fewer frames than phonemes")); continue }
             if mel.frameCount > maxFrames { skipped.append((line.path, "more than \(maxFrames) frames")); continue }
-            splits[line.split, default: []].append(Utterance(path: line.path, text: line.text, phonemeIds: ids, mel: mel, energy: energy(mel)))
+            splits[line.split, default: []].append(Utterance(path: line.path, text: line.text, phonemeIds: ids, mel: mel,
+                                                             energy: energy(mel), pitch: PitchTracker.interpolatedLogPitch(f0)))
         }
-        let energies = (splits["train"] ?? []).flatMap(\.energy).map(Double.init)
-        guard !energies.isEmpty else { throw AudioError("\(manifest.path): every train utterance was skipped") }
-        let mean = energies.reduce(0, +) / Double(energies.count)
-        let variance = energies.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(energies.count)
-        info.energyMean = Float(mean)
-        info.energyStd = Float(max(variance.squareRoot(), 1e-5))
+        let train = splits["train"] ?? []
+        guard !train.isEmpty else { throw AudioError("\(manifest.path): every train utterance was skipped") }
+        (info.energyMean, info.energyStd) = meanAndDeviation(train.flatMap(\.energy))
+        (info.pitchMean, info.pitchStd) = meanAndDeviation(train.flatMap(\.pitch))
         func normalised(_ utterances: [Utterance]?) -> [Utterance] {
             (utterances ?? []).map { utterance in
                 var copy = utterance
                 copy.energy = utterance.energy.map { ($0 - info.energyMean) / info.energyStd }
+                copy.pitch = utterance.pitch.map { ($0 - info.pitchMean!) / info.pitchStd! }
                 return copy
             }
         }
         return TTSCorpus(directory: directory, info: info, train: normalised(splits["train"]), val: normalised(splits["dev"]),
                          test: normalised(splits["test"]), skipped: skipped)
+    }
+
+    /// Mean and standard deviation (at least 1e-5) of `values`.
+    static func meanAndDeviation(_ values: [Float]) -> (Float, Float) {
+        let mean = values.reduce(0.0) { $0 + Double($1) } / Double(values.count)
+        let variance = values.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / Double(values.count)
+        return (Float(mean), Float(max(variance.squareRoot(), 1e-5)))
+    }
+}
+
+/// Results written by index from concurrent iterations (each index once), read after they all finished.
+final class ParallelResults<Value>: @unchecked Sendable {
+    private(set) var values: [Value?]
+    private let lock = NSLock()
+    init(count: Int) { values = Array(repeating: nil, count: count) }
+    subscript(index: Int) -> Value? {
+        get { lock.lock(); defer { lock.unlock() }; return values[index] }
+        set { lock.lock(); values[index] = newValue; lock.unlock() }
     }
 }

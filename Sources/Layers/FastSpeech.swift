@@ -27,7 +27,7 @@ public struct FastSpeechConfig: Equatable, Sendable {
     public init(phonemeCount: Int, melCount: Int = 80, dModel: Int = 192, heads: Int = 2, encoderLayers: Int = 4,
                 decoderLayers: Int = 4, convolutionHidden: Int = 768, convolutionKernel: Int = 9,
                 predictorHidden: Int = 192, predictorKernel: Int = 3, alignmentDimension: Int = 80,
-                alignmentTemperature: Float = 0.0005, variances: [String] = ["energy"], dropout: Float = 0.1) {
+                alignmentTemperature: Float = 0.0005, variances: [String] = ["pitch", "energy"], dropout: Float = 0.1) {
         self.phonemeCount = phonemeCount
         self.melCount = melCount
         self.dModel = dModel

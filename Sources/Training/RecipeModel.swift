@@ -60,7 +60,7 @@ public struct ModelSection: RecipeSection {
     public var predictorKernel: Int?
     /// fastspeech: the aligner's dimension; nil: 80.
     public var alignmentDim: Int?
-    /// fastspeech: the variances the adaptor predicts besides duration (of: energy); nil: [energy].
+    /// fastspeech: the variances the adaptor predicts besides duration (of: pitch, energy); nil: [pitch, energy].
     public var variances: [String]?
 
     public init() {}

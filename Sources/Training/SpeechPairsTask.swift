@@ -70,19 +70,24 @@ final class SpeechPairsTask: TrainingTask {
         return (training.trainingLoss(batch), batch.frameLengths.reduce(0, +))
     }
 
-    /// Utterances → a padded batch; every variance of the model reads the utterance's energy (the only one there is).
+    /// Utterances → a padded batch with the model's variances (energy, pitch) by name.
     func speechBatch(_ utterances: [TTSCorpus.Utterance]) -> SpeechSynthesisBatch {
         let rows = utterances.count
         let width = utterances.map(\.phonemeIds.count).max()!, frames = utterances.map(\.mel.frameCount).max()!
         let mels = corpus.info.mel.melCount
         var ids = [Int32](repeating: 0, count: rows * width)
-        var mel = [Float](repeating: 0, count: rows * frames * mels), energy = [Float](repeating: 0, count: rows * frames)
+        var mel = [Float](repeating: 0, count: rows * frames * mels)
         for (b, utterance) in utterances.enumerated() {
             for (p, id) in utterance.phonemeIds.enumerated() { ids[b * width + p] = id }
             for (i, value) in utterance.mel.values.enumerated() { mel[b * frames * mels + i] = value }
-            for (t, value) in utterance.energy.enumerated() { energy[b * frames + t] = value }
         }
-        let variances = training.fastSpeech.config.variances.map { _ in Tensor(energy, shape: [rows, frames]) }
+        let variances = training.fastSpeech.config.variances.map { name in
+            var values = [Float](repeating: 0, count: rows * frames)
+            for (b, utterance) in utterances.enumerated() {
+                for (t, value) in utterance.variance(name)!.enumerated() { values[b * frames + t] = value }
+            }
+            return Tensor(values, shape: [rows, frames])
+        }
         return SpeechSynthesisBatch(phonemes: IntTensor(ids, shape: [rows, width]), phonemeLengths: utterances.map(\.phonemeIds.count),
                                     mel: Tensor(mel, shape: [rows, frames, mels]),
                                     frameLengths: utterances.map(\.mel.frameCount), frameVariances: variances)

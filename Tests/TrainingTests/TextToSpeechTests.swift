@@ -81,7 +81,7 @@ final class TextToSpeechTests: XCTestCase {
 
     func testBadRecipesAndCorporaAreNamed() throws {
         for (extra, message) in [(", predictor_kernel: 4", "model.predictor_kernel must be odd"),
-                                 (", variances: [pitch]", "model.variances: 'pitch' is not one the TTS corpus supplies"),
+                                 (", variances: [loudness]", "model.variances: 'loudness' is not one the TTS corpus supplies"),
                                  (", frame_stack: 2", "model.frame_stack does not apply to model.flavor fastspeech")] {
             XCTAssertThrowsError(try Self.recipe(extra: extra).validate()) {
                 XCTAssertTrue("\($0)".contains(message), "\($0)")

@@ -1,3 +1,4 @@
+import AudioData
 import Layers
 import Objectives
 import Tensors
@@ -21,7 +22,7 @@ public enum FastSpeechFamily: ModelFamily {
     public static let keys: Set<String> = ["feature_dim", "vocab_size", "conv_kernel", "predictor_hidden", "predictor_kernel",
                                               "alignment_dim", "variances"]
     /// The variances a TTS corpus supplies per frame.
-    public static let knownVariances = ["energy"]
+    public static let knownVariances = TTSCorpus.variances
 
     public static func problems(_ model: ModelSection) -> [String] {
         var problems: [String] = []
@@ -50,7 +51,7 @@ extension ModelSection {
                          encoderLayers: layers, decoderLayers: layers, convolutionHidden: mlpHidden ?? 4 * dModel,
                          convolutionKernel: convKernel ?? 9, predictorHidden: predictorHidden ?? dModel,
                          predictorKernel: predictorKernel ?? 3, alignmentDimension: alignmentDim ?? 80,
-                         variances: variances ?? ["energy"], dropout: dropout)
+                         variances: variances ?? ["pitch", "energy"], dropout: dropout)
     }
 }
 
