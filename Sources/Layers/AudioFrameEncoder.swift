@@ -71,7 +71,10 @@ public final class AudioFrameEncoder: Module, AudioEncoder {
 
     /// masked: B·N flags over the stacked positions (N = ⌈T/k⌉), true where the projected input is replaced by the
     /// mask embedding before positions are added (HuBERT §II-B, fairseq's apply_mask) → every layer's states.
-    public func encode(_ features: Tensor, lengths: [Int], masked: [Bool]?) -> AudioEncoderOutput {
+    /// removedKeys: B·N flags, true where a position is left out of every layer's keys and values (and, in a Conformer
+    /// layer, of its convolution's input) but still computed as a query (position prediction's masking, Zhai et al.
+    /// 2022); each row must keep at least one key.
+    public func encode(_ features: Tensor, lengths: [Int], masked: [Bool]?, removedKeys: [Bool]? = nil) -> AudioEncoderOutput {
         precondition(features.rank == 3 && features.size(2) == config.featureDimension,
                      "the frame encoder takes (B, T, \(config.featureDimension)) features, got \(features.shape)")
         precondition(lengths.count == features.size(0), "\(lengths.count) lengths for a batch of \(features.size(0))")
@@ -93,6 +96,11 @@ public final class AudioFrameEncoder: Module, AudioEncoder {
             x = positionConvolution(x, attentionMask: mask)
         }
         x = dropout(norm(x))
-        return AudioEncoderOutput(hiddenStates: transformerStates(x, layers: layers, attentionMask: mask), attentionMask: mask)
+        var keys = mask
+        if let removedKeys {
+            precondition(removedKeys.count == mask.values.count, "\(removedKeys.count) key flags for \(mask.values.count) positions")
+            keys = IntTensor(zip(mask.values, removedKeys).map { $1 ? 0 : $0 }, shape: mask.shape)
+        }
+        return AudioEncoderOutput(hiddenStates: transformerStates(x, layers: layers, attentionMask: keys), attentionMask: mask)
     }
 }

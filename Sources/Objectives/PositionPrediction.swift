@@ -15,31 +15,51 @@ public final class PositionPredictionModel: Module {
         super.init()
     }
 
-    /// features: (B, T, F) → position logits (B, N, P).
-    public func callAsFunction(_ features: Tensor, lengths: [Int]) -> Tensor {
-        head(encoder(features, lengths: lengths).lastHiddenState)
+    /// features: (B, T, F) → position logits (B, N, P); `removedKeys` (B·N flags) leaves positions out of the keys.
+    public func callAsFunction(_ features: Tensor, lengths: [Int], removedKeys: [Bool]? = nil) -> Tensor {
+        head(encoder.encode(features, lengths: lengths, masked: nil, removedKeys: removedKeys).lastHiddenState)
     }
 }
 
 /// Position prediction (Zhai et al. 2022): with no position embedding in the input, the encoder must tell where
 /// each frame is from the content and the other frames alone; cross-entropy of the head's logits against each
-/// stacked position's index, over the positions that hold audio. (The paper also removes a share of the tokens from
-/// the keys; not done here.)
+/// stacked position's index, over the positions that hold audio. With `keyMaskRatio` > 0 each row's keys lose that
+/// share of its positions, drawn at random (at least one key kept), as the paper masks tokens out of the keys (§3.2):
+/// every position, removed or not, is still a query that names its index, from less context.
 public final class PositionPrediction: FeaturePretrainingObjective {
     public let predictionModel: PositionPredictionModel
     public var model: Module { predictionModel }
     public var encoder: AudioEncoder { predictionModel.encoder }
+    public let keyMaskRatio: Float
 
-    public init(model: PositionPredictionModel) {
+    public init(model: PositionPredictionModel, keyMaskRatio: Float = 0) {
         precondition(model.encoder.config.positions == .none,
                      "position prediction needs an encoder without positions (positions: none): they would give the answer away")
+        precondition(keyMaskRatio >= 0 && keyMaskRatio < 1, "the key mask ratio must be in [0, 1), got \(keyMaskRatio)")
         predictionModel = model
+        self.keyMaskRatio = keyMaskRatio
+    }
+
+    /// B·N flags: ⌊ratio · valid⌋ of each row's valid positions (fewer, so that one stays), drawn without replacement.
+    public func removedKeys(valid: [Int], positions: Int, generator: inout RandomGenerator) -> [Bool] {
+        var flags = [Bool](repeating: false, count: valid.count * positions)
+        for (row, count) in valid.enumerated() {
+            var order = Array(0..<min(count, positions))
+            let removed = min(Int(keyMaskRatio * Float(order.count)), order.count - 1)
+            for i in 0..<removed {
+                order.swapAt(i, i + generator.nextInt(below: order.count - i))
+                flags[row * positions + order[i]] = true
+            }
+        }
+        return flags
     }
 
     public func loss(_ batch: FeatureBatch, generator: inout RandomGenerator) -> (loss: Tensor, predicted: Int) {
-        let logits = predictionModel(batch.features, lengths: batch.lengths)                     // (B, N, P)
-        let (rows, positions, classes) = (logits.size(0), logits.size(1), logits.size(2))
         let valid = predictionModel.encoder.stackedLengths(batch.lengths)
+        let width = (batch.features.size(1) + predictionModel.encoder.config.frameStack - 1) / predictionModel.encoder.config.frameStack
+        let removed = keyMaskRatio > 0 ? removedKeys(valid: valid, positions: width, generator: &generator) : nil
+        let logits = predictionModel(batch.features, lengths: batch.lengths, removedKeys: removed)    // (B, N, P)
+        let (rows, positions, classes) = (logits.size(0), logits.size(1), logits.size(2))
         let targets = (0..<rows).flatMap { row in (0..<positions).map { $0 < valid[row] ? Int32($0) : -100 } }
         let counted = valid.reduce(0) { $0 + min($1, positions) }
         let loss = crossEntropy(logits.reshaped([rows * positions, classes]),

@@ -186,6 +186,51 @@ final class AudioTrainingTests: XCTestCase {
         XCTAssertEqual(Double(expected[0].loss!), log(12), accuracy: 1.0)
     }
 
+    /// Key masking (Zhai et al. 2022 §3.2): a removed position reaches no other position's state, yet is still a query;
+    /// each row keeps at least one key; a masked run resumes exactly; the ratio is checked and refused for bert.
+    func testPositionPredictionKeyMaskingHidesTheRemovedPositions() throws {
+        var generator = RandomGenerator(seed: 3)
+        let config = AudioEncoderConfig(featureDimension: 4, hiddenSize: 8, layers: 2, heads: 2, intermediateSize: 16, maxFrames: 12,
+                                        frameStack: 1, positions: AudioEncoderConfig.Positions.none)
+        let objective = PositionPrediction(model: PositionPredictionModel(encoder: AudioFrameEncoder(config, generator: &generator),
+                                                                          generator: &generator), keyMaskRatio: 0.5)
+        let flags = objective.removedKeys(valid: [6, 1], positions: 6, generator: &generator)
+        XCTAssertEqual(flags[0..<6].filter { $0 }.count, 3)
+        XCTAssertEqual(flags[6..<12].filter { $0 }.count, 0, "a row of one position keeps its key")
+        let features = Tensor.normal([1, 6, 4], generator: &generator)
+        let removed = Array(flags[0..<6])
+        let before = objective.predictionModel(features, lengths: [6], removedKeys: removed)
+        let changed = Tensor(features.scalars, shape: [1, 6, 4])
+        let hidden = removed.firstIndex(of: true)!
+        for j in 0..<4 { changed.data[hidden * 4 + j] += 3 }
+        let after = objective.predictionModel(changed, lengths: [6], removedKeys: removed)
+        let classes = before.size(2)
+        for position in 0..<6 {
+            let (a, b) = (before.scalars[(position * classes)..<((position + 1) * classes)], after.scalars[(position * classes)..<((position + 1) * classes)])
+            if position == hidden { XCTAssertNotEqual(Array(a), Array(b), "the removed position is still a query") }
+            else { XCTAssertEqual(Array(a), Array(b), "position \(position) does not see the removed one") }
+        }
+
+        let root = try makeTemporaryDirectory()
+        let recipe = try Recipe.parse("""
+            model: {flavor: audio_frames, layers: 1, d_model: 16, heads: 2, context: 24, frame_stack: 2, positions: none}
+            objective: {kind: position_prediction, position_prediction: {key_mask_ratio: 0.5}}
+            data: {features: \(try Self.featureCorpus(root).path)}
+            optim: {lr: 3.0e-3, batch_size: 3}
+            train: {steps: 6, eval_every: 3, eval_batches: 1, log_every: 1, checkpoint_every: 3, seed: 11}
+            """)
+        let corpus = try TrainingCorpus.load(recipe.data)
+        let completed = root.appendingPathComponent("completed")
+        XCTAssertTrue(try Trainer(recipe: recipe, runDirectory: completed, corpus: corpus, console: ConsoleProgress(mode: .silent)).run().finished)
+        try assertResumesExactly(recipe, corpus: corpus, root: root, completed: completed, stopAfter: 3)
+        for (yaml, message) in [("model: {flavor: audio_frames, positions: none}\nobjective: {kind: position_prediction, position_prediction: {key_mask_ratio: 1}}\ndata: {features: f}",
+                                 "key_mask_ratio must be in [0, 1)"),
+                                ("model: {flavor: bert}\nobjective: {kind: position_prediction, position_prediction: {key_mask_ratio: 0.5}}",
+                                 "key_mask_ratio applies to the frame encoder")] {
+            XCTAssertThrowsError(try Recipe.parse(yaml).validate()) { XCTAssertTrue("\($0)".contains(message), "\($0)") }
+        }
+    }
+
     func testCommittedAudioRecipesParse() throws {
         let prediction = try Recipe.load(repositoryRoot.appendingPathComponent("recipes/position-prediction-small.yaml"))
         XCTAssertEqual([prediction.objective.kind.rawValue, prediction.model.positions?.rawValue], ["position_prediction", "none"])
