@@ -10,15 +10,24 @@ import XCTest
 /// the run learns, resumes exactly, keeps tts.json in its checkpoints and speaks through `pretrain tts say`; bad
 /// recipes and inputs are refused with the key or the file named.
 final class TextToSpeechTests: XCTestCase {
-    /// 16 train, 3 dev, 2 test utterances of one clean voice, made once.
-    static let corpus: URL = {
+    /// 16 train, 3 dev, 2 test utterances of one clean voice, made once and removed after the class's last test.
+    nonisolated(unsafe) static var made: URL?
+    static var corpus: URL {
+        if let made { return made }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tts-corpus-\(getpid())")
         let (status, output) = try! runPretrain(["data", "synth-speech", "--subsets", "tts", "--tts", "16,3,2", "--hours", "0",
                                                  "--out", directory.path, "--text-dir",
                                                  repositoryRoot.appendingPathComponent("data/shakespeare").path])
         precondition(status == 0, output)
+        made = directory
         return directory
-    }()
+    }
+
+    override class func tearDown() {
+        if let made { try? FileManager.default.removeItem(at: made) }
+        made = nil
+        super.tearDown()
+    }
 
     static func recipe(steps: Int = 8, extra: String = "") throws -> Recipe {
         try Recipe.parse("""
