@@ -3,12 +3,12 @@ import Foundation
 
 /// The fundamental frequency of each frame by YIN (de Cheveigné & Kawahara 2002), on the frames of the TTS mel
 /// spectrogram (centred windows of `frameLength` samples every `hopLength`, the signal reflected at its ends):
-///   1. the difference function d(τ) = Σ_j (x_j − x_{j+τ})² over the first W = frameLength − τmax samples (§2),
+///   1. the difference function d(τ) = Σ_j (x_j − x_{j+τ})² over the first W = frameLength − τmax samples (step 2 of the paper),
 ///      computed from prefix sums of x² and the cross-correlation by FFT;
-///   2. the cumulative mean normalised difference d′(τ) = d(τ)·τ / Σ_{k≤τ} d(k), d′(0) = 1 (§3);
-///   3. the first τ in τmin…τmax where d′ dips below `threshold`, followed down to its local minimum (§4); no dip:
+///   2. the cumulative mean normalised difference d′(τ) = d(τ)·τ / Σ_{k≤τ} d(k), d′(0) = 1 (step 3);
+///   3. the first τ in τmin…τmax where d′ dips below `threshold`, followed down to its local minimum (step 4); no dip:
 ///      the frame is unvoiced (0 Hz);
-///   4. parabolic interpolation of d′ around that τ (§5).
+///   4. parabolic interpolation of d′ around that τ (step 5).
 /// τmin = ⌊rate/fmax⌋, τmax = ⌈rate/fmin⌉.
 public struct PitchTracker {
     public var sampleRate: Int

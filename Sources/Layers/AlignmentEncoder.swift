@@ -1,7 +1,7 @@
 import Tensors
 
 /// The unsupervised aligner of RAD-TTS (Shih et al. 2021) and "One TTS Alignment to Rule Them All" (Badlani et al.
-/// 2022 §2.1), which FastPitch and FastSpeech use in place of an external aligner: phoneme embeddings and mel frames
+/// 2022), which FastPitch and FastSpeech use in place of an external aligner: phoneme embeddings and mel frames
 /// are each encoded by a small convolutional stack, and every frame's distribution over the phonemes is the softmax
 /// of their negative squared distance:
 ///     k = conv₁ₓ₁(ReLU(conv₃(e)))                       e: (B, P, C) phoneme embeddings → (B, P, A)

@@ -42,9 +42,9 @@ public struct FastSpeechLossWeights: Equatable, Sendable {
 /// FastSpeech 2 trained with its own aligner (Badlani et al. 2022, "One TTS Alignment to Rule Them All"):
 ///   - the aligner's scores, log-softmaxed over the phonemes and plus the log beta-binomial prior, give each frame a
 ///     distribution over phonemes; the forward-sum loss is CTC over them with the phonemes 1…P in order as the
-///     labels and a blank of constant score −1 (§2.1), so that every monotonic path counts;
+///     labels and a blank of constant score −1, so that every monotonic path counts;
 ///   - monotonic alignment search over the same log-probabilities gives each phoneme its frames (the durations);
-///   - the binarization loss −mean_t log softmax(·)[t, path(t)] pulls the soft alignment toward that path (§2.3);
+///   - the binarization loss −mean_t log softmax(·)[t, path(t)] pulls the soft alignment toward that path;
 ///   - FastSpeech 2's losses (Ren et al. 2021 §2.2–2.3): L1 of the mel frames, MSE of log(d + 1) and of each
 ///     variance's phoneme-level mean over the path's frames, masked to real positions.
 ///

@@ -34,7 +34,7 @@ public enum MonotonicAlignment {
         return durations
     }
 
-    /// The (T, P) static alignment prior of Badlani et al. 2022 §2.2: frame t's distribution over phonemes is the
+    /// The (T, P) static alignment prior of Badlani et al. 2022: frame t's distribution over phonemes is the
     /// beta-binomial pmf(p; n = P, α = s·t, β = s·(T + 1 − t)), t = 1…T, p = 0…P − 1, which puts frame t near phoneme
     /// P·t/T. `scaling` is s (1 in the paper). Returned as log(prior + 1e-8), row-major.
     public static func logBetaBinomialPrior(frames: Int, phonemes: Int, scaling: Double = 1) -> [Float] {

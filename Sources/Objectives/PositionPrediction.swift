@@ -24,7 +24,7 @@ public final class PositionPredictionModel: Module {
 /// Position prediction (Zhai et al. 2022): with no position embedding in the input, the encoder must tell where
 /// each frame is from the content and the other frames alone; cross-entropy of the head's logits against each
 /// stacked position's index, over the positions that hold audio. With `keyMaskRatio` > 0 each row's keys lose that
-/// share of its positions, drawn at random (at least one key kept), as the paper masks tokens out of the keys (§3.2):
+/// share of its positions, drawn at random (at least one key kept), as the paper masks tokens out of the keys:
 /// every position, removed or not, is still a query that names its index, from less context.
 public final class PositionPrediction: FeaturePretrainingObjective {
     public let predictionModel: PositionPredictionModel

@@ -186,7 +186,7 @@ final class AudioTrainingTests: XCTestCase {
         XCTAssertEqual(Double(expected[0].loss!), log(12), accuracy: 1.0)
     }
 
-    /// Key masking (Zhai et al. 2022 §3.2): a removed position reaches no other position's state, yet is still a query;
+    /// Key masking (Zhai et al. 2022): a removed position reaches no other position's state, yet is still a query;
     /// each row keeps at least one key; a masked run resumes exactly; the ratio is checked and refused for bert.
     func testPositionPredictionKeyMaskingHidesTheRemovedPositions() throws {
         var generator = RandomGenerator(seed: 3)
