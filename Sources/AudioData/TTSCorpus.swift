@@ -67,7 +67,13 @@ public struct TTSCorpus {
         public var pitch: [Float]
 
         /// The per-frame values of a variance by name (energy, pitch); nil for another name.
-        public func variance(_ name: String) -> [Float]? { ["energy": energy, "pitch": pitch][name] }
+        public func variance(_ name: String) -> [Float]? {
+            switch name {
+            case "energy": energy
+            case "pitch": pitch
+            default: nil
+            }
+        }
     }
 
     /// The variances a corpus supplies per frame.

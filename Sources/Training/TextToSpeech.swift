@@ -2,7 +2,6 @@ import AudioData
 import Foundation
 import Layers
 import Objectives
-import SafeTensors
 import SpeechSynthesis
 import Tensors
 
@@ -25,13 +24,7 @@ public struct TextToSpeech {
         do { info = try TTSCorpus.Info.load(directory) } catch let error as AudioError { throw CheckpointError(error.message) }
         var generator = RandomGenerator(seed: 0)
         let model = FastSpeechModel(config.model.fastSpeechConfig, generator: &generator)
-        let weights = directory.appendingPathComponent(Checkpoint.modelFile)
-        do { try model.load(try loadSafetensors(weights)) } catch let error as SafeTensorsError {
-            throw CheckpointError(error.message)
-        } catch {
-            throw CheckpointError("\(weights.path): \(error)")
-        }
-        model.eval()
+        try loadFrozen(model, weights: directory.appendingPathComponent(Checkpoint.modelFile), randomWeights: false)
         let vocoder: GriffinLimVocoder
         do { vocoder = try GriffinLimVocoder(options: info.mel, iterations: griffinLimIterations) } catch let error as AudioError {
             throw CheckpointError("\(directory.appendingPathComponent(TTSCorpus.Info.fileName).path): \(error.message)")
