@@ -65,6 +65,9 @@ public struct TTSCorpus {
         public var energy: [Float]
         /// (frames) normalised log F0, unvoiced frames interpolated (`PitchTracker.interpolatedLogPitch`).
         public var pitch: [Float]
+        /// The phoneme count of each espeak-ng word (the manifest's `word_phonemes`); nil when the manifest has none
+        /// or its counts do not add up to the phonemes.
+        public var wordPhonemes: [Int]? = nil
 
         /// The per-frame values of a variance by name (energy, pitch); nil for another name.
         public func variance(_ name: String) -> [Float]? {
@@ -105,7 +108,7 @@ public struct TTSCorpus {
         guard let text = try? String(contentsOf: manifest, encoding: .utf8) else {
             throw AudioError("\(manifest.path): cannot read the corpus manifest (make one with pretrain data synth-speech --subsets tts)")
         }
-        var lines: [(path: String, split: String, phonemes: [String], text: String)] = []
+        var lines: [(path: String, split: String, phonemes: [String], text: String, words: [Int]?)] = []
         for (number, line) in text.split(separator: "\n").enumerated() where !line.allSatisfy(\.isWhitespace) {
             guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
                 throw AudioError("\(manifest.path) line \(number + 1): not a JSON object")
@@ -115,7 +118,10 @@ public struct TTSCorpus {
                   let phonemes = object["phonemes"] as? String else {
                 throw AudioError("\(manifest.path) line \(number + 1): a \(subset) utterance needs path, split and phonemes")
             }
-            lines.append((path, split, phonemes.split(separator: " ").map(String.init), object["text"] as? String ?? ""))
+            let tokens = phonemes.split(separator: " ").map(String.init)
+            let words = (object["word_phonemes"] as? String)?.split(separator: " ").compactMap { Int($0) }
+            lines.append((path, split, tokens, object["text"] as? String ?? "",
+                          words.flatMap { $0.reduce(0, +) == tokens.count && $0.allSatisfy { $0 > 0 } ? $0 : nil }))
         }
         guard lines.contains(where: { $0.split == "train" }) else {
             throw AudioError("\(manifest.path): no train utterances of subset \(subset)")
@@ -148,7 +154,8 @@ public struct TTSCorpus {
             if ids.isEmpty || mel.frameCount < ids.count { skipped.append((line.path, "fewer frames than phonemes")); continue }
             if mel.frameCount > maxFrames { skipped.append((line.path, "more than \(maxFrames) frames")); continue }
             splits[line.split, default: []].append(Utterance(path: line.path, text: line.text, phonemeIds: ids, mel: mel,
-                                                             energy: energy(mel), pitch: PitchTracker.interpolatedLogPitch(f0)))
+                                                             energy: energy(mel), pitch: PitchTracker.interpolatedLogPitch(f0),
+                                                             wordPhonemes: line.words))
         }
         let train = splits["train"] ?? []
         guard !train.isEmpty else { throw AudioError("\(manifest.path): every train utterance was skipped") }

@@ -15,6 +15,13 @@ public struct UtteranceSpec: Equatable {
     /// Keyword clips are padded to one second like Speech Commands; the word sits at `placement` of the slack.
     public let minimumSeconds: Double
     public let placement: Double
+
+    /// An utterance of the text-to-speech subset: `text` in its one clean voice (`voice`, espeak-ng's -v).
+    public static func tts(path: String, split: String, text: String, voice: String) -> UtteranceSpec {
+        UtteranceSpec(path: path, subset: "tts", split: split, text: text, language: "en",
+                      speaker: SpeakerProfile(id: "tts", variant: "", pitch: 50, rate: 160, englishAccent: voice), voice: voice,
+                      label: nil, augmentation: .clean, minimumSeconds: 0, placement: 0)
+    }
 }
 
 /// The labelled subsets in order, and the unbounded pre-training sequence.
@@ -89,13 +96,11 @@ public struct CorpusPlan {
                             speaker: speaker, label: nil, random: &random, accent: Self.phonemeAccent)
             }
         case "tts":
-            let speaker = SpeakerProfile(id: "tts", variant: "", pitch: 50, rate: 160, englishAccent: options.ttsVoice)
             return (0..<options.ttsUtterances.count(split)).map { index in
                 let path = "tts/\(split)/\(number(index)).wav"
                 var random = stream(path)
-                return UtteranceSpec(path: path, subset: "tts", split: split, text: random.pick(texts.lines(split: split)),
-                                     language: "en", speaker: speaker, voice: options.ttsVoice, label: nil,
-                                     augmentation: .clean, minimumSeconds: 0, placement: 0)
+                return UtteranceSpec.tts(path: path, split: split, text: random.pick(texts.lines(split: split)),
+                                         voice: options.ttsVoice)
             }
         default:
             return []

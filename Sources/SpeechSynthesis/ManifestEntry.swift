@@ -6,6 +6,9 @@ public struct ManifestEntry: Codable, Equatable {
     public let duration: Double    // seconds
     public let text: String
     public let phonemes: String    // espeak-ng IPA phonemes separated by spaces (PhonemeTokens)
+    /// The phoneme count of each espeak-ng word, separated by spaces (`PhonemeTokens.wordLengths`); text-to-speech
+    /// utterances only, nil elsewhere.
+    public var wordPhonemes: String? = nil
     public let speaker: String?    // nil for a silence clip
     public let voice: String?      // espeak-ng -v (accent + variant); nil for a silence clip
     public let accent: String?     // the voice's language or accent, "en-us" of "en-us+m3"; nil for a silence clip
@@ -21,6 +24,6 @@ public struct ManifestEntry: Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case path, subset, split, duration, text, phonemes, speaker, voice, accent, gender, language, label, noise, reverb
-        case snrDB = "snr_db", gainDB = "gain_db"
+        case snrDB = "snr_db", gainDB = "gain_db", wordPhonemes = "word_phonemes"
     }
 }

@@ -11,4 +11,11 @@ public enum PhonemeTokens {
             .map { $0.filter { $0 != "ˈ" && $0 != "ˌ" } }
             .filter { !$0.isEmpty }
     }
+
+    /// How many of `tokens(espeakIPA:)` each of espeak-ng's words holds, in order (its words are the
+    /// whitespace-separated groups of the IPA; a group with no phoneme is left out). espeak-ng may join a short
+    /// unstressed word to its neighbour, so there can be fewer groups than words in the text.
+    public static func wordLengths(espeakIPA: String) -> [Int] {
+        espeakIPA.split(whereSeparator: \.isWhitespace).map { tokens(espeakIPA: String($0)).count }.filter { $0 > 0 }
+    }
 }

@@ -38,7 +38,7 @@ public struct UtteranceRenderer {
             sampleCount = samples.count
         }
         let phonemes = PhonemeTokens.tokens(espeakIPA: ipa).joined(separator: " ")
-        return ManifestEntry(path: spec.path, subset: spec.subset, split: spec.split,
+        var entry = ManifestEntry(path: spec.path, subset: spec.subset, split: spec.split,
                              duration: Double(sampleCount) / Double(WAVFile.sampleRate), text: spec.text,
                              phonemes: phonemes, speaker: spec.speaker?.id, voice: spec.voice,
                              accent: spec.voice.map { String($0.prefix { $0 != "+" }) },
@@ -47,6 +47,10 @@ public struct UtteranceRenderer {
                              noise: spec.augmentation.noise.rawValue,
                              snrDB: spec.voice == nil ? nil : spec.augmentation.snrDB,
                              gainDB: spec.augmentation.gainDB, reverb: spec.augmentation.reverb)
+        if spec.subset == "tts" {
+            entry.wordPhonemes = PhonemeTokens.wordLengths(espeakIPA: ipa).map(String.init).joined(separator: " ")
+        }
+        return entry
     }
 
     /// espeak-ng → sox → float samples at 16 kHz, and espeak-ng's IPA. The text goes in on stdin, so a line that

@@ -7,11 +7,12 @@ import Tensors
 
 /// A FastSpeech checkpoint ready to speak: the model, its tts.json (phoneme inventory, mel settings) and the
 /// Griffin-Lim vocoder of those mel settings. `pretrain tts say` is `load` then `say`.
-public struct TextToSpeech {
+public struct TextToSpeech: SpeechSynthesizer {
     public let directory: URL
     public let model: FastSpeechModel
     public let info: TTSCorpus.Info
     public let vocoder: GriffinLimVocoder
+    public var melOptions: TTSMelOptions { info.mel }
 
     /// A checkpoint directory, or a run directory's newest complete checkpoint.
     public static func load(_ url: URL, griffinLimIterations: Int = 32) throws -> TextToSpeech {
@@ -40,22 +41,18 @@ public struct TextToSpeech {
         public var durations: [Int]
         /// Seconds of compute per second of audio (mel and vocoder together).
         public var realTimeFactor: Double
+        /// A generated sequence that filled the model's context before it ended (token-based synthesis).
+        public var truncated = false
     }
 
     /// Phoneme tokens → speech. An unknown phoneme is an error naming it.
-    public func say(phonemes: [String], pace: Float = 1) throws -> Speech {
+    public func say(phonemes: [String], pace: Float) throws -> Speech {
         guard !phonemes.isEmpty else { throw CheckpointError("nothing to say: the text has no phonemes") }
         let start = Date()
         let ids: [Int32]
         do { ids = try info.ids(phonemes, what: "the text") } catch let error as AudioError { throw CheckpointError(error.message) }
         let (mel, durations) = model.synthesize(ids, pace: pace)
-        var frames = FeatureMatrix(frameCount: mel.size(0), dimension: mel.size(1), values: mel.scalars)
-        // The inverse STFT's reflect padding needs more than n_fft/2 samples: pad a very short utterance with silence.
-        let shortest = info.mel.fftSize / (2 * info.mel.hopLength) + 2
-        if frames.frameCount < shortest {
-            let silence = [Float](repeating: Float(log(info.mel.logFloor)), count: (shortest - frames.frameCount) * frames.dimension)
-            frames = FeatureMatrix(frameCount: shortest, dimension: frames.dimension, values: frames.values + silence)
-        }
+        let frames = Self.padded(FeatureMatrix(frameCount: mel.size(0), dimension: mel.size(1), values: mel.scalars), options: info.mel)
         let samples: [Float]
         do { samples = try vocoder.waveform(logMel: frames) } catch let error as AudioError { throw CheckpointError(error.message) }
         let seconds = Double(samples.count) / Double(info.mel.sampleRate)
@@ -63,11 +60,17 @@ public struct TextToSpeech {
                       realTimeFactor: seconds > 0 ? Date().timeIntervalSince(start) / seconds : .infinity)
     }
 
-    /// Text → espeak-ng's phonemes (`voice`, as the tts corpus was spoken) → speech.
-    public func say(_ text: String, voice: String = "en-us", pace: Float = 1) throws -> Speech {
-        let tools = try ExternalTools()
-        let ipa = try ExternalTools.run(tools.espeak, ["-q", "--ipa", "--sep=_", "-v", voice], input: text).stdout
-        return try say(phonemes: PhonemeTokens.tokens(espeakIPA: ipa), pace: pace)
+    public func say(phonemes: [String]) throws -> Speech { try say(phonemes: phonemes, pace: 1) }
+
+    public func resynthesize(_ mel: FeatureMatrix) -> FeatureMatrix? { nil }
+
+    /// The inverse STFT's reflect padding needs more than n_fft/2 samples: a very short utterance is padded with
+    /// silence.
+    static func padded(_ frames: FeatureMatrix, options: TTSMelOptions) -> FeatureMatrix {
+        let shortest = options.fftSize / (2 * options.hopLength) + 2
+        guard frames.frameCount < shortest else { return frames }
+        let silence = [Float](repeating: Float(log(options.logFloor)), count: (shortest - frames.frameCount) * frames.dimension)
+        return FeatureMatrix(frameCount: shortest, dimension: frames.dimension, values: frames.values + silence)
     }
 
     /// Samples in −1…1 → a 16-bit WAV at the model's rate (clipped, written atomically).

@@ -11,7 +11,10 @@ import Tensors
 ///   - mel-cepstral distortion against the real recording: (10/ln 10)·√(2·Σ_d (c_d − ĉ_d)²) averaged over the frames
 ///     of a dynamic-time-warping path, c_1…c_13 the orthonormal DCT-II of each natural-log mel frame (c_0, the level,
 ///     left out; cepstra of the log-mel rather than SPTK's mel-cepstral analysis, so values are comparable only here);
-///   - the real-time factor of synthesis (mel and vocoder) on this machine.
+///   - the real-time factor of synthesis (mel and vocoder) on this machine;
+///   - skipped words and inserted runs in what the recogniser heard of the synthesised audio (`SkipsAndRepeats`), and
+///     for a synthesiser with an intermediate representation (speech units) the PER and MCD of resynthesis: the real
+///     frames through it and back, the vocoder after it.
 /// The first `samples` utterances' three WAVs go into OUT/samples/ and report.html plays them.
 public struct TextToSpeechJudge {
     public var utteranceLimit: Int?
@@ -33,6 +36,13 @@ public struct TextToSpeechJudge {
         public var audioSeconds: Double
         public var synthesisSeconds: Double
         public var realTimeFactor: Double
+        /// The real mel through the synthesiser's units and back (nil when it has none).
+        public var perResynthesis: Double?
+        public var mcdResynthesis: Double?
+        /// The synthesised audio's edits against the reference, with skipped words and inserted runs.
+        public var synthesizedEdits: SkipsAndRepeats
+        /// Generated sequences that filled the model's context before they ended.
+        public var truncated: Int
         public var checkpoint: String
         public var recognizer: String
 
@@ -40,7 +50,9 @@ public struct TextToSpeechJudge {
             case utterances, referencePhonemes = "reference_phonemes", perReal = "per_real",
                  perCopySynthesis = "per_copy_synthesis", perSynthesized = "per_synthesized", perRatio = "per_ratio",
                  mcdCopySynthesis = "mcd_copy_synthesis", mcdSynthesized = "mcd_synthesized", audioSeconds = "audio_seconds",
-                 synthesisSeconds = "synthesis_seconds", realTimeFactor = "real_time_factor", checkpoint, recognizer
+                 synthesisSeconds = "synthesis_seconds", realTimeFactor = "real_time_factor", checkpoint, recognizer,
+                 perResynthesis = "per_resynthesis", mcdResynthesis = "mcd_resynthesis", synthesizedEdits = "synthesized_edits",
+                 truncated
         }
     }
 
@@ -65,16 +77,17 @@ public struct TextToSpeechJudge {
 
     /// Judges `speaker` on `corpus`' test utterances with `recognizer`; writes judge.json, report.html and samples/
     /// into `out`. `log` gets a line per utterance.
-    public func run(speaker: TextToSpeech, recognizer: PhonemeRecognizer, recognizerName: String, corpus: TTSCorpus,
+    public func run(speaker: any SpeechSynthesizer, recognizer: PhonemeRecognizer, recognizerName: String, corpus: TTSCorpus,
                     out: URL, log: (String) -> Void = { _ in }) throws -> Judgement {
         var test = corpus.test
         if let utteranceLimit { test = Array(test.prefix(utteranceLimit)) }
         guard !test.isEmpty else { throw TrainingError("\(corpus.directory.path): no test utterances to judge") }
         let sampleDirectory = out.appendingPathComponent("samples")
         try FileManager.default.createDirectory(at: sampleDirectory, withIntermediateDirectories: true)
-        let rate = speaker.info.mel.sampleRate
+        let rate = speaker.melOptions.sampleRate
         var errors = (real: 0, copy: 0, synthesized: 0), reference = 0
         var distortion = (copy: 0.0, synthesized: 0.0), audioSeconds = 0.0, synthesisSeconds = 0.0
+        var resynthesis: (errors: Int, distortion: Double)?, edits = SkipsAndRepeats(), truncated = 0
         var rows: [String] = []
         for (index, utterance) in test.enumerated() {
             let phonemes = utterance.phonemeIds.map { corpus.info.phonemes[Int($0) - 1] }
@@ -83,12 +96,21 @@ public struct TextToSpeechJudge {
             let start = Date()
             let speech = try speaker.say(phonemes: phonemes)
             synthesisSeconds += Date().timeIntervalSince(start)
+            if speech.truncated { truncated += 1 }
             audioSeconds += Double(speech.samples.count) / Double(rate)
             let heard = (real: try recognizer.transcribe(real), copy: try recognizer.transcribe(Waveform(samples: copy, sampleRate: rate)),
                          synthesized: try recognizer.transcribe(Waveform(samples: speech.samples, sampleRate: rate)))
             let counts = (PhonemeRecognizer.errors(heard.real, phonemes), PhonemeRecognizer.errors(heard.copy, phonemes),
                           PhonemeRecognizer.errors(heard.synthesized, phonemes))
             errors = (errors.real + counts.0, errors.copy + counts.1, errors.synthesized + counts.2)
+            edits = edits + SkipsAndRepeats(heard: heard.synthesized, reference: phonemes, wordLengths: utterance.wordPhonemes)
+            if let frames = speaker.resynthesize(utterance.mel) {
+                let audio = try speaker.vocoder.waveform(logMel: TextToSpeech.padded(frames, options: speaker.melOptions))
+                let heardAgain = try recognizer.transcribe(Waveform(samples: audio, sampleRate: rate))
+                let mcd = Self.melCepstralDistortion(try speaker.vocoder.spectrogram.logMel(audio), utterance.mel, count: cepstra)
+                resynthesis = ((resynthesis?.errors ?? 0) + PhonemeRecognizer.errors(heardAgain, phonemes),
+                               (resynthesis?.distortion ?? 0) + mcd)
+            }
             reference += phonemes.count
             let copyMel = try speaker.vocoder.spectrogram.logMel(copy)
             let mcd = (Self.melCepstralDistortion(copyMel, utterance.mel, count: cepstra),
@@ -110,7 +132,8 @@ public struct TextToSpeechJudge {
             perRatio: errors.real > 0 ? Double(errors.synthesized) / Double(errors.real) : .infinity,
             mcdCopySynthesis: distortion.copy / Double(test.count), mcdSynthesized: distortion.synthesized / Double(test.count),
             audioSeconds: audioSeconds, synthesisSeconds: synthesisSeconds, realTimeFactor: synthesisSeconds / audioSeconds,
-            checkpoint: speaker.directory.path, recognizer: recognizerName)
+            perResynthesis: resynthesis.map { Double($0.errors) / n }, mcdResynthesis: resynthesis.map { $0.distortion / Double(test.count) },
+            synthesizedEdits: edits, truncated: truncated, checkpoint: speaker.directory.path, recognizer: recognizerName)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
@@ -180,6 +203,8 @@ public struct TextToSpeechJudge {
         <tr><th>PER of the recogniser</th><td>\(String(format: "%.4f", j.perReal))</td><td>\(String(format: "%.4f", j.perCopySynthesis))</td><td>\(String(format: "%.4f", j.perSynthesized)) (\(String(format: "%.2f", j.perRatio))× real)</td></tr>
         <tr><th>MCD against the real audio (dB)</th><td>0</td><td>\(String(format: "%.2f", j.mcdCopySynthesis))</td><td>\(String(format: "%.2f", j.mcdSynthesized))</td></tr>
         </table>
+        \(j.perResynthesis.map { String(format: "<p>Resynthesis (the real frames through the speech units and back): PER %.4f, MCD %.2f dB.</p>", $0, j.mcdResynthesis ?? .nan) } ?? "")
+        <p>In the synthesised audio the recogniser's alignment deletes \(j.synthesizedEdits.deletions) and inserts \(j.synthesizedEdits.insertions) phonemes: \(j.synthesizedEdits.skippedWords) of \(j.synthesizedEdits.words) words skipped (more than half their phonemes deleted), \(j.synthesizedEdits.insertedRuns) runs of \(SkipsAndRepeats.runLength) or more inserted phonemes\(j.truncated > 0 ? "; \(j.truncated) generations filled the context without ending" : "").</p>
         <p>Synthesis: \(String(format: "%.1f", j.synthesisSeconds)) s for \(String(format: "%.1f", j.audioSeconds)) s of audio (real-time factor \(String(format: "%.3f", j.realTimeFactor))).</p>
         <h2>Samples</h2><p>Under each player: the phonemes the recogniser heard.</p>
         <table><tr><th>text and its phonemes</th><th>real</th><th>copy synthesis</th><th>synthesised</th></tr>

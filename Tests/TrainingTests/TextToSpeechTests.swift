@@ -118,32 +118,21 @@ final class TextToSpeechTests: XCTestCase {
         let run = root.appendingPathComponent("tts")
         try Trainer(recipe: recipe, runDirectory: run, corpus: corpus, console: ConsoleProgress(mode: .silent)).run()
 
-        let teraRecipe = try AudioTrainingTests.recipe(.tera, features: try AudioTrainingTests.featureCorpus(root), steps: 1)
-        try Trainer(recipe: teraRecipe, runDirectory: root.appendingPathComponent("tera"), corpus: try TrainingCorpus.load(teraRecipe.data),
-                    console: ConsoleProgress(mode: .silent)).run()
-        let relabelled = root.appendingPathComponent("pr")
-        try FileManager.default.createDirectory(at: relabelled, withIntermediateDirectories: true)
-        try FileManager.default.createSymbolicLink(at: relabelled.appendingPathComponent("tts"),
-                                                   withDestinationURL: Self.corpus.appendingPathComponent("tts"))
-        try String(contentsOf: Self.corpus.appendingPathComponent("manifest.jsonl"), encoding: .utf8)
-            .replacingOccurrences(of: #""subset":"tts""#, with: #""subset":"pr""#)
-            .write(to: relabelled.appendingPathComponent("manifest.jsonl"), atomically: true, encoding: .utf8)
-        var fineTuning = CheckpointFineTuning(checkpoint: root.appendingPathComponent("tera"), corpus: relabelled)
-        (fineTuning.settings.steps, fineTuning.settings.batchSize, fineTuning.settings.devEvery) = (3, 2, 0)
-        fineTuning.out = root.appendingPathComponent("ft")
-        _ = try fineTuning.run()
-
+        let recognizer = try Self.recognizer(root)
         var judge = TextToSpeechJudge()
         (judge.utteranceLimit, judge.samples) = (2, 1)
         let out = root.appendingPathComponent("judge")
         let judgement = try judge.run(speaker: try TextToSpeech.load(run, griffinLimIterations: 2),
-                                      recognizer: try TextToSpeechJudge.recognizer(root.appendingPathComponent("ft")),
+                                      recognizer: recognizer,
                                       recognizerName: "ft", corpus: corpus.speech!, out: out)
         XCTAssertEqual(judgement.utterances, 2)
         XCTAssertEqual(judgement.referencePhonemes, corpus.speech!.test.prefix(2).reduce(0) { $0 + $1.phonemeIds.count })
         for per in [judgement.perReal, judgement.perCopySynthesis, judgement.perSynthesized] { XCTAssertTrue(per >= 0 && per.isFinite) }
         XCTAssertGreaterThan(judgement.mcdSynthesized, 0)
         XCTAssertGreaterThan(judgement.realTimeFactor, 0)
+        XCTAssertNil(judgement.perResynthesis, "FastSpeech has no units to resynthesise through")
+        XCTAssertGreaterThan(judgement.synthesizedEdits.words, 0)
+        XCTAssertEqual(judgement.truncated, 0)
         let report = try String(contentsOf: out.appendingPathComponent("report.html"), encoding: .utf8)
         XCTAssertTrue(report.contains(#"src="samples/0-tts.wav""#), report)
         for name in ["judge.json", "samples/0-real.wav", "samples/0-copy.wav", "samples/0-tts.wav"] {
@@ -153,6 +142,27 @@ final class TextToSpeechTests: XCTestCase {
         XCTAssertThrowsError(try TextToSpeechJudge.recognizer(root.appendingPathComponent("tts"))) {
             XCTAssertTrue("\($0)".contains("result.json: not a fine-tuning result"), "\($0)")
         }
+    }
+
+    /// A recogniser fine-tuned for three updates (after one TERA update) on a tts corpus' audio, its tts utterances
+    /// relabelled as the pr subset: `pretrain finetune`'s output directory under ROOT/ft.
+    static func recognizer(_ root: URL, corpus: URL = corpus) throws -> PhonemeRecognizer {
+        let teraRecipe = try AudioTrainingTests.recipe(.tera, features: try AudioTrainingTests.featureCorpus(root), steps: 1)
+        try Trainer(recipe: teraRecipe, runDirectory: root.appendingPathComponent("tera"), corpus: try TrainingCorpus.load(teraRecipe.data),
+                    console: ConsoleProgress(mode: .silent)).run()
+        let relabelled = root.appendingPathComponent("pr")
+        try FileManager.default.createDirectory(at: relabelled, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(at: relabelled.appendingPathComponent("tts"),
+                                                   withDestinationURL: corpus.appendingPathComponent("tts"))
+        try String(contentsOf: corpus.appendingPathComponent("manifest.jsonl"), encoding: .utf8)
+            .replacingOccurrences(of: #""subset":"tts""#, with: #""subset":"pr""#)
+            .write(to: relabelled.appendingPathComponent("manifest.jsonl"), atomically: true, encoding: .utf8)
+        var fineTuning = CheckpointFineTuning(checkpoint: root.appendingPathComponent("tera"), corpus: relabelled)
+        (fineTuning.settings.steps, fineTuning.settings.batchSize, fineTuning.settings.devEvery) = (3, 2, 0)
+        fineTuning.out = root.appendingPathComponent("ft")
+        _ = try fineTuning.run()
+
+        return try TextToSpeechJudge.recognizer(root.appendingPathComponent("ft"))
     }
 
     /// Mel-cepstral distortion: 0 against itself and against a time-stretched copy (the warping path absorbs the

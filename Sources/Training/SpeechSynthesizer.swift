@@ -1,0 +1,37 @@
+import AudioData
+import Foundation
+import SpeechSynthesis
+
+/// What speaks phonemes: a FastSpeech checkpoint (`TextToSpeech`) or a speech-unit LM (`UnitTextToSpeech`). The
+/// judges and `pretrain tts say` read any of them.
+public protocol SpeechSynthesizer {
+    var directory: URL { get }
+    var melOptions: TTSMelOptions { get }
+    var vocoder: GriffinLimVocoder { get }
+    /// Phoneme tokens (espeak-ng's, as in the training corpus) → speech. An unknown phoneme is an error naming it.
+    func say(phonemes: [String]) throws -> TextToSpeech.Speech
+    /// Real log-mel frames through the synthesiser's own intermediate representation and back (speech units), nil
+    /// when it has none.
+    func resynthesize(_ mel: FeatureMatrix) -> FeatureMatrix?
+}
+
+extension SpeechSynthesizer {
+    /// Text → espeak-ng's phonemes (`voice`, as the tts corpus was spoken) → speech.
+    public func say(_ text: String, voice: String = "en-us") throws -> TextToSpeech.Speech {
+        try say(phonemes: espeakPhonemes(text, voice: voice))
+    }
+}
+
+/// espeak-ng's phoneme tokens of `text` in `voice`.
+public func espeakPhonemes(_ text: String, voice: String) throws -> [String] {
+    let tools = try ExternalTools()
+    return PhonemeTokens.tokens(espeakIPA: try ExternalTools.run(tools.espeak, ["-q", "--ipa", "--sep=_", "-v", voice], input: text).stdout)
+}
+
+/// A checkpoint (or run directory) that speaks: a fastspeech model, else a decoder trained on a speech-unit corpus.
+public func loadSpeechSynthesizer(_ url: URL, griffinLimIterations: Int = 32) throws -> any SpeechSynthesizer {
+    let directory = try Checkpoint.resolve(url)
+    let config = try CheckpointConfig.read(directory.appendingPathComponent(Checkpoint.configFile))
+    if config.model.flavor.synthesisesSpeech { return try TextToSpeech.load(directory, griffinLimIterations: griffinLimIterations) }
+    return try UnitTextToSpeech.load(directory, griffinLimIterations: griffinLimIterations)
+}
