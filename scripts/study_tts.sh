@@ -5,7 +5,12 @@
 # the audio encoder $ENCODER (default: TERA pre-trained here on $FBANK for $ENCODER_STEPS steps) on the same voice's
 # train lines (1000 updates), and judges the speaker on the test lines: PER of the recogniser on the synthesised audio
 # against the real espeak-ng audio and copy synthesis (real frames → Griffin-Lim), mel-cepstral distortion, real-time
-# factor. Writes $OUT/results.md and $OUT/judge/report.html (with players).
+# factor. Then the token-based path: $UNITS speech units of the same corpus (`pretrain tts units`, the FastSpeech
+# aligner's durations), decoder LMs (recipes/unit-lm-small.yaml, $UNIT_STEPS steps) on the tts and tts-aligned
+# corpora judged the same way (the aligned model with and without phoneme-guided decoding: skipped words and inserted
+# runs), and spoken LMs on the speech and interleaved speech–text corpora ($LM_SEEDS seeds each) compared on the
+# word / non-word and sentence-order preference tests (`pretrain tts words`).
+# Writes $OUT/results.md and $OUT/judge*/report.html (with players).
 # TINY=1 runs the whole pipeline small (a smoke test: minutes, not a result). Steps whose output exists are skipped.
 set -euo pipefail
 PRETRAIN=${PRETRAIN:-.build/release/pretrain}
@@ -16,7 +21,10 @@ STEPS=${STEPS:-3000}
 ENCODER_STEPS=${ENCODER_STEPS:-7000}
 FINETUNE_STEPS=${FINETUNE_STEPS:-1000}
 SEED=${SEED:-1337}
-tts_sizes=() small=() encoder_small=() judge=()
+UNITS=${UNITS:-128}
+UNIT_STEPS=${UNIT_STEPS:-1000}
+LM_SEEDS=${LM_SEEDS:-1337}
+tts_sizes=() small=() encoder_small=() judge=() unit_small=() words=()
 if [ "${TINY:-0}" = 1 ]; then
     STEPS=4 ENCODER_STEPS=2 FINETUNE_STEPS=3
     tts_sizes=(--tts 16,3,2)
@@ -26,6 +34,10 @@ if [ "${TINY:-0}" = 1 ]; then
     encoder_small=(--set model.layers=1 --set model.d_model=32 --set model.heads=2 --set model.mlp_hidden=64
                    --set train.eval_every=2 --set train.checkpoint_every=2 --set schedule.warmup=1 --set optim.batch_size=2)
     judge=(--limit 2 --samples 1 --griffin-lim-iterations 2)
+    UNITS=8 UNIT_STEPS=2
+    unit_small=(--set model.layers=1 --set model.d_model=16 --set model.heads=2 --set model.context=96 --set train.eval_every=2
+                --set train.checkpoint_every=2 --set schedule.warmup=1 --set optim.batch_size=2)
+    words=(--lexical 4 --syntactic 2)
 fi
 mkdir -p "$OUT"
 STUDY_LOG="$OUT/study.log"
@@ -56,6 +68,37 @@ fi
 log "judging"
 $PRETRAIN tts judge "$OUT/fastspeech" --recognizer "$OUT/recogniser" --corpus "$TTS" --out "$OUT/judge" "${judge[@]}" \
     > "$OUT/judge.log" 2>&1
-{ tail -1 "$OUT/judge.log"; echo; grep -h "took" "$OUT/study.log"; } > "$OUT/results.md"
+
+# The token-based path: units, unit LMs, their judgements, and the spoken LMs' preference tests.
+[ -f "$OUT/units/summary.json" ] || { log "speech units"
+    $PRETRAIN tts units --corpus "$TTS" --aligner "$OUT/fastspeech" --units "$UNITS" --seed 0 --out "$OUT/units" > "$OUT/units.log" 2>&1; }
+small=("${unit_small[@]}")
+for layout in tts tts-aligned; do
+    study_train "$OUT/lm-$layout" recipes/unit-lm-small.yaml "$UNIT_STEPS" --set data.corpus="$OUT/units/$layout"
+done
+unit_judge() {   # NAME CHECKPOINT [OPTIONS…]
+    local name=$1 checkpoint=$2; shift 2
+    [ -f "$OUT/$name/judge.json" ] && return
+    log "judging $name"
+    $PRETRAIN tts judge "$checkpoint" --recognizer "$OUT/recogniser" --corpus "$TTS" --out "$OUT/$name" "${judge[@]}" "$@" \
+        > "$OUT/$name.log" 2>&1
+}
+unit_judge judge-unit-lm "$OUT/lm-tts"
+unit_judge judge-unit-lm-guided "$OUT/lm-tts-aligned"
+unit_judge judge-unit-lm-aligned-unguided "$OUT/lm-tts-aligned" --unguided
+spoken=()
+if [ "${TINY:-0}" != 1 ]; then small=(--set model.context=256); fi
+for seed in $LM_SEEDS; do
+    for layout in speech interleaved; do
+        SEED=$seed study_train "$OUT/lm-$layout-seed$seed" recipes/unit-lm-small.yaml "$UNIT_STEPS" --set data.corpus="$OUT/units/$layout"
+        spoken+=("$OUT/lm-$layout-seed$seed")
+    done
+done
+[ -f "$OUT/words/preference.json" ] || { log "preference tests"
+    $PRETRAIN tts words "${spoken[@]}" --corpus "$TTS" --out "$OUT/words" "${words[@]}" > "$OUT/words.log" 2>&1; }
+{
+    $PRETRAIN tts table "$OUT"/{judge,judge-unit-lm,judge-unit-lm-guided,judge-unit-lm-aligned-unguided} --preference "$OUT/words/preference.json"
+    grep -h "took" "$OUT/study.log"
+} > "$OUT/results.md"
 log "wrote $OUT/results.md"
 cat "$OUT/results.md"

@@ -56,6 +56,31 @@ public struct TextToSpeechJudge {
         }
     }
 
+    /// Judgements as a markdown table, a row each: (name, judgement).
+    public static func markdown(_ rows: [(String, Judgement)]) -> String {
+        var lines = ["| synthesiser | PER | PER / real | MCD (dB) | resynthesis PER | skipped words | inserted runs | truncated | real-time factor |",
+                     "|---|---|---|---|---|---|---|---|---|"]
+        for (name, j) in rows {
+            let e = j.synthesizedEdits
+            lines.append(String(format: "| %@ | %.4f | %.2f | %.2f | %@ | %d of %d | %d | %d | %.3f |", name, j.perSynthesized, j.perRatio,
+                                j.mcdSynthesized, j.perResynthesis.map { String(format: "%.4f", $0) } ?? "–", e.skippedWords, e.words,
+                                e.insertedRuns, j.truncated, j.realTimeFactor))
+        }
+        let real = rows.first.map { String(format: "PER of the real audio %.4f, of copy synthesis %.4f; %d utterances.", $0.1.perReal,
+                                                 $0.1.perCopySynthesis, $0.1.utterances) } ?? ""
+        return lines.joined(separator: "\n") + "\n\n" + real + "\n"
+    }
+
+    /// Reads OUT/judge.json of an earlier run.
+    public static func judgement(_ directory: URL) throws -> Judgement {
+        let url = directory.appendingPathComponent("judge.json")
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        do { return try decoder.decode(Judgement.self, from: Data(contentsOf: url)) } catch {
+            throw TrainingError("\(url.path): not a judgement of pretrain tts judge (\(error.localizedDescription))")
+        }
+    }
+
     /// A recogniser from `pretrain finetune`'s output directory (result.json, checkpoint/, ctc_head.safetensors).
     public static func recognizer(_ directory: URL) throws -> PhonemeRecognizer {
         let files = FineTuningDirectory(directory)

@@ -9,7 +9,7 @@ struct TTS: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tts",
         abstract: "Text-to-speech: train a FastSpeech model or a speech-unit LM, speak text with it, judge it.",
-        subcommands: [Train.self, TTSSay.self, TTSJudge.self, TTSUnits.self, TTSWords.self])
+        subcommands: [Train.self, TTSSay.self, TTSJudge.self, TTSUnits.self, TTSWords.self, TTSTable.self])
 }
 
 /// `pretrain tts say CKPT "text" --out x.wav`.

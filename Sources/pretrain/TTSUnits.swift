@@ -82,3 +82,25 @@ struct UnitSampling: ParsableArguments {
         return unit
     }
 }
+
+/// `pretrain tts table JUDGE_DIR... [--preference FILE]`: earlier judgements and preference tests as markdown.
+struct TTSTable: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "table", abstract: "Tabulate tts judge output directories (and a tts words preference.json) as markdown.")
+
+    @Argument(help: "Output directories of pretrain tts judge (each holds judge.json).") var judgements: [String] = []
+    @Option(help: "A preference.json of pretrain tts words.") var preference: String?
+
+    func run() throws {
+        let rows = try judgements.map { (URL(fileURLWithPath: $0).lastPathComponent, try TextToSpeechJudge.judgement(URL(fileURLWithPath: $0))) }
+        if !rows.isEmpty { print(TextToSpeechJudge.markdown(rows)) }
+        if let preference {
+            let url = URL(fileURLWithPath: preference)
+            let report: SpokenPreferenceTest.Report
+            do { report = try JSONDecoder().decode(SpokenPreferenceTest.Report.self, from: Data(contentsOf: url)) } catch {
+                throw ValidationError("\(url.path): not a preference.json of pretrain tts words (\(error.localizedDescription))")
+            }
+            print(report.markdown())
+        }
+    }
+}

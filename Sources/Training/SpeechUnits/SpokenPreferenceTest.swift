@@ -100,6 +100,8 @@ public struct SpokenPreferenceTest {
         public var accuracy: Double
         /// The same with the mean log probability per token (length-normalised).
         public var accuracyPerToken: Double
+
+        enum CodingKeys: String, CodingKey { case kind, pairs, accuracy, accuracyPerToken = "accuracy_per_token" }
     }
 
     /// The model's accuracy on each kind of pair.
@@ -138,6 +140,23 @@ public struct SpokenPreferenceTest {
             }
             return (sum, rows.count)
         }
+    }
+}
+
+extension SpokenPreferenceTest.Report {
+    /// The scores as a markdown table: a row per checkpoint (named by its last path component), a column pair per kind.
+    public func markdown() -> String {
+        let kinds = Array(Set(scores.values.flatMap { $0.map(\.kind) })).sorted()
+        var lines = ["| spoken LM | " + kinds.map { "\($0) | \($0) per token" }.joined(separator: " | ") + " |",
+                     "|---|" + String(repeating: "---|---|", count: kinds.count)]
+        for (name, rows) in scores.sorted(by: { $0.key < $1.key }) {
+            let cells = kinds.map { kind in
+                rows.first { $0.kind == kind }.map { String(format: "%.3f | %.3f", $0.accuracy, $0.accuracyPerToken) } ?? "– | –"
+            }
+            lines.append("| \(URL(fileURLWithPath: name).lastPathComponent) | " + cells.joined(separator: " | ") + " |")
+        }
+        let counts = kinds.map { kind in "\(scores.values.first?.first { $0.kind == kind }?.pairs ?? 0) \(kind)" }
+        return lines.joined(separator: "\n") + "\n\n" + counts.joined(separator: ", ") + " pairs.\n"
     }
 }
 
