@@ -8,7 +8,8 @@ import Tensors
 ///   - intelligibility: the phoneme error rate of a CTC recogniser (`pretrain finetune`'s output) on the synthesised
 ///     audio of each utterance's phonemes, against its PER on the real espeak-ng audio of the same utterance and on
 ///     copy synthesis (the real log-mel through the same Griffin-Lim vocoder: what the vocoder alone loses);
-///   - mel-cepstral distortion against the real recording: (10/ln 10)·√(2·Σ_d (c_d − ĉ_d)²) averaged over the frames
+///   - mel-cepstral distortion of each audio (its log-mel analysed again, as the copy synthesis' is) against the real
+///     recording: (10/ln 10)·√(2·Σ_d (c_d − ĉ_d)²) averaged over the frames
 ///     of a dynamic-time-warping path, c_1…c_13 the orthonormal DCT-II of each natural-log mel frame (c_0, the level,
 ///     left out; cepstra of the log-mel rather than SPTK's mel-cepstral analysis, so values are comparable only here);
 ///   - the real-time factor of synthesis (mel and vocoder) on this machine;
@@ -139,7 +140,7 @@ public struct TextToSpeechJudge {
             reference += phonemes.count
             let copyMel = try speaker.vocoder.spectrogram.logMel(copy)
             let mcd = (Self.melCepstralDistortion(copyMel, utterance.mel, count: cepstra),
-                       Self.melCepstralDistortion(speech.mel, utterance.mel, count: cepstra))
+                       Self.melCepstralDistortion(try speaker.vocoder.spectrogram.logMel(speech.samples), utterance.mel, count: cepstra))
             distortion = (distortion.copy + mcd.0, distortion.synthesized + mcd.1)
             log(String(format: "%@: phoneme errors real %d, copy %d, synthesised %d of %d; MCD %.2f", utterance.path,
                        counts.0, counts.1, counts.2, phonemes.count, mcd.1))
