@@ -37,7 +37,7 @@ if [ "${TINY:-0}" = 1 ]; then
     UNITS=8 UNIT_STEPS=2
     unit_small=(--set model.layers=1 --set model.d_model=16 --set model.heads=2 --set model.context=96 --set train.eval_every=2
                 --set train.checkpoint_every=2 --set schedule.warmup=1 --set optim.batch_size=2)
-    words=(--lexical 4 --syntactic 2)
+    words=(--lexical 4 --syntactic 2 --continuation 2)
 fi
 mkdir -p "$OUT"
 STUDY_LOG="$OUT/study.log"

@@ -44,11 +44,12 @@ struct TTSUnits: ParsableCommand {
 struct TTSWords: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "words",
-        abstract: "Test spoken LMs on words over non-words and grammatical over swapped word order, in speech units.",
+        abstract: "Test spoken LMs: words over non-words, word order, and continuation across speech and text.",
         discussion: """
             Pairs come from the TTS corpus' texts (real words seen in train text; held-out test lines), are spoken by \
             espeak-ng in the corpus' voice and turned into units; each model prefers the pair member of higher summed log \
-            probability. Writes OUT/preference.json. Example: pretrain tts words runs/units/speech runs/units/interleaved --out runs/words
+            probability; the cross-modal kinds score a held-out line's next word against another after its spoken or written \
+            first words. Writes OUT/preference.json. Example: pretrain tts words runs/units/speech runs/units/interleaved --out runs/words
             """)
 
     @Argument(help: "Decoder checkpoints or run directories trained on pretrain tts units corpora.") var checkpoints: [String]
@@ -56,12 +57,14 @@ struct TTSWords: ParsableCommand {
     @Option(help: "Output directory.") var out: String
     @Option(help: "Word / non-word pairs.") var lexical = 200
     @Option(help: "Sentence / swapped-sentence pairs.") var syntactic = 100
+    @Option(help: "Pairs of each cross-modal continuation kind (speech→text, text→speech).") var continuation = 100
     @Option(help: "Seed of the pairs.") var seed: UInt64 = 0
     @Option(help: "The espeak-ng voice (the corpus').") var voice = "en-us"
 
     func run() throws {
         var test = SpokenPreferenceTest()
-        (test.lexicalPairs, test.syntacticPairs, test.seed, test.voice) = (lexical, syntactic, seed, voice)
+        (test.lexicalPairs, test.syntacticPairs, test.continuationPairs) = (lexical, syntactic, continuation)
+        (test.seed, test.voice) = (seed, voice)
         _ = try test.run(checkpoints: checkpoints.map { URL(fileURLWithPath: $0) }, corpus: URL(fileURLWithPath: corpus),
                          out: URL(fileURLWithPath: out), log: { print($0) })
     }

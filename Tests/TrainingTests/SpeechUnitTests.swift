@@ -194,8 +194,9 @@ final class SpeechUnitTests: XCTestCase {
 
     func testSpokenPreferencePairsAndScores() throws {
         var test = SpokenPreferenceTest()
-        (test.lexicalPairs, test.syntacticPairs, test.minimumCount, test.minimumLetters) = (3, 2, 1, 4)
-        let train = ["The quick brown horse jumps", "the quick brown horse sleeps", "brown horse"]
+        (test.lexicalPairs, test.syntacticPairs, test.continuationPairs, test.minimumCount, test.minimumLetters) = (3, 2, 2, 1, 4)
+        let train = ["The quick brown horse jumps", "the quick brown horse sleeps", "brown horse",
+                     "a i we us am an cat dog top bird fish tree sleepy garden contentious"]   // a word of every length
         let heldOut = ["now is the winter of our discontent", "so fair and foul a day"]
         // A fake pronunciation in which "quock" sounds like "quick": that change is never the non-word.
         let pairs = test.pairs(trainTexts: train, testTexts: heldOut, pronounce: { $0 == "quock" ? ["quick"] : [$0] })
@@ -215,21 +216,38 @@ final class SpeechUnitTests: XCTestCase {
             XCTAssertEqual(pair.preferred.split(separator: " ").sorted(), pair.other.split(separator: " ").sorted())
             XCTAssertNotEqual(pair.preferred, pair.other)
         }
+        for kind in [SpokenPreferenceTest.speechToText, SpokenPreferenceTest.textToSpeech] {
+            let continuations = pairs.filter { $0.kind == kind }
+            XCTAssertEqual(continuations.count, 2)
+            for pair in continuations {
+                // The held-out line goes on with the preferred word; the other has as many letters and is another word.
+                let line = heldOut.map { SpeechUnitPreparation.normalisedWords($0).joined(separator: " ") }
+                XCTAssertTrue(line.contains { $0.hasPrefix(pair.prefix! + " " + pair.preferred) }, "\(pair)")
+                XCTAssertEqual(pair.preferred.count, pair.other.count)
+                XCTAssertNotEqual(pair.preferred, pair.other)
+            }
+        }
 
         // The whole test on two small LMs, through the command.
         let root = try makeTemporaryDirectory()
         let (speech, interleaved) = (try Self.unitLM(.speech, root: root), try Self.unitLM(.interleaved, root: root))
         let out = root.appendingPathComponent("words")
         let (status, output) = try runPretrain(["tts", "words", speech.path, interleaved.path, "--corpus", Self.prepared.corpus.path,
-                                                "--lexical", "4", "--syntactic", "2", "--out", out.path])
+                                                "--lexical", "4", "--syntactic", "2", "--continuation", "2", "--out", out.path])
         XCTAssertEqual(status, 0, output)
         let report = try JSONDecoder().decode(SpokenPreferenceTest.Report.self,
                                               from: Data(contentsOf: out.appendingPathComponent("preference.json")))
         XCTAssertEqual(report.scores.count, 2)
         for scores in report.scores.values {
+            XCTAssertEqual(Set(scores.map(\.kind)), ["lexical", "syntactic", "speech→text", "text→speech"])
             for score in scores { XCTAssertTrue((0...1).contains(score.accuracy), "\(score)") }
         }
         XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("audio/lexical/0-a.wav").path))
+        // Identical candidates tie (half a point); only the tokens after the shared prefix count.
+        let model = try loadCheckpoint(speech).decoder!
+        let unit = try SpeechUnitVocabulary.read(Self.prepared.units.appendingPathComponent(SpeechUnitVocabulary.fileName)).unitBase
+        let same = SpokenPreferenceTest.Documents(preferred: [0, 2, unit, unit + 1], other: [0, 2, unit, unit + 1], scoredFrom: 2)
+        XCTAssertEqual(SpokenPreferenceTest.score(model, pairs: [pairs[0]], documents: [same]).first?.accuracy, 0.5)
     }
 
     func testSkipsAndRepeatsCountWhatTheRecogniserLost() {

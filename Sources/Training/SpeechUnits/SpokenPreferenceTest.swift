@@ -11,9 +11,17 @@ import Tensors
 /// speech-only document (`<speech>` and its deduplicated units, then end-of-text) and the model's summed log
 /// probability of everything after `<speech>` scores it; a pair counts as right when the preferred one scores higher
 /// (ties count half).
+///
+/// Two more kinds test continuation across modalities (what interleaved speech–text pre-training is for): a held-out
+/// line's first words, then its next word against another word of as many letters — the prefix spoken and the
+/// candidates written (`speech→text`: `<speech> units <text> candidate`), or the prefix written and the candidates
+/// spoken (`text→speech`: `<text> prefix␣ <speech> units`). Only the candidate's tokens are scored. A model that
+/// never saw text (the speech layout) is the control.
 public struct SpokenPreferenceTest {
     public var lexicalPairs = 200
     public var syntacticPairs = 100
+    /// Pairs of each cross-modal kind (speech→text, text→speech).
+    public var continuationPairs = 100
     public var seed: UInt64 = 0
     public var voice = "en-us"
     /// Real words need at least this many letters and this many occurrences in the train text.
@@ -23,11 +31,17 @@ public struct SpokenPreferenceTest {
     public init() {}
 
     public struct Pair: Codable, Equatable {
-        public var kind: String           // lexical | syntactic
+        public var kind: String           // lexical | syntactic | speech→text | text→speech
         public var preferred: String
         public var other: String
-        public init(kind: String, preferred: String, other: String) { (self.kind, self.preferred, self.other) = (kind, preferred, other) }
+        /// The words before the candidates (the cross-modal kinds).
+        public var prefix: String?
+        public init(kind: String, preferred: String, other: String, prefix: String? = nil) {
+            (self.kind, self.preferred, self.other, self.prefix) = (kind, preferred, other, prefix)
+        }
     }
+
+    public static let speechToText = "speech→text", textToSpeech = "text→speech"
 
     /// Word pairs from the train texts, sentence pairs from the test texts (none of them seen in training).
     /// `pronounce` gives a text's phonemes: a non-word that sounds like its word ("prisonor") is not used.
@@ -55,6 +69,21 @@ public struct SpokenPreferenceTest {
             pairs.append(Pair(kind: "syntactic", preferred: words.joined(separator: " "), other: swapped.joined(separator: " ")))
             sentences += 1
         }
+        let byLength = Dictionary(grouping: counts.filter { $0.value >= minimumCount }.keys.sorted(), by: \.count)
+        for kind in [Self.speechToText, Self.textToSpeech] {
+            var made = 0
+            for text in shuffled(testTexts, &generator) where made < continuationPairs {
+                let words = SpeechUnitPreparation.normalisedWords(text)
+                guard words.count >= 3 else { continue }
+                let cut = 2 + generator.nextInt(below: words.count - 2)      // 2…count−1 words of prefix
+                let next = words[cut]
+                let others = (byLength[next.count] ?? []).filter { $0 != next }
+                guard !others.isEmpty else { continue }
+                pairs.append(Pair(kind: kind, preferred: next, other: others[generator.nextInt(below: others.count)],
+                                  prefix: words[..<cut].joined(separator: " ")))
+                made += 1
+            }
+        }
         return pairs
     }
 
@@ -76,20 +105,42 @@ public struct SpokenPreferenceTest {
         return nil
     }
 
-    /// Speaks every pair's two texts into `audio` (kept, so a rerun reuses them) and turns each into the tokens of a
-    /// speech-only document. Returns, per pair, (preferred tokens, other tokens).
-    public func documents(_ pairs: [Pair], vocabulary: SpeechUnitVocabulary, audio: URL) throws -> [([Int32], [Int32])] {
+    /// A pair's two documents and where their scored tokens begin (the same in both: the shared prefix ends there).
+    public struct Documents {
+        public var preferred: [Int32]
+        public var other: [Int32]
+        public var scoredFrom: Int
+        public init(preferred: [Int32], other: [Int32], scoredFrom: Int) {
+            (self.preferred, self.other, self.scoredFrom) = (preferred, other, scoredFrom)
+        }
+    }
+
+    /// Speaks what each pair says aloud into `audio` (kept, so a rerun reuses them) and makes its two documents.
+    public func documents(_ pairs: [Pair], vocabulary: SpeechUnitVocabulary, audio: URL) throws -> [Documents] {
         let renderer = UtteranceRenderer(tools: try ExternalTools(), directory: audio)
         let spectrogram = try TTSMelSpectrogram(options: vocabulary.mel)
-        func tokens(_ text: String, _ name: String) throws -> [Int32] {
+        func spoken(_ text: String, _ name: String) throws -> [Int32] {
             let entry = try renderer.render(UtteranceSpec.tts(path: name, split: "test", text: text, voice: voice), seed: seed)
             let waveform = try Waveform(contentsOf: audio.appendingPathComponent(entry.path), sampleRate: vocabulary.mel.sampleRate)
-            let units = vocabulary.units(try spectrogram.logMel(waveform.samples))
-            return [SpeechUnitVocabulary.endOfText, SpeechUnitVocabulary.speech] + vocabulary.speechTokens(units)
-                + [SpeechUnitVocabulary.endOfText]
+            return [SpeechUnitVocabulary.speech] + vocabulary.speechTokens(vocabulary.units(try spectrogram.logMel(waveform.samples)))
         }
+        let end = SpeechUnitVocabulary.endOfText
         return try pairs.enumerated().map { index, pair in
-            (try tokens(pair.preferred, "\(pair.kind)/\(index)-a.wav"), try tokens(pair.other, "\(pair.kind)/\(index)-b.wav"))
+            // Audio file names say the kind without the arrow: lexical, syntactic, speech-text, text-speech.
+            let stem = "\(pair.kind.replacingOccurrences(of: "→", with: "-"))/\(index)"
+            switch pair.kind {
+            case Self.speechToText:
+                let prefix = [end] + (try spoken(pair.prefix ?? "", stem + "-prefix.wav")) + [SpeechUnitVocabulary.text]
+                return Documents(preferred: prefix + vocabulary.characterTokens(pair.preferred),
+                                 other: prefix + vocabulary.characterTokens(pair.other), scoredFrom: prefix.count)
+            case Self.textToSpeech:
+                let prefix = [end, SpeechUnitVocabulary.text] + vocabulary.characterTokens((pair.prefix ?? "") + " ")
+                return Documents(preferred: prefix + (try spoken(pair.preferred, stem + "-a.wav")).dropFirst(),
+                                 other: prefix + (try spoken(pair.other, stem + "-b.wav")).dropFirst(), scoredFrom: prefix.count)
+            default:
+                return Documents(preferred: [end] + (try spoken(pair.preferred, stem + "-a.wav")) + [end],
+                                 other: [end] + (try spoken(pair.other, stem + "-b.wav")) + [end], scoredFrom: 2)
+            }
         }
     }
 
@@ -105,8 +156,9 @@ public struct SpokenPreferenceTest {
     }
 
     /// The model's accuracy on each kind of pair.
-    public static func score(_ model: GPTModel, pairs: [Pair], documents: [([Int32], [Int32])]) -> [Score] {
-        let scored = documents.map { (logProbability(model, $0.0), logProbability(model, $0.1)) }
+    public static func score(_ model: GPTModel, pairs: [Pair], documents: [Documents]) -> [Score] {
+        let scored = documents.map { (logProbability(model, $0.preferred, from: $0.scoredFrom),
+                                      logProbability(model, $0.other, from: $0.scoredFrom)) }
         return Array(Set(pairs.map(\.kind))).sorted().map { kind in
             let rows = pairs.indices.filter { pairs[$0].kind == kind }
             func accuracy(_ value: (Double, Int) -> Double) -> Double {
@@ -120,13 +172,13 @@ public struct SpokenPreferenceTest {
         }
     }
 
-    /// Σ log p(token_t | tokens before) over the tokens after `<speech>` (the first two are end-of-text and
-    /// `<speech>`), and how many there are. A document longer than the context keeps its first contextLength tokens.
-    static func logProbability(_ model: GPTModel, _ document: [Int32]) -> (sum: Double, count: Int) {
+    /// Σ log p(token_t | tokens before) over the tokens from index `start` on, and how many there are. A document
+    /// longer than the context keeps its first contextLength tokens.
+    static func logProbability(_ model: GPTModel, _ document: [Int32], from start: Int) -> (sum: Double, count: Int) {
         let tokens = Array(document.prefix(model.config.contextLength))
-        guard tokens.count >= 3 else { return (0, 0) }
+        guard start >= 1, tokens.count > start else { return (0, 0) }
         return model.inEvaluationMode {
-            let rows = Array(1..<(tokens.count - 1))
+            let rows = Array((start - 1)..<(tokens.count - 1))
             let scores = model.nextTokenScores(tokens: IntTensor(tokens, shape: [1, tokens.count]), rows: rows)   // (N, V)
             let v = scores.size(1)
             var sum = 0.0
