@@ -152,9 +152,7 @@ extension NextTokenModel {
     /// from the softmax of the last logits divided by `temperature`, restricted to the `topK` most likely tokens
     /// and then to the smallest set whose probability reaches `topP` (`TokenSampling`); temperature 0 is greedy
     /// (argmax). Generation ends early when `stopToken` is drawn (it is not returned). `banned` ids are never drawn
-    /// (their logits are -∞: conditional training's other control tokens). `allowed`, given the tokens generated so
-    /// far, names the only ids the next draw may take (constrained decoding; it must name at least one id that is not
-    /// banned).
+    /// (their logits are -∞: conditional training's other control tokens).
     ///
     /// Context overflow: a prompt longer than the context keeps its last `contextLength` tokens. When the cache
     /// is full the window slides: the cache is rebuilt from the last contextLength/2 tokens (one recomputation
@@ -163,7 +161,7 @@ extension NextTokenModel {
     /// The scores are a model's logits, or a composition's normalised log-probabilities (`ComposedDecoder`).
     public func generate(prompt: [Int], maxTokens: Int, temperature: Float = 1, topK: Int? = nil,
                          topP: Float? = nil, generator: inout RandomGenerator, stopToken: Int? = nil,
-                         banned: Set<Int> = [], allowed: ((_ generated: [Int]) -> [Int])? = nil) -> [Int] {
+                         banned: Set<Int> = []) -> [Int] {
         precondition(!prompt.isEmpty, "generation needs a prompt of at least one token (e.g. end-of-text)")
         precondition(maxTokens >= 0, "maxTokens must be non-negative, got \(maxTokens)")
         let contextLength = self.contextLength
@@ -179,12 +177,6 @@ extension NextTokenModel {
             var context = prompt, generated: [Int] = []
             var logits = logitsAfter(Array(prompt.suffix(contextLength)))
             while generated.count < maxTokens {
-                if let allowed {
-                    // Constrained decoding: only the ids `allowed` names for this step keep their logits.
-                    var kept = [Float](repeating: -.infinity, count: logits.count)
-                    for id in allowed(generated) where id < logits.count { kept[id] = logits[id] }
-                    logits = kept
-                }
                 let next = TokenSampling.sample(logits: logits, temperature: temperature, topK: topK, topP: topP,
                                                 generator: &generator)
                 if next == stopToken { break }

@@ -9,10 +9,9 @@ import Tensors
 /// decoder), and Griffin-Lim makes the audio.
 ///
 /// A model of `tts-aligned` documents is decoded under phoneme-level alignment guidance, the remedy VALL-E R and
-/// HAM-TTS apply against skipped and repeated words: inside the speech span the only phoneme token it may draw is the
-/// next one of the prompt (its first token is p₁), at least one unit follows each phoneme, and end-of-text is allowed
-/// only after the last phoneme has begun. The phonemes therefore come out once each and in order; how long each
-/// lasts is still the model's choice. `guided: false` decodes such a model freely, as a `tts` model always is.
+/// HAM-TTS apply against skipped and repeated words: the model still decides when a phoneme ends, but the phoneme that
+/// follows is always the prompt's next one, so the phonemes come out once each and in order (`generate`).
+/// `guided: false` decodes such a model freely, as a `tts` model always is.
 public struct UnitTextToSpeech: SpeechSynthesizer {
     public let directory: URL
     public let model: GPTModel
@@ -55,44 +54,80 @@ public struct UnitTextToSpeech: SpeechSynthesizer {
     /// The generated tokens of one utterance: units, and in guided decoding the phoneme tokens between them.
     public struct Generation {
         public var units: [Int]
-        /// Units after each phoneme (guided decoding), else empty.
+        /// Units after each phoneme token of the speech span (guided: the prompt's, in order; free: whichever the model
+        /// drew), empty when there is none.
         public var durations: [Int]
         /// The context filled before end-of-text was drawn.
         public var truncated: Bool
     }
 
     /// Phoneme tokens (vocabulary ids) → units.
+    ///
+    /// Guided decoding draws the phonemes' boundaries apart from the units, as VALL-E R decides to stay on a phoneme or
+    /// advance: after at least one unit, the model advances with the probability its softmax (at the temperature) puts
+    /// on any phoneme token or end-of-text, and the token it advances with is the prompt's next phoneme (end-of-text
+    /// after the last); otherwise a unit is drawn from the top k units. The model's belief that a phoneme ends is kept,
+    /// its choice of which phoneme follows is not: that choice is where a small model loses its place (skips, repeats).
+    /// Free decoding draws from every token of a speech span (units, phonemes, end-of-text) with top-k.
     public func generate(phonemeTokens: [Int32]) -> Generation {
-        let prompt = ([SpeechUnitVocabulary.endOfText, SpeechUnitVocabulary.phonemePrompt] + phonemeTokens
-            + [SpeechUnitVocabulary.speech]).map(Int.init)
+        precondition(!phonemeTokens.isEmpty, "nothing to say: no phonemes")
+        let prompt = [SpeechUnitVocabulary.endOfText, SpeechUnitVocabulary.phonemePrompt] + phonemeTokens
+            + [SpeechUnitVocabulary.speech]
         let room = model.config.contextLength - prompt.count
         guard room > 0 else { return Generation(units: [], durations: [], truncated: true) }
-        let units = (0..<vocabulary.unitCount).map { Int(vocabulary.unitBase) + $0 }
+        let (unitBase, unitCount) = (Int(vocabulary.unitBase), vocabulary.unitCount)
         let end = Int(SpeechUnitVocabulary.endOfText)
-        // Guided decoding's state: phonemes begun so far, and whether the last token was a phoneme.
-        var begun = 0, afterPhoneme = false, seen = 0
-        let allowed: ([Int]) -> [Int] = { generated in
-            // Catch up with the tokens drawn since the last call (one per step).
-            while seen < generated.count {
-                let id = Int32(generated[seen])
-                if vocabulary.isPhoneme(id) { begun += 1; afterPhoneme = true } else { afterPhoneme = false }
-                seen += 1
-            }
-            if !guided { return units + [end] }
-            if begun == 0 { return [Int(phonemeTokens[0])] }
-            if afterPhoneme { return units }
-            return units + (begun < phonemeTokens.count ? [Int(phonemeTokens[begun])] : [end])
-        }
         var generator = RandomGenerator(seed: seed)
-        let tokens = model.generate(prompt: prompt, maxTokens: room, temperature: temperature, topK: topK,
-                                    generator: &generator, stopToken: end, allowed: allowed)
-        var result = Generation(units: [], durations: [], truncated: tokens.count == room)
-        for id in tokens.map(Int32.init) {
-            if vocabulary.isUnit(id) {
-                result.units.append(Int(id - vocabulary.unitBase))
-                if guided, !result.durations.isEmpty { result.durations[result.durations.count - 1] += 1 }
-            } else if guided, vocabulary.isPhoneme(id) {
-                result.durations.append(0)
+        /// A draw among the units and `extra` (logits elsewhere −∞).
+        func draw(_ logits: [Float], extra: [Int]) -> Int {
+            var kept = [Float](repeating: -.infinity, count: logits.count)
+            for id in unitBase..<(unitBase + unitCount) { kept[id] = logits[id] }
+            for id in extra { kept[id] = logits[id] }
+            return TokenSampling.sample(logits: kept, temperature: temperature, topK: topK, generator: &generator)
+        }
+        let boundaries = [end] + (Int(vocabulary.phonemeBase)..<unitBase)
+        /// Whether a phoneme ends now: the probability of any boundary token (a phoneme, the end) against the units',
+        /// at the temperature (greedy: whether a boundary token is the most likely).
+        func advances(_ logits: [Float]) -> Bool {
+            let largest = (boundaries + Array(unitBase..<(unitBase + unitCount))).map { logits[$0] }.max()!
+            if temperature == 0 { return boundaries.contains { logits[$0] == largest } }
+            func mass(_ ids: [Int]) -> Double { ids.reduce(0.0) { $0 + Foundation.exp(Double((logits[$1] - largest) / temperature)) } }
+            let boundary = mass(boundaries)
+            return Double(generator.nextFloat()) < boundary / (boundary + mass(Array(unitBase..<(unitBase + unitCount))))
+        }
+        var result = Generation(units: [], durations: [], truncated: true)
+        model.inEvaluationMode {
+            let cache = model.makeDecodingCache()
+            func logitsAfter(_ tokens: [Int32]) -> [Float] {
+                let scores = model.nextTokenScores(tokens: IntTensor(tokens, shape: [1, tokens.count]), cache: cache)
+                let v = model.vocabularySize
+                return Array(UnsafeBufferPointer(start: scores.data + (tokens.count - 1) * v, count: v))
+            }
+            var logits = logitsAfter(prompt)
+            var begun = 0, afterPhoneme = false
+            for _ in 0..<room {
+                let next: Int
+                if !guided {
+                    next = draw(logits, extra: boundaries)
+                } else if begun == 0 {
+                    next = Int(phonemeTokens[0])
+                } else if afterPhoneme {
+                    next = draw(logits, extra: [])
+                } else {
+                    let boundary = begun < phonemeTokens.count ? Int(phonemeTokens[begun]) : end
+                    next = advances(logits) ? boundary : draw(logits, extra: [])
+                }
+                if next == end { result.truncated = false; return }
+                if vocabulary.isUnit(Int32(next)) {
+                    result.units.append(next - unitBase)
+                    if !result.durations.isEmpty { result.durations[result.durations.count - 1] += 1 }
+                    afterPhoneme = false
+                } else {
+                    // A phoneme: the prompt's next one in guided decoding, any one in free decoding.
+                    result.durations.append(0)
+                    (begun, afterPhoneme) = (begun + 1, true)
+                }
+                logits = logitsAfter([Int32(next)])
             }
         }
         return result
