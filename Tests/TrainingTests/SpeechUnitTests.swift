@@ -146,7 +146,7 @@ final class SpeechUnitTests: XCTestCase {
     }
 
     /// Guided decoding of a tts-aligned model: whatever the (barely trained) model prefers, the phoneme tokens it
-    /// draws are the prompt's in order, each followed by a unit; free decoding of the same model is not held to that.
+    /// draws are the prompt's in order, each followed by a unit.
     func testGuidedDecodingKeepsThePhonemesInOrder() throws {
         let root = try makeTemporaryDirectory()
         let run = try Self.unitLM(.ttsAligned, root: root)
