@@ -8,14 +8,17 @@ public protocol SpeechSynthesizer {
     var directory: URL { get }
     var melOptions: TTSMelOptions { get }
     var vocoder: GriffinLimVocoder { get }
-    /// Phoneme tokens (espeak-ng's, as in the training corpus) → speech. An unknown phoneme is an error naming it.
-    func say(phonemes: [String]) throws -> TextToSpeech.Speech
+    /// Phoneme tokens (espeak-ng's, as in the training corpus) → speech, every duration times `pace` (> 1 slower) where
+    /// the synthesiser predicts durations; an unknown phoneme, or a pace it cannot apply, is an error naming it.
+    func say(phonemes: [String], pace: Float) throws -> TextToSpeech.Speech
     /// Real log-mel frames through the synthesiser's own intermediate representation and back (speech units), nil
     /// when it has none.
     func resynthesize(_ mel: FeatureMatrix) -> FeatureMatrix?
 }
 
 extension SpeechSynthesizer {
+    public func say(phonemes: [String]) throws -> TextToSpeech.Speech { try say(phonemes: phonemes, pace: 1) }
+
     /// Text → espeak-ng's phonemes (`voice`, as the tts corpus was spoken) → speech.
     public func say(_ text: String, voice: String = "en-us") throws -> TextToSpeech.Speech {
         try say(phonemes: espeakPhonemes(text, voice: voice))

@@ -60,8 +60,6 @@ public struct TextToSpeech: SpeechSynthesizer {
                       realTimeFactor: seconds > 0 ? Date().timeIntervalSince(start) / seconds : .infinity)
     }
 
-    public func say(phonemes: [String]) throws -> Speech { try say(phonemes: phonemes, pace: 1) }
-
     public func resynthesize(_ mel: FeatureMatrix) -> FeatureMatrix? { nil }
 
     /// The inverse STFT's reflect padding needs more than n_fft/2 samples: a very short utterance is padded with

@@ -53,14 +53,7 @@ struct TTSSay: ParsableCommand {
 
     func run() throws {
         let speaker = try sampling.configured(try loadSpeechSynthesizer(URL(fileURLWithPath: checkpoint), griffinLimIterations: iterations))
-        let phonemes = try espeakPhonemes(text, voice: voice)
-        let speech: TextToSpeech.Speech
-        if let fastSpeech = speaker as? TextToSpeech {
-            speech = try fastSpeech.say(phonemes: phonemes, pace: pace)
-        } else {
-            guard pace == 1 else { throw ValidationError("--pace needs a FastSpeech checkpoint; a speech-unit LM chooses its own durations") }
-            speech = try speaker.say(phonemes: phonemes)
-        }
+        let speech = try speaker.say(phonemes: try espeakPhonemes(text, voice: voice), pace: pace)
         let rate = speaker.melOptions.sampleRate
         try TextToSpeech.writeWAV(speech.samples, sampleRate: rate, to: URL(fileURLWithPath: out))
         print(zip(speech.phonemes, speech.durations).map { "\($0)×\($1)" }.joined(separator: " "))

@@ -168,6 +168,9 @@ final class SpeechUnitTests: XCTestCase {
         XCTAssertThrowsError(try speaker.say(phonemes: ["not-a-phoneme"])) {
             XCTAssertTrue("\($0)".contains("'not-a-phoneme' is not in the model's inventory"), "\($0)")
         }
+        XCTAssertThrowsError(try speaker.say(phonemes: Array(vocabulary.phonemes.prefix(3)), pace: 2)) {
+            XCTAssertTrue("\($0)".contains("a speech-unit LM chooses its own durations"), "\($0)")
+        }
         // A spoken LM of the speech layout does not speak text.
         XCTAssertThrowsError(try UnitTextToSpeech.load(try Self.unitLM(.speech, root: root))) {
             XCTAssertTrue("\($0)".contains("trained on speech speech-unit documents; text-to-speech needs a model of the tts"), "\($0)")

@@ -133,8 +133,9 @@ public struct UnitTextToSpeech: SpeechSynthesizer {
         return result
     }
 
-    public func say(phonemes: [String]) throws -> TextToSpeech.Speech {
+    public func say(phonemes: [String], pace: Float) throws -> TextToSpeech.Speech {
         guard !phonemes.isEmpty else { throw CheckpointError("nothing to say: the text has no phonemes") }
+        guard pace == 1 else { throw CheckpointError("a pace other than 1 needs a FastSpeech checkpoint; a speech-unit LM chooses its own durations") }
         let start = Date()
         let index = Dictionary(uniqueKeysWithValues: vocabulary.phonemes.enumerated().map { ($0.element, Int32($0.offset)) })
         let tokens = try phonemes.map { phoneme in
