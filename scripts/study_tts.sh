@@ -80,8 +80,8 @@ unit_judge() {   # NAME CHECKPOINT [OPTIONS…]
     local name=$1 checkpoint=$2; shift 2
     [ -f "$OUT/$name/judge.json" ] && return
     log "judging $name"
-    $PRETRAIN tts judge "$checkpoint" --recognizer "$OUT/recogniser" --corpus "$TTS" --out "$OUT/$name" "${judge[@]}" "$@" \
-        > "$OUT/$name.log" 2>&1
+    $PRETRAIN tts judge "$checkpoint" --recognizer "$OUT/recogniser" --corpus "$TTS" --out "$OUT/$name" "${judge[@]}" \
+        --unit-decoder "$OUT/units/unit_decoder.safetensors" "$@" > "$OUT/$name.log" 2>&1
 }
 unit_judge judge-unit-lm "$OUT/lm-tts"
 unit_judge judge-unit-lm-guided "$OUT/lm-tts-aligned"

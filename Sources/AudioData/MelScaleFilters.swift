@@ -61,7 +61,10 @@ public struct SlaneyMelFilters {
             weights.append(run)
         }
         (self.melCount, self.binCount, self.firstBin, self.weights) = (melCount, binCount, firstBin, weights)
-        gramFactor = try choleskyFactor(gram(dense, rows: binCount, columns: melCount), size: melCount)
+        guard let factor = Cholesky.factor(gram(dense, rows: binCount, columns: melCount), size: melCount) else {
+            throw AudioError("the mel filters are linearly dependent: the least-squares inverse needs fewer n_mels or a larger n_fft")
+        }
+        gramFactor = factor
     }
 
     static func validate(melCount: Int, sampleRate: Int, lowFrequency: Double, highFrequency: Double) throws {
@@ -135,23 +138,3 @@ private func gram(_ a: [Double], rows: Int, columns: Int) -> [Double] {
     return g
 }
 
-/// The Cholesky factor L (lower-triangular, row-major) of a symmetric positive-definite (size, size) matrix.
-private func choleskyFactor(_ a: [Double], size n: Int) throws -> [Double] {
-    var l = [Double](repeating: 0, count: n * n)
-    for i in 0..<n {
-        for j in 0...i {
-            var sum = a[i * n + j]
-            for k in 0..<j { sum -= l[i * n + k] * l[j * n + k] }
-            if i == j {
-                guard sum > 0 else {
-                    throw AudioError("the mel filters are linearly dependent (filter \(i)): the least-squares inverse "
-                        + "needs fewer n_mels or a larger n_fft")
-                }
-                l[i * n + i] = sum.squareRoot()
-            } else {
-                l[i * n + j] = sum / l[j * n + j]
-            }
-        }
-    }
-    return l
-}

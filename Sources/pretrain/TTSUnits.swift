@@ -10,7 +10,8 @@ struct TTSUnits: ParsableCommand {
         abstract: "Make speech units of a TTS corpus and the token corpora of unit language models (tts, tts-aligned, speech, interleaved).",
         discussion: """
             k-means of the normalised train log-mel frames gives one unit per frame; a FastSpeech checkpoint's aligner gives \
-            each phoneme's frames. Writes OUT/speech_units.json and one prepared corpus per layout (OUT/tts, OUT/tts-aligned, \
+            each phoneme's frames; a linear unit-to-mel decoder is fitted to the train frames (OUT/unit_decoder.safetensors, \
+            for tts say / judge --unit-decoder). Writes OUT/speech_units.json and one prepared corpus per layout (OUT/tts, OUT/tts-aligned, \
             OUT/speech, OUT/interleaved), each usable as data.corpus of a gpt2 or llama recipe.
             Example: pretrain tts units --aligner runs/tts/fastspeech-small --out data/units
             """)
@@ -34,8 +35,8 @@ struct TTSUnits: ParsableCommand {
         var preparation = SpeechUnitPreparation()
         (preparation.unitCount, preparation.seed) = (units, seed)
         let summary = try preparation.run(corpus: corpus, aligner: speaker.model, out: URL(fileURLWithPath: out), log: { print($0) })
-        print(String(format: "%d units, inertia %.3f per frame; aligned utterances %@, interleaved %@", summary.unitCount,
-                     summary.inertia, "\(summary.alignedUtterances)", "\(summary.interleavedUtterances)"))
+        print(String(format: "%d units, inertia %.3f per frame, decoder error %.3f; aligned utterances %@, interleaved %@",
+                     summary.unitCount, summary.inertia, summary.decoderError, "\(summary.alignedUtterances)", "\(summary.interleavedUtterances)"))
         for (layout, tokens) in summary.trainTokens.sorted(by: { $0.key < $1.key }) { print("\(out)/\(layout): \(tokens) train tokens") }
     }
 }
@@ -76,12 +77,18 @@ struct UnitSampling: ParsableArguments {
     @Option(help: "Sampling temperature of a speech-unit LM.") var temperature: Float = 1
     @Option(name: .customLong("top-k"), help: "Draw a speech-unit LM's units from the K most likely.") var topK = 10
     @Flag(help: "Decode a tts-aligned speech-unit LM without phoneme guidance.") var unguided = false
+    @Option(name: .customLong("unit-decoder"), help: "A speech-unit LM's unit-to-mel decoder (pretrain tts units' unit_decoder.safetensors; default: the units' centroids).")
+    var unitDecoder: String?
 
     func configured(_ synthesizer: any SpeechSynthesizer) throws -> any SpeechSynthesizer {
-        guard var unit = synthesizer as? UnitTextToSpeech else { return synthesizer }
+        guard var unit = synthesizer as? UnitTextToSpeech else {
+            guard unitDecoder == nil else { throw ValidationError("--unit-decoder needs a speech-unit LM; this is a FastSpeech checkpoint") }
+            return synthesizer
+        }
         guard temperature >= 0, topK >= 1 else { throw ValidationError("--temperature must be ≥ 0 and --top-k ≥ 1") }
         (unit.seed, unit.temperature, unit.topK) = (seed, temperature, topK)
         if unguided { unit.guided = false }
+        if let unitDecoder { try unit.useDecoder(URL(fileURLWithPath: unitDecoder)) }
         return unit
     }
 }

@@ -253,6 +253,50 @@ final class SpeechUnitTests: XCTestCase {
         XCTAssertEqual(SpokenPreferenceTest.score(model, pairs: [pairs[0]], documents: [same]).first?.accuracy, 0.5)
     }
 
+    /// Frames that are exactly a sum of per-(offset, unit) frames are rebuilt by the fitted decoder; without context it
+    /// is each unit's mean frame; the file round-trips and another file is refused by name.
+    func testTheUnitToMelDecoderFitsContextAndRoundTrips() throws {
+        let (k, d) = (3, 2)
+        var generator = RandomGenerator(seed: 5)
+        let table = (0..<(3 * k * d)).map { _ in Float(generator.nextInt(below: 9)) - 4 }   // W_{−1}, W_0, W_1
+        func frames(_ units: [Int]) -> FeatureMatrix {
+            var values: [Float] = []
+            for t in units.indices {
+                for j in 0..<d {
+                    values.append((0..<3).reduce(Float(0.5)) { sum, slot in
+                        sum + table[(slot * k + units[min(max(t + slot - 1, 0), units.count - 1)]) * d + j]
+                    })
+                }
+            }
+            return FeatureMatrix(frameCount: units.count, dimension: d, values: values)
+        }
+        let utterances = (0..<40).map { _ in (0..<12).map { _ in generator.nextInt(below: k) } }
+        let decoder = UnitMelDecoder.fit(utterances.map { ($0, frames($0)) }, unitCount: k, context: 1, ridge: 1e-6)
+        let unseen = [2, 0, 0, 1, 2, 1, 1, 0]
+        for (a, b) in zip(decoder.decode(unseen).values, frames(unseen).values) { XCTAssertEqual(a, b, accuracy: 1e-3) }
+
+        let means = UnitMelDecoder.fit([([0, 0, 1], FeatureMatrix(frameCount: 3, dimension: 1, values: [1, 3, 7]))], unitCount: 2,
+                                       context: 0, ridge: 1e-9)
+        XCTAssertEqual(means.decode([0, 1]).values[0], 2, accuracy: 1e-4)
+        XCTAssertEqual(means.decode([0, 1]).values[1], 7, accuracy: 1e-4)
+
+        let url = try makeTemporaryDirectory().appendingPathComponent(UnitMelDecoder.fileName)
+        try decoder.write(to: url)
+        XCTAssertEqual(try UnitMelDecoder.read(url), decoder)
+        let other = url.deletingLastPathComponent().appendingPathComponent("other.safetensors")
+        try KMeansCentroids.write(Tensor([1, 2, 3, 4], shape: [2, 2]), to: other, metadata: [:])
+        XCTAssertThrowsError(try UnitMelDecoder.read(other)) {
+            XCTAssertEqual("\($0)", "\(other.path): not a unit-to-mel decoder of pretrain tts units")
+        }
+        // The prepared corpus has one for its units; a unit LM uses it, and refuses one of other units.
+        let prepared = try UnitMelDecoder.read(Self.prepared.units.appendingPathComponent(UnitMelDecoder.fileName))
+        XCTAssertEqual([prepared.unitCount, prepared.context], [8, 2])
+        var speaker = try UnitTextToSpeech.load(try Self.unitLM(.tts, root: try makeTemporaryDirectory()), griffinLimIterations: 2)
+        try speaker.useDecoder(Self.prepared.units.appendingPathComponent(UnitMelDecoder.fileName))
+        XCTAssertEqual(speaker.decoder, prepared)
+        XCTAssertThrowsError(try speaker.useDecoder(url)) { XCTAssertTrue("\($0)".contains("a decoder of 3 units and 2 bins"), "\($0)") }
+    }
+
     func testSkipsAndRepeatsCountWhatTheRecogniserLost() {
         let reference = ["h", "ə", "l", "oʊ", "w", "ɜː", "l", "d"]
         let clean = SkipsAndRepeats(heard: reference, reference: reference, wordLengths: [4, 4])

@@ -32,6 +32,8 @@ public struct SpeechUnitPreparation {
     public var kMeansIterations = 400
     /// The most words in one interleaved span (each span draws 1…this many).
     public var spanWords = 3
+    /// Frames on each side that the unit-to-mel decoder reads (`UnitMelDecoder`).
+    public var decoderContext = 2
     public var characters = Array("abcdefghijklmnopqrstuvwxyz' ").map(String.init)
 
     public init() {}
@@ -40,6 +42,8 @@ public struct SpeechUnitPreparation {
         public var unitCount: Int
         public var trainFrames: Int
         public var inertia: Double
+        /// Mean squared error per frame (normalised, summed over bins) of the train frames rebuilt by the decoder.
+        public var decoderError: Double
         /// Utterances with durations from the aligner, by split.
         public var alignedUtterances: [String: Int]
         /// Utterances whose text words match espeak-ng's words one for one (the interleaved ones), by split.
@@ -48,7 +52,8 @@ public struct SpeechUnitPreparation {
         public var trainTokens: [String: Int]
 
         enum CodingKeys: String, CodingKey {
-            case unitCount = "unit_count", trainFrames = "train_frames", inertia, alignedUtterances = "aligned_utterances",
+            case unitCount = "unit_count", trainFrames = "train_frames", inertia, decoderError = "decoder_error",
+             alignedUtterances = "aligned_utterances",
                  interleavedUtterances = "interleaved_utterances", trainTokens = "train_tokens"
         }
     }
@@ -61,8 +66,8 @@ public struct SpeechUnitPreparation {
         var words: [(text: String, frames: Range<Int>)]?
     }
 
-    /// Writes OUT/speech_units.json, OUT/<layout>/ (corpus.json, shards, the vocabulary as its tokenizer) and
-    /// OUT/summary.json.
+    /// Writes OUT/speech_units.json, OUT/unit_decoder.safetensors, OUT/<layout>/ (corpus.json, shards, the vocabulary
+    /// as its tokenizer) and OUT/summary.json.
     public func run(corpus: TTSCorpus, aligner: FastSpeechModel, out: URL, log: (String) -> Void = { _ in }) throws -> Summary {
         let d = corpus.info.mel.melCount
         let frames = corpus.train.flatMap(\.mel.values)
@@ -95,9 +100,11 @@ public struct SpeechUnitPreparation {
         var aligned: [String: Int] = [:], interleavedCounts: [String: Int] = [:]
         var documents: [SpeechUnitLayout: (train: [[Int32]], val: [[Int32]])] = [:]
         var generator = RandomGenerator(seed: seed &+ 1)
+        var trainUnits: [(units: [Int], frames: FeatureMatrix)] = []
         for (split, utterances) in [("train", corpus.train), ("val", corpus.val)] {
             for utterance in utterances {
                 let unitUtterance = Self.unitUtterance(utterance, vocabulary: vocabulary, training: training)
+                if split == "train" { trainUnits.append((unitUtterance.units, vocabulary.normalised(utterance.mel))) }
                 aligned[split, default: 0] += 1
                 var made: [SpeechUnitLayout: [[Int32]]] = [
                     .tts: [Self.ttsDocument(unitUtterance, vocabulary: vocabulary, aligned: false)],
@@ -116,6 +123,13 @@ public struct SpeechUnitPreparation {
                 }
             }
         }
+        log("unit-to-mel decoder: \(2 * decoderContext + 1) frames of context")
+        let decoder = UnitMelDecoder.fit(trainUnits, unitCount: unitCount, context: decoderContext)
+        try decoder.write(to: out.appendingPathComponent(UnitMelDecoder.fileName))
+        var squares = 0.0
+        for (units, frames) in trainUnits {
+            for (a, b) in zip(decoder.decode(units).values, frames.values) { squares += Double(a - b) * Double(a - b) }
+        }
         var trainTokens: [String: Int] = [:]
         for layout in SpeechUnitLayout.allCases {
             let (train, val) = documents[layout] ?? ([], [])
@@ -124,7 +138,8 @@ public struct SpeechUnitPreparation {
             trainTokens[layout.rawValue] = try Self.writeCorpus(train: train, val: val, vocabulary: own,
                                                                  to: out.appendingPathComponent(layout.rawValue))
         }
-        let summary = Summary(unitCount: unitCount, trainFrames: count, inertia: inertia, alignedUtterances: aligned,
+        let summary = Summary(unitCount: unitCount, trainFrames: count, inertia: inertia, decoderError: squares / Double(count),
+                              alignedUtterances: aligned,
                               interleavedUtterances: interleavedCounts, trainTokens: trainTokens)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

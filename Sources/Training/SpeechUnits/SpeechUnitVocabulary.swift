@@ -66,10 +66,25 @@ public struct SpeechUnitVocabulary: Codable, Equatable {
     public func units(_ mel: FeatureMatrix) -> [Int] {
         precondition(mel.dimension == melMean.count, "\(mel.dimension) mel bins, the vocabulary has \(melMean.count)")
         let d = mel.dimension
-        var normalised = mel.values
-        for t in 0..<mel.frameCount { for j in 0..<d { normalised[t * d + j] = (normalised[t * d + j] - melMean[j]) / melDeviation[j] } }
         let codes = Tensor(centroids, shape: [unitCount, d])
-        return nearestRows(Tensor(normalised, shape: [mel.frameCount, d]), in: codes).map(Int.init)
+        return nearestRows(Tensor(normalised(mel).values, shape: [mel.frameCount, d]), in: codes).map(Int.init)
+    }
+
+    /// Log-mel frames → the normalised frames k-means and the decoder see.
+    public func normalised(_ mel: FeatureMatrix) -> FeatureMatrix {
+        let d = mel.dimension
+        var values = mel.values
+        for t in 0..<mel.frameCount { for j in 0..<d { values[t * d + j] = (values[t * d + j] - melMean[j]) / melDeviation[j] } }
+        return FeatureMatrix(frameCount: mel.frameCount, dimension: d, values: values)
+    }
+
+    /// Units (one per frame) → log-mel frames through a fitted decoder, un-normalised; without one, the centroids.
+    public func mel(units: [Int], decoder: UnitMelDecoder?) -> FeatureMatrix {
+        guard let decoder else { return mel(units: units) }
+        var frames = decoder.decode(units)
+        let d = frames.dimension
+        for t in 0..<frames.frameCount { for j in 0..<d { frames.values[t * d + j] = frames.values[t * d + j] * melDeviation[j] + melMean[j] } }
+        return frames
     }
 
     /// Unit indices → log-mel frames: each unit's centroid, un-normalised, `framesPerUnit` frames each.

@@ -5,8 +5,8 @@ import Tensors
 
 /// Token-based text-to-speech (the VALL-E / Pheme family at our scale): a decoder LM trained on `tts` or
 /// `tts-aligned` documents of speech units (`SpeechUnitPreparation`) continues `<phonemes> p₁ … p_P <speech>` with
-/// one unit per mel frame until it draws end-of-text; the units' centroids are the log-mel frames (the unit-to-mel
-/// decoder), and Griffin-Lim makes the audio.
+/// one unit per mel frame until it draws end-of-text; a unit-to-mel decoder (fitted by `pretrain tts units`, or else
+/// the units' centroids) makes the log-mel frames, and Griffin-Lim the audio.
 ///
 /// A model of `tts-aligned` documents is decoded under phoneme-level alignment guidance, the remedy VALL-E R and
 /// HAM-TTS apply against skipped and repeated words: the model still decides when a phoneme ends, but the phoneme that
@@ -18,11 +18,23 @@ public struct UnitTextToSpeech: SpeechSynthesizer {
     public let vocabulary: SpeechUnitVocabulary
     public let vocoder: GriffinLimVocoder
     public var guided: Bool
+    /// The unit-to-mel decoder (`pretrain tts units` fits one beside the corpora); nil: each unit's centroid.
+    public var decoder: UnitMelDecoder?
     public var temperature: Float = 1
     public var topK: Int? = 10
     public var seed: UInt64 = 0
 
     public var melOptions: TTSMelOptions { vocabulary.mel }
+
+    /// Uses the decoder of `url` (its units must be the vocabulary's).
+    public mutating func useDecoder(_ url: URL) throws {
+        let decoder = try UnitMelDecoder.read(url)
+        guard decoder.unitCount == vocabulary.unitCount, decoder.dimension == vocabulary.mel.melCount else {
+            throw TrainingError("\(url.path): a decoder of \(decoder.unitCount) units and \(decoder.dimension) bins; the model's "
+                + "vocabulary has \(vocabulary.unitCount) units of \(vocabulary.mel.melCount) bins")
+        }
+        self.decoder = decoder
+    }
 
     /// A decoder checkpoint (or run directory) trained on a speech-unit corpus: its tokenizer.json is the vocabulary.
     public static func load(_ url: URL, griffinLimIterations: Int = 32) throws -> UnitTextToSpeech {
@@ -48,7 +60,7 @@ public struct UnitTextToSpeech: SpeechSynthesizer {
             throw CheckpointError("\(tokenizer.path): \(error.message)")
         }
         return UnitTextToSpeech(directory: checkpoint.directory, model: model, vocabulary: vocabulary, vocoder: vocoder,
-                                guided: layout == .ttsAligned)
+                                guided: layout == .ttsAligned, decoder: nil)
     }
 
     /// The generated tokens of one utterance: units, and in guided decoding the phoneme tokens between them.
@@ -145,7 +157,7 @@ public struct UnitTextToSpeech: SpeechSynthesizer {
             return vocabulary.phonemeBase + id
         }
         let generation = generate(phonemeTokens: tokens)
-        let mel = TextToSpeech.padded(vocabulary.mel(units: generation.units), options: vocabulary.mel)
+        let mel = TextToSpeech.padded(vocabulary.mel(units: generation.units, decoder: decoder), options: vocabulary.mel)
         let samples: [Float]
         do { samples = try vocoder.waveform(logMel: mel) } catch let error as AudioError { throw CheckpointError(error.message) }
         let seconds = Double(samples.count) / Double(vocabulary.mel.sampleRate)
@@ -155,8 +167,8 @@ public struct UnitTextToSpeech: SpeechSynthesizer {
         return speech
     }
 
-    /// The real frames through the units and back: what the unit-to-mel decoder alone keeps.
+    /// The real frames through the units and back: what the units and the unit-to-mel decoder keep.
     public func resynthesize(_ mel: FeatureMatrix) -> FeatureMatrix? {
-        vocabulary.mel(units: vocabulary.units(mel))
+        vocabulary.mel(units: vocabulary.units(mel), decoder: decoder)
     }
 }
