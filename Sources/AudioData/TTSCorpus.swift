@@ -30,10 +30,15 @@ public struct TTSCorpus {
 
         /// Phoneme tokens → ids; an unknown token is an error naming it (and `what`, e.g. the text).
         public func ids(_ tokens: [String], what: String) throws -> [Int32] {
-            let index = Dictionary(uniqueKeysWithValues: phonemes.enumerated().map { ($0.element, Int32($0.offset + 1)) })
+            try Self.ids(tokens, inventory: phonemes, what: what)
+        }
+
+        /// Phoneme tokens → their 1-based ids in `inventory`; an unknown token is an error naming it and `what`.
+        public static func ids(_ tokens: [String], inventory: [String], what: String) throws -> [Int32] {
+            let index = Dictionary(uniqueKeysWithValues: inventory.enumerated().map { ($0.element, Int32($0.offset + 1)) })
             return try tokens.map { token in
                 guard let id = index[token] else {
-                    throw AudioError("\(what): the phoneme '\(token)' is not in the model's inventory of \(phonemes.count)")
+                    throw AudioError("\(what): the phoneme '\(token)' is not in the model's inventory of \(inventory.count)")
                 }
                 return id
             }

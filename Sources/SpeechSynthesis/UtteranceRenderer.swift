@@ -39,14 +39,14 @@ public struct UtteranceRenderer {
         }
         let phonemes = PhonemeTokens.tokens(espeakIPA: ipa).joined(separator: " ")
         var entry = ManifestEntry(path: spec.path, subset: spec.subset, split: spec.split,
-                             duration: Double(sampleCount) / Double(WAVFile.sampleRate), text: spec.text,
-                             phonemes: phonemes, speaker: spec.speaker?.id, voice: spec.voice,
-                             accent: spec.voice.map { String($0.prefix { $0 != "+" }) },
-                             gender: spec.speaker.map { SpeakerProfiles.gender(variant: $0.variant) }, language: spec.language,
-                             label: spec.label,
-                             noise: spec.augmentation.noise.rawValue,
-                             snrDB: spec.voice == nil ? nil : spec.augmentation.snrDB,
-                             gainDB: spec.augmentation.gainDB, reverb: spec.augmentation.reverb)
+                                 duration: Double(sampleCount) / Double(WAVFile.sampleRate), text: spec.text,
+                                 phonemes: phonemes, speaker: spec.speaker?.id, voice: spec.voice,
+                                 accent: spec.voice.map { String($0.prefix { $0 != "+" }) },
+                                 gender: spec.speaker.map { SpeakerProfiles.gender(variant: $0.variant) }, language: spec.language,
+                                 label: spec.label,
+                                 noise: spec.augmentation.noise.rawValue,
+                                 snrDB: spec.voice == nil ? nil : spec.augmentation.snrDB,
+                                 gainDB: spec.augmentation.gainDB, reverb: spec.augmentation.reverb)
         if spec.subset == "tts" {
             entry.wordPhonemes = PhonemeTokens.wordLengths(espeakIPA: ipa).map(String.init).joined(separator: " ")
         }

@@ -19,6 +19,17 @@ public protocol SpeechSynthesizer {
 extension SpeechSynthesizer {
     public func say(phonemes: [String]) throws -> TextToSpeech.Speech { try say(phonemes: phonemes, pace: 1) }
 
+    /// Log-mel frames → the speech `say` returns: padded to the vocoder's shortest input, Griffin-Lim, and the
+    /// real-time factor counted from `start`.
+    func speech(frames: FeatureMatrix, phonemes: [String], durations: [Int], since start: Date) throws -> TextToSpeech.Speech {
+        let mel = TextToSpeech.padded(frames, options: melOptions)
+        let samples: [Float]
+        do { samples = try vocoder.waveform(logMel: mel) } catch let error as AudioError { throw CheckpointError(error.message) }
+        let seconds = Double(samples.count) / Double(melOptions.sampleRate)
+        return TextToSpeech.Speech(samples: samples, mel: mel, phonemes: phonemes, durations: durations,
+                                   realTimeFactor: seconds > 0 ? Date().timeIntervalSince(start) / seconds : .infinity)
+    }
+
     /// Text → espeak-ng's phonemes (`voice`, as the tts corpus was spoken) → speech.
     public func say(_ text: String, voice: String = "en-us") throws -> TextToSpeech.Speech {
         try say(phonemes: espeakPhonemes(text, voice: voice))

@@ -52,12 +52,8 @@ public struct TextToSpeech: SpeechSynthesizer {
         let ids: [Int32]
         do { ids = try info.ids(phonemes, what: "the text") } catch let error as AudioError { throw CheckpointError(error.message) }
         let (mel, durations) = model.synthesize(ids, pace: pace)
-        let frames = Self.padded(FeatureMatrix(frameCount: mel.size(0), dimension: mel.size(1), values: mel.scalars), options: info.mel)
-        let samples: [Float]
-        do { samples = try vocoder.waveform(logMel: frames) } catch let error as AudioError { throw CheckpointError(error.message) }
-        let seconds = Double(samples.count) / Double(info.mel.sampleRate)
-        return Speech(samples: samples, mel: frames, phonemes: phonemes, durations: durations,
-                      realTimeFactor: seconds > 0 ? Date().timeIntervalSince(start) / seconds : .infinity)
+        return try speech(frames: FeatureMatrix(frameCount: mel.size(0), dimension: mel.size(1), values: mel.scalars),
+                          phonemes: phonemes, durations: durations, since: start)
     }
 
     public func resynthesize(_ mel: FeatureMatrix) -> FeatureMatrix? { nil }

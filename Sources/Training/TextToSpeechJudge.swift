@@ -124,23 +124,25 @@ public struct TextToSpeechJudge {
             synthesisSeconds += Date().timeIntervalSince(start)
             if speech.truncated { truncated += 1 }
             audioSeconds += Double(speech.samples.count) / Double(rate)
-            let heard = (real: try recognizer.transcribe(real), copy: try recognizer.transcribe(Waveform(samples: copy, sampleRate: rate)),
-                         synthesized: try recognizer.transcribe(Waveform(samples: speech.samples, sampleRate: rate)))
+            /// What the recogniser hears of an audio, and the audio's MCD against the real frames.
+            func judged(_ audio: [Float]) throws -> (heard: [String], mcd: Double) {
+                (try recognizer.transcribe(Waveform(samples: audio, sampleRate: rate)),
+                 Self.melCepstralDistortion(try speaker.vocoder.spectrogram.logMel(audio), utterance.mel, count: cepstra))
+            }
+            let (copyJudged, synthesizedJudged) = (try judged(copy), try judged(speech.samples))
+            let heard = (real: try recognizer.transcribe(real), copy: copyJudged.heard, synthesized: synthesizedJudged.heard)
+            let synthesizedEdits = SkipsAndRepeats(heard: heard.synthesized, reference: phonemes, wordLengths: utterance.wordPhonemes)
             let counts = (PhonemeRecognizer.errors(heard.real, phonemes), PhonemeRecognizer.errors(heard.copy, phonemes),
-                          PhonemeRecognizer.errors(heard.synthesized, phonemes))
+                          synthesizedEdits.errors)
             errors = (errors.real + counts.0, errors.copy + counts.1, errors.synthesized + counts.2)
-            edits = edits + SkipsAndRepeats(heard: heard.synthesized, reference: phonemes, wordLengths: utterance.wordPhonemes)
+            edits = edits + synthesizedEdits
             if let frames = speaker.resynthesize(utterance.mel) {
-                let audio = try speaker.vocoder.waveform(logMel: TextToSpeech.padded(frames, options: speaker.melOptions))
-                let heardAgain = try recognizer.transcribe(Waveform(samples: audio, sampleRate: rate))
-                let mcd = Self.melCepstralDistortion(try speaker.vocoder.spectrogram.logMel(audio), utterance.mel, count: cepstra)
-                resynthesis = ((resynthesis?.errors ?? 0) + PhonemeRecognizer.errors(heardAgain, phonemes),
-                               (resynthesis?.distortion ?? 0) + mcd)
+                let again = try judged(try speaker.vocoder.waveform(logMel: TextToSpeech.padded(frames, options: speaker.melOptions)))
+                resynthesis = ((resynthesis?.errors ?? 0) + PhonemeRecognizer.errors(again.heard, phonemes),
+                               (resynthesis?.distortion ?? 0) + again.mcd)
             }
             reference += phonemes.count
-            let copyMel = try speaker.vocoder.spectrogram.logMel(copy)
-            let mcd = (Self.melCepstralDistortion(copyMel, utterance.mel, count: cepstra),
-                       Self.melCepstralDistortion(try speaker.vocoder.spectrogram.logMel(speech.samples), utterance.mel, count: cepstra))
+            let mcd = (copyJudged.mcd, synthesizedJudged.mcd)
             distortion = (distortion.copy + mcd.0, distortion.synthesized + mcd.1)
             log(String(format: "%@: phoneme errors real %d, copy %d, synthesised %d of %d; MCD %.2f", utterance.path,
                        counts.0, counts.1, counts.2, phonemes.count, mcd.1))

@@ -19,6 +19,9 @@ public struct SkipsAndRepeats: Equatable, Codable {
 
     public static let runLength = 3
 
+    /// The edit distance: substitutions, deletions and insertions of the minimum-edit alignment.
+    public var errors: Int { substitutions + deletions + insertions }
+
     /// `wordLengths`: the reference's phonemes per word (nil: the whole utterance is one word for the skip count).
     public init(heard: [String], reference: [String], wordLengths: [Int]?) {
         let (n, m) = (reference.count, heard.count)

@@ -83,9 +83,7 @@ public struct SpeechUnitPreparation {
             let m = sum / Double(count)
             (mean[j], deviation[j]) = (Float(m), Float(max((squares / Double(count) - m * m).squareRoot(), 1e-5)))
         }
-        var normalised = frames
-        for t in 0..<count { for j in 0..<d { normalised[t * d + j] = (normalised[t * d + j] - mean[j]) / deviation[j] } }
-        let points = Tensor(normalised, shape: [count, d])
+        let points = Tensor(SpeechUnitVocabulary.normalised(frames, mean: mean, deviation: deviation), shape: [count, d])
         log("k-means: \(unitCount) units of \(count) train frames")
         let centroids = MiniBatchKMeans.fit(points, config: config)
         let inertia = MiniBatchKMeans.inertia(points, centroids: centroids)

@@ -72,10 +72,16 @@ public struct SpeechUnitVocabulary: Codable, Equatable {
 
     /// Log-mel frames → the normalised frames k-means and the decoder see.
     public func normalised(_ mel: FeatureMatrix) -> FeatureMatrix {
-        let d = mel.dimension
-        var values = mel.values
-        for t in 0..<mel.frameCount { for j in 0..<d { values[t * d + j] = (values[t * d + j] - melMean[j]) / melDeviation[j] } }
-        return FeatureMatrix(frameCount: mel.frameCount, dimension: d, values: values)
+        FeatureMatrix(frameCount: mel.frameCount, dimension: mel.dimension,
+                      values: Self.normalised(mel.values, mean: melMean, deviation: melDeviation))
+    }
+
+    /// Row-major frames of mean.count bins, each bin standardised.
+    static func normalised(_ values: [Float], mean: [Float], deviation: [Float]) -> [Float] {
+        let d = mean.count
+        var values = values
+        for t in 0..<(values.count / d) { for j in 0..<d { values[t * d + j] = (values[t * d + j] - mean[j]) / deviation[j] } }
+        return values
     }
 
     /// Units (one per frame) → log-mel frames through a fitted decoder, un-normalised; without one, the centroids.

@@ -87,13 +87,14 @@ public struct UnitTextToSpeech: SpeechSynthesizer {
             + [SpeechUnitVocabulary.speech]
         let room = model.config.contextLength - prompt.count
         guard room > 0 else { return Generation(units: [], durations: [], truncated: true) }
-        let (unitBase, unitCount) = (Int(vocabulary.unitBase), vocabulary.unitCount)
+        let unitBase = Int(vocabulary.unitBase)
+        let units = Array(unitBase..<(unitBase + vocabulary.unitCount))
         let end = Int(SpeechUnitVocabulary.endOfText)
         var generator = RandomGenerator(seed: seed)
         /// A draw among the units and `extra` (logits elsewhere −∞).
         func draw(_ logits: [Float], extra: [Int]) -> Int {
             var kept = [Float](repeating: -.infinity, count: logits.count)
-            for id in unitBase..<(unitBase + unitCount) { kept[id] = logits[id] }
+            for id in units { kept[id] = logits[id] }
             for id in extra { kept[id] = logits[id] }
             return TokenSampling.sample(logits: kept, temperature: temperature, topK: topK, generator: &generator)
         }
@@ -101,11 +102,11 @@ public struct UnitTextToSpeech: SpeechSynthesizer {
         /// Whether a phoneme ends now: the probability of any boundary token (a phoneme, the end) against the units',
         /// at the temperature (greedy: whether a boundary token is the most likely).
         func advances(_ logits: [Float]) -> Bool {
-            let largest = (boundaries + Array(unitBase..<(unitBase + unitCount))).map { logits[$0] }.max()!
+            let largest = max(boundaries.map { logits[$0] }.max()!, units.map { logits[$0] }.max()!)
             if temperature == 0 { return boundaries.contains { logits[$0] == largest } }
             func mass(_ ids: [Int]) -> Double { ids.reduce(0.0) { $0 + Foundation.exp(Double((logits[$1] - largest) / temperature)) } }
             let boundary = mass(boundaries)
-            return Double(generator.nextFloat()) < boundary / (boundary + mass(Array(unitBase..<(unitBase + unitCount))))
+            return Double(generator.nextFloat()) < boundary / (boundary + mass(units))
         }
         var result = Generation(units: [], durations: [], truncated: true)
         model.inEvaluationMode {
@@ -149,20 +150,13 @@ public struct UnitTextToSpeech: SpeechSynthesizer {
         guard !phonemes.isEmpty else { throw CheckpointError("nothing to say: the text has no phonemes") }
         guard pace == 1 else { throw CheckpointError("a pace other than 1 needs a FastSpeech checkpoint; a speech-unit LM chooses its own durations") }
         let start = Date()
-        let index = Dictionary(uniqueKeysWithValues: vocabulary.phonemes.enumerated().map { ($0.element, Int32($0.offset)) })
-        let tokens = try phonemes.map { phoneme in
-            guard let id = index[phoneme] else {
-                throw CheckpointError("the text: the phoneme '\(phoneme)' is not in the model's inventory of \(vocabulary.phonemes.count)")
-            }
-            return vocabulary.phonemeBase + id
+        let ids: [Int32]
+        do { ids = try TTSCorpus.Info.ids(phonemes, inventory: vocabulary.phonemes, what: "the text") } catch let error as AudioError {
+            throw CheckpointError(error.message)
         }
-        let generation = generate(phonemeTokens: tokens)
-        let mel = TextToSpeech.padded(vocabulary.mel(units: generation.units, decoder: decoder), options: vocabulary.mel)
-        let samples: [Float]
-        do { samples = try vocoder.waveform(logMel: mel) } catch let error as AudioError { throw CheckpointError(error.message) }
-        let seconds = Double(samples.count) / Double(vocabulary.mel.sampleRate)
-        var speech = TextToSpeech.Speech(samples: samples, mel: mel, phonemes: phonemes, durations: generation.durations,
-                                         realTimeFactor: seconds > 0 ? Date().timeIntervalSince(start) / seconds : .infinity)
+        let generation = generate(phonemeTokens: ids.map(vocabulary.phonemeToken))
+        var speech = try speech(frames: vocabulary.mel(units: generation.units, decoder: decoder), phonemes: phonemes,
+                                durations: generation.durations, since: start)
         speech.truncated = generation.truncated
         return speech
     }
