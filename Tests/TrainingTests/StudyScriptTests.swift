@@ -70,9 +70,10 @@ final class StudyScriptTests: XCTestCase {
 
     func testPositionStudy() throws {
         let c = try corpora(), out = try out("position")
-        let table = try runTiny("study_position.sh", ["SPEECH": c.speech.path, "FBANK": c.fbank.path, "OUT": out.path],
+        let table = try runTiny("study_position.sh", ["SPEECH": c.speech.path, "FBANK": c.fbank.path, "OUT": out.path,
+                                                      "KEY_MASK": "0.5"],
                                 results: out.appendingPathComponent("results.md").path)
-        for row in ["random-no-positions", "position-prediction", "tera-no-positions", "tera"] { XCTAssertTrue(table.contains("| \(row) |"), "\(row) in\n\(table)") }
+        for row in ["random-no-positions", "position-prediction", "position-prediction-key-mask", "tera-no-positions", "tera"] { XCTAssertTrue(table.contains("| \(row) |"), "\(row) in\n\(table)") }
     }
 
     func testTextToSpeechStudy() throws {
