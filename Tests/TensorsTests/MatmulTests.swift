@@ -1,4 +1,5 @@
 import Tensors
+import TestSupport
 import XCTest
 
 /// Matmul and linear against PyTorch (fixtures: scripts/make_fixtures.py). fp32 GEMM reorders sums, so
@@ -17,6 +18,29 @@ final class MatmulTests: XCTestCase {
     func testLinearMatchesTorch() throws {
         try checkAgainstTorch("linear") { _, inputs in linear(inputs["x"]!, weight: inputs["weight"]!, bias: inputs["bias"]) }
         try checkAgainstTorch("linear_nobias") { _, inputs in linear(inputs["x"]!, weight: inputs["weight"]!) }
+    }
+
+    /// Many rows and no more outputs than inputs: oneDNN's `linear` multiplies by a transposed copy of W. The result
+    /// and the gradients are those of the plain product x · Wᵀ + b.
+    func testLinearWithTransposedWeightMatchesThePlainProduct() {
+        XCTAssertTrue(OneDNNBackend().prefersTransposedWeight(rows: 2048, inputs: 2048, outputs: 512))
+        XCTAssertTrue(OneDNNBackend().prefersTransposedWeight(rows: 512, inputs: 96, outputs: 96))
+        XCTAssertFalse(OneDNNBackend().prefersTransposedWeight(rows: 2048, inputs: 512, outputs: 2048))
+        XCTAssertFalse(OneDNNBackend().prefersTransposedWeight(rows: 8, inputs: 2048, outputs: 512))
+        var generator = RandomGenerator(seed: 3)
+        let x = Tensor.normal([4, 150, 96], generator: &generator, requiresGrad: true)
+        let weight = Tensor.normal([80, 96], generator: &generator, requiresGrad: true)
+        let bias = Tensor.normal([80], generator: &generator, requiresGrad: true)
+        let y = linear(x, weight: weight, bias: bias)
+        (y * y).sum().backward()
+        let (dX, dW, dB) = (x.grad!.copy(), weight.grad!.copy(), bias.grad!.copy())
+        x.grad = nil; weight.grad = nil; bias.grad = nil
+        let reference = matmul(x, weight, transposeB: true) + bias
+        (reference * reference).sum().backward()
+        assertClose(y, reference, atol: 1e-4, rtol: 1e-5, "y")
+        assertClose(x.grad!, dX, atol: 1e-3, rtol: 1e-5, "dX")
+        assertClose(weight.grad!, dW, atol: 1e-3, rtol: 1e-5, "dW")
+        assertClose(bias.grad!, dB, atol: 1e-3, rtol: 1e-5, "db")
     }
 
     func testMatmulGradientsMatchFiniteDifferences() {

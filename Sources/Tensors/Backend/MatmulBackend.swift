@@ -19,9 +19,15 @@ public protocol MatmulBackend: AnyObject {
                      a: UnsafePointer<Float>, lda: Int, strideA: Int,
                      b: UnsafePointer<Float>, ldb: Int, strideB: Int,
                      beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, strideC: Int)
+
+    /// Whether `linear`'s fp32 product x (rows, inputs) · Wᵀ runs faster as x · (a transposed copy of W): a
+    /// backend whose kernel for a transposed B is slow at these sizes says so, and `linear` transposes W first.
+    func prefersTransposedWeight(rows: Int, inputs: Int, outputs: Int) -> Bool
 }
 
 extension MatmulBackend {
+    public func prefersTransposedWeight(rows: Int, inputs: Int, outputs: Int) -> Bool { false }
+
     /// Fallback: one gemm per matrix.
     public func batchedGemm(transA: Bool, transB: Bool, batch: Int, m: Int, n: Int, k: Int, alpha: Float,
                             a: UnsafePointer<Float>, lda: Int, strideA: Int,

@@ -132,9 +132,20 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
         return out
     }
     if let bias { for row in 0..<rows { (out.data + row * outFeatures).update(from: bias.data, count: outFeatures) } }
-    Matmul.backend.gemm(transA: false, transB: true, m: rows, n: outFeatures, k: inFeatures, alpha: 1,
-                        a: x.data, lda: inFeatures, b: weight.data, ldb: inFeatures,
-                        beta: bias == nil ? 0 : 1, c: out.data, ldc: outFeatures)
+    let backend = Matmul.backend
+    if backend.prefersTransposedWeight(rows: rows, inputs: inFeatures, outputs: outFeatures) {
+        // y (rows, Out) = x (rows, In) · Wᵀ, with Wᵀ (In, Out) copied out first (a pooled buffer)
+        let transposedWeight = Tensor(uninitialized: [inFeatures, outFeatures])
+        gatherStrided(weight.data, strides: [1, inFeatures], shape: [inFeatures, outFeatures], into: transposedWeight.data,
+                      accumulate: false)
+        backend.gemm(transA: false, transB: false, m: rows, n: outFeatures, k: inFeatures, alpha: 1,
+                     a: x.data, lda: inFeatures, b: transposedWeight.data, ldb: outFeatures,
+                     beta: bias == nil ? 0 : 1, c: out.data, ldc: outFeatures)
+    } else {
+        backend.gemm(transA: false, transB: true, m: rows, n: outFeatures, k: inFeatures, alpha: 1,
+                     a: x.data, lda: inFeatures, b: weight.data, ldb: inFeatures,
+                     beta: bias == nil ? 0 : 1, c: out.data, ldc: outFeatures)
+    }
     guard recording else { return out }
     Autograd.record(out) {
         let dY = out.grad!.data
