@@ -147,6 +147,37 @@ final class BFloat16Tests: XCTestCase {
         }
     }
 
+    /// Native bf16 bidirectional attention multiplies rounded operands and keeps the softmax in fp32:
+    /// O = r(softmax(scale · r(Q) r(K)ᵀ + bias)) r(V); backward dV = r(P)ᵀ r(dO), dP = r(dO) r(V)ᵀ,
+    /// dS = P ∘ (dP − rowsum(dO ∘ O)), dQ = scale · r(dS) r(K), dK = scale · r(dS)ᵀ r(Q). T = 300 makes three
+    /// chunks of two (batch, head) pairs; the second sequence's last 40 keys are padding. Backward recomputes P, so a
+    /// value on a rounding boundary may round the other way there: gradients are compared at bf16's own precision.
+    func testNativeAttentionMultipliesRoundedOperandsWithAnFP32Softmax() throws {
+        guard Matmul.setPrecision(.bf16).precision == .bf16 else { throw XCTSkip("no AVX512-BF16 or AMX on this CPU") }
+        let (b, h, t, d) = (2, 3, 300, 16)
+        var generator = RandomGenerator(seed: 19)
+        let q = Tensor.normal([b, h, t, d], generator: &generator, requiresGrad: true)
+        let k = Tensor.normal([b, h, t, d], generator: &generator, requiresGrad: true)
+        let v = Tensor.normal([b, h, t, d], generator: &generator, requiresGrad: true)
+        let upstream = Tensor.normal([b, h, t, d], generator: &generator)
+        let padding = IntTensor((0..<(b * t)).map { $0 >= 2 * t - 40 ? 1 : 0 }, shape: [b, t])
+        let out = scaledDotProductAttention(query: q, key: k, value: v, causal: false, keyPadding: padding)
+        sum(out * upstream).backward()
+        Matmul.setPrecision(.fp32)
+        let scale = 1 / Float(d).squareRoot()
+        let bias = Tensor((0..<(b * t)).map { padding.values[$0] != 0 ? -Float.infinity : 0 }, shape: [b, 1, 1, t])
+        let (rq, rk, rv, rUp) = (rounded(q), rounded(k), rounded(v), rounded(upstream))
+        let probs = noGrad { softmax(matmul(rq, rk, transposeB: true) * scale + bias) }
+        let expected = noGrad { matmul(rounded(probs), rv) }
+        assertClose(out, expected, atol: 1e-4, rtol: 1e-3, "out")
+        let delta = noGrad { sum(upstream * out, axes: [3], keepDims: true) }
+        let dScores = noGrad { probs * (matmul(rUp, rv, transposeB: true) - delta) }
+        assertClose(v.grad!, noGrad { matmul(rounded(probs), rUp, transposeA: true) }, atol: 1e-3, rtol: 1e-2, "dV")
+        assertClose(q.grad!, noGrad { matmul(rounded(dScores), rk) * scale }, atol: 1e-3, rtol: 1e-2, "dQ")
+        assertClose(k.grad!, noGrad { matmul(rounded(dScores), rq, transposeA: true) * scale }, atol: 1e-3, rtol: 1e-2,
+                    "dK")
+    }
+
     private func rounded(_ tensor: Tensor) -> Tensor {
         let result = Tensor(uninitialized: tensor.shape)
         roundToBFloat16(tensor.data, result.data, count: tensor.count)

@@ -104,6 +104,19 @@ public final class OneDNNBackend: MatmulBackend {
         primitives.execute(shape, a: a, b: b, bias: bias, c: c)
     }
 
+    /// The batched form of `gemmBF16`: `batch` products whose operands and results lie `strideA`, `strideB` and
+    /// `strideC` elements apart (bf16 attention's per-head products).
+    public func batchedGemmBF16(transA: Bool, transB: Bool, batch: Int, m: Int, n: Int, k: Int, alpha: Float = 1,
+                                a: UnsafePointer<UInt16>, lda: Int, strideA: Int,
+                                b: UnsafePointer<UInt16>, ldb: Int, strideB: Int,
+                                beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, strideC: Int) {
+        if m == 0 || n == 0 || batch == 0 { return }
+        let shape = OneDNNPrimitiveCache.Shape(batch: batch, m: m, n: n, k: k, transA: transA, transB: transB,
+                                               lda: lda, ldb: ldb, ldc: ldc, strideA: strideA, strideB: strideB,
+                                               strideC: strideC, alpha: alpha, beta: beta, bf16: true)
+        primitives.execute(shape, a: a, b: b, c: c)
+    }
+
     /// The bf16 kernel oneDNN would use for an m×n×k product, or why there is none.
     public func bf16Implementation(m: Int, n: Int, k: Int) -> Result<String, BackendError> {
         primitives.prepare(OneDNNPrimitiveCache.Shape(batch: 1, m: m, n: n, k: k, transA: false, transB: false,

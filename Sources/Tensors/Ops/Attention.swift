@@ -9,6 +9,10 @@ import Foundation
 /// - `keyPadding` (B, Tk): 1 = padded key, never attended; 0 = real key.
 /// - `scale` defaults to 1/√D.
 ///
+/// In native bf16 precision (`Matmul.setPrecision(.bf16)`) bidirectional attention multiplies bf16 operands with
+/// fp32 softmax statistics (AttentionBF16.swift); causal attention, and every other precision, runs the fused fp32
+/// kernel below.
+///
 /// A query row whose every key is masked (all keys padded, or a causal row before the first key) outputs
 /// zeros and passes zero gradient to q, k and v. (torch returns NaN for such rows.)
 ///
@@ -20,6 +24,22 @@ public func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor,
     let shape = AttentionShape(query: query, key: key, value: value, causal: causal, keyPadding: keyPadding,
                                scale: scale)
     let keyBias = keyPadding.map { attentionKeyBias($0) }
+    if let native = Matmul.nativeBF16, !causal {
+        // Native bf16 precision: bf16 products, fp32 softmax statistics (AttentionBF16.swift).
+        let saved = withOptionalPointer(keyBias) { bias in
+            attentionForwardBF16(native: native, query: query, key: key, value: value, keyBias: bias, shape: shape)
+        }
+        guard Autograd.needsGradient(query, key, value) else { return saved.out }
+        Autograd.record(saved.out) {
+            withOptionalPointer(keyBias) { bias in
+                attentionBackwardBF16(native: native, saved: saved, keyBias: bias, dOut: saved.out.grad!.data,
+                                      dq: query.requiresGrad ? query.gradData() : nil,
+                                      dk: key.requiresGrad ? key.gradData() : nil,
+                                      dv: value.requiresGrad ? value.gradData() : nil, shape: shape)
+            }
+        }
+        return saved.out
+    }
     let out = Tensor(uninitialized: [shape.batch, shape.heads, shape.queryLength, shape.valueDim])
     let logSumExp = Tensor(uninitialized: [shape.batch, shape.heads, shape.queryLength])
     withOptionalPointer(keyBias) { bias in
