@@ -39,7 +39,8 @@ if [ "$KEY_MASK" != 0 ]; then
 fi
 study_probe random-no-positions "$SPEECH" "$OUT/position-prediction" --baseline random-init
 for name in "${arms[@]}"; do study_probe "$name" "$SPEECH" "$OUT/$name"; done
-tables=(random-no-positions "${arms[@]}")
-{ $PRETRAIN probe-table "${tables[@]/#/$OUT/probes/}"; echo; grep -h "took" "$OUT/study.log"; } > "$OUT/results.md"
+tables=()
+for name in random-no-positions "${arms[@]}"; do tables+=("$OUT/probes/$name.json"); done
+{ $PRETRAIN probe-table "${tables[@]}"; echo; grep -h "took" "$OUT/study.log"; } > "$OUT/results.md"
 log "wrote $OUT/results.md"
 cat "$OUT/results.md"
