@@ -38,6 +38,6 @@ public final class BertLayer: Module, ResidualBlock {
         }
         // Post-LN: each residual add is fused with the norm after it.
         let h = attentionNorm.addingResidual(x, residualDropout(attention(x, keyPadding: keyPadding))).normed
-        return outputNorm.addingResidual(h, residualDropout(output(gelu(intermediate(h), approximate: .none)))).normed
+        return outputNorm.addingResidual(h, residualDropout(output(intermediate(h), after: .geluErf))).normed
     }
 }

@@ -75,7 +75,7 @@ public final class ConformerLayer: Module, ResidualBlock, AudioEncoderLayer {
         precondition(x.rank == 3, "Conformer layer input must be (B, N, C), got \(x.shape)")
         let (batch, length, channels) = (x.size(0), x.size(1), x.size(2))
         let keyPadding = attentionMask.map { mask in IntTensor(mask.values.map { $0 == 0 ? Int32(1) : 0 }, shape: mask.shape) }
-        var h = x + residualDropout(ffn1Out(silu(ffn1In(ffn1Norm(x))))) * 0.5
+        var h = x + residualDropout(ffn1Out(ffn1In(ffn1Norm(x)), after: .silu)) * 0.5
         h = h + residualDropout(attention(attentionNorm(h), keyPadding: keyPadding))
         // Convolution module: (B, N, 2C) → GLU → (B, N, C), padding zeroed, depthwise over time.
         let doubled = pointwiseIn(convolutionNorm(h))
@@ -85,8 +85,8 @@ public final class ConformerLayer: Module, ResidualBlock, AudioEncoderLayer {
             gated = gated * Tensor(attentionMask.values.map { Float($0) }, shape: [batch, length, 1])
         }
         let convolved = depthwiseConv1d(gated, weight: depthwiseWeight, bias: nil, padding: kernel / 2)
-        h = h + residualDropout(pointwiseOut(silu(depthwiseNorm(convolved))))
-        h = h + residualDropout(ffn2Out(silu(ffn2In(ffn2Norm(h))))) * 0.5
+        h = h + residualDropout(pointwiseOut(depthwiseNorm(convolved), after: .silu))
+        h = h + residualDropout(ffn2Out(ffn2In(ffn2Norm(h)), after: .silu)) * 0.5
         return finalNorm(h)
     }
 }

@@ -25,4 +25,10 @@ public final class Linear: Module {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor { linear(x, weight: weight, bias: bias) }
+
+    /// y = f(x)·Wᵀ + b as one op (`activationLinear`): a feed-forward block's activation and second product, whose
+    /// activation goes straight into the bf16 operand in native bf16.
+    public func callAsFunction(_ x: Tensor, after activation: UnaryKind) -> Tensor {
+        activationLinear(activation, x, weight: weight, bias: bias)
+    }
 }

@@ -26,9 +26,9 @@ public final class MLP: Module {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         let hidden = up(x)
         switch activation {
-        case .gelu: return down(gelu(hidden, approximate: .none))
-        case .geluTanh: return down(gelu(hidden, approximate: .tanh))
-        case .relu: return down(relu(hidden))
+        case .gelu: return down(hidden, after: .geluErf)
+        case .geluTanh: return down(hidden, after: .geluTanh)
+        case .relu: return down(hidden, after: .relu)
         }
     }
 }

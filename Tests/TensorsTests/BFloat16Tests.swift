@@ -178,6 +178,29 @@ final class BFloat16Tests: XCTestCase {
                     "dK")
     }
 
+    /// The fused activation + product writes f(x) straight into the bf16 operand: the same bits as the activation op
+    /// followed by native bf16 linear, forward and backward, for every activation it takes.
+    func testNativeActivationLinearEqualsTheActivationThenLinear() throws {
+        guard Matmul.setPrecision(.bf16).precision == .bf16 else { throw XCTSkip("no AVX512-BF16 or AMX on this CPU") }
+        for kind in [UnaryKind.geluErf, .geluTanh, .silu, .relu] {
+            var generator = RandomGenerator(seed: 23)
+            let x = Tensor.normal([3, 700, 24], generator: &generator, requiresGrad: true)
+            let w = Tensor.normal([19, 24], generator: &generator, requiresGrad: true)
+            let b = Tensor.normal([19], generator: &generator, requiresGrad: true)
+            let upstream = Tensor.normal([3, 700, 19], generator: &generator)
+            let fused = activationLinear(kind, x, weight: w, bias: b)
+            sum(fused * upstream).backward()
+            let grads = [x, w, b].map { $0.grad!.copy() }
+            for parameter in [x, w, b] { parameter.grad = nil }
+            let plain = linear(unary(kind, x), weight: w, bias: b)
+            sum(plain * upstream).backward()
+            assertClose(fused, plain, atol: 0, rtol: 0, "y, \(kind)")
+            for (index, name) in ["dX", "dW", "db"].enumerated() {
+                assertClose(grads[index], [x, w, b][index].grad!, atol: 0, rtol: 0, "\(name), \(kind)")
+            }
+        }
+    }
+
     private func rounded(_ tensor: Tensor) -> Tensor {
         let result = Tensor(uninitialized: tensor.shape)
         roundToBFloat16(tensor.data, result.data, count: tensor.count)

@@ -57,7 +57,7 @@ public enum OpProfiler {
     }
 
     static let kinds: [String: String] = [
-        "Matmul": "gemm", "Convolution": "gemm", "Attention": "attention", "AttentionReference": "attention",
+        "Matmul": "gemm", "ActivationLinear": "activation + gemm", "Convolution": "gemm", "Attention": "attention", "AttentionReference": "attention",
         "Normalization": "norm", "ResidualNormalization": "norm", "GroupNormalization": "norm",
         "Binary": "elementwise", "Unary": "elementwise", "Dropout": "elementwise", "Rotary": "elementwise",
         "Broadcast": "elementwise", "Embedding": "embedding", "Losses": "loss", "LinearCrossEntropy": "output projection + loss",

@@ -1,0 +1,73 @@
+import CDNNLMatmul
+
+/// y = linear(f(x), weight, bias) for an activation f whose derivative needs x alone (GELU in both forms, SiLU,
+/// ReLU): a feed-forward block's activation and second product as one op.
+///
+/// x: (..., In), weight: (Out, In), bias: (Out) → (..., Out).
+/// In native bf16 f(x) is written straight into the bf16 operand of the product, a block at a time, so its fp32
+/// values never exist: one pass over x where `linear(unary(f, x))` writes f(x), reads it back and converts it; and
+/// backward keeps only that bf16 copy (for dW) and x (for f'), as the separate ops keep x, f(x) and the copy. In
+/// every other precision it is exactly `linear(unary(kind, x), weight:, bias:)`.
+public func activationLinear(_ kind: UnaryKind, _ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
+    precondition([.geluErf, .geluTanh, .silu, .relu].contains(kind),
+                 "activationLinear: \(kind) needs its output for its derivative; use linear(unary(…))")
+    guard let native = Matmul.nativeBF16 else { return linear(unary(kind, x), weight: weight, bias: bias) }
+    precondition(weight.rank == 2 && x.size(-1) == weight.size(1),
+                 "activationLinear: input \(x.shape) does not match weight \(weight.shape)")
+    precondition(bias.map { $0.shape == [weight.size(0)] } ?? true,
+                 "activationLinear: bias \(bias!.shape) does not match weight \(weight.shape)")
+    let outFeatures = weight.size(0), inFeatures = weight.size(1), rows = x.count / max(inFeatures, 1)
+    let out = Tensor(uninitialized: Array(x.shape.dropLast()) + [outFeatures])
+    // a16 (rows, In) = bf16(f(x)), through a block of fp32 values that stays in L1
+    let activation16 = BFloat16Buffer(count: x.count), a16 = activation16.pointer, px = x.data
+    parallelFor(x.count, grain: 1 << 14) { range in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: activationBlock) { block in
+            let values = block.baseAddress!
+            for start in stride(from: range.lowerBound, to: range.upperBound, by: activationBlock) {
+                let count = min(activationBlock, range.upperBound - start)
+                forEachVector(count) { offset, lanes in
+                    (values + offset).storeVector(unaryVectorValue(kind, (px + start + offset).loadVector(lanes))!, lanes)
+                }
+                sp_f32_to_bf16(values, a16 + start, Int64(count))
+            }
+        }
+    }
+    let w16 = BFloat16Copy(weight.data, count: weight.count)
+    // y (rows, Out) = a16 · W16ᵀ + b, the bias added inside the kernel
+    native.gemmBF16(transA: false, transB: true, m: rows, n: outFeatures, k: inFeatures, a: a16, lda: inFeatures,
+                    b: w16.pointer, ldb: inFeatures, bias: bias.map { UnsafePointer($0.data) }, c: out.data,
+                    ldc: outFeatures)
+    let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
+    guard Autograd.needsGradient(inputs) else { return out }
+    let savedActivation = weight.requiresGrad ? activation16 : nil, savedWeight = x.requiresGrad ? w16 : nil
+    Autograd.record(out) {
+        let dY = BFloat16Copy(out.grad!.data, count: out.count)
+        if let savedWeight {
+            // dA (rows, In) = dY · W16, then dX += dA ∘ f'(x)
+            let dActivation = Tensor(uninitialized: [rows, inFeatures])
+            native.gemmBF16(transA: false, transB: false, m: rows, n: inFeatures, k: outFeatures, a: dY.pointer,
+                            lda: outFeatures, b: savedWeight.pointer, ldb: inFeatures, c: dActivation.data,
+                            ldc: inFeatures)
+            let (dX, overwrite) = x.gradDataForWriting(), dA = dActivation.data
+            parallelFor(x.count, grain: 1 << 14) { range in
+                forEachVector(range.count) { offset, lanes in
+                    let at = range.lowerBound + offset
+                    let slope = unaryVectorDerivative(kind, (px + at).loadVector(lanes), FloatVector())!
+                    let term = (dA + at).loadVector(lanes) * slope
+                    (dX + at).storeVector(overwrite ? term : (dX + at).loadVector(lanes) + term, lanes)
+                }
+            }
+        }
+        if let savedActivation {
+            // dW (Out, In) += dYᵀ (Out, rows) · a16 (rows, In)
+            native.gemmBF16(transA: true, transB: false, m: outFeatures, n: inFeatures, k: rows, a: dY.pointer,
+                            lda: outFeatures, b: savedActivation.pointer, ldb: inFeatures, beta: 1,
+                            c: weight.gradData(), ldc: inFeatures)
+        }
+        if let bias, bias.requiresGrad { accumulateRows(out.grad!.data, rows: rows, columns: outFeatures, into: bias.gradData()) }
+    }
+    return out
+}
+
+/// Floats of f(x) made at a time before their conversion to bf16 (4 KiB).
+private let activationBlock = 1024
