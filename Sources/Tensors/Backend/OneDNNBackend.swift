@@ -2,7 +2,8 @@ import CDNNL
 
 /// oneDNN: JIT kernels for the best ISA the CPU has, threaded by oneDNN's OpenMP pool.
 /// Batched products run as one matmul primitive per shape (cached); 2-D products call `dnnl_sgemm`, which is
-/// thread-safe and as fast as the primitive for f32 (see `pretrain sysinfo`).
+/// thread-safe and as fast as the primitive for f32 (see `pretrain sysinfo`) except for x · Wᵀ with few output
+/// columns, which `linear` multiplies by a transposed copy of W instead (`prefersTransposedWeight`).
 public final class OneDNNBackend: MatmulBackend {
     let primitives = OneDNNPrimitiveCache()
 
