@@ -135,3 +135,17 @@ public func vectorSumExp(_ p: UnsafePointer<Float>, _ count: Int, shift: Float) 
     }
     return total.sum()
 }
+
+/// destination[i] = e^(source[i] − shift) for i < count, and their sum (`vectorSumExp` that keeps the terms);
+/// destination may be source.
+@inline(__always)
+public func vectorStoreExp(_ source: UnsafePointer<Float>, _ count: Int, shift: Float,
+                           into destination: UnsafeMutablePointer<Float>) -> Float {
+    var total = FloatVector()
+    forEachVector(count) { offset, lanes in
+        let e = fastExp((source + offset).loadVector(lanes, fill: -.infinity) - shift)
+        (destination + offset).storeVector(e, lanes)
+        total += e
+    }
+    return total.sum()
+}

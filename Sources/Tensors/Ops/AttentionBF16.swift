@@ -67,7 +67,7 @@ func attentionSoftmaxRow(_ row: UnsafeMutablePointer<Float>, count: Int, bias: U
                          into probabilities: UnsafeMutablePointer<UInt16>) -> Float {
     if let bias {
         forEachVector(count) { offset, lanes in
-            (row + offset).storeVector((row + offset).loadVector(lanes) + UnsafeMutablePointer(mutating: bias + offset).loadVector(lanes), lanes)
+            (row + offset).storeVector((row + offset).loadVector(lanes) + (bias + offset).loadVector(lanes), lanes)
         }
     }
     let rowMax = vectorMax(row, count)
@@ -75,14 +75,8 @@ func attentionSoftmaxRow(_ row: UnsafeMutablePointer<Float>, count: Int, bias: U
         probabilities.update(repeating: 0, count: count)
         return .infinity
     }
-    let shift = FloatVector(repeating: rowMax)
-    var sums = FloatVector()
-    forEachVector(count) { offset, lanes in
-        let p = attentionExp((row + offset).loadVector(lanes, fill: -.infinity) - shift)
-        (row + offset).storeVector(p, lanes)
-        sums += p
-    }
-    let total = sums.sum(), inverse = FloatVector(repeating: 1 / total)
+    // fastExp(−∞) is exactly 0: masked keys get probability 0
+    let total = vectorStoreExp(row, count, shift: rowMax, into: row), inverse = FloatVector(repeating: 1 / total)
     forEachVector(count) { offset, lanes in (row + offset).storeVector((row + offset).loadVector(lanes) * inverse, lanes) }
     sp_f32_to_bf16(row, probabilities, Int64(count))
     return rowMax + Foundation.log(total)
@@ -137,7 +131,7 @@ func attentionBackwardBF16(native: OneDNNBackend, saved: BFloat16Attention, keyB
                 let g = ds.map { $0 + row * tk }, rowDelta = FloatVector(repeating: delta.data[first * tq + row])
                 forEachVector(tk) { offset, lanes in
                     var x = (r + offset).loadVector(lanes)
-                    if let bias { x += UnsafeMutablePointer(mutating: bias + offset).loadVector(lanes) }
+                    if let bias { x += (bias + offset).loadVector(lanes) }
                     let p = attentionExp(x - shift)
                     (r + offset).storeVector(p, lanes)
                     if let g { (g + offset).storeVector(p * ((g + offset).loadVector(lanes) - rowDelta), lanes) }

@@ -126,14 +126,7 @@ func crossEntropyRows(logits: UnsafePointer<Float>, targets: UnsafePointer<Int32
                 loss[row] = 0
                 g.update(repeating: 0, count: v)
             } else {
-                let shift = FloatVector(repeating: maximum)
-                var sums = FloatVector()
-                forEachVector(v) { j, lanes in
-                    let e = fastExp((xs + j).loadVector(lanes, fill: -.infinity) - shift)
-                    (g + j).storeVector(e, lanes)
-                    sums += e
-                }
-                let sum = sums.sum()
+                let sum = vectorStoreExp(xs, v, shift: maximum, into: g)
                 loss[row] = maximum + Foundation.log(sum) - xs[target]
                 let factor = FloatVector(repeating: scale / sum)
                 forEachVector(v) { j, lanes in (g + j).storeVector((g + j).loadVector(lanes) * factor, lanes) }
