@@ -57,8 +57,11 @@ public struct TrainingRun {
             let stored = try run.storedRecipe()
             var recipe = try Recipe.load(self.recipe ?? stored, overrides: overrides)
             let previous = try Recipe.load(stored)
-            for change in recipeChanges(from: previous, to: recipe) { log("resume with a changed recipe: \(change)") }
+            // The sizes the run resolved from its data (left unset in a recipe file) are not changes.
             if recipe.model.vocabSize == nil { recipe.model.vocabSize = previous.model.vocabSize }
+            if recipe.model.featureDim == nil { recipe.model.featureDim = previous.model.featureDim }
+            if recipe.model.targetDim == nil { recipe.model.targetDim = previous.model.targetDim }
+            for change in recipeChanges(from: previous, to: recipe) { log("resume with a changed recipe: \(change)") }
             return Plan(recipe: recipe, runDirectory: run, start: .resume)
         }
         let recipeURL = self.recipe!

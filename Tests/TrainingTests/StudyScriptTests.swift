@@ -107,4 +107,45 @@ final class StudyScriptTests: XCTestCase {
         let speech = try String(contentsOf: out.appendingPathComponent("results-speech.md"), encoding: .utf8)
         for row in ["speech-fbank", "speech-hubert", "speech-mert"] { XCTAssertTrue(speech.contains("| \(row) |"), "\(row) in\n\(speech)") }
     }
+
+    /// study_train (scripts/study_common.sh, which every study uses) continues a run that stopped before its step
+    /// count from the newest checkpoint, starts afresh in a run directory left without one, and leaves a finished run.
+    func testStudyTrainResumesARunThatStoppedEarly() throws {
+        let c = try corpora(), out = try out("resume")
+        try FileManager.default.createDirectory(at: out.appendingPathComponent("empty"), withIntermediateDirectories: true)
+        let script = """
+            set -euo pipefail
+            STUDY_LOG="$OUT/study.log" SEED=5
+            small=(--set model.layers=1 --set model.d_model=32 --set model.heads=2 --set model.mlp_hidden=64 \\
+                   --set train.eval_every=3 --set train.checkpoint_every=3 --set schedule.warmup=2 --set optim.batch_size=2)
+            source scripts/study_common.sh
+            for run in stopped empty; do
+                study_train "$OUT/$run" recipes/tera-small.yaml 3 --set data.features="$FBANK"
+                study_train "$OUT/$run" recipes/tera-small.yaml 6 --set data.features="$FBANK"
+                study_train "$OUT/$run" recipes/tera-small.yaml 6 --set data.features="$FBANK"
+                cat "$OUT/$run/checkpoints/latest"; echo
+            done
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["-c", script]
+        process.currentDirectoryURL = repositoryRoot
+        process.environment = ProcessInfo.processInfo.environment.merging(
+            ["PRETRAIN": try pretrainExecutable().path, "OUT": out.path, "FBANK": c.fbank.path, "OMP_WAIT_POLICY": "passive"]) { $1 }
+        let pipe = Pipe()
+        (process.standardOutput, process.standardError) = (pipe, pipe)
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, output)
+        XCTAssertEqual(output.components(separatedBy: "step_000006").count - 1, 2, output)
+        for run in ["stopped", "empty"] {
+            let log = try String(contentsOf: out.appendingPathComponent("\(run).log"), encoding: .utf8)
+            XCTAssertTrue(log.contains("resuming \(out.path)/\(run) at step 3 of 6"), log)
+            XCTAssertFalse(log.contains("Error"), log)
+            XCTAssertFalse(log.contains("feature_dim"), "the resolved feature size is not a change:\n\(log)")
+        }
+        let study = try String(contentsOf: out.appendingPathComponent("study.log"), encoding: .utf8)
+        XCTAssertEqual(study.components(separatedBy: "pre-training stopped (").count - 1, 2, "a finished run is left alone:\n\(study)")
+    }
 }

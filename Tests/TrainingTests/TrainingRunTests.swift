@@ -74,6 +74,12 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertEqual(lines, ["resume with a changed recipe: optim.clip: 1 → 0.5"])
         XCTAssertEqual(plan.recipe.optim.clip, 0.5)
         XCTAssertEqual(plan.recipe.model.vocabSize, 64, "the vocabulary the run resolved")
+
+        // Given the recipe file again, whose vocabulary the run resolved from its data, only the override is a change.
+        resume.recipe = recipe
+        lines = []
+        _ = try resume.plan(log: { lines.append($0) })
+        XCTAssertEqual(lines, ["resume with a changed recipe: optim.clip: 1 → 0.5"])
         guard case .resume = plan.start else { return XCTFail("\(plan.start)") }
 
         var initFrom = TrainingRun(recipe: recipe)
