@@ -5,7 +5,7 @@ import CDNNLMatmul
 /// and weight once in forward and keeps both for backward, and its output gradient once for both backward
 /// products, as torch.autocast keeps its casts (the generic backend would convert each operand per product).
 struct BFloat16Copy {
-    private let buffer: BFloat16Buffer
+    let buffer: BFloat16Buffer
 
     init(_ source: UnsafePointer<Float>, count: Int) {
         buffer = BFloat16Buffer(count: count)

@@ -39,32 +39,22 @@ public func activationLinear(_ kind: UnaryKind, _ x: Tensor, weight: Tensor, bia
                     ldc: outFeatures)
     let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
     guard Autograd.needsGradient(inputs) else { return out }
-    let savedActivation = weight.requiresGrad ? activation16 : nil, savedWeight = x.requiresGrad ? w16 : nil
-    Autograd.record(out) {
-        let dY = BFloat16Copy(out.grad!.data, count: out.count)
-        if let savedWeight {
-            // dA (rows, In) = dY · W16, then dX += dA ∘ f'(x)
-            let dActivation = Tensor(uninitialized: [rows, inFeatures])
-            native.gemmBF16(transA: false, transB: false, m: rows, n: inFeatures, k: outFeatures, a: dY.pointer,
-                            lda: outFeatures, b: savedWeight.pointer, ldb: inFeatures, c: dActivation.data,
-                            ldc: inFeatures)
-            let (dX, overwrite) = x.gradDataForWriting(), dA = dActivation.data
-            parallelFor(x.count, grain: 1 << 14) { range in
-                forEachVector(range.count) { offset, lanes in
-                    let at = range.lowerBound + offset
-                    let slope = unaryVectorDerivative(kind, (px + at).loadVector(lanes), FloatVector())!
-                    let term = (dA + at).loadVector(lanes) * slope
-                    (dX + at).storeVector(overwrite ? term : (dX + at).loadVector(lanes) + term, lanes)
-                }
+    recordNativeLinearBackward(native, out: out, rows: rows, weight: weight, bias: bias,
+                               keptInput: weight.requiresGrad ? activation16 : nil,
+                               keptWeight: x.requiresGrad ? w16.buffer : nil) { dY16, w16 in
+        // dA (rows, In) = dY · W16, then dX += dA ∘ f'(x)
+        let dActivation = Tensor(uninitialized: [rows, inFeatures])
+        native.gemmBF16(transA: false, transB: false, m: rows, n: inFeatures, k: outFeatures, a: dY16,
+                        lda: outFeatures, b: w16, ldb: inFeatures, c: dActivation.data, ldc: inFeatures)
+        let (dX, overwrite) = x.gradDataForWriting(), dA = dActivation.data
+        parallelFor(x.count, grain: 1 << 14) { range in
+            forEachVector(range.count) { offset, lanes in
+                let at = range.lowerBound + offset
+                let slope = unaryVectorDerivative(kind, (px + at).loadVector(lanes), FloatVector())!
+                let term = (dA + at).loadVector(lanes) * slope
+                (dX + at).storeVector(overwrite ? term : (dX + at).loadVector(lanes) + term, lanes)
             }
         }
-        if let savedActivation {
-            // dW (Out, In) += dYᵀ (Out, rows) · a16 (rows, In)
-            native.gemmBF16(transA: true, transB: false, m: outFeatures, n: inFeatures, k: rows, a: dY.pointer,
-                            lda: outFeatures, b: savedActivation.pointer, ldb: inFeatures, beta: 1,
-                            c: weight.gradData(), ldc: inFeatures)
-        }
-        if let bias, bias.requiresGrad { accumulateRows(out.grad!.data, rows: rows, columns: outFeatures, into: bias.gradData()) }
     }
     return out
 }

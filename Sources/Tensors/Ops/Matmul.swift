@@ -111,23 +111,13 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
                         lda: inFeatures, b: w16.pointer, ldb: inFeatures, bias: bias.map { UnsafePointer($0.data) },
                         c: out.data, ldc: outFeatures)
         guard recording else { return out }
-        let savedX = weight.requiresGrad ? x16 : nil, savedW = x.requiresGrad ? w16 : nil
-        Autograd.record(out) {
-            let dY = BFloat16Copy(out.grad!.data, count: out.count)
-            if let savedW {
-                // dX (rows, In) += dY (rows, Out) · W (Out, In); stored when dX has no gradient yet
-                let (dX, overwrite) = x.gradDataForWriting()
-                native.gemmBF16(transA: false, transB: false, m: rows, n: inFeatures, k: outFeatures, a: dY.pointer,
-                                lda: outFeatures, b: savedW.pointer, ldb: inFeatures, beta: overwrite ? 0 : 1, c: dX,
-                                ldc: inFeatures)
-            }
-            if let savedX {
-                // dW (Out, In) += dYᵀ (Out, rows) · X (rows, In)
-                native.gemmBF16(transA: true, transB: false, m: outFeatures, n: inFeatures, k: rows, a: dY.pointer,
-                                lda: outFeatures, b: savedX.pointer, ldb: inFeatures, beta: 1, c: weight.gradData(),
-                                ldc: inFeatures)
-            }
-            if let bias, bias.requiresGrad { accumulateRows(out.grad!.data, rows: rows, columns: outFeatures, into: bias.gradData()) }
+        recordNativeLinearBackward(native, out: out, rows: rows, weight: weight, bias: bias,
+                                   keptInput: weight.requiresGrad ? x16.buffer : nil,
+                                   keptWeight: x.requiresGrad ? w16.buffer : nil) { dY16, w16 in
+            // dX (rows, In) += dY (rows, Out) · W (Out, In); stored when dX has no gradient yet
+            let (dX, overwrite) = x.gradDataForWriting()
+            native.gemmBF16(transA: false, transB: false, m: rows, n: inFeatures, k: outFeatures, a: dY16,
+                            lda: outFeatures, b: w16, ldb: inFeatures, beta: overwrite ? 0 : 1, c: dX, ldc: inFeatures)
         }
         return out
     }
@@ -165,6 +155,28 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
         if let bias, bias.requiresGrad { accumulateRows(dY, rows: rows, columns: outFeatures, into: bias.gradData()) }
     }
     return out
+}
+
+/// Records on `out` the backward of a native bf16 product out (rows, Out) = a16 (rows, In) · W16ᵀ + b (`linear`,
+/// `activationLinear`): dY is converted once; `inputGradient(dY16, W16)` runs when the weight's copy is kept (the
+/// input needs a gradient), dW += dYᵀ · a16 when the input's copy is kept (the weight needs one), and the bias gets
+/// dY's row sums.
+func recordNativeLinearBackward(_ native: OneDNNBackend, out: Tensor, rows: Int, weight: Tensor, bias: Tensor?,
+                                keptInput: BFloat16Buffer?, keptWeight: BFloat16Buffer?,
+                                inputGradient: @escaping (_ dY16: UnsafeMutablePointer<UInt16>,
+                                                          _ w16: UnsafeMutablePointer<UInt16>) -> Void) {
+    let outFeatures = weight.size(0), inFeatures = weight.size(1)
+    Autograd.record(out) {
+        let dY = BFloat16Copy(out.grad!.data, count: out.count)
+        if let keptWeight { inputGradient(dY.pointer, keptWeight.pointer) }
+        if let keptInput {
+            // dW (Out, In) += dYᵀ (Out, rows) · a16 (rows, In)
+            native.gemmBF16(transA: true, transB: false, m: outFeatures, n: inFeatures, k: rows, a: dY.pointer,
+                            lda: outFeatures, b: keptInput.pointer, ldb: inFeatures, beta: 1, c: weight.gradData(),
+                            ldc: inFeatures)
+        }
+        if let bias, bias.requiresGrad { accumulateRows(out.grad!.data, rows: rows, columns: outFeatures, into: bias.gradData()) }
+    }
 }
 
 /// sums[j] += Σ_row values[row, j]: a bias's gradient.
