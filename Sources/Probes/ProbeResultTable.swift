@@ -17,8 +17,11 @@ public enum ProbeResultTable {
     public static func comparison(of files: [URL]) throws -> [String] {
         var rows: [(name: String, results: [ProbeTask: ProbeResult])] = []
         for url in files {
+            guard let data = FileManager.default.contents(atPath: url.path) else {
+                throw ProbeDataError("\(url.relativePath): no such file (pretrain probe --out writes one)")
+            }
             let results: [ProbeResult]
-            do { results = try JSONDecoder().decode([ProbeResult].self, from: Data(contentsOf: url)) } catch {
+            do { results = try JSONDecoder().decode([ProbeResult].self, from: data) } catch {
                 throw ProbeDataError("\(url.relativePath): not a pretrain probe result file (\(error))")
             }
             rows.append((url.deletingPathExtension().lastPathComponent,

@@ -30,7 +30,12 @@ final class ProbeResultTableTests: XCTestCase {
             "\nmean ± sample standard deviation over 3 probe seeds; labelled utterances per class: 10",
         ])
         XCTAssertThrowsError(try ProbeResultTable.comparison(of: [root.appendingPathComponent("missing.json")])) { error in
-            XCTAssertTrue("\(error)".contains("missing.json: not a pretrain probe result file"), "\(error)")
+            XCTAssertTrue("\(error)".hasSuffix("missing.json: no such file (pretrain probe --out writes one)"), "\(error)")
+        }
+        let notResults = root.appendingPathComponent("notes.json")
+        try Data("{\"task\": \"ks\"}".utf8).write(to: notResults)
+        XCTAssertThrowsError(try ProbeResultTable.comparison(of: [notResults])) { error in
+            XCTAssertTrue("\(error)".contains("notes.json: not a pretrain probe result file"), "\(error)")
         }
     }
 }
