@@ -1,3 +1,4 @@
+import FileErrors
 import Foundation
 
 /// Markdown tables of probe results: one run's tasks (`pretrain probe`), and several runs side by side, a row per
@@ -13,13 +14,11 @@ public enum ProbeResultTable {
     }
 
     /// Result files written by `pretrain probe`, one row each (named by the file), then a note on seeds and labels.
-    /// Throws naming a file that is not a result file.
+    /// Throws naming a file that cannot be read or is not a result file.
     public static func comparison(of files: [URL]) throws -> [String] {
         var rows: [(name: String, results: [ProbeTask: ProbeResult])] = []
         for url in files {
-            guard let data = FileManager.default.contents(atPath: url.path) else {
-                throw ProbeDataError("\(url.relativePath): no such file (pretrain probe --out writes one)")
-            }
+            let data = try FileError.wrap("read the probe results", path: url.relativePath) { try Data(contentsOf: url) }
             let results: [ProbeResult]
             do { results = try JSONDecoder().decode([ProbeResult].self, from: data) } catch {
                 throw ProbeDataError("\(url.relativePath): not a pretrain probe result file (\(error))")

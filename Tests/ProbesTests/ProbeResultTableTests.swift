@@ -30,7 +30,7 @@ final class ProbeResultTableTests: XCTestCase {
             "\nmean ± sample standard deviation over 3 probe seeds; labelled utterances per class: 10",
         ])
         XCTAssertThrowsError(try ProbeResultTable.comparison(of: [root.appendingPathComponent("missing.json")])) { error in
-            XCTAssertTrue("\(error)".hasSuffix("missing.json: no such file (pretrain probe --out writes one)"), "\(error)")
+            XCTAssertTrue("\(error)".hasSuffix("missing.json: cannot read the probe results: no such file or directory"), "\(error)")
         }
         let notResults = root.appendingPathComponent("notes.json")
         try Data("{\"task\": \"ks\"}".utf8).write(to: notResults)
