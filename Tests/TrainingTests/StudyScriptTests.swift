@@ -32,20 +32,27 @@ final class StudyScriptTests: XCTestCase {
         return Self.corpora!
     }
 
-    /// Runs `TINY=1 scripts/NAME` from the repository root with `environment`; returns results.md under `results`.
-    func runTiny(_ name: String, _ environment: [String: String], results: String) throws -> String {
+    /// Runs bash with `arguments` from the repository root, with the built `pretrain` as PRETRAIN and `environment`
+    /// added; returns its exit status and its output (stdout and stderr together).
+    func runBash(_ arguments: [String], _ environment: [String: String]) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["scripts/\(name)"]
+        process.arguments = arguments
         process.currentDirectoryURL = repositoryRoot
         process.environment = ProcessInfo.processInfo.environment.merging(
-            ["TINY": "1", "PRETRAIN": try pretrainExecutable().path, "OMP_WAIT_POLICY": "passive"].merging(environment) { $1 }) { $1 }
+            ["PRETRAIN": try pretrainExecutable().path, "OMP_WAIT_POLICY": "passive"].merging(environment) { $1 }) { $1 }
         let pipe = Pipe()
         (process.standardOutput, process.standardError) = (pipe, pipe)
         try process.run()
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, "\(name):\n\(output.suffix(3000))")
+        return (process.terminationStatus, output)
+    }
+
+    /// Runs `TINY=1 scripts/NAME` from the repository root with `environment`; returns results.md under `results`.
+    func runTiny(_ name: String, _ environment: [String: String], results: String) throws -> String {
+        let (status, output) = try runBash(["scripts/\(name)"], ["TINY": "1"].merging(environment) { $1 })
+        XCTAssertEqual(status, 0, "\(name):\n\(output.suffix(3000))")
         return (try? String(contentsOfFile: results, encoding: .utf8)) ?? ""
     }
 
@@ -126,18 +133,8 @@ final class StudyScriptTests: XCTestCase {
                 cat "$OUT/$run/checkpoints/latest"; echo
             done
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", script]
-        process.currentDirectoryURL = repositoryRoot
-        process.environment = ProcessInfo.processInfo.environment.merging(
-            ["PRETRAIN": try pretrainExecutable().path, "OUT": out.path, "FBANK": c.fbank.path, "OMP_WAIT_POLICY": "passive"]) { $1 }
-        let pipe = Pipe()
-        (process.standardOutput, process.standardError) = (pipe, pipe)
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, output)
+        let (status, output) = try runBash(["-c", script], ["OUT": out.path, "FBANK": c.fbank.path])
+        XCTAssertEqual(status, 0, output)
         XCTAssertEqual(output.components(separatedBy: "step_000006").count - 1, 2, output)
         for run in ["stopped", "empty"] {
             let log = try String(contentsOf: out.appendingPathComponent("\(run).log"), encoding: .utf8)
