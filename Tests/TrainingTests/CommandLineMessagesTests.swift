@@ -4,7 +4,8 @@ import Training
 import XCTest
 
 /// What `pretrain` says to a user's mistakes and questions, in a child process as the user runs it: a misspelt
-/// subcommand gets the one meant, `--version` answers, a recipe error names the file, line and key.
+/// subcommand gets the one meant, `--version` answers, a recipe error names the file, line and key, a result file
+/// that `probe-table` cannot read is named without the usage lines.
 final class CommandLineMessagesTests: XCTestCase {
     func testAMisspeltSubcommandSuggestsTheOneMeant() throws {
         let train = try runPretrain(["trian", "recipe.yaml"])
@@ -50,5 +51,17 @@ final class CommandLineMessagesTests: XCTestCase {
         let set = try runPretrain(["train", "valid.yaml", "--run-dir", "run", "--set", "optim.lr=abc"], in: root)
         XCTAssertEqual(set.status, 1, set.output)
         XCTAssertTrue(set.output.contains("--set optim.lr=abc: optim.lr: expected a number, got 'abc'"), set.output)
+    }
+
+    func testAProbeTableOfAMissingOrForeignFileNamesTheFileWithoutTheUsage() throws {
+        let root = try makeTemporaryDirectory()
+        try "{\"notes\": 1}".write(to: root.appendingPathComponent("notes.json"), atomically: true, encoding: .utf8)
+        for (file, problem) in [("nothing.json", "nothing.json: cannot read the probe results: no such file or directory"),
+                                ("notes.json", "notes.json: not a pretrain probe result file")] {
+            let result = try runPretrain(["probe-table", file], in: root)
+            XCTAssertEqual(result.status, 1, result.output)
+            XCTAssertTrue(result.output.contains(problem), result.output)
+            XCTAssertFalse(result.output.lowercased().contains("usage"), result.output)
+        }
     }
 }
