@@ -128,7 +128,7 @@ let package = Package(
         // A regenerable labelled speech corpus from espeak-ng and sox (Foundation only).
         .target(name: "SpeechSynthesis", dependencies: ["FileErrors"], path: "Sources/SpeechSynthesis"),
         // Music corpora: generated MIDI rendered by fluidsynth with a General MIDI soundfont, exact labels.
-        .target(name: "MusicSynthesis", dependencies: ["SpeechSynthesis"], path: "Sources/MusicSynthesis"),
+        .target(name: "MusicSynthesis", dependencies: ["SpeechSynthesis", "FileErrors"], path: "Sources/MusicSynthesis"),
         .executableTarget(name: "pretrain",
                           dependencies: ["Tensors", "Layers", "Optimizers", "SafeTensors", "TextData", "Objectives",
                                          "Training", "HFInterop", "AudioData", "Probes", "SpeechSynthesis", "MusicSynthesis", "Studies", "FileErrors",

@@ -1,3 +1,4 @@
+import FileErrors
 import Foundation
 
 /// A text-to-speech corpus in memory: each utterance's phoneme ids and its log-mel frames (TTSMelSpectrogram) with a
@@ -45,11 +46,7 @@ public struct TTSCorpus {
         }
 
         public static func load(_ directory: URL) throws -> Info {
-            let url = directory.appendingPathComponent(fileName)
-            guard let data = try? Data(contentsOf: url) else { throw AudioError("\(url.path): cannot read the TTS settings") }
-            do { return try JSONDecoder().decode(Info.self, from: data) } catch {
-                throw AudioError("\(url.path): not TTS settings (\(error.localizedDescription))")
-            }
+            try JSONFile.decode(Info.self, from: directory.appendingPathComponent(fileName), expected: "the TTS settings of a tts corpus")
         }
 
         public func write(to directory: URL) throws {

@@ -1,3 +1,4 @@
+import FileErrors
 import Foundation
 import SpeechSynthesis
 
@@ -66,7 +67,7 @@ public enum MusicCorpusSynthesizer {
         guard jobs >= 1 else { throw SynthesisError.badOption("--jobs must be ≥ 1 (got \(jobs))") }
         let manager = FileManager.default
         do { try manager.createDirectory(at: out, withIntermediateDirectories: true) } catch {
-            throw SynthesisError.unwritableOutput("cannot create \(out.path): \(error.localizedDescription)")
+            throw SynthesisError.unwritableOutput("cannot create \(out.path): \(FileError.reason(error, path: out.path))")
         }
         try checkIdentity(out: out, seed: seed, tools: tools)
         let clips = MusicCorpusPlan.clips(notes: notes, phrases: phrases, seed: seed)
@@ -105,14 +106,14 @@ public enum MusicCorpusSynthesizer {
     public static func render(_ clip: MusicClip, to wav: URL, samples: Int, tools: MusicTools) throws {
         let directory = wav.deletingLastPathComponent()
         do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
-            throw SynthesisError.unwritableOutput("cannot create \(directory.path): \(error.localizedDescription)")
+            throw SynthesisError.unwritableOutput("cannot create \(directory.path): \(FileError.reason(error, path: directory.path))")
         }
         let stem = directory.appendingPathComponent(".\(wav.deletingPathExtension().lastPathComponent)")
         let midi = stem.appendingPathExtension("mid"), stereo = stem.appendingPathExtension("stereo.wav")
         let mono = stem.appendingPathExtension("partial.wav")
         defer { for file in [midi, stereo, mono] { try? FileManager.default.removeItem(at: file) } }
         do { try clip.midi.encoded().write(to: midi) } catch {
-            throw SynthesisError.unwritableOutput("cannot write \(midi.path): \(error.localizedDescription)")
+            throw SynthesisError.unwritableOutput("cannot write \(midi.path): \(FileError.reason(error, path: midi.path))")
         }
         try ExternalTools.run(tools.fluidsynth, ["-n", "-i", "-q", "-g", "0.8", "-r", "\(WAVFile.sampleRate)",
                                                  "-F", stereo.path, tools.soundfont.path, midi.path])
@@ -130,7 +131,7 @@ public enum MusicCorpusSynthesizer {
             if FileManager.default.fileExists(atPath: wav.path) { try FileManager.default.removeItem(at: wav) }
             try FileManager.default.moveItem(at: mono, to: wav)
         } catch {
-            throw SynthesisError.unwritableOutput("cannot write \(wav.path): \(error.localizedDescription)")
+            throw SynthesisError.unwritableOutput("cannot write \(wav.path): \(FileError.reason(error, path: wav.path))")
         }
     }
 

@@ -18,11 +18,7 @@ public enum ProbeResultTable {
     public static func comparison(of files: [URL]) throws -> [String] {
         var rows: [(name: String, results: [ProbeTask: ProbeResult])] = []
         for url in files {
-            let data = try FileError.wrap("read the probe results", path: url.relativePath) { try Data(contentsOf: url) }
-            let results: [ProbeResult]
-            do { results = try JSONDecoder().decode([ProbeResult].self, from: data) } catch {
-                throw ProbeDataError("\(url.relativePath): not a pretrain probe result file (\(error))")
-            }
+            let results = try JSONFile.decode([ProbeResult].self, from: url, expected: "a result file of pretrain probe")
             rows.append((url.deletingPathExtension().lastPathComponent,
                          Dictionary(results.map { ($0.task, $0) }, uniquingKeysWith: { $1 })))
         }

@@ -1,3 +1,4 @@
+import FileErrors
 import Foundation
 
 /// A safetensors file, read and validated in full at init; tensors are decoded on request.
@@ -22,7 +23,7 @@ public struct SafeTensorsFile {
         do {
             data = try Data(contentsOf: url, options: .mappedIfSafe)
         } catch {
-            throw SafeTensorsError("\(url.path): cannot read file: \(error.localizedDescription)")
+            throw SafeTensorsError("\(url.path): cannot read file: \(FileError.reason(error, path: url.path))")
         }
         try self.init(data: data, source: url.path)
     }

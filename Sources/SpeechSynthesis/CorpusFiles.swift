@@ -17,7 +17,7 @@ public enum CorpusFiles {
             if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
             try FileManager.default.moveItem(at: temporary, to: url)
         } catch {
-            throw SynthesisError.unwritableOutput("cannot write \(url.path): \(error.localizedDescription)")
+            throw SynthesisError.unwritableOutput("cannot write \(url.path): \(FileError.reason(error, path: url.path))")
         }
     }
 

@@ -1,3 +1,4 @@
+import FileErrors
 import Foundation
 
 /// espeak-ng and sox, found on PATH, with their versions; runs them with arguments (never through a shell).
@@ -74,7 +75,7 @@ public struct ExternalTools {
         let stdin = input.map { _ in Pipe() }
         process.standardInput = stdin ?? FileHandle.nullDevice
         do { try process.run() } catch {
-            throw SynthesisError.toolFailed("cannot start \(tool.path): \(error.localizedDescription)")
+            throw SynthesisError.toolFailed("cannot start \(tool.path): \(FileError.reason(error, path: tool.path))")
         }
         if let stdin, let input {
             stdin.fileHandleForWriting.write(Data(input.utf8))

@@ -1,3 +1,4 @@
+import FileErrors
 import Foundation
 
 /// Speakable lines from the Shakespeare corpus (data/shakespeare): verse and prose lines of a few words, split as
@@ -24,7 +25,7 @@ public struct ShakespeareLines {
             names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
                 .filter { $0.hasSuffix(".txt") }.sorted()
         } catch {
-            throw SynthesisError.missingText("cannot read the Shakespeare text directory \(directory.path) (--text-dir): \(error.localizedDescription)")
+            throw SynthesisError.missingText("cannot read the Shakespeare text directory \(directory.path) (--text-dir): \(FileError.reason(error, path: directory.path))")
         }
         for required in [Self.devFile, Self.testFile] where !names.contains(required) {
             throw SynthesisError.missingText("\(directory.path) lacks \(required), which gives the dev/test texts (--text-dir)")

@@ -1,3 +1,4 @@
+import FileErrors
 import Foundation
 
 /// `pretrain data synth-speech`: plans the corpus from the seed, renders the utterances on `jobs` workers (each
@@ -83,7 +84,7 @@ public struct SpeechCorpusSynthesizer {
             try Data("ok".utf8).write(to: probe)
             try FileManager.default.removeItem(at: probe)
         } catch {
-            throw SynthesisError.unwritableOutput("cannot write to --out \(directory.path): \(error.localizedDescription)")
+            throw SynthesisError.unwritableOutput("cannot write to --out \(directory.path): \(FileError.reason(error, path: directory.path))")
         }
     }
 

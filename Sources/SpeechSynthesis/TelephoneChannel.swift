@@ -1,3 +1,4 @@
+import FileErrors
 import Foundation
 
 /// A telephone channel (the narrowband domain of HYKIST, Vieting et al. 2023): the audio resampled to 8 kHz,
@@ -94,7 +95,7 @@ enum FileCopies {
             return
         }
         do { try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true) } catch {
-            throw SynthesisError.unwritableOutput("cannot create \(output.path): \(error.localizedDescription)")
+            throw SynthesisError.unwritableOutput("cannot create \(output.path): \(FileError.reason(error, path: output.path))")
         }
         try CorpusFiles.writeJSON(channel, to: url)
     }

@@ -1,3 +1,4 @@
+import FileErrors
 import Foundation
 
 /// 16-bit PCM mono WAV files: the corpus's output format, and the reader for checking files already written.
@@ -25,7 +26,7 @@ public enum WAVFile {
             if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
             try FileManager.default.moveItem(at: temporary, to: url)
         } catch {
-            throw SynthesisError.unwritableOutput("cannot write \(url.path): \(error.localizedDescription)")
+            throw SynthesisError.unwritableOutput("cannot write \(url.path): \(FileError.reason(error, path: url.path))")
         }
     }
 

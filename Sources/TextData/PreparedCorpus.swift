@@ -1,4 +1,5 @@
 import Foundation
+import FileErrors
 
 /// corpus.json, the description `pretrain tokenize` writes beside the shards it made.
 public struct CorpusManifest: Codable, Equatable, Sendable {
@@ -121,7 +122,7 @@ public struct PreparedCorpus {
             throw CorpusError("\(manifestURL.path): missing or unreadable; is \(directory.path) a directory made by `pretrain tokenize`?")
         }
         do { manifest = try JSONDecoder().decode(CorpusManifest.self, from: data) } catch {
-            throw CorpusError("\(manifestURL.path): \(describe(error))")
+            throw CorpusError("\(manifestURL.path): \(JSONFile.problem(error)); is \(directory.path) a directory made by `pretrain tokenize`?")
         }
         try Self.check(manifest, manifestURL)
         trainShards = try Self.shards("train", in: directory)
@@ -178,18 +179,4 @@ public struct PreparedCorpus {
 public struct CorpusError: Error, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }
-}
-
-/// A decoding error as a sentence naming the key.
-func describe(_ error: Error) -> String {
-    guard let error = error as? DecodingError else { return "\(error)" }
-    func path(_ context: DecodingError.Context) -> String {
-        context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-    }
-    switch error {
-    case .keyNotFound(let key, let context): return "missing key \(path(context).isEmpty ? "" : path(context) + ".")\(key.stringValue)"
-    case .typeMismatch(_, let context), .valueNotFound(_, let context): return "\(path(context)): \(context.debugDescription)"
-    case .dataCorrupted(let context): return "\(path(context).isEmpty ? "not valid JSON" : path(context)): \(context.debugDescription)"
-    @unknown default: return "\(error)"
-    }
 }

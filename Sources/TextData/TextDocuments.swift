@@ -20,7 +20,7 @@ public struct TextDocuments {
         if isDirectory.boolValue { return TextDocuments(documents: [], problem: "a directory inside a directory is not read") }
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            return TextDocuments(documents: [], problem: "unreadable (\(error.localizedDescription))")
+            return TextDocuments(documents: [], problem: "unreadable (\(FileError.reason(error, path: url.path)))")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             return TextDocuments(documents: [], problem: "not valid UTF-8 text")

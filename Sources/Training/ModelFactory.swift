@@ -1,3 +1,4 @@
+import FileErrors
 import Foundation
 import Layers
 import SafeTensors
@@ -28,7 +29,7 @@ public struct CheckpointConfig: Codable, Equatable {
         } catch let error as DecodingError {
             throw CheckpointError("\(url.path): \(describe(error))")
         } catch {
-            throw CheckpointError("\(url.path): cannot read the checkpoint config: \(error.localizedDescription)")
+            throw CheckpointError("\(url.path): cannot read the checkpoint config: \(FileError.reason(error, path: url.path))")
         }
     }
 

@@ -18,14 +18,7 @@ public struct SkillsGraph: Codable, Equatable {
 
     /// Reads a graph file; a missing, malformed or non-square one is an error naming the file.
     public static func load(_ url: URL) throws -> SkillsGraph {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw TrainingError("\(url.path): cannot read the skills graph (\(FileError.reason(error)))")
-        }
-        let graph: SkillsGraph
-        do { graph = try JSONDecoder().decode(SkillsGraph.self, from: data) } catch {
-            throw TrainingError("\(url.path): not a skills graph written by `pretrain skills graph` (\(error.localizedDescription))")
-        }
+        let graph = try JSONFile.decode(SkillsGraph.self, from: url, expected: "a skills graph of `pretrain skills graph`")
         let n = graph.skills.count
         guard n > 0, Set(graph.skills).count == n, graph.matrix.count == n, graph.matrix.allSatisfy({ $0.count == n }),
               graph.matrix.allSatisfy({ $0.allSatisfy(\.isFinite) }) else {

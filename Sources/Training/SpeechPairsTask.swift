@@ -1,3 +1,4 @@
+import FileErrors
 import AudioData
 import Foundation
 import Layers
@@ -146,7 +147,8 @@ final class SpeechPairsTask: TrainingTask {
 
     func writeCheckpointFiles(to directory: URL) throws {
         do { try corpus.info.write(to: directory) } catch {
-            throw TrainingError("\(directory.appendingPathComponent(TTSCorpus.Info.fileName).path): \(error.localizedDescription)")
+            let url = directory.appendingPathComponent(TTSCorpus.Info.fileName)
+            throw FileError(error, operation: "write the TTS settings", path: url.path)
         }
     }
 }

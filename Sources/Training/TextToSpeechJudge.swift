@@ -1,3 +1,4 @@
+import FileErrors
 import AudioData
 import Foundation
 import Layers
@@ -77,19 +78,14 @@ public struct TextToSpeechJudge {
         let url = directory.appendingPathComponent("judge.json")
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        do { return try decoder.decode(Judgement.self, from: Data(contentsOf: url)) } catch {
-            throw TrainingError("\(url.path): not a judgement of pretrain tts judge (\(error.localizedDescription))")
-        }
+        return try JSONFile.decode(Judgement.self, from: url, expected: "a judgement of pretrain tts judge", decoder: decoder)
     }
 
     /// A recogniser from `pretrain finetune`'s output directory (result.json, checkpoint/, ctc_head.safetensors).
     public static func recognizer(_ directory: URL) throws -> PhonemeRecognizer {
         let files = FineTuningDirectory(directory)
-        let result: CTCFineTuningResult
-        do { result = try JSONDecoder().decode(CTCFineTuningResult.self, from: try Data(contentsOf: files.result)) } catch {
-            throw TrainingError("\(files.result.path): not a fine-tuning result (\(error.localizedDescription)); "
-                + "the recogniser is a pretrain finetune output directory")
-        }
+        let result = try JSONFile.decode(CTCFineTuningResult.self, from: files.result,
+                                         expected: "a fine-tuning result (the recogniser is an output directory of pretrain finetune)")
         let loaded = try loadAudioEncoder(files.checkpoint)
         let encoder = try FeatureEncoderFineTuning(encoder: loaded.encoder, normalization: loaded.normalization,
                                                    featureOptions: loaded.featureOptions)

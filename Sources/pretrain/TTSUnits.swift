@@ -1,3 +1,4 @@
+import FileErrors
 import ArgumentParser
 import AudioData
 import Foundation
@@ -105,11 +106,8 @@ struct TTSTable: ParsableCommand {
         let rows = try judgements.map { (URL(fileURLWithPath: $0).lastPathComponent, try TextToSpeechJudge.judgement(URL(fileURLWithPath: $0))) }
         if !rows.isEmpty { print(TextToSpeechJudge.markdown(rows)) }
         if let preference {
-            let url = URL(fileURLWithPath: preference)
-            let report: SpokenPreferenceTest.Report
-            do { report = try JSONDecoder().decode(SpokenPreferenceTest.Report.self, from: Data(contentsOf: url)) } catch {
-                throw ValidationError("\(url.path): not a preference.json of pretrain tts words (\(error.localizedDescription))")
-            }
+            let report = try JSONFile.decode(SpokenPreferenceTest.Report.self, from: URL(fileURLWithPath: preference),
+                                             expected: "a preference.json of pretrain tts words")
             print(report.markdown())
         }
     }

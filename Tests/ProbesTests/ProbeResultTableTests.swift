@@ -30,12 +30,12 @@ final class ProbeResultTableTests: XCTestCase {
             "\nmean ± sample standard deviation over 3 probe seeds; labelled utterances per class: 10",
         ])
         XCTAssertThrowsError(try ProbeResultTable.comparison(of: [root.appendingPathComponent("missing.json")])) { error in
-            XCTAssertTrue("\(error)".hasSuffix("missing.json: cannot read the probe results: no such file or directory"), "\(error)")
+            XCTAssertTrue("\(error)".hasSuffix("missing.json: cannot read a result file of pretrain probe: no such file or directory"), "\(error)")
         }
         let notResults = root.appendingPathComponent("notes.json")
         try Data("{\"task\": \"ks\"}".utf8).write(to: notResults)
         XCTAssertThrowsError(try ProbeResultTable.comparison(of: [notResults])) { error in
-            XCTAssertTrue("\(error)".contains("notes.json: not a pretrain probe result file"), "\(error)")
+            XCTAssertTrue("\(error)".contains("notes.json: not a result file of pretrain probe"), "\(error)")
         }
     }
 }

@@ -5,7 +5,7 @@ import XCTest
 
 /// What `pretrain` says to a user's mistakes and questions, in a child process as the user runs it: a misspelt
 /// subcommand gets the one meant, `--version` answers, a recipe error names the file, line and key, a result file
-/// that `probe-table` cannot read is named without the usage lines.
+/// that `probe-table` or `tts table` cannot read is named without the usage lines.
 final class CommandLineMessagesTests: XCTestCase {
     func testAMisspeltSubcommandSuggestsTheOneMeant() throws {
         let train = try runPretrain(["trian", "recipe.yaml"])
@@ -53,12 +53,16 @@ final class CommandLineMessagesTests: XCTestCase {
         XCTAssertTrue(set.output.contains("--set optim.lr=abc: optim.lr: expected a number, got 'abc'"), set.output)
     }
 
-    func testAProbeTableOfAMissingOrForeignFileNamesTheFileWithoutTheUsage() throws {
+    func testATableOfAMissingOrForeignResultFileNamesTheFileWithoutTheUsage() throws {
         let root = try makeTemporaryDirectory()
         try "{\"notes\": 1}".write(to: root.appendingPathComponent("notes.json"), atomically: true, encoding: .utf8)
-        for (file, problem) in [("nothing.json", "nothing.json: cannot read the probe results: no such file or directory"),
-                                ("notes.json", "notes.json: not a pretrain probe result file")] {
-            let result = try runPretrain(["probe-table", file], in: root)
+        for (arguments, problem) in [
+            (["probe-table", "nothing.json"], "nothing.json: cannot read a result file of pretrain probe: no such file or directory"),
+            (["probe-table", "notes.json"], "notes.json: not a result file of pretrain probe (Expected to decode Array"),
+            (["tts", "table", "judged"], "judged/judge.json: cannot read a judgement of pretrain tts judge: no such file or directory"),
+            (["tts", "table", "--preference", "notes.json"], "notes.json: not a preference.json of pretrain tts words (missing key"),
+        ] {
+            let result = try runPretrain(arguments, in: root)
             XCTAssertEqual(result.status, 1, result.output)
             XCTAssertTrue(result.output.contains(problem), result.output)
             XCTAssertFalse(result.output.lowercased().contains("usage"), result.output)

@@ -76,4 +76,25 @@ final class FileErrorTests: XCTestCase {
         try log.append(MetricsRecord(step: 3, loss: 2.0))
         XCTAssertEqual(try readMetrics(url).map(\.step), [1, 3])
     }
+
+    func testAJSONFileThatCannotBeReadOrDoesNotDecodeSaysWhichAndNamesTheKey() throws {
+        struct Result: Decodable { struct Score: Decodable { let mean: Double }; let name: String; let scores: [Score] }
+        let root = try makeTemporaryDirectory()
+        func decode(_ text: String?, _ name: String = "result.json") -> String {
+            let url = root.appendingPathComponent(name)
+            if let text { try? Data(text.utf8).write(to: url) }
+            do { _ = try JSONFile.decode(Result.self, from: url, expected: "a result of pretrain x"); return "decoded" } catch {
+                return "\(error)"
+            }
+        }
+        let path = root.appendingPathComponent("result.json").path
+        XCTAssertEqual(decode(nil, "none.json"), "\(root.appendingPathComponent("none.json").path): cannot read a result of pretrain x: no such file or directory")
+        XCTAssertEqual(decode(nil, ""), "\(root.path): cannot read a result of pretrain x: it is a directory")
+        XCTAssertTrue(decode("not json").hasPrefix("\(path): not a result of pretrain x (not valid JSON: "), decode("not json"))
+        XCTAssertEqual(decode(#"{"name": "a", "scores": [{"mean": 1}, {}]}"#), "\(path): not a result of pretrain x (missing key scores[1].mean)")
+        XCTAssertTrue(decode(#"{"name": 3, "scores": []}"#).hasPrefix("\(path): not a result of pretrain x (name: Expected to decode String"),
+                      decode(#"{"name": 3, "scores": []}"#))
+        XCTAssertTrue(decode("[1]").hasPrefix("\(path): not a result of pretrain x (Expected to decode Dictionary"), decode("[1]"))
+        XCTAssertEqual(decode(#"{"name": "a", "scores": [{"mean": 1}]}"#), "decoded")
+    }
 }

@@ -139,7 +139,7 @@ final class SkillItTests: XCTestCase {
         }
         let missing = root.appendingPathComponent("none.json")
         XCTAssertThrowsError(try SkillsGraph.load(missing)) {
-            XCTAssertTrue("\($0)".hasPrefix("\(missing.path): cannot read the skills graph"), "\($0)")
+            XCTAssertTrue("\($0)".hasPrefix("\(missing.path): cannot read a skills graph of `pretrain skills graph`: no such file or directory"), "\($0)")
         }
         let ragged = root.appendingPathComponent("ragged.json")
         try Data(#"{"skills": ["a", "b"], "matrix": [[1, 2], [3]], "steps": 1, "lossesBefore": [1, 1]}"#.utf8).write(to: ragged)
