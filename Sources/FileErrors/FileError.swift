@@ -73,11 +73,17 @@ public struct FileError: Error, CustomStringConvertible, LocalizedError {
             return "it is not UTF-8 text"
         case CocoaError.fileReadTooLarge.rawValue: return reason(errno: EFBIG)
         default:
+            // Foundation's catch-all code (256) names no cause: look at the path for the common ones.
+            guard let path else { return nsError.localizedDescription }
             var isDirectory: ObjCBool = false
-            if let path, FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-                return reason(errno: EISDIR)
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+                return isDirectory.boolValue ? reason(errno: EISDIR) : nsError.localizedDescription
             }
-            return nsError.localizedDescription
+            var parent = URL(fileURLWithPath: path).deletingLastPathComponent()
+            while parent.path != "/", !FileManager.default.fileExists(atPath: parent.path, isDirectory: &isDirectory) {
+                parent = parent.deletingLastPathComponent()
+            }
+            return isDirectory.boolValue || parent.path == "/" ? reason(errno: ENOENT) : reason(errno: ENOTDIR)
         }
     }
 

@@ -90,6 +90,9 @@ final class FileErrorTests: XCTestCase {
         let path = root.appendingPathComponent("result.json").path
         XCTAssertEqual(decode(nil, "none.json"), "\(root.appendingPathComponent("none.json").path): cannot read a result of pretrain x: no such file or directory")
         XCTAssertEqual(decode(nil, ""), "\(root.path): cannot read a result of pretrain x: it is a directory")
+        try Data("x".utf8).write(to: root.appendingPathComponent("file"))
+        XCTAssertEqual(decode(nil, "file/result.json"),
+                       "\(root.path)/file/result.json: cannot read a result of pretrain x: a part of the path is a file, not a directory")
         XCTAssertTrue(decode("not json").hasPrefix("\(path): not a result of pretrain x (not valid JSON: "), decode("not json"))
         XCTAssertEqual(decode(#"{"name": "a", "scores": [{"mean": 1}, {}]}"#), "\(path): not a result of pretrain x (missing key scores[1].mean)")
         XCTAssertTrue(decode(#"{"name": 3, "scores": []}"#).hasPrefix("\(path): not a result of pretrain x (name: Expected to decode String"),
