@@ -54,37 +54,45 @@ public struct FileError: Error, CustomStringConvertible, LocalizedError {
     }
 
     /// The reason of a failed file operation in plain words: the POSIX error underneath Foundation's when there
-    /// is one, else Foundation's code; `path` tells a directory read as a file from other failures.
+    /// is one, else Foundation's code; `path` tells a directory read as a file, and a path under a file, from other
+    /// failures (Foundation reports both as a missing file or with its catch-all code).
     public static func reason(_ error: Error, path: String? = nil) -> String {
         if let error = error as? FileError { return error.reason }
         let nsError = error as NSError
-        if nsError.domain == NSPOSIXErrorDomain { return reason(errno: Int32(nsError.code)) }
-        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
-            return reason(errno: Int32(underlying.code))
-        }
-        guard nsError.domain == NSCocoaErrorDomain else { return "\(error)" }
-        switch nsError.code {
-        case CocoaError.fileNoSuchFile.rawValue, CocoaError.fileReadNoSuchFile.rawValue: return reason(errno: ENOENT)
-        case CocoaError.fileReadNoPermission.rawValue, CocoaError.fileWriteNoPermission.rawValue: return reason(errno: EACCES)
-        case CocoaError.fileWriteFileExists.rawValue: return "it already exists as a file"
-        case CocoaError.fileWriteOutOfSpace.rawValue: return reason(errno: ENOSPC)
-        case CocoaError.fileWriteVolumeReadOnly.rawValue: return reason(errno: EROFS)
-        case CocoaError.fileReadInapplicableStringEncoding.rawValue, CocoaError.fileReadUnknownStringEncoding.rawValue:
-            return "it is not UTF-8 text"
-        case CocoaError.fileReadTooLarge.rawValue: return reason(errno: EFBIG)
-        default:
-            // Foundation's catch-all code (256) names no cause: look at the path for the common ones.
-            guard let path else { return nsError.localizedDescription }
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
-                return isDirectory.boolValue ? reason(errno: EISDIR) : nsError.localizedDescription
+        var code: Int32?
+        if nsError.domain == NSPOSIXErrorDomain {
+            code = Int32(nsError.code)
+        } else if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            code = Int32(underlying.code)
+        } else if nsError.domain == NSCocoaErrorDomain {
+            switch nsError.code {
+            case CocoaError.fileNoSuchFile.rawValue, CocoaError.fileReadNoSuchFile.rawValue: code = ENOENT
+            case CocoaError.fileReadNoPermission.rawValue, CocoaError.fileWriteNoPermission.rawValue: code = EACCES
+            case CocoaError.fileWriteFileExists.rawValue: return "it already exists as a file"
+            case CocoaError.fileWriteOutOfSpace.rawValue: code = ENOSPC
+            case CocoaError.fileWriteVolumeReadOnly.rawValue: code = EROFS
+            case CocoaError.fileReadInapplicableStringEncoding.rawValue, CocoaError.fileReadUnknownStringEncoding.rawValue:
+                return "it is not UTF-8 text"
+            case CocoaError.fileReadTooLarge.rawValue: code = EFBIG
+            default: break  // Foundation's catch-all (256) names no cause: the path may tell it
             }
-            var parent = URL(fileURLWithPath: path).deletingLastPathComponent()
-            while parent.path != "/", !FileManager.default.fileExists(atPath: parent.path, isDirectory: &isDirectory) {
-                parent = parent.deletingLastPathComponent()
-            }
-            return isDirectory.boolValue || parent.path == "/" ? reason(errno: ENOENT) : reason(errno: ENOTDIR)
+        } else {
+            return "\(error)"
         }
+        if let path, code == nil || code == ENOENT || code == ENOTDIR, let found = cause(at: path) { code = found }
+        return code.map { reason(errno: $0) } ?? nsError.localizedDescription
+    }
+
+    /// What is wrong at `path` that Foundation leaves unnamed: a directory there (EISDIR), a file where one of its
+    /// parents should be (ENOTDIR) or nothing there (ENOENT); nil when a file is there.
+    private static func cause(at path: String) -> Int32? {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) { return isDirectory.boolValue ? EISDIR : nil }
+        var parent = URL(fileURLWithPath: path).deletingLastPathComponent()
+        while parent.path != "/", !FileManager.default.fileExists(atPath: parent.path, isDirectory: &isDirectory) {
+            parent = parent.deletingLastPathComponent()
+        }
+        return isDirectory.boolValue || parent.path == "/" ? ENOENT : ENOTDIR
     }
 
     /// A POSIX error number in plain words.

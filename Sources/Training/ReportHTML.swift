@@ -1,3 +1,4 @@
+import FileErrors
 import Foundation
 
 /// `pretrain report`: one self-contained HTML page per run directory (inline SVG and CSS, no scripts, nothing
@@ -56,7 +57,9 @@ public struct RunReport {
     @discardableResult
     public func write(to url: URL? = nil) throws -> URL {
         let destination = url ?? RunDirectory(runDirectory).report
-        try html().write(to: destination, atomically: true, encoding: .utf8)
+        try FileError.wrap("write the report", path: destination.path) {
+            try html().write(to: destination, atomically: true, encoding: .utf8)
+        }
         return destination
     }
 

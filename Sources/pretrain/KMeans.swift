@@ -28,6 +28,14 @@ struct KMeans: ParsableCommand {
         guard let initialization = KMeansConfig.Initialization(rawValue: initialization) else {
             throw ValidationError("--initialization must be kmeans++ or random, got '\(self.initialization)'")
         }
+        var config = KMeansConfig(k: k)
+        config.batchSize = batchSize
+        config.iterations = iterations
+        config.initialization = initialization
+        config.seed = seed
+        // The settings are checked before the corpus is read (minutes for a large one); the point count after.
+        if let problem = config.problem(points: .max) { throw ValidationError("k-means: \(problem)") }
+        guard maxVectors >= k else { throw ValidationError("--max-vectors \(maxVectors) cannot make --k \(k) clusters") }
         let corpus = try FeatureCorpus.load(URL(fileURLWithPath: features))
         let clustered: ClusteredFeatures
         var window = Int.max
@@ -53,11 +61,6 @@ struct KMeans: ParsableCommand {
             reading.update(Double($0), of: Double($1))
         }
         reading.finish()
-        var config = KMeansConfig(k: k)
-        config.batchSize = batchSize
-        config.iterations = iterations
-        config.initialization = initialization
-        config.seed = seed
         if let problem = config.problem(points: points.size(0)) { throw ValidationError("k-means: \(problem)") }
         let fitting = TaskProgress("kmeans fit", unit: "updates")
         let centroids = MiniBatchKMeans.fit(points, config: config) { fitting.update(Double($0), of: Double($1)) }

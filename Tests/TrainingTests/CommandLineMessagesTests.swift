@@ -68,4 +68,14 @@ final class CommandLineMessagesTests: XCTestCase {
             XCTAssertFalse(result.output.lowercased().contains("usage"), result.output)
         }
     }
+
+    func testKMeansSettingsAreCheckedBeforeTheCorpusIsRead() throws {
+        // No corpus at all: the impossible k is what is reported, so a large corpus is not read first.
+        let result = try runPretrain(["kmeans", "no-corpus", "--k", "0", "--out", "c.safetensors"], in: try makeTemporaryDirectory())
+        XCTAssertEqual(result.status, 64, result.output)
+        XCTAssertTrue(result.output.contains("k-means: k must be ≥ 2, got 0"), result.output)
+        let few = try runPretrain(["kmeans", "no-corpus", "--k", "8", "--max-vectors", "4", "--out", "c.safetensors"],
+                                  in: try makeTemporaryDirectory())
+        XCTAssertTrue(few.output.contains("--max-vectors 4 cannot make --k 8 clusters"), few.output)
+    }
 }

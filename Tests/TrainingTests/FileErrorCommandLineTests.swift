@@ -29,7 +29,7 @@ final class FileErrorCommandLineTests: XCTestCase {
                       "taken: cannot create the directory: it already exists as a file")
     }
 
-    func testExportUnderAFileNamesTheFileInTheWay() throws {
+    func testExportAndReportUnderAFileNameTheFileInTheWay() throws {
         let root = try makeTemporaryDirectory()
         try TestCorpus.writeTinyRecipe(in: root, layers: 1, optim: "{batch_size: 2}",
                                       train: "{steps: 1, eval_every: 1, eval_batches: 1, checkpoint_every: 1}")
@@ -37,5 +37,7 @@ final class FileErrorCommandLineTests: XCTestCase {
         try Data("x".utf8).write(to: root.appendingPathComponent("taken"))
         assertRefused(try runPretrain(["export", "run", "--out", "taken/hf"], in: root),
                       "taken/hf: cannot create the directory: \(root.appendingPathComponent("taken").path) is a file, not a directory")
+        assertRefused(try runPretrain(["report", "run", "--out", "taken/report.html"], in: root),
+                      "taken/report.html: cannot write the report: a part of the path is a file, not a directory")
     }
 }
