@@ -100,7 +100,11 @@ public final class ProbeRunner {
 
     private func hidden(_ example: ProbeExample, _ representation: SpeechRepresentation) throws -> [Tensor] {
         if let cached = cache[example.audio] { return cached }
-        let states = try noGrad { try representation.hiddenStates(try Waveform(contentsOf: example.audio)) }
+        let waveform = try Waveform(contentsOf: example.audio)
+        let states = try noGrad { try representation.hiddenStates(waveform) }
+        if let first = states.first, first.rank == 2, first.shape[0] == 0 {
+            throw ProbeDataError("\(example.audio.path): too short for one frame of the representation (\(waveform.samples.count) samples)")
+        }
         guard states.count == representation.layerCount, let first = states.first, first.rank == 2, first.shape[0] > 0 else {
             throw ProbeDataError("\(example.audio.path): the representation gave \(states.count) layers, expected \(representation.layerCount) of (frames, \(representation.dimension))")
         }

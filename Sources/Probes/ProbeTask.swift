@@ -110,7 +110,7 @@ extension ProbeTask {
         for (number, line) in JSONLines.lines(data) {
             let entry: ManifestLine
             do { entry = try JSONDecoder().decode(ManifestLine.self, from: line) } catch {
-                throw ProbeDataError("\(manifest.path): line \(number) is not a manifest entry (\(error))")
+                throw ProbeDataError("\(manifest.path): line \(number) is not a manifest entry (\(JSONFile.problem(error)))")
             }
             guard entry.subset == subset else { continue }
             var label = entry.label

@@ -45,7 +45,7 @@ public enum CorpusFiles {
         }
         return try JSONLines.lines(data).map { number, json in
             do { return try JSONDecoder().decode(ManifestEntry.self, from: json) } catch {
-                throw SynthesisError.badOption("\(url.path) line \(number) is not a manifest entry: \(error)")
+                throw SynthesisError.badOption("\(url.path) line \(number) is not a manifest entry: \(JSONFile.problem(error))")
             }
         }
     }

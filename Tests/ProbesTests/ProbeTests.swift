@@ -80,6 +80,24 @@ final class ProbeTests: XCTestCase {
                                                               labelsPerClass: 4, seeds: [0])) {
             XCTAssertTrue("\($0)".contains("subset 'ks' needs dev utterances to choose the probe's step (found test 18, train 24)"), "\($0)")
         }
+        // A torn last line (a synthesis that was stopped) names the line and says it is not JSON.
+        try (lines.joined(separator: "\n") + "\n{\"path\": ").write(to: manifest, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try ProbeTask.ks.examples(corpus: url)) {
+            XCTAssertTrue("\($0)".hasSuffix("manifest.jsonl: line \(lines.count + 1) is not a manifest entry (not valid JSON: The given data was not valid JSON.)"),
+                          "\($0)")
+        }
+    }
+
+    /// An utterance too short to give one frame (a WAV cut after its header) is named as such, not as a shape error.
+    func testAnUtteranceTooShortForAFrameIsNamed() throws {
+        let url = try corpus()
+        let cut = url.appendingPathComponent("ks/test/b_71.wav")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: cut.path))
+        try ToneCorpus.writeWAV([0.1, -0.1, 0.2], to: cut)
+        XCTAssertThrowsError(try ProbeRunner(corpus: url).run(.ks, representation: try FbankRepresentation(options: FbankOptions()),
+                                                              labelsPerClass: 2, seeds: [0])) {
+            XCTAssertEqual("\($0)", "\(cut.path): too short for one frame of the representation (3 samples)")
+        }
     }
 
     func testCTCProbeLearnsToneSequences() throws {
