@@ -37,9 +37,24 @@ public enum MicroBatchMemory {
             inputs = 4 * features * batch * context
         default: break
         }
-        let mlp = Double(model.mlpHidden ?? 4 * model.dModel)
-        let perPosition = (9 * d + 4 * mlp) * Double(model.layers) + 26 * d
-        return 4 * (positions * perPosition + inputs + 4 * Double(parameters))
+        return estimatedBytes(positions: positions, layers: model.layers, dModel: model.dModel,
+                              mlpHidden: model.mlpHidden ?? 4 * model.dModel, inputs: inputs, parameters: Double(parameters))
+    }
+
+    /// Bytes of a step over `positions` positions (all micro-batch rows together) through `layers` blocks of width
+    /// `dModel`, with `inputs` floats of input kept and `parameters` weights, roughly (the model above).
+    public static func estimatedBytes(positions: Double, layers: Int, dModel: Int, mlpHidden: Int, inputs: Double = 0,
+                                      parameters: Double) -> Double {
+        let (d, mlp) = (Double(dModel), Double(mlpHidden))
+        let perPosition = (9 * d + 4 * mlp) * Double(layers) + 26 * d
+        return 4 * (positions * perPosition + inputs + 4 * parameters)
+    }
+
+    /// A lower bound of a Transformer's parameters from its sizes alone (attention and MLP weights, the token
+    /// embedding), for a check before the model is built: building one too large for the machine would itself fail.
+    public static func parametersAtLeast(layers: Int, dModel: Int, mlpHidden: Int, vocabulary: Int) -> Double {
+        let (d, mlp) = (Double(dModel), Double(mlpHidden))
+        return Double(layers) * (4 * d * d + 2 * d * mlp) + Double(vocabulary) * d
     }
 
     /// Memory this process may still take: the smaller of /proc/meminfo's MemAvailable and what the cgroup's
@@ -64,13 +79,23 @@ public enum MicroBatchMemory {
     }
 
     /// Throws when one micro-batch would need more than `available` bytes (default: what this machine has now).
-    public static func check(_ recipe: Recipe, parameters: Int, available: Double? = availableBytes()) throws {
-        guard let available else { return }
-        let needed = estimatedBytes(recipe, parameters: parameters)
-        guard needed > available else { return }
+    /// Without `parameters` (before the model is built) their lower bound from the model's sizes is counted.
+    public static func check(_ recipe: Recipe, parameters: Int? = nil, available: Double? = availableBytes()) throws {
+        let model = recipe.model
+        let counted = parameters ?? Int(min(parametersAtLeast(layers: model.layers, dModel: model.dModel,
+                                                              mlpHidden: model.mlpHidden ?? 4 * model.dModel,
+                                                              vocabulary: model.vocabSize ?? 0), Double(Int.max / 16)))
+        try check(needed: estimatedBytes(recipe, parameters: counted), available: available,
+                  what: "optim.batch_size \(recipe.optim.batchSize) × model.context \(model.context), \(model.layers) layers × "
+                      + "d_model \(model.dModel)", remedy: "lower optim.batch_size, model.context or the model's size")
+    }
+
+    /// Throws "one micro-batch would need ~N GB (WHAT), this machine has M GB available; REMEDY" when `needed`
+    /// exceeds `available`.
+    public static func check(needed: Double, available: Double? = availableBytes(), what: String, remedy: String) throws {
+        guard let available, needed > available else { return }
         func gigabytes(_ bytes: Double) -> String { String(format: bytes < 1e10 ? "%.1f" : "%.0f", bytes / 1e9) }
-        throw TrainingError("one micro-batch would need ~\(gigabytes(needed)) GB (optim.batch_size \(recipe.optim.batchSize) × "
-            + "model.context \(recipe.model.context), \(recipe.model.layers) layers × d_model \(recipe.model.dModel)), this "
-            + "machine has \(gigabytes(available)) GB available; lower optim.batch_size or model.context")
+        throw TrainingError("one micro-batch would need ~\(gigabytes(needed)) GB (\(what)), this machine has "
+            + "\(gigabytes(available)) GB available; \(remedy)")
     }
 }

@@ -117,6 +117,8 @@ public final class Trainer {
         // What recipe.yaml will hold must read back (a recipe built in code can set a key its YAML form refuses, such as
         // schedule.min_lr for a constant schedule): a run that could not be resumed or reported is refused first.
         _ = try Recipe.parse(try recipe.yaml(), source: "the recipe of \(runDirectory.path)")
+        // A model too large to build on this machine is refused from its sizes, before anything is allocated.
+        try MicroBatchMemory.check(recipe)
         self.recipe = recipe
         self.runDirectory = runDirectory
         self.corpus = corpus

@@ -67,12 +67,21 @@ struct BenchStep: ParsableCommand {
         guard shape.dModel % shape.heads == 0 else {
             throw ValidationError("--d-model \(shape.dModel) is not divisible by --heads \(shape.heads)")
         }
+        // A shape too large for the machine is refused from its sizes, as `train` refuses a recipe, before it is built.
+        var recipe = Recipe()
+        recipe.model = shape.modelSection
+        recipe.optim.batchSize = shape.batch
+        do { try MicroBatchMemory.check(recipe) } catch {
+            throw ValidationError("\(error)".replacingOccurrences(of: "optim.batch_size", with: "--batch")
+                .replacingOccurrences(of: "model.context", with: "--seq"))
+        }
         return shape
     }
 
     func run() throws {
         let shape = try resolvedShape()
         guard steps > 0, warmup >= 0 else { throw ValidationError("--steps must be positive and --warmup non-negative") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be ≥ 1, got \(threads)") }
         guard let requested = MatmulPrecision(rawValue: precision) else {
             throw ValidationError("--precision must be one of \(MatmulPrecision.allCases.map(\.rawValue).joined(separator: ", "))")
         }

@@ -78,4 +78,10 @@ final class CommandLineMessagesTests: XCTestCase {
                                   in: try makeTemporaryDirectory())
         XCTAssertTrue(few.output.contains("--max-vectors 4 cannot make --k 8 clusters"), few.output)
     }
+
+    func testBenchRefusesZeroThreadsInsteadOfRunningOnOne() throws {
+        let result = try runPretrain(["bench", "step", "--model", "tiny", "--threads", "0"], in: try makeTemporaryDirectory())
+        XCTAssertEqual(result.status, 64, result.output)
+        XCTAssertTrue(result.output.contains("--threads must be ≥ 1, got 0"), result.output)
+    }
 }

@@ -252,6 +252,9 @@ final class GrowthTests: XCTestCase {
              "holds the checkpoint being grown"),
             (["grow", "small", "--layers", "2", "--d-model", "32", "--method", "fpi", "--out", "corpus"],
              "--out \(root.appendingPathComponent("corpus").path) is a directory of other files"),
+            // Refused from its sizes before it is built (building it would have the process killed part way).
+            (["grow", "small", "--layers", "100000000", "--d-model", "16", "--method", "stack", "--out", "bad"],
+             "the grown model (100000000 layers × d_model 16, at least 3.1e+11 parameters) would need ~"),
         ] {
             let result = try runPretrain(arguments, in: root)
             XCTAssertNotEqual(result.status, 0, "\(arguments)")

@@ -29,6 +29,7 @@ public func growCheckpoint(_ url: URL, options: GrowthOptions, to out: URL) thro
     guard source != destination && !source.hasPrefix(destination + "/") else {
         throw GrowthError("--out \(out.path) holds the checkpoint being grown (\(loaded.directory.path)): write it elsewhere")
     }
+    try checkGrownModelFits(options, source: loaded.config.model)
     let (model, section) = try growModel(loaded.model, section: loaded.config.model, options: options)
     var writer = CheckpointWriter(weights: model.stateDict(),
                                   weightsMetadata: ["grown_from": loaded.directory.path, "growth_method": options.method.rawValue])
@@ -37,4 +38,18 @@ public func growCheckpoint(_ url: URL, options: GrowthOptions, to out: URL) thro
     try writer.write(checkpointAt: out, marker: "grown from \(loaded.directory.path) by \(options.method.rawValue)")
     return GrownCheckpoint(source: loaded.directory, directory: out, sourceSection: loaded.config.model, section: section,
                            sourceParameters: loaded.model.parameterCount, parameters: model.parameterCount)
+}
+
+/// Refuses a grown model too large for the machine from its sizes, before it is built: the grown weights and the
+/// copy written from them (twice the weights' bytes, measured: 8.1 GB peak for 1.0 G parameters) must fit in what
+/// the machine has available; otherwise the kernel would kill the process part way.
+func checkGrownModelFits(_ options: GrowthOptions, source: ModelSection, available: Double? = MicroBatchMemory.availableBytes()) throws {
+    let mlpHidden = options.mlpHidden ?? (source.mlpHidden ?? 4 * source.dModel) * options.dModel / max(source.dModel, 1)
+    let parameters = MicroBatchMemory.parametersAtLeast(layers: options.layers, dModel: options.dModel, mlpHidden: mlpHidden,
+                                                        vocabulary: source.vocabSize ?? 0)
+    let needed = 2 * 4 * parameters
+    guard let available, needed > available else { return }
+    throw GrowthError(String(format: "the grown model (%d layers × d_model %d, at least %.2g parameters) would need ~%.1f GB, "
+                             + "this machine has %.1f GB available; grow to fewer layers or a smaller d_model",
+                             options.layers, options.dModel, parameters, needed / 1e9, available / 1e9))
 }
