@@ -14,8 +14,8 @@ public enum JSONFile {
         }
     }
 
-    /// A decoding error as a phrase naming the key it is about ("missing key model.d_model", "steps: expected Int
-    /// value but found a string"); other errors as they describe themselves.
+    /// A decoding error as a phrase naming the key it is about ("missing key scores[1].mean", "name: Expected to
+    /// decode String but found number instead."); other errors as they describe themselves.
     public static func problem(_ error: Error) -> String {
         guard let error = error as? DecodingError else { return "\(error)" }
         func path(_ context: DecodingError.Context) -> String {
