@@ -116,6 +116,16 @@ public enum FeatureCorpusPreparation {
         }
         try flush()
         for file in skipped { log("skipped \(file.reason)") }
+        // Train or val utterances the manifest lists that are not on disk: the corpus is prepared without them, said once.
+        if let manifestEntries {
+            let present = Set(corpus.files.map(\.key))
+            let missing = manifestEntries.filter { $0.value.split != .heldOut && !present.contains($0.key) && accepted($0.value.fields) }
+                .keys.sorted()
+            if let first = missing.first {
+                log("\(missing.count) train or val file\(missing.count == 1 ? "" : "s") of the manifest missing under \(input.path) "
+                    + "(first: \(first)); prepared without \(missing.count == 1 ? "it" : "them")")
+            }
+        }
         let train = try writers[.train]!.finish(), val = try writers[.val]!.finish()
         guard train.utterances > 0 else {
             throw AudioError("\(input.path): no train utterance with at least one frame (\(corpus.files.count) files, "

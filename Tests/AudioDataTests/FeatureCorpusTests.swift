@@ -50,14 +50,18 @@ final class FeatureCorpusTests: XCTestCase {
 
     func testManifestSplitsAreFollowedAndOtherSplitsHeldOut() throws {
         let input = try writeAudio()
+        // gone.wav and lost.wav are listed but not on disk: said once; a missing held-out file is not mentioned.
         let lines = [("a0.wav", "train"), ("a1.wav", "val"), ("a2.wav", "test"), ("sub/b3.wav", "train"),
-                     ("sub/b4.wav", "dev"), ("sub/b5.wav", "train")]
+                     ("sub/b4.wav", "dev"), ("sub/b5.wav", "train"), ("lost.wav", "dev"), ("gone.wav", "train"), ("away.wav", "test")]
         try lines.map { "{\"path\": \"\($0.0)\", \"split\": \"\($0.1)\", \"speaker\": \"s\"}" }.joined(separator: "\n")
             .write(to: input.appendingPathComponent("manifest.jsonl"), atomically: true, encoding: .utf8)
         let out = directory.appendingPathComponent("corpus")
-        let info = try FeatureCorpusPreparation.prepare(input: input, output: out)
+        var logged: [String] = []
+        let info = try FeatureCorpusPreparation.prepare(input: input, output: out) { logged.append($0) }
         XCTAssertEqual(info.splitSource, "manifest")
         XCTAssertEqual([info.train.utterances, info.val.utterances, info.heldOut], [3, 2, 1])
+        XCTAssertEqual(logged.filter { $0.contains("of the manifest missing") },
+                       ["2 train or val files of the manifest missing under \(input.path) (first: gone.wav); prepared without them"])
         let corpus = try FeatureCorpus.load(out)
         XCTAssertEqual(corpus.val.map(\.key).sorted(), ["a1.wav", "sub/b4.wav"])
     }
