@@ -248,7 +248,7 @@ def inference(model, a):
                 logits = model.logits(nxt, caches, start=a.prompt + step)
         produced, rows = a.gen_batch * a.new_tokens, a.gen_batch
     times = []
-    with torch.inference_mode():
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.mode == "bf16"):
         for i in range(a.warmup + a.steps):
             start = time.perf_counter()
             body()

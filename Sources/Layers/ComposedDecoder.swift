@@ -61,6 +61,6 @@ public final class ComposedDecoder: NextTokenModel {
         let modes = models.map(\.isTraining)
         models.forEach { $0.eval() }
         defer { for (model, mode) in zip(models, modes) { model.train(mode) } }
-        return try noGrad { try body() }
+        return try FrozenWeights.during(models.flatMap(\.parameters)) { try noGrad { try body() } }
     }
 }

@@ -104,7 +104,8 @@ public protocol NextTokenModel: AnyObject {
     func makeDecodingCache() -> DecodingCache
     /// tokens: (B, T) at positions cache.length ..< cache.length + T → scores (B, T, V); the cache then holds them.
     func nextTokenScores(tokens: IntTensor, cache: DecodingCache) -> Tensor
-    /// Runs `body` in evaluation mode (no dropout) without recording gradients, and restores the mode.
+    /// Runs `body` in evaluation mode (no dropout) without recording gradients, and restores the mode. The weights
+    /// are frozen for its duration (`FrozenWeights`): each product's bf16 or transposed weight copy is made once.
     func inEvaluationMode<R>(_ body: () throws -> R) rethrows -> R
 }
 
@@ -141,7 +142,7 @@ extension GPTModel: NextTokenModel {
         let wasTraining = isTraining
         eval()
         defer { train(wasTraining) }
-        return try noGrad { try body() }
+        return try FrozenWeights.during(parameters) { try noGrad { try body() } }
     }
 }
 

@@ -30,6 +30,7 @@ struct BenchInference: ParsableArguments {
     @Option(help: "Timed repetitions (the median is reported).") var repeats = 5
     @Option(help: "Untimed warm-up repetitions.") var warmup = 1
     @Option(help: "Threads (default: all available cores).") var threads: Int?
+    @Option(help: "fp32, bf16 (falls back to fp32 without bf16 instructions) or bf16-emulated.") var precision = "fp32"
 
     func run(task: String) throws {
         guard let shape = BenchShape.presets[model], shape.architecture == .gpt2 else {
@@ -38,16 +39,23 @@ struct BenchInference: ParsableArguments {
         guard repeats >= 1, warmup >= 0, genBatch >= 1, prompt >= 1, newTokens >= 1, prompt + newTokens <= shape.seq else {
             throw ValidationError("--repeats, --gen-batch, --prompt and --new-tokens must be ≥ 1, prompt + new tokens ≤ \(shape.seq)")
         }
+        guard let requested = MatmulPrecision(rawValue: precision) else {
+            throw ValidationError("--precision must be one of \(MatmulPrecision.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if let threads, threads < 1 { throw ValidationError("--threads must be ≥ 1, got \(threads)") }
         Runtime.configure(threads: threads)
+        let effective = Matmul.setPrecision(requested)
+        if effective.precision != requested { FileHandle.standardError.write(Data((effective.message + "\n").utf8)) }
         var generator = RandomGenerator(seed: 0)
         let gpt = try BenchWorkload.backbone(shape.modelSection, generator: &generator) as! GPTModel
         gpt.eval()
         let rows = task == "eval" ? shape.batch : genBatch
         let length = task == "eval" ? shape.seq : prompt
         let tokens = IntTensor((0..<(rows * length)).map { _ in Int32(generator.nextInt(below: shape.vocab)) }, shape: [rows, length])
+        // Each repetition converts (bf16) or transposes the weights it reads once, as generation does.
         let body: () -> Void = task == "eval"
-            ? { _ = noGrad { gpt.forward(tokens: tokens) } }
-            : { _ = noGrad { Self.greedy(gpt, prompt: tokens, newTokens: newTokens) } }
+            ? { _ = gpt.inEvaluationMode { gpt.forward(tokens: tokens) } }
+            : { _ = gpt.inEvaluationMode { Self.greedy(gpt, prompt: tokens, newTokens: newTokens) } }
         for _ in 0..<warmup { body() }
         var times: [Double] = []
         for _ in 0..<repeats {
@@ -60,7 +68,8 @@ struct BenchInference: ParsableArguments {
         let fields: [(String, String)] = [
             ("impl", "\"swift-pretrain\""), ("model", "\"\(model)\""), ("task", "\"\(task)\""), ("batch", "\(rows)"),
             ("tokens_per_s", String(format: "%.1f", Double(produced) / seconds)), ("ms", String(format: "%.2f", 1000 * seconds)),
-            ("threads", "\(Runtime.threads)"), ("peak_rss_mb", String(format: "%.1f", peakResidentMegabytes())),
+            ("threads", "\(Runtime.threads)"),
+            ("precision", "\"\(effective.precision.rawValue)\""), ("peak_rss_mb", String(format: "%.1f", peakResidentMegabytes())),
         ]
         print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
     }

@@ -32,7 +32,7 @@ public func activationLinear(_ kind: UnaryKind, _ x: Tensor, weight: Tensor, bia
             }
         }
     }
-    let w16 = BFloat16Copy(weight.data, count: weight.count)
+    let w16 = FrozenWeights.bfloat16Copy(of: weight)
     // y (rows, Out) = a16 · W16ᵀ + b, the bias added inside the kernel
     native.gemmBF16(transA: false, transB: true, m: rows, n: outFeatures, k: inFeatures, a: a16, lda: inFeatures,
                     b: w16.pointer, ldb: inFeatures, bias: bias.map { UnsafePointer($0.data) }, c: out.data,

@@ -36,7 +36,7 @@ public func linearCrossEntropy(_ hidden: Tensor, weight: Tensor, bias: Tensor? =
     // Native bf16: the weight converted once for every chunk, each chunk's hidden rows once for its two products,
     // and dLogits written in bf16 by the row kernel itself (in fp32 too only when the bias needs its sum).
     let native = Matmul.nativeBF16
-    let w16 = native.map { _ in BFloat16Copy(weight.data, count: weight.count) }
+    let w16 = native.map { _ in FrozenWeights.bfloat16Copy(of: weight) }
     let dLogits = recording && (native == nil || dBias != nil) ? Tensor(uninitialized: [rows, vocabulary]) : nil
     let dLogits16 = recording && native != nil ? BFloat16Buffer(count: rows * vocabulary) : nil
     var total = 0.0

@@ -105,7 +105,7 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
     let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
     let recording = Autograd.needsGradient(inputs)
     if let native = Matmul.nativeBF16 {
-        let x16 = BFloat16Copy(x.data, count: x.count), w16 = BFloat16Copy(weight.data, count: weight.count)
+        let x16 = BFloat16Copy(x.data, count: x.count), w16 = FrozenWeights.bfloat16Copy(of: weight)
         // y (rows, Out) = x (rows, In) · Wᵀ + b, the bias added inside the kernel
         native.gemmBF16(transA: false, transB: true, m: rows, n: outFeatures, k: inFeatures, a: x16.pointer,
                         lda: inFeatures, b: w16.pointer, ldb: inFeatures, bias: bias.map { UnsafePointer($0.data) },
@@ -124,10 +124,9 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
     if let bias { for row in 0..<rows { (out.data + row * outFeatures).update(from: bias.data, count: outFeatures) } }
     let backend = Matmul.backend
     if backend.prefersTransposedWeight(rows: rows, inputs: inFeatures, outputs: outFeatures) {
-        // y (rows, Out) = x (rows, In) · Wᵀ, with Wᵀ (In, Out) copied out first (a pooled buffer)
-        let transposedWeight = Tensor(uninitialized: [inFeatures, outFeatures])
-        gatherStrided(weight.data, strides: [1, inFeatures], shape: [inFeatures, outFeatures], into: transposedWeight.data,
-                      accumulate: false)
+        // y (rows, Out) = x (rows, In) · Wᵀ, with Wᵀ (In, Out) copied out first (a pooled buffer; once per scope
+        // for a frozen weight)
+        let transposedWeight = FrozenWeights.transposedCopy(of: weight)
         backend.gemm(transA: false, transB: false, m: rows, n: outFeatures, k: inFeatures, alpha: 1,
                      a: x.data, lda: inFeatures, b: transposedWeight.data, ldb: outFeatures,
                      beta: bias == nil ? 0 : 1, c: out.data, ldc: outFeatures)

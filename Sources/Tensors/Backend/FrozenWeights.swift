@@ -1,0 +1,61 @@
+/// Operand copies of weights that do not change for a while (inference), made once and reused.
+///
+/// A product in native bf16 converts its weight to bf16, and fp32 `linear` copies a weight transposed when the
+/// backend multiplies faster that way (`prefersTransposedWeight`). In training each product must make its copy,
+/// because the optimiser changes the weights between steps; in generation the same weights are read once per token,
+/// and converting them every time costs more than the product at batch 1. Inside `FrozenWeights.during(_:)` the
+/// copies of the weights named there are made the first time a product reads them and reused by every later product
+/// until the outermost scope ends. The caller promises that those weights do not change inside the scope.
+/// Other tensors (activations) never hit the cache, whatever their address.
+public enum FrozenWeights {
+    private struct Key: Hashable {
+        let address: Int
+        let shape: [Int]
+    }
+
+    nonisolated(unsafe) private static var depth = 0
+    nonisolated(unsafe) private static var frozen: Set<ObjectIdentifier> = []
+    /// Keeps every frozen weight's storage alive, so no other tensor can take its address inside the scope.
+    nonisolated(unsafe) private static var kept: [Storage] = []
+    nonisolated(unsafe) private static var bfloat16: [Key: BFloat16Copy] = [:]
+    nonisolated(unsafe) private static var transposed: [Key: Tensor] = [:]
+
+    /// Runs `body` with the copies of `weights` cached; nested scopes add their weights to the outer one's.
+    public static func during<R>(_ weights: [Tensor], _ body: () throws -> R) rethrows -> R {
+        depth += 1
+        for weight in weights where frozen.insert(ObjectIdentifier(weight.storage)).inserted { kept.append(weight.storage) }
+        defer {
+            depth -= 1
+            if depth == 0 { (frozen, kept, bfloat16, transposed) = ([], [], [:], [:]) }
+        }
+        return try body()
+    }
+
+    /// Copies made in the scopes open now.
+    public static var cachedCopies: Int { bfloat16.count + transposed.count }
+
+    private static func key(_ weight: Tensor) -> Key? {
+        guard depth > 0, frozen.contains(ObjectIdentifier(weight.storage)) else { return nil }
+        return Key(address: Int(bitPattern: weight.data), shape: weight.shape)
+    }
+
+    /// weight (any shape) → its values in bf16, from the cache inside a scope that froze it.
+    static func bfloat16Copy(of weight: Tensor) -> BFloat16Copy {
+        guard let key = key(weight) else { return BFloat16Copy(weight.data, count: weight.count) }
+        if let copy = bfloat16[key] { return copy }
+        let copy = BFloat16Copy(weight.data, count: weight.count)
+        bfloat16[key] = copy
+        return copy
+    }
+
+    /// weight (Out, In) → Wᵀ (In, Out), contiguous, from the cache inside a scope that froze it.
+    static func transposedCopy(of weight: Tensor) -> Tensor {
+        let (outputs, inputs) = (weight.size(0), weight.size(1))
+        let key = key(weight)
+        if let key, let copy = transposed[key] { return copy }
+        let copy = Tensor(uninitialized: [inputs, outputs])
+        gatherStrided(weight.data, strides: [1, inputs], shape: [inputs, outputs], into: copy.data, accumulate: false)
+        if let key { transposed[key] = copy }
+        return copy
+    }
+}
