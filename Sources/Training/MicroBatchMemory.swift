@@ -18,7 +18,7 @@ import Darwin
 /// gradients and AdamW's two moments.
 public enum MicroBatchMemory {
     /// Bytes a training step of `recipe` (model section resolved) with `parameters` weights needs, roughly.
-    public static func estimatedBytes(_ recipe: Recipe, parameters: Int) -> Double {
+    public static func estimatedBytes(_ recipe: Recipe, parameters: Double) -> Double {
         let model = recipe.model
         let (batch, context, d) = (Double(recipe.optim.batchSize), Double(model.context), Double(model.dModel))
         let features = Double(model.featureDim ?? 80)
@@ -38,7 +38,7 @@ public enum MicroBatchMemory {
         default: break
         }
         return estimatedBytes(positions: positions, layers: model.layers, dModel: model.dModel,
-                              mlpHidden: model.mlpHidden ?? 4 * model.dModel, inputs: inputs, parameters: Double(parameters))
+                              mlpHidden: model.mlpHidden ?? 4 * model.dModel, inputs: inputs, parameters: parameters)
     }
 
     /// Bytes of a step over `positions` positions (all micro-batch rows together) through `layers` blocks of width
@@ -78,24 +78,23 @@ public enum MicroBatchMemory {
         return available
     }
 
-    /// Throws when one micro-batch would need more than `available` bytes (default: what this machine has now).
-    /// Without `parameters` (before the model is built) their lower bound from the model's sizes is counted.
-    public static func check(_ recipe: Recipe, parameters: Int? = nil, available: Double? = availableBytes()) throws {
+    /// Throws "one micro-batch would need ~N GB (…), this machine has M GB available; lower …" when one micro-batch
+    /// would need more than `available` bytes (default: what this machine has now). Without `parameters` (before the
+    /// model is built) their lower bound from the model's sizes is counted. `names` are the settings the message
+    /// names for the batch size and the context (a recipe's keys, or a command's options).
+    public static func check(_ recipe: Recipe, parameters: Int? = nil, available: Double? = availableBytes(),
+                             names: (batch: String, context: String) = ("optim.batch_size", "model.context")) throws {
         let model = recipe.model
-        let counted = parameters ?? Int(min(parametersAtLeast(layers: model.layers, dModel: model.dModel,
-                                                              mlpHidden: model.mlpHidden ?? 4 * model.dModel,
-                                                              vocabulary: model.vocabSize ?? 0), Double(Int.max / 16)))
-        try check(needed: estimatedBytes(recipe, parameters: counted), available: available,
-                  what: "optim.batch_size \(recipe.optim.batchSize) × model.context \(model.context), \(model.layers) layers × "
-                      + "d_model \(model.dModel)", remedy: "lower optim.batch_size, model.context or the model's size")
+        let counted = parameters.map(Double.init) ?? parametersAtLeast(layers: model.layers, dModel: model.dModel,
+                                                                       mlpHidden: model.mlpHidden ?? 4 * model.dModel,
+                                                                       vocabulary: model.vocabSize ?? 0)
+        let needed = estimatedBytes(recipe, parameters: counted)
+        guard let available, needed > available else { return }
+        throw TrainingError("one micro-batch would need ~\(gigabytes(needed)) GB (\(names.batch) \(recipe.optim.batchSize) × "
+            + "\(names.context) \(model.context), \(model.layers) layers × d_model \(model.dModel)), this machine has "
+            + "\(gigabytes(available)) GB available; lower \(names.batch), \(names.context) or the model's size")
     }
 
-    /// Throws "one micro-batch would need ~N GB (WHAT), this machine has M GB available; REMEDY" when `needed`
-    /// exceeds `available`.
-    public static func check(needed: Double, available: Double? = availableBytes(), what: String, remedy: String) throws {
-        guard let available, needed > available else { return }
-        func gigabytes(_ bytes: Double) -> String { String(format: bytes < 1e10 ? "%.1f" : "%.0f", bytes / 1e9) }
-        throw TrainingError("one micro-batch would need ~\(gigabytes(needed)) GB (\(what)), this machine has "
-            + "\(gigabytes(available)) GB available; \(remedy)")
-    }
+    /// Bytes in GB for the messages: one decimal below 10 GB, whole ones above.
+    static func gigabytes(_ bytes: Double) -> String { String(format: bytes < 1e10 ? "%.1f" : "%.0f", bytes / 1e9) }
 }

@@ -71,10 +71,7 @@ struct BenchStep: ParsableCommand {
         var recipe = Recipe()
         recipe.model = shape.modelSection
         recipe.optim.batchSize = shape.batch
-        do { try MicroBatchMemory.check(recipe) } catch {
-            throw ValidationError("\(error)".replacingOccurrences(of: "optim.batch_size", with: "--batch")
-                .replacingOccurrences(of: "model.context", with: "--seq"))
-        }
+        do { try MicroBatchMemory.check(recipe, names: ("--batch", "--seq")) } catch { throw ValidationError("\(error)") }
         return shape
     }
 

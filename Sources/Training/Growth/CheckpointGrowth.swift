@@ -49,7 +49,8 @@ func checkGrownModelFits(_ options: GrowthOptions, source: ModelSection, availab
                                                         vocabulary: source.vocabSize ?? 0)
     let needed = 2 * 4 * parameters
     guard let available, needed > available else { return }
-    throw GrowthError(String(format: "the grown model (%d layers × d_model %d, at least %.2g parameters) would need ~%.1f GB, "
-                             + "this machine has %.1f GB available; grow to fewer layers or a smaller d_model",
-                             options.layers, options.dModel, parameters, needed / 1e9, available / 1e9))
+    throw GrowthError(String(format: "the grown model (%d layers × d_model %d, at least %.2g parameters)",
+                             options.layers, options.dModel, parameters)
+        + " would need ~\(MicroBatchMemory.gigabytes(needed)) GB, this machine has \(MicroBatchMemory.gigabytes(available)) GB "
+        + "available; grow to fewer layers or a smaller d_model")
 }
