@@ -83,11 +83,25 @@ extension TrainingCorpus {
             }
             sources.append(TrainSource(name: planned.name, shards: shards))
         }
-        let tokenizer = corpus.tokenizerURL
+        // The tokenizer is copied into every checkpoint and read by generation and evaluation afterwards: a damaged
+        // one is refused now, not found by the first command that reads a checkpoint.
+        let tokenizer = FileManager.default.fileExists(atPath: corpus.tokenizerURL.path) ? corpus.tokenizerURL : nil
+        if let tokenizer {
+            do {
+                // a unit LM corpus' vocabulary (`pretrain tts units`), or a Hugging Face tokenizer.json
+                if tokenizer.lastPathComponent == SpeechUnitVocabulary.fileName {
+                    _ = try SpeechUnitVocabulary.read(tokenizer)
+                } else {
+                    _ = try loadTokenizer(tokenizer)
+                }
+            } catch {
+                throw TrainingError("data.corpus: \(error); prepare the corpus again or put a valid \(tokenizer.lastPathComponent) there")
+            }
+        }
         var loaded = TrainingCorpus(trainShards: plan == nil ? try corpus.readShards(.train) : [],
                                     validation: validation, namedValidation: named,
                                     vocabularySize: corpus.vocabularySize,
-                                    tokenizerURL: FileManager.default.fileExists(atPath: tokenizer.path) ? tokenizer : nil,
+                                    tokenizerURL: tokenizer,
                                     sources: sources, validationAliases: aliases)
         if let field = data.balanceBy { loaded.groups = try documentGroups(corpus, field: field, trainTokens: loaded.trainShards.reduce(0) { $0 + $1.count }) }
         return loaded

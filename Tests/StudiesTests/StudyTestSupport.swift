@@ -1,15 +1,18 @@
 import Foundation
 import Studies
 import TestSupport
+import TextData
 import Training
 import XCTest
 
-/// The synthetic corpus of every trainer test, prepared with a tokenizer.json (the study compares tokenizers).
+/// The synthetic corpus of every trainer test, prepared with a tokenizer.json (the study compares tokenizers; training
+/// refuses a corpus whose tokenizer.json does not load, so the default is a real one, of three tokens).
 enum TestCorpus {
     static func writePrepared(to directory: URL, trainTokens: Int = 6000, valTokens: Int = 800, vocabularySize: Int = 64,
-                              seed: UInt64 = 1, tokenizer: String = "{\"test\": \"one tokenizer\"}") throws {
+                              seed: UInt64 = 1, tokenizer: String? = nil) throws {
+        let text = try tokenizer ?? ByteLevelBPETokenizer(vocabulary: ["a": 0, "b": 1, "ab": 2], merges: [("a", "b")]).tokenizerJSON()
         try SyntheticCorpus.writePrepared(to: directory, trainTokens: trainTokens, valTokens: valTokens,
-                                          vocabularySize: vocabularySize, seed: seed, tokenizer: tokenizer)
+                                          vocabularySize: vocabularySize, seed: seed, tokenizer: text)
     }
 }
 

@@ -2,6 +2,7 @@ import Foundation
 import Layers
 import Tensors
 import TestSupport
+import TextData
 import Training
 import XCTest
 
@@ -217,8 +218,8 @@ final class GrowthTests: XCTestCase {
         let root = try makeTemporaryDirectory()
         try TestCorpus.writeTinyRecipe(in: root, layers: 1, optim: "{lr: 3e-3, batch_size: 4}",
                                        train: "{steps: 3, eval_every: 3, eval_batches: 1, log_every: 1, checkpoint_every: 3}")
-        // Training copies the corpus' tokenizer.json byte for byte into each checkpoint without reading it.
-        let tokenizer = Data(#"{"stand-in": "tokenizer"}"#.utf8)
+        // Training copies the corpus' tokenizer.json byte for byte into each checkpoint (after checking that it loads).
+        let tokenizer = Data(try ByteLevelBPETokenizer(vocabulary: ["a": 0, "b": 1], merges: []).tokenizerJSON().utf8)
         try tokenizer.write(to: root.appendingPathComponent("corpus/tokenizer.json"))
         var result = try runPretrain(["train", "tiny.yaml", "--run-dir", "small"], in: root)
         XCTAssertEqual(result.status, 0, result.output)

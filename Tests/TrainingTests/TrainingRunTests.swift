@@ -1,4 +1,5 @@
 import Foundation
+import TextData
 import Training
 import TestSupport
 import XCTest
@@ -88,6 +89,24 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertEqual(initPlan.runDirectory, RunDirectory(defaultForRecipe: recipe))
         guard case .initFrom(let source) = initPlan.start else { return XCTFail("\(initPlan.start)") }
         XCTAssertEqual(source, root.appendingPathComponent("run"))
+    }
+
+    /// The corpus' tokenizer.json is copied into every checkpoint for generation and evaluation to read: one that
+    /// does not load is refused before training, naming the file, not found later by the first command that reads it.
+    func testACorpusWhoseTokenizerDoesNotLoadIsRefusedBeforeTraining() throws {
+        let root = try makeTemporaryDirectory()
+        let recipe = try setUp(root)
+        let tokenizer = root.appendingPathComponent("corpus/tokenizer.json")
+        try Data("{\"model\": {\"type\": \"BPE\", \"vocab\": ".utf8).write(to: tokenizer)
+        XCTAssertThrowsError(try TrainingRun(recipe: recipe, runDirectory: root.appendingPathComponent("run")).run(console: silent)) {
+            XCTAssertEqual("\($0)", "data.corpus: \(tokenizer.path): not valid JSON; prepare the corpus again or put a valid "
+                + "tokenizer.json there")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: root.appendingPathComponent("run/checkpoints").path))
+        try ByteLevelBPETokenizer(vocabulary: ["a": 0, "b": 1], merges: []).save(to: tokenizer)
+        var run = TrainingRun(recipe: recipe, runDirectory: root.appendingPathComponent("run"))
+        run.overrides = ["train.steps=2"]
+        XCTAssertEqual(try run.run(console: silent).summary.step, 2)
     }
 
     func testContradictoryOptionsAreNamed() {
