@@ -201,6 +201,30 @@ final class BFloat16Tests: XCTestCase {
         }
     }
 
+    /// Without a tape, products of one to four rows (generation's) run as AVX512-BF16 dot products over W as stored:
+    /// the same products of rounded operands as the GEMM, for inner sizes off the 32-value blocks, output counts off
+    /// the 4-column tiles and the 64-column thread blocks, with and without a bias; likewise the fused activation +
+    /// linear. Five rows go through the GEMM.
+    func testFewRowProductsWithoutATapeMultiplyRoundedOperands() throws {
+        guard Matmul.setPrecision(.bf16).precision == .bf16 else { throw XCTSkip("no AVX512-BF16 or AMX on this CPU") }
+        var generator = RandomGenerator(seed: 29)
+        for (rows, inputs, outputs) in [(1, 37, 131), (2, 64, 7), (3, 5, 200), (4, 96, 64), (5, 70, 33), (1, 512, 2048)] {
+            let x = Tensor.normal([rows, inputs], generator: &generator)
+            let w = Tensor.normal([outputs, inputs], generator: &generator, requiresGrad: true)
+            let b = Tensor.normal([outputs], generator: &generator, requiresGrad: true)
+            let (y, yNoBias) = noGrad { (linear(x, weight: w, bias: b), linear(x, weight: w)) }
+            let activated = noGrad { activationLinear(.geluTanh, x, weight: w, bias: b) }
+            Matmul.setPrecision(.fp32)
+            let (rx, rw) = (rounded(x), rounded(w))
+            let label = "\(rows)×\(inputs) · (\(outputs)×\(inputs))ᵀ"
+            assertClose(y, noGrad { linear(rx, weight: rw, bias: b) }, atol: 1e-4, rtol: 1e-4, label)
+            assertClose(yNoBias, noGrad { linear(rx, weight: rw) }, atol: 1e-4, rtol: 1e-4, label + " without bias")
+            let ra = rounded(noGrad { unary(.geluTanh, x) })
+            assertClose(activated, noGrad { linear(ra, weight: rw, bias: b) }, atol: 1e-4, rtol: 1e-4, label + " GELU")
+            Matmul.setPrecision(.bf16)
+        }
+    }
+
     private func rounded(_ tensor: Tensor) -> Tensor {
         let result = Tensor(uninitialized: tensor.shape)
         roundToBFloat16(tensor.data, result.data, count: tensor.count)

@@ -28,4 +28,11 @@ void sp_f32_to_bf16(const float *source, uint16_t *destination, int64_t count);
 void sp_f32_to_bf16_portable(const float *source, uint16_t *destination, int64_t count);
 void sp_bf16_to_f32(const uint16_t *source, float *destination, int64_t count);
 
+/// y (m, n) = x (m, k) · Wᵀ + bias for bf16 x and W (n, k), k contiguous in both, summed in fp32: products of a few
+/// rows (generation), which read W as stored instead of reordering it for a GEMM kernel. Computes the columns
+/// [n0, n1) only (callers split n over threads); bias may be NULL. Needs AVX512-BF16: `sp_gemv_bf16_available`.
+int sp_gemv_bf16_available(void);
+void sp_gemv_bf16(int64_t m, int64_t n0, int64_t n1, int64_t k, const uint16_t *x, int64_t ldx, const uint16_t *w,
+                  int64_t ldw, const float *bias, float *y, int64_t ldy);
+
 #endif
