@@ -179,21 +179,28 @@ final class CommandLineTests: XCTestCase {
         return pids.filter { (try? String(contentsOfFile: "/proc/\($0)/comm", encoding: .utf8)) == "yes\n" }.count
     }
 
-    /// `bench eval` and `bench generate`: one JSON line each with the tokens produced per second.
+    /// `bench eval` and `bench generate`: one JSON line each with the tokens produced per second and the precision
+    /// the products ran in.
     func testBenchOfInferencePrintsOneJSONLine() throws {
         let root = try makeTemporaryDirectory()
-        for (task, extra, batch) in [("eval", [String](), 16), ("generate", ["--gen-batch", "2", "--prompt", "4", "--new-tokens", "3"], 2)] {
+        for (task, extra, batch, precision) in [("eval", [String](), 16, "fp32"),
+                                                ("generate", ["--gen-batch", "2", "--prompt", "4", "--new-tokens", "3"], 2, "fp32"),
+                                                ("generate", ["--new-tokens", "3", "--precision", "bf16-emulated"], 1, "bf16-emulated")] {
             let result = try runToCompletion(["bench", task, "--model", "tiny", "--repeats", "1", "--warmup", "0"] + extra, in: root)
             XCTAssertEqual(result.status, 0, result.output)
             let line = try XCTUnwrap(result.output.split(separator: "\n").last)
             let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
             XCTAssertEqual(report["task"] as? String, task)
             XCTAssertEqual(report["batch"] as? Int, batch)
+            XCTAssertEqual(report["precision"] as? String, precision)
             XCTAssertGreaterThan(report["tokens_per_s"] as? Double ?? 0, 0)
         }
         let wrong = try runToCompletion(["bench", "generate", "--model", "bert-tiny"], in: root)
         XCTAssertNotEqual(wrong.status, 0)
         XCTAssertTrue(wrong.output.contains("--model must be a GPT-2 config"), wrong.output)
+        let precision = try runToCompletion(["bench", "eval", "--precision", "fp8"], in: root)
+        XCTAssertNotEqual(precision.status, 0)
+        XCTAssertTrue(precision.output.contains("--precision must be one of fp32, bf16, bf16-emulated"), precision.output)
     }
 
     /// `--profile`: the step's time by op kind on stderr and as profile_ms, the kinds of a GPT step all there, their sum
