@@ -254,3 +254,118 @@ void sp_gemv_bf16(int64_t m, int64_t n0, int64_t n1, int64_t k, const uint16_t *
     gemv_bf16(m, n0, n1, k, x, ldx, w, ldw, bias, y, ldy);
 #endif
 }
+
+#if defined(__x86_64__)
+/// The fp32 counterpart of `gemv_bf16_block`: 16 products per fused multiply-add, the tail through masked loads.
+__attribute__((target("avx512f"), always_inline))
+static inline void gemv_f32_block_avx512(int rows, int columns, int64_t k, const float *x, int64_t ldx, const float *w,
+                                         int64_t ldw, const float *bias, float *y, int64_t ldy) {
+    __m512 sums[4][4];
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < columns; c++) sums[r][c] = _mm512_setzero_ps();
+    for (int64_t at = 0; at < k; at += 16) {
+        __mmask16 lanes = k - at >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (k - at)) - 1);
+        __m512 weights[4], inputs[4];
+        for (int c = 0; c < columns; c++) weights[c] = _mm512_maskz_loadu_ps(lanes, w + c * ldw + at);
+        for (int r = 0; r < rows; r++) inputs[r] = _mm512_maskz_loadu_ps(lanes, x + r * ldx + at);
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < columns; c++) sums[r][c] = _mm512_fmadd_ps(inputs[r], weights[c], sums[r][c]);
+    }
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < columns; c++)
+            y[r * ldy + c] = _mm512_reduce_add_ps(sums[r][c]) + (bias ? bias[c] : 0.0f);
+}
+
+__attribute__((target("avx512f")))
+static void gemv_f32_avx512(int64_t m, int64_t n0, int64_t n1, int64_t k, const float *x, int64_t ldx, const float *w,
+                            int64_t ldw, const float *bias, float *y, int64_t ldy) {
+    for (int64_t r = 0; r < m; r += 4) {
+        int rows = m - r < 4 ? (int)(m - r) : 4;
+        for (int64_t n = n0; n < n1; n += 4) {
+            int columns = n1 - n < 4 ? (int)(n1 - n) : 4;
+            const float *xr = x + r * ldx, *wn = w + n * ldw, *bn = bias ? bias + n : NULL;
+            float *yr = y + r * ldy + n;
+            if (columns == 4) {
+                switch (rows) {
+                case 1: gemv_f32_block_avx512(1, 4, k, xr, ldx, wn, ldw, bn, yr, ldy); break;
+                case 2: gemv_f32_block_avx512(2, 4, k, xr, ldx, wn, ldw, bn, yr, ldy); break;
+                case 3: gemv_f32_block_avx512(3, 4, k, xr, ldx, wn, ldw, bn, yr, ldy); break;
+                default: gemv_f32_block_avx512(4, 4, k, xr, ldx, wn, ldw, bn, yr, ldy); break;
+                }
+            } else {
+                for (int c = 0; c < columns; c++)
+                    for (int i = 0; i < rows; i++)
+                        gemv_f32_block_avx512(1, 1, k, xr + i * ldx, ldx, wn + c * ldw, ldw, bn ? bn + c : NULL,
+                                              yr + i * ldy + c, ldy);
+            }
+        }
+    }
+}
+
+/// AVX2: 8 products per fused multiply-add over whole blocks of 8, the last k mod 8 in scalar arithmetic.
+__attribute__((target("avx2,fma")))
+static void gemv_f32_avx2(int64_t m, int64_t n0, int64_t n1, int64_t k, const float *x, int64_t ldx, const float *w,
+                          int64_t ldw, const float *bias, float *y, int64_t ldy) {
+    int64_t whole = k / 8 * 8;
+    for (int64_t r = 0; r < m; r++) {
+        const float *xr = x + r * ldx;
+        int64_t n = n0;
+        for (; n + 4 <= n1; n += 4) {
+            __m256 sums[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+            for (int64_t at = 0; at < whole; at += 8) {
+                __m256 input = _mm256_loadu_ps(xr + at);
+                for (int c = 0; c < 4; c++) sums[c] = _mm256_fmadd_ps(input, _mm256_loadu_ps(w + (n + c) * ldw + at), sums[c]);
+            }
+            for (int c = 0; c < 4; c++) {
+                __m128 half = _mm_add_ps(_mm256_castps256_ps128(sums[c]), _mm256_extractf128_ps(sums[c], 1));
+                half = _mm_add_ps(half, _mm_movehl_ps(half, half));
+                float sum = _mm_cvtss_f32(_mm_add_ss(half, _mm_movehdup_ps(half)));
+                for (int64_t at = whole; at < k; at++) sum += xr[at] * w[(n + c) * ldw + at];
+                y[r * ldy + n + c] = sum + (bias ? bias[n + c] : 0.0f);
+            }
+        }
+        for (; n < n1; n++) {
+            float sum = 0;
+            for (int64_t at = 0; at < k; at++) sum += xr[at] * w[n * ldw + at];
+            y[r * ldy + n] = sum + (bias ? bias[n] : 0.0f);
+        }
+    }
+}
+#endif
+
+typedef void (*gemv_f32_kernel)(int64_t, int64_t, int64_t, int64_t, const float *, int64_t, const float *, int64_t,
+                                const float *, float *, int64_t);
+
+static gemv_f32_kernel choose_gemv_f32(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return gemv_f32_avx512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return gemv_f32_avx2;
+#endif
+    return NULL;
+}
+
+int sp_gemv_f32_available(void) { return choose_gemv_f32() != NULL; }
+
+void sp_gemv_f32(int64_t m, int64_t n0, int64_t n1, int64_t k, const float *x, int64_t ldx, const float *w, int64_t ldw,
+                 const float *bias, float *y, int64_t ldy) {
+    static gemv_f32_kernel chosen = NULL;   // a benign race: every thread would choose the same function
+    if (!chosen) chosen = choose_gemv_f32();
+    if (chosen) chosen(m, n0, n1, k, x, ldx, w, ldw, bias, y, ldy);
+}
+
+int sp_gemv_f32_isa(int width, int64_t m, int64_t n0, int64_t n1, int64_t k, const float *x, int64_t ldx, const float *w,
+                    int64_t ldw, const float *bias, float *y, int64_t ldy) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (width == 512 && __builtin_cpu_supports("avx512f")) {
+        gemv_f32_avx512(m, n0, n1, k, x, ldx, w, ldw, bias, y, ldy);
+        return 1;
+    }
+    if (width == 256 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        gemv_f32_avx2(m, n0, n1, k, x, ldx, w, ldw, bias, y, ldy);
+        return 1;
+    }
+#endif
+    return 0;
+}
