@@ -1,4 +1,3 @@
-import CDNNLMatmul
 import Tensors
 import TestSupport
 import XCTest
@@ -19,29 +18,6 @@ final class MatmulTests: XCTestCase {
     func testLinearMatchesTorch() throws {
         try checkAgainstTorch("linear") { _, inputs in linear(inputs["x"]!, weight: inputs["weight"]!, bias: inputs["bias"]) }
         try checkAgainstTorch("linear_nobias") { _, inputs in linear(inputs["x"]!, weight: inputs["weight"]!) }
-    }
-
-    /// Without a tape, products of one to four rows (generation's) run as dot products over W as stored: the same
-    /// values as the GEMM the tape's path takes, for inner sizes off the 16- and 8-value vectors, output counts off the
-    /// 4-column tiles and the 64-column thread blocks, with and without a bias. Five rows go through the GEMM.
-    func testFewRowProductsWithoutATapeEqualTheGEMM() {
-        var generator = RandomGenerator(seed: 31)
-        for (rows, inputs, outputs) in [(1, 37, 131), (2, 64, 7), (3, 5, 200), (4, 96, 64), (5, 70, 33), (1, 512, 2048)] {
-            let x = Tensor.normal([rows, inputs], generator: &generator, requiresGrad: true)
-            let w = Tensor.normal([outputs, inputs], generator: &generator, requiresGrad: true)
-            let b = Tensor.normal([outputs], generator: &generator, requiresGrad: true)
-            let label = "\(rows)×\(inputs) · (\(outputs)×\(inputs))ᵀ"
-            assertClose(noGrad { linear(x, weight: w, bias: b) }, linear(x, weight: w, bias: b), atol: 1e-4, rtol: 1e-5, label)
-            assertClose(noGrad { linear(x, weight: w) }, linear(x, weight: w), atol: 1e-4, rtol: 1e-5, label + " without bias")
-            // each vector width this CPU has, whichever the dispatch picks here
-            let expected = linear(x, weight: w, bias: b)
-            for width: Int32 in [512, 256] {
-                let y = Tensor(zeros: [rows, outputs])
-                guard sp_gemv_f32_isa(width, Int64(rows), 0, Int64(outputs), Int64(inputs), x.data, Int64(inputs), w.data,
-                                      Int64(inputs), b.data, y.data, Int64(outputs)) != 0 else { continue }
-                assertClose(y, expected, atol: 1e-4, rtol: 1e-5, label + " \(width)-bit kernel")
-            }
-        }
     }
 
     /// Many rows and no more outputs than inputs: oneDNN's `linear` multiplies by a transposed copy of W. The result

@@ -34,13 +34,5 @@ void sp_bf16_to_f32(const uint16_t *source, float *destination, int64_t count);
 int sp_gemv_bf16_available(void);
 void sp_gemv_bf16(int64_t m, int64_t n0, int64_t n1, int64_t k, const uint16_t *x, int64_t ldx, const uint16_t *w,
                   int64_t ldw, const float *bias, float *y, int64_t ldy);
-/// The same in fp32: y (m, n) = x (m, k) · Wᵀ + bias over the columns [n0, n1), AVX-512 or AVX2 with FMA
-/// (`sp_gemv_f32_available`).
-int sp_gemv_f32_available(void);
-void sp_gemv_f32(int64_t m, int64_t n0, int64_t n1, int64_t k, const float *x, int64_t ldx, const float *w, int64_t ldw,
-                 const float *bias, float *y, int64_t ldy);
-/// One kernel by vector width (512: AVX-512, 256: AVX2), whichever the CPU picks; 0 when the CPU lacks it (tests).
-int sp_gemv_f32_isa(int width, int64_t m, int64_t n0, int64_t n1, int64_t k, const float *x, int64_t ldx, const float *w,
-                    int64_t ldw, const float *bias, float *y, int64_t ldy);
 
 #endif

@@ -39,3 +39,25 @@ func convertToBFloat16(_ source: UnsafePointer<Float>, _ destination: UnsafeMuta
         sp_f32_to_bf16(source + range.lowerBound, destination + range.lowerBound, Int64(range.count))
     }
 }
+
+/// Products of at most this many rows run as dot products over W as stored (`fewRowProductBF16`).
+let fewRowsBF16 = 4
+
+/// Whether the CPU has AVX512-BF16's dot-product instruction (asked once).
+let hasBF16DotProduct = sp_gemv_bf16_available() != 0
+
+/// y (rows, Out) = x16 (rows, In) · W16ᵀ + b for rows ≤ `fewRowsBF16`, in fp32 sums of bf16 products, the output
+/// columns split over the threads. Generation's products (one row per sequence and step) are bound by reading W:
+/// oneDNN's GEMM reorders W into its kernel's layout first and reads it again, where these dot products read it
+/// once. False (nothing done) where the CPU lacks the instruction or there are more rows.
+func fewRowProductBF16(rows: Int, outputs: Int, inputs: Int, x16: UnsafePointer<UInt16>, w16: UnsafePointer<UInt16>,
+                       bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>) -> Bool {
+    guard hasBF16DotProduct, rows <= fewRowsBF16, rows > 0, outputs > 0, inputs > 0 else { return false }
+    // blocks of 64 columns of W: 64·In bf16 values, enough work to be worth a thread
+    parallelFor((outputs + 63) / 64) { blocks in
+        let first = blocks.lowerBound * 64, last = min(outputs, blocks.upperBound * 64)
+        sp_gemv_bf16(Int64(rows), Int64(first), Int64(last), Int64(inputs), x16, Int64(inputs), w16, Int64(inputs), bias, y,
+                     Int64(outputs))
+    }
+    return true
+}

@@ -37,8 +37,8 @@ public func activationLinear(_ kind: UnaryKind, _ x: Tensor, weight: Tensor, bia
     // dot products over W as stored
     let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
     let recording = Autograd.needsGradient(inputs), biasPointer = bias.map { UnsafePointer($0.data) }
-    if recording || !FewRowProducts.bf16(rows: rows, outputs: outFeatures, inputs: inFeatures, x: a16, weight: w16.pointer,
-                                          bias: biasPointer, y: out.data) {
+    if recording || !fewRowProductBF16(rows: rows, outputs: outFeatures, inputs: inFeatures, x16: a16, w16: w16.pointer,
+                                       bias: biasPointer, y: out.data) {
         native.gemmBF16(transA: false, transB: true, m: rows, n: outFeatures, k: inFeatures, a: a16, lda: inFeatures,
                         b: w16.pointer, ldb: inFeatures, bias: biasPointer, c: out.data, ldc: outFeatures)
     }

@@ -110,8 +110,8 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
         // (generation) as dot products over W as stored
         let biasPointer = bias.map { UnsafePointer($0.data) }
         guard recording else {
-            if !FewRowProducts.bf16(rows: rows, outputs: outFeatures, inputs: inFeatures, x: x16.pointer, weight: w16.pointer,
-                                     bias: biasPointer, y: out.data) {
+            if !fewRowProductBF16(rows: rows, outputs: outFeatures, inputs: inFeatures, x16: x16.pointer, w16: w16.pointer,
+                                  bias: biasPointer, y: out.data) {
                 native.gemmBF16(transA: false, transB: true, m: rows, n: outFeatures, k: inFeatures, a: x16.pointer,
                                 lda: inFeatures, b: w16.pointer, ldb: inFeatures, bias: biasPointer, c: out.data,
                                 ldc: outFeatures)
@@ -128,12 +128,6 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
             native.gemmBF16(transA: false, transB: false, m: rows, n: inFeatures, k: outFeatures, a: dY16,
                             lda: outFeatures, b: w16, ldb: inFeatures, beta: overwrite ? 0 : 1, c: dX, ldc: inFeatures)
         }
-        return out
-    }
-    // a few rows without a tape (generation): dot products over W as stored
-    if !recording, Matmul.precision == .fp32,
-       FewRowProducts.f32(rows: rows, outputs: outFeatures, inputs: inFeatures, x: x.data, weight: weight.data,
-                          bias: bias.map { UnsafePointer($0.data) }, y: out.data) {
         return out
     }
     if let bias { for row in 0..<rows { (out.data + row * outFeatures).update(from: bias.data, count: outFeatures) } }
