@@ -107,6 +107,18 @@ final class TrainingRunTests: XCTestCase {
         var run = TrainingRun(recipe: recipe, runDirectory: root.appendingPathComponent("run"))
         run.overrides = ["train.steps=2"]
         XCTAssertEqual(try run.run(console: silent).summary.step, 2)
+
+        // A unit LM corpus names a speech-unit vocabulary as its tokenizer; a damaged one is refused the same way.
+        let manifest = root.appendingPathComponent("corpus/corpus.json")
+        var fields = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: manifest)) as? [String: Any])
+        fields["tokenizer"] = "speech_units.json"
+        try JSONSerialization.data(withJSONObject: fields).write(to: manifest)
+        let units = root.appendingPathComponent("corpus/speech_units.json")
+        try Data("{\"format\": \"something else\"}".utf8).write(to: units)
+        XCTAssertThrowsError(try TrainingRun(recipe: recipe, runDirectory: root.appendingPathComponent("units")).run(console: silent)) {
+            XCTAssertEqual("\($0)", "data.corpus: \(units.path): not a speech-unit vocabulary (make one with pretrain tts units); "
+                + "prepare the corpus again or put a valid speech_units.json there")
+        }
     }
 
     func testContradictoryOptionsAreNamed() {
