@@ -54,7 +54,14 @@ final class ComposeCommandLineTests: XCTestCase {
                                          "--prompt", "To be", "--temperature", "0", "--max-tokens", "40"])
         XCTAssertEqual(generated.status, 0, generated.output)
         XCTAssertTrue(generated.output.hasPrefix("To be") && generated.output.count > 6, generated.output)
+        // bf16 numerics on any CPU (operands rounded in software)
+        let rounded = try runPretrain(["generate", a.path, "--prompt", "To be", "--temperature", "0", "--max-tokens", "8",
+                                       "--precision", "bf16-emulated"])
+        XCTAssertEqual(rounded.status, 0, rounded.output)
+        XCTAssertTrue(rounded.output.hasPrefix("To be") && rounded.output.count > 6, rounded.output)
         let cases: [([String], String)] = [
+            (["generate", a.path, "--precision", "fp8"], "Error: --precision must be one of fp32, bf16, bf16-emulated"),
+            (["generate", a.path, "--threads", "0"], "Error: --threads must be ≥ 1, got 0"),
             (["generate", large.path, "--compose", "a", "--model", "a=\(large.path)"], "Error: give a checkpoint (\(large.path)) or --compose, not both"),
             (["generate", "--model", "a=\(large.path)"], "Error: --model binds a name of --compose, which is missing"),
             (["generate"], "Error: give a checkpoint, or --compose with --model bindings"),
