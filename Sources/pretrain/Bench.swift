@@ -33,7 +33,7 @@ struct BenchStep: ParsableCommand {
     @Option(help: "Sequence length.") var seq: Int?
     @Option(help: "Sequences per step.") var batch: Int?
     @Option(help: "Vocabulary size.") var vocab: Int?
-    @Option(help: "fp32, bf16 (falls back to fp32 without bf16 instructions) or bf16-emulated.") var precision = "fp32"
+    @Option(help: ArgumentHelp(PrecisionOption.help)) var precision = "fp32"
     @Option(help: "Timed steps (the median is reported).") var steps: Int = 10
     @Option(help: "Untimed warm-up steps.") var warmup: Int = 3
     @Option(help: "Threads (default: all available cores).") var threads: Int?
@@ -79,12 +79,8 @@ struct BenchStep: ParsableCommand {
         let shape = try resolvedShape()
         guard steps > 0, warmup >= 0 else { throw ValidationError("--steps must be positive and --warmup non-negative") }
         if let threads, threads < 1 { throw ValidationError("--threads must be ≥ 1, got \(threads)") }
-        guard let requested = MatmulPrecision(rawValue: precision) else {
-            throw ValidationError("--precision must be one of \(MatmulPrecision.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
         Runtime.configure(threads: threads)
-        let effective = Matmul.setPrecision(requested)
-        if effective.precision != requested { FileHandle.standardError.write(Data((effective.message + "\n").utf8)) }
+        let (requested, effective) = try PrecisionOption.apply(precision)
         guard backgroundLoad >= 0 else { throw ValidationError("--background-load must be ≥ 0") }
         let load = try BackgroundLoad(processes: backgroundLoad)
         defer { load.stop() }
@@ -109,7 +105,7 @@ struct BenchStep: ParsableCommand {
         let ceiling = measureGEMM(backend: Matmul.backend, size: 1024, repeats: 5)
         let report: [(String, String)] = [
             ("impl", "\"swift-pretrain\""), ("model", "\"\(model ?? "custom")\""), ("arch", "\"\(shape.architecture.rawValue)\""),
-            ("precision", "\"\(effective.precision.rawValue)\""), ("requested_precision", "\"\(requested.rawValue)\""),
+            ("precision", "\"\(effective.rawValue)\""), ("requested_precision", "\"\(requested.rawValue)\""),
             ("params", "\(workload.parameterCount)"),
             ("tokens_per_s", String(format: "%.1f", Double(tokenCount) / (milliseconds / 1e3))),
             ("ms_per_step", String(format: "%.2f", milliseconds)),

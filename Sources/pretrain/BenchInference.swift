@@ -30,7 +30,7 @@ struct BenchInference: ParsableArguments {
     @Option(help: "Timed repetitions (the median is reported).") var repeats = 5
     @Option(help: "Untimed warm-up repetitions.") var warmup = 1
     @Option(help: "Threads (default: all available cores).") var threads: Int?
-    @Option(help: "fp32, bf16 (falls back to fp32 without bf16 instructions) or bf16-emulated.") var precision = "fp32"
+    @Option(help: ArgumentHelp(PrecisionOption.help)) var precision = "fp32"
 
     func run(task: String) throws {
         guard let shape = BenchShape.presets[model], shape.architecture == .gpt2 else {
@@ -39,13 +39,9 @@ struct BenchInference: ParsableArguments {
         guard repeats >= 1, warmup >= 0, genBatch >= 1, prompt >= 1, newTokens >= 1, prompt + newTokens <= shape.seq else {
             throw ValidationError("--repeats, --gen-batch, --prompt and --new-tokens must be ≥ 1, prompt + new tokens ≤ \(shape.seq)")
         }
-        guard let requested = MatmulPrecision(rawValue: precision) else {
-            throw ValidationError("--precision must be one of \(MatmulPrecision.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
         if let threads, threads < 1 { throw ValidationError("--threads must be ≥ 1, got \(threads)") }
         Runtime.configure(threads: threads)
-        let effective = Matmul.setPrecision(requested)
-        if effective.precision != requested { FileHandle.standardError.write(Data((effective.message + "\n").utf8)) }
+        let effective = try PrecisionOption.apply(precision).effective
         var generator = RandomGenerator(seed: 0)
         let gpt = try BenchWorkload.backbone(shape.modelSection, generator: &generator) as! GPTModel
         gpt.eval()
@@ -69,7 +65,7 @@ struct BenchInference: ParsableArguments {
             ("impl", "\"swift-pretrain\""), ("model", "\"\(model)\""), ("task", "\"\(task)\""), ("batch", "\(rows)"),
             ("tokens_per_s", String(format: "%.1f", Double(produced) / seconds)), ("ms", String(format: "%.2f", 1000 * seconds)),
             ("threads", "\(Runtime.threads)"),
-            ("precision", "\"\(effective.precision.rawValue)\""), ("peak_rss_mb", String(format: "%.1f", peakResidentMegabytes())),
+            ("precision", "\"\(effective.rawValue)\""), ("peak_rss_mb", String(format: "%.1f", peakResidentMegabytes())),
         ]
         print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
     }

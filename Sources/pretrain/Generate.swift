@@ -47,7 +47,7 @@ struct Generate: ParsableCommand {
     @Option(help: "Compute threads (default: every core this process may use).")
     var threads: Int?
 
-    @Option(help: "Products in fp32, bf16 (AVX512-BF16 or AMX; fp32 with a message elsewhere) or bf16-emulated.")
+    @Option(help: ArgumentHelp(PrecisionOption.help))
     var precision = "fp32"
 
     @Option(help: ArgumentHelp("A control token to condition on, e.g. <|good|> (conditional training: documents tagged by a scorer).",
@@ -65,15 +65,11 @@ struct Generate: ParsableCommand {
     }
 
     func run() throws {
-        guard let requested = MatmulPrecision(rawValue: precision) else {
-            throw TrainingError("--precision must be one of \(MatmulPrecision.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
         if let threads {
             guard threads >= 1 else { throw TrainingError("--threads must be ≥ 1, got \(threads)") }
             Runtime.configure(threads: threads)
         }
-        let effective = Matmul.setPrecision(requested)
-        if effective.precision != requested { FileHandle.standardError.write(Data((effective.message + "\n").utf8)) }
+        _ = try PrecisionOption.apply(precision, invalid: { TrainingError($0) })
         let decoder: any NextTokenModel, tokenizerURL: URL
         if let composed = try composition.load(checkpoint: checkpoint) {
             (decoder, tokenizerURL) = (composed.decoder, tokenizer.map { URL(fileURLWithPath: $0) } ?? composed.tokenizerURL)
