@@ -40,24 +40,29 @@ func convertToBFloat16(_ source: UnsafePointer<Float>, _ destination: UnsafeMuta
     }
 }
 
-/// Products of at most this many rows run as dot products over W as stored (`fewRowProductBF16`).
+/// Products of at most this many rows run as dot products over W as stored (`linearProductBF16`).
 let fewRowsBF16 = 4
 
 /// Whether the CPU has AVX512-BF16's dot-product instruction (asked once).
 let hasBF16DotProduct = sp_gemv_bf16_available() != 0
 
-/// y (rows, Out) = x16 (rows, In) · W16ᵀ + b for rows ≤ `fewRowsBF16`, in fp32 sums of bf16 products, the output
-/// columns split over the threads. Generation's products (one row per sequence and step) are bound by reading W:
-/// oneDNN's GEMM reorders W into its kernel's layout first and reads it again, where these dot products read it
-/// once. False (nothing done) where the CPU lacks the instruction or there are more rows.
-func fewRowProductBF16(rows: Int, outputs: Int, inputs: Int, x16: UnsafePointer<UInt16>, w16: UnsafePointer<UInt16>,
-                       bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>) -> Bool {
-    guard hasBF16DotProduct, rows <= fewRowsBF16, rows > 0, outputs > 0, inputs > 0 else { return false }
+/// y (rows, Out) = x16 (rows, In) · W16ᵀ + b (added inside the kernel), fp32 sums of bf16 products: a linear layer's
+/// forward product in native bf16. Without a tape (`recording` false) and for rows ≤ `fewRowsBF16` it runs as
+/// AVX512-BF16 dot products over W as stored, the output columns split over the threads: generation's products (one
+/// row per sequence and step) are bound by reading W, which oneDNN's GEMM first reorders into its kernel's layout and
+/// then reads again. Otherwise, and on a CPU without the instruction, oneDNN's GEMM.
+func linearProductBF16(_ native: OneDNNBackend, rows: Int, outputs: Int, inputs: Int, x16: UnsafePointer<UInt16>,
+                       w16: UnsafePointer<UInt16>, bias: Tensor?, y: UnsafeMutablePointer<Float>, recording: Bool) {
+    let biasPointer = bias.map { UnsafePointer($0.data) }
+    guard !recording, hasBF16DotProduct, (1...fewRowsBF16).contains(rows), outputs > 0, inputs > 0 else {
+        native.gemmBF16(transA: false, transB: true, m: rows, n: outputs, k: inputs, a: x16, lda: inputs, b: w16,
+                        ldb: inputs, bias: biasPointer, c: y, ldc: outputs)
+        return
+    }
     // blocks of 64 columns of W: 64·In bf16 values, enough work to be worth a thread
     parallelFor((outputs + 63) / 64) { blocks in
         let first = blocks.lowerBound * 64, last = min(outputs, blocks.upperBound * 64)
-        sp_gemv_bf16(Int64(rows), Int64(first), Int64(last), Int64(inputs), x16, Int64(inputs), w16, Int64(inputs), bias, y,
-                     Int64(outputs))
+        sp_gemv_bf16(Int64(rows), Int64(first), Int64(last), Int64(inputs), x16, Int64(inputs), w16, Int64(inputs),
+                     biasPointer, y, Int64(outputs))
     }
-    return true
 }

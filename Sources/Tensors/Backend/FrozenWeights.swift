@@ -14,19 +14,18 @@ public enum FrozenWeights {
     }
 
     nonisolated(unsafe) private static var depth = 0
-    nonisolated(unsafe) private static var frozen: Set<ObjectIdentifier> = []
-    /// Keeps every frozen weight's storage alive, so no other tensor can take its address inside the scope.
-    nonisolated(unsafe) private static var kept: [Storage] = []
+    /// The frozen weights' storage, held so that no other tensor can take its address inside the scope.
+    nonisolated(unsafe) private static var frozen: [ObjectIdentifier: Storage] = [:]
     nonisolated(unsafe) private static var bfloat16: [Key: BFloat16Copy] = [:]
     nonisolated(unsafe) private static var transposed: [Key: Tensor] = [:]
 
     /// Runs `body` with the copies of `weights` cached; nested scopes add their weights to the outer one's.
     public static func during<R>(_ weights: [Tensor], _ body: () throws -> R) rethrows -> R {
         depth += 1
-        for weight in weights where frozen.insert(ObjectIdentifier(weight.storage)).inserted { kept.append(weight.storage) }
+        for weight in weights { frozen[ObjectIdentifier(weight.storage)] = weight.storage }
         defer {
             depth -= 1
-            if depth == 0 { (frozen, kept, bfloat16, transposed) = ([], [], [:], [:]) }
+            if depth == 0 { (frozen, bfloat16, transposed) = ([:], [:], [:]) }
         }
         return try body()
     }
@@ -35,7 +34,7 @@ public enum FrozenWeights {
     public static var cachedCopies: Int { bfloat16.count + transposed.count }
 
     private static func key(_ weight: Tensor) -> Key? {
-        guard depth > 0, frozen.contains(ObjectIdentifier(weight.storage)) else { return nil }
+        guard depth > 0, frozen[ObjectIdentifier(weight.storage)] != nil else { return nil }
         return Key(address: Int(bitPattern: weight.data), shape: weight.shape)
     }
 

@@ -33,15 +33,11 @@ public func activationLinear(_ kind: UnaryKind, _ x: Tensor, weight: Tensor, bia
         }
     }
     let w16 = FrozenWeights.bfloat16Copy(of: weight)
-    // y (rows, Out) = a16 · W16ᵀ + b, the bias added inside the kernel; a few rows without a tape (generation) as
-    // dot products over W as stored
+    // y (rows, Out) = a16 · W16ᵀ + b
     let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
-    let recording = Autograd.needsGradient(inputs), biasPointer = bias.map { UnsafePointer($0.data) }
-    if recording || !fewRowProductBF16(rows: rows, outputs: outFeatures, inputs: inFeatures, x16: a16, w16: w16.pointer,
-                                       bias: biasPointer, y: out.data) {
-        native.gemmBF16(transA: false, transB: true, m: rows, n: outFeatures, k: inFeatures, a: a16, lda: inFeatures,
-                        b: w16.pointer, ldb: inFeatures, bias: biasPointer, c: out.data, ldc: outFeatures)
-    }
+    let recording = Autograd.needsGradient(inputs)
+    linearProductBF16(native, rows: rows, outputs: outFeatures, inputs: inFeatures, x16: a16, w16: w16.pointer, bias: bias,
+                      y: out.data, recording: recording)
     guard recording else { return out }
     recordNativeLinearBackward(native, out: out, rows: rows, weight: weight, bias: bias,
                                keptInput: weight.requiresGrad ? activation16 : nil,

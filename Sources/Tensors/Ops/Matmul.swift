@@ -106,20 +106,10 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
     let recording = Autograd.needsGradient(inputs)
     if let native = Matmul.nativeBF16 {
         let x16 = BFloat16Copy(x.data, count: x.count), w16 = FrozenWeights.bfloat16Copy(of: weight)
-        // y (rows, Out) = x (rows, In) · Wᵀ + b, the bias added inside the kernel; a few rows without a tape
-        // (generation) as dot products over W as stored
-        let biasPointer = bias.map { UnsafePointer($0.data) }
-        guard recording else {
-            if !fewRowProductBF16(rows: rows, outputs: outFeatures, inputs: inFeatures, x16: x16.pointer, w16: w16.pointer,
-                                  bias: biasPointer, y: out.data) {
-                native.gemmBF16(transA: false, transB: true, m: rows, n: outFeatures, k: inFeatures, a: x16.pointer,
-                                lda: inFeatures, b: w16.pointer, ldb: inFeatures, bias: biasPointer, c: out.data,
-                                ldc: outFeatures)
-            }
-            return out
-        }
-        native.gemmBF16(transA: false, transB: true, m: rows, n: outFeatures, k: inFeatures, a: x16.pointer,
-                        lda: inFeatures, b: w16.pointer, ldb: inFeatures, bias: biasPointer, c: out.data, ldc: outFeatures)
+        // y (rows, Out) = x (rows, In) · Wᵀ + b
+        linearProductBF16(native, rows: rows, outputs: outFeatures, inputs: inFeatures, x16: x16.pointer, w16: w16.pointer,
+                          bias: bias, y: out.data, recording: recording)
+        guard recording else { return out }
         recordNativeLinearBackward(native, out: out, rows: rows, weight: weight, bias: bias,
                                    keptInput: weight.requiresGrad ? x16.buffer : nil,
                                    keptWeight: x.requiresGrad ? w16.buffer : nil) { dY16, w16 in
