@@ -61,12 +61,21 @@ struct BenchInference: ParsableArguments {
         }
         let seconds = times.sorted()[times.count / 2]
         let produced = task == "eval" ? rows * length : rows * newTokens
-        let fields: [(String, String)] = [
+        var fields: [(String, String)] = [
             ("impl", "\"swift-pretrain\""), ("model", "\"\(model)\""), ("task", "\"\(task)\""), ("batch", "\(rows)"),
             ("tokens_per_s", String(format: "%.1f", Double(produced) / seconds)), ("ms", String(format: "%.2f", 1000 * seconds)),
             ("threads", "\(Runtime.threads)"),
             ("precision", "\"\(effective.rawValue)\""), ("peak_rss_mb", String(format: "%.1f", peakResidentMegabytes())),
         ]
+        if task == "eval" {
+            // A forward pass is products, as a step is: its GFLOP/s beside the GEMM ceiling of the same process and
+            // precision shows how much faster any implementation could run it here. (Generation reads weights for
+            // a few rows at a time: bound by memory, not by this ceiling.)
+            let gflops = shape.flopsPerForward(parameters: gpt.parameterCount) / seconds / 1e9
+            let ceiling = measureGEMM(backend: Matmul.backend, size: 1024, repeats: 5)
+            fields += [("gflops", String(format: "%.1f", gflops)), ("matmul_ceiling_gflops", String(format: "%.1f", ceiling)),
+                       ("mfu", String(format: "%.3f", gflops / ceiling))]
+        }
         print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
     }
 

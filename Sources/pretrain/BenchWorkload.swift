@@ -51,6 +51,10 @@ struct BenchShape {
         let tokens = Double(batch * seq)
         return 6 * Double(parameters) * tokens + 12 * Double(layers * dModel * seq) * tokens
     }
+
+    /// One forward pass over the batch's whole windows, by the same formula: a third of a step's, 2·N·tokens +
+    /// 4·L·C·T·tokens (no backward's two products per forward one).
+    func flopsPerForward(parameters: Int) -> Double { flopsPerStep(parameters: parameters) / 3 }
 }
 
 /// One training step of the benchmark model on fixed random tokens: loss, backward, clipping, AdamW. Under mpirun

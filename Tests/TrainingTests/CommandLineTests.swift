@@ -194,6 +194,14 @@ final class CommandLineTests: XCTestCase {
             XCTAssertEqual(report["batch"] as? Int, batch)
             XCTAssertEqual(report["precision"] as? String, precision)
             XCTAssertGreaterThan(report["tokens_per_s"] as? Double ?? 0, 0)
+            // eval: its GFLOP/s over the GEMM ceiling measured beside it
+            if task == "eval" {
+                let gflops = try XCTUnwrap(report["gflops"] as? Double), ceiling = try XCTUnwrap(report["matmul_ceiling_gflops"] as? Double)
+                XCTAssertGreaterThan(gflops, 0)
+                XCTAssertEqual(try XCTUnwrap(report["mfu"] as? Double), gflops / ceiling, accuracy: 0.002)
+            } else {
+                XCTAssertNil(report["mfu"])
+            }
         }
         let wrong = try runToCompletion(["bench", "generate", "--model", "bert-tiny"], in: root)
         XCTAssertNotEqual(wrong.status, 0)
