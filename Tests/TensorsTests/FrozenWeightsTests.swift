@@ -69,6 +69,30 @@ final class FrozenWeightsTests: XCTestCase {
         XCTAssertEqual(FrozenWeights.cachedCopies, 0)
     }
 
+    /// Transposed copies past `transposedBudget` are made per product and not kept; the products stay the same.
+    func testTransposedCopiesPastTheBudgetAreNotKept() {
+        let machine = Matmul.backend, budget = FrozenWeights.transposedBudget
+        Matmul.use(TransposingBackend(machine))
+        defer { Matmul.use(machine); FrozenWeights.transposedBudget = budget }
+        var generator = RandomGenerator(seed: 24)
+        let first = Tensor.normal([16, 8], generator: &generator), second = Tensor.normal([16, 8], generator: &generator)
+        let x = Tensor.normal([3, 8], generator: &generator)
+        let fresh = [linear(x, weight: first), linear(x, weight: second)]
+        FrozenWeights.transposedBudget = 16 * 8 * 4 + 4                          // room for one copy, not two
+        let frozen = FrozenWeights.during([first, second]) {
+            let products = [linear(x, weight: first), linear(x, weight: second), linear(x, weight: second)]
+            XCTAssertEqual(FrozenWeights.cachedCopies, 1, "the first weight's copy fits the budget, the second's does not")
+            return products
+        }
+        XCTAssertEqual(FrozenWeights.cachedCopies, 0)
+        for (a, b) in zip(frozen, fresh + [fresh[1]]) { XCTAssertEqual(a.scalars, b.scalars) }
+        // The budget is counted per scope: a new scope keeps a copy again.
+        FrozenWeights.during([second]) {
+            _ = linear(x, weight: second)
+            XCTAssertEqual(FrozenWeights.cachedCopies, 1)
+        }
+    }
+
     /// Native bf16: the weight is converted once for linear, the fused activation + linear and the output projection
     /// + cross-entropy, and each gives bit for bit what it gives with a fresh conversion.
     func testFrozenBFloat16OperandIsConvertedOnceAndGivesTheSameProducts() throws {

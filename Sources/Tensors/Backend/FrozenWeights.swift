@@ -18,6 +18,13 @@ public enum FrozenWeights {
     nonisolated(unsafe) private static var frozen: [ObjectIdentifier: Storage] = [:]
     nonisolated(unsafe) private static var bfloat16: [Key: BFloat16Copy] = [:]
     nonisolated(unsafe) private static var transposed: [Key: Tensor] = [:]
+    nonisolated(unsafe) private static var transposedBytes = 0
+
+    /// Bytes of transposed fp32 copies a scope keeps at most. Past it a product makes its copy for itself, as in
+    /// training: the transposition pays off within one product of many rows (the backend asks for it at ≥ 512), so
+    /// evaluating a large fp32 model need not hold a second copy of most of its weights. bf16 copies are always kept
+    /// (half the weights' size; generation reads them for one row at a time, where converting per product is slow).
+    nonisolated(unsafe) public static var transposedBudget = 256 << 20
 
     /// Runs `body` with the copies of `weights` cached; nested scopes add their weights to the outer one's.
     public static func during<R>(_ weights: [Tensor], _ body: () throws -> R) rethrows -> R {
@@ -25,7 +32,7 @@ public enum FrozenWeights {
         for weight in weights { frozen[ObjectIdentifier(weight.storage)] = weight.storage }
         defer {
             depth -= 1
-            if depth == 0 { (frozen, bfloat16, transposed) = ([:], [:], [:]) }
+            if depth == 0 { (frozen, bfloat16, transposed, transposedBytes) = ([:], [:], [:], 0) }
         }
         return try body()
     }
@@ -54,7 +61,11 @@ public enum FrozenWeights {
         if let key, let copy = transposed[key] { return copy }
         let copy = Tensor(uninitialized: [inputs, outputs])
         gatherStrided(weight.data, strides: [1, inputs], shape: [inputs, outputs], into: copy.data, accumulate: false)
-        if let key { transposed[key] = copy }
+        let bytes = copy.count * MemoryLayout<Float>.stride
+        if let key, transposedBytes + bytes <= transposedBudget {
+            transposed[key] = copy
+            transposedBytes += bytes
+        }
         return copy
     }
 }
