@@ -164,11 +164,11 @@ def inference_rows(a, precisions):
             for task, extra in [("eval", []), ("generate", ["--gen-batch=1"]), ("generate", ["--gen-batch=8"])]:
                 ours, theirs, mfus = [], [], []
                 for _ in range(a.rounds):
-                    mine = run([a.binary, "bench", task, f"--model={config}", *extra, "--repeats=3",
-                                f"--precision={precision}"])
-                    ours.append(mine["tokens_per_s"])
-                    if "mfu" in mine:
-                        mfus.append(mine["mfu"])
+                    result = run([a.binary, "bench", task, f"--model={config}", *extra, "--repeats=3",
+                                  f"--precision={precision}"])
+                    ours.append(result["tokens_per_s"])
+                    if "mfu" in result:
+                        mfus.append(result["mfu"])
                     theirs.append(run([sys.executable, "bench/torch_reference.py", f"--task={task}", *flags(config),
                                        *extra, "--steps=3", "--warmup=1",
                                        f"--mode={'bf16' if precision == 'bf16' else 'flushed'}"])["tokens_per_s"])
