@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Layers
 import Tensors
+import Training
 
 /// `pretrain bench eval`: logits of whole windows, forward only without the tape; one JSON line.
 struct BenchEval: ParsableCommand {
@@ -27,14 +28,26 @@ struct BenchInference: ParsableArguments {
     @Option(name: .customLong("gen-batch"), help: "Sequences decoded together (generate).") var genBatch = 1
     @Option(help: "Prompt tokens (generate).") var prompt = 16
     @Option(name: .customLong("new-tokens"), help: "Tokens generated per sequence (generate).") var newTokens = 64
+    @Option(help: "Context length (positions; default the config's): long generations need more.") var seq: Int?
     @Option(help: "Timed repetitions (the median is reported).") var repeats = 5
     @Option(help: "Untimed warm-up repetitions.") var warmup = 1
     @Option(help: "Threads (default: all available cores).") var threads: Int?
     @Option(help: ArgumentHelp(PrecisionOption.help)) var precision = "fp32"
 
     func run(task: String) throws {
-        guard let shape = BenchShape.presets[model], shape.architecture == .gpt2 else {
+        guard var shape = BenchShape.presets[model], shape.architecture == .gpt2 else {
             throw ValidationError("--model must be a GPT-2 config: \(BenchShape.presets.filter { $0.value.architecture == .gpt2 }.keys.sorted())")
+        }
+        if let seq {
+            guard seq >= 2 else { throw ValidationError("--seq must be ≥ 2, got \(seq)") }
+            shape.seq = seq
+            // Refused from its sizes, as `bench step` refuses a shape (the training estimate: an upper bound here).
+            var recipe = Recipe()
+            recipe.model = shape.modelSection
+            recipe.optim.batchSize = task == "eval" ? shape.batch : genBatch
+            do { try MicroBatchMemory.check(recipe, names: (task == "eval" ? "the config's batch" : "--gen-batch", "--seq")) } catch {
+                throw ValidationError("\(error)")
+            }
         }
         guard repeats >= 1, warmup >= 0, genBatch >= 1, prompt >= 1, newTokens >= 1, prompt + newTokens <= shape.seq else {
             throw ValidationError("--repeats, --gen-batch, --prompt and --new-tokens must be ≥ 1, prompt + new tokens ≤ \(shape.seq)")
