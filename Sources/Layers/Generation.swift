@@ -2,8 +2,11 @@ import Foundation
 import Tensors
 
 /// Keys and values of every attention layer for the tokens a decoder has seen, so that each new token costs
-/// one position's work instead of a pass over the whole prefix.
-/// Per layer: keys, values (B, H, length, D).
+/// one position's work instead of a pass over the whole prefix. Decoding from a cache records no gradient.
+///
+/// Per layer: keys (B, H, capacity, D) and values (B, H, capacity, Dv), of which the first `length` positions hold
+/// tokens. A new token's rows are written in place; the capacity doubles when it runs out (at least 64
+/// positions), so a long generation copies the cache a logarithmic number of times rather than once per token.
 public final class KVCache {
     /// Tokens held (the position of the next token).
     public internal(set) var length = 0
@@ -15,30 +18,67 @@ public final class KVCache {
         values = Array(repeating: nil, count: layers)
     }
 
-    /// Forgets every token.
+    /// Forgets every token (and the buffers, whose batch may not be the next one's).
     public func reset() {
         length = 0
         for layer in keys.indices { (keys[layer], values[layer]) = (nil, nil) }
     }
 
-    /// Appends k, v: (B, H, T, D) to layer `layer` and returns everything held for it, (B, H, length + T, D).
-    func append(layer: Int, key: Tensor, value: Tensor) -> (key: Tensor, value: Tensor) {
-        let allKeys = keys[layer].map { concat([$0, key], axis: 2) } ?? key
-        let allValues = values[layer].map { concat([$0, value], axis: 2) } ?? value
-        (keys[layer], values[layer]) = (allKeys, allValues)
-        return (allKeys, allValues)
+    /// Queries at most this long are answered from the cache in place (`cachedCausalAttention`); longer ones (a
+    /// prompt) take the fused kernel over a contiguous copy of the keys held, whose tiles pay off over many rows.
+    static let inPlaceQueries = 8
+
+    /// Appends k, v: (B, H, T, D) to layer `layer` and returns q's causal attention (B, H, T, Dv) over everything
+    /// held for that layer, the T new positions included.
+    func attend(layer: Int, query: Tensor, key: Tensor, value: Tensor) -> Tensor {
+        precondition(!Autograd.needsGradient(query, key, value),
+                     "KV-cache decoding records no gradient: run it under noGrad or inEvaluationMode")
+        let total = length + key.size(2)
+        let heldKeys = Self.write(key, into: &keys[layer], at: length)
+        let heldValues = Self.write(value, into: &values[layer], at: length)
+        if query.size(2) <= Self.inPlaceQueries {
+            return cachedCausalAttention(query: query, keys: heldKeys, values: heldValues, keyLength: total)
+        }
+        let allKeys = heldKeys.size(2) == total ? heldKeys : slice(heldKeys, axis: 2, range: 0..<total)
+        let allValues = heldValues.size(2) == total ? heldValues : slice(heldValues, axis: 2, range: 0..<total)
+        return scaledDotProductAttention(query: query, key: allKeys, value: allValues, causal: true)
+    }
+
+    /// rows (B, H, T, D) → written at positions start ..< start + T of `buffer` (B, H, capacity, D), which is made or
+    /// grown (doubling, the `start` positions held copied over) when it lacks room; returns the buffer.
+    private static func write(_ rows: Tensor, into buffer: inout Tensor?, at start: Int) -> Tensor {
+        let (batch, heads, count, width) = (rows.size(0), rows.size(1), rows.size(2), rows.size(3))
+        if let held = buffer {
+            precondition(held.size(0) == batch && held.size(1) == heads && held.size(3) == width,
+                         "KV cache holds (B, H, D) = \(held.shape), the new rows are \(rows.shape)")
+        }
+        if buffer == nil || buffer!.size(2) < start + count {
+            let capacity = max(start + count, 2 * (buffer?.size(2) ?? 0), 64)
+            let grown = Tensor(uninitialized: [batch, heads, capacity, width])
+            if let held = buffer {
+                let old = held.size(2)
+                for pair in 0..<batch * heads {
+                    (grown.data + pair * capacity * width).update(from: held.data + pair * old * width, count: start * width)
+                }
+            }
+            buffer = grown
+        }
+        let held = buffer!, capacity = held.size(2)
+        for pair in 0..<batch * heads {
+            (held.data + (pair * capacity + start) * width).update(from: rows.data + pair * count * width, count: count * width)
+        }
+        return held
     }
 }
 
 extension MultiHeadAttention {
     /// x: (B, T, C), the T tokens that follow the `cache.length` already cached → (B, T, C). Appends their
-    /// keys and values to layer `layer` of the cache; rotary positions start at `cache.length`, and the causal
-    /// mask aligns the T queries with the last T of the keys (`scaledDotProductAttention` with Tq ≤ Tk).
+    /// keys and values to layer `layer` of the cache (in place); rotary positions start at `cache.length`, and the
+    /// causal mask aligns the T queries with the last T of the keys.
     func callAsFunction(_ x: Tensor, cache: KVCache, layer: Int) -> Tensor {
         precondition(causal, "a KV cache serves causal attention only")
         let (q, k, v) = projectedHeads(x, positionOffset: cache.length)
-        let (keys, values) = cache.append(layer: layer, key: k, value: v)
-        let attended = scaledDotProductAttention(query: q, key: keys, value: values, causal: true)
+        let attended = cache.attend(layer: layer, query: q, key: k, value: v)
         return outputProjection(Tensors.mergeHeads(attended))
     }
 }

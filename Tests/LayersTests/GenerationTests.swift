@@ -61,6 +61,28 @@ final class GenerationTests: XCTestCase {
         }
     }
 
+    /// Past the cache's first 64 positions its buffers grow (twice); one token at a time up to 150 positions still
+    /// gives the rows of one full pass, and after `reset` the cache serves a batch of another size.
+    func testCacheThatGrowsPastItsFirstBuffersEqualsFullPasses() {
+        for flavor in [GPTConfig.Flavor.gpt2, .llama] {
+            let model = model(flavor, context: 160)
+            let tokens = (0..<150).map { ($0 * 11 + 5) % 23 }
+            let full = noGrad { model.forward(tokens: IntTensor(tokens, shape: [1, 150])) }.scalars
+            let cache = model.makeCache()
+            var rows: [Float] = noGrad { model.forward(tokens: IntTensor(Array(tokens[0..<3]), shape: [1, 3]), cache: cache) }.scalars
+            for token in tokens[3...] {
+                rows += noGrad { model.forward(tokens: IntTensor([token], shape: [1, 1]), cache: cache) }.scalars
+            }
+            XCTAssertEqual(cache.length, 150)
+            XCTAssertLessThan(zip(rows, full).map { abs($0 - $1) }.max()!, 1e-4, "\(flavor)")
+            cache.reset()
+            let pair = (0..<2 * 5).map { ($0 * 3 + 1) % 23 }
+            let again = noGrad { model.forward(tokens: IntTensor(pair, shape: [2, 5]), cache: cache) }.scalars
+            let fresh = noGrad { model.forward(tokens: IntTensor(pair, shape: [2, 5])) }.scalars
+            XCTAssertLessThan(zip(again, fresh).map { abs($0 - $1) }.max()!, 1e-5, "\(flavor) after reset")
+        }
+    }
+
     func testGreedyGenerationFollowsTheArgmaxOfFullPasses() {
         for flavor in [GPTConfig.Flavor.gpt2, .llama] {
             let model = model(flavor)
