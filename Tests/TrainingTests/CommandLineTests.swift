@@ -209,6 +209,16 @@ final class CommandLineTests: XCTestCase {
         let precision = try runToCompletion(["bench", "eval", "--precision", "fp8"], in: root)
         XCTAssertNotEqual(precision.status, 0)
         XCTAssertTrue(precision.output.contains("--precision must be one of fp32, bf16, bf16-emulated"), precision.output)
+        // --seq: a longer context than the config's for long generations; too short, or too large for memory, refused
+        let long = try runToCompletion(["bench", "generate", "--model", "tiny", "--seq", "200", "--prompt", "4",
+                                        "--new-tokens", "150", "--repeats", "1", "--warmup", "0"], in: root)
+        XCTAssertEqual(long.status, 0, long.output)
+        XCTAssertTrue(long.output.contains("\"task\": \"generate\""), long.output)
+        for (seq, message) in [("1", "--seq must be ≥ 2"), ("100000000", "lower --gen-batch, --seq")] {
+            let refused = try runToCompletion(["bench", "generate", "--seq", seq], in: root)
+            XCTAssertNotEqual(refused.status, 0)
+            XCTAssertTrue(refused.output.contains(message), refused.output)
+        }
     }
 
     /// `--profile`: the step's time by op kind on stderr and as profile_ms, the kinds of a GPT step all there, their sum
