@@ -67,11 +67,7 @@ struct BenchStep: ParsableCommand {
         guard shape.dModel % shape.heads == 0 else {
             throw ValidationError("--d-model \(shape.dModel) is not divisible by --heads \(shape.heads)")
         }
-        // A shape too large for the machine is refused from its sizes, as `train` refuses a recipe, before it is built.
-        var recipe = Recipe()
-        recipe.model = shape.modelSection
-        recipe.optim.batchSize = shape.batch
-        do { try MicroBatchMemory.check(recipe, names: ("--batch", "--seq")) } catch { throw ValidationError("\(error)") }
+        try shape.checkMemory(batch: shape.batch, names: ("--batch", "--seq"))
         return shape
     }
 

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import Layers
 import Tensors
-import Training
 
 /// `pretrain bench eval`: logits of whole windows, forward only without the tape; one JSON line.
 struct BenchEval: ParsableCommand {
@@ -41,13 +40,9 @@ struct BenchInference: ParsableArguments {
         if let seq {
             guard seq >= 2 else { throw ValidationError("--seq must be ≥ 2, got \(seq)") }
             shape.seq = seq
-            // Refused from its sizes, as `bench step` refuses a shape (the training estimate: an upper bound here).
-            var recipe = Recipe()
-            recipe.model = shape.modelSection
-            recipe.optim.batchSize = task == "eval" ? shape.batch : genBatch
-            do { try MicroBatchMemory.check(recipe, names: (task == "eval" ? "the config's batch" : "--gen-batch", "--seq")) } catch {
-                throw ValidationError("\(error)")
-            }
+            // The training step's estimate: an upper bound for inference
+            try shape.checkMemory(batch: task == "eval" ? shape.batch : genBatch,
+                                  names: (task == "eval" ? "the config's batch" : "--gen-batch", "--seq"))
         }
         guard repeats >= 1, warmup >= 0, genBatch >= 1, prompt >= 1, newTokens >= 1, prompt + newTokens <= shape.seq else {
             throw ValidationError("--repeats, --gen-batch, --prompt and --new-tokens must be ≥ 1, prompt + new tokens ≤ \(shape.seq)")

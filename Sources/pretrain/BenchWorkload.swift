@@ -1,3 +1,4 @@
+import ArgumentParser
 import Distributed
 import Layers
 import Objectives
@@ -50,6 +51,15 @@ struct BenchShape {
     func flopsPerStep(parameters: Int) -> Double {
         let tokens = Double(batch * seq)
         return 6 * Double(parameters) * tokens + 12 * Double(layers * dModel * seq) * tokens
+    }
+
+    /// Refuses, from its sizes alone and before anything is built, a shape whose training step with `batch` sequences
+    /// would not fit this machine's memory, as `train` refuses a recipe; the message names the options `names`.
+    func checkMemory(batch: Int, names: (batch: String, context: String)) throws {
+        var recipe = Recipe()
+        recipe.model = modelSection
+        recipe.optim.batchSize = batch
+        do { try MicroBatchMemory.check(recipe, names: names) } catch { throw ValidationError("\(error)") }
     }
 
     /// One forward pass over the batch's whole windows, by the same formula: a third of a step's, 2·N·tokens +
